@@ -1,0 +1,28 @@
+import { defineConfig } from "vitest/config";
+
+// Two projects: unit tests are pure and fast; integration tests run the real Pulumi engine,
+// real Git repositories and a real AWS emulator, provisioned once by the global setup.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          globalSetup: ["test/integration/global-setup.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 900_000,
+          // The engine is CPU-heavy and shares one emulator; files run one at a time.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
