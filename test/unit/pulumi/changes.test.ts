@@ -1,0 +1,167 @@
+import type { EngineEvent, StepEventMetadata } from "@pulumi/pulumi/automation";
+import { describe, expect, it } from "vitest";
+import { diffProperties, driftChanges, pendingChanges } from "../../../src/pulumi/changes";
+import { SECRET_SIG, SIG_KEY, UNKNOWN } from "../../../src/pulumi/values";
+
+const urn = (type: string, name: string) => `urn:pulumi:test::platform::${type}::${name}`;
+const QUEUE = "pulumi-nodejs:dynamic/aws-sdk:Queue";
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+
+function step(meta: Partial<StepEventMetadata> & Pick<StepEventMetadata, "op" | "type">, name = "events") {
+  return { provider: "", urn: urn(meta.type, name), ...meta } as StepEventMetadata;
+}
+const pre = (metadata: StepEventMetadata): EngineEvent =>
+  ({ sequence: 0, timestamp: 0, resourcePreEvent: { metadata } }) as EngineEvent;
+const outputs = (metadata: StepEventMetadata): EngineEvent =>
+  ({ sequence: 0, timestamp: 0, resOutputsEvent: { metadata } }) as EngineEvent;
+const state = (type: string, inputs: Record<string, unknown>, outs: Record<string, unknown> = inputs) => ({
+  type,
+  urn: urn(type, "x"),
+  id: "x",
+  parent: "",
+  provider: "",
+  inputs,
+  outputs: outs,
+});
+
+describe("diffProperties", () => {
+  it("lists leaf paths with old and new values and skips engine-internal keys", () => {
+    const changes = diffProperties(
+      { __provider: "code-v1", tags: { team: "a", gone: "x" }, size: 1 },
+      { __provider: "code-v2", tags: { team: "b", owner: "c" }, size: 1 },
+    );
+    expect(changes).toEqual([
+      { path: "tags.gone", kind: "delete", old: "x", replaces: false },
+      { path: "tags.owner", kind: "add", new: "c", replaces: false },
+      { path: "tags.team", kind: "update", old: "a", new: "b", replaces: false },
+    ]);
+  });
+
+  it("masks secrets and marks unknowns", () => {
+    const secret = (v: string) => ({ [SIG_KEY]: SECRET_SIG, plaintext: v });
+    const changes = diffProperties(
+      { password: secret("old-pw"), id: "1" },
+      { password: secret("new-pw"), id: UNKNOWN },
+    );
+    expect(changes).toEqual([
+      { path: "id", kind: "update", old: "1", new: "(known after apply)", replaces: false },
+      { path: "password", kind: "update", old: "[secret]", new: "[secret]", replaces: false },
+    ]);
+    expect(JSON.stringify(changes)).not.toContain("pw");
+  });
+
+  it("quotes keys that are not identifiers", () => {
+    expect(
+      diffProperties(
+        { labels: { "app.kubernetes.io/name": "a" } },
+        { labels: { "app.kubernetes.io/name": "b" } },
+      )[0]?.path,
+    ).toBe('labels["app.kubernetes.io/name"]');
+  });
+});
+
+describe("pendingChanges", () => {
+  it("takes property changes from detailedDiff when the provider gives one", () => {
+    const events = [
+      pre(
+        step(
+          {
+            op: "update",
+            type: DEPLOYMENT,
+            old: state(DEPLOYMENT, { spec: { replicas: 1 } }),
+            new: state(DEPLOYMENT, { spec: { replicas: 3 } }),
+            detailedDiff: { "spec.replicas": { diffKind: "update", inputDiff: true } },
+          },
+          "web",
+        ),
+      ),
+    ];
+    expect(pendingChanges(events).resources).toEqual([
+      {
+        urn: urn(DEPLOYMENT, "web"),
+        type: DEPLOYMENT,
+        name: "web",
+        action: "update",
+        properties: [{ path: "spec.replicas", kind: "update", old: 1, new: 3, replaces: false }],
+      },
+    ]);
+  });
+
+  it("collapses the steps of a replacement into one entry and flags the replacing property", () => {
+    const old = state(QUEUE, { queueName: "a" });
+    const next = state(QUEUE, { queueName: "b" });
+    const events = [
+      pre(step({ op: "create-replacement", type: QUEUE, old, new: next, keys: ["queueName"] })),
+      pre(step({ op: "replace", type: QUEUE, old, new: next, keys: ["queueName"] })),
+      pre(step({ op: "delete-replaced", type: QUEUE, old, new: next, keys: ["queueName"] })),
+    ];
+    const [change, ...rest] = pendingChanges(events).resources;
+    expect(rest).toEqual([]);
+    expect(change?.action).toBe("replace");
+    expect(change?.properties).toEqual([
+      { path: "queueName", kind: "update", old: "a", new: "b", replaces: true },
+    ]);
+  });
+
+  it("ignores unchanged resources, the stack and providers", () => {
+    const events = [
+      pre(step({ op: "same", type: QUEUE })),
+      pre(
+        step({
+          op: "update",
+          type: "pulumi:providers:pulumi-nodejs",
+          old: state("p", { a: 1 }),
+          new: state("p", { a: 2 }),
+        }),
+      ),
+      pre(step({ op: "update", type: "pulumi:pulumi:Stack" })),
+    ];
+    expect(pendingChanges(events).resources).toEqual([]);
+  });
+
+  it("reports creates and deletes without property noise", () => {
+    const events = [
+      pre(step({ op: "create", type: QUEUE, new: state(QUEUE, { queueName: "a" }) }, "new-queue")),
+    ];
+    expect(pendingChanges(events).resources).toMatchObject([
+      { name: "new-queue", action: "create", properties: [] },
+    ]);
+  });
+});
+
+describe("driftChanges", () => {
+  it("compares deployed and live outputs of refreshed resources", () => {
+    const events = [
+      pre(step({ op: "refresh", type: QUEUE })),
+      outputs(
+        step({
+          op: "update",
+          type: QUEUE,
+          old: state(QUEUE, { v: 30 }, { visibilityTimeoutSeconds: 30, queueUrl: "u" }),
+          new: state(QUEUE, { v: 30 }, { visibilityTimeoutSeconds: 99, queueUrl: "u" }),
+        }),
+      ),
+    ];
+    expect(driftChanges(events).resources).toEqual([
+      {
+        urn: urn(QUEUE, "events"),
+        type: QUEUE,
+        name: "events",
+        action: "drifted",
+        properties: [{ path: "visibilityTimeoutSeconds", kind: "update", old: 30, new: 99, replaces: false }],
+      },
+    ]);
+  });
+
+  it("reports a resource deleted outside Pulumi as missing", () => {
+    const events = [outputs(step({ op: "delete", type: QUEUE, old: state(QUEUE, {}) }))];
+    expect(driftChanges(events).resources).toMatchObject([{ name: "events", action: "missing" }]);
+  });
+
+  it("reports nothing when live equals deployed", () => {
+    const s = state(QUEUE, { a: 1 });
+    expect(driftChanges([outputs(step({ op: "refresh", type: QUEUE, old: s, new: s }))]).resources).toEqual(
+      [],
+    );
+  });
+});
