@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Everything tidegate needs on a fresh machine, from the registries this project can reach:
+# npm dependencies (including Node 22 itself), the Pulumi toolchain built from Go modules and
+# cached outside the repository, and the AWS emulator's virtual environment. Safe to run again:
+# each step is a fast no-op when its result is already in place.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+for tool in npm git python3; do
+  command -v "$tool" >/dev/null 2>&1 || { log "error: $tool is required (see README: Requirements)"; exit 1; }
+done
+
+# npm ci only when the lockfile changed since the last install: a warm run costs nothing.
+stamp=node_modules/.tidegate-lock-hash
+want=$(sha256sum package-lock.json | cut -c1-64)
+if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
+  log "installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" >"$stamp"
+fi
+node_modules/.bin/node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<22||(a===22&&b<13)) { console.error(`Node ${process.version} from node_modules is too old`); process.exit(1) }'
+
+bash scripts/toolchain.sh >/dev/null
+bash scripts/emulator-venv.sh
+log "ready"

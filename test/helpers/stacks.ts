@@ -1,0 +1,52 @@
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { inject } from "vitest";
+import { awsEnvVars } from "../../src/emulator";
+import { PulumiStack } from "../../src/pulumi/stack";
+import { repoRoot } from "../../src/toolchain/repo";
+
+export interface TestStack {
+  stack: PulumiStack;
+  stackName: string;
+  /** Destroys what the stack created and removes its temporary backend. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A fresh stack of one of the repository's projects on a temporary `file://` backend, with a
+ * random name and passphrase, talking to the emulator the global setup started.
+ */
+export async function openTestStack(
+  project: string,
+  config: Record<string, string | { secret: string }> = {},
+): Promise<TestStack> {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-it-"));
+  const stackName = `it${randomBytes(4).toString("hex")}`;
+  const stack = await PulumiStack.open({
+    workDir: path.join(repoRoot(__dirname), project),
+    stackName,
+    backendUrl: `file://${path.join(scratch, "backend")}`,
+    passphrase: randomBytes(16).toString("hex"),
+    pulumiHome: path.join(scratch, "home"),
+    toolchain: inject("toolchain"),
+    env: awsEnvVars(inject("aws")),
+  });
+  for (const [key, value] of Object.entries(config)) {
+    if (typeof value === "string") await stack.setConfig(key, value);
+    else await stack.setConfig(key, value.secret, true);
+  }
+  return {
+    stack,
+    stackName,
+    async cleanup() {
+      try {
+        await stack.destroy();
+        await stack.remove();
+      } finally {
+        fs.rmSync(scratch, { recursive: true, force: true });
+      }
+    },
+  };
+}
