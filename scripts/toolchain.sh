@@ -31,7 +31,7 @@ if [ -z "${TIDEGATE_BUILD_PULUMI:-}" ] && ambient=$(command -v pulumi 2>/dev/nul
   fi
 fi
 
-key=$(cd "$module" && cat go.mod go.sum $(find cmd launchers -type f | sort) | sha256sum | cut -c1-12)
+key=$(cd "$module" && cat go.mod go.sum $(find cmd launchers -type f ! -name '*_test.go' | sort) | sha256sum | cut -c1-12)
 cache="${TIDEGATE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tidegate}/pulumi"
 dest="$cache/$version-$key"
 
