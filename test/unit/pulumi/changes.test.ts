@@ -1,4 +1,4 @@
-import type { EngineEvent, StepEventMetadata } from "@pulumi/pulumi/automation";
+import type { DiffKind, EngineEvent, StepEventMetadata } from "@pulumi/pulumi/automation";
 import { describe, expect, it } from "vitest";
 import { diffProperties, driftChanges, pendingChanges } from "../../../src/pulumi/changes";
 import { SECRET_SIG, SIG_KEY, UNKNOWN } from "../../../src/pulumi/values";
@@ -70,7 +70,7 @@ describe("pendingChanges", () => {
             type: DEPLOYMENT,
             old: state(DEPLOYMENT, { spec: { replicas: 1 } }),
             new: state(DEPLOYMENT, { spec: { replicas: 3 } }),
-            detailedDiff: { "spec.replicas": { diffKind: "update", inputDiff: true } },
+            detailedDiff: { "spec.replicas": { diffKind: "update" as DiffKind, inputDiff: true } },
           },
           "web",
         ),
