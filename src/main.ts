@@ -1,0 +1,150 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+
+import { type Command, type CommandContext, ExitCode, UsageError } from "./cli/command";
+import { repoRoot } from "./toolchain/repo";
+
+// `tidegate <command> [options]`: the composition root. Each command is a module under src/cli,
+// loaded only when it runs (later commands pull in the Pulumi SDK, which help and doctor never need).
+
+interface CommandEntry {
+  summary: string;
+  load: () => Promise<{ command: Command }>;
+}
+
+// One line per command; its module exports `command`.
+const commands: Record<string, CommandEntry> = {
+  doctor: { summary: "Check what tidegate needs on this machine", load: () => import("./cli/doctor.js") },
+};
+
+const helpOption = { help: { type: "boolean", short: "h" } } as const;
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length), "help".length) + 2;
+  const lines = Object.entries(commands).map(([name, entry]) => `  ${name.padEnd(width)}${entry.summary}`);
+  return [
+    "Usage: tidegate <command> [options]",
+    "",
+    "GitOps engine for Pulumi: environment branches, drift and change reports, gated promotion.",
+    "",
+    "Commands:",
+    ...lines,
+    `  ${"help".padEnd(width)}Show this help, or a command's help: tidegate help <command>`,
+    "",
+    "Options:",
+    "  -h, --help     Show help",
+    "  --version      Print the tidegate version",
+    "",
+    "Exit codes: 0 ok, 1 failure, 2 usage error. Set TIDEGATE_DEBUG=1 for stack traces.",
+    "",
+  ].join("\n");
+}
+
+function commandHelp(command: Command): string {
+  return `Usage: tidegate ${command.usage}\n\n${command.description.trimEnd()}\n`;
+}
+
+async function loadCommand(name: string): Promise<Command> {
+  const entry = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!entry) throw new UsageError(`unknown command '${name}'`);
+  return (await entry.load()).command;
+}
+
+function version(root: string): string {
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as {
+    version?: string;
+  };
+  return manifest.version ?? "unknown";
+}
+
+/** Node's parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for bad command lines. */
+function parse<T>(name: string | undefined, run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
+      throw new UsageError((error as Error).message, name);
+    }
+    throw error;
+  }
+}
+
+/** Runs one command line and returns the exit code; throws UsageError for bad command lines. */
+export async function main(argv: string[], context: CommandContext): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined) {
+    context.stderr(usage());
+    return ExitCode.usage;
+  }
+
+  if (first.startsWith("-")) {
+    const options = { ...helpOption, version: { type: "boolean" } } as const;
+    const { values } = parse(undefined, () => parseArgs({ args: argv, options, strict: true }));
+    if (values.version) context.stdout(`${version(context.repoRoot)}\n`);
+    else context.stdout(usage());
+    return ExitCode.ok;
+  }
+
+  if (first === "help") {
+    const topic = rest[0];
+    if (topic === undefined) context.stdout(usage());
+    else context.stdout(commandHelp(await loadCommand(topic)));
+    return ExitCode.ok;
+  }
+
+  const command = await loadCommand(first);
+  const { values, positionals } = parse(first, () =>
+    parseArgs({
+      args: rest,
+      options: { ...command.options, ...helpOption },
+      allowPositionals: command.allowPositionals ?? false,
+      strict: true,
+    }),
+  );
+  if (values.help === true) {
+    context.stdout(commandHelp(command));
+    return ExitCode.ok;
+  }
+  return command.run({ values, positionals }, context);
+}
+
+/** Turns any error into one clean line on stderr (the stack only with TIDEGATE_DEBUG=1). */
+export function reportError(error: unknown, context: Pick<CommandContext, "env" | "stderr">): number {
+  const debug = context.env.TIDEGATE_DEBUG === "1";
+  if (error instanceof UsageError) {
+    context.stderr(`tidegate: ${error.message}\n\n`);
+    if (error.command && Object.hasOwn(commands, error.command)) {
+      context.stderr(`Run 'tidegate help ${error.command}' for its options.\n`);
+    } else {
+      context.stderr(usage());
+    }
+    return ExitCode.usage;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const [firstLine = "", ...more] = message.trim().split("\n");
+  if (debug) {
+    context.stderr(`tidegate: ${error instanceof Error ? (error.stack ?? message) : message}\n`);
+  } else {
+    const hint = more.length > 0 ? " (TIDEGATE_DEBUG=1 shows the rest)" : "";
+    context.stderr(`tidegate: ${firstLine}${hint}\n`);
+  }
+  return ExitCode.failure;
+}
+
+/** The process entry point used by bin/tidegate.js and `tsx src/main.ts`. */
+export async function runCli(argv: string[] = process.argv.slice(2)): Promise<void> {
+  const io = {
+    env: process.env,
+    stdout: (text: string) => void process.stdout.write(text),
+    stderr: (text: string) => void process.stderr.write(text),
+  };
+  try {
+    process.exitCode = await main(argv, { ...io, repoRoot: repoRoot() });
+  } catch (error) {
+    process.exitCode = reportError(error, io);
+  }
+}
+
+if (require.main === module) void runCli();
