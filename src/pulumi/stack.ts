@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { enginePath, type PulumiToolchain } from "../toolchain/pulumi";
 import { driftChanges, pendingChanges, type ChangeSet } from "./changes";
+import { classifyPulumiError } from "./errors";
 
 export interface StackOptions {
   /** Folder with the project's Pulumi.yaml. */
@@ -36,6 +37,30 @@ export interface UpResult {
   outputs: Record<string, unknown>;
 }
 
+export interface UpOptions {
+  /** The commit being deployed; recorded in the update's message so the backend knows it. */
+  commit?: string;
+  /** Refresh first, so drifted resources are restored to the program's desired state. */
+  refresh?: boolean;
+  onOutput?: (line: string) => void;
+}
+
+/** The last successful update: what the backend says is deployed. */
+export interface Deployed {
+  commit?: string;
+  version: number;
+  endTime: Date;
+}
+
+/** A resource operation an interrupted update left unfinished. */
+export interface PendingOperation {
+  urn: string;
+  type: string;
+  operation: string;
+}
+
+const COMMIT_MARKER = /tidegate-commit: ([0-9a-f]{7,64})/;
+
 /** One Pulumi stack driven through the Automation API with the pinned toolchain. */
 export class PulumiStack {
   private constructor(readonly stack: Stack) {}
@@ -60,7 +85,11 @@ export class PulumiStack {
       pulumiCommand,
       envVars,
     });
-    return new PulumiStack(await Stack.createOrSelect(options.stackName, workspace));
+    try {
+      return new PulumiStack(await Stack.createOrSelect(options.stackName, workspace));
+    } catch (err) {
+      throw classifyPulumiError(err);
+    }
   }
 
   get name(): string {
@@ -74,20 +103,57 @@ export class PulumiStack {
   /** Pending changes: the program and config at hand against the deployed state. */
   async preview(): Promise<PreviewResult> {
     const events: EngineEvent[] = [];
-    const result = await this.stack.preview({ onEvent: (e) => events.push(e), diff: true });
-    return { changes: pendingChanges(events), summary: { ...result.changeSummary } };
+    try {
+      const result = await this.stack.preview({ onEvent: (e) => events.push(e), diff: true });
+      return { changes: pendingChanges(events), summary: { ...result.changeSummary } };
+    } catch (err) {
+      throw classifyPulumiError(err);
+    }
   }
 
   /** Drift: the live resources against the deployed state; changes nothing. */
   async previewDrift(): Promise<PreviewResult> {
     const events: EngineEvent[] = [];
-    const result = await this.stack.previewRefresh({ onEvent: (e) => events.push(e) });
-    return { changes: driftChanges(events), summary: { ...result.changeSummary } };
+    try {
+      const result = await this.stack.previewRefresh({ onEvent: (e) => events.push(e) });
+      return { changes: driftChanges(events), summary: { ...result.changeSummary } };
+    } catch (err) {
+      throw classifyPulumiError(err);
+    }
   }
 
-  async up(): Promise<UpResult> {
-    const result = await this.stack.up({});
-    return { summary: { ...result.summary.resourceChanges }, outputs: plainOutputs(result.outputs) };
+  async up(options: UpOptions = {}): Promise<UpResult> {
+    try {
+      const result = await this.stack.up({
+        message: options.commit ? `tidegate sync (tidegate-commit: ${options.commit})` : "tidegate sync",
+        refresh: options.refresh,
+        onOutput: options.onOutput,
+      });
+      return { summary: { ...result.summary.resourceChanges }, outputs: plainOutputs(result.outputs) };
+    } catch (err) {
+      throw classifyPulumiError(err);
+    }
+  }
+
+  /** The last successful update and the commit it deployed, or undefined for a stack never deployed. */
+  async deployed(): Promise<Deployed | undefined> {
+    const history = await this.stack.history(20);
+    const last = history.find((u) => u.kind === "update" && u.result === "succeeded");
+    if (!last) return undefined;
+    const commit = COMMIT_MARKER.exec(last.message)?.[1] ?? last.environment["git.head"];
+    return { commit, version: last.version, endTime: last.endTime };
+  }
+
+  /** Operations an interrupted update left in the state (a crash mid-update). */
+  async pendingOperations(): Promise<PendingOperation[]> {
+    const state = await this.stack.exportStack();
+    const deployment = state.deployment as
+      { pending_operations?: Array<{ resource: { urn: string; type: string }; type: string }> } | undefined;
+    return (deployment?.pending_operations ?? []).map((op) => ({
+      urn: op.resource.urn,
+      type: op.resource.type,
+      operation: op.type,
+    }));
   }
 
   async destroy(): Promise<void> {

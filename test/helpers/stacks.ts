@@ -24,8 +24,13 @@ export async function openTestStack(
 ): Promise<TestStack> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-it-"));
   const stackName = `it${randomBytes(4).toString("hex")}`;
+  // A copy of the project, so stack config files never land in the repository; its node_modules
+  // is the repository's, as a program's own installed dependencies would be.
+  const workDir = path.join(scratch, "project");
+  fs.cpSync(path.join(repoRoot(__dirname), project), workDir, { recursive: true });
+  fs.symlinkSync(path.join(repoRoot(__dirname), "node_modules"), path.join(workDir, "node_modules"));
   const stack = await PulumiStack.open({
-    workDir: path.join(repoRoot(__dirname), project),
+    workDir,
     stackName,
     backendUrl: `file://${path.join(scratch, "backend")}`,
     passphrase: randomBytes(16).toString("hex"),

@@ -1,0 +1,67 @@
+import type { ChangeSet } from "./pulumi/changes";
+
+/** The status of an environment, as `tidegate status` shows it. */
+export type EnvironmentStatus =
+  | "Synced"
+  | "OutOfSync"
+  | "Drifted"
+  | "OutOfSync+Drifted"
+  | "AwaitingApproval"
+  | "Blocked"
+  | "Progressing"
+  | "Failed"
+  | "Unknown";
+
+export interface CommitInfo {
+  sha: string;
+  author: string;
+  authorEmail: string;
+  /** ISO 8601. */
+  date: string;
+  message: string;
+}
+
+export type RunKind = "check" | "drift" | "sync";
+export type RunOutcome = "succeeded" | "failed" | "interrupted" | "skipped";
+
+/** One check or sync of one environment. */
+export interface RunRecord {
+  id: string;
+  environment: string;
+  stack: string;
+  kind: RunKind;
+  /** Who or what started it: "schedule", "cli:<user>", "webhook". */
+  trigger: string;
+  commit?: string;
+  startedAt: string;
+  endedAt?: string;
+  outcome?: RunOutcome;
+  /** Set when the outcome is failed or interrupted: what went wrong and what to do. */
+  error?: { kind: string; message: string; recovery?: string };
+}
+
+export interface Timings {
+  /** Milliseconds per stage, e.g. { poll: 12, checkout: 300, install: 0, preview: 9000 }. */
+  [stage: string]: number;
+}
+
+/** Everything one check learned about an environment; rendered as JSON and Markdown. */
+export interface CheckReport {
+  schemaVersion: 1;
+  runId: string;
+  environment: string;
+  stack: string;
+  branch: string;
+  status: EnvironmentStatus;
+  /** Why the status is what it is, in one line (e.g. the gate that said no, or the error). */
+  reason?: string;
+  desired?: CommitInfo;
+  deployed?: { commit?: string };
+  pending?: ChangeSet;
+  drift?: ChangeSet;
+  sync?: { applied: boolean; summary?: Record<string, number> };
+  startedAt: string;
+  endedAt: string;
+  timings: Timings;
+  versions: { tidegate: string; pulumi: string; node: string };
+}

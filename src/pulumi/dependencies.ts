@@ -1,0 +1,144 @@
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+
+export interface DependencyOptions {
+  /** Folder with Pulumi.yaml. */
+  projectDir: string;
+  /** Shared, content-addressed cache of installed node_modules trees. */
+  cacheDir: string;
+  env?: NodeJS.ProcessEnv;
+  onOutput?: (line: string) => void;
+}
+
+export interface DependencyResult {
+  /** Folder whose package.json was installed. */
+  packageDir: string;
+  /** Hash of the lockfile (or package.json) and the Node major: the cache key. */
+  key: string;
+  /** True only when npm ran; an unchanged lockfile costs no install. */
+  installed: boolean;
+  /** True when node_modules had to be (re)linked to the cache. */
+  linked: boolean;
+}
+
+export class DependencyError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "DependencyError";
+  }
+}
+
+/** The folder of the program: Pulumi.yaml's `main` when set (a folder or a file), else the project. */
+export function programDir(projectDir: string): string {
+  const file = path.join(projectDir, "Pulumi.yaml");
+  const project = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { main?: unknown };
+  if (typeof project.main !== "string" || project.main === "") return projectDir;
+  const main = path.resolve(projectDir, project.main);
+  return fs.existsSync(main) && fs.statSync(main).isDirectory() ? main : path.dirname(main);
+}
+
+function packageDirOf(projectDir: string): string {
+  const stop = path.resolve(projectDir);
+  for (let dir = programDir(projectDir); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, "package.json"))) return dir;
+    if (dir === stop || path.dirname(dir) === dir) {
+      throw new DependencyError(
+        `no package.json for the Pulumi program in ${projectDir} (looked from its main folder up)`,
+      );
+    }
+  }
+}
+
+function cacheKey(packageDir: string): string {
+  const lock = path.join(packageDir, "package-lock.json");
+  const source = fs.existsSync(lock) ? lock : path.join(packageDir, "package.json");
+  const nodeMajor = process.versions.node.split(".")[0];
+  return createHash("sha256")
+    .update(fs.readFileSync(source))
+    .update(`node${nodeMajor}`)
+    .digest("hex")
+    .slice(0, 16);
+}
+
+/**
+ * Makes the program's dependencies available: node_modules in the program's package folder is a
+ * link to a cache entry keyed by the lockfile, so a check whose lockfile did not change runs no
+ * install at all, and environments on the same lockfile share one tree.
+ */
+export async function ensureDependencies(options: DependencyOptions): Promise<DependencyResult> {
+  const packageDir = packageDirOf(options.projectDir);
+  const key = cacheKey(packageDir);
+  const entry = path.join(options.cacheDir, key);
+  let installed = false;
+  if (!fs.existsSync(path.join(entry, ".complete"))) {
+    await install(packageDir, entry, options);
+    installed = true;
+  }
+  const linked = link(path.join(packageDir, "node_modules"), path.join(entry, "node_modules"));
+  return { packageDir, key, installed, linked };
+}
+
+function link(at: string, target: string): boolean {
+  try {
+    if (fs.readlinkSync(at) === target) return false;
+  } catch {
+    // Not a link (absent, or a real folder from an earlier install): replaced below.
+  }
+  fs.rmSync(at, { recursive: true, force: true });
+  fs.symlinkSync(target, at, "dir");
+  return true;
+}
+
+async function install(packageDir: string, entry: string, options: DependencyOptions): Promise<void> {
+  fs.mkdirSync(options.cacheDir, { recursive: true });
+  // Installed in a scratch folder and renamed into place, so an interrupted install is never used.
+  const scratch = path.join(options.cacheDir, `.install-${randomBytes(6).toString("hex")}`);
+  fs.mkdirSync(scratch);
+  try {
+    const hasLock = fs.existsSync(path.join(packageDir, "package-lock.json"));
+    for (const file of ["package.json", "package-lock.json", ".npmrc"]) {
+      const from = path.join(packageDir, file);
+      if (fs.existsSync(from)) fs.copyFileSync(from, path.join(scratch, file));
+    }
+    const args = hasLock ? ["ci"] : ["install"];
+    await runNpm([...args, "--no-audit", "--no-fund", "--loglevel=error"], scratch, options);
+    fs.writeFileSync(path.join(scratch, ".complete"), new Date().toISOString());
+    try {
+      fs.renameSync(scratch, entry);
+    } catch (err) {
+      // Another install of the same lockfile won the race; its tree is as good as ours.
+      if (!fs.existsSync(path.join(entry, ".complete"))) throw err;
+    }
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function runNpm(args: string[], cwd: string, options: DependencyOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("npm", args, {
+      cwd,
+      env: options.env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const tail: string[] = [];
+    const onData = (chunk: Buffer): void => {
+      for (const line of chunk.toString().split("\n").filter(Boolean)) {
+        tail.push(line);
+        if (tail.length > 20) tail.shift();
+        options.onOutput?.(line);
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("error", (err) => reject(new DependencyError(`cannot run npm: ${err.message}`, { cause: err })));
+    child.on("close", (code) =>
+      code === 0
+        ? resolve()
+        : reject(new DependencyError(`npm ${args[0]} failed in ${cwd} (exit ${code}):\n${tail.join("\n")}`)),
+    );
+  });
+}
