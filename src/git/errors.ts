@@ -1,0 +1,69 @@
+/**
+ * Typed Git failures. Every message, `stderr` and `cause` is already redacted: a repository URL's
+ * credentials never reach an error, so callers may log these as they are.
+ */
+export interface GitErrorDetails {
+  cause?: unknown;
+  /** The Git command line, redacted, e.g. ["fetch", "--prune", "https://***@host/x.git", "..."]. */
+  command?: string[];
+  exitCode?: number;
+  /** Git's standard error, redacted. */
+  stderr?: string;
+}
+
+export class GitError extends Error {
+  readonly command?: string[];
+  readonly exitCode?: number;
+  readonly stderr?: string;
+
+  constructor(message: string, details: GitErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = "GitError";
+    this.command = details.command;
+    this.exitCode = details.exitCode;
+    this.stderr = details.stderr;
+  }
+}
+
+/** The branch does not exist on the remote (never created, or deleted). */
+export class BranchNotFoundError extends GitError {
+  constructor(
+    readonly branch: string,
+    details: GitErrorDetails = {},
+  ) {
+    super(`branch "${branch}" not found on the remote`, details);
+    this.name = "BranchNotFoundError";
+  }
+}
+
+/**
+ * The commit is not in the repository, or (when `branch` is set) not on that branch any more, as
+ * after a force-push that rewrote it.
+ */
+export class CommitNotFoundError extends GitError {
+  constructor(
+    readonly sha: string,
+    readonly branch?: string,
+    details: GitErrorDetails = {},
+  ) {
+    super(
+      branch === undefined
+        ? `commit ${sha} not found on the remote`
+        : `commit ${sha} is not on branch "${branch}" (was the branch rewritten?)`,
+      details,
+    );
+    this.name = "CommitNotFoundError";
+  }
+}
+
+/** A branch name, commit sha or repository path the adapter refuses before running Git. */
+export class GitInputError extends GitError {
+  constructor(
+    readonly what: "branch" | "commit" | "path" | "url",
+    readonly value: string,
+    expected: string,
+  ) {
+    super(`invalid ${what} "${value}": expected ${expected}`);
+    this.name = "GitInputError";
+  }
+}

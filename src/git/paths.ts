@@ -1,0 +1,85 @@
+import { createHash } from "node:crypto";
+import { GitInputError } from "./errors";
+
+/**
+ * Repository paths and path patterns. A pattern is a repository-relative path where `*` matches
+ * within one path segment, `?` one character of it, and `**` any number of whole segments
+ * (`**` + `/Pulumi.*.yaml` finds a stack config at any depth). A pattern selects the paths it
+ * matches and everything under them, so `stacks/aws` selects the whole folder.
+ */
+export interface PathSelection {
+  include?: string[];
+  exclude?: string[];
+}
+
+/** One entry of `git ls-tree -r`: a file (blob), or a submodule (commit). */
+export interface TreeEntry {
+  mode: string;
+  type: string;
+  oid: string;
+  path: string;
+}
+
+/** Checks a repository-relative path or pattern and drops a trailing `/`; `""` and `.` mean the root. */
+export function normalizePath(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  if (trimmed === "" || trimmed === ".") return "";
+  const segments = trimmed.split("/");
+  if (path.startsWith("/") || segments.some((s) => s === "" || s === "." || s === "..")) {
+    throw new GitInputError("path", path, 'a repository-relative path without "." or ".." segments');
+  }
+  return trimmed;
+}
+
+export function matchesPattern(path: string, pattern: string): boolean {
+  return pathMatcher(pattern)(path);
+}
+
+/** A compiled pattern: true for the paths it matches and everything under them. */
+export function pathMatcher(pattern: string): (path: string) => boolean {
+  const regex = patternRegex(normalizePath(pattern));
+  return (path) => {
+    // The path itself, or one of its folders.
+    const segments = path.split("/");
+    for (let i = segments.length; i > 0; i--) {
+      if (regex.test(segments.slice(0, i).join("/"))) return true;
+    }
+    return false;
+  };
+}
+
+export function selectPaths<T extends { path: string }>(items: T[], selection: PathSelection = {}): T[] {
+  const include = (selection.include ?? []).map(pathMatcher);
+  const exclude = (selection.exclude ?? []).map(pathMatcher);
+  return items.filter(
+    (item) =>
+      (include.length === 0 || include.some((matches) => matches(item.path))) &&
+      !exclude.some((matches) => matches(item.path)),
+  );
+}
+
+/** A stable digest of tree entries: independent of their order, dependent on every path, mode and content. */
+export function digestEntries(entries: TreeEntry[]): string {
+  const hash = createHash("sha256");
+  const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (const e of sorted) hash.update(`${e.mode} ${e.type} ${e.oid}\t${e.path}\0`);
+  return hash.digest("hex");
+}
+
+function patternRegex(pattern: string): RegExp {
+  if (pattern === "") return /^.*$/s;
+  let source = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (pattern.startsWith("**/", i)) {
+      source += "(?:.*/)?";
+      i += 2;
+    } else if (pattern.startsWith("**", i)) {
+      source += ".*";
+      i += 1;
+    } else if (c === "*") source += "[^/]*";
+    else if (c === "?") source += "[^/]";
+    else source += c.replace(/[\\^$.|+(){}[\]]/g, "\\$&");
+  }
+  return new RegExp(`^${source}$`, "s");
+}

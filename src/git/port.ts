@@ -1,0 +1,70 @@
+import type { CommitInfo } from "../model";
+
+/** Branch name → head commit sha. */
+export interface BranchHeads {
+  [branch: string]: string;
+}
+
+/** Paths are repository-relative (`stacks/aws`, `Pulumi.*.yaml`); see `src/git/paths.ts`. */
+export interface TreeHashOptions {
+  /** Keep only these paths (a folder keeps everything under it). Default: the whole tree. */
+  include?: string[];
+  /** Then drop these, e.g. every `Pulumi.<stack>.yaml`, to compare programs without their stack config. */
+  exclude?: string[];
+}
+
+export interface RepoFile {
+  /** Repository-relative path. */
+  file: string;
+  text: string;
+}
+
+/**
+ * What the engine needs from Git, for one repository. The core depends on this, never on
+ * simple-git. Commits are named by full object ids (40 hex digits): an abbreviated sha or a branch
+ * name would resolve against whatever was fetched last, and the engine must always know which
+ * commit it looked at. Methods given a commit not fetched yet fetch the remote's branches once,
+ * then fail with `CommitNotFoundError` if it is still unknown (e.g. force-pushed away).
+ *
+ * Errors: `BranchNotFoundError`, `CommitNotFoundError`, otherwise `GitError` (all from ./errors);
+ * none of them carries credentials.
+ *
+ * Later (promotion): merge one branch into another in a worktree and push it, never forced.
+ */
+export interface GitPort {
+  /** Cheap poll (`git ls-remote --heads`): no fetch, no checkout. Branches absent from the remote are absent from the result. */
+  heads(branches: string[]): Promise<BranchHeads>;
+
+  /** Fetches one branch into the shared mirror and returns its head, e.g. before reading config from it. */
+  fetch(branch: string): Promise<string>;
+
+  /**
+   * Makes `dir` a detached checkout of exactly `sha`, which must be on `branch` (fetched first).
+   * A second call with the same sha does no fetch and no checkout. A different sha updates the
+   * files and removes untracked ones, except `node_modules` folders (the dependency cache).
+   * `dir` must be missing, empty or a checkout this adapter made: anything else (a user's own
+   * working copy) is refused, never cleaned.
+   */
+  checkout(branch: string, sha: string, dir: string): Promise<void>;
+
+  /** Author, email, date (ISO 8601, UTC) and full message of a commit. */
+  commit(sha: string): Promise<CommitInfo>;
+
+  /** True when `ancestor` is an ancestor of, or equal to, `descendant`; false after a history rewrite. */
+  isAncestor(ancestor: string, descendant: string): Promise<boolean>;
+
+  /**
+   * A digest (sha256 hex, not a Git object id) over the files selected at a commit: equal for two
+   * commits exactly when the selected paths, modes and contents are equal.
+   */
+  treeHash(sha: string, options?: TreeHashOptions): Promise<string>;
+
+  /**
+   * The files at `path` in a commit, without a checkout: one file, or every file under a folder,
+   * sorted by path. A path absent from the commit gives an empty list.
+   */
+  readFiles(sha: string, path: string): Promise<RepoFile[]>;
+
+  /** Paths added, modified or deleted between two commits (a rename counts as both paths). */
+  changedPaths(from: string, to: string): Promise<string[]>;
+}
