@@ -1,0 +1,72 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  CheckReportSchema,
+  InvalidReportError,
+  parseCheckReport,
+  reportJsonSchema,
+} from "../../../src/report/json";
+import { sampleReport } from "./fixture";
+
+const SCHEMA_FILE = path.join(__dirname, "..", "..", "..", "schema", "report.schema.json");
+
+function invalid(value: unknown): InvalidReportError {
+  try {
+    parseCheckReport(value, "test report");
+  } catch (error) {
+    if (error instanceof InvalidReportError) return error;
+    throw error;
+  }
+  throw new Error("the report was accepted");
+}
+
+describe("CheckReportSchema", () => {
+  it("accepts a report and gives back the same document after a JSON round trip", () => {
+    const report = sampleReport();
+    expect(parseCheckReport(JSON.parse(JSON.stringify(report)))).toEqual(report);
+  });
+
+  it("accepts a minimal report (a check that failed before any preview)", () => {
+    const { desired: _d, deployed: _p, pending: _q, drift: _r, reason: _s, ...minimal } = sampleReport();
+    expect(CheckReportSchema.safeParse({ ...minimal, status: "Failed", timings: {} }).success).toBe(true);
+  });
+
+  it("names the missing field when runId is absent", () => {
+    const { runId: _omitted, ...withoutRunId } = sampleReport();
+    const error = invalid(withoutRunId);
+    expect(error.issues).toEqual([{ path: "runId", message: expect.stringContaining("expected string") }]);
+    expect(error.message).toMatch(/^test report is not a valid check report: runId: /);
+  });
+
+  it("gives the full path of a bad nested value", () => {
+    const bad = JSON.parse(JSON.stringify(sampleReport()));
+    bad.drift.resources[0].properties[0].replaces = "no";
+    expect(invalid(bad).issues.map((i) => i.path)).toEqual(["drift.resources[0].properties[0].replaces"]);
+  });
+
+  it("rejects another schema version, unknown statuses and times that are no ISO 8601", () => {
+    expect(invalid({ ...sampleReport(), schemaVersion: 2 }).issues[0]?.path).toBe("schemaVersion");
+    expect(invalid({ ...sampleReport(), status: "Fine" }).issues[0]?.path).toBe("status");
+    expect(invalid({ ...sampleReport(), startedAt: "yesterday" }).issues[0]?.path).toBe("startedAt");
+  });
+
+  it("matches the checked-in schema/report.schema.json (run npm run report:schema after a change)", () => {
+    const checkedIn: unknown = JSON.parse(fs.readFileSync(SCHEMA_FILE, "utf8"));
+    expect(checkedIn, "schema/report.schema.json is out of date: run npm run report:schema").toEqual(
+      reportJsonSchema(),
+    );
+  });
+
+  it("publishes a JSON Schema that documents secrets and keeps pending and drift apart", () => {
+    const schema = reportJsonSchema() as { required: string[]; $defs: Record<string, unknown> };
+    expect(schema.required).toContain("runId");
+    expect(Object.keys(schema.$defs).sort()).toEqual([
+      "ChangeSet",
+      "CommitInfo",
+      "PropertyChange",
+      "ResourceChange",
+    ]);
+    expect(JSON.stringify(schema.$defs.PropertyChange)).toContain("[secret]");
+  });
+});

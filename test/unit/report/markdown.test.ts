@@ -1,0 +1,181 @@
+import { describe, expect, it } from "vitest";
+import { renderMarkdown } from "../../../src/report/markdown";
+import { sampleReport } from "./fixture";
+
+/** The text of one `## ` section, up to the next one. */
+function section(markdown: string, title: string): string {
+  const start = markdown.indexOf(`## ${title}`);
+  if (start < 0) throw new Error(`no section ${title} in:\n${markdown}`);
+  const next = markdown.indexOf("\n## ", start + 1);
+  const end = markdown.indexOf("\n---\n", start);
+  const stops = [next, end].filter((i) => i > 0);
+  return markdown.slice(start, stops.length > 0 ? Math.min(...stops) : undefined);
+}
+
+const PENDING = "Pending changes (Git → deployed)";
+const DRIFT = "Drift (live ≠ deployed)";
+
+describe("renderMarkdown", () => {
+  const markdown = renderMarkdown(sampleReport());
+
+  it("starts with the environment, its status and the reason", () => {
+    expect(markdown.split("\n")[0]).toBe(
+      "# test: OutOfSync+Drifted — 1 resource to update, 1 drifted outside Git",
+    );
+  });
+
+  it("shows the commit by short sha, author, date and subject only", () => {
+    expect(markdown).toContain(
+      "- Commit 4f1c2a9 by Dana Ops, 2025-03-04T10:20:30+01:00: Raise the queue's visibility timeout",
+    );
+    expect(markdown).not.toContain("Consumers need longer");
+    expect(markdown).toContain("- Deployed: 9a8b7c6");
+  });
+
+  it("puts drift rows under Drift, with a live column, and not under Pending", () => {
+    const drift = section(markdown, DRIFT);
+    const pending = section(markdown, PENDING);
+    const row = '| tags.team | "platform" | "intruders" |';
+    expect(drift).toContain(row);
+    expect(pending).not.toContain(row);
+    expect(drift).toContain("| property | deployed | live |");
+    expect(drift).toContain("### assets (aws:s3/bucket:Bucket): drifted");
+    expect(drift).toContain('| tags.note | (not set) | "added by hand" |');
+  });
+
+  it("puts pending rows under Pending, with a desired column", () => {
+    const pending = section(markdown, PENDING);
+    expect(pending).toContain("| property | deployed | desired |");
+    expect(pending).toContain("### events (aws:sqs/queue:Queue): update");
+    expect(pending).toContain("| visibilityTimeoutSeconds | 30 | 60 |");
+    expect(pending).toContain('| tags.team | "platform" | "queues" |');
+    expect(pending).toContain("1 resource: 1 update.");
+    expect(section(markdown, DRIFT)).not.toContain("visibilityTimeoutSeconds");
+  });
+
+  it("shows secrets masked as the model has them, never a value", () => {
+    expect(section(markdown, DRIFT)).toContain("| policy | [secret] | [secret] |");
+  });
+
+  it("renders objects as compact JSON and marks properties that force a replacement", () => {
+    const text = renderMarkdown(
+      sampleReport({
+        pending: {
+          kind: "pending",
+          resources: [
+            {
+              urn: "urn:pulumi:test::platform::aws:s3/bucket:Bucket::assets",
+              type: "aws:s3/bucket:Bucket",
+              name: "assets",
+              action: "replace",
+              properties: [
+                { path: "bucket", kind: "update", old: "a", new: "b", replaces: true },
+                { path: "cors", kind: "add", new: { origins: ["*"], maxAge: 60 }, replaces: false },
+                { path: "arn", kind: "update", old: "arn:1", new: "(known after apply)", replaces: false },
+              ],
+            },
+          ],
+        },
+      }),
+    );
+    const pending = section(text, PENDING);
+    expect(pending).toContain('| bucket (forces replacement) | "a" | "b" |');
+    expect(pending).toContain('| cors | (not set) | {"origins":["\\*"],"maxAge":60} |');
+    expect(pending).toContain('| arn | "arn:1" | (known after apply) |');
+  });
+
+  it("escapes pipes, newlines and markup inside table cells", () => {
+    const text = renderMarkdown(
+      sampleReport({
+        drift: {
+          kind: "drift",
+          resources: [
+            {
+              urn: "urn:pulumi:test::platform::aws:s3/bucket:Bucket::assets",
+              type: "aws:s3/bucket:Bucket",
+              name: "assets",
+              action: "drifted",
+              properties: [
+                { path: "weird\nkey", kind: "update", old: "a|b", new: "<img src=x>", replaces: false },
+                { path: "tags.link", kind: "add", new: "[click](https://evil.example)", replaces: false },
+                { path: "tags.snake", kind: "add", new: "my_bucket_name", replaces: false },
+              ],
+            },
+          ],
+        },
+      }),
+    );
+    const drift = section(text, DRIFT);
+    expect(drift).toContain('| weird<br>key | "a\\|b" | "\\<img src=x\\>" |');
+    expect(drift).toContain('| tags.link | (not set) | "[click\\](https://evil.example)" |');
+    expect(drift).toContain('| tags.snake | (not set) | "my_bucket_name" |');
+    // Every table row still has exactly four unescaped pipes (three cells).
+    for (const line of drift.split("\n").filter((l) => l.startsWith("|"))) {
+      expect(line.match(/(?<!\\)\|/g)).toHaveLength(4);
+    }
+  });
+
+  it("escapes the reason so a one-line header stays one line", () => {
+    const text = renderMarkdown(sampleReport({ reason: "gate *approval* said no\nsee the log" }));
+    expect(text.split("\n")[0]).toBe(
+      "# test: OutOfSync+Drifted — gate \\*approval\\* said no<br>see the log",
+    );
+  });
+
+  it("says so when a section is empty, and when it was not checked", () => {
+    const empty = renderMarkdown(
+      sampleReport({
+        status: "Synced",
+        reason: undefined,
+        pending: { kind: "pending", resources: [] },
+        drift: { kind: "drift", resources: [] },
+      }),
+    );
+    expect(empty.split("\n")[0]).toBe("# test: Synced");
+    expect(section(empty, PENDING)).toContain("Nothing pending.");
+    expect(section(empty, DRIFT)).toContain("No drift.");
+    expect(empty).not.toContain("| property |");
+
+    const stopped = renderMarkdown(sampleReport({ status: "Failed", pending: undefined, drift: undefined }));
+    expect(section(stopped, PENDING)).toContain("Not checked.");
+    expect(section(stopped, DRIFT)).toContain("Not checked.");
+  });
+
+  it("describes resources that have no property detail", () => {
+    const text = renderMarkdown(
+      sampleReport({
+        drift: {
+          kind: "drift",
+          resources: [
+            {
+              urn: "urn:pulumi:test::platform::aws:sqs/queue:Queue::dead",
+              type: "aws:sqs/queue:Queue",
+              name: "dead",
+              action: "missing",
+              properties: [],
+            },
+          ],
+        },
+      }),
+    );
+    expect(section(text, DRIFT)).toContain(
+      "### dead (aws:sqs/queue:Queue): missing\n\nGone from the live world; the deployed state still records it.",
+    );
+  });
+
+  it("shows the sync outcome only when there was one", () => {
+    expect(markdown).not.toContain("## Sync");
+    const synced = renderMarkdown(
+      sampleReport({ sync: { applied: true, summary: { update: 1, same: 4, delete: 0 } } }),
+    );
+    expect(section(synced, "Sync")).toContain("Applied: 1 update, 4 same.");
+  });
+
+  it("ends with the run, timings and tool versions", () => {
+    const footer = markdown.slice(markdown.indexOf("\n---\n"));
+    expect(footer).toContain("- Run run-0001, 2025-03-04T09:30:00.000Z → 2025-03-04T09:30:12.500Z (12.5 s)");
+    expect(footer).toContain("- Timings: poll 12 ms, preview 9.0 s, refresh 3.4 s");
+    expect(footer).toContain("- Versions: tidegate 0.1.0, Pulumi 3.274.1, Node 22.23.3");
+    expect(markdown.endsWith("Node 22.23.3\n")).toBe(true);
+  });
+});
