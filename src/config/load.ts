@@ -1,0 +1,91 @@
+import type { Dirent } from "node:fs";
+import * as fs from "node:fs/promises";
+import * as path from "node:path";
+
+import { repoRoot } from "../toolchain/repo";
+import { ConfigError } from "./errors";
+import { parseEnvironmentFile, parseTidegateFile } from "./parse";
+import { buildConfig, environmentsSource, type ResolvedConfig } from "./resolve";
+
+// The I/O around parse and resolve: read tidegate.yaml, read the environment files from where it
+// says (a Git ref, through the injected reader), then hand everything to buildConfig. Writes nothing.
+
+export interface EnvironmentFileText {
+  /** The file as reported in issues, e.g. "environments/prod.yaml". */
+  file: string;
+  text: string;
+}
+
+/**
+ * Reads the `.yaml` files of `dir` (relative to the repository root) as they are at Git ref `ref`.
+ * A folder that does not exist gives no files.
+ */
+export type ReadEnvironmentFiles = (dir: string, ref: string) => Promise<EnvironmentFileText[]>;
+
+export interface LoadConfigOptions {
+  /** tidegate.yaml; without it the embedded default is used. */
+  configPath?: string;
+  /** Where the embedded default is anchored; default: the tidegate checkout this code runs from. */
+  defaultDir?: string;
+  readEnvironmentFiles: ReadEnvironmentFiles;
+}
+
+/** The resolved configuration, or a ConfigError listing every problem in every file. */
+export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedConfig> {
+  const { configPath } = options;
+  const tidegate =
+    configPath === undefined ? undefined : parseTidegateFile(configPath, await readConfigFile(configPath));
+  const { dir, ref } = environmentsSource(tidegate?.data);
+  const texts = await options.readEnvironmentFiles(dir, ref);
+  const configFile = configPath === undefined ? undefined : path.resolve(configPath);
+  return buildConfig({
+    configDir: configFile === undefined ? (options.defaultDir ?? repoRoot()) : path.dirname(configFile),
+    configFile,
+    tidegate,
+    environments: texts.map(({ file, text }) => parseEnvironmentFile(file, text)),
+  });
+}
+
+/**
+ * The `.yaml` and `.yml` files of a plain folder, in name order, each reported as
+ * `<label>/<name>`. A folder that does not exist holds no files.
+ */
+export async function loadEnvironmentsFromDir(dir: string, label = dir): Promise<EnvironmentFileText[]> {
+  let entries: Dirent[];
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+  const yamlNames = entries
+    .filter((entry) => entry.isFile() && /\.ya?ml$/i.test(entry.name))
+    .map((entry) => entry.name)
+    .sort();
+  return Promise.all(
+    yamlNames.map(async (name) => ({
+      file: path.join(label, name),
+      text: await fs.readFile(path.join(dir, name), "utf8"),
+    })),
+  );
+}
+
+async function readConfigFile(configPath: string): Promise<string> {
+  try {
+    return await fs.readFile(configPath, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    throw new ConfigError(
+      [
+        {
+          file: configPath,
+          path: "",
+          message: "does not exist",
+          expected:
+            "a tidegate.yaml (see tidegate.example.yaml), or no config path to use the embedded default",
+        },
+      ],
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,89 @@
+import * as path from "node:path";
+
+import { CronTime, validateCronExpression } from "cron";
+
+// Checks on single values, each answering "what is wrong with it" as a phrase that follows the
+// value ("is not a cron expression"), or undefined when the value is fine. The schemas turn the
+// phrase into an issue; keeping the rules here keeps them testable without zod.
+
+/** Why `expression` is not a five-field cron expression that fires, or undefined when it is one. */
+export function cronProblem(expression: string): string | undefined {
+  // `cron` also takes a sixth field for seconds: tidegate schedules in minutes, so exactly five.
+  if (expression.trim().split(/\s+/).length !== 5) return "is not a cron expression";
+  const { valid, error } = validateCronExpression(expression);
+  if (!valid) return `is not a cron expression (${lowerFirst(error?.message ?? "rejected by cron")})`;
+  try {
+    // `cron` accepts "0 0 31 2 *" and only finds out when it looks for the next date.
+    new CronTime(expression, "UTC").sendAt();
+  } catch {
+    return "never fires";
+  }
+  return undefined;
+}
+
+/**
+ * Why `name` is not a safe git branch name, or undefined when it is. Conservative: a subset of
+ * what `git check-ref-format --branch` accepts (letters, digits, `.`, `_`, `-`, `/`), plus git's
+ * own rules on dots, slashes and `.lock`.
+ */
+export function branchNameProblem(name: string): string | undefined {
+  if (name === "") return "is empty";
+  const bad = /[^A-Za-z0-9._/-]/.exec(name);
+  if (bad) return `is not a branch name (it contains ${JSON.stringify(bad[0])})`;
+  if (name === "HEAD") return "is not a branch name (HEAD is reserved)";
+  if (name.includes("..")) return 'is not a branch name (it contains "..")';
+  if (name.includes("//")) return 'is not a branch name (it contains "//")';
+  if (name.startsWith("-") || name.startsWith("/"))
+    return `is not a branch name (it starts with "${name[0]}")`;
+  if (name.endsWith("/") || name.endsWith(".")) return `is not a branch name (it ends with "${name.at(-1)}")`;
+  const parts = name.split("/");
+  if (parts.some((part) => part.startsWith("."))) return 'is not a branch name (a part starts with ".")';
+  if (parts.some((part) => part.endsWith(".lock"))) return 'is not a branch name (a part ends with ".lock")';
+  return undefined;
+}
+
+/** Why `name` is not a Pulumi stack name (`stack` or `org/project/stack`), or undefined. */
+export function stackNameProblem(name: string): string | undefined {
+  const parts = name.split("/");
+  if (parts.length > 3 || parts.some((part) => !/^[A-Za-z0-9_.-]+$/.test(part))) {
+    return "is not a Pulumi stack name";
+  }
+  return undefined;
+}
+
+/** Why `name` is not a kebab-case environment name, or undefined when it is one. */
+export function environmentNameProblem(name: string): string | undefined {
+  return /^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(name) ? undefined : "is not a kebab-case name";
+}
+
+/** Why `relative` is not a path inside the repository, or undefined when it is one. */
+export function repoPathProblem(relative: string): string | undefined {
+  if (relative === "") return "is empty";
+  if (relative.includes("\\")) return 'uses "\\"; separate folders with "/"';
+  if (relative.startsWith("/") || /^[A-Za-z]:/.test(relative)) return "is absolute";
+  const normal = path.posix.normalize(relative);
+  if (normal === ".." || normal.startsWith("../")) return "leaves the repository";
+  return undefined;
+}
+
+/** `relative` in its plain form: "./stacks/aws/" → "stacks/aws", "" parts and "." folded. */
+export function normalizeRepoPath(relative: string): string {
+  const normal = path.posix.normalize(relative);
+  return normal.length > 1 && normal.endsWith("/") ? normal.slice(0, -1) : normal;
+}
+
+/** Why `name` is not an environment variable tidegate may set from a committed file, or undefined. */
+export function configKeyProblem(name: string): string | undefined {
+  // Environment files are committed: a variable named like a credential would hold one in Git.
+  const secret = /SECRET|PASSWORD|PASSPHRASE|TOKEN|PRIVATE_KEY|CREDENTIAL/.test(name);
+  return envVarNameProblem(name) ?? (secret ? "names a secret" : undefined);
+}
+
+/** Why `name` is not an upper-case environment variable name, or undefined when it is one. */
+export function envVarNameProblem(name: string): string | undefined {
+  return /^[A-Z_][A-Z0-9_]*$/.test(name) ? undefined : "is not an environment variable name";
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}

@@ -1,0 +1,284 @@
+import { describe, expect, it } from "vitest";
+
+import { ConfigError } from "../../../src/config/errors";
+import { parseEnvironmentFile, parseTidegateFile } from "../../../src/config/parse";
+import {
+  buildConfig,
+  checkEnvironmentSet,
+  environmentIdentity,
+  environmentsSource,
+  fileBaseName,
+  resolveEnvironment,
+  resolveSettings,
+} from "../../../src/config/resolve";
+
+function yaml(...lines: string[]): string {
+  return `${lines.join("\n")}\n`;
+}
+
+function env(name: string, ...lines: string[]) {
+  return parseEnvironmentFile(`environments/${name}.yaml`, yaml(...lines));
+}
+
+/** The error buildConfig throws; fails the test when it throws none. */
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+const THREE = [
+  env("test", "name: test", "order: 1", "sync:", "  policy: auto"),
+  env("stage", "name: stage", "order: 2"),
+  env("prod", "name: prod", "order: 3", "project: ./stacks/aws/", "config:", "  AWS_REGION: eu-west-1"),
+];
+
+describe("resolveSettings", () => {
+  it("fills every default, relative to the config file's folder", () => {
+    expect(
+      resolveSettings({ repository: { url: "." } }, "/etc/tidegate", "/etc/tidegate/tidegate.yaml"),
+    ).toEqual({
+      configFile: "/etc/tidegate/tidegate.yaml",
+      repository: { url: "/etc/tidegate" },
+      dataDir: "/etc/tidegate/.tidegate",
+      backendUrl: "file:///etc/tidegate/.tidegate/state",
+      secrets: { kind: "env", name: "PULUMI_CONFIG_PASSPHRASE" },
+      environmentsDir: "environments",
+      configRef: "main",
+      defaults: {
+        schedule: { poll: "*/1 * * * *", drift: "*/15 * * * *" },
+        syncPolicy: "gated",
+        driftPolicy: "report",
+      },
+    });
+  });
+
+  it("keeps what the file says", () => {
+    const settings = resolveSettings(
+      {
+        repository: { url: "https://github.com/acme/infra.git" },
+        dataDir: "/var/lib/tidegate",
+        backend: { url: "s3://acme-state" },
+        secrets: { passphraseFile: "secrets/passphrase" },
+        environmentsDir: "./deploy/envs/",
+        configRef: "release/config",
+        defaults: { schedule: { drift: "0 * * * *" }, syncPolicy: "auto", driftPolicy: "remediate" },
+      },
+      "/etc/tidegate",
+    );
+    expect(settings).toEqual({
+      repository: { url: "https://github.com/acme/infra.git" },
+      dataDir: "/var/lib/tidegate",
+      backendUrl: "s3://acme-state",
+      secrets: { kind: "file", path: "/etc/tidegate/secrets/passphrase" },
+      environmentsDir: "deploy/envs",
+      configRef: "release/config",
+      defaults: {
+        schedule: { poll: "*/1 * * * *", drift: "0 * * * *" },
+        syncPolicy: "auto",
+        driftPolicy: "remediate",
+      },
+    });
+  });
+});
+
+describe("resolveEnvironment", () => {
+  const defaults = resolveSettings({ repository: { url: "." } }, "/repo").defaults;
+
+  it("takes branch and stack from the name, the rest from the defaults", () => {
+    expect(resolveEnvironment("environments/stage.yaml", { name: "stage", order: 2 }, defaults)).toEqual({
+      name: "stage",
+      file: "environments/stage.yaml",
+      branch: "stage",
+      stack: "stage",
+      project: ".",
+      order: 2,
+      schedule: { poll: "*/1 * * * *", drift: "*/15 * * * *" },
+      sync: { policy: "gated" },
+      drift: { policy: "report" },
+      config: {},
+    });
+  });
+
+  it("keeps what the file says", () => {
+    const resolved = resolveEnvironment(
+      "environments/prod.yaml",
+      {
+        name: "prod",
+        branch: "production",
+        stack: "acme/platform/prod",
+        project: "stacks/aws",
+        order: 3,
+        schedule: { poll: "*/5 * * * *" },
+        sync: { policy: "auto" },
+        drift: { policy: "remediate" },
+        config: { AWS_REGION: "eu-west-1" },
+      },
+      defaults,
+    );
+    expect(resolved).toMatchObject({
+      branch: "production",
+      stack: "acme/platform/prod",
+      project: "stacks/aws",
+      schedule: { poll: "*/5 * * * *", drift: "*/15 * * * *" },
+      sync: { policy: "auto" },
+      drift: { policy: "remediate" },
+      config: { AWS_REGION: "eu-west-1" },
+    });
+  });
+});
+
+describe("buildConfig", () => {
+  it("resolves valid files, environments in promotion order", () => {
+    const tidegate = parseTidegateFile(
+      "tidegate.yaml",
+      yaml("repository:", "  url: ../infra", "defaults:", "  driftPolicy: remediate"),
+    );
+    const config = buildConfig({
+      configDir: "/etc/tidegate",
+      configFile: "/etc/tidegate/tidegate.yaml",
+      tidegate,
+      environments: [THREE[2], THREE[0], THREE[1]],
+    });
+    expect(config.repository).toEqual({ url: "/etc/infra" });
+    expect(config).not.toHaveProperty("defaults");
+    expect(
+      config.environments.map((e) => [e.name, e.order, e.sync.policy, e.drift.policy, e.project]),
+    ).toEqual([
+      ["test", 1, "auto", "remediate", "."],
+      ["stage", 2, "gated", "remediate", "."],
+      ["prod", 3, "gated", "remediate", "stacks/aws"],
+    ]);
+    expect(config.environments[2].config).toEqual({ AWS_REGION: "eu-west-1" });
+  });
+
+  it("uses the embedded default without tidegate.yaml", () => {
+    const config = buildConfig({ configDir: "/opt/tidegate", environments: THREE });
+    expect(config.configFile).toBeUndefined();
+    expect(config.repository.url).toBe("/opt/tidegate");
+    expect(config.dataDir).toBe("/opt/tidegate/.tidegate");
+    expect(config.environments).toHaveLength(3);
+  });
+
+  it("reports every problem of every file in one ConfigError, file by file, top to bottom", () => {
+    const tidegate = parseTidegateFile(
+      "tidegate.yaml",
+      yaml("repository:", "  url: .", "secrets:", "  passphrase: hunter2", "server: {}"),
+    );
+    const error = configError(() =>
+      buildConfig({
+        configDir: "/etc/tidegate",
+        tidegate,
+        environments: [
+          env("test", "name: test", "order: 1", "schedule:", "  poll: every 5 min"),
+          env("stage", "name: staging", "order: 1", "project: ../elsewhere"),
+          env("prod", "name: prod", "order: 3", "sync:", "  policy: manual", "gates: []"),
+        ],
+      }),
+    );
+    expect(error.issues.map((issue) => `${issue.file} ${issue.path}`)).toEqual([
+      "tidegate.yaml secrets.passphrase",
+      "tidegate.yaml server",
+      "environments/test.yaml schedule.poll",
+      "environments/stage.yaml name",
+      "environments/stage.yaml order",
+      "environments/stage.yaml project",
+      "environments/prod.yaml sync.policy",
+      "environments/prod.yaml gates",
+    ]);
+    expect(error.message.split("\n")).toHaveLength(8);
+    expect(error.message).toContain(
+      "environments/stage.yaml:2:1: order: 1 is also the order of environments/test.yaml; expected an order no other environment has",
+    );
+    expect(error.message).not.toContain("hunter2");
+  });
+
+  it("still checks the environments when tidegate.yaml is broken, reading them from where it says", () => {
+    const tidegate = parseTidegateFile(
+      "tidegate.yaml",
+      yaml("repository:", "  url: gs://nope", "environmentsDir: deploy"),
+    );
+    expect(environmentsSource(tidegate.data)).toEqual({ dir: "deploy", ref: "main" });
+    const error = configError(() =>
+      buildConfig({ configDir: "/etc", tidegate, environments: [env("test", "name: test", "order: 0")] }),
+    );
+    expect(error.issues.map((issue) => issue.path)).toEqual(["repository.url", "order"]);
+  });
+});
+
+describe("checkEnvironmentSet", () => {
+  it("finds duplicate orders, branches and stacks, naming the first file", () => {
+    const issues = checkEnvironmentSet(
+      [
+        { file: "environments/a.yaml", name: "a", order: 1, branch: "main", stack: "shared" },
+        { file: "environments/b.yaml", name: "b", order: 1, branch: "main", stack: "shared" },
+        { file: "environments/c.yaml", name: "c", order: 2, branch: "c", stack: "c" },
+      ],
+      "environments",
+    );
+    expect(issues).toEqual([
+      {
+        file: "environments/b.yaml",
+        path: "order",
+        value: 1,
+        message: "1 is also the order of environments/a.yaml",
+        expected: "an order no other environment has",
+      },
+      {
+        file: "environments/b.yaml",
+        path: "branch",
+        value: "main",
+        message: '"main" is also the branch of environments/a.yaml',
+        expected: "a branch no other environment has",
+      },
+      {
+        file: "environments/b.yaml",
+        path: "stack",
+        value: "shared",
+        message: '"shared" is also the stack of environments/a.yaml',
+        expected: "a stack no other environment has",
+      },
+    ]);
+  });
+
+  it("wants each environment named after its file", () => {
+    expect(
+      checkEnvironmentSet([{ file: "environments/prod.yaml", name: "production" }], "environments"),
+    ).toEqual([
+      {
+        file: "environments/prod.yaml",
+        path: "name",
+        value: "production",
+        message: '"production" is not the file\'s name',
+        expected: '"prod", the file name without its extension (or rename the file)',
+      },
+    ]);
+  });
+
+  it("wants at least one environment", () => {
+    expect(checkEnvironmentSet([], "deploy")).toMatchObject([
+      { file: "deploy/", path: "", message: "holds no environment files" },
+    ]);
+  });
+
+  it("takes part of a file that has other problems", () => {
+    const data = { name: "prod", order: "three", branch: "a..b" };
+    // The order is invalid and the branch too: neither is compared, and the branch does not fall back to the name.
+    expect(environmentIdentity("environments/prod.yaml", data)).toEqual({
+      file: "environments/prod.yaml",
+      name: "prod",
+      order: undefined,
+      branch: undefined,
+      stack: "prod",
+    });
+  });
+
+  it("reads the base name of .yaml and .yml files", () => {
+    expect(fileBaseName("environments/prod.yaml")).toBe("prod");
+    expect(fileBaseName("C:\\repo\\environments\\eu-west.yml")).toBe("eu-west");
+  });
+});
