@@ -60,6 +60,8 @@ export interface CheckReport {
   pending?: ChangeSet;
   drift?: ChangeSet;
   sync?: { applied: boolean; summary?: Record<string, number> };
+  /** The program's dependencies: the lockfile key, and whether this check had to install them. */
+  dependencies?: { key: string; installed: boolean };
   startedAt: string;
   endedAt: string;
   timings: Timings;

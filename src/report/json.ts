@@ -109,6 +109,17 @@ export const CheckReportSchema = z
       })
       .optional()
       .describe("The sync this run performed, if any."),
+    dependencies: z
+      .object({
+        key: z
+          .string()
+          .describe("Hash of the program's lockfile (and Node major): the dependency cache key."),
+        installed: z
+          .boolean()
+          .describe("Whether this run had to install them (false: the cache was current)."),
+      })
+      .optional()
+      .describe("The Pulumi program's npm dependencies."),
     startedAt: timestamp("When the run started, ISO 8601."),
     endedAt: timestamp("When the run ended, ISO 8601."),
     timings: z
