@@ -1,0 +1,168 @@
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { PassThrough } from "node:stream";
+import { stringify } from "yaml";
+import { inject } from "vitest";
+import { awsEnvVars } from "../../src/emulator";
+import { Engine, dataPaths } from "../../src/engine";
+import { createLogger } from "../../src/log";
+import { loadEngineConfig } from "../../src/setup";
+import { repoRoot } from "../../src/toolchain/repo";
+import { createGitRemote, type GitRemoteFixture } from "./git";
+
+export const PROJECT = "stacks/aws-sdk";
+
+export interface EnvironmentSpec {
+  name: string;
+  sync: "auto" | "gated";
+  drift: "report" | "remediate";
+}
+
+export interface EngineFixture {
+  remote: GitRemoteFixture;
+  /** Stack names are `<prefix>-<env>`, unique per fixture so tests never share emulator objects. */
+  prefix: string;
+  passphrase: string;
+  configPath: string;
+  engine: Engine;
+  /** Every log line the engine wrote, as text. */
+  logs: string[];
+  stackName(env: string): string;
+  /** Repository-relative path of an environment's stack config file. */
+  stackConfigFile(env: string): string;
+  /** Commits files on an environment's branch in the work clone and pushes them. */
+  commitTo(branch: string, files: Record<string, string>, message: string): Promise<string>;
+  /** Another engine on the same repository and backend, with its own data directory. */
+  secondEngine(): Promise<Engine>;
+  cleanup(): Promise<void>;
+}
+
+const DEPENDENCY_CACHE = path.join(os.tmpdir(), "tidegate-it-deps");
+
+/**
+ * A real repository (bare remote + work clone) seeded with the example stack and one branch per
+ * environment, a tidegate.yaml for it, and an Engine on a file:// backend in a temporary folder,
+ * with the stacks talking to the emulator the global setup started.
+ */
+export async function createEngineFixture(environments: EnvironmentSpec[]): Promise<EngineFixture> {
+  const remote = await createGitRemote();
+  const prefix = `t${randomBytes(3).toString("hex")}`;
+  const stackName = (env: string) => `${prefix}-${env}`;
+  const stackConfigFile = (env: string) => `${PROJECT}/Pulumi.${stackName(env)}.yaml`;
+  const source = path.join(repoRoot(__dirname), PROJECT);
+
+  const files: Record<string, string> = {};
+  for (const rel of [
+    "Pulumi.yaml",
+    "package.json",
+    "package-lock.json",
+    "tsconfig.json",
+    "index.ts",
+    "providers/bucket.ts",
+    "providers/queue.ts",
+    "providers/clients.ts",
+  ]) {
+    files[`${PROJECT}/${rel}`] = fs.readFileSync(path.join(source, rel), "utf8");
+  }
+  environments.forEach((env, i) => {
+    const template = fs.existsSync(path.join(source, `Pulumi.${env.name}.yaml`)) ? env.name : "test";
+    files[stackConfigFile(env.name)] = fs.readFileSync(path.join(source, `Pulumi.${template}.yaml`), "utf8");
+    files[`environments/${env.name}.yaml`] = stringify({
+      name: env.name,
+      branch: env.name,
+      stack: stackName(env.name),
+      project: PROJECT,
+      order: i + 1,
+      sync: { policy: env.sync },
+      drift: { policy: env.drift },
+    });
+  });
+  files[".gitignore"] = "node_modules/\n";
+  await remote.commitFiles(files, "Seed the platform stack and its environments");
+  await remote.push("main");
+  for (const env of environments) {
+    await remote.switchBranch(env.name, "main");
+    await remote.push(env.name);
+  }
+  await remote.switchBranch("main");
+
+  const passphrase = randomBytes(16).toString("hex");
+  fs.writeFileSync(path.join(remote.root, "passphrase"), passphrase);
+  const configPath = path.join(remote.root, "tidegate.yaml");
+  fs.writeFileSync(
+    configPath,
+    stringify({
+      repository: { url: remote.url },
+      dataDir: "data",
+      backend: { url: "file://./state" },
+      secrets: { passphraseFile: "passphrase" },
+    }),
+  );
+
+  const logs: string[] = [];
+  const open = async (dataDir?: string): Promise<Engine> => {
+    const loaded = await loadEngineConfig(configPath);
+    const config = dataDir ? { ...loaded, dataDir } : loaded;
+    const stream = new PassThrough();
+    stream.on("data", (chunk: Buffer) => logs.push(...chunk.toString().split("\n").filter(Boolean)));
+    return new Engine({
+      config,
+      toolchain: inject("toolchain"),
+      log: createLogger({ mode: "json", level: "debug", stream, secrets: () => [passphrase] }),
+      passphrase,
+      stackEnv: awsEnvVars(inject("aws")),
+      dependencyCacheDir: DEPENDENCY_CACHE,
+      versions: { tidegate: "test", pulumi: "test", node: process.version },
+    });
+  };
+  const engines: Engine[] = [];
+  const engine = await open();
+  engines.push(engine);
+
+  return {
+    remote,
+    prefix,
+    passphrase,
+    configPath,
+    engine,
+    logs,
+    stackName,
+    stackConfigFile,
+    async commitTo(branch, changed, message) {
+      await remote.switchBranch(branch);
+      await remote.git("pull", "--quiet", "--ff-only", "origin", branch);
+      const sha = await remote.commitFiles(changed, message);
+      await remote.push(branch);
+      await remote.switchBranch("main");
+      return sha;
+    },
+    async secondEngine() {
+      const second = await open(path.join(remote.root, "data-2"));
+      engines.push(second);
+      return second;
+    },
+    async cleanup() {
+      for (const e of engines) await e.stop();
+      remote.cleanup();
+    },
+  };
+}
+
+/** The report files a check wrote, as text (JSON and Markdown). */
+export function reportTexts(engine: Engine, dataDir: string): string[] {
+  void engine;
+  const dir = dataPaths(dataDir).reports;
+  if (!fs.existsSync(dir)) return [];
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else out.push(fs.readFileSync(p, "utf8"));
+    }
+  };
+  walk(dir);
+  return out;
+}
