@@ -1,0 +1,182 @@
+// npm run bench: tidegate's overhead against the raw tools, as ratios measured in one run on this
+// machine (the real engine, real Git, the emulator). Absolute times vary by machine; ratios less so.
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { PassThrough } from "node:stream";
+import { promisify } from "node:util";
+import { stringify } from "yaml";
+import { awsEnvVars, startEmulator } from "../src/emulator";
+import { Engine } from "../src/engine";
+import { createLogger } from "../src/log";
+import { loadEngineConfig } from "../src/setup";
+import { enginePath, provisionPulumi } from "../src/toolchain/pulumi";
+import { repoRoot } from "../src/toolchain/repo";
+import { createGitRemote } from "../test/helpers/git";
+
+const run = promisify(execFile);
+const PROJECT = "stacks/aws-sdk";
+
+async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const start = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - start, value };
+}
+
+/** Median of n runs: one slow outlier on a 2-core machine should not decide a ratio. */
+async function median(n: number, fn: () => Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) times.push((await time(fn)).ms);
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+async function main(): Promise<void> {
+  const root = repoRoot(__dirname);
+  const toolchain = await provisionPulumi({ repoRoot: root, onProgress: (l) => console.error(l) });
+  const emulator = await startEmulator({ repoRoot: root, log: () => undefined });
+  const remote = await createGitRemote();
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-bench-"));
+  try {
+    const stack = `b${randomBytes(3).toString("hex")}-test`;
+    const files: Record<string, string> = {};
+    const src = path.join(root, PROJECT);
+    for (const rel of [
+      "Pulumi.yaml",
+      "package.json",
+      "package-lock.json",
+      "tsconfig.json",
+      "index.ts",
+      "providers/bucket.ts",
+      "providers/queue.ts",
+      "providers/clients.ts",
+    ]) {
+      files[`${PROJECT}/${rel}`] = fs.readFileSync(path.join(src, rel), "utf8");
+    }
+    const stackFile = `${PROJECT}/Pulumi.${stack}.yaml`;
+    files[stackFile] = fs.readFileSync(path.join(src, "Pulumi.test.yaml"), "utf8");
+    files["environments/test.yaml"] = stringify({
+      name: "test",
+      stack,
+      project: PROJECT,
+      order: 1,
+      sync: { policy: "auto" },
+    });
+    await remote.commitFiles(files, "seed");
+    await remote.push("main");
+    await remote.switchBranch("test", "main");
+    await remote.push("test");
+
+    const passphrase = randomBytes(12).toString("hex");
+    fs.writeFileSync(path.join(scratch, "passphrase"), passphrase);
+    const configPath = path.join(scratch, "tidegate.yaml");
+    fs.writeFileSync(
+      configPath,
+      stringify({
+        repository: { url: remote.url },
+        dataDir: "data",
+        backend: { url: "file://./state" },
+        secrets: { passphraseFile: "passphrase" },
+      }),
+    );
+    const config = await loadEngineConfig(configPath);
+    const depsCache = path.join(scratch, "deps");
+    const engine = new Engine({
+      config,
+      toolchain,
+      log: createLogger({ mode: "json", stream: new PassThrough().resume() }),
+      passphrase,
+      stackEnv: awsEnvVars(emulator),
+      dependencyCacheDir: depsCache,
+      versions: { tidegate: "bench", pulumi: "bench", node: process.version },
+    });
+    const env = {
+      ...process.env,
+      ...awsEnvVars(emulator),
+      PATH: enginePath(toolchain),
+      PULUMI_BACKEND_URL: config.backendUrl,
+      PULUMI_CONFIG_PASSPHRASE: passphrase,
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_HOME: path.join(scratch, "data", "pulumi-home"),
+    };
+    const projectDir = path.join(scratch, "data", "workspaces", "test", PROJECT);
+    const pulumi = (...args: string[]) =>
+      run(
+        path.join(toolchain.binDir, "pulumi"),
+        [...args, "--stack", stack, "--non-interactive", "--cwd", projectDir],
+        { env, maxBuffer: 64 << 20 },
+      );
+
+    // Deploy once (cold dependency install measured here), so later checks see a deployed stack.
+    const cold = await time(() => engine.check("test", { kind: "sync", trigger: "bench", allowSync: true }));
+    const rows: Array<[string, number, number]> = [];
+
+    // (a) a no-change poll cycle vs one `git ls-remote` of the same branch.
+    const lsRemote = await median(7, () => run("git", ["ls-remote", "--heads", remote.url, "test"]));
+    const poll = await median(7, () => engine.poll("test"));
+    rows.push(["(a) no-change poll cycle / git ls-remote", poll, lsRemote]);
+
+    // (b) push → pending change reported vs a raw `pulumi preview` (warm dependencies).
+    let n = 0;
+    const base = fs.readFileSync(path.join(remote.workDir, stackFile), "utf8");
+    const pushChange = async () => {
+      n++;
+      await remote.commitFiles(
+        { [stackFile]: base.replace("queueVisibilityTimeout: 30", `queueVisibilityTimeout: ${30 + n}`) },
+        `change ${n}`,
+      );
+      await remote.push("test");
+    };
+    let checkMs = 0;
+    for (let i = 0; i < 3; i++) {
+      await pushChange();
+      checkMs += (
+        await time(() => engine.check("test", { kind: "check", trigger: "bench", allowSync: false }))
+      ).ms;
+    }
+    checkMs /= 3;
+    const preview = await median(3, () => pulumi("preview", "--diff"));
+    rows.push(["(b) check after a push / raw pulumi preview", checkMs, preview]);
+
+    // (c) the same check with a cold vs a cached dependency install.
+    fs.rmSync(depsCache, { recursive: true, force: true });
+    await pushChange();
+    const coldCheck = (
+      await time(() => engine.check("test", { kind: "check", trigger: "bench", allowSync: false }))
+    ).ms;
+    await pushChange();
+    const warmCheck = (
+      await time(() => engine.check("test", { kind: "check", trigger: "bench", allowSync: false }))
+    ).ms;
+    rows.push(["(c) check with cold install / with cached install", coldCheck, warmCheck]);
+
+    // (d) a drift check vs a raw `pulumi refresh --preview-only`.
+    const drift = await median(3, () =>
+      engine.check("test", { kind: "drift", trigger: "bench", allowSync: false }),
+    );
+    const refresh = await median(3, () => pulumi("refresh", "--preview-only"));
+    rows.push(["(d) drift check / raw pulumi refresh --preview-only", drift, refresh]);
+
+    console.log(`first sync with a cold dependency install: ${(cold.ms / 1000).toFixed(1)} s`);
+    console.log("");
+    console.log("| comparison | tidegate | baseline | ratio |");
+    console.log("|---|---:|---:|---:|");
+    for (const [name, ours, theirs] of rows) {
+      console.log(
+        `| ${name} | ${(ours / 1000).toFixed(2)} s | ${(theirs / 1000).toFixed(2)} s | ${(ours / theirs).toFixed(2)}× |`,
+      );
+    }
+    await engine.stop();
+  } finally {
+    await emulator.stop();
+    remote.cleanup();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
