@@ -15,6 +15,12 @@ interface CommandEntry {
 
 // One line per command; its module exports `command`.
 const commands: Record<string, CommandEntry> = {
+  run: { summary: "Check every environment, then poll on schedule", load: () => import("./cli/run.js") },
+  status: { summary: "Show every environment's last status", load: () => import("./cli/status.js") },
+  check: { summary: "Check one environment now: changes and drift", load: () => import("./cli/check.js") },
+  drift: { summary: "Check one environment for drift now", load: () => import("./cli/drift.js") },
+  sync: { summary: "Check one environment; sync it if policy allows", load: () => import("./cli/sync.js") },
+  report: { summary: "Print an environment's report, or its runs", load: () => import("./cli/report.js") },
   doctor: { summary: "Check what tidegate needs on this machine", load: () => import("./cli/doctor.js") },
 };
 

@@ -1,0 +1,364 @@
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { ParseArgsOptionsConfig } from "node:util";
+
+import { awsEnvVars } from "../emulator";
+import { ConfigError } from "../config/errors";
+import { parseTidegateFile } from "../config/parse";
+import { type ResolvedConfig, resolveSettings } from "../config/resolve";
+import { fileUrl } from "../config/url";
+import type { Engine } from "../engine";
+import { createLogger, type Logger } from "../log";
+import type { CheckReport } from "../model";
+import type { Store } from "../store/port";
+import { openSqliteStore, STORE_FILE } from "../store/sqlite";
+import { provisionPulumi, type PulumiToolchain } from "../toolchain/pulumi";
+import { type CommandArgs, type CommandContext, ExitCode, UsageError } from "./command";
+import { type CliEmulator, openEmulator } from "./emulator";
+import { createProgress, type Progress, type ProgressMode } from "./progress";
+
+// What the commands share: which configuration a command line means, loading it, and opening an
+// engine (passphrase, logger, toolchain, emulator) or only the store for it. The engine and setup
+// modules load the Pulumi SDK (seconds), so they are imported only once they are needed: a command
+// line that fails early fails fast.
+
+export const CONFIG_OPTIONS = {
+  config: { type: "string" },
+  "data-dir": { type: "string" },
+} as const satisfies ParseArgsOptionsConfig;
+
+export const CONFIG_HELP = [
+  "  --config <file>     tidegate.yaml (default: ./tidegate.yaml if it exists, else the embedded",
+  "                      default that `tidegate run` wrote in the data directory)",
+  "  --data-dir <dir>    The data directory (default: the configuration's dataDir; ./.tidegate for",
+  "                      the embedded default)",
+];
+
+/** The embedded default's data directory, relative to the working directory. */
+export const DEFAULT_DATA_DIR = ".tidegate";
+const CONFIG_FILE = "tidegate.yaml";
+
+export interface ConfigChoice {
+  path: string;
+  /** The embedded default that `tidegate run` wrote (its stacks talk to the AWS emulator). */
+  embedded: boolean;
+}
+
+/** A string option's value; undefined when absent. */
+export function stringOption(args: CommandArgs, name: string): string | undefined {
+  const value = args.values[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+export function flag(args: CommandArgs, name: string): boolean {
+  return args.values[name] === true;
+}
+
+/** The data directory the command line names (`--data-dir`), absolute; undefined when absent. */
+export function dataDirOption(args: CommandArgs, cwd = process.cwd()): string | undefined {
+  const dir = stringOption(args, "data-dir");
+  return dir === undefined ? undefined : path.resolve(cwd, dir);
+}
+
+/**
+ * `--config`, else `./tidegate.yaml`, else the embedded default in the data directory
+ * (`--data-dir` or `./.tidegate`); undefined when there is none.
+ */
+export function findConfig(args: CommandArgs, cwd = process.cwd()): ConfigChoice | undefined {
+  const given = stringOption(args, "config");
+  if (given !== undefined) return { path: path.resolve(cwd, given), embedded: false };
+  const local = path.join(cwd, CONFIG_FILE);
+  if (fs.existsSync(local)) return { path: local, embedded: false };
+  const embedded = path.join(dataDirOption(args, cwd) ?? path.join(cwd, DEFAULT_DATA_DIR), CONFIG_FILE);
+  if (fs.existsSync(embedded)) return { path: embedded, embedded: true };
+  return undefined;
+}
+
+export function requireConfig(args: CommandArgs, command: string, cwd = process.cwd()): ConfigChoice {
+  const found = findConfig(args, cwd);
+  if (found) return found;
+  const dataDir = dataDirOption(args, cwd) ?? path.join(cwd, DEFAULT_DATA_DIR);
+  throw new UsageError(
+    `no configuration: no ./${CONFIG_FILE} and no embedded default in ${dataDir}. Run \`tidegate run\` first (it sets up the embedded example), or pass --config <file>`,
+    command,
+  );
+}
+
+/**
+ * Runs a command; a ConfigError prints every issue, one per line, and gives exit code 2. Nothing has
+ * been written by then: the configuration is loaded before anything is created.
+ */
+export async function withConfigErrors(
+  context: Pick<CommandContext, "stderr">,
+  run: () => Promise<number>,
+): Promise<number> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const count = error.issues.length;
+    context.stderr(
+      `tidegate: the configuration has ${count} ${count === 1 ? "problem" : "problems"}:\n${error.message}\n`,
+    );
+    return ExitCode.usage;
+  }
+}
+
+/**
+ * The configuration, validated in full (tidegate.yaml and the environment files at the config ref),
+ * with `dataDir` overriding the data directory (and the default backend that lives in it).
+ */
+export async function loadCliConfig(configPath: string, dataDir?: string): Promise<ResolvedConfig> {
+  precheckRepository(configPath);
+  const { loadEngineConfig } = await import("../setup.js");
+  const config = await loadEngineConfig(configPath);
+  return dataDir === undefined ? config : withDataDir(config, dataDir);
+}
+
+/**
+ * Without a usable repository.url the environment files cannot be read: report tidegate.yaml's own
+ * issues (all of them) instead of failing on the first.
+ */
+function precheckRepository(configPath: string): void {
+  let text: string;
+  try {
+    text = fs.readFileSync(configPath, "utf8");
+  } catch {
+    return; // loadEngineConfig reports a missing file as a ConfigError
+  }
+  const parsed = parseTidegateFile(configPath, text);
+  const blocking = parsed.issues.some(
+    (issue) => issue.path === "" || issue.path === "repository" || issue.path.startsWith("repository."),
+  );
+  if (blocking) throw new ConfigError(parsed.issues);
+}
+
+/** The configuration with another data directory; a default file:// backend moves with it. */
+export function withDataDir(config: ResolvedConfig, dataDir: string): ResolvedConfig {
+  const dir = path.resolve(dataDir);
+  if (dir === config.dataDir) return config;
+  const defaultBackend = fileUrl(path.join(config.dataDir, "state"));
+  const backendUrl =
+    config.backendUrl === defaultBackend ? fileUrl(path.join(dir, "state")) : config.backendUrl;
+  return { ...config, dataDir: dir, backendUrl };
+}
+
+export interface ReadContext {
+  dataDir: string;
+  /** The configured environments in promotion order; undefined when Git could not be read. */
+  environments?: { name: string; branch: string; stack: string }[];
+  /** The store, when the data directory holds one; never created here. */
+  store?: Store;
+  close(): void;
+}
+
+/**
+ * For the commands that only read (status, report): the configuration and the store, nothing
+ * started, nothing created. When the environment files cannot be fetched (the remote is down),
+ * the store alone is shown, with a warning.
+ */
+export async function openForReading(
+  args: CommandArgs,
+  command: string,
+  warn: (message: string) => void,
+): Promise<ReadContext> {
+  const choice = requireConfig(args, command);
+  const override = dataDirOption(args);
+  let dataDir: string;
+  let environments: ReadContext["environments"];
+  try {
+    const config = await loadCliConfig(choice.path, override);
+    dataDir = config.dataDir;
+    environments = config.environments;
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    const parsed = parseTidegateFile(choice.path, fs.readFileSync(choice.path, "utf8"));
+    if (!parsed.value) throw error;
+    dataDir = override ?? resolveSettings(parsed.value, path.dirname(choice.path), choice.path).dataDir;
+    warn(`cannot read the environment definitions (${firstLine(error)}); showing what the store holds`);
+  }
+  const file = path.join(dataDir, STORE_FILE);
+  const store = fs.existsSync(file) ? openSqliteStore(file) : undefined;
+  return { dataDir, environments, store, close: () => store?.close() };
+}
+
+export interface EngineSession {
+  engine: Engine;
+  config: ResolvedConfig;
+  /** `<dataDir>/reports`. */
+  reportsDir: string;
+  log: Logger;
+  progress: Progress;
+  emulator?: CliEmulator;
+  /** Stops the engine (letting a running update finish), the emulator, and closes the store. Idempotent. */
+  close(): Promise<string[]>;
+}
+
+export interface SessionOptions {
+  config: ResolvedConfig;
+  context: CommandContext;
+  /** Start (or, with `reuse`, share) the AWS emulator and point the stacks at it. */
+  emulator?: { share?: boolean; reuse?: boolean };
+  logFormat?: "json" | "pretty";
+}
+
+/** An Engine for this command line: passphrase, logger, toolchain, emulator, versions. */
+export async function openEngine(options: SessionOptions): Promise<EngineSession> {
+  const { config, context } = options;
+  const [{ Engine }, { dataPaths }, { readPassphrase }] = await Promise.all([
+    import("../engine.js"),
+    import("../paths.js"),
+    import("../setup.js"),
+  ]);
+  const passphrase = readPassphrase(config.secrets);
+  const logFormat = options.logFormat ?? "pretty";
+  const progress = createProgress({ write: context.stderr, mode: progressMode(logFormat, context.env) });
+  const log = progress.observe(
+    createLogger({
+      mode: logFormat,
+      level: context.env.TIDEGATE_LOG_LEVEL?.trim() || "info",
+      stream: progress.stream,
+      secrets: () => [passphrase],
+    }),
+  );
+
+  progress.begin("starting");
+  // Both at once; both settle before anything is decided, so a failure never leaves an emulator behind.
+  const [provisioned, started] = await Promise.allSettled([
+    provisionToolchain(context.repoRoot, log, progress),
+    options.emulator
+      ? openEmulator({
+          repoRoot: context.repoRoot,
+          dataDir: config.dataDir,
+          log: (line) => log.info({ component: "emulator" }, line),
+          ...options.emulator,
+        })
+      : Promise.resolve(undefined),
+  ]);
+  const emulator = started.status === "fulfilled" ? started.value : undefined;
+  try {
+    if (provisioned.status === "rejected") throw provisioned.reason;
+    if (started.status === "rejected") throw started.reason;
+    const toolchain = provisioned.value;
+    const engine = new Engine({
+      config,
+      toolchain,
+      log,
+      passphrase,
+      ...(emulator ? { stackEnv: awsEnvVars(emulator) } : {}),
+      versions: await versions(context.repoRoot, toolchain),
+    });
+    let closing: Promise<string[]> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        progress.end();
+        try {
+          return await engine.stop();
+        } finally {
+          await emulator?.stop();
+        }
+      })());
+    progress.end();
+    const reportsDir = dataPaths(config.dataDir).reports;
+    return { engine, config, reportsDir, log, progress, ...(emulator ? { emulator } : {}), close };
+  } catch (error) {
+    progress.end();
+    await emulator?.stop();
+    throw error;
+  }
+}
+
+function progressMode(logFormat: "json" | "pretty", env: NodeJS.ProcessEnv): ProgressMode {
+  if (logFormat === "json") return "off";
+  return process.stderr.isTTY && env.TERM !== "dumb" ? "spinner" : "lines";
+}
+
+async function provisionToolchain(
+  repoRoot: string,
+  log: Logger,
+  progress: Progress,
+): Promise<PulumiToolchain> {
+  return provisionPulumi({
+    repoRoot,
+    onProgress: (line) => {
+      const text = line.replace(/^\[toolchain\]\s*/, "").trim();
+      if (text === "") return;
+      progress.stage("Pulumi toolchain");
+      log.info({ component: "toolchain" }, text);
+    },
+  });
+}
+
+async function versions(repoRoot: string, toolchain: PulumiToolchain): Promise<CheckReport["versions"]> {
+  return {
+    tidegate: tidegateVersion(repoRoot),
+    pulumi: await pulumiVersion(toolchain),
+    node: process.versions.node,
+  };
+}
+
+function tidegateVersion(repoRoot: string): string {
+  try {
+    const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as {
+      version?: string;
+    };
+    return manifest.version ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+function pulumiVersion(toolchain: PulumiToolchain): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(
+      path.join(toolchain.binDir, "pulumi"),
+      ["version"],
+      { env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" }, timeout: 20_000 },
+      (error, stdout) => resolve(error ? "unknown" : stdout.trim().replace(/^v/, "") || "unknown"),
+    );
+  });
+}
+
+/** Who started a run from the command line: `cli:<os user>`. */
+export function cliTrigger(env: NodeJS.ProcessEnv = process.env): string {
+  let user: string | undefined;
+  try {
+    user = os.userInfo().username;
+  } catch {
+    user = env.USER ?? env.USERNAME;
+  }
+  return `cli:${user || "unknown"}`;
+}
+
+/** The newest report files of an environment, in the reports directory. */
+export function latestReportFiles(
+  reportsDir: string,
+  environment: string,
+): { markdown: string; json: string } {
+  const dir = path.join(reportsDir, environment);
+  return { markdown: path.join(dir, "latest.md"), json: path.join(dir, "latest.json") };
+}
+
+export function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.trim().split("\n")[0] ?? "";
+}
+
+/** The one environment a command names: `tidegate check <env>`. */
+export function environmentArgument(args: CommandArgs, command: string): string {
+  const [name, ...extra] = args.positionals;
+  if (name === undefined)
+    throw new UsageError(`${command} needs an environment: tidegate ${command} <env>`, command);
+  if (extra.length > 0)
+    throw new UsageError(`${command} takes one environment, got ${args.positionals.length}`, command);
+  return name;
+}
+
+/** Fails with the known names when `name` is not a configured environment (before anything starts). */
+export function assertEnvironment(config: ResolvedConfig, name: string, command: string): void {
+  if (config.environments.some((env) => env.name === name)) return;
+  const known = config.environments.map((env) => env.name).join(", ") || "none";
+  throw new UsageError(`unknown environment '${name}' (known: ${known})`, command);
+}

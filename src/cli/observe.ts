@@ -1,0 +1,138 @@
+import type { RunKind } from "../model";
+import type { Command, CommandArgs, CommandContext } from "./command";
+import {
+  assertEnvironment,
+  cliTrigger,
+  CONFIG_HELP,
+  CONFIG_OPTIONS,
+  dataDirOption,
+  environmentArgument,
+  flag,
+  latestReportFiles,
+  loadCliConfig,
+  openEngine,
+  requireConfig,
+  withConfigErrors,
+} from "./context";
+import { CHANGES_EXIT_CODE, checkExitCode, formatCheckSummary, reasonLine } from "./format";
+
+// `tidegate check`, `drift` and `sync`: one run of the engine on one environment, from the command
+// line. They differ only in the run's kind and in whether the environment's policy may act.
+
+const ABOUT: Record<RunKind, { verb: string; summary: string[] }> = {
+  check: {
+    verb: "checking",
+    summary: [
+      "Checks one environment now: polls its branch, previews the head (pending changes: Git ≠ deployed)",
+      "and refreshes a preview (drift: live ≠ deployed), and prints what differs, per resource and property.",
+      "Reports only: nothing is changed, whatever the environment's policy.",
+    ],
+  },
+  drift: {
+    verb: "checking drift of",
+    summary: [
+      "Looks for drift only (live ≠ deployed) in one environment now, and prints what differs, per",
+      "resource and property. Reports only: nothing is changed, whatever the environment's policy.",
+    ],
+  },
+  sync: {
+    verb: "syncing",
+    summary: [
+      "Checks one environment now and lets its policy act: an environment whose sync policy is auto is",
+      "updated to its branch head (and its drift undone when its drift policy is remediate); a gated",
+      "environment is checked and reported, not synced.",
+    ],
+  },
+};
+
+export function observeCommand(kind: RunKind): Command {
+  const detailed = kind !== "sync";
+  return {
+    usage: `${kind} <env> [--json]${detailed ? " [--exit-code]" : ""} [--config <file>] [--data-dir <dir>]`,
+    description: [
+      ...ABOUT[kind].summary,
+      "",
+      "Options:",
+      "  --json              Print the check report (JSON, schema version 1) on stdout; logs go to stderr",
+      ...(detailed
+        ? [`  --exit-code         Exit ${CHANGES_EXIT_CODE} when the environment differs (see exit codes)`]
+        : []),
+      "  --emulator          Point the stacks at the AWS emulator (always so for the embedded default)",
+      ...CONFIG_HELP,
+      "",
+      "Exit codes:",
+      ...(detailed
+        ? [
+            "  0  checked and Synced; without --exit-code also OutOfSync, Drifted, OutOfSync+Drifted and",
+            "     AwaitingApproval",
+            `  ${CHANGES_EXIT_CODE}  with --exit-code: OutOfSync, Drifted, OutOfSync+Drifted or AwaitingApproval`,
+            "     (like `terraform plan -detailed-exitcode`)",
+          ]
+        : ["  0  Synced, or checked and left as the policy says (OutOfSync, Drifted, ...)"]),
+      "  1  Failed, Blocked or Unknown (the reason says why), or tidegate itself failed",
+      "  2  bad command line or configuration",
+      "",
+      "The reports are kept in <dataDir>/reports/<env>/ (latest.md and latest.json are the newest).",
+    ].join("\n"),
+    options: {
+      ...CONFIG_OPTIONS,
+      json: { type: "boolean" },
+      emulator: { type: "boolean" },
+      ...(detailed ? { "exit-code": { type: "boolean" } } : {}),
+    },
+    allowPositionals: true,
+    run: (args, context) => withConfigErrors(context, () => observe(kind, args, context)),
+  };
+}
+
+async function observe(kind: RunKind, args: CommandArgs, context: CommandContext): Promise<number> {
+  const name = environmentArgument(args, kind);
+  const choice = requireConfig(args, kind);
+  const config = await loadCliConfig(choice.path, dataDirOption(args));
+  assertEnvironment(config, name, kind);
+
+  const session = await openEngine({
+    config,
+    context,
+    ...(choice.embedded || flag(args, "emulator") ? { emulator: { reuse: true } } : {}),
+  });
+  try {
+    const env = session.engine.environment(name);
+    const deployed = session.engine.store.status(name)?.deployedCommit !== undefined;
+    if (session.emulator?.origin === "started" && choice.embedded && deployed) {
+      context.stderr(
+        "tidegate: note: no `tidegate run` is running on this data directory, so a new AWS emulator was\n" +
+          "started; it does not hold what earlier runs created, which then shows as drift (missing).\n",
+      );
+    }
+    session.progress.begin(`${ABOUT[kind].verb} ${name}`, kind);
+    const report = await session.engine.check(name, {
+      kind,
+      trigger: cliTrigger(context.env),
+      allowSync: kind === "sync",
+    });
+    session.progress.end();
+
+    if (flag(args, "json")) {
+      context.stdout(`${JSON.stringify(report, null, 2)}\n`);
+    } else {
+      const lines = [formatCheckSummary(report)];
+      if (kind === "sync" && !report.sync?.applied && report.status !== "Synced") {
+        lines.push(
+          env.sync.policy === "gated"
+            ? `Not synced: ${name}'s sync policy is gated, so its changes are reported, not applied.\n`
+            : `Not synced: ${reasonLine(report.reason) ?? "nothing to apply"}.\n`,
+        );
+      }
+      if (kind !== "sync" && (report.pending?.resources.length || report.drift?.resources.length)) {
+        lines.push(`Nothing was changed (${kind} reports only).\n`);
+      }
+      const files = latestReportFiles(session.reportsDir, name);
+      lines.push(`Report: ${files.markdown} (JSON: ${files.json})\n`);
+      context.stdout(lines.join("\n"));
+    }
+    return checkExitCode(report.status, kind !== "sync" && flag(args, "exit-code"));
+  } finally {
+    await session.close();
+  }
+}

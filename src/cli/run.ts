@@ -1,0 +1,187 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+import type { EnvironmentStatus } from "../model";
+import { onShutdown } from "../schedule/signals";
+import { prepareExample, type ExampleSetup } from "../setup";
+import { type Command, type CommandArgs, type CommandContext, UsageError } from "./command";
+import {
+  dataDirOption,
+  DEFAULT_DATA_DIR,
+  type EngineSession,
+  flag,
+  latestReportFiles,
+  loadCliConfig,
+  openEngine,
+  stringOption,
+  withConfigErrors,
+} from "./context";
+import { alignColumns, anyFailed, formatStatusTable, statusRows } from "./format";
+
+// `tidegate run`: the daemon. Checks every environment once, prints where things stand, then keeps
+// polling on the environments' schedules until SIGINT or SIGTERM. Without a configuration it runs
+// the embedded example: a repository seeded from this checkout, its stacks on the AWS emulator.
+
+/** Exit code of a `run --once` whose startup checks a signal cut short (128 + SIGINT). */
+const INTERRUPTED = 130;
+
+export const command: Command = {
+  usage: "run [--config <file>] [--data-dir <dir>] [--once] [--emulator] [--log-format pretty|json]",
+  description: [
+    "Runs tidegate: checks every environment once (syncing those whose policy allows it), prints the",
+    "status table and where the reports are, then polls each environment's branch and checks its drift",
+    "on its schedule until SIGINT or SIGTERM (a running update is let finish).",
+    "",
+    "Without --config and without ./tidegate.yaml it runs the embedded example: a Git repository seeded",
+    "from this checkout in <dataDir>/example, a file:// backend, and the stacks on an AWS emulator it",
+    "starts. Its <dataDir>/tidegate.yaml is the starting point for your own configuration.",
+    "",
+    "Options:",
+    "  --config <file>     tidegate.yaml (default: ./tidegate.yaml if it exists, else the embedded example)",
+    `  --data-dir <dir>    The data directory (default: the configuration's dataDir; ./${DEFAULT_DATA_DIR}`,
+    "                      for the embedded example)",
+    "  --once              Check every environment once, print, and exit: 0 when none Failed, else 1",
+    "  --emulator          Start the AWS emulator and point the stacks at it (always so for the example)",
+    "  --log-format <f>    pretty or json (default: json when stdout is not a terminal)",
+    "",
+    "Logs go to stderr (TIDEGATE_LOG_LEVEL=debug for more); the status table goes to stdout.",
+  ].join("\n"),
+  options: {
+    config: { type: "string" },
+    "data-dir": { type: "string" },
+    once: { type: "boolean" },
+    emulator: { type: "boolean" },
+    "log-format": { type: "string" },
+  },
+  run: (args, context) => withConfigErrors(context, () => run(args, context)),
+};
+
+async function run(args: CommandArgs, context: CommandContext): Promise<number> {
+  const logFormat = parseLogFormat(stringOption(args, "log-format"));
+  const cwd = process.cwd();
+  const given = stringOption(args, "config");
+  const local = path.join(cwd, "tidegate.yaml");
+  const dataDir = dataDirOption(args, cwd);
+
+  let example: ExampleSetup | undefined;
+  let configPath: string;
+  if (given !== undefined) configPath = path.resolve(cwd, given);
+  else if (fs.existsSync(local)) configPath = local;
+  else {
+    example = await prepareExample(context.repoRoot, dataDir ?? path.join(cwd, DEFAULT_DATA_DIR));
+    configPath = example.configPath;
+  }
+  const config = await loadCliConfig(configPath, example ? undefined : dataDir);
+
+  const session = await openEngine({
+    config,
+    context,
+    logFormat,
+    ...(example || flag(args, "emulator") ? { emulator: { share: true } } : {}),
+  });
+
+  // The daemon owns the store's runs: one left without an end was cut short by a crash or kill.
+  session.engine.recoverInterruptedRuns();
+
+  // Registered before the startup checks, so a signal during them still stops cleanly.
+  let stopping = false;
+  let startup: Promise<EnvironmentStatus[]> = Promise.resolve([]);
+  let reportStopped: (stillRunning: string[]) => void = () => {};
+  const stopped = new Promise<string[]>((resolve) => (reportStopped = resolve));
+  const removeSignals = onShutdown(async (signal) => {
+    stopping = true;
+    session.log.info(
+      { signal },
+      "stopping: a running check or update finishes first (a second signal forces the exit)",
+    );
+    await startup.catch(() => undefined);
+    reportStopped(await session.close());
+  });
+
+  try {
+    startup = startupChecks(session, () => stopping);
+    const statuses = await startup;
+    if (stopping) {
+      await stopped;
+      return INTERRUPTED;
+    }
+
+    context.stdout(summary(session, example));
+    if (flag(args, "once")) return anyFailed(statuses) ? 1 : 0;
+
+    session.engine.start();
+    const count = session.engine.environments.length;
+    context.stdout(
+      `\nWatching ${count} ${count === 1 ? "environment" : "environments"} on their schedules. Stop with Ctrl-C (a running update finishes first).\n`,
+    );
+    const stillRunning = await stopped;
+    if (stillRunning.length > 0) {
+      context.stderr(`tidegate: stopped while still running: ${stillRunning.join(", ")}\n`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    removeSignals();
+    await session.close();
+  }
+}
+
+function parseLogFormat(value: string | undefined): "json" | "pretty" {
+  if (value === undefined) return process.stdout.isTTY ? "pretty" : "json";
+  if (value === "json" || value === "pretty") return value;
+  throw new UsageError(`--log-format takes pretty or json, not '${value}'`, "run");
+}
+
+/** One check per environment, in promotion order; one failing never stops the others. */
+async function startupChecks(session: EngineSession, stopping: () => boolean): Promise<EnvironmentStatus[]> {
+  const statuses: EnvironmentStatus[] = [];
+  for (const env of session.engine.environments) {
+    if (stopping()) break;
+    session.progress.begin(`checking ${env.name}`, "check");
+    try {
+      const report = await session.engine.check(env.name, {
+        kind: "check",
+        trigger: "startup",
+        allowSync: true,
+      });
+      statuses.push(report.status);
+    } catch (error) {
+      statuses.push("Failed");
+      session.log.error({ env: env.name, err: error }, "startup check failed");
+    } finally {
+      session.progress.end();
+    }
+  }
+  return statuses;
+}
+
+/** The status table, where the reports are and, for the example, how to watch your own repository. */
+function summary(session: EngineSession, example: ExampleSetup | undefined): string {
+  const { engine, config } = session;
+  const rows = statusRows(engine.environments, engine.store.statuses());
+  const reports = alignColumns(
+    engine.environments.map((env) => [
+      `  ${env.name}`,
+      latestReportFiles(session.reportsDir, env.name).markdown,
+    ]),
+  );
+  const out = [
+    formatStatusTable(rows, new Date()),
+    "Reports (JSON beside each, as latest.json):",
+    ...reports,
+  ];
+  if (example) {
+    const configFile = path.join(config.dataDir, "tidegate.yaml");
+    out.push(
+      "",
+      `This is the embedded example: tidegate watches ${example.repository.url},`,
+      "seeded from this checkout, and the stacks run on a local AWS emulator. Commit and push in the work",
+      `clone ${example.repository.workClone} to see it react.`,
+      "",
+      "To watch your own repository:",
+      `  cp ${configFile} tidegate.yaml   # then set repository.url (and review backend and secrets)`,
+      "  tidegate run --config tidegate.yaml",
+    );
+  }
+  return `${out.join("\n")}\n`;
+}

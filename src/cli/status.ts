@@ -1,0 +1,42 @@
+import type { Command } from "./command";
+import { CONFIG_HELP, CONFIG_OPTIONS, flag, openForReading, withConfigErrors } from "./context";
+import { formatStatusTable, type StatusRow, statusRows } from "./format";
+
+// `tidegate status`: every environment at a glance, from the store. It runs no Pulumi and polls no
+// branch; the environment definitions are read from the config ref (a fetch into a local mirror).
+
+export const command: Command = {
+  usage: "status [--json] [--config <file>] [--data-dir <dir>]",
+  description: [
+    "Shows every environment as its last check left it: status, branch head, deployed commit, how many",
+    "resources have pending changes or drift, and when it was last checked, with the reason on the line",
+    "below when there is one. Environments never checked are Unknown. Reads the store only: no Pulumi,",
+    "no branch polls.",
+    "",
+    "Options:",
+    "  --json              Print { environments: [{ environment, branch, stack, status, reason?,",
+    "                      headCommit?, deployedCommit?, pendingCount, driftCount, lastRunId?, lastRunAt? }] }",
+    ...CONFIG_HELP,
+    "",
+    "Statuses: Synced, OutOfSync (pending change), Drifted, OutOfSync+Drifted, AwaitingApproval,",
+    "Blocked (a gate or a rewritten history said no), Progressing, Failed (the reason says what to do),",
+    "Unknown (never checked, or the branch is gone).",
+  ].join("\n"),
+  options: { ...CONFIG_OPTIONS, json: { type: "boolean" } },
+  run: (args, context) =>
+    withConfigErrors(context, async () => {
+      const read = await openForReading(args, "status", (message) =>
+        context.stderr(`tidegate: warning: ${message}\n`),
+      );
+      let rows: StatusRow[];
+      try {
+        const states = read.store?.statuses() ?? [];
+        rows = read.environments ? statusRows(read.environments, states) : states;
+      } finally {
+        read.close();
+      }
+      if (flag(args, "json")) context.stdout(`${JSON.stringify({ environments: rows }, null, 2)}\n`);
+      else context.stdout(formatStatusTable(rows, new Date()));
+      return 0;
+    }),
+};

@@ -1,0 +1,162 @@
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+import { afterEach, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+
+import { createGitRemote, type GitRemoteFixture } from "../helpers/git";
+
+// The CLI as a user runs it: a child process, the repository's Node 22 first on PATH, in a folder of
+// the test's own, against a real Git repository holding the environment files.
+
+const repoRoot = path.resolve(__dirname, "../..");
+const binDir = path.join(repoRoot, "node_modules", ".bin");
+const env = { ...process.env, PATH: [binDir, process.env.PATH].filter(Boolean).join(path.delimiter) };
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function tidegate(cwd: string, args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      path.join(binDir, "tsx"),
+      [path.join(repoRoot, "src", "main.ts"), ...args],
+      { cwd, env, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-cli-"));
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function remoteWith(files: Record<string, string>): Promise<GitRemoteFixture> {
+  const remote = await createGitRemote();
+  cleanups.push(() => remote.cleanup());
+  await remote.commitFiles(files, "Environments");
+  await remote.push("main");
+  return remote;
+}
+
+function environment(name: string, order: number): string {
+  return stringify({ name, branch: name, stack: name, project: "stacks/aws-sdk", order });
+}
+
+describe("tidegate CLI", () => {
+  it("prints every configuration error of every file, exits 2, and writes nothing", async () => {
+    const remote = await remoteWith({
+      "environments/test.yaml": [
+        "name: test",
+        "order: first",
+        "schedule:",
+        '  poll: "every 5 min"',
+        "sync:",
+        "  policy: whenever",
+        "",
+      ].join("\n"),
+      "environments/stage.yaml": environment("stage", 2),
+    });
+    const dir = tempDir();
+    const configPath = path.join(dir, "tidegate.yaml");
+    fs.writeFileSync(
+      configPath,
+      [
+        `repository:`,
+        `  url: ${JSON.stringify(remote.url)}`,
+        `defaults:`,
+        `  syncPolicy: sometimes`,
+        `  schedule:`,
+        `    drift: "* *"`,
+        `secrets:`,
+        `  passphrase: hunter2-never-printed`,
+        "",
+      ].join("\n"),
+    );
+
+    const result = await tidegate(dir, ["check", "test", "--config", configPath]);
+    const output = `${result.stdout}\n${result.stderr}`; // shown when an assertion fails
+
+    expect(result.code, output).toBe(2);
+    expect(result.stdout, output).toBe("");
+    const lines = result.stderr.split("\n");
+    const line = (file: string, field: string) =>
+      lines.find((l) => l.includes(file) && l.includes(`: ${field}: `));
+    for (const field of ["defaults.syncPolicy", "defaults.schedule.drift", "secrets.passphrase"]) {
+      expect(line(configPath, field), `${field}\n${output}`).toBeDefined();
+    }
+    for (const field of ["order", "schedule.poll", "sync.policy"]) {
+      expect(line("environments/test.yaml", field), `${field}\n${output}`).toBeDefined();
+    }
+    expect(result.stderr).toContain("the configuration has 6 problems");
+    expect(output).not.toContain("hunter2");
+
+    // Nothing written: neither the data directory (default ./.tidegate beside the file) nor anything else.
+    expect(fs.existsSync(path.join(dir, ".tidegate")), output).toBe(false);
+    expect(fs.readdirSync(dir)).toEqual(["tidegate.yaml"]);
+  });
+
+  it("status --json on a data directory with no runs shows every environment Unknown", async () => {
+    const remote = await remoteWith({
+      "environments/test.yaml": environment("test", 1),
+      "environments/stage.yaml": environment("stage", 2),
+      "environments/prod.yaml": environment("prod", 3),
+    });
+    const dir = tempDir();
+    const configPath = path.join(dir, "tidegate.yaml");
+    fs.writeFileSync(
+      configPath,
+      stringify({
+        repository: { url: remote.url },
+        dataDir: "data",
+        secrets: { passphraseEnv: "UNSET_PASSPHRASE" },
+      }),
+    );
+
+    const json = await tidegate(dir, ["status", "--json", "--config", configPath]);
+    const output = `${json.stdout}\n${json.stderr}`;
+    expect(json.code, output).toBe(0);
+    const { environments } = JSON.parse(json.stdout) as {
+      environments: { environment: string; branch: string; status: string }[];
+    };
+    expect(environments.map((e) => [e.environment, e.branch, e.status])).toEqual([
+      ["test", "test", "Unknown"],
+      ["stage", "stage", "Unknown"],
+      ["prod", "prod", "Unknown"],
+    ]);
+
+    const table = await tidegate(dir, ["status", "--config", configPath]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(
+      /^ENVIRONMENT +BRANCH +STATUS +HEAD +DEPLOYED +PENDING +DRIFTED +LAST RUN$/m,
+    );
+    expect(table.stdout).toMatch(/^prod +prod +Unknown +- +- +- +- +never$/m);
+
+    // Reading creates no data directory (and needs no passphrase).
+    expect(fs.existsSync(path.join(dir, "data"))).toBe(false);
+  });
+
+  it("without any configuration, tells the user to run `tidegate run` first or pass --config", async () => {
+    const dir = tempDir();
+    const result = await tidegate(dir, ["status"]);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain("Run `tidegate run` first");
+    expect(result.stderr).toContain("--config");
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
