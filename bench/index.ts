@@ -7,17 +7,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PassThrough } from "node:stream";
 import { promisify } from "node:util";
-import { stringify } from "yaml";
 import { awsEnvVars, startEmulator } from "../src/emulator";
 import { Engine } from "../src/engine";
 import { createLogger } from "../src/log";
 import { loadEngineConfig } from "../src/setup";
 import { enginePath, provisionPulumi } from "../src/toolchain/pulumi";
 import { repoRoot } from "../src/toolchain/repo";
+import { exampleRepositoryFiles, PROJECT, writeTidegateConfig } from "../test/helpers/example";
 import { createGitRemote } from "../test/helpers/git";
 
 const run = promisify(execFile);
-const PROJECT = "stacks/aws-sdk";
 
 async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const start = performance.now();
@@ -41,46 +40,15 @@ async function main(): Promise<void> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-bench-"));
   try {
     const stack = `b${randomBytes(3).toString("hex")}-test`;
-    const files: Record<string, string> = {};
-    const src = path.join(root, PROJECT);
-    for (const rel of [
-      "Pulumi.yaml",
-      "package.json",
-      "package-lock.json",
-      "tsconfig.json",
-      "index.ts",
-      "providers/bucket.ts",
-      "providers/queue.ts",
-      "providers/clients.ts",
-    ]) {
-      files[`${PROJECT}/${rel}`] = fs.readFileSync(path.join(src, rel), "utf8");
-    }
     const stackFile = `${PROJECT}/Pulumi.${stack}.yaml`;
-    files[stackFile] = fs.readFileSync(path.join(src, "Pulumi.test.yaml"), "utf8");
-    files["environments/test.yaml"] = stringify({
-      name: "test",
-      stack,
-      project: PROJECT,
-      order: 1,
-      sync: { policy: "auto" },
-    });
+    const files = exampleRepositoryFiles([{ name: "test", stack, sync: "auto", drift: "report" }]);
     await remote.commitFiles(files, "seed");
     await remote.push("main");
     await remote.switchBranch("test", "main");
     await remote.push("test");
 
     const passphrase = randomBytes(12).toString("hex");
-    fs.writeFileSync(path.join(scratch, "passphrase"), passphrase);
-    const configPath = path.join(scratch, "tidegate.yaml");
-    fs.writeFileSync(
-      configPath,
-      stringify({
-        repository: { url: remote.url },
-        dataDir: "data",
-        backend: { url: "file://./state" },
-        secrets: { passphraseFile: "passphrase" },
-      }),
-    );
+    const configPath = writeTidegateConfig(scratch, remote.url, passphrase);
     const config = await loadEngineConfig(configPath);
     const depsCache = path.join(scratch, "deps");
     const engine = new Engine({

@@ -13,7 +13,8 @@ import { checkEnvironment, type CheckContext, type CheckOptions } from "./reconc
 import { writeReportFiles } from "./report/files";
 import { Scheduler, SingleFlight } from "./schedule";
 import type { Store } from "./store/port";
-import { openSqliteStore, STORE_FILE } from "./store/sqlite";
+import { openSqliteStore } from "./store/sqlite";
+import { dataPaths } from "./paths";
 import type { PulumiToolchain } from "./toolchain/pulumi";
 
 export interface EngineOptions {
@@ -27,18 +28,6 @@ export interface EngineOptions {
   /** Where installed node_modules trees are cached; default `<dataDir>/cache/deps`. */
   dependencyCacheDir?: string;
   versions: CheckReport["versions"];
-}
-
-/** Data-directory layout, in one place. */
-export function dataPaths(dataDir: string) {
-  return {
-    store: path.join(dataDir, STORE_FILE),
-    mirror: path.join(dataDir, "git", "mirror"),
-    workspaces: path.join(dataDir, "workspaces"),
-    reports: path.join(dataDir, "reports"),
-    pulumiHome: path.join(dataDir, "pulumi-home"),
-    dependencies: path.join(dataDir, "cache", "deps"),
-  };
 }
 
 /**
@@ -63,8 +52,15 @@ export class Engine {
       mirrorDir: this.paths.mirror,
       log: (entry, message) => options.log.debug(entry, message),
     });
+  }
+
+  /**
+   * Marks runs a crash or kill cut short (no end recorded) as interrupted. Only the daemon calls
+   * this at startup: a CLI command next to a running daemon must not mark the daemon's runs.
+   */
+  recoverInterruptedRuns(): void {
     for (const run of this.store.markInterrupted(new Date().toISOString())) {
-      options.log.warn(
+      this.options.log.warn(
         { env: run.environment, runId: run.id, kind: run.kind },
         "a run was interrupted by a crash or kill; its environment is checked again",
       );

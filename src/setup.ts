@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
@@ -7,22 +7,18 @@ import type { ResolvedConfig, SecretsSource } from "./config/resolve";
 import { resolveRepositoryUrl } from "./config/url";
 import { seedExampleRepository, type SeededRepository } from "./demo/seed";
 import { SimpleGitAdapter } from "./git/simple-git";
-import { dataPaths } from "./engine";
+import { dataPaths, userCacheDir } from "./paths";
 
 /** The configuration, with environment files read from the repository at the config ref. */
 export async function loadEngineConfig(configPath: string): Promise<ResolvedConfig> {
   return loadConfig({
     configPath,
     readEnvironmentFiles: async (dir, ref) => {
-      // The data dir is not known before tidegate.yaml is parsed; a mirror beside the file is
-      // a read-only fetch cache and is replaced by the engine's own once the config resolves.
-      const scratchMirror = path.join(
-        path.dirname(path.resolve(configPath)),
-        ".tidegate",
-        "git",
-        "config-mirror",
-      );
-      const git = new SimpleGitAdapter({ url: await repositoryUrlOf(configPath), mirrorDir: scratchMirror });
+      // The data dir is not known before tidegate.yaml is valid, and reading config must write
+      // nothing there: the environment files are fetched through a per-user cache mirror.
+      const url = await repositoryUrlOf(configPath);
+      const key = createHash("sha256").update(url).digest("hex").slice(0, 16);
+      const git = new SimpleGitAdapter({ url, mirrorDir: path.join(userCacheDir(), "config-mirrors", key) });
       const sha = await git.fetch(ref);
       return git.readFiles(sha, dir);
     },
@@ -82,7 +78,7 @@ export async function prepareExample(repoRoot: string, dataDir: string): Promise
   const config = {
     repository: { url: repository.url },
     dataDir: ".",
-    backend: { url: `file://${dataPaths(dataDir).store.replace(/tidegate\.db$/, "state")}` },
+    backend: { url: `file://${dataPaths(dataDir).state}` },
     secrets: { passphraseFile: "passphrase" },
   };
   const header = [

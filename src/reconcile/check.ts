@@ -93,6 +93,8 @@ export async function checkEnvironment(
   let drift: ChangeSet | undefined;
   let sync: CheckReport["sync"];
   let dependencies: CheckReport["dependencies"];
+  // After a sync the report keeps what was applied, while the status counts what is left.
+  let synced: { remediated: boolean } | undefined;
 
   ctx.store.startRun({
     id: runId,
@@ -174,6 +176,7 @@ export async function checkEnvironment(
     sync = outcome.sync;
     if (outcome.skippedReason) return finish(observedStatus(pending, drift), outcome.skippedReason);
     deployedCommit = head;
+    synced = { remediated: decision.remediate };
     return finish("Synced", decision.remediate ? "drift restored and changes applied" : undefined);
   } catch (err) {
     if (err instanceof Stop) return finish(err.status, err.reason, "skipped");
@@ -202,8 +205,8 @@ export async function checkEnvironment(
       ...(reason ? { reason } : {}),
       headCommit: head,
       deployedCommit,
-      pendingCount: result.pending?.resources.length ?? previous?.pendingCount ?? 0,
-      driftCount: result.drift?.resources.length ?? previous?.driftCount ?? 0,
+      pendingCount: synced ? 0 : (result.pending?.resources.length ?? previous?.pendingCount ?? 0),
+      driftCount: synced?.remediated ? 0 : (result.drift?.resources.length ?? previous?.driftCount ?? 0),
       lastRunId: runId,
       lastRunAt: startedAt,
       updatedAt: result.endedAt,

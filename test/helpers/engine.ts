@@ -3,16 +3,16 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PassThrough } from "node:stream";
-import { stringify } from "yaml";
 import { inject } from "vitest";
 import { awsEnvVars } from "../../src/emulator";
-import { Engine, dataPaths } from "../../src/engine";
+import { Engine } from "../../src/engine";
+import { dataPaths } from "../../src/paths";
 import { createLogger } from "../../src/log";
 import { loadEngineConfig } from "../../src/setup";
-import { repoRoot } from "../../src/toolchain/repo";
+import { exampleRepositoryFiles, PROJECT, writeTidegateConfig } from "./example";
 import { createGitRemote, type GitRemoteFixture } from "./git";
 
-export const PROJECT = "stacks/aws-sdk";
+export { PROJECT };
 
 export interface EnvironmentSpec {
   name: string;
@@ -51,35 +51,8 @@ export async function createEngineFixture(environments: EnvironmentSpec[]): Prom
   const prefix = `t${randomBytes(3).toString("hex")}`;
   const stackName = (env: string) => `${prefix}-${env}`;
   const stackConfigFile = (env: string) => `${PROJECT}/Pulumi.${stackName(env)}.yaml`;
-  const source = path.join(repoRoot(__dirname), PROJECT);
 
-  const files: Record<string, string> = {};
-  for (const rel of [
-    "Pulumi.yaml",
-    "package.json",
-    "package-lock.json",
-    "tsconfig.json",
-    "index.ts",
-    "providers/bucket.ts",
-    "providers/queue.ts",
-    "providers/clients.ts",
-  ]) {
-    files[`${PROJECT}/${rel}`] = fs.readFileSync(path.join(source, rel), "utf8");
-  }
-  environments.forEach((env, i) => {
-    const template = fs.existsSync(path.join(source, `Pulumi.${env.name}.yaml`)) ? env.name : "test";
-    files[stackConfigFile(env.name)] = fs.readFileSync(path.join(source, `Pulumi.${template}.yaml`), "utf8");
-    files[`environments/${env.name}.yaml`] = stringify({
-      name: env.name,
-      branch: env.name,
-      stack: stackName(env.name),
-      project: PROJECT,
-      order: i + 1,
-      sync: { policy: env.sync },
-      drift: { policy: env.drift },
-    });
-  });
-  files[".gitignore"] = "node_modules/\n";
+  const files = exampleRepositoryFiles(environments.map((env) => ({ ...env, stack: stackName(env.name) })));
   await remote.commitFiles(files, "Seed the platform stack and its environments");
   await remote.push("main");
   for (const env of environments) {
@@ -89,17 +62,7 @@ export async function createEngineFixture(environments: EnvironmentSpec[]): Prom
   await remote.switchBranch("main");
 
   const passphrase = randomBytes(16).toString("hex");
-  fs.writeFileSync(path.join(remote.root, "passphrase"), passphrase);
-  const configPath = path.join(remote.root, "tidegate.yaml");
-  fs.writeFileSync(
-    configPath,
-    stringify({
-      repository: { url: remote.url },
-      dataDir: "data",
-      backend: { url: "file://./state" },
-      secrets: { passphraseFile: "passphrase" },
-    }),
-  );
+  const configPath = writeTidegateConfig(remote.root, remote.url, passphrase);
 
   const logs: string[] = [];
   const open = async (dataDir?: string): Promise<Engine> => {

@@ -65,6 +65,12 @@ async function readQueue(queueName: string): Promise<QueueState | undefined> {
   };
 }
 
+async function urlOf(queueName: string): Promise<string> {
+  const found = await sqsClient().send(new GetQueueUrlCommand({ QueueName: queueName }));
+  if (!found.QueueUrl) throw new Error(`queue ${queueName} has no URL`);
+  return found.QueueUrl;
+}
+
 async function syncTags(queueUrl: string, olds: Record<string, string>, news: Record<string, string>) {
   const client = sqsClient();
   const removed = Object.keys(olds).filter((k) => !(k in news));
@@ -110,7 +116,7 @@ const queueProvider: pulumi.dynamic.ResourceProvider<QueueInputs, QueueState> = 
     return { outs: live };
   },
   async delete(_id, props) {
-    await sqsClient().send(new DeleteQueueCommand({ QueueUrl: props.queueUrl }));
+    await sqsClient().send(new DeleteQueueCommand({ QueueUrl: await urlOf(props.queueName) }));
   },
 };
 

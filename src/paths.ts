@@ -1,0 +1,22 @@
+import * as os from "node:os";
+import * as path from "node:path";
+
+/** The data directory's layout, in one place. */
+export function dataPaths(dataDir: string) {
+  return {
+    store: path.join(dataDir, "tidegate.db"),
+    state: path.join(dataDir, "state"),
+    mirror: path.join(dataDir, "git", "mirror"),
+    workspaces: path.join(dataDir, "workspaces"),
+    reports: path.join(dataDir, "reports"),
+    pulumiHome: path.join(dataDir, "pulumi-home"),
+    dependencies: path.join(dataDir, "cache", "deps"),
+  };
+}
+
+/** Per-user cache outside any data directory (reading config must not create one). */
+export function userCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return (
+    env.TIDEGATE_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "tidegate")
+  );
+}
