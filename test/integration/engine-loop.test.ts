@@ -3,7 +3,7 @@ import { GetQueueAttributesCommand, GetQueueUrlCommand, type QueueAttributeName 
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { dataPaths } from "../../src/engine";
+import { dataPaths } from "../../src/paths";
 import type { CheckReport } from "../../src/model";
 import type { ResourceChange } from "../../src/pulumi/changes";
 import { PulumiStack } from "../../src/pulumi/stack";
