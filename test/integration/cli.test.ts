@@ -21,12 +21,12 @@ interface Run {
   stderr: string;
 }
 
-function tidegate(cwd: string, args: string[]): Promise<Run> {
+function tidegate(cwd: string, args: string[], timeout = 120_000): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       path.join(binDir, "tsx"),
       [path.join(repoRoot, "src", "main.ts"), ...args],
-      { cwd, env, timeout: 120_000 },
+      { cwd, env, timeout },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
         resolve({ code, stdout, stderr });
@@ -158,5 +158,23 @@ describe("tidegate CLI", () => {
     expect(result.stderr).toContain("Run `tidegate run` first");
     expect(result.stderr).toContain("--config");
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe("tidegate run with no configuration (the README's main command)", () => {
+  it("seeds the example, syncs test, reports stage and prod, and says where the reports are", async () => {
+    const cwd = tempDir();
+    const result = await tidegate(cwd, ["run", "--once"], 600_000);
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.split("\n");
+    expect(lines.find((l) => l.startsWith("test "))).toMatch(/\bSynced\b/);
+    expect(lines.find((l) => l.startsWith("stage "))).toMatch(/\bOutOfSync\b/);
+    expect(lines.find((l) => l.startsWith("prod "))).toMatch(/\bOutOfSync\b/);
+    const dataDir = path.join(cwd, ".tidegate");
+    expect(result.stdout).toContain(path.join(dataDir, "reports", "test", "latest.md"));
+    expect(result.stdout).toContain("tidegate run --config");
+    const report = fs.readFileSync(path.join(dataDir, "reports", "test", "latest.md"), "utf8");
+    expect(report).toMatch(/Synced/);
+    expect(fs.existsSync(path.join(dataDir, "tidegate.yaml"))).toBe(true);
   });
 });
