@@ -1,5 +1,6 @@
 import { GetBucketTaggingCommand, PutBucketTaggingCommand } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, GetQueueUrlCommand, type QueueAttributeName } from "@aws-sdk/client-sqs";
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -11,6 +12,22 @@ import { awsClients } from "../helpers/aws";
 import { createEngineFixture, PROJECT, reportTexts, type EngineFixture } from "../helpers/engine";
 
 const SECRET = "tidegate-planted-secret-8f3a1c";
+
+const repoRoot = path.resolve(__dirname, "../..");
+
+/** The CLI as a child process, on the repository's Node 22. */
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const bin = path.join(repoRoot, "node_modules", ".bin");
+  return new Promise((resolve) => {
+    execFile(
+      path.join(bin, "tsx"),
+      [path.join(repoRoot, "src", "main.ts"), ...args],
+      { env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}` }, timeout: 120_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 const byName = (resources: ResourceChange[] | undefined, name: string) =>
   resources?.find((r) => r.name === name);
@@ -202,6 +219,18 @@ describe("checking and syncing environments", () => {
     expect(f.logs.join("\n")).not.toContain(f.passphrase);
     const store = fs.readFileSync(dataPaths(path.join(path.dirname(f.configPath), "data")).store);
     expect(store.includes(Buffer.from(SECRET))).toBe(false);
+
+    // And the CLI, as an operator would read it.
+    for (const args of [
+      ["report", "test"],
+      ["report", "test", "--json"],
+      ["status", "--json"],
+    ]) {
+      const out = await cli([...args, "--config", f.configPath]);
+      expect(out.code, out.stderr).toBe(0);
+      expect(out.stdout.length).toBeGreaterThan(50);
+      expect(out.stdout + out.stderr).not.toContain(SECRET);
+    }
   });
 
   it("two engines on one backend run exactly one update for one commit", async () => {
@@ -249,5 +278,43 @@ describe("checking and syncing environments", () => {
     const tags = await s3.send(new GetBucketTaggingCommand({ Bucket: bucketOf("test") }));
     expect(tags.TagSet?.length).toBeGreaterThan(0);
     expect(f.engine.store.status("test")?.status).toBe("Unknown");
+  });
+});
+
+describe("drift remediation", () => {
+  const { s3 } = awsClients();
+  let f: EngineFixture;
+  beforeAll(async () => {
+    f = await createEngineFixture([{ name: "test", sync: "auto", drift: "remediate" }]);
+  });
+  afterAll(async () => {
+    await f?.cleanup();
+  });
+
+  it("restores a drifted resource when the drift policy is remediate", async () => {
+    expect((await f.engine.check("test", { kind: "sync", trigger: "test", allowSync: true })).status).toBe(
+      "Synced",
+    );
+    const bucket = `platform-sdk-${f.stackName("test")}-artifacts`;
+    await s3.send(
+      new PutBucketTaggingCommand({
+        Bucket: bucket,
+        Tagging: { TagSet: [{ Key: "team", Value: "intruders" }] },
+      }),
+    );
+
+    const restored = await f.engine.check("test", { kind: "drift", trigger: "test", allowSync: true });
+    expect(restored.status).toBe("Synced");
+    expect(restored.sync?.applied).toBe(true);
+    expect(byName(restored.drift?.resources, "artifacts")?.properties).toContainEqual(
+      expect.objectContaining({ path: "tags.team", old: "platform", new: "intruders" }),
+    );
+    const tags = await s3.send(new GetBucketTaggingCommand({ Bucket: bucket }));
+    expect(tags.TagSet).toContainEqual({ Key: "team", Value: "platform" });
+    expect(f.engine.store.status("test")).toMatchObject({ status: "Synced", driftCount: 0 });
+
+    const clean = await f.engine.check("test", { kind: "drift", trigger: "test", allowSync: true });
+    expect(clean.drift?.resources).toEqual([]);
+    expect(clean.sync).toBeUndefined();
   });
 });
