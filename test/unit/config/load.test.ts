@@ -140,7 +140,7 @@ describe("the checked-in examples", () => {
     expect(
       config.environments.map((env) => [env.name, env.order, env.sync.policy, env.drift.policy]),
     ).toEqual([
-      ["test", 1, "auto", "report"],
+      ["test", 1, "auto", "remediate"],
       ["stage", 2, "gated", "report"],
       ["prod", 3, "gated", "report"],
     ]);
