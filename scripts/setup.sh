@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
-for tool in npm git python3; do
+for tool in npm git python3 openssl; do
   command -v "$tool" >/dev/null 2>&1 || { log "error: $tool is required (see README: Requirements)"; exit 1; }
 done
 
@@ -23,5 +23,7 @@ fi
 node_modules/.bin/node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<22||(a===22&&b<13)) { console.error(`Node ${process.version} from node_modules is too old`); process.exit(1) }'
 
 bash scripts/toolchain.sh >/dev/null
+# kube-apiserver, etcd and the Pulumi Kubernetes provider for the cluster tests (cold: ~40 min on 2 cores).
+bash scripts/kubernetes.sh >/dev/null
 bash scripts/emulator-venv.sh
 log "ready"
