@@ -179,9 +179,7 @@ export function driftChanges(events: readonly EngineEvent[]): ChangeSet {
       continue;
     }
     if (meta.op !== "update" && meta.op !== "refresh") continue;
-    const properties = meta.detailedDiff
-      ? fromDriftDetailedDiff(meta.detailedDiff, meta.old, meta.new)
-      : diffProperties(meta.old?.outputs, meta.new?.outputs);
+    const properties = driftProperties(meta);
     if (properties.length === 0) continue;
     byUrn.set(meta.urn, {
       urn: meta.urn,
@@ -192,6 +190,40 @@ export function driftChanges(events: readonly EngineEvent[]): ChangeSet {
     });
   }
   return { kind: "drift", resources: [...byUrn.values()] };
+}
+
+/**
+ * A provider's detailedDiff covers only the fields it manages as inputs, so an out-of-band addition
+ * (say a label on a Kubernetes object) shows only in the outputs. Drift is therefore what the
+ * detailedDiff says plus any other output difference, less the fields servers maintain themselves.
+ */
+function driftProperties(meta: StepEventMetadata): PropertyChange[] {
+  const detailed = meta.detailedDiff ? fromDriftDetailedDiff(meta.detailedDiff, meta.old, meta.new) : [];
+  const covered = (path: string) =>
+    detailed.some((d) => path === d.path || path.startsWith(`${d.path}.`) || path.startsWith(`${d.path}[`));
+  const extra = diffProperties(meta.old?.outputs, meta.new?.outputs).filter(
+    (p) => !covered(p.path) && !isServerMaintained(meta.type, p.path),
+  );
+  return [...detailed, ...extra].sort((a, b) => a.path.localeCompare(b.path));
+}
+
+// Fields the Kubernetes API server changes on every write or reports as observed state.
+const KUBERNETES_SERVER_FIELDS = [
+  "status",
+  "metadata.resourceVersion",
+  "metadata.managedFields",
+  "metadata.generation",
+  "metadata.uid",
+  "metadata.creationTimestamp",
+  'metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]',
+  'metadata.annotations["deployment.kubernetes.io/revision"]',
+];
+
+export function isServerMaintained(type: string, path: string): boolean {
+  if (!type.startsWith("kubernetes:")) return false;
+  return KUBERNETES_SERVER_FIELDS.some(
+    (f) => path === f || path.startsWith(`${f}.`) || path.startsWith(`${f}[`),
+  );
 }
 
 // In a refresh the "new" state holds the live outputs, so both sides are read from outputs.

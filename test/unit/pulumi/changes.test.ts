@@ -158,6 +158,49 @@ describe("driftChanges", () => {
     expect(driftChanges(events).resources).toMatchObject([{ name: "events", action: "missing" }]);
   });
 
+  it("adds output-only drift to a provider's detailedDiff, without server-maintained fields", () => {
+    const old = state(
+      DEPLOYMENT,
+      { spec: { replicas: 1 } },
+      {
+        metadata: { labels: { app: "web" }, resourceVersion: "218", managedFields: [{ manager: "pulumi" }] },
+        spec: { replicas: 1 },
+        status: { observedGeneration: 1 },
+      },
+    );
+    const live = state(
+      DEPLOYMENT,
+      { spec: { replicas: 1 } },
+      {
+        metadata: {
+          labels: { app: "web", hotfix: "by-hand" },
+          resourceVersion: "219",
+          managedFields: [{ manager: "kubectl" }],
+        },
+        spec: { replicas: 3 },
+        status: { observedGeneration: 2 },
+      },
+    );
+    const events = [
+      outputs(
+        step(
+          {
+            op: "update",
+            type: DEPLOYMENT,
+            old,
+            new: live,
+            detailedDiff: { "spec.replicas": { diffKind: "update" as DiffKind, inputDiff: false } },
+          },
+          "web",
+        ),
+      ),
+    ];
+    expect(driftChanges(events).resources[0]?.properties).toEqual([
+      { path: "metadata.labels.hotfix", kind: "add", new: "by-hand", replaces: false },
+      { path: "spec.replicas", kind: "update", old: 1, new: 3, replaces: false },
+    ]);
+  });
+
   it("reports nothing when live equals deployed", () => {
     const s = state(QUEUE, { a: 1 });
     expect(driftChanges([outputs(step({ op: "refresh", type: QUEUE, old: s, new: s }))]).resources).toEqual(

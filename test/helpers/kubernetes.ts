@@ -1,0 +1,105 @@
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { inject } from "vitest";
+import { kubeRequest } from "../../src/kubernetes/client";
+import type { ControlPlane } from "../../src/kubernetes/control-plane";
+import { PulumiStack } from "../../src/pulumi/stack";
+import { repoRoot } from "../../src/toolchain/repo";
+import type { TestStack } from "./stacks";
+
+export interface KubernetesStackOptions {
+  /** Folder with kube-apiserver, etcd and pulumi-resource-kubernetes (`provisionKubernetes`). */
+  k8sBinDir: string;
+  kubeconfigPath: string;
+  config?: Record<string, string>;
+}
+
+/**
+ * Like `openTestStack`, for a project that talks to a Kubernetes cluster: a copy of the project on
+ * a temporary `file://` backend, with the cluster's kubeconfig in KUBECONFIG and the locally built
+ * provider on PATH (the engine then uses it as an ambient plugin and downloads nothing).
+ */
+export async function openKubernetesStack(
+  project: string,
+  options: KubernetesStackOptions,
+): Promise<TestStack> {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-it-k8s-"));
+  const stackName = `it${randomBytes(4).toString("hex")}`;
+  const workDir = path.join(scratch, "project");
+  fs.cpSync(path.join(repoRoot(__dirname), project), workDir, { recursive: true });
+  fs.symlinkSync(path.join(repoRoot(__dirname), "node_modules"), path.join(workDir, "node_modules"));
+  const stack = await PulumiStack.open({
+    workDir,
+    stackName,
+    backendUrl: `file://${path.join(scratch, "backend")}`,
+    passphrase: randomBytes(16).toString("hex"),
+    pulumiHome: path.join(scratch, "home"),
+    toolchain: inject("toolchain"),
+    // `enginePath` puts the Pulumi toolchain and Node in front of this PATH.
+    env: {
+      PATH: `${options.k8sBinDir}${path.delimiter}${process.env.PATH ?? ""}`,
+      KUBECONFIG: options.kubeconfigPath,
+    },
+  });
+  for (const [key, value] of Object.entries(options.config ?? {})) await stack.setConfig(key, value);
+  return {
+    stack,
+    stackName,
+    async cleanup() {
+      try {
+        await stack.destroy();
+        await stack.remove();
+      } finally {
+        fs.rmSync(scratch, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type KubeObject = Record<string, any>;
+
+/** A thin admin client over `kubeRequest` for checking and changing objects behind Pulumi's back. */
+export class KubeApi {
+  constructor(private readonly plane: ControlPlane) {}
+
+  /** The object at `apiPath`, or undefined when the server answers 404. */
+  async get(apiPath: string): Promise<KubeObject | undefined> {
+    const response = await kubeRequest(this.plane.server, this.plane.credentials, { path: apiPath });
+    if (response.status === 404) return undefined;
+    return this.parse("GET", apiPath, response.status, response.body);
+  }
+
+  async require(apiPath: string): Promise<KubeObject> {
+    const found = await this.get(apiPath);
+    if (found === undefined) throw new Error(`GET ${apiPath}: not found`);
+    return found;
+  }
+
+  /** Read, change and write back, as `kubectl edit` does (a PUT, so no patch content type is needed). */
+  async edit(apiPath: string, change: (object: KubeObject) => void): Promise<KubeObject> {
+    const object = await this.require(apiPath);
+    change(object);
+    const response = await kubeRequest(this.plane.server, this.plane.credentials, {
+      method: "PUT",
+      path: apiPath,
+      body: object,
+    });
+    return this.parse("PUT", apiPath, response.status, response.body);
+  }
+
+  async delete(apiPath: string): Promise<void> {
+    const response = await kubeRequest(this.plane.server, this.plane.credentials, {
+      method: "DELETE",
+      path: apiPath,
+    });
+    this.parse("DELETE", apiPath, response.status, response.body);
+  }
+
+  private parse(method: string, apiPath: string, status: number, body: string): KubeObject {
+    if (status < 200 || status >= 300) throw new Error(`${method} ${apiPath}: HTTP ${status}: ${body}`);
+    return JSON.parse(body) as KubeObject;
+  }
+}
