@@ -1,13 +1,7 @@
-import { randomBytes } from "node:crypto";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { inject } from "vitest";
 import { kubeRequest } from "../../src/kubernetes/client";
 import type { ControlPlane } from "../../src/kubernetes/control-plane";
-import { PulumiStack } from "../../src/pulumi/stack";
-import { repoRoot } from "../../src/toolchain/repo";
-import type { TestStack } from "./stacks";
+import { openTestStack, type TestStack } from "./stacks";
 
 export interface KubernetesStackOptions {
   /** Folder with kube-apiserver, etcd and pulumi-resource-kubernetes (`provisionKubernetes`). */
@@ -21,41 +15,12 @@ export interface KubernetesStackOptions {
  * a temporary `file://` backend, with the cluster's kubeconfig in KUBECONFIG and the locally built
  * provider on PATH (the engine then uses it as an ambient plugin and downloads nothing).
  */
-export async function openKubernetesStack(
-  project: string,
-  options: KubernetesStackOptions,
-): Promise<TestStack> {
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-it-k8s-"));
-  const stackName = `it${randomBytes(4).toString("hex")}`;
-  const workDir = path.join(scratch, "project");
-  fs.cpSync(path.join(repoRoot(__dirname), project), workDir, { recursive: true });
-  fs.symlinkSync(path.join(repoRoot(__dirname), "node_modules"), path.join(workDir, "node_modules"));
-  const stack = await PulumiStack.open({
-    workDir,
-    stackName,
-    backendUrl: `file://${path.join(scratch, "backend")}`,
-    passphrase: randomBytes(16).toString("hex"),
-    pulumiHome: path.join(scratch, "home"),
-    toolchain: inject("toolchain"),
-    // `enginePath` puts the Pulumi toolchain and Node in front of this PATH.
-    env: {
-      PATH: `${options.k8sBinDir}${path.delimiter}${process.env.PATH ?? ""}`,
-      KUBECONFIG: options.kubeconfigPath,
-    },
+export function openKubernetesStack(project: string, options: KubernetesStackOptions): Promise<TestStack> {
+  // `enginePath` puts the Pulumi toolchain and Node in front of this PATH.
+  return openTestStack(project, options.config ?? {}, {
+    PATH: `${options.k8sBinDir}${path.delimiter}${process.env.PATH ?? ""}`,
+    KUBECONFIG: options.kubeconfigPath,
   });
-  for (const [key, value] of Object.entries(options.config ?? {})) await stack.setConfig(key, value);
-  return {
-    stack,
-    stackName,
-    async cleanup() {
-      try {
-        await stack.destroy();
-        await stack.remove();
-      } finally {
-        fs.rmSync(scratch, { recursive: true, force: true });
-      }
-    },
-  };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -16,11 +16,13 @@ export interface TestStack {
 
 /**
  * A fresh stack of one of the repository's projects on a temporary `file://` backend, with a
- * random name and passphrase, talking to the emulator the global setup started.
+ * random name and passphrase. The engine's environment is `env`, by default the settings that
+ * point AWS SDKs at the emulator the global setup started.
  */
 export async function openTestStack(
   project: string,
   config: Record<string, string | { secret: string }> = {},
+  env: Record<string, string> = awsEnvVars(inject("aws")),
 ): Promise<TestStack> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-it-"));
   const stackName = `it${randomBytes(4).toString("hex")}`;
@@ -36,7 +38,7 @@ export async function openTestStack(
     passphrase: randomBytes(16).toString("hex"),
     pulumiHome: path.join(scratch, "home"),
     toolchain: inject("toolchain"),
-    env: awsEnvVars(inject("aws")),
+    env,
   });
   for (const [key, value] of Object.entries(config)) {
     if (typeof value === "string") await stack.setConfig(key, value);
