@@ -4,7 +4,6 @@ import * as path from "node:path";
 import { stringify } from "yaml";
 import { loadConfig } from "./config/load";
 import type { ResolvedConfig, SecretsSource } from "./config/resolve";
-import { resolveRepositoryUrl } from "./config/url";
 import { seedExampleRepository, type SeededRepository } from "./demo/seed";
 import { SimpleGitAdapter } from "./git/simple-git";
 import { dataPaths, userCacheDir } from "./paths";
@@ -13,24 +12,15 @@ import { dataPaths, userCacheDir } from "./paths";
 export async function loadEngineConfig(configPath: string): Promise<ResolvedConfig> {
   return loadConfig({
     configPath,
-    readEnvironmentFiles: async (dir, ref) => {
+    readEnvironmentFiles: async (dir, ref, url) => {
       // The data dir is not known before tidegate.yaml is valid, and reading config must write
       // nothing there: the environment files are fetched through a per-user cache mirror.
-      const url = await repositoryUrlOf(configPath);
       const key = createHash("sha256").update(url).digest("hex").slice(0, 16);
       const git = new SimpleGitAdapter({ url, mirrorDir: path.join(userCacheDir(), "config-mirrors", key) });
       const sha = await git.fetch(ref);
       return git.readFiles(sha, dir);
     },
   });
-}
-
-async function repositoryUrlOf(configPath: string): Promise<string> {
-  const { parse } = await import("yaml");
-  const raw = parse(fs.readFileSync(configPath, "utf8")) as { repository?: { url?: string } } | null;
-  const url = raw?.repository?.url;
-  if (!url) throw new Error(`${configPath}: repository.url is required`);
-  return resolveRepositoryUrl(url, path.dirname(path.resolve(configPath)));
 }
 
 /** The passphrase from where the configuration says it comes. */

@@ -111,28 +111,9 @@ export async function withConfigErrors(
  * with `dataDir` overriding the data directory (and the default backend that lives in it).
  */
 export async function loadCliConfig(configPath: string, dataDir?: string): Promise<ResolvedConfig> {
-  precheckRepository(configPath);
   const { loadEngineConfig } = await import("../setup.js");
   const config = await loadEngineConfig(configPath);
   return dataDir === undefined ? config : withDataDir(config, dataDir);
-}
-
-/**
- * Without a usable repository.url the environment files cannot be read: report tidegate.yaml's own
- * issues (all of them) instead of failing on the first.
- */
-function precheckRepository(configPath: string): void {
-  let text: string;
-  try {
-    text = fs.readFileSync(configPath, "utf8");
-  } catch {
-    return; // loadEngineConfig reports a missing file as a ConfigError
-  }
-  const parsed = parseTidegateFile(configPath, text);
-  const blocking = parsed.issues.some(
-    (issue) => issue.path === "" || issue.path === "repository" || issue.path.startsWith("repository."),
-  );
-  if (blocking) throw new ConfigError(parsed.issues);
 }
 
 /** The configuration with another data directory; a default file:// backend moves with it. */

@@ -4,8 +4,10 @@ import * as path from "node:path";
 
 import { repoRoot } from "../toolchain/repo";
 import { ConfigError } from "./errors";
-import { parseEnvironmentFile, parseTidegateFile } from "./parse";
-import { buildConfig, environmentsSource, type ResolvedConfig } from "./resolve";
+import { type ParsedFile, parseEnvironmentFile, parseTidegateFile } from "./parse";
+import { buildConfig, EMBEDDED_CONFIG, environmentsSource, type ResolvedConfig } from "./resolve";
+import { TidegateFile } from "./schema";
+import { resolveRepositoryUrl } from "./url";
 
 // The I/O around parse and resolve: read tidegate.yaml, read the environment files from where it
 // says (a Git ref, through the injected reader), then hand everything to buildConfig. Writes nothing.
@@ -17,10 +19,15 @@ export interface EnvironmentFileText {
 }
 
 /**
- * Reads the `.yaml` files of `dir` (relative to the repository root) as they are at Git ref `ref`.
+ * Reads the `.yaml` files of `dir` (relative to the repository root) as they are at Git ref `ref`
+ * of the repository at `repositoryUrl` (as configured; local paths made absolute).
  * A folder that does not exist gives no files.
  */
-export type ReadEnvironmentFiles = (dir: string, ref: string) => Promise<EnvironmentFileText[]>;
+export type ReadEnvironmentFiles = (
+  dir: string,
+  ref: string,
+  repositoryUrl: string,
+) => Promise<EnvironmentFileText[]>;
 
 export interface LoadConfigOptions {
   /** tidegate.yaml; without it the embedded default is used. */
@@ -36,14 +43,33 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
   const tidegate =
     configPath === undefined ? undefined : parseTidegateFile(configPath, await readConfigFile(configPath));
   const { dir, ref } = environmentsSource(tidegate?.data);
-  const texts = await options.readEnvironmentFiles(dir, ref);
   const configFile = configPath === undefined ? undefined : path.resolve(configPath);
+  const configDir = configFile === undefined ? (options.defaultDir ?? repoRoot()) : path.dirname(configFile);
+  const texts = await options.readEnvironmentFiles(dir, ref, repositoryUrlOf(tidegate, configDir));
   return buildConfig({
-    configDir: configFile === undefined ? (options.defaultDir ?? repoRoot()) : path.dirname(configFile),
+    configDir,
     configFile,
     tidegate,
     environments: texts.map(({ file, text }) => parseEnvironmentFile(file, text)),
   });
+}
+
+/**
+ * The repository the environment files are read from. Without a usable repository.url nothing can
+ * be read, so tidegate.yaml's own issues (all of them) are reported at once.
+ */
+function repositoryUrlOf(tidegate: ParsedFile<TidegateFile> | undefined, configDir: string): string {
+  if (tidegate === undefined) return resolveRepositoryUrl(EMBEDDED_CONFIG.repository.url, configDir);
+  const blocking = tidegate.issues.some(
+    (issue) => issue.path === "" || issue.path === "repository" || issue.path.startsWith("repository."),
+  );
+  const repository = TidegateFile.shape.repository.safeParse(asRecord(tidegate.data).repository).data;
+  if (blocking || repository === undefined) throw new ConfigError(tidegate.issues);
+  return resolveRepositoryUrl(repository.url, configDir);
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
 }
 
 /**
