@@ -22,6 +22,20 @@ export function redactUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1***@");
 }
 
+// `scheme://userinfo@` inside free text, up to the last `@` before the host; whitespace, quotes and
+// `/` end it.
+const URL_USERINFO_IN_TEXT = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'`<>]*(?:@[^\s/?#@"'`<>]*)*@/gi;
+
+/** Masks the userinfo of every URL in a text (a log line, Git's error output). */
+export function redactUrlsIn(text: string): string {
+  return text.replace(URL_USERINFO_IN_TEXT, "$1***@");
+}
+
+/** Removes the userinfo of every URL in a text, e.g. to record which repository a mirror holds. */
+export function stripUrlUserinfo(text: string): string {
+  return text.replace(URL_USERINFO_IN_TEXT, "$1");
+}
+
 /** Whether `repository.url` names a folder on this machine rather than a URL. */
 export function isLocalPath(url: string): boolean {
   return !SCHEME.test(url) && !SCP_LIKE.test(url);

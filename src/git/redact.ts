@@ -1,11 +1,11 @@
+import { redactUrlsIn, stripUrlUserinfo } from "../config/url";
+
 /** What a credential is replaced with. */
 export const MASK = "***";
 
 /** Known secret values shorter than this are not masked: masking "git" everywhere would garble every line. */
 const MIN_SECRET_LENGTH = 8;
 
-// `scheme://userinfo@`, up to the last `@` before the host; whitespace, quotes and `/` end it.
-const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'`<>]*(?:@[^\s/?#@"'`<>]*)*@/gi;
 // An HTTP Authorization header as Git may echo it (e.g. from `http.extraHeader`).
 const AUTHORIZATION = /(authorization:\s*(?:basic|bearer|token)?\s*)[^\s"'`]+/gi;
 // Environment variables whose values are credentials, or point at what hands them out.
@@ -29,13 +29,13 @@ export function redactor(secrets: Iterable<string>): Redact {
   return (text) => {
     let out = text;
     for (const secret of known) out = out.split(secret).join(MASK);
-    return out.replace(URL_USERINFO, `$1${MASK}@`).replace(AUTHORIZATION, `$1${MASK}`);
+    return redactUrlsIn(out).replace(AUTHORIZATION, `$1${MASK}`);
   };
 }
 
 /** The URL without its userinfo, e.g. to record which repository a mirror holds. */
 export function withoutCredentials(url: string): string {
-  return url.replace(URL_USERINFO, "$1");
+  return stripUrlUserinfo(url);
 }
 
 /**

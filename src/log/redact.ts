@@ -1,3 +1,4 @@
+import { redactUrlsIn } from "../config/url";
 /** What a secret is replaced with, in log lines as in reports. */
 export const MASK = "[secret]";
 
@@ -6,9 +7,6 @@ export const SECRET_KEY = /passphrase|password|secret|token|credential|api.?key|
 
 /** Known secret values shorter than this are ignored: masking "abc" everywhere would garble every line. */
 export const MIN_SECRET_LENGTH = 4;
-
-// `scheme://userinfo@` up to the last `@` before the path; quotes and whitespace end a URL.
-const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'`<>]*(?:@[^\s/?#@"'`<>]*)*@/gi;
 
 const MAX_DEPTH = 10;
 
@@ -44,7 +42,7 @@ export class Redactor {
 
   text(value: string): string {
     const masked = this.known ? value.replace(this.known, MASK) : value;
-    return masked.replace(URL_USERINFO, "$1***@");
+    return redactUrlsIn(masked);
   }
 
   /** A JSON-safe, redacted copy of `value`; the caller's objects are never modified. */
