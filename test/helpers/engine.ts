@@ -114,8 +114,7 @@ export async function createEngineFixture(environments: EnvironmentSpec[]): Prom
 }
 
 /** The report files a check wrote, as text (JSON and Markdown). */
-export function reportTexts(engine: Engine, dataDir: string): string[] {
-  void engine;
+export function reportTexts(dataDir: string): string[] {
   const dir = dataPaths(dataDir).reports;
   if (!fs.existsSync(dir)) return [];
   const out: string[] = [];

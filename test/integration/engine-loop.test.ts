@@ -211,7 +211,7 @@ describe("checking and syncing environments", () => {
     expect(checked.status).not.toBe("Failed");
     const everything = [
       ...f.logs,
-      ...reportTexts(f.engine, path.join(path.dirname(f.configPath), "data")),
+      ...reportTexts(path.join(path.dirname(f.configPath), "data")),
       JSON.stringify(checked),
     ];
     expect(everything.length).toBeGreaterThan(10);
