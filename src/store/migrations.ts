@@ -50,4 +50,44 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX reports_by_environment ON reports (environment, started_ms DESC, seq DESC);
   `,
+  // 2: approvals, promotion facts (which program tree succeeded where), cached check results.
+  `
+  CREATE TABLE approvals (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    environment TEXT NOT NULL,
+    commit_sha TEXT NOT NULL,
+    plan_digest TEXT NOT NULL,
+    approver TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    comment TEXT,
+    at TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    revoked_at TEXT,
+    revoked_by TEXT
+  ) STRICT;
+  CREATE INDEX approvals_by_environment ON approvals (environment, at_ms DESC, seq DESC);
+  -- One approver approves one plan once: a second approval of the same plan adds nothing.
+  CREATE UNIQUE INDEX approvals_active ON approvals (environment, commit_sha, plan_digest, approver, scope)
+    WHERE revoked_at IS NULL;
+
+  CREATE TABLE successes (
+    environment TEXT NOT NULL,
+    program_tree TEXT NOT NULL,
+    commit_sha TEXT NOT NULL,
+    first_at TEXT NOT NULL,
+    first_ms INTEGER NOT NULL,
+    last_at TEXT NOT NULL,
+    last_ms INTEGER NOT NULL,
+    PRIMARY KEY (environment, program_tree)
+  ) STRICT;
+
+  CREATE TABLE check_results (
+    environment TEXT NOT NULL,
+    key TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (environment, key)
+  ) STRICT;
+  `,
 ];

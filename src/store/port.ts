@@ -1,3 +1,4 @@
+import type { Approval, CheckResult } from "../gates/types";
 import type { CheckReport, EnvironmentStatus, RunOutcome, RunRecord } from "../model";
 
 /** What `tidegate status` shows for one environment: the outcome of its latest run. */
@@ -32,8 +33,50 @@ export interface ReportSummary {
   status: EnvironmentStatus;
 }
 
+export interface ApprovalQuery {
+  /** Also list revoked approvals (kept as history); default: active ones only. */
+  includeRevoked?: boolean;
+}
+
+/** Which active approvals of an environment to revoke, and who revokes them when. */
+export interface Revocation {
+  by: string;
+  /** ISO 8601. */
+  at: string;
+  /** Only this approver's approvals. */
+  approver?: string;
+  /** Only the approvals of this plan. */
+  planDigest?: string;
+  /** Only this approval. */
+  id?: string;
+}
+
 /**
- * Runs, environment statuses and check reports. Lists are newest first (by start time). Several
+ * A program tree (the infrastructure code, environment-specific stack config excluded) that was
+ * deployed successfully to an environment, or found Synced there at a commit.
+ */
+export interface NewSuccess {
+  environment: string;
+  commit: string;
+  programTree: string;
+  /** ISO 8601. */
+  at: string;
+}
+
+/** What the promotion gate asks: has this tree succeeded here, since when, and at which commit last. */
+export interface ProgramSuccess {
+  environment: string;
+  /** The commit of the latest success. */
+  commit: string;
+  programTree: string;
+  /** The first time this tree succeeded here (soak time counts from it). */
+  firstAt: string;
+  /** The latest time it did. */
+  lastAt: string;
+}
+
+/**
+ * Runs, environment statuses, check reports, approvals, promotion facts and cached check results. Lists are newest first (by start time). Several
  * processes may share one store; every method is safe to call from each of them.
  */
 export interface Store {
@@ -66,5 +109,35 @@ export interface Store {
   latestReport(environment: string): CheckReport | undefined;
   reports(environment: string, limit: number): ReportSummary[];
   report(runId: string): CheckReport | undefined;
+
+  /**
+   * Records an approval (which must not be revoked yet). Adding the same id again does nothing, and
+   * so does a second approval of the same plan (environment, commit, digest) by the same approver
+   * in the same scope while the first is active. The same id with different content fails with
+   * StoreError "conflict".
+   */
+  addApproval(approval: Approval): void;
+  /** The environment's approvals, newest first; only active ones unless asked for revoked ones too. */
+  approvals(environment: string, query?: ApprovalQuery): Approval[];
+  /**
+   * Marks the environment's active approvals that match every given filter revoked and returns
+   * them (newest first). Revoked approvals stay, as history.
+   */
+  revokeApprovals(environment: string, revocation: Revocation): Approval[];
+
+  /**
+   * Records that a program tree succeeded in an environment. The first time per (environment, tree)
+   * is kept, and the latest commit and time.
+   */
+  recordSuccess(success: NewSuccess): void;
+  success(environment: string, programTree: string): ProgramSuccess | undefined;
+
+  /**
+   * Caches a check command's result under a key the caller chooses (see checkKey()). A result
+   * replaces the one under the same key unless that one is newer (by its `at`).
+   */
+  saveCheckResult(environment: string, key: string, result: CheckResult): void;
+  checkResult(environment: string, key: string): CheckResult | undefined;
+
   close(): void;
 }

@@ -1,11 +1,34 @@
 import type { DatabaseSync, SQLOutputValue } from "node:sqlite";
+import type { Approval, CheckResult } from "../gates/types";
 import type { CheckReport, RunOutcome, RunRecord } from "../model";
 import { InvalidReportError, parseCheckReport } from "../report/json";
 import { deepEqual } from "../pulumi/values";
 import { StoreError } from "./errors";
 import { busyErrors, immediate, openDatabase } from "./database";
-import type { EnvironmentState, NewRun, ReportSummary, RunFilter, Store } from "./port";
-import { parseJson, runFromRow, stateFromRow, summaryFromRow } from "./rows";
+import type {
+  ApprovalQuery,
+  EnvironmentState,
+  NewRun,
+  NewSuccess,
+  ProgramSuccess,
+  ReportSummary,
+  Revocation,
+  RunFilter,
+  Store,
+} from "./port";
+import {
+  ApprovalSchema,
+  approvalFromRow,
+  CheckResultSchema,
+  checkResultFromRow,
+  NewSuccessSchema,
+  parseJson,
+  runFromRow,
+  stateFromRow,
+  successFromRow,
+  summaryFromRow,
+  validInput,
+} from "./rows";
 
 /** The store's file name in the data directory. */
 export const STORE_FILE = "tidegate.db";
@@ -87,6 +110,43 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Store {
       `SELECT run_id, started_at, status FROM reports WHERE environment = ?
        ORDER BY started_ms DESC, seq DESC LIMIT ?`,
     ),
+    // A second active approval of the same plan by the same approver hits approvals_active: ignored.
+    insertApproval: db.prepare(
+      `INSERT INTO approvals (id, environment, commit_sha, plan_digest, approver, scope, comment, at, at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
+    approval: db.prepare("SELECT * FROM approvals WHERE id = ?"),
+    activeApprovals: db.prepare(
+      `SELECT * FROM approvals WHERE environment = ? AND revoked_at IS NULL
+       ORDER BY at_ms DESC, seq DESC`,
+    ),
+    allApprovals: db.prepare("SELECT * FROM approvals WHERE environment = ? ORDER BY at_ms DESC, seq DESC"),
+    revocable: db.prepare(
+      `SELECT * FROM approvals WHERE environment = :environment AND revoked_at IS NULL
+         AND (:approver IS NULL OR approver = :approver)
+         AND (:digest IS NULL OR plan_digest = :digest)
+         AND (:id IS NULL OR id = :id)
+       ORDER BY at_ms DESC, seq DESC`,
+    ),
+    revoke: db.prepare("UPDATE approvals SET revoked_at = ?, revoked_by = ? WHERE seq = ?"),
+    // Successes may be recorded out of order (two processes): the earliest first and latest last win.
+    recordSuccess: db.prepare(
+      `INSERT INTO successes (environment, program_tree, commit_sha, first_at, first_ms, last_at, last_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (environment, program_tree) DO UPDATE SET
+         first_at = CASE WHEN excluded.first_ms < successes.first_ms THEN excluded.first_at ELSE successes.first_at END,
+         first_ms = min(excluded.first_ms, successes.first_ms),
+         commit_sha = CASE WHEN excluded.last_ms >= successes.last_ms THEN excluded.commit_sha ELSE successes.commit_sha END,
+         last_at = CASE WHEN excluded.last_ms >= successes.last_ms THEN excluded.last_at ELSE successes.last_at END,
+         last_ms = max(excluded.last_ms, successes.last_ms)`,
+    ),
+    success: db.prepare("SELECT * FROM successes WHERE environment = ? AND program_tree = ?"),
+    saveCheckResult: db.prepare(
+      `INSERT INTO check_results (environment, key, at_ms, body) VALUES (?, ?, ?, ?)
+       ON CONFLICT (environment, key) DO UPDATE SET at_ms = excluded.at_ms, body = excluded.body
+       WHERE excluded.at_ms >= check_results.at_ms`,
+    ),
+    checkResult: db.prepare("SELECT * FROM check_results WHERE environment = ? AND key = ?"),
   };
 
   const getRun = (id: string): RunRecord | undefined => {
@@ -227,6 +287,88 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Store {
     report(runId: string): CheckReport | undefined {
       const row = sql.reportBody.get(runId);
       return row ? readReport(runId, row.body) : undefined;
+    },
+
+    addApproval(approval: Approval): void {
+      const a = validInput(ApprovalSchema, approval, `approval ${String(approval?.id)}`);
+      if (a.revokedAt !== undefined || a.revokedBy !== undefined) {
+        throw new StoreError(
+          "invalid-input",
+          `approval ${a.id} is already revoked: add approvals unrevoked, then revoke them with revokeApprovals`,
+        );
+      }
+      const atMs = epochMs(a.at, "at");
+      immediate(db, () => {
+        const row = sql.approval.get(a.id);
+        if (row) {
+          // A retried write is fine (even after a revocation); a different approval under that id is not.
+          const { revokedAt: _at, revokedBy: _by, ...stored } = approvalFromRow(row);
+          if (deepEqual(stored, a)) return;
+          throw new StoreError("conflict", `a different approval with id ${a.id} is already stored`);
+        }
+        sql.insertApproval.run(
+          a.id,
+          a.environment,
+          a.commit,
+          a.planDigest,
+          a.approver,
+          a.scope,
+          a.comment ?? null,
+          a.at,
+          atMs,
+        );
+      });
+    },
+
+    approvals(environment: string, query: ApprovalQuery = {}): Approval[] {
+      const rows = query.includeRevoked
+        ? sql.allApprovals.all(environment)
+        : sql.activeApprovals.all(environment);
+      return rows.map(approvalFromRow);
+    },
+
+    revokeApprovals(environment: string, revocation: Revocation): Approval[] {
+      if (typeof revocation.by !== "string" || revocation.by === "") {
+        throw new StoreError("invalid-input", "revocation.by must name who revokes");
+      }
+      epochMs(revocation.at, "at");
+      return immediate(db, () =>
+        sql.revocable
+          .all({
+            environment,
+            approver: revocation.approver ?? null,
+            digest: revocation.planDigest ?? null,
+            id: revocation.id ?? null,
+          })
+          .map((row) => {
+            sql.revoke.run(revocation.at, revocation.by, row.seq);
+            return { ...approvalFromRow(row), revokedAt: revocation.at, revokedBy: revocation.by };
+          }),
+      );
+    },
+
+    recordSuccess(success: NewSuccess): void {
+      const s = validInput(NewSuccessSchema, success, "success");
+      const ms = epochMs(s.at, "at");
+      sql.recordSuccess.run(s.environment, s.programTree, s.commit, s.at, ms, s.at, ms);
+    },
+
+    success(environment: string, programTree: string): ProgramSuccess | undefined {
+      const row = sql.success.get(environment, programTree);
+      return row ? successFromRow(row) : undefined;
+    },
+
+    saveCheckResult(environment: string, key: string, result: CheckResult): void {
+      if (environment === "" || key === "") {
+        throw new StoreError("invalid-input", "a check result needs an environment and a key");
+      }
+      const r = validInput(CheckResultSchema, result, `check result ${key}`);
+      sql.saveCheckResult.run(environment, key, epochMs(r.at, "at"), JSON.stringify(r));
+    },
+
+    checkResult(environment: string, key: string): CheckResult | undefined {
+      const row = sql.checkResult.get(environment, key);
+      return row ? checkResultFromRow(row) : undefined;
     },
 
     close(): void {

@@ -1,40 +1,21 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import type { DatabaseSync } from "node:sqlite";
 import { Worker } from "node:worker_threads";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CheckReport } from "../../../src/model";
-import { StoreError, type StoreErrorKind } from "../../../src/store/errors";
 import { loadSqlite } from "../../../src/store/load-sqlite";
-import type { EnvironmentState, NewRun, Store } from "../../../src/store/port";
-import { openSqliteStore, STORE_FILE } from "../../../src/store/sqlite";
+import { MIGRATIONS } from "../../../src/store/migrations";
+import type { EnvironmentState, NewRun } from "../../../src/store/port";
 import { sampleReport } from "../report/fixture";
-
-// A real SQLite file in a temp directory: the store is embedded, so this is the real thing.
+import { storeError, useTempStore } from "./temp-store";
 
 const REPO = path.join(__dirname, "..", "..", "..");
 const T0 = "2025-03-04T09:00:00.000Z";
 
-let dir: string;
-let file: string;
-const open: Store[] = [];
-
-function openStore(options: Parameters<typeof openSqliteStore>[1] = {}): Store {
-  const store = openSqliteStore(file, { now: () => new Date("2025-03-04T12:00:00.000Z"), ...options });
-  open.push(store);
-  return store;
-}
-
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-store-"));
-  file = path.join(dir, "data", STORE_FILE);
-});
-afterEach(() => {
-  for (const store of open.splice(0)) store.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const temp = useTempStore();
+const openStore = temp.open;
+const raw = temp.raw;
 
 const newRun = (id: string, overrides: Partial<NewRun> = {}): NewRun => ({
   id,
@@ -57,26 +38,6 @@ const state = (environment: string, overrides: Partial<EnvironmentState> = {}): 
   updatedAt: T0,
   ...overrides,
 });
-
-function storeError(work: () => unknown): StoreErrorKind {
-  try {
-    work();
-  } catch (error) {
-    if (error instanceof StoreError) return error.kind;
-    throw error;
-  }
-  throw new Error("expected a StoreError");
-}
-
-/** Raw SQL on the store's file, to look under the port or to damage it on purpose. */
-function raw<T>(work: (db: DatabaseSync) => T): T {
-  const db = new (loadSqlite().DatabaseSync)(file);
-  try {
-    return work(db);
-  } finally {
-    db.close();
-  }
-}
 
 describe("runs", () => {
   it("go from started to finished, newest first", () => {
@@ -146,7 +107,7 @@ describe("restart", () => {
     second.close();
 
     const versions = raw((db) => db.prepare("SELECT version FROM schema_version").all());
-    expect(versions.map((v) => v.version)).toEqual([1]);
+    expect(versions.map((v) => v.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
     expect(raw((db) => db.prepare("PRAGMA journal_mode").get()?.journal_mode)).toBe("wal");
   });
 
@@ -271,7 +232,7 @@ describe("two processes on one file", () => {
 
   it("wait for a lock another writer holds, instead of failing", async () => {
     openStore().close(); // create the schema first
-    const holder = holdWriteLock(file, 300);
+    const holder = holdWriteLock(temp.file, 300);
     await holder.locked;
 
     const started = Date.now();
@@ -283,7 +244,7 @@ describe("two processes on one file", () => {
 
   it("fail with a typed error when the lock outlasts the busy timeout", async () => {
     const store = openStore({ busyTimeoutMs: 50 });
-    const holder = holdWriteLock(file, 400);
+    const holder = holdWriteLock(temp.file, 400);
     await holder.locked;
     try {
       expect(storeError(() => store.startRun(newRun("r1")))).toBe("busy");
@@ -331,12 +292,12 @@ describe("loading node:sqlite", () => {
   });
 
   it("drops only SQLite's ExperimentalWarning, in a fresh process", () => {
-    const script = path.join(dir, "open-store.ts");
+    const script = path.join(temp.dir, "open-store.ts");
     fs.writeFileSync(
       script,
       [
         `import { openSqliteStore } from ${JSON.stringify(path.join(REPO, "src", "store", "sqlite"))};`,
-        `openSqliteStore(${JSON.stringify(file)}).close();`,
+        `openSqliteStore(${JSON.stringify(temp.file)}).close();`,
         `process.emitWarning("another warning", "ExperimentalWarning");`,
       ].join("\n"),
     );
@@ -345,6 +306,6 @@ describe("loading node:sqlite", () => {
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).not.toContain("SQLite is an experimental feature");
     expect(result.stderr).toContain("ExperimentalWarning: another warning");
-    expect(fs.existsSync(file)).toBe(true);
+    expect(fs.existsSync(temp.file)).toBe(true);
   });
 });

@@ -1,0 +1,71 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { DatabaseSync } from "node:sqlite";
+import { afterEach, beforeEach } from "vitest";
+import { StoreError, type StoreErrorKind } from "../../../src/store/errors";
+import { loadSqlite } from "../../../src/store/load-sqlite";
+import type { Store } from "../../../src/store/port";
+import { openSqliteStore, STORE_FILE } from "../../../src/store/sqlite";
+
+// A real SQLite file in a temp directory per test: the store is embedded, so this is the real thing.
+
+/** The clock the stores opened here read. */
+export const STORE_NOW = "2025-03-04T12:00:00.000Z";
+
+export interface TempStore {
+  /** The test's temp directory. */
+  readonly dir: string;
+  /** The store's file in it. */
+  readonly file: string;
+  /** Opens a store on the file (another "process" each call); all are closed after the test. */
+  open(options?: Parameters<typeof openSqliteStore>[1]): Store;
+  /** Raw SQL on the store's file, to look under the port or to damage it on purpose. */
+  raw<T>(work: (db: DatabaseSync) => T): T;
+}
+
+/** Registers the hooks that create and remove the temp directory around each test. */
+export function useTempStore(): TempStore {
+  let dir = "";
+  const opened: Store[] = [];
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-store-"));
+  });
+  afterEach(() => {
+    for (const store of opened.splice(0)) store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const temp: TempStore = {
+    get dir() {
+      return dir;
+    },
+    get file() {
+      return path.join(dir, "data", STORE_FILE);
+    },
+    open(options = {}) {
+      const store = openSqliteStore(temp.file, { now: () => new Date(STORE_NOW), ...options });
+      opened.push(store);
+      return store;
+    },
+    raw(work) {
+      const db = new (loadSqlite().DatabaseSync)(temp.file);
+      try {
+        return work(db);
+      } finally {
+        db.close();
+      }
+    },
+  };
+  return temp;
+}
+
+/** The kind of the StoreError `work` throws; fails when it throws none. */
+export function storeError(work: () => unknown): StoreErrorKind {
+  try {
+    work();
+  } catch (error) {
+    if (error instanceof StoreError) return error.kind;
+    throw error;
+  }
+  throw new Error("expected a StoreError");
+}
