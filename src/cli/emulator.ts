@@ -3,6 +3,7 @@ import * as path from "node:path";
 
 import { type Emulator, startEmulator } from "../emulator";
 import { httpResponds } from "../emulator/ports";
+import { isProcessAlive } from "../pid";
 
 // The AWS emulator of a data directory. The emulator holds its objects in memory, so a second one
 // knows nothing of what the first created: `tidegate run` records the one it started in
@@ -74,18 +75,8 @@ async function recordedEmulator(file: string): Promise<Recorded | undefined> {
   }
   const { endpoint, region, pid } = record;
   if (typeof endpoint !== "string" || typeof region !== "string" || typeof pid !== "number") return undefined;
-  if (pid === process.pid || !isAlive(pid)) return undefined;
+  if (pid === process.pid || !isProcessAlive(pid)) return undefined;
   return (await httpResponds(endpoint, 2_000)) ? { endpoint, region, pid } : undefined;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Removes the record if it is still this process's. */

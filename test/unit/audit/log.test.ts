@@ -1,0 +1,191 @@
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { promisify } from "node:util";
+
+import { describe, expect, it } from "vitest";
+
+import { AuditLog, AuditLogError, entryHash, GENESIS_HASH } from "../../../src/audit";
+import { logWith, readLines, steppingClock, tempDataDir, writeLines } from "./helpers";
+
+const execFileAsync = promisify(execFile);
+const repoRoot = path.resolve(__dirname, "../../..");
+
+describe("AuditLog.append", () => {
+  it("numbers entries from 1 and chains each to the one before", () => {
+    const log = logWith(0);
+    const first = log.append({
+      actor: "ada@example.com",
+      action: "approve",
+      environment: "prod",
+      commit: "abc",
+    });
+    const second = log.append({
+      actor: "tidegate@host",
+      action: "sync",
+      environment: "prod",
+      verdict: "pass",
+    });
+    expect(first).toMatchObject({ seq: 1, time: "2025-05-01T10:00:00.000Z", prev: GENESIS_HASH });
+    expect(second).toMatchObject({ seq: 2, time: "2025-05-01T10:01:00.000Z", prev: first.hash });
+    expect(first.hash).toBe(entryHash(first));
+    expect(log.entries()).toEqual([first, second]);
+  });
+
+  it("writes one JSON line per entry and keeps the head anchor on the last", () => {
+    const log = logWith(3);
+    const lines = readLines(log.file);
+    expect(lines).toHaveLength(3);
+    const last = JSON.parse(lines[2] ?? "") as { seq: number; hash: string };
+    expect(Object.keys(last)[0]).toBe("seq");
+    expect(log.headFile).toBe(path.join(path.dirname(log.file), "audit.head.json"));
+    expect(JSON.parse(fs.readFileSync(log.headFile, "utf8"))).toMatchObject({ seq: 3, hash: last.hash });
+  });
+
+  it("treats a missing file as an empty log and creates the folder on the first append", () => {
+    const file = path.join(tempDataDir(), "nested", "audit.jsonl");
+    const log = new AuditLog(file);
+    expect(log.entries()).toEqual([]);
+    expect(log.verify()).toEqual({ ok: true, entries: 0, head: GENESIS_HASH });
+    expect(fs.existsSync(path.dirname(file))).toBe(false);
+    log.append({ actor: "ada", action: "check" });
+    expect(log.verify()).toMatchObject({ ok: true, entries: 1 });
+  });
+
+  it("redacts the reason and every string in details, and strips URL credentials", () => {
+    const log = logWith(0, { redact: (text) => text.replaceAll("hunter2", "[secret]") });
+    const entry = log.append({
+      actor: "ada",
+      action: "failure",
+      reason: "login hunter2 failed at https://bob:pw@git.example.com/repo.git",
+      details: { output: ["ok", "password=hunter2"], nested: { text: "hunter2!" }, count: 2 },
+    });
+    expect(entry.reason).toBe("login [secret] failed at https://***@git.example.com/repo.git");
+    expect(entry.details).toEqual({
+      output: ["ok", "password=[secret]"],
+      nested: { text: "[secret]!" },
+      count: 2,
+    });
+    expect(fs.readFileSync(log.file, "utf8")).not.toContain("hunter2");
+    expect(log.verify().ok).toBe(true);
+  });
+
+  it("stores details as plain JSON, so what is hashed is what is read back", () => {
+    const log = logWith(0);
+    const entry = log.append({
+      actor: "ada",
+      action: "gate",
+      details: { at: new Date("2025-01-01T00:00:00Z"), skip: undefined, list: [1, undefined] },
+    });
+    expect(entry.details).toEqual({ at: "2025-01-01T00:00:00.000Z", list: [1, null] });
+    expect(log.verify().ok).toBe(true);
+    expect(() => log.append({ actor: "ada", action: "gate", details: { n: 1n } })).toThrow(/plain JSON/);
+  });
+
+  it("refuses an entry without an actor, naming the field", () => {
+    expect(() => logWith(0).append({ actor: "", action: "check" })).toThrow(/actor/);
+  });
+
+  it("refuses to append after the tail was cut off, and writes nothing", () => {
+    const log = logWith(4);
+    const lines = readLines(log.file);
+    writeLines(log.file, lines.slice(0, 3));
+    expect(() => log.append({ actor: "ada", action: "check" })).toThrow(AuditLogError);
+    expect(() => log.append({ actor: "ada", action: "check" })).toThrow(/removed from the end/);
+    expect(readLines(log.file)).toEqual(lines.slice(0, 3));
+    expect(JSON.parse(fs.readFileSync(log.headFile, "utf8"))).toMatchObject({ seq: 4 });
+  });
+
+  it("refuses to append on a torn or edited last line", () => {
+    const log = logWith(2);
+    const content = fs.readFileSync(log.file, "utf8");
+    fs.writeFileSync(log.file, content.slice(0, -20));
+    expect(() => log.append({ actor: "ada", action: "check" })).toThrow(/last line is damaged/);
+
+    const edited = logWith(2);
+    const lines = readLines(edited.file);
+    writeLines(edited.file, [lines[0] ?? "", (lines[1] ?? "").replace("check 2", "check 9")]);
+    expect(() => edited.append({ actor: "ada", action: "check" })).toThrow(/seq 2\) is damaged/);
+  });
+
+  it("goes on after an append that was cut off before its anchor was written", () => {
+    const log = logWith(3);
+    const anchor = fs.readFileSync(log.headFile, "utf8");
+    log.append({ actor: "ada", action: "check" });
+    fs.writeFileSync(log.headFile, anchor); // the anchor still names seq 3
+    expect(log.verify()).toMatchObject({ ok: true, entries: 4 });
+    expect(log.append({ actor: "ada", action: "check" }).seq).toBe(5);
+    expect(log.verify()).toMatchObject({ ok: true, entries: 5 });
+  });
+
+  it("keeps the chain when two processes append at once", async () => {
+    const dir = tempDataDir();
+    const file = path.join(dir, "audit.jsonl");
+    const barrier = path.join(dir, "go");
+    const tsx = path.join(repoRoot, "node_modules", ".bin", "tsx");
+    const script = path.join(__dirname, "fixtures", "append-many.ts");
+    const actors = ["one", "two"];
+    const children = Promise.all(
+      actors.map((actor) => execFileAsync(tsx, [script, file, "50", actor, barrier], { timeout: 60_000 })),
+    );
+    // Both processes are loaded and waiting before either appends: they run at the same time.
+    await expect
+      .poll(() => actors.every((actor) => fs.existsSync(`${barrier}.${actor}`)), { timeout: 30_000 })
+      .toBe(true);
+    fs.writeFileSync(barrier, "");
+    await children;
+    const log = new AuditLog(file);
+    expect(log.verify()).toMatchObject({ ok: true, entries: 100 });
+    const entries = log.entries();
+    expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(entries.filter((e) => e.actor === "one")).toHaveLength(50);
+    expect(entries.filter((e) => e.actor === "two")).toHaveLength(50);
+    // Interleaved, not one after the other: the lock was contended.
+    const switches = entries.filter((e, i) => i > 0 && e.actor !== entries[i - 1]?.actor).length;
+    expect(switches).toBeGreaterThan(1);
+  });
+});
+
+describe("AuditLog.entries", () => {
+  function sample(): AuditLog {
+    const log = new AuditLog(path.join(tempDataDir(), "audit.jsonl"), { now: steppingClock() });
+    log.append({ actor: "tidegate@host", action: "check", environment: "test", commit: "aaaa1111" });
+    log.append({ actor: "Ada@Example.com", action: "approve", environment: "prod", commit: "bbbb2222" });
+    log.append({
+      actor: "tidegate@host",
+      action: "gate",
+      environment: "prod",
+      commit: "bbbb2222",
+      verdict: "wait",
+    });
+    log.append({ actor: "bob@example.com", action: "revoke", environment: "prod", commit: "bbbb2222" });
+    log.append({ actor: "tidegate@host", action: "sync", environment: "test", commit: "cccc3333" });
+    return log;
+  }
+
+  it("filters by environment, action, actor (any case) and commit prefix", () => {
+    const log = sample();
+    expect(log.entries({ environment: "prod" }).map((e) => e.seq)).toEqual([2, 3, 4]);
+    expect(log.entries({ action: "sync" }).map((e) => e.seq)).toEqual([5]);
+    expect(log.entries({ actor: "ada@example.com" }).map((e) => e.seq)).toEqual([2]);
+    expect(log.entries({ commit: "BBBB" }).map((e) => e.seq)).toEqual([2, 3, 4]);
+    expect(log.entries({ environment: "prod", actor: "tidegate@host" }).map((e) => e.seq)).toEqual([3]);
+  });
+
+  it("filters by time (since inclusive, until exclusive) and keeps the newest `limit`", () => {
+    const log = sample();
+    const since = new Date("2025-05-01T10:01:00Z");
+    const until = new Date("2025-05-01T10:04:00Z");
+    expect(log.entries({ since }).map((e) => e.seq)).toEqual([2, 3, 4, 5]);
+    expect(log.entries({ since, until }).map((e) => e.seq)).toEqual([2, 3, 4]);
+    expect(log.entries({ limit: 2 }).map((e) => e.seq)).toEqual([4, 5]);
+    expect(log.entries({ environment: "test", limit: 1 }).map((e) => e.seq)).toEqual([5]);
+  });
+
+  it("skips lines that are not entries (verify names them)", () => {
+    const log = sample();
+    const lines = readLines(log.file);
+    writeLines(log.file, [lines[0] ?? "", "garbage", ...lines.slice(1)]);
+    expect(log.entries()).toHaveLength(5);
+  });
+});
