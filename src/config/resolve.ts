@@ -1,9 +1,19 @@
 import * as path from "node:path";
 
+import { parseDuration } from "../gates/duration";
+import type { Gates } from "../gates/types";
 import { ConfigError, type ConfigIssue } from "./errors";
-import type { ParsedFile } from "./parse";
-import { normalizeRepoPath } from "./rules";
-import { DEFAULTS, type DriftPolicy, EnvironmentFile, type SyncPolicy, TidegateFile } from "./schema";
+import { type ParsedFile, parseEnvironmentFile } from "./parse";
+import { canonicalTimeZone, normalizeRepoPath } from "./rules";
+import {
+  DEFAULTS,
+  type DriftPolicy,
+  EnvironmentFile,
+  GatesConfig,
+  PromotionConfig,
+  type SyncPolicy,
+  TidegateFile,
+} from "./schema";
 import { fileUrl, resolveBackendUrl, resolveRepositoryUrl } from "./url";
 
 // Raw files → resolved configuration: defaults filled in, paths made absolute, and the checks that
@@ -58,6 +68,17 @@ export interface ResolvedEnvironment {
   drift: { policy: DriftPolicy };
   /** Extra non-secret environment variables for the engine. */
   config: Record<string, string>;
+  /**
+   * The gates of this definition. `sync.policy: gated` without `gates.approval` needs one approval
+   * from anyone but the change's authors.
+   */
+  gates: Gates;
+}
+
+/** An environment's place in the promotion order: what defaulting `promotion.from` needs. */
+export interface EnvironmentOrder {
+  name: string;
+  order: number;
 }
 
 export interface ResolvedConfig extends Omit<ResolvedSettings, "defaults"> {
@@ -90,9 +111,10 @@ export function buildConfig(files: ConfigFiles): ResolvedConfig {
     ...files.environments.flatMap((parsed) =>
       inLineOrder([
         ...parsed.issues,
+        // Cross-file issues name plain keys ("order", "gates.promotion.from"), never list items.
         ...crossFile
           .filter((issue) => issue.file === parsed.file)
-          .map((issue) => ({ ...issue, ...parsed.positionOf([issue.path]) })),
+          .map((issue) => ({ ...issue, ...parsed.positionOf(issue.path.split(".")) })),
       ]),
     ),
     ...crossFile.filter((issue) => !files.environments.some((parsed) => parsed.file === issue.file)),
@@ -104,8 +126,11 @@ export function buildConfig(files: ConfigFiles): ResolvedConfig {
     files.configDir,
     files.configFile,
   );
+  const orders = files.environments.flatMap((parsed) =>
+    parsed.value ? [{ name: parsed.value.name, order: parsed.value.order }] : [],
+  );
   const environments = files.environments.flatMap((parsed) =>
-    parsed.value ? [resolveEnvironment(parsed.file, parsed.value, settings.defaults)] : [],
+    parsed.value ? [resolveEnvironment(parsed.file, parsed.value, settings.defaults, orders)] : [],
   );
   return resolveConfig(settings, environments);
 }
@@ -150,12 +175,18 @@ export function resolveSettings(raw: TidegateFile, configDir: string, configFile
   };
 }
 
-/** One environment file with the defaults of tidegate.yaml applied. */
+/**
+ * One environment file with the defaults of tidegate.yaml applied. `environments` (all of them) is
+ * where a promotion gate without `from` finds the environment just below; the set must have passed
+ * checkEnvironmentSet.
+ */
 export function resolveEnvironment(
   file: string,
   raw: EnvironmentFile,
   defaults: ResolvedDefaults,
+  environments: readonly EnvironmentOrder[] = [],
 ): ResolvedEnvironment {
+  const syncPolicy = raw.sync?.policy ?? defaults.syncPolicy;
   return {
     name: raw.name,
     file,
@@ -167,10 +198,130 @@ export function resolveEnvironment(
       poll: raw.schedule?.poll ?? defaults.schedule.poll,
       drift: raw.schedule?.drift ?? defaults.schedule.drift,
     },
-    sync: { policy: raw.sync?.policy ?? defaults.syncPolicy },
+    sync: { policy: syncPolicy },
     drift: { policy: raw.drift?.policy ?? defaults.driftPolicy },
     config: { ...raw.config },
+    gates: resolveGates(file, raw, syncPolicy, environments),
   };
+}
+
+/** What resolving one environment file's gates on its own needs from the rest of the configuration. */
+export interface GatesContext {
+  /** Every environment's name and order (the file's own entry is taken from the file). */
+  environments: readonly EnvironmentOrder[];
+  /** The sync policy when the file names none (tidegate.yaml's defaults.syncPolicy). */
+  defaultSyncPolicy: SyncPolicy;
+}
+
+/**
+ * The gates an environment file defines, read on its own: for the definition at an older commit
+ * (the gates in force come from the deployed commit, never from the one being deployed). The file
+ * is checked as the loader checks it, its promotion source against `context.environments`.
+ */
+export function resolveGatesAt(
+  file: string,
+  text: string,
+  context: GatesContext,
+): { gates: Gates } | { issues: ConfigIssue[] } {
+  const parsed = parseEnvironmentFile(file, text);
+  if (!parsed.value) return { issues: inLineOrder(parsed.issues) };
+  const raw = parsed.value;
+  const environments = [
+    ...context.environments.filter((environment) => environment.name !== raw.name),
+    { name: raw.name, order: raw.order },
+  ];
+  const identity = environmentIdentity(file, parsed.data);
+  const issues = promotionIssues(
+    identity,
+    environments.map((environment) => ({ file: "", ...environment })),
+  ).map((issue) => ({ ...issue, ...parsed.positionOf(issue.path.split(".")) }));
+  if (issues.length > 0) return { issues };
+  return { gates: resolveGates(file, raw, raw.sync?.policy ?? context.defaultSyncPolicy, environments) };
+}
+
+/** The gates block with its defaults; a gated sync policy implies one approval. */
+function resolveGates(
+  file: string,
+  raw: EnvironmentFile,
+  syncPolicy: SyncPolicy,
+  environments: readonly EnvironmentOrder[],
+): Gates {
+  const gates: GatesConfig = raw.gates ?? {};
+  const { approval, promotion, protect } = gates;
+  const implied =
+    syncPolicy === "gated" ? { required: 1, approvers: [], allowSelfApproval: false } : undefined;
+  const resolvedApproval = approval
+    ? {
+        required: approval.required ?? DEFAULTS.gates.approvalRequired,
+        approvers: [...(approval.approvers ?? [])],
+        allowSelfApproval: approval.allowSelfApproval ?? false,
+      }
+    : implied;
+  return {
+    ...(resolvedApproval ? { approval: resolvedApproval } : {}),
+    ...(promotion
+      ? {
+          promotion: {
+            from:
+              promotion.from ??
+              required(environmentBelow(raw, environments)?.name, file, "gates.promotion.from"),
+            soakMs: duration(promotion.soak ?? DEFAULTS.gates.soak, file, "gates.promotion.soak"),
+          },
+        }
+      : {}),
+    windows: (gates.windows ?? []).map((window, index) => ({
+      kind: window.kind,
+      schedule: window.schedule,
+      durationMs: duration(window.duration, file, `gates.windows[${index}].duration`),
+      timezone: required(
+        canonicalTimeZone(window.timezone ?? DEFAULTS.gates.timezone),
+        file,
+        `gates.windows[${index}].timezone`,
+      ),
+    })),
+    checks: (gates.checks ?? []).map((check, index) => ({
+      name: check.name,
+      run: check.run,
+      timeoutMs: duration(
+        check.timeout ?? DEFAULTS.gates.checkTimeout,
+        file,
+        `gates.checks[${index}].timeout`,
+      ),
+    })),
+    ...(protect
+      ? {
+          protect: {
+            operations: [...(protect.operations ?? DEFAULTS.gates.protectOperations)],
+            resources: [...(protect.resources ?? [])],
+            action: protect.action ?? DEFAULTS.gates.protectAction,
+          },
+        }
+      : {}),
+    policyPacks: (gates.policyPacks ?? []).map(normalizeRepoPath),
+  };
+}
+
+/** The environment with the next lower order, if any. */
+function environmentBelow(
+  self: EnvironmentOrder,
+  environments: readonly EnvironmentOrder[],
+): EnvironmentOrder | undefined {
+  return environments
+    .filter((environment) => environment.name !== self.name && environment.order < self.order)
+    .reduce<EnvironmentOrder | undefined>(
+      (best, next) => (!best || next.order > best.order ? next : best),
+      undefined,
+    );
+}
+
+function duration(text: string, file: string, key: string): number {
+  return required(parseDuration(text), file, key);
+}
+
+/** A value the schema or checkEnvironmentSet already guaranteed; its absence is a bug here. */
+function required<T>(value: T | undefined, file: string, key: string): T {
+  if (value === undefined) throw new Error(`${file}: ${key} was not checked before resolving`);
+  return value;
 }
 
 /** The settings and the environments together, environments in promotion order. */
@@ -194,11 +345,13 @@ export interface EnvironmentIdentity {
   branch?: string;
   /** The stack as written, or the name when none is written. */
   stack?: string;
+  /** gates.promotion, when it is valid. */
+  promotion?: PromotionConfig;
 }
 
 /**
  * The checks across environment files: at least one environment, each named after its file,
- * and no two sharing a name, an order, a branch or a stack.
+ * no two sharing a name, an order, a branch or a stack, and each promotion from one below.
  */
 export function checkEnvironmentSet(
   identities: readonly EnvironmentIdentity[],
@@ -246,7 +399,47 @@ export function checkEnvironmentSet(
       });
     }
   }
+  for (const identity of identities) issues.push(...promotionIssues(identity, identities));
   return issues;
+}
+
+/**
+ * A promotion gate must name (or default to) an environment below this one: one with a lower
+ * order. Judged only when this file's name and order are valid.
+ */
+function promotionIssues(identity: EnvironmentIdentity, all: readonly EnvironmentIdentity[]): ConfigIssue[] {
+  const { file, name, order, promotion } = identity;
+  if (!promotion || name === undefined || order === undefined) return [];
+  const ranked = all.flatMap((other) =>
+    other.name !== undefined && other.order !== undefined ? [{ name: other.name, order: other.order }] : [],
+  );
+  const below = ranked
+    .filter((other) => other.name !== name && other.order < order)
+    .sort((a, b) => a.order - b.order)
+    .map((other) => JSON.stringify(other.name));
+  const expected =
+    below.length > 0
+      ? `the name of an environment with an order below ${order}: ${below.join(", ")}`
+      : `no promotion gate: no environment has an order below ${order}`;
+  const issue = (path: string, message: string, value?: string): ConfigIssue[] => [
+    { file, path, ...(value === undefined ? {} : { value }), message, expected },
+  ];
+  const from = promotion.from;
+  if (from === undefined) {
+    return below.length > 0
+      ? []
+      : issue(
+          "gates.promotion",
+          `has no environment to promote from: ${name} is first in the promotion order`,
+        );
+  }
+  if (from === name) return issue("gates.promotion.from", `"${from}" is this environment itself`, from);
+  const source = ranked.find((other) => other.name === from);
+  if (!source) return issue("gates.promotion.from", `"${from}" is not an environment`, from);
+  if (source.order >= order) {
+    return issue("gates.promotion.from", `"${from}" has order ${source.order}, not below ${order}`, from);
+  }
+  return [];
 }
 
 /** The fields of an environment file that the cross-file checks use, each kept only when valid. */
@@ -258,7 +451,8 @@ export function environmentIdentity(file: string, data: unknown): EnvironmentIde
   // An invalid branch or stack is reported by the schema; it must not fall back to the name.
   const branch = record.branch === undefined ? name : valid("branch");
   const stack = record.stack === undefined ? name : valid("stack");
-  return { file, name, order: valid("order"), branch, stack };
+  const promotion = PromotionConfig.safeParse(asRecord(record.gates).promotion).data;
+  return { file, name, order: valid("order"), branch, stack, ...(promotion ? { promotion } : {}) };
 }
 
 /** One file's issues top to bottom; those about the file as a whole first. */

@@ -2,6 +2,8 @@ import * as path from "node:path";
 
 import { CronTime, validateCronExpression } from "cron";
 
+import { parseDuration } from "../gates/duration";
+
 // Checks on single values, each answering "what is wrong with it" as a phrase that follows the
 // value ("is not a cron expression"), or undefined when the value is fine. The schemas turn the
 // phrase into an issue; keeping the rules here keeps them testable without zod.
@@ -82,6 +84,47 @@ export function configKeyProblem(name: string): string | undefined {
 /** Why `name` is not an upper-case environment variable name, or undefined when it is one. */
 export function envVarNameProblem(name: string): string | undefined {
   return /^[A-Z_][A-Z0-9_]*$/.test(name) ? undefined : "is not an environment variable name";
+}
+
+/** Why `text` is not a duration ("90s", "10m", "1h30m", "2d"; zero allowed), or undefined. */
+export function durationProblem(text: string): string | undefined {
+  return parseDuration(text) === undefined ? "is not a duration" : undefined;
+}
+
+/** Why `text` is not a duration longer than zero, or undefined when it is one. */
+export function positiveDurationProblem(text: string): string | undefined {
+  return durationProblem(text) ?? (parseDuration(text) === 0 ? "is zero" : undefined);
+}
+
+/** Why `zone` is not an IANA time zone this Node.js knows, or undefined when it is one. */
+export function timeZoneProblem(zone: string): string | undefined {
+  return canonicalTimeZone(zone) === undefined ? "is not a known time zone" : undefined;
+}
+
+/** The time zone's canonical spelling ("utc" → "UTC"), or undefined when it is unknown. */
+export function canonicalTimeZone(zone: string): string | undefined {
+  if (zone.trim() === "") return undefined;
+  try {
+    return new Intl.DateTimeFormat(undefined, { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why `expression` never fires when read in `zone`, or undefined when it fires (or is invalid). */
+export function cronInZoneProblem(expression: string, zone: string): string | undefined {
+  if (cronProblem(expression) !== undefined || canonicalTimeZone(zone) === undefined) return undefined;
+  try {
+    new CronTime(expression, zone).sendAt();
+  } catch {
+    return `never fires in ${zone}`;
+  }
+  return undefined;
+}
+
+/** Why `name` is not a check name (letters, digits, ".", "_", "-"), or undefined when it is one. */
+export function checkNameProblem(name: string): string | undefined {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) ? undefined : "is not a check name";
 }
 
 function lowerFirst(text: string): string {

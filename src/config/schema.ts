@@ -1,14 +1,21 @@
 import { z } from "zod";
 
+import { DURATION_FORMS } from "../gates/duration";
 import { showValue } from "./errors";
 import {
   branchNameProblem,
+  checkNameProblem,
   configKeyProblem,
+  cronInZoneProblem,
   cronProblem,
+  durationProblem,
   environmentNameProblem,
   envVarNameProblem,
+  normalizeRepoPath,
+  positiveDurationProblem,
   repoPathProblem,
   stackNameProblem,
+  timeZoneProblem,
 } from "./rules";
 import { BACKEND_URL_FORMS, backendUrlProblem, REPOSITORY_URL_FORMS, repositoryUrlProblem } from "./url";
 
@@ -26,6 +33,14 @@ export const DEFAULTS = {
   syncPolicy: "gated",
   driftPolicy: "report",
   project: ".",
+  gates: {
+    approvalRequired: 1,
+    timezone: "UTC",
+    checkTimeout: "10m",
+    soak: "0s",
+    protectOperations: ["delete", "replace"],
+    protectAction: "refuse",
+  },
 } as const;
 
 /**
@@ -51,7 +66,8 @@ export const Cron = checkedString(
 ).meta({ examples: ["*/5 * * * *"] });
 
 export const SyncPolicy = z.enum(["auto", "gated"]).meta({
-  description: "auto: apply every pending change as soon as the gates pass; gated: wait for an approval.",
+  description:
+    "auto: apply every pending change as soon as the gates pass; gated: also needs an approval (without gates.approval, one approval from anyone but the commits' authors).",
 });
 export type SyncPolicy = z.infer<typeof SyncPolicy>;
 
@@ -144,6 +160,235 @@ export const Defaults = z
   .meta({ description: "What environments get for the schedule and policies they leave out." });
 export type Defaults = z.infer<typeof Defaults>;
 
+const EnvironmentName = checkedString(
+  environmentNameProblem,
+  'a kebab-case name (lower-case letters, digits, single hyphens), like "prod"',
+).meta({ pattern: "^[a-z0-9]+(?:-[a-z0-9]+)*$" });
+
+const DURATION_PATTERN = "^(?:0|(?=\\d)(?:\\d+d)?(?:\\d+h)?(?:\\d+m)?(?:\\d+s)?)$";
+
+/** A span of time that may be zero: "0s", "90s", "10m", "1h30m", "2d". */
+export const Duration = checkedString(durationProblem, DURATION_FORMS).meta({
+  pattern: DURATION_PATTERN,
+  examples: ["10m", "1h30m"],
+});
+
+/** A span of time longer than zero. */
+export const PositiveDuration = checkedString(positiveDurationProblem, `${DURATION_FORMS}, not zero`).meta({
+  pattern: DURATION_PATTERN,
+  examples: ["10m", "1h30m"],
+});
+
+export const TimeZone = checkedString(
+  timeZoneProblem,
+  'an IANA time zone like "UTC", "Europe/Berlin" or "America/New_York"',
+).meta({ examples: ["UTC", "Europe/Berlin"] });
+
+/**
+ * `list` whose items must differ in `key`; a repeat is reported where it is written. It runs even
+ * when some items have other problems, so every problem is reported at once.
+ */
+function unique<S extends z.ZodArray>(
+  list: S,
+  noun: string,
+  key: (item: unknown) => unknown,
+  keyPath: PropertyKey[] = [],
+): S {
+  return list.superRefine(
+    (items, ctx) => {
+      const first = new Map<unknown, number>();
+      (items as unknown[]).forEach((item, index) => {
+        const value = key(item);
+        if (value === undefined) return;
+        const earlier = first.get(value);
+        if (earlier === undefined) {
+          first.set(value, index);
+          return;
+        }
+        // As written: the key may be folded ("Alice@…" → "alice@…").
+        const written = keyPath.length === 0 ? item : value;
+        ctx.addIssue({
+          code: "custom",
+          input: written,
+          path: [index, ...keyPath],
+          message: `${showValue(written)} is listed twice (first at [${earlier}])`,
+          params: { expected: `each ${noun} once` },
+        });
+      });
+    },
+    { when: (payload) => Array.isArray(payload.value) },
+  );
+}
+
+/** A string item as compared for repeats; undefined for anything else (reported elsewhere). */
+function text(item: unknown, fold: (value: string) => string = (value) => value): string | undefined {
+  return typeof item === "string" ? fold(item) : undefined;
+}
+
+export const ApprovalConfig = z
+  .strictObject({
+    required: z.int().min(1).optional().meta({
+      description: "How many distinct people must approve the plan.",
+      default: DEFAULTS.gates.approvalRequired,
+    }),
+    approvers: unique(
+      z.array(
+        z
+          .string()
+          .min(1)
+          .meta({ examples: ["alice@example.com"] }),
+      ),
+      "approver",
+      (item) => text(item, (approver) => approver.toLowerCase()),
+    )
+      .optional()
+      .meta({
+        description: "Who may approve (as they identify to tidegate, e.g. emails); empty or absent: anyone.",
+      }),
+    allowSelfApproval: z.boolean().optional().meta({
+      description: "Whether an author of a commit being deployed may approve it.",
+      default: false,
+    }),
+  })
+  .check((ctx) => {
+    const { required = DEFAULTS.gates.approvalRequired, approvers = [] } = ctx.value;
+    if (approvers.length === 0 || required <= approvers.length) return;
+    ctx.issues.push({
+      code: "custom",
+      input: required,
+      path: ["required"],
+      message: `${required} approvals can never be met by ${approvers.length} approver${approvers.length === 1 ? "" : "s"}`,
+      params: { expected: `at most ${approvers.length}, the number of approvers listed` },
+    });
+  })
+  .meta({
+    description:
+      "Approvals a sync needs. Each approval binds to the environment, the commit and the plan's digest: a new commit, new drift or any change in the preview needs a new approval.",
+  });
+export type ApprovalConfig = z.infer<typeof ApprovalConfig>;
+
+export const PromotionConfig = z
+  .strictObject({
+    from: EnvironmentName.optional().meta({
+      description:
+        "The environment the program must have succeeded in first, with a lower order; default: the environment just below this one.",
+    }),
+    soak: Duration.optional().meta({
+      description: "How long the program must have run there since it first succeeded.",
+      default: DEFAULTS.gates.soak,
+    }),
+  })
+  .meta({
+    description:
+      "The program at the head (its tree, stack config excluded) must already have been deployed successfully in a lower environment.",
+  });
+export type PromotionConfig = z.infer<typeof PromotionConfig>;
+
+export const SyncWindowConfig = z
+  .strictObject({
+    kind: z.enum(["allow", "deny"]).meta({
+      description:
+        "allow: syncs run only inside an allow window; deny: no sync while it is open (deny wins).",
+    }),
+    schedule: Cron.meta({ description: "When the window opens (cron, five fields, read in the time zone)." }),
+    duration: PositiveDuration.meta({ description: "How long it stays open each time." }),
+    timezone: TimeZone.optional().meta({
+      description: "The IANA time zone the schedule is read in.",
+      default: DEFAULTS.gates.timezone,
+    }),
+  })
+  .check((ctx) => {
+    const { schedule, timezone = DEFAULTS.gates.timezone } = ctx.value;
+    const problem = cronInZoneProblem(schedule, timezone);
+    if (problem === undefined) return;
+    ctx.issues.push({
+      code: "custom",
+      input: schedule,
+      path: ["schedule"],
+      message: `${showValue(schedule)} ${problem}`,
+      params: { expected: "a cron expression that fires in its time zone" },
+    });
+  })
+  .meta({ description: "A sync window: open for `duration` from each time `schedule` fires." });
+export type SyncWindowConfig = z.infer<typeof SyncWindowConfig>;
+
+export const CheckConfig = z
+  .strictObject({
+    name: checkedString(
+      checkNameProblem,
+      'a short name like "unit" or "e2e-smoke" (letters, digits, ".", "_", "-")',
+    ).meta({
+      description: "The check's name in status and reports; unique in the environment.",
+    }),
+    run: z
+      .string()
+      .min(1)
+      .meta({
+        description:
+          "A shell command, run with `sh -c` in the Pulumi project folder of the environment's checkout.",
+        examples: ["npm test"],
+      }),
+    timeout: PositiveDuration.optional().meta({
+      description: "How long it may run before it is stopped and counts as failed.",
+      default: DEFAULTS.gates.checkTimeout,
+    }),
+  })
+  .meta({ description: "A command that must exit 0 at the commit being deployed." });
+export type CheckConfig = z.infer<typeof CheckConfig>;
+
+export const ProtectConfig = z
+  .strictObject({
+    operations: unique(z.array(z.enum(["delete", "replace"])).min(1), "operation", (item) => text(item))
+      .optional()
+      .meta({
+        description: "Which operations are protected.",
+        default: [...DEFAULTS.gates.protectOperations],
+      }),
+    resources: z.array(z.string().min(1)).optional().meta({
+      description:
+        'Globs ("*" for any text) over the resource type or name, e.g. "aws:s3/bucket:Bucket", "aws:s3/*", "prod-*"; empty or absent: every resource.',
+    }),
+    action: z.enum(["refuse", "approve"]).optional().meta({
+      description:
+        "refuse: never through tidegate; approve: needs its own approval (tidegate approve --protected).",
+      default: DEFAULTS.gates.protectAction,
+    }),
+  })
+  .meta({ description: "Deletes and replacements that are refused or need their own approval." });
+export type ProtectConfig = z.infer<typeof ProtectConfig>;
+
+export const GatesConfig = z
+  .strictObject({
+    approval: ApprovalConfig.optional(),
+    promotion: PromotionConfig.optional(),
+    windows: z.array(SyncWindowConfig).optional().meta({
+      description:
+        "Sync windows. With allow windows a sync runs only inside one; an open deny window blocks it. An update running when a window closes is let finish.",
+    }),
+    checks: unique(
+      z.array(CheckConfig),
+      "check name",
+      (item) => text((item as { name?: unknown } | null)?.name),
+      ["name"],
+    )
+      .optional()
+      .meta({ description: "Commands that must pass before a sync, e.g. unit and functional tests." }),
+    protect: ProtectConfig.optional(),
+    policyPacks: unique(z.array(RepoPath.meta({ examples: ["policies/baseline"] })), "policy pack", (item) =>
+      text(item, normalizeRepoPath),
+    )
+      .optional()
+      .meta({
+        description:
+          "Repository-relative folders of Pulumi policy packs run on every preview; a mandatory violation blocks the sync.",
+      }),
+  })
+  .meta({
+    description:
+      "What a sync must pass. The gates in force are those of the deployed commit, never those of the commit being deployed.",
+  });
+export type GatesConfig = z.infer<typeof GatesConfig>;
+
 /** tidegate.yaml: the engine's own configuration. */
 export const TidegateFile = z
   .strictObject({
@@ -228,6 +473,7 @@ export const EnvironmentFile = z
       .meta({
         description: "Extra environment variables for the Pulumi engine, non-secret, e.g. AWS_REGION.",
       }),
+    gates: GatesConfig.optional(),
   })
   .meta({
     title: "tidegate environment",

@@ -141,9 +141,18 @@ describe("the checked-in examples", () => {
       config.environments.map((env) => [env.name, env.order, env.sync.policy, env.drift.policy]),
     ).toEqual([
       ["test", 1, "auto", "remediate"],
-      ["stage", 2, "gated", "report"],
-      ["prod", 3, "gated", "report"],
+      ["stage", 2, "auto", "report"],
+      ["prod", 3, "auto", "report"],
     ]);
+    const [test, stage, prod] = config.environments;
+    expect(test.gates).toEqual({ windows: [], checks: [], policyPacks: [] });
+    expect(stage.gates).toMatchObject({ promotion: { from: "test" }, checks: [{ name: "typecheck" }] });
+    expect(prod.gates).toMatchObject({
+      promotion: { from: "stage" },
+      approval: { required: 1, approvers: [], allowSelfApproval: false },
+      windows: [{ kind: "allow" }, { kind: "deny" }],
+      protect: { operations: ["delete", "replace"] },
+    });
     for (const env of config.environments) {
       expect(env.schedule).toEqual({ poll: "*/1 * * * *", drift: "*/15 * * * *" });
       expect(fs.readFileSync(path.join(repoRoot, env.file), "utf8").split("\n")[0]).toBe(

@@ -39,14 +39,14 @@ describe("parseEnvironmentFile", () => {
     );
   });
 
-  it("refuses unknown keys and lists the allowed ones (gates come later)", () => {
-    const parsed = parseEnvironmentFile(PROD, yaml("name: prod", "order: 3", "gates:", "  approvals: 2"));
+  it("refuses unknown keys and lists the allowed ones", () => {
+    const parsed = parseEnvironmentFile(PROD, yaml("name: prod", "order: 3", "approvals: 2"));
     expect(parsed.issues).toEqual([
       {
         file: PROD,
-        path: "gates",
+        path: "approvals",
         message: "unknown key",
-        expected: "one of the keys name, branch, stack, project, order, schedule, sync, drift, config",
+        expected: "one of the keys name, branch, stack, project, order, schedule, sync, drift, config, gates",
         line: 3,
         column: 1,
       },

@@ -101,6 +101,13 @@ describe("resolveEnvironment", () => {
       sync: { policy: "gated" },
       drift: { policy: "report" },
       config: {},
+      // gated: one approval, from anyone but the change's authors.
+      gates: {
+        approval: { required: 1, approvers: [], allowSelfApproval: false },
+        windows: [],
+        checks: [],
+        policyPacks: [],
+      },
     });
   });
 
