@@ -59,11 +59,34 @@ export class CommitNotFoundError extends GitError {
 /** A branch name, commit sha or repository path the adapter refuses before running Git. */
 export class GitInputError extends GitError {
   constructor(
-    readonly what: "branch" | "commit" | "path" | "url",
+    readonly what: "branch" | "commit" | "path" | "url" | "identity" | "message",
     readonly value: string,
     expected: string,
   ) {
     super(`invalid ${what} "${value}": expected ${expected}`);
     this.name = "GitInputError";
+  }
+}
+
+/**
+ * The remote refused a push; nothing was pushed. `moved`: the branch moved on the remote meanwhile,
+ * so the pushed commit no longer descends from its head (tidegate never forces a push); otherwise
+ * the remote itself said no (a hook or a branch protection rule), with its reason.
+ */
+export class PushRejectedError extends GitError {
+  constructor(
+    readonly branch: string,
+    /** Git's summary, e.g. "non-fast-forward", "fetch first", "pre-receive hook declined". */
+    readonly reason: string,
+    readonly moved: boolean,
+    details: GitErrorDetails = {},
+  ) {
+    super(
+      moved
+        ? `push to branch "${branch}" rejected: the branch moved on the remote meanwhile (${reason}); nothing was pushed, and tidegate never forces a push`
+        : `the remote refused the push to branch "${branch}" (${reason}); nothing was pushed`,
+      details,
+    );
+    this.name = "PushRejectedError";
   }
 }

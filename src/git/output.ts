@@ -80,3 +80,38 @@ export function parseNameList(stdout: string): string[] {
 export function isMissingRemoteRef(stderr: string): boolean {
   return /couldn't find remote ref/i.test(stderr);
 }
+
+/**
+ * `git log -z --format=<COMMIT_FORMAT>` output: the five fields of each commit and the commits
+ * themselves are all NUL-separated, so the records are read five fields at a time.
+ */
+export function parseCommits(stdout: string): CommitInfo[] {
+  const fields = stdout.split("\0");
+  if (fields[fields.length - 1] === "") fields.pop();
+  const commits: CommitInfo[] = [];
+  for (let i = 0; i + 5 <= fields.length; i += 5)
+    commits.push(parseCommit(fields.slice(i, i + 5).join("\0")));
+  return commits;
+}
+
+/** One ref's line of `git push --porcelain`: `<flag>\t<from>:<to>\t<summary>`. */
+export interface PushStatus {
+  /** " " fast-forward, "*" new ref, "=" up to date, "!" rejected ("+" forced and "-" deleted never occur here). */
+  flag: string;
+  /** e.g. "[rejected]", "[remote rejected]", "[up to date]", "abc..def". */
+  summary: string;
+  /** The reason Git gives in parentheses, e.g. "non-fast-forward", "pre-receive hook declined". */
+  reason?: string;
+}
+
+/** The status of the pushed ref `refs/heads/<branch>` in `git push --porcelain` output (stdout). */
+export function parsePushStatus(stdout: string, branch: string): PushStatus | undefined {
+  for (const line of stdout.split("\n")) {
+    const [flag, refs, summary] = line.split("\t");
+    if (flag === undefined || refs === undefined || summary === undefined || flag.length !== 1) continue;
+    if (refs.slice(refs.lastIndexOf(":") + 1) !== `refs/heads/${branch}`) continue;
+    const match = /^(.*?)\s*\((.*)\)\s*$/.exec(summary);
+    return match ? { flag, summary: match[1], reason: match[2] } : { flag, summary: summary.trim() };
+  }
+  return undefined;
+}

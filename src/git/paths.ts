@@ -83,3 +83,17 @@ function patternRegex(pattern: string): RegExp {
   }
   return new RegExp(`^${source}$`, "s");
 }
+
+/**
+ * A pattern of this module as Git pathspecs with `:(glob)` magic, which reads `*`, `?` and `**` as
+ * here, for commands that filter by path themselves (`git log -- <pathspecs>`). `exclude` makes them
+ * negative. Glob pathspecs match a folder's contents only through `<pattern>/**`, so both are given.
+ */
+export function globPathspecs(pattern: string, options: { exclude?: boolean } = {}): string[] {
+  const magic = options.exclude ? ":(glob,exclude)" : ":(glob)";
+  const normalized = normalizePath(pattern);
+  if (normalized === "") return [`${magic}**`];
+  // Git's glob treats `[` and `\` specially; here they are plain characters.
+  const escaped = normalized.replace(/[[\\]/g, "\\$&");
+  return [`${magic}${escaped}`, `${magic}${escaped}/**`];
+}

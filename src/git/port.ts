@@ -13,6 +13,45 @@ export interface TreeHashOptions {
   exclude?: string[];
 }
 
+/** Which commits `commitsBetween` lists, by the files they change; patterns as in `TreeHashOptions`. */
+export interface CommitFilter {
+  /** Only commits changing something under these paths. Default: any path. */
+  paths?: string[];
+  /** Changes to these do not count: a commit changing only excluded files is left out. */
+  exclude?: string[];
+}
+
+/** Who a merge commit is by (author and committer). */
+export interface GitIdentity {
+  name: string;
+  email: string;
+}
+
+export interface MergeOptions {
+  /** The branch merged into; its head is fetched first. */
+  target: string;
+  /** The commit merged (full sha). */
+  source: string;
+  /**
+   * A scratch folder for the merge: missing, empty, or a worktree this adapter made (replaced);
+   * anything else is refused. It holds the result afterwards, for `push`; the caller removes it.
+   */
+  dir: string;
+  identity: GitIdentity;
+  /** The merge commit's message (used only when a merge commit is made). */
+  message: string;
+}
+
+/**
+ * What merging gave. `targetHead` is the target's head the merge started from (fetched just then).
+ * up-to-date: the source is already in the target (`sha` is the target's head); fast-forward: the
+ * target's head is an ancestor of the source (`sha` is the source); merge: a new merge commit
+ * `sha`; conflict: the merge was aborted, with the conflicting files.
+ */
+export type MergeResult =
+  | { kind: "up-to-date" | "fast-forward" | "merge"; sha: string; targetHead: string }
+  | { kind: "conflict"; files: string[]; targetHead: string };
+
 export interface RepoFile {
   /** Repository-relative path. */
   file: string;
@@ -26,10 +65,8 @@ export interface RepoFile {
  * commit it looked at. Methods given a commit not fetched yet fetch the remote's branches once,
  * then fail with `CommitNotFoundError` if it is still unknown (e.g. force-pushed away).
  *
- * Errors: `BranchNotFoundError`, `CommitNotFoundError`, otherwise `GitError` (all from ./errors);
- * none of them carries credentials.
- *
- * Later (promotion): merge one branch into another in a worktree and push it, never forced.
+ * Errors: `BranchNotFoundError`, `CommitNotFoundError`, `PushRejectedError`, otherwise `GitError`
+ * (all from ./errors); none of them carries credentials.
  */
 export interface GitPort {
   /** Cheap poll (`git ls-remote --heads`): no fetch, no checkout. Branches absent from the remote are absent from the result. */
@@ -67,4 +104,26 @@ export interface GitPort {
 
   /** Paths added, modified or deleted between two commits (a rename counts as both paths). */
   changedPaths(from: string, to: string): Promise<string[]>;
+
+  /**
+   * The commits reachable from `to` and not from `from` (every ancestor of `to` when `from` is
+   * undefined), newest first. With a filter, only those changing the selected files, under Git's
+   * default history simplification: a merge whose selected files equal one parent's is not listed,
+   * and only that parent's side is followed (so merging the source into the target earlier does not
+   * count as a target commit).
+   */
+  commitsBetween(from: string | undefined, to: string, filter?: CommitFilter): Promise<CommitInfo[]>;
+
+  /**
+   * Merges `source` into the head of `target` in the scratch worktree `dir`: a fast-forward when
+   * possible, else a merge commit by `identity`. A conflict aborts the merge and is reported, not
+   * thrown. Nothing reaches the remote; `push` does that.
+   */
+  merge(options: MergeOptions): Promise<MergeResult>;
+
+  /**
+   * Pushes the HEAD of a worktree `merge` made to `refs/heads/<branch>` on the remote, never forced:
+   * when the branch moved meanwhile the remote refuses, and this fails with `PushRejectedError`.
+   */
+  push(dir: string, branch: string): Promise<void>;
 }

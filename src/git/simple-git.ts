@@ -2,7 +2,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { GitPluginError, simpleGit, type SimpleGitOptions } from "simple-git";
 import type { CommitInfo } from "../model";
-import { BranchNotFoundError, CommitNotFoundError, GitError, GitInputError } from "./errors";
+import {
+  BranchNotFoundError,
+  CommitNotFoundError,
+  GitError,
+  GitInputError,
+  PushRejectedError,
+} from "./errors";
 import { KeyedLocks } from "./locks";
 import {
   COMMIT_FORMAT,
@@ -10,12 +16,23 @@ import {
   isMissingRemoteRef,
   isObjectId,
   parseCommit,
+  parseCommits,
   parseLsRemote,
   parseLsTree,
   parseNameList,
+  parsePushStatus,
 } from "./output";
-import { digestEntries, normalizePath, selectPaths, type TreeEntry } from "./paths";
-import type { BranchHeads, GitPort, RepoFile, TreeHashOptions } from "./port";
+import { digestEntries, globPathspecs, normalizePath, selectPaths, type TreeEntry } from "./paths";
+import type {
+  BranchHeads,
+  CommitFilter,
+  GitIdentity,
+  GitPort,
+  MergeOptions,
+  MergeResult,
+  RepoFile,
+  TreeHashOptions,
+} from "./port";
 import { redactorFor, withoutCredentials, type Redact } from "./redact";
 import { inspectWorkspace } from "./workspace";
 
@@ -38,6 +55,8 @@ export interface SimpleGitAdapterOptions {
 
 export interface GitRun {
   stdout: string;
+  /** Redacted. */
+  stderr: string;
   exitCode: number;
 }
 
@@ -223,8 +242,136 @@ export class SimpleGitAdapter implements GitPort {
     return parseNameList(stdout);
   }
 
-  /** Runs one Git command; `okExitCodes` are returned rather than thrown (e.g. 1 for "no"). */
-  private async run(args: string[], cwd = this.mirrorDir, okExitCodes: number[] = [0]): Promise<GitRun> {
+  async commitsBetween(
+    from: string | undefined,
+    to: string,
+    filter: CommitFilter = {},
+  ): Promise<CommitInfo[]> {
+    const pathspecs = [
+      ...(filter.paths ?? []).filter((p) => normalizePath(p) !== "").flatMap((p) => globPathspecs(p)),
+      ...(filter.exclude ?? []).flatMap((p) => globPathspecs(p, { exclude: true })),
+    ];
+    await this.ensureCommits(...(from === undefined ? [] : [from]), to);
+    const { stdout } = await this.run([
+      "log",
+      "-z",
+      "--no-show-signature",
+      // Newest first, and never a parent before its children, whatever the commit dates say.
+      "--date-order",
+      `--format=${COMMIT_FORMAT}`,
+      to,
+      ...(from === undefined ? [] : [`^${from}`]),
+      "--",
+      ...pathspecs,
+    ]);
+    return parseCommits(stdout);
+  }
+
+  async merge(options: MergeOptions): Promise<MergeResult> {
+    const { target, source, identity, message } = options;
+    assertBranch(target);
+    assertSha(source);
+    assertIdentity(identity);
+    if (message.trim() === "") throw new GitInputError("message", message, "a non-empty merge message");
+    const dir = path.resolve(options.dir);
+    return pathLocks.run(dir, async () => {
+      const targetHead = await this.withMirror(async () => {
+        await this.fetchBranch(target);
+        return (await this.run(["rev-parse", "--verify", `refs/heads/${target}^{commit}`])).stdout.trim();
+      });
+      await this.ensureCommits(source);
+
+      const upToDate = await this.isAncestor(source, targetHead);
+      const fastForward = !upToDate && (await this.isAncestor(targetHead, source));
+      await this.addScratchWorktree(dir, fastForward ? source : targetHead);
+      if (upToDate) return { kind: "up-to-date", sha: targetHead, targetHead };
+      if (fastForward) return { kind: "fast-forward", sha: source, targetHead };
+
+      // Settings of the machine's Git config that could change what a merge does are pinned here.
+      const config = [
+        `user.name=${identity.name}`,
+        `user.email=${identity.email}`,
+        "commit.gpgSign=false",
+        "rerere.enabled=false",
+      ];
+      const merged = await this.run(
+        ["merge", "--no-ff", "--no-edit", "--no-verify", "--no-log", "--no-stat", "-m", message, source],
+        dir,
+        [0, 1],
+        config,
+      );
+      if (merged.exitCode === 0) {
+        const sha = (await this.run(["rev-parse", "HEAD"], dir)).stdout.trim();
+        this.logEntry({ dir, target, source, sha }, "merged");
+        return { kind: "merge", sha, targetHead };
+      }
+      const files = parseNameList(
+        (await this.run(["diff", "--name-only", "-z", "--diff-filter=U"], dir)).stdout,
+      );
+      await this.run(["merge", "--abort"], dir);
+      if (files.length === 0) {
+        throw new GitError(`git merge of ${source} into "${target}" failed: ${merged.stderr.trim()}`, {
+          command: ["merge", source],
+          exitCode: merged.exitCode,
+          stderr: merged.stderr,
+        });
+      }
+      this.logEntry({ dir, target, source, files }, "merge conflict; aborted");
+      return { kind: "conflict", files, targetHead };
+    });
+  }
+
+  async push(dir: string, branch: string): Promise<void> {
+    assertBranch(branch);
+    const worktree = path.resolve(dir);
+    await pathLocks.run(worktree, async () => {
+      await this.ensureMirror();
+      if (inspectWorkspace(worktree, this.mirrorDir).kind !== "worktree") {
+        throw new GitError(`${worktree} is not a worktree made by tidegate; refusing to push from it`);
+      }
+      // A plain refspec (no "+") and no --force: the remote accepts only a fast-forward.
+      const refspec = `HEAD:refs/heads/${branch}`;
+      const pushed = await this.run(["push", "--porcelain", this.url, refspec], worktree, [0, 1]);
+      const status = parsePushStatus(pushed.stdout, branch);
+      const details = {
+        command: ["push", "--porcelain", this.redact(this.url), refspec],
+        exitCode: pushed.exitCode,
+        stderr: pushed.stderr,
+      };
+      if (status?.flag === "!") {
+        const reason = this.redact(status.reason ?? status.summary);
+        throw new PushRejectedError(branch, reason, status.summary === "[rejected]", details);
+      }
+      if (pushed.exitCode !== 0 || status === undefined) {
+        throw new GitError(`git push to branch "${branch}" failed: ${pushed.stderr.trim()}`, details);
+      }
+      this.logEntry({ dir: worktree, branch, status: status.summary }, "pushed");
+    });
+  }
+
+  /** Makes `dir` a fresh detached worktree at `sha`, replacing one this adapter made there. */
+  private async addScratchWorktree(dir: string, sha: string): Promise<void> {
+    const state = inspectWorkspace(dir, this.mirrorDir);
+    if (state.kind === "foreign") {
+      throw new GitError(`${dir} is not a checkout made by tidegate; refusing to touch it`);
+    }
+    if (state.kind !== "absent") fs.rmSync(dir, { recursive: true, force: true });
+    await this.withMirror(async () => {
+      await this.run(["worktree", "prune"]);
+      await this.run(["worktree", "add", "--detach", dir, sha]);
+    });
+  }
+
+  /**
+   * Runs one Git command; `okExitCodes` are returned rather than thrown (e.g. 1 for "no"). `config`
+   * is passed as `-c key=value` (kept out of the logged command line).
+   */
+  private async run(
+    args: string[],
+    cwd = this.mirrorDir,
+    okExitCodes: number[] = [0],
+    config: string[] = [],
+  ): Promise<GitRun> {
     const command = args.map(this.redact);
     const started = Date.now();
     let exitCode = -1;
@@ -232,6 +379,7 @@ export class SimpleGitAdapter implements GitPort {
     try {
       const git = simpleGit({
         baseDir: cwd,
+        config,
         trimmed: false,
         allowEnvironment: this.allowEnvironment,
         unsafe: this.unsafe,
@@ -245,7 +393,7 @@ export class SimpleGitAdapter implements GitPort {
       }).env(this.env);
       const stdout = await git.raw(args);
       this.logEntry({ git: args[0], command, cwd, exitCode, ms: Date.now() - started }, "git");
-      return { stdout, exitCode };
+      return { stdout, stderr: this.redact(stderr), exitCode };
     } catch (err) {
       const detail = this.redact(stderr.trim() || (err instanceof Error ? err.message : String(err)).trim());
       const error = new GitError(`git ${command.join(" ")} failed: ${detail}`, {
@@ -394,6 +542,15 @@ function assertBranch(branch: string): void {
 function assertSha(sha: string): void {
   if (!isObjectId(sha))
     throw new GitInputError("commit", sha, "a full commit sha (40 or 64 lowercase hex digits)");
+}
+
+function assertIdentity(identity: GitIdentity): void {
+  for (const value of [identity.name, identity.email]) {
+    // eslint-disable-next-line no-control-regex
+    if (value.trim() === "" || /[<>\x00-\x1f\x7f]/.test(value)) {
+      throw new GitInputError("identity", value, "a name and an email without <, > or control characters");
+    }
+  }
 }
 
 function isUnder(file: string, folder: string): boolean {

@@ -4,9 +4,11 @@ import {
   isMissingRemoteRef,
   isObjectId,
   parseCommit,
+  parseCommits,
   parseLsRemote,
   parseLsTree,
   parseNameList,
+  parsePushStatus,
 } from "../../../src/git/output";
 
 const A = "a".repeat(40);
@@ -105,5 +107,57 @@ describe("isMissingRemoteRef", () => {
     expect(isMissingRemoteRef("fatal: unable to access 'https://host/x.git/': Could not resolve host")).toBe(
       false,
     );
+  });
+});
+
+describe("parseCommits", () => {
+  it("reads -z log output five fields at a time, multi-line and empty messages included", () => {
+    const stdout =
+      `${A}\x00Ada\x00ada@example.com\x002024-05-01T12:00:00+02:00\x00Subject\n\nBody\n\x00` +
+      `${B}\x00Bob\x00bob@example.com\x002024-04-30T00:00:00Z\x00\n\x00`;
+    expect(parseCommits(stdout)).toEqual([
+      {
+        sha: A,
+        author: "Ada",
+        authorEmail: "ada@example.com",
+        date: "2024-05-01T10:00:00.000Z",
+        message: "Subject\n\nBody",
+      },
+      {
+        sha: B,
+        author: "Bob",
+        authorEmail: "bob@example.com",
+        date: "2024-04-30T00:00:00.000Z",
+        message: "",
+      },
+    ]);
+    expect(parseCommits("")).toEqual([]);
+  });
+});
+
+describe("parsePushStatus", () => {
+  it("finds the pushed branch's line and splits the reason off", () => {
+    const stdout = [
+      "To /tmp/remote.git",
+      "!\tHEAD:refs/heads/stage\t[rejected] (non-fast-forward)",
+      "Done",
+    ].join("\n");
+    expect(parsePushStatus(stdout, "stage")).toEqual({
+      flag: "!",
+      summary: "[rejected]",
+      reason: "non-fast-forward",
+    });
+    expect(parsePushStatus(stdout, "prod")).toBeUndefined();
+  });
+
+  it("reads a fast-forward, an up-to-date push and a hook's refusal", () => {
+    expect(parsePushStatus(" \tHEAD:refs/heads/stage\tabc1234..def5678\n", "stage")).toEqual({
+      flag: " ",
+      summary: "abc1234..def5678",
+    });
+    expect(parsePushStatus("=\tHEAD:refs/heads/stage\t[up to date]\n", "stage")).toMatchObject({ flag: "=" });
+    expect(
+      parsePushStatus("!\tHEAD:refs/heads/stage\t[remote rejected] (pre-receive hook declined)\n", "stage"),
+    ).toEqual({ flag: "!", summary: "[remote rejected]", reason: "pre-receive hook declined" });
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { GitInputError } from "../../../src/git/errors";
 import {
   digestEntries,
+  globPathspecs,
   matchesPattern,
   normalizePath,
   selectPaths,
@@ -83,5 +84,21 @@ describe("digestEntries", () => {
     expect(digestEntries([entry("a"), entry("b", "b".repeat(40))])).not.toBe(base);
     expect(digestEntries([entry("a"), entry("b", "a".repeat(40), "100755")])).not.toBe(base);
     expect(digestEntries([entry("a")])).not.toBe(base);
+  });
+});
+
+describe("globPathspecs", () => {
+  it("gives the pattern and everything under it, with glob magic", () => {
+    expect(globPathspecs("stacks/aws/")).toEqual([":(glob)stacks/aws", ":(glob)stacks/aws/**"]);
+    expect(globPathspecs("stacks/aws/Pulumi.*.yaml", { exclude: true })).toEqual([
+      ":(glob,exclude)stacks/aws/Pulumi.*.yaml",
+      ":(glob,exclude)stacks/aws/Pulumi.*.yaml/**",
+    ]);
+  });
+
+  it("reads the root as everything, escapes Git's own glob characters and refuses escapes", () => {
+    expect(globPathspecs(".")).toEqual([":(glob)**"]);
+    expect(globPathspecs("a[1]")).toEqual([":(glob)a\\[1]", ":(glob)a\\[1]/**"]);
+    expect(() => globPathspecs("../etc")).toThrow(GitInputError);
   });
 });
