@@ -31,9 +31,14 @@ export class DependencyError extends Error {
   }
 }
 
-/** The folder of the program: Pulumi.yaml's `main` when set (a folder or a file), else the project. */
+/**
+ * The folder of the program: Pulumi.yaml's `main` when set (a folder or a file), else the project.
+ * A policy pack has PulumiPolicy.yaml instead, with the same `main`.
+ */
 export function programDir(projectDir: string): string {
-  const file = path.join(projectDir, "Pulumi.yaml");
+  const policyFile = path.join(projectDir, "PulumiPolicy.yaml");
+  const projectFile = path.join(projectDir, "Pulumi.yaml");
+  const file = !fs.existsSync(projectFile) && fs.existsSync(policyFile) ? policyFile : projectFile;
   const project = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { main?: unknown };
   if (typeof project.main !== "string" || project.main === "") return projectDir;
   const main = path.resolve(projectDir, project.main);

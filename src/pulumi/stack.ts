@@ -7,9 +7,11 @@ import {
 } from "@pulumi/pulumi/automation";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { PolicyViolation } from "../gates/types";
 import { enginePath, type PulumiToolchain } from "../toolchain/pulumi";
 import { driftChanges, pendingChanges, type ChangeSet } from "./changes";
 import { classifyPulumiError } from "./errors";
+import { failedOnlyOnPolicy, policyViolations, summaryOf } from "./policy";
 
 export interface StackOptions {
   /** Folder with the project's Pulumi.yaml. */
@@ -30,6 +32,16 @@ export interface PreviewResult {
   changes: ChangeSet;
   /** Resource counts by engine operation, as the engine summarised them. */
   summary: Record<string, number>;
+  /** What the policy packs found; empty when none ran (always for drift). */
+  policy: PolicyViolation[];
+}
+
+export interface PreviewOptions {
+  /**
+   * Absolute folders of Node.js policy packs (each with PulumiPolicy.yaml and its dependencies
+   * installed) to run on the preview.
+   */
+  policyPacks?: string[];
 }
 
 export interface UpResult {
@@ -100,13 +112,38 @@ export class PulumiStack {
     await this.stack.setConfig(key, { value, secret });
   }
 
-  /** Pending changes: the program and config at hand against the deployed state. */
-  async preview(): Promise<PreviewResult> {
+  /**
+   * Pending changes: the program and config at hand against the deployed state, checked by the
+   * given policy packs. A mandatory violation fails Pulumi's preview, but the preview is complete:
+   * it is returned with the violation, for the caller to block on.
+   */
+  async preview(options: PreviewOptions = {}): Promise<PreviewResult> {
     const events: EngineEvent[] = [];
+    const policyPacks = options.policyPacks ?? [];
+    for (const pack of policyPacks) {
+      if (!path.isAbsolute(pack)) {
+        throw new Error(`policy pack folder must be an absolute path, got '${pack}'`);
+      }
+    }
     try {
-      const result = await this.stack.preview({ onEvent: (e) => events.push(e), diff: true });
-      return { changes: pendingChanges(events), summary: { ...result.changeSummary } };
+      const result = await this.stack.preview({
+        onEvent: (e) => events.push(e),
+        diff: true,
+        ...(policyPacks.length > 0 ? { policyPacks } : {}),
+      });
+      return {
+        changes: pendingChanges(events),
+        summary: { ...result.changeSummary },
+        policy: policyViolations(events),
+      };
     } catch (err) {
+      if (policyPacks.length > 0 && failedOnlyOnPolicy(events)) {
+        return {
+          changes: pendingChanges(events),
+          summary: summaryOf(events),
+          policy: policyViolations(events),
+        };
+      }
       throw classifyPulumiError(err);
     }
   }
@@ -116,7 +153,7 @@ export class PulumiStack {
     const events: EngineEvent[] = [];
     try {
       const result = await this.stack.previewRefresh({ onEvent: (e) => events.push(e) });
-      return { changes: driftChanges(events), summary: { ...result.changeSummary } };
+      return { changes: driftChanges(events), summary: { ...result.changeSummary }, policy: [] };
     } catch (err) {
       throw classifyPulumiError(err);
     }
