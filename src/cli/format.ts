@@ -1,6 +1,9 @@
+import type { CheckResult, GateVerdict, PolicyViolation } from "../gates/types";
 import type { CheckReport, EnvironmentStatus, RunKind, RunRecord } from "../model";
-import type { ChangeSet, PropertyChange, ResourceChange } from "../pulumi/changes";
+import { type ChangeSet, type PropertyChange, type ResourceChange, resourceName } from "../pulumi/changes";
 import { KNOWN_AFTER_APPLY, MASK } from "../pulumi/values";
+import { shortDigest } from "../reconcile/plan";
+import { checkOutcome, VERDICT_SYMBOLS } from "../report/markdown";
 import type { EnvironmentState, ReportSummary } from "../store/port";
 
 // The pure half of the CLI: tables, ages, change lines and exit codes. Nothing here reads a file,
@@ -43,7 +46,9 @@ export function statusRows(
 
 /**
  * The status table, `kubectl get`-style: ENVIRONMENT, BRANCH, STATUS, HEAD, DEPLOYED, PENDING,
- * DRIFTED, LAST RUN, and the reason on the line below an environment when there is one.
+ * DRIFTED, LAST RUN, and the reason on the line below an environment when there is one. A reason
+ * (several gates can say no at once) is cut to the table's width; a last line says where the whole
+ * one is.
  */
 export function formatStatusTable(rows: readonly StatusRow[], now: Date): string {
   if (rows.length === 0) return "No environments.\n";
@@ -62,14 +67,27 @@ export function formatStatusTable(rows: readonly StatusRow[], now: Date): string
     ];
   });
   const lines = alignColumns([header, ...cells]);
+  const max = Math.max(MIN_REASON_WIDTH, ...lines.map((l) => l.length)) - REASON_PREFIX.length;
   const out = [lines[0] ?? ""];
+  let shortened = false;
   rows.forEach((row, i) => {
     out.push(lines[i + 1] ?? "");
-    const reason = reasonLine(row.reason);
-    if (reason) out.push(`  ↳ ${reason}`);
+    const reason = reasonLine(row.reason, max);
+    if (!reason) return;
+    out.push(`${REASON_PREFIX}${reason}`);
+    shortened ||= reason !== clean(row.reason ?? "").trim();
   });
+  if (shortened)
+    out.push(
+      "",
+      "Reasons cut short (…): `tidegate status --json` or `tidegate report <env>` has them whole.",
+    );
   return `${out.join("\n")}\n`;
 }
+
+const REASON_PREFIX = "  ↳ ";
+/** The reason line is as wide as the table, but never narrower than a terminal. */
+const MIN_REASON_WIDTH = 80;
 
 /** Rows of cells as lines, each column as wide as its widest cell, three spaces apart. */
 export function alignColumns(rows: readonly string[][]): string[] {
@@ -175,14 +193,80 @@ export function formatCheckSummary(report: CheckReport): string {
     if (line.trim() !== "") out.push(`  ${clean(line)}`);
   }
   out.push(`  ${commitLine(report)}`);
+  const gates = gateLines(report);
+  if (gates.length > 0) out.push("", ...gates);
+  if (report.gatesChange) out.push("", ...gatesChangeLines(report));
   for (const kind of ["pending", "drift"] as const) {
     const changes = report[kind];
     // A drift-only check never looks for pending changes; saying "not checked" would be noise.
     if (kind === "pending" && changes === undefined && report.drift !== undefined) continue;
     out.push("", ...changeSection(kind, changes));
   }
-  if (report.sync) out.push("", syncLine(report.sync));
+  const findings = [...checkLines(report.checks), ...policyLines(report.policy)];
+  if (findings.length > 0) out.push("", ...findings);
+  if (report.sync) out.push("", ...syncLines(report.sync));
   return `${out.join("\n")}\n`;
+}
+
+/**
+ * The gates' verdicts (`✖ window (block): …`), headed by the plan they judged, then the
+ * approvals that count; nothing when no gate is set.
+ */
+export function gateLines(report: CheckReport): string[] {
+  const gates = report.gates ?? [];
+  const approvals = report.approvals ?? [];
+  if (gates.length === 0 && approvals.length === 0) return [];
+  const plan = report.plan ? ` (plan ${shortDigest(report.plan.digest)})` : "";
+  const out = [`Gates${plan}:`, ...gates.map(gateLine)];
+  if (approvals.length > 0) {
+    out.push(
+      "Approvals counted:",
+      ...approvals.map((a) => `  ${clean(a.approver)} at ${clean(a.at)} (${a.scope})`),
+    );
+  }
+  return out;
+}
+
+function gateLine(verdict: GateVerdict): string {
+  return `  ${VERDICT_SYMBOLS[verdict.verdict]} ${verdict.gate} (${verdict.verdict}): ${clean(verdict.reason)}`;
+}
+
+/** The warning for a commit that changes its own environment's gates, and what it changes. */
+export function gatesChangeLines(report: CheckReport): string[] {
+  if (!report.gatesChange) return [];
+  return [
+    `⚠ This commit changes ${clean(report.environment)}'s gates. They apply only after it is deployed;`,
+    "  until then the gates of the deployed commit decide, this sync included.",
+    ...report.gatesChange.changes.map((c) => `  - ${clean(c)}`),
+  ];
+}
+
+/** One line per check command: `✖ functional: failed, exit 1 in 3.0 s` (the output is in the report). */
+export function checkLines(checks: readonly CheckResult[] | undefined): string[] {
+  if (!checks || checks.length === 0) return [];
+  return [
+    "Checks:",
+    ...checks.map((c) => {
+      const passed = c.exitCode === 0 && !c.timedOut;
+      return `  ${passed ? "✔" : "✖"} ${clean(c.name)}: ${checkOutcome(c)}`;
+    }),
+  ];
+}
+
+/** One line per policy finding, mandatory ones first: `✖ mandatory on assets: pack/policy: message`. */
+export function policyLines(violations: readonly PolicyViolation[] | undefined): string[] {
+  if (!violations || violations.length === 0) return [];
+  const ordered = [...violations].sort(
+    (a, b) => Number(a.level === "advisory") - Number(b.level === "advisory"),
+  );
+  return [
+    "Policy:",
+    ...ordered.map((v) => {
+      const level = v.level === "mandatory" ? "✖ mandatory" : "⚠ advisory";
+      const where = v.urn ? clean(resourceName(v.urn)) : "the stack";
+      return `  ${level} on ${where}: ${clean(v.pack)}/${clean(v.policy)}: ${clean(v.message)}`;
+    }),
+  ];
 }
 
 function commitLine(report: CheckReport): string {
@@ -230,12 +314,14 @@ export function formatValue(value: unknown, max = 80): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
-function syncLine(sync: NonNullable<CheckReport["sync"]>): string {
+function syncLines(sync: NonNullable<CheckReport["sync"]>): string[] {
   const counts = Object.entries(sync.summary ?? {})
     .filter(([op, n]) => n > 0 && op !== "same")
     .map(([op, n]) => `${n} ${clean(op)}`);
   const detail = counts.length > 0 ? ` (${counts.join(", ")})` : "";
-  return sync.applied ? `Sync: applied${detail}` : "Sync: not applied";
+  const out = [sync.applied ? `Sync: applied${detail}` : "Sync: not applied"];
+  if (sync.windowClosedDuringUpdate) out.push(`  ⚠ ${clean(sync.windowClosedDuringUpdate)}`);
+  return out;
 }
 
 // --- progress ---------------------------------------------------------------------------------------

@@ -21,8 +21,9 @@ const DEFAULT_LIMIT = 20;
 export const command: Command = {
   usage: "report <env> [--json] [--run <id>] [--history [--limit <n>]] [--config <file>] [--data-dir <dir>]",
   description: [
-    "Prints the latest check report of an environment as Markdown (pending changes and drift per",
-    "resource and property, old → new), or the report of one run, or the list of runs.",
+    "Prints the latest check report of an environment as Markdown (the gates' verdicts, the plan digest",
+    "and the approvals counted; pending changes and drift per resource and property, old → new; policy",
+    "findings; the check commands with their output), or the report of one run, or the list of runs.",
     "",
     "Options:",
     "  --json              Print the report as JSON (schema version 1); with --history, the list",

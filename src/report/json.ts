@@ -79,6 +79,63 @@ export const ChangeSetSchema = z
   })
   .meta({ id: "ChangeSet", description: "Resources that differ, with their properties." });
 
+export const GateVerdictSchema = z
+  .object({
+    gate: z
+      .enum(["approval", "promotion", "window", "checks", "protected", "policy"])
+      .describe(
+        "Which gate: approval, promotion, window (sync windows), checks, protected (operations), policy.",
+      ),
+    verdict: z
+      .enum(["pass", "wait", "block"])
+      .describe("pass: the gate allows the sync. wait: it will once somebody approves. block: it refuses."),
+    reason: z
+      .string()
+      .describe("One line a person can act on: who is missing, which window, which check failed."),
+  })
+  .meta({ id: "GateVerdict", description: "What one gate said about the plan." });
+
+export const CountedApprovalSchema = z
+  .object({
+    approver: z.string().min(1).describe("Who approved (their actor identity, e.g. an e-mail address)."),
+    scope: z
+      .enum(["sync", "protected"])
+      .describe("sync: the plan. protected: the plan and its protected operations (deletes, replacements)."),
+    at: timestamp("When they approved, ISO 8601."),
+  })
+  .meta({
+    id: "CountedApproval",
+    description: "An approval that counts for this plan (not revoked, same digest).",
+  });
+
+export const CheckResultSchema = z
+  .object({
+    name: z.string().min(1).describe("The check's name, as the environment declares it."),
+    command: z.string().describe("The shell command that ran."),
+    commit: z.string().min(1).describe("The commit it ran on."),
+    exitCode: z
+      .int()
+      .nullable()
+      .describe("The command's exit code; null when it was killed (timed out or by a signal)."),
+    timedOut: z.boolean().describe("Whether it was killed for running longer than its timeout."),
+    durationMs: z.number().nonnegative().describe("How long it ran, in milliseconds."),
+    output: z
+      .string()
+      .describe("Combined stdout and stderr; the tail is kept when long, secrets are redacted."),
+    at: timestamp("When it started, ISO 8601."),
+  })
+  .meta({ id: "CheckResult", description: "One check command's outcome." });
+
+export const PolicyViolationSchema = z
+  .object({
+    pack: z.string().min(1).describe("The policy pack."),
+    policy: z.string().min(1).describe("The policy within the pack."),
+    level: z.enum(["advisory", "mandatory"]).describe("mandatory blocks the sync; advisory is shown only."),
+    urn: z.string().optional().describe("The resource it concerns; absent for a stack-wide finding."),
+    message: z.string().describe("What the policy found."),
+  })
+  .meta({ id: "PolicyViolation", description: "A policy pack's finding on the preview." });
+
 export const CheckReportSchema = z
   .object({
     schemaVersion: z.literal(REPORT_SCHEMA_VERSION).describe("Version of this document's shape."),
@@ -106,9 +163,49 @@ export const CheckReportSchema = z
           .record(z.string(), z.number())
           .optional()
           .describe("Resources per operation, as Pulumi counts them, e.g. { update: 1, same: 4 }."),
+        windowClosedDuringUpdate: z
+          .string()
+          .optional()
+          .describe(
+            "Set when a sync window closed while the update ran: which one; the update was let finish.",
+          ),
       })
       .optional()
       .describe("The sync this run performed, if any."),
+    plan: z
+      .object({
+        commit: z.string().min(1).describe("The commit the plan was previewed at."),
+        digest: z
+          .string()
+          .regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:" and 64 hex digits')
+          .describe(
+            'The plan digest, "sha256:" and 64 hex digits, over environment, stack, commit, pending changes, drift and remediate: equal exactly when those are. Approvals bind to it.',
+          ),
+        remediate: z
+          .boolean()
+          .describe("Whether a sync of this plan also restores drift (drift policy remediate)."),
+      })
+      .optional()
+      .describe(
+        "The plan the gates judged: what a sync would apply. Absent when there was nothing to apply or the check stopped before judging.",
+      ),
+    gates: z
+      .array(GateVerdictSchema)
+      .optional()
+      .describe(
+        "Every gate in force and its verdict, in evaluation order; absent when no gate was evaluated.",
+      ),
+    approvals: z.array(CountedApprovalSchema).optional().describe("The approvals that count for this plan."),
+    checks: z.array(CheckResultSchema).optional().describe("The check commands that ran, with their output."),
+    policy: z.array(PolicyViolationSchema).optional().describe("Policy pack findings on the preview."),
+    gatesChange: z
+      .object({
+        changes: z.array(z.string()).describe("What the commit changes in the gates, one line each."),
+      })
+      .optional()
+      .describe(
+        "Present when the commit being deployed changes this environment's gates: they apply only once it is deployed; until then the gates in force (from the deployed commit) decide.",
+      ),
     dependencies: z
       .object({
         key: z

@@ -1,9 +1,12 @@
+import type { CheckResult, GateVerdict, PolicyViolation } from "../gates/types";
 import type { CheckReport, CommitInfo } from "../model";
 import { countByAction, type ChangeSet, type PropertyChange, type ResourceChange } from "../pulumi/changes";
 import { KNOWN_AFTER_APPLY, MASK } from "../pulumi/values";
+import { shortDigest } from "../reconcile/plan";
 
-// A check report for people: what differs, where, and from what to what. Pending changes and drift
-// are separate sections because they call for different actions (merge vs. investigate).
+// A check report for people: what the gates say, what differs, where, and from what to what. Pending
+// changes and drift are separate sections because they call for different actions (merge vs.
+// investigate). Gate, check and policy sections appear only when there is something in them.
 
 const SECTIONS = {
   pending: {
@@ -28,11 +31,16 @@ const WITHOUT_PROPERTIES: Record<ResourceChange["action"], string> = {
 };
 
 export function renderMarkdown(report: CheckReport): string {
+  // Gates first: they say why nothing happened (or what happens next); the long parts come last.
   const blocks = [
     header(report),
     commitLines(report),
+    gatesSection(report),
+    gatesChangeSection(report),
     changeSection("pending", report.pending),
     changeSection("drift", report.drift),
+    policySection(report.policy),
+    checksSection(report),
     syncSection(report),
     footer(report),
   ];
@@ -121,12 +129,170 @@ function inline(text: string): string {
 
 function syncSection(report: CheckReport): string {
   if (!report.sync) return "";
-  const { applied, summary } = report.sync;
+  const { applied, summary, windowClosedDuringUpdate } = report.sync;
   const counts = Object.entries(summary ?? {})
     .filter(([, n]) => n > 0)
     .map(([op, n]) => `${n} ${inline(op)}`);
   const detail = counts.length > 0 ? `: ${counts.join(", ")}` : "";
-  return `## Sync\n\n${applied ? "Applied" : "Not applied"}${detail}.`;
+  const blocks = ["## Sync", `${applied ? "Applied" : "Not applied"}${detail}.`];
+  if (windowClosedDuringUpdate) blocks.push(`> ⚠ ${inline(sentence(windowClosedDuringUpdate))}`);
+  return blocks.join("\n\n");
+}
+
+// --- gates ------------------------------------------------------------------------------------------
+
+/** A verdict's mark, in the report and on the terminal: `✖ window (block): …`. */
+export const VERDICT_SYMBOLS: Record<GateVerdict["verdict"], string> = { pass: "✔", wait: "⏳", block: "✖" };
+
+const SCOPES: Record<NonNullable<CheckReport["approvals"]>[number]["scope"], string> = {
+  sync: "sync",
+  protected: "protected: the plan and its protected operations",
+};
+
+/** The gates' verdicts, the plan they judged and the approvals that count; absent when no gate is set. */
+function gatesSection(report: CheckReport): string {
+  const gates = report.gates ?? [];
+  const approvals = report.approvals ?? [];
+  if (gates.length === 0 && approvals.length === 0) return "";
+  const blocks = ["## Gates"];
+  if (report.plan) {
+    const { commit, digest, remediate } = report.plan;
+    const drift = (report.drift?.resources.length ?? 0) > 0;
+    const restores = !drift
+      ? ""
+      : remediate
+        ? "; a sync also restores the drift"
+        : "; a sync leaves the drift as it is";
+    blocks.push(`Plan ${code(shortDigest(digest))} at commit ${shortSha(commit)}${restores}.`);
+  }
+  if (gates.length > 0) {
+    blocks.push(
+      gates
+        .map((g) => `- ${VERDICT_SYMBOLS[g.verdict]} **${g.gate}** (${g.verdict}): ${inline(g.reason)}`)
+        .join("\n"),
+    );
+  }
+  if (approvals.length > 0) {
+    const lines = approvals.map((a) => `- ${inline(a.approver)} at ${inline(a.at)} (${SCOPES[a.scope]})`);
+    blocks.push(`Approvals counted:\n\n${lines.join("\n")}`);
+  }
+  return blocks.join("\n\n");
+}
+
+/** A commit that edits its own environment's gates: loud, since those edits do not guard this sync. */
+function gatesChangeSection(report: CheckReport): string {
+  if (!report.gatesChange) return "";
+  const warning =
+    `> ⚠ **This commit changes ${inline(report.environment)}'s gates.** The new gates apply only after it ` +
+    "is deployed; until then the gates of the deployed commit decide, this sync included.";
+  const changes = report.gatesChange.changes.map((c) => `- ${inline(c)}`);
+  return ["## Gates change", warning, ...(changes.length > 0 ? [changes.join("\n")] : [])].join("\n\n");
+}
+
+// --- policy -----------------------------------------------------------------------------------------
+
+/** Policy findings grouped per resource (in the order found); stack-wide ones last. */
+function policySection(violations: readonly PolicyViolation[] | undefined): string {
+  if (!violations || violations.length === 0) return "";
+  const mandatory = violations.filter((v) => v.level === "mandatory").length;
+  const advisory = violations.length - mandatory;
+  const counts = [
+    ...(mandatory > 0 ? [`${mandatory} mandatory (${mandatory === 1 ? "blocks" : "block"} the sync)`] : []),
+    ...(advisory > 0 ? [`${advisory} advisory`] : []),
+  ];
+  const total = violations.length;
+  const blocks = ["## Policy", `${total} ${total === 1 ? "violation" : "violations"}: ${counts.join(", ")}.`];
+  const groups = new Map<string, PolicyViolation[]>();
+  for (const v of violations) {
+    const key = v.urn ?? "";
+    groups.set(key, [...(groups.get(key) ?? []), v]);
+  }
+  const keys = [...groups.keys()].sort((a, b) => Number(a === "") - Number(b === ""));
+  for (const urn of keys) {
+    const lines = (groups.get(urn) ?? []).map(
+      (v) =>
+        `- ${v.level === "mandatory" ? "✖ **mandatory**" : "⚠ advisory"} ${inline(v.pack)}/${inline(v.policy)}: ${inline(v.message)}`,
+    );
+    blocks.push(`### ${urn === "" ? "Stack-wide" : resourceTitle(urn)}\n\n${lines.join("\n")}`);
+  }
+  return blocks.join("\n\n");
+}
+
+/** `name (type)` from a URN: `urn:pulumi:<stack>::<project>::<parent$type>::<name>`. */
+function resourceTitle(urn: string): string {
+  const parts = urn.split("::");
+  if (parts.length < 4) return inline(urn);
+  const type = (parts[2] ?? "").split("$").pop() ?? "";
+  return `${inline(parts.slice(3).join("::"))} (${inline(type)})`;
+}
+
+// --- checks -----------------------------------------------------------------------------------------
+
+/** Each check command with its outcome; the output folded away, open when the check failed. */
+function checksSection(report: CheckReport): string {
+  const checks = report.checks ?? [];
+  if (checks.length === 0) return "";
+  const blocks = ["## Checks"];
+  for (const check of checks) {
+    const passed = check.exitCode === 0 && !check.timedOut;
+    blocks.push(`### ${passed ? "✔" : "✖"} ${inline(check.name)}: ${checkOutcome(check)}`);
+    const command = check.command.replace(/\s+$/, "");
+    blocks.push(command.includes("\n") ? codeBlock(command, "sh") : `Command: ${code(command)}`);
+    if (check.commit !== report.desired?.sha) blocks.push(`Ran at commit ${shortSha(check.commit)}.`);
+    blocks.push(outputBlock(check.output, !passed));
+  }
+  return blocks.join("\n\n");
+}
+
+/** `passed, exit 0 in 1.2 s`, `failed, exit 1 in 3.0 s`, `timed out after 5 min 0 s`, `killed after 2.0 s`. */
+export function checkOutcome(check: CheckResult): string {
+  const took = duration(check.durationMs);
+  if (check.timedOut) return `timed out after ${took}`;
+  if (check.exitCode === null) return `killed after ${took}`;
+  return `${check.exitCode === 0 ? "passed" : "failed"}, exit ${check.exitCode} in ${took}`;
+}
+
+function outputBlock(output: string, open: boolean): string {
+  const text = output.replace(/^(?:[ \t]*\r?\n)+|\s+$/g, "");
+  if (text === "") return "No output.";
+  const lines = text.split(/\r?\n/).length;
+  // The blank lines around the fence let Markdown inside an HTML block render (GitHub, GitLab).
+  return [
+    open ? "<details open>" : "<details>",
+    `<summary>Output (${lines} ${lines === 1 ? "line" : "lines"})</summary>`,
+    "",
+    codeBlock(text, "text"),
+    "",
+    "</details>",
+  ].join("\n");
+}
+
+/**
+ * A fenced code block whose fence is longer than any run of backticks in the text, so no line of
+ * the text can close it (CommonMark); nothing inside is markup, `</details>` included.
+ */
+function codeBlock(text: string, info: string): string {
+  const fence = "`".repeat(Math.max(3, longestBacktickRun(text) + 1));
+  return `${fence}${info}\n${text}\n${fence}`;
+}
+
+/** Inline code that survives backticks in the text: a longer delimiter, padded when needed. */
+function code(text: string): string {
+  const one = text.replace(/\r\n|\r|\n/g, " ");
+  const ticks = "`".repeat(longestBacktickRun(one) + 1);
+  const pad = one.startsWith("`") || one.endsWith("`") ? " " : "";
+  return `${ticks}${pad}${one}${pad}${ticks}`;
+}
+
+function longestBacktickRun(text: string): number {
+  return Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+}
+
+/** "the window closed" → "The window closed." */
+function sentence(text: string): string {
+  const trimmed = text.trim();
+  const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
 
 function footer(report: CheckReport): string {

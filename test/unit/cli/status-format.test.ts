@@ -6,12 +6,15 @@ import {
   CHANGES_EXIT_CODE,
   changeLines,
   checkExitCode,
+  checkLines,
   clean,
   displayType,
   formatCheckSummary,
   formatHistory,
   formatStatusTable,
   formatValue,
+  gateLines,
+  policyLines,
   progressLine,
   reasonLine,
   stageAfter,
@@ -19,6 +22,7 @@ import {
 } from "../../../src/cli/format";
 import type { CheckReport, EnvironmentStatus } from "../../../src/model";
 import type { EnvironmentState } from "../../../src/store/port";
+import { DIGEST, gatedReport } from "../report/fixture";
 
 const NOW = new Date("2025-03-04T10:00:00.000Z");
 const minutesAgo = (n: number) => new Date(NOW.getTime() - n * 60_000).toISOString();
@@ -93,6 +97,35 @@ describe("formatStatusTable", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("shows why an environment waits or is blocked, cut to the table's width, and where the whole reason is", () => {
+    const long =
+      "approval: 0 of 2 approvals (needs two of alice@example.com, bob@example.com, carol@example.com); " +
+      "window: closed until Mon 09:00 Europe/Berlin; checks: functional failed (exit 1)";
+    const rows = statusRows(ENVIRONMENTS, [
+      state({ environment: "test" }),
+      state({ environment: "stage", status: "AwaitingApproval", reason: "approval: 0 of 1 approvals" }),
+      state({ environment: "prod", status: "Blocked", reason: long }),
+    ]);
+    const lines = formatStatusTable(rows, NOW).split("\n");
+    const width = lines[0]?.length ?? 0;
+    expect(lines[3]).toBe("  ↳ approval: 0 of 1 approvals");
+    expect(lines[4]).toMatch(/^prod {10}release\/prod {3}Blocked {12}/);
+    expect(lines[5]).toBe(`  ↳ ${long.slice(0, width - 5)}…`);
+    expect(lines[5]).toHaveLength(width);
+    expect(lines.slice(6)).toEqual([
+      "",
+      "Reasons cut short (…): `tidegate status --json` or `tidegate report <env>` has them whole.",
+      "",
+    ]);
+  });
+
+  it("adds no note when every reason fits", () => {
+    const rows = statusRows(ENVIRONMENTS.slice(0, 1), [
+      state({ environment: "test", status: "AwaitingApproval", reason: "approval: 0 of 1 approvals" }),
+    ]);
+    expect(formatStatusTable(rows, NOW)).not.toContain("cut short");
   });
 
   it("says so when there are no environments", () => {
@@ -279,6 +312,77 @@ describe("formatCheckSummary", () => {
       sync: { applied: true, summary: { update: 1, same: 2 } },
     });
     expect(synced).toContain("Sync: applied (1 update)");
+  });
+});
+
+describe("gates in the check summary", () => {
+  it("shows the verdicts under the plan's short digest, the approvals, checks, policy and the window note", () => {
+    const text = formatCheckSummary(
+      gatedReport({
+        sync: {
+          applied: true,
+          summary: { update: 1 },
+          windowClosedDuringUpdate: "the sync window closed while the update ran; the update was let finish",
+        },
+      }),
+    );
+    expect(text).toContain(
+      [
+        "  commit 4f1c2a9 by Dana Ops: Raise the queue's visibility timeout · deployed 9a8b7c6",
+        "",
+        "Gates (plan 3f9a0c1d2e4b):",
+        "  ✔ promotion (pass): succeeded in stage 3h ago",
+        "  ⏳ approval (wait): 1 of 2 approvals (needs one more of ops@example.com)",
+        "  ✖ window (block): closed until Mon 09:00 Europe/Berlin",
+        "  ✖ checks (block): functional failed (exit 1)",
+        "Approvals counted:",
+        "  alice@example.com at 2025-03-04T09:10:00Z (sync)",
+        "",
+        "Pending changes (Git → deployed): 1 resource",
+      ].join("\n"),
+    );
+    expect(text).toContain("Checks:\n  ✔ unit: passed, exit 0 in 1.2 s\n");
+    expect(text).toContain(
+      "Sync: applied (1 update)\n  ⚠ the sync window closed while the update ran; the update was let finish\n",
+    );
+    expect(text.indexOf("Policy:")).toBeGreaterThan(text.indexOf("Drift (live ≠ deployed)"));
+  });
+
+  it("leaves gates out when none is set, and warns about a gates change", () => {
+    expect(formatCheckSummary(report)).not.toContain("Gates");
+    expect(
+      gateLines({ ...report, plan: { commit: "c", digest: DIGEST, remediate: false }, gates: [] }),
+    ).toEqual([]);
+    const text = formatCheckSummary({ ...report, gatesChange: { changes: ["approval: required 1 → 0"] } });
+    expect(text).toContain(
+      "⚠ This commit changes test's gates. They apply only after it is deployed;\n" +
+        "  until then the gates of the deployed commit decide, this sync included.\n" +
+        "  - approval: required 1 → 0\n",
+    );
+  });
+
+  it("reads each check's outcome and lists mandatory policy findings first", () => {
+    const check = gatedReport().checks![0]!;
+    expect(
+      checkLines([
+        check,
+        { ...check, name: "slow", exitCode: null, timedOut: true, durationMs: 600_000 },
+        { ...check, name: "gone", exitCode: null, durationMs: 800 },
+      ]),
+    ).toEqual([
+      "Checks:",
+      "  ✔ unit: passed, exit 0 in 1.2 s",
+      "  ✖ slow: timed out after 10 min 0 s",
+      "  ✖ gone: killed after 800 ms",
+    ]);
+    expect(checkLines([])).toEqual([]);
+    expect(policyLines(gatedReport().policy)).toEqual([
+      "Policy:",
+      "  ✖ mandatory on assets: aws-guard/s3-no-public-read: Bucket assets allows public reads.",
+      "  ⚠ advisory on the stack: aws-guard/stack-tags: The stack has no owner tag.",
+      "  ⚠ advisory on events: aws-guard/sqs-encryption: Queue events is not encrypted at rest.",
+    ]);
+    expect(policyLines(undefined)).toEqual([]);
   });
 });
 

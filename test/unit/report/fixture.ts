@@ -58,3 +58,63 @@ export function sampleReport(overrides: Partial<CheckReport> = {}): CheckReport 
     ...overrides,
   };
 }
+
+export const DIGEST = "sha256:3f9a0c1d2e4b5a6978685746352413029f8e7d6c5b4a39281706f5e4d3c2b1a0";
+
+/** A prod report held by its gates: a plan, every kind of verdict, an approval, checks and policy findings. */
+export function gatedReport(overrides: Partial<CheckReport> = {}): CheckReport {
+  const base = sampleReport({ environment: "prod", stack: "prod", branch: "prod" });
+  return {
+    ...base,
+    status: "Blocked",
+    reason: "window: closed until Mon 09:00 Europe/Berlin; checks: functional failed (exit 1)",
+    plan: { commit: base.desired?.sha ?? "", digest: DIGEST, remediate: false },
+    gates: [
+      { gate: "promotion", verdict: "pass", reason: "succeeded in stage 3h ago" },
+      { gate: "approval", verdict: "wait", reason: "1 of 2 approvals (needs one more of ops@example.com)" },
+      { gate: "window", verdict: "block", reason: "closed until Mon 09:00 Europe/Berlin" },
+      { gate: "checks", verdict: "block", reason: "functional failed (exit 1)" },
+    ],
+    approvals: [{ approver: "alice@example.com", scope: "sync", at: "2025-03-04T09:10:00Z" }],
+    checks: [
+      {
+        name: "unit",
+        command: "npm test",
+        commit: base.desired?.sha ?? "",
+        exitCode: 0,
+        timedOut: false,
+        durationMs: 1200,
+        output: "ok 12 tests\n",
+        at: "2025-03-04T09:30:01Z",
+      },
+      {
+        name: "functional",
+        command: "npm run functional",
+        commit: base.desired?.sha ?? "",
+        exitCode: 1,
+        timedOut: false,
+        durationMs: 3000,
+        output: "expected `200`, got ```500```\n```\n</details>\nFAIL",
+        at: "2025-03-04T09:30:03Z",
+      },
+    ],
+    policy: [
+      {
+        pack: "aws-guard",
+        policy: "s3-no-public-read",
+        level: "mandatory",
+        urn: "urn:pulumi:prod::platform::aws:s3/bucket:Bucket::assets",
+        message: "Bucket assets allows public reads.",
+      },
+      { pack: "aws-guard", policy: "stack-tags", level: "advisory", message: "The stack has no owner tag." },
+      {
+        pack: "aws-guard",
+        policy: "sqs-encryption",
+        level: "advisory",
+        urn: "urn:pulumi:prod::platform::aws:sqs/queue:Queue::events",
+        message: "Queue events is not encrypted at rest.",
+      },
+    ],
+    ...overrides,
+  };
+}

@@ -7,7 +7,7 @@ import {
   parseCheckReport,
   reportJsonSchema,
 } from "../../../src/report/json";
-import { sampleReport } from "./fixture";
+import { gatedReport, sampleReport } from "./fixture";
 
 const SCHEMA_FILE = path.join(__dirname, "..", "..", "..", "schema", "report.schema.json");
 
@@ -30,6 +30,37 @@ describe("CheckReportSchema", () => {
   it("accepts a minimal report (a check that failed before any preview)", () => {
     const { desired: _d, deployed: _p, pending: _q, drift: _r, reason: _s, ...minimal } = sampleReport();
     expect(CheckReportSchema.safeParse({ ...minimal, status: "Failed", timings: {} }).success).toBe(true);
+  });
+
+  it("accepts the gates' fields (plan, verdicts, approvals, checks, policy, gates change, window note)", () => {
+    const report = gatedReport({
+      gatesChange: { changes: ["approval: required 1 → 0"] },
+      sync: { applied: true, windowClosedDuringUpdate: "the sync window closed while the update ran" },
+    });
+    expect(parseCheckReport(JSON.parse(JSON.stringify(report)))).toEqual(report);
+    const killed = gatedReport({
+      checks: [{ ...gatedReport().checks![0]!, exitCode: null, timedOut: true }],
+    });
+    expect(parseCheckReport(killed)).toEqual(killed);
+  });
+
+  it("names the bad path in the gates' fields", () => {
+    const bad = JSON.parse(JSON.stringify(gatedReport()));
+    bad.plan.digest = "3f9a0c1d2e4b";
+    bad.gates[1].verdict = "maybe";
+    bad.approvals[0].scope = "everything";
+    bad.checks[0].exitCode = 1.5;
+    bad.policy[0].level = "fatal";
+    bad.sync = { applied: true, windowClosedDuringUpdate: 1 };
+    expect(invalid(bad).issues.map((i) => i.path)).toEqual([
+      "sync.windowClosedDuringUpdate",
+      "plan.digest",
+      "gates[1].verdict",
+      "approvals[0].scope",
+      "checks[0].exitCode",
+      "policy[0].level",
+    ]);
+    expect(invalid(bad).issues[1]?.message).toBe('expected "sha256:" and 64 hex digits');
   });
 
   it("names the missing field when runId is absent", () => {
@@ -63,7 +94,11 @@ describe("CheckReportSchema", () => {
     expect(schema.required).toContain("runId");
     expect(Object.keys(schema.$defs).sort()).toEqual([
       "ChangeSet",
+      "CheckResult",
       "CommitInfo",
+      "CountedApproval",
+      "GateVerdict",
+      "PolicyViolation",
       "PropertyChange",
       "ResourceChange",
     ]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { renderMarkdown } from "../../../src/report/markdown";
-import { sampleReport } from "./fixture";
+import { DIGEST, gatedReport, sampleReport } from "./fixture";
 
 /** The text of one `## ` section, up to the next one. */
 function section(markdown: string, title: string): string {
@@ -177,5 +177,178 @@ describe("renderMarkdown", () => {
     expect(footer).toContain("- Timings: poll 12 ms, preview 9.0 s, refresh 3.4 s");
     expect(footer).toContain("- Versions: tidegate 0.1.0, Pulumi 3.274.1, Node 22.23.3");
     expect(markdown.endsWith("Node 22.23.3\n")).toBe(true);
+  });
+
+  it("shows no gate, check or policy section when there is nothing to show", () => {
+    for (const title of ["## Gates", "## Gates change", "## Checks", "## Policy"]) {
+      expect(markdown).not.toContain(title);
+    }
+    const ungated = renderMarkdown(
+      sampleReport({
+        plan: { commit: "4f1c2a9", digest: DIGEST, remediate: false },
+        gates: [],
+        checks: [],
+        policy: [],
+      }),
+    );
+    expect(ungated).not.toContain("## Gates");
+    expect(ungated).not.toContain("## Checks");
+    expect(ungated).not.toContain("## Policy");
+  });
+});
+
+describe("renderMarkdown of a gated report", () => {
+  const markdown = renderMarkdown(gatedReport());
+
+  it("puts the gates right after the commit, before the changes", () => {
+    expect(markdown.indexOf("## Gates")).toBeGreaterThan(markdown.indexOf("- Deployed:"));
+    expect(markdown.indexOf("## Gates")).toBeLessThan(markdown.indexOf(`## ${PENDING}`));
+  });
+
+  it("shows each gate's verdict and reason, the plan digest (short) and commit, and the approvals counted", () => {
+    expect(section(markdown, "Gates")).toBe(
+      [
+        "## Gates",
+        "",
+        "Plan `3f9a0c1d2e4b` at commit 4f1c2a9; a sync leaves the drift as it is.",
+        "",
+        "- ✔ **promotion** (pass): succeeded in stage 3h ago",
+        "- ⏳ **approval** (wait): 1 of 2 approvals (needs one more of ops@example.com)",
+        "- ✖ **window** (block): closed until Mon 09:00 Europe/Berlin",
+        "- ✖ **checks** (block): functional failed (exit 1)",
+        "",
+        "Approvals counted:",
+        "",
+        "- alice@example.com at 2025-03-04T09:10:00Z (sync)",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("says whether a sync restores drift, only when there is drift, and names protected approvals", () => {
+    const plan = { commit: "4f1c2a9e0b7d3c5a6e8f9a0b1c2d3e4f5a6b7c8d", digest: DIGEST, remediate: true };
+    const remediating = renderMarkdown(
+      gatedReport({
+        plan,
+        approvals: [{ approver: "bob", scope: "protected", at: "2025-03-04T09:20:00Z" }],
+      }),
+    );
+    expect(section(remediating, "Gates")).toContain("; a sync also restores the drift.");
+    expect(section(remediating, "Gates")).toContain(
+      "- bob at 2025-03-04T09:20:00Z (protected: the plan and its protected operations)",
+    );
+    const noDrift = renderMarkdown(gatedReport({ plan, drift: { kind: "drift", resources: [] } }));
+    expect(section(noDrift, "Gates")).toContain("Plan `3f9a0c1d2e4b` at commit 4f1c2a9.");
+  });
+
+  it("escapes gate reasons, which can quote config and names", () => {
+    const text = renderMarkdown(
+      gatedReport({ gates: [{ gate: "protected", verdict: "block", reason: "delete of <b>*prod*</b>" }] }),
+    );
+    expect(section(text, "Gates")).toContain(
+      "- ✖ **protected** (block): delete of \\<b\\>\\*prod\\*\\</b\\>",
+    );
+  });
+
+  it("warns when the commit changes the environment's own gates, and lists the changes", () => {
+    expect(markdown).not.toContain("## Gates change");
+    const text = renderMarkdown(
+      gatedReport({ gatesChange: { changes: ["approval: removed", "windows: 1 → 0"] } }),
+    );
+    const change = section(text, "Gates change");
+    expect(change).toContain(
+      "> ⚠ **This commit changes prod's gates.** The new gates apply only after it is deployed; until then the gates of the deployed commit decide, this sync included.",
+    );
+    expect(change).toContain("- approval: removed\n- windows: 1 → 0");
+    expect(text.indexOf("## Gates change")).toBeLessThan(text.indexOf(`## ${PENDING}`));
+  });
+
+  it("shows each check with its outcome and duration, the output folded, open when it failed", () => {
+    const checks = section(markdown, "Checks");
+    expect(checks).toContain("### ✔ unit: passed, exit 0 in 1.2 s\n\nCommand: `npm test`");
+    expect(checks).toContain(
+      "<details>\n<summary>Output (1 line)</summary>\n\n```text\nok 12 tests\n```\n\n</details>",
+    );
+    expect(checks).toContain("### ✖ functional: failed, exit 1 in 3.0 s");
+    expect(checks).toContain("<details open>\n<summary>Output (4 lines)</summary>");
+    expect(checks).not.toContain("Ran at commit");
+  });
+
+  it("fences output with more backticks than it holds, so it cannot end the block or the details", () => {
+    const checks = section(markdown, "Checks");
+    expect(checks).toContain(
+      "````text\nexpected `200`, got ```500```\n```\n</details>\nFAIL\n````\n\n</details>",
+    );
+  });
+
+  it("reads timed out and killed, says when there is no output, and keeps commands with backticks whole", () => {
+    const base = gatedReport().checks![0]!;
+    const text = renderMarkdown(
+      gatedReport({
+        checks: [
+          { ...base, name: "slow", exitCode: null, timedOut: true, durationMs: 300_000, output: "" },
+          {
+            ...base,
+            name: "killed",
+            command: "echo `date`",
+            exitCode: null,
+            durationMs: 2000,
+            output: "\n  \n",
+          },
+          { ...base, name: "script", command: "npm ci\nnpm test\n", commit: "0123456789abcdef" },
+        ],
+      }),
+    );
+    const checks = section(text, "Checks");
+    expect(checks).toContain("### ✖ slow: timed out after 5 min 0 s");
+    expect(checks).toContain("### ✖ killed: killed after 2.0 s\n\nCommand: `` echo `date` ``\n\nNo output.");
+    expect(checks).toContain("```sh\nnpm ci\nnpm test\n```\n\nRan at commit 0123456.");
+  });
+
+  it("lists policy findings per resource, mandatory vs advisory, stack-wide ones last", () => {
+    expect(section(markdown, "Policy")).toBe(
+      [
+        "## Policy",
+        "",
+        "3 violations: 1 mandatory (blocks the sync), 2 advisory.",
+        "",
+        "### assets (aws:s3/bucket:Bucket)",
+        "",
+        "- ✖ **mandatory** aws-guard/s3-no-public-read: Bucket assets allows public reads.",
+        "",
+        "### events (aws:sqs/queue:Queue)",
+        "",
+        "- ⚠ advisory aws-guard/sqs-encryption: Queue events is not encrypted at rest.",
+        "",
+        "### Stack-wide",
+        "",
+        "- ⚠ advisory aws-guard/stack-tags: The stack has no owner tag.",
+        "",
+      ].join("\n"),
+    );
+    expect(markdown.indexOf("## Policy")).toBeGreaterThan(markdown.indexOf(`## ${DRIFT}`));
+  });
+
+  it("says so when a sync window closed during the update", () => {
+    const text = renderMarkdown(
+      gatedReport({
+        sync: {
+          applied: true,
+          summary: { update: 1 },
+          windowClosedDuringUpdate:
+            "the sync window closed while the update ran (allow 0 9 * * 1-5 for 8h); the update was let finish",
+        },
+      }),
+    );
+    expect(section(text, "Sync")).toBe(
+      [
+        "## Sync",
+        "",
+        "Applied: 1 update.",
+        "",
+        "> ⚠ The sync window closed while the update ran (allow 0 9 \\* \\* 1-5 for 8h); the update was let finish.",
+        "",
+      ].join("\n"),
+    );
   });
 });
