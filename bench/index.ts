@@ -41,11 +41,18 @@ async function main(): Promise<void> {
   try {
     const stack = `b${randomBytes(3).toString("hex")}-test`;
     const stackFile = `${PROJECT}/Pulumi.${stack}.yaml`;
-    const files = exampleRepositoryFiles([{ name: "test", stack, sync: "auto", drift: "report" }]);
+    const gatedStack = `${stack.replace(/-test$/, "")}-gated`;
+    const gatedFile = `${PROJECT}/Pulumi.${gatedStack}.yaml`;
+    const files = exampleRepositoryFiles([
+      { name: "test", stack, sync: "auto", drift: "report" },
+      { name: "gated", stack: gatedStack, sync: "gated", drift: "report" },
+    ]);
     await remote.commitFiles(files, "seed");
     await remote.push("main");
-    await remote.switchBranch("test", "main");
-    await remote.push("test");
+    for (const branch of ["gated", "test"]) {
+      await remote.switchBranch(branch, "main");
+      await remote.push(branch);
+    }
 
     const passphrase = randomBytes(12).toString("hex");
     const configPath = writeTidegateConfig(scratch, remote.url, passphrase);
@@ -126,6 +133,29 @@ async function main(): Promise<void> {
     );
     const refresh = await median(3, () => pulumi("refresh", "--preview-only"));
     rows.push(["(d) drift check / raw pulumi refresh --preview-only", drift, refresh]);
+
+    // (e) a sync that needed an approval (previewed again under the lease, applied only if the plan
+    // digest is the approved one) vs an ungated sync of the same change.
+    const gatedBase = fs.readFileSync(path.join(remote.workDir, gatedFile), "utf8");
+    const syncOnce = async (branch: string, file: string, text: string, value: number, approve: boolean) => {
+      await remote.switchBranch(branch);
+      await remote.commitFiles(
+        { [file]: text.replace("queueVisibilityTimeout: 30", `queueVisibilityTimeout: ${value}`) },
+        `sync ${value}`,
+      );
+      await remote.push(branch);
+      if (approve) await engine.approve(branch, { actor: "bench-approver@example.com" });
+      else await engine.check(branch, { kind: "check", trigger: "bench", allowSync: false });
+      return (await time(() => engine.check(branch, { kind: "sync", trigger: "bench", allowSync: true }))).ms;
+    };
+    await syncOnce("gated", gatedFile, gatedBase, 31, true); // first deploy of the gated stack
+    let gatedMs = 0;
+    let ungatedMs = 0;
+    for (let i = 0; i < 3; i++) {
+      gatedMs += await syncOnce("gated", gatedFile, gatedBase, 40 + i, true);
+      ungatedMs += await syncOnce("test", stackFile, base, 60 + i, false);
+    }
+    rows.push(["(e) approved sync (plan verified) / ungated sync", gatedMs / 3, ungatedMs / 3]);
 
     console.log(`first sync with a cold dependency install: ${(cold.ms / 1000).toFixed(1)} s`);
     console.log("");

@@ -20,8 +20,19 @@ const commands: Record<string, CommandEntry> = {
   check: { summary: "Check one environment now: changes and drift", load: () => import("./cli/check.js") },
   drift: { summary: "Check one environment for drift now", load: () => import("./cli/drift.js") },
   sync: { summary: "Check one environment; sync it if policy allows", load: () => import("./cli/sync.js") },
+  plan: {
+    summary: "Show the plan a sync would apply, with the gates' verdicts",
+    load: () => import("./cli/plan.js"),
+  },
+  approve: { summary: "Approve exactly the plan a sync would apply", load: () => import("./cli/approve.js") },
+  revoke: { summary: "Revoke approvals of an environment", load: () => import("./cli/revoke.js") },
+  promote: {
+    summary: "Merge one environment's branch into the next",
+    load: () => import("./cli/promote.js"),
+  },
   report: { summary: "Print an environment's report, or its runs", load: () => import("./cli/report.js") },
   doctor: { summary: "Check what tidegate needs on this machine", load: () => import("./cli/doctor.js") },
+  audit: { summary: "Show, filter or verify the audit log", load: () => import("./cli/audit.js") },
 };
 
 const helpOption = { help: { type: "boolean", short: "h" } } as const;

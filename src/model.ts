@@ -1,3 +1,4 @@
+import type { CheckResult, GateVerdict, PolicyViolation } from "./gates/types";
 import type { ChangeSet } from "./pulumi/changes";
 
 /** The status of an environment, as `tidegate status` shows it. */
@@ -59,7 +60,27 @@ export interface CheckReport {
   deployed?: { commit?: string };
   pending?: ChangeSet;
   drift?: ChangeSet;
-  sync?: { applied: boolean; summary?: Record<string, number> };
+  sync?: {
+    applied: boolean;
+    summary?: Record<string, number>;
+    /** Set when a sync window closed while the update ran: it was let finish, and says so. */
+    windowClosedDuringUpdate?: string;
+  };
+  /** The plan the gates judged: what a sync would apply, and its digest (what approvals bind to). */
+  plan?: { commit: string; digest: string; remediate: boolean };
+  /** Every gate in force and what it said, in evaluation order. */
+  gates?: GateVerdict[];
+  /** The approvals that count for this plan. */
+  approvals?: { approver: string; scope: "sync" | "protected"; at: string }[];
+  /** The check commands' outcomes (output kept, secrets redacted). */
+  checks?: CheckResult[];
+  /** Policy pack findings on the preview. */
+  policy?: PolicyViolation[];
+  /**
+   * The commit being deployed changes this environment's gates. They take effect once it is
+   * deployed; until then the gates of the deployed commit apply.
+   */
+  gatesChange?: { changes: string[] };
   /** The program's dependencies: the lockfile key, and whether this check had to install them. */
   dependencies?: { key: string; installed: boolean };
   startedAt: string;

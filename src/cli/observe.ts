@@ -1,3 +1,4 @@
+import { currentActor } from "../identity";
 import type { RunKind } from "../model";
 import type { Command, CommandArgs, CommandContext } from "./command";
 import {
@@ -38,9 +39,9 @@ const ABOUT: Record<RunKind, { verb: string; summary: string[] }> = {
   sync: {
     verb: "syncing",
     summary: [
-      "Checks one environment now and lets its policy act: an environment whose sync policy is auto is",
-      "updated to its branch head (and its drift undone when its drift policy is remediate); a gated",
-      "environment is checked and reported, not synced.",
+      "Checks one environment now and, when every gate in force passes (approvals of this exact plan,",
+      "promotion, sync windows, checks, protected operations, policy packs), updates it to its branch",
+      "head (and undoes its drift when its drift policy is remediate). No flag bypasses a gate.",
     ],
   },
 };
@@ -97,7 +98,6 @@ async function observe(kind: RunKind, args: CommandArgs, context: CommandContext
     ...(choice.embedded || flag(args, "emulator") ? { emulator: { reuse: true } } : {}),
   });
   try {
-    const env = session.engine.environment(name);
     const deployed = session.engine.store.status(name)?.deployedCommit !== undefined;
     if (session.emulator?.origin === "started" && choice.embedded && deployed) {
       context.stderr(
@@ -109,6 +109,7 @@ async function observe(kind: RunKind, args: CommandArgs, context: CommandContext
     const report = await session.engine.check(name, {
       kind,
       trigger: cliTrigger(context.env),
+      actor: currentActor(context.env),
       allowSync: kind === "sync",
     });
     session.progress.end();
@@ -118,11 +119,7 @@ async function observe(kind: RunKind, args: CommandArgs, context: CommandContext
     } else {
       const lines = [formatCheckSummary(report)];
       if (kind === "sync" && !report.sync?.applied && report.status !== "Synced") {
-        lines.push(
-          env.sync.policy === "gated"
-            ? `Not synced: ${name}'s sync policy is gated, so its changes are reported, not applied.\n`
-            : `Not synced: ${reasonLine(report.reason) ?? "nothing to apply"}.\n`,
-        );
+        lines.push(`Not synced: ${reasonLine(report.reason) ?? "nothing to apply"}.\n`);
       }
       if (kind !== "sync" && (report.pending?.resources.length || report.drift?.resources.length)) {
         lines.push(`Nothing was changed (${kind} reports only).\n`);

@@ -2,6 +2,10 @@ import * as path from "node:path";
 import type { CheckReport, CommitInfo, EnvironmentStatus, RunKind, Timings } from "../model";
 import { CommitNotFoundError } from "../git/errors";
 import type { Logger } from "../log";
+import type { AuditInput } from "../audit";
+import type { Gates, PolicyViolation } from "../gates/types";
+import { ENGINE_ACTOR } from "../identity";
+import { windowState } from "../gates/windows";
 import type { ChangeSet } from "../pulumi/changes";
 import type { DependencyResult } from "../pulumi/dependencies";
 import { PulumiError } from "../pulumi/errors";
@@ -9,6 +13,8 @@ import type { Lease } from "../pulumi/lease";
 import type { StackPort } from "../pulumi/port";
 import type { EnvironmentState, Store } from "../store/port";
 import { decideSync, observedStatus } from "./classify";
+import { evaluatePlan, gatesInForce, programTree, type GateEvaluation, type GatingContext } from "./gating";
+import { makePlan, shortDigest } from "./plan";
 
 /** The part of an environment definition a check needs. */
 export interface CheckedEnvironment {
@@ -19,6 +25,8 @@ export interface CheckedEnvironment {
   project: string;
   sync: { policy: "auto" | "gated" };
   drift: { policy: "report" | "remediate" };
+  /** The gates of the definition at the config ref; see gatesInForce for the ones that apply. */
+  gates: Gates;
 }
 
 /** The Git operations a check uses (see src/git/port.ts for the full port). */
@@ -29,8 +37,8 @@ export interface CheckGit {
   isAncestor(ancestor: string, descendant: string): Promise<boolean>;
 }
 
-export interface CheckContext {
-  git: CheckGit;
+export interface CheckContext extends GatingContext {
+  git: CheckGit & GatingContext["git"];
   store: Store;
   log: Logger;
   workspaceDir(env: CheckedEnvironment): string;
@@ -38,6 +46,9 @@ export interface CheckContext {
   openStack(env: CheckedEnvironment, projectDir: string): Promise<StackPort>;
   acquireLease(env: CheckedEnvironment, runId: string): Lease | undefined;
   writeReport(report: CheckReport): void;
+  /** Policy pack folders (repository-relative, in the checkout at `workDir`) → absolute, dependencies installed. */
+  preparePolicyPacks(packs: string[], workDir: string): Promise<string[]>;
+  audit(entry: AuditInput): void;
   versions: CheckReport["versions"];
   now(): Date;
   newRunId(): string;
@@ -47,7 +58,9 @@ export interface CheckOptions {
   /** "check": poll, pending changes and drift; "drift": drift only; "sync": as check, then sync. */
   kind: RunKind;
   trigger: string;
-  /** Let the environment's policy sync (auto) or remediate; false reports only. */
+  /** Who asked, for the audit log: the person for a CLI command; default the engine itself. */
+  actor?: string;
+  /** Let the environment's gates and policy sync or remediate; false reports only. */
   allowSync: boolean;
 }
 
@@ -95,6 +108,20 @@ export async function checkEnvironment(
   let dependencies: CheckReport["dependencies"];
   // After a sync the report keeps what was applied, while the status counts what is left.
   let synced: { remediated: boolean } | undefined;
+  let gatesChange: CheckReport["gatesChange"];
+  let policy: PolicyViolation[] | undefined;
+  let planInfo: CheckReport["plan"];
+  let gateResult: GateEvaluation | undefined;
+  // Where this program tree succeeded: the fact the next environment's promotion gate reads.
+  const recordSuccess = async (commit: string) =>
+    ctx.store.recordSuccess({
+      environment: env.name,
+      commit,
+      programTree: await programTree(ctx.git, env.project, commit),
+      at: ctx.now().toISOString(),
+    });
+  const audit = (entry: Omit<AuditInput, "actor" | "environment">) =>
+    ctx.audit({ actor: options.actor ?? ENGINE_ACTOR, environment: env.name, ...entry });
 
   ctx.store.startRun({
     id: runId,
@@ -117,6 +144,16 @@ export async function checkEnvironment(
     ...(pending ? { pending } : {}),
     ...(drift ? { drift } : {}),
     ...(sync ? { sync } : {}),
+    ...(planInfo ? { plan: planInfo } : {}),
+    ...(gateResult
+      ? {
+          gates: gateResult.verdicts,
+          approvals: gateResult.approvals.map((a) => ({ approver: a.approver, scope: a.scope, at: a.at })),
+          ...(gateResult.checks.length > 0 ? { checks: gateResult.checks } : {}),
+        }
+      : {}),
+    ...(policy && policy.length > 0 ? { policy } : {}),
+    ...(gatesChange ? { gatesChange } : {}),
     ...(dependencies ? { dependencies } : {}),
     startedAt,
     endedAt: ctx.now().toISOString(),
@@ -160,23 +197,96 @@ export async function checkEnvironment(
       );
     }
 
-    if (options.kind !== "drift") pending = (await timed("preview", () => stack.preview())).changes;
+    const inForce = await timed("gates", () => gatesInForce(ctx, env, deployedCommit, head as string));
+    if (inForce.change.length > 0) {
+      gatesChange = { changes: inForce.change };
+      log.warn({ changes: inForce.change }, "this commit changes the environment's gates");
+    }
+    const packs = [...new Set(inForce.sets.flatMap((g) => g.policyPacks))];
+    const packDirs =
+      packs.length > 0 ? await timed("policy", () => ctx.preparePolicyPacks(packs, workDir)) : [];
+    const previewPending = async () => {
+      const result = await timed("preview", () =>
+        stack.preview(packDirs.length > 0 ? { policyPacks: packDirs } : {}),
+      );
+      pending = result.changes;
+      policy = result.policy ?? [];
+    };
+    if (options.kind !== "drift") await previewPending();
     drift = (await timed("drift", () => stack.previewDrift())).changes;
+    // A remediation is an update of the head too: its pending changes belong in the plan.
+    if (options.kind === "drift" && env.drift.policy === "remediate" && drift.resources.length > 0) {
+      await previewPending();
+    }
     log.info({ pending: pending?.resources.length ?? 0, drift: drift.resources.length }, "observed");
 
-    const decision = options.allowSync
-      ? decideSync({ sync: env.sync.policy, drift: env.drift.policy }, pending, drift)
-      : { sync: false, remediate: false };
-    if (!decision.sync) {
-      return finish(observedStatus(pending, drift), decision.reason);
+    // Nothing pending: the deployed state is what this commit's program makes (a commit that changes
+    // nothing is never "deployed" by an update), so its program tree has succeeded here.
+    if (pending && pending.resources.length === 0) await recordSuccess(head);
+
+    const decision = decideSync({ drift: env.drift.policy }, pending, drift);
+    if (!decision.sync) return finish(observedStatus(pending, drift), decision.reason);
+
+    const plan = makePlan({
+      environment: env.name,
+      stack: env.stack,
+      commit: head,
+      ...(pending ? { pending } : {}),
+      drift,
+      remediate: decision.remediate,
+    });
+    planInfo = { commit: plan.commit, digest: plan.digest, remediate: plan.remediate };
+    const evaluation = await timed("judge", () =>
+      evaluatePlan(ctx, env, inForce, { plan, deployed: deployedCommit, projectDir, policy: policy ?? [] }),
+    );
+    gateResult = evaluation;
+    audit({
+      action: "gate",
+      commit: head,
+      planDigest: plan.digest,
+      verdict: evaluation.outcome,
+      reason: evaluation.reason || "every gate passes",
+      details: { verdicts: evaluation.verdicts },
+    });
+    if (evaluation.outcome === "block") return finish("Blocked", evaluation.reason);
+    if (evaluation.outcome === "wait") return finish("AwaitingApproval", evaluation.reason);
+    if (!options.allowSync) {
+      return finish(observedStatus(pending, drift), "every gate passes; a sync would apply this plan");
     }
+
+    const windows = inForce.sets.flatMap((g) => g.windows);
     const outcome = await timed("sync", () =>
-      syncUnderLease(ctx, env, stack, head as string, runId, decision.remediate, log),
+      syncUnderLease(
+        ctx,
+        env,
+        stack,
+        { plan: plan.digest, bound: evaluation.bound, windows },
+        {
+          head: head as string,
+          runId,
+          remediate: decision.remediate,
+          log,
+          reverify: async () => {
+            const again = await stack.preview(packDirs.length > 0 ? { policyPacks: packDirs } : {});
+            const driftAgain = (await stack.previewDrift()).changes;
+            return makePlan({
+              environment: env.name,
+              stack: env.stack,
+              commit: head as string,
+              pending: again.changes,
+              drift: driftAgain,
+              remediate: decision.remediate,
+            }).digest;
+          },
+        },
+      ),
     );
     sync = outcome.sync;
+    if (outcome.blockedReason) return finish("Blocked", outcome.blockedReason);
     if (outcome.skippedReason) return finish(observedStatus(pending, drift), outcome.skippedReason);
     deployedCommit = head;
     synced = { remediated: decision.remediate };
+    await recordSuccess(head);
     return finish("Synced", decision.remediate ? "drift restored and changes applied" : undefined);
   } catch (err) {
     if (err instanceof Stop) return finish(err.status, err.reason, "skipped");
@@ -215,6 +325,17 @@ export async function checkEnvironment(
     ctx.store.finishRun(runId, outcome, error);
     ctx.store.saveReport(result);
     ctx.writeReport(result);
+    if (gatesChange) {
+      audit({ action: "gates-change", commit: head, reason: gatesChange.changes.join("; ") });
+    }
+    audit({
+      action: outcome === "failed" ? "failure" : sync?.applied ? "sync" : "check",
+      commit: head,
+      ...(planInfo ? { planDigest: planInfo.digest } : {}),
+      verdict: status,
+      ...(reason ? { reason } : {}),
+      details: { runId, kind: options.kind, trigger: options.trigger, ...(sync ? { sync } : {}) },
+    });
     log.info({ status, reason, timings }, "check finished");
     return result;
   }
@@ -233,17 +354,27 @@ async function isAncestorSafe(git: CheckGit, ancestor: string, descendant: strin
 interface SyncOutcome {
   sync: NonNullable<CheckReport["sync"]>;
   skippedReason?: string;
+  /** The plan changed after the gates judged it: nothing was applied. */
+  blockedReason?: string;
+}
+
+interface SyncRequest {
+  head: string;
+  runId: string;
+  remediate: boolean;
+  log: Logger;
+  /** A fresh preview's plan digest, to compare with the one the gates judged. */
+  reverify(): Promise<string>;
 }
 
 async function syncUnderLease(
   ctx: CheckContext,
   env: CheckedEnvironment,
   stack: StackPort,
-  head: string,
-  runId: string,
-  remediate: boolean,
-  log: Logger,
+  judged: { plan: string; bound: boolean; windows: Gates["windows"] },
+  request: SyncRequest,
 ): Promise<SyncOutcome> {
+  const { head, runId, remediate, log } = request;
   const lease = ctx.acquireLease(env, runId);
   if (!lease) {
     return {
@@ -260,6 +391,16 @@ async function syncUnderLease(
         skippedReason: `commit ${head.slice(0, 12)} was deployed meanwhile by another run`,
       };
     }
+    if (judged.bound) {
+      // Apply exactly what was approved: preview again under the lease; any difference aborts.
+      const digest = await request.reverify();
+      if (digest !== judged.plan) {
+        return {
+          sync: { applied: false },
+          blockedReason: `the plan changed after it was approved (approved ${shortDigest(judged.plan)}, now ${shortDigest(digest)}); nothing was applied — review and approve the new plan`,
+        };
+      }
+    }
     const previous = ctx.store.status(env.name);
     if (previous)
       ctx.store.setStatus({
@@ -272,7 +413,19 @@ async function syncUnderLease(
     try {
       const result = await stack.up({ commit: head, refresh: remediate });
       log.info({ summary: result.summary }, "sync finished");
-      return { sync: { applied: true, summary: result.summary } };
+      const closed = judged.windows.length > 0 ? windowState(judged.windows, ctx.now()) : undefined;
+      const windowClosedDuringUpdate =
+        closed && !closed.open
+          ? `the sync window closed while the update ran (${closed.reason}); the update was let finish`
+          : undefined;
+      if (windowClosedDuringUpdate) log.warn({}, windowClosedDuringUpdate);
+      return {
+        sync: {
+          applied: true,
+          summary: result.summary,
+          ...(windowClosedDuringUpdate ? { windowClosedDuringUpdate } : {}),
+        },
+      };
     } catch (err) {
       // Say plainly when an update stopped halfway: the state then holds pending operations.
       const leftovers = await stack.pendingOperations().catch(() => []);

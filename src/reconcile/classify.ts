@@ -22,9 +22,12 @@ export interface SyncDecision {
   reason?: string;
 }
 
-/** Whether this environment's policy lets tidegate act on what it observed. */
+/**
+ * Whether there is anything for an update to do under the drift policy. Whether it may run is the
+ * gates' call (a gated sync policy is an approval gate).
+ */
 export function decideSync(
-  policy: { sync: "auto" | "gated"; drift: "report" | "remediate" },
+  policy: { drift: "report" | "remediate" },
   pending: ChangeSet | undefined,
   drift: ChangeSet | undefined,
 ): SyncDecision {
@@ -36,13 +39,6 @@ export function decideSync(
       sync: false,
       remediate: false,
       reason: hasDrift ? "drift policy is report: drift is reported, not restored" : undefined,
-    };
-  }
-  if (policy.sync === "gated") {
-    return {
-      sync: false,
-      remediate: false,
-      reason: "sync policy is gated: changes are reported and wait for their gates",
     };
   }
   return { sync: true, remediate };

@@ -23,6 +23,16 @@ const events = new Queue("events", {
   tags,
 });
 
+// Optional: a queue for messages the consumers gave up on (set deadLetterQueue: true).
+if (config.getBoolean("deadLetterQueue")) {
+  new Queue("dead-letters", {
+    queueName: `${prefix}-dead-letters`,
+    visibilityTimeoutSeconds: 30,
+    messageRetentionSeconds: 14 * 86_400,
+    tags,
+  });
+}
+
 export const bucketName = artifacts.bucketName;
 export const queueUrl = events.queueUrl;
 export const queueArn = events.arn;

@@ -18,6 +18,8 @@ export interface EnvironmentSpec {
   name: string;
   sync: "auto" | "gated";
   drift: "report" | "remediate";
+  /** The `gates` block of the environment file, as written in YAML. */
+  gates?: Record<string, unknown>;
 }
 
 export interface EngineFixture {
@@ -33,7 +35,18 @@ export interface EngineFixture {
   /** Repository-relative path of an environment's stack config file. */
   stackConfigFile(env: string): string;
   /** Commits files on an environment's branch in the work clone and pushes them. */
-  commitTo(branch: string, files: Record<string, string>, message: string): Promise<string>;
+  commitTo(
+    branch: string,
+    files: Record<string, string>,
+    message: string,
+    author?: { name: string; email: string },
+  ): Promise<string>;
+  /** Removes files on an environment's branch in the work clone, commits and pushes. */
+  removeFrom(branch: string, files: string[], message: string): Promise<string>;
+  /** A file as it is on the remote's branch now. */
+  readAt(branch: string, file: string): Promise<string>;
+  /** Sets the engines' clock (windows, soak, times recorded): a time, a function, or undefined for the real one. */
+  setNow(now: Date | (() => Date) | undefined): void;
   /** Another engine on the same repository and backend, with its own data directory. */
   secondEngine(): Promise<Engine>;
   cleanup(): Promise<void>;
@@ -65,6 +78,7 @@ export async function createEngineFixture(environments: EnvironmentSpec[]): Prom
   const configPath = writeTidegateConfig(remote.root, remote.url, passphrase);
 
   const logs: string[] = [];
+  let clock: Date | (() => Date) | undefined;
   const open = async (dataDir?: string): Promise<Engine> => {
     const loaded = await loadEngineConfig(configPath);
     const config = dataDir ? { ...loaded, dataDir } : loaded;
@@ -78,6 +92,7 @@ export async function createEngineFixture(environments: EnvironmentSpec[]): Prom
       stackEnv: awsEnvVars(inject("aws")),
       dependencyCacheDir: DEPENDENCY_CACHE,
       versions: { tidegate: "test", pulumi: "test", node: process.version },
+      now: () => (typeof clock === "function" ? clock() : (clock ?? new Date())),
     });
   };
   const engines: Engine[] = [];
@@ -93,13 +108,28 @@ export async function createEngineFixture(environments: EnvironmentSpec[]): Prom
     logs,
     stackName,
     stackConfigFile,
-    async commitTo(branch, changed, message) {
+    async commitTo(branch, changed, message, author) {
       await remote.switchBranch(branch);
       await remote.git("pull", "--quiet", "--ff-only", "origin", branch);
-      const sha = await remote.commitFiles(changed, message);
+      const sha = await remote.commitFiles(changed, message, author);
       await remote.push(branch);
       await remote.switchBranch("main");
       return sha;
+    },
+    async removeFrom(branch, files, message) {
+      await remote.switchBranch(branch);
+      await remote.git("pull", "--quiet", "--ff-only", "origin", branch);
+      const sha = await remote.removeFiles(files, message);
+      await remote.push(branch);
+      await remote.switchBranch("main");
+      return sha;
+    },
+    async readAt(branch, file) {
+      await remote.git("fetch", "--quiet", "origin", branch);
+      return `${await remote.git("show", `FETCH_HEAD:${file}`)}\n`;
+    },
+    setNow(now) {
+      clock = now;
     },
     async secondEngine() {
       const second = await open(path.join(remote.root, "data-2"));

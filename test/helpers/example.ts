@@ -22,6 +22,8 @@ export interface ExampleEnvironment {
   stack: string;
   sync: "auto" | "gated";
   drift: "report" | "remediate";
+  /** The `gates` block of the environment file, as written in YAML. */
+  gates?: Record<string, unknown>;
 }
 
 /**
@@ -47,6 +49,7 @@ export function exampleRepositoryFiles(environments: ExampleEnvironment[]): Reco
       order: i + 1,
       sync: { policy: env.sync },
       drift: { policy: env.drift },
+      ...(env.gates ? { gates: env.gates } : {}),
     });
   });
   return files;

@@ -162,15 +162,22 @@ describe("tidegate CLI", () => {
 });
 
 describe("tidegate run with no configuration (the README's main command)", () => {
-  it("seeds the example, syncs test, reports stage and prod, and says where the reports are", async () => {
+  it("seeds the example, syncs test then stage through their gates, holds prod at its gates, and says where the reports are", async () => {
     const cwd = tempDir();
     const result = await tidegate(cwd, ["run", "--once"], 600_000);
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stdout.split("\n");
     expect(lines.find((l) => l.startsWith("test "))).toMatch(/\bSynced\b/);
-    expect(lines.find((l) => l.startsWith("stage "))).toMatch(/\bOutOfSync\b/);
-    expect(lines.find((l) => l.startsWith("prod "))).toMatch(/\bOutOfSync\b/);
+    // stage: the same program succeeded in test, and its typecheck passed.
+    expect(lines.find((l) => l.startsWith("stage "))).toMatch(/\bSynced\b/);
+    // prod: promoted from stage only after a soak time, and it needs an approval.
+    expect(lines.find((l) => l.startsWith("prod "))).toMatch(/\bBlocked\b/);
     const dataDir = path.join(cwd, ".tidegate");
+    const stage = fs.readFileSync(path.join(dataDir, "reports", "stage", "latest.md"), "utf8");
+    expect(stage).toMatch(/typecheck/);
+    const prod = fs.readFileSync(path.join(dataDir, "reports", "prod", "latest.md"), "utf8");
+    expect(prod).toMatch(/soak/i);
+    expect(prod).toMatch(/approval/i);
     expect(result.stdout).toContain(path.join(dataDir, "reports", "test", "latest.md"));
     expect(result.stdout).toContain("tidegate run --config");
     const report = fs.readFileSync(path.join(dataDir, "reports", "test", "latest.md"), "utf8");

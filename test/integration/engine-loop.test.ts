@@ -1,6 +1,5 @@
 import { GetBucketTaggingCommand, PutBucketTaggingCommand } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, GetQueueUrlCommand, type QueueAttributeName } from "@aws-sdk/client-sqs";
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -9,25 +8,12 @@ import type { CheckReport } from "../../src/model";
 import type { ResourceChange } from "../../src/pulumi/changes";
 import { PulumiStack } from "../../src/pulumi/stack";
 import { awsClients } from "../helpers/aws";
+import { runCli } from "../helpers/cli";
 import { createEngineFixture, PROJECT, reportTexts, type EngineFixture } from "../helpers/engine";
 
 const SECRET = "tidegate-planted-secret-8f3a1c";
 
-const repoRoot = path.resolve(__dirname, "../..");
-
-/** The CLI as a child process, on the repository's Node 22. */
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const bin = path.join(repoRoot, "node_modules", ".bin");
-  return new Promise((resolve) => {
-    execFile(
-      path.join(bin, "tsx"),
-      [path.join(repoRoot, "src", "main.ts"), ...args],
-      { env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}` }, timeout: 120_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (args: string[]) => runCli(args);
 
 const byName = (resources: ResourceChange[] | undefined, name: string) =>
   resources?.find((r) => r.name === name);
@@ -69,7 +55,7 @@ describe("checking and syncing environments", () => {
     await f?.cleanup();
   });
 
-  it("syncs an auto environment on its first check and only reports a gated one", async () => {
+  it("syncs an auto environment on its first check; a gated one waits for an approval", async () => {
     const test = await f.engine.check("test", { kind: "sync", trigger: "test", allowSync: true });
     expect(test.status).toBe("Synced");
     expect(test.sync?.applied).toBe(true);
@@ -78,8 +64,8 @@ describe("checking and syncing environments", () => {
     expect(tags.TagSet).toContainEqual({ Key: "team", Value: "platform" });
 
     const stage = await f.engine.check("stage", { kind: "sync", trigger: "test", allowSync: true });
-    expect(stage.status).toBe("OutOfSync");
-    expect(stage.reason).toMatch(/gated/);
+    expect(stage.status).toBe("AwaitingApproval");
+    expect(stage.reason).toMatch(/approval/);
     expect(stage.sync).toBeUndefined();
     await expect(s3.send(new GetBucketTaggingCommand({ Bucket: bucketOf("stage") }))).rejects.toThrow();
   });

@@ -1,0 +1,37 @@
+import type { CommandArgs, CommandContext } from "./command";
+import {
+  assertEnvironment,
+  dataDirOption,
+  environmentArgument,
+  flag,
+  loadCliConfig,
+  openEngine,
+  requireConfig,
+  type EngineSession,
+} from "./context";
+
+/**
+ * The environment a command line names and an engine for it (with the AWS emulator for the
+ * embedded default or `--emulator`), closed after `run`.
+ */
+export async function withEnvironmentEngine(
+  args: CommandArgs,
+  context: CommandContext,
+  command: string,
+  run: (name: string, session: EngineSession) => Promise<number>,
+): Promise<number> {
+  const name = environmentArgument(args, command);
+  const choice = requireConfig(args, command);
+  const config = await loadCliConfig(choice.path, dataDirOption(args));
+  assertEnvironment(config, name, command);
+  const session = await openEngine({
+    config,
+    context,
+    ...(choice.embedded || flag(args, "emulator") ? { emulator: { reuse: true } } : {}),
+  });
+  try {
+    return await run(name, session);
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,206 @@
+import type { CommitInfo } from "../model";
+import { describeGatesChange, evaluateGates } from "../gates";
+import { evaluateApproval } from "../gates/approval";
+import type {
+  Approval,
+  CheckCommand,
+  CheckResult,
+  GateVerdict,
+  Gates,
+  Plan,
+  PolicyViolation,
+  Verdict,
+} from "../gates/types";
+import type { TreeHashOptions } from "../git/port";
+import type { Store } from "../store/port";
+
+// The I/O around the pure gates: which gates are in force, and the facts they judge (approvals,
+// authors, the program tree, where it succeeded before, check results).
+
+/** The part of an environment the gates need. */
+export interface GatedEnvironment {
+  name: string;
+  project: string;
+  /** The gates of the environment definition at the config ref (the engine's own configuration). */
+  gates: Gates;
+}
+
+export interface GatingGit {
+  treeHash(sha: string, options?: TreeHashOptions): Promise<string>;
+  commitsBetween(from: string | undefined, to: string): Promise<CommitInfo[]>;
+  commit(sha: string): Promise<CommitInfo>;
+}
+
+export interface GatingContext {
+  git: GatingGit;
+  store: Store;
+  /** The environment's gates as defined at a commit; undefined when that commit defines none (or not validly). */
+  gatesAt(env: GatedEnvironment, commit: string): Promise<Gates | undefined>;
+  runCheck(
+    command: CheckCommand,
+    options: { environment: string; cwd: string; commit: string },
+  ): Promise<CheckResult>;
+  now(): Date;
+}
+
+export interface GatesInForce {
+  /**
+   * Every gate set in force: the config ref's definition and the one at the deployed commit (one
+   * entry when they are equal). All must pass, so neither a commit to the config ref nor the commit
+   * being deployed can weaken the gates that judge it.
+   */
+  sets: Gates[];
+  /** How the commit being deployed would change the gates, in lines; empty when it does not. */
+  change: string[];
+}
+
+export async function gatesInForce(
+  ctx: GatingContext,
+  env: GatedEnvironment,
+  deployed: string | undefined,
+  head: string,
+): Promise<GatesInForce> {
+  const atDeployed = deployed ? await ctx.gatesAt(env, deployed) : undefined;
+  const atHead = await ctx.gatesAt(env, head);
+  const sets = uniqueSets([env.gates, ...(atDeployed ? [atDeployed] : [])]);
+  const change = describeGatesChange(atDeployed ?? env.gates, atHead ?? env.gates);
+  return { sets, change };
+}
+
+/** The repository paths that make up a project's program: everything but its stack config files. */
+export function programSelection(project: string): TreeHashOptions {
+  const root = project === "." || project === "";
+  return {
+    ...(root ? {} : { include: [project] }),
+    exclude: [root ? "Pulumi.*.yaml" : `${project}/Pulumi.*.yaml`],
+  };
+}
+
+export function programTree(git: GatingGit, project: string, commit: string): Promise<string> {
+  return git.treeHash(commit, programSelection(project));
+}
+
+export interface GateEvaluation {
+  outcome: Verdict;
+  reason: string;
+  verdicts: GateVerdict[];
+  /** The approvals that count for this plan. */
+  approvals: Approval[];
+  checks: CheckResult[];
+  /** Whether the plan was judged by somebody (approval, protected operations): then the sync re-verifies it. */
+  bound: boolean;
+}
+
+/** Runs the check commands the gates need and judges the plan against every gate set in force. */
+export async function evaluatePlan(
+  ctx: GatingContext,
+  env: GatedEnvironment,
+  inForce: GatesInForce,
+  facts: { plan: Plan; deployed?: string; projectDir: string; policy: PolicyViolation[] },
+): Promise<GateEvaluation> {
+  const { plan } = facts;
+  const commands = uniqueBy(
+    inForce.sets.flatMap((g) => g.checks),
+    (c) => `${c.name}\0${c.run}\0${c.timeoutMs}`,
+  );
+  const checks: CheckResult[] = [];
+  for (const command of commands) {
+    checks.push(
+      await ctx.runCheck(command, { environment: env.name, cwd: facts.projectDir, commit: plan.commit }),
+    );
+  }
+  const tree = await programTree(ctx.git, env.project, plan.commit);
+  const authors = await deployedAuthors(ctx.git, facts.deployed, plan.commit);
+  const approvals = ctx.store.approvals(env.name);
+  const now = ctx.now();
+
+  const verdicts: GateVerdict[] = [];
+  const counted = new Map<string, Approval>();
+  let bound = false;
+  for (const gates of inForce.sets) {
+    const promotionFrom = gates.promotion?.from;
+    const result = evaluateGates(gates, {
+      plan,
+      approvals,
+      authors,
+      programTree: tree,
+      ...(promotionFrom ? { success: ctx.store.success(promotionFrom, tree) } : {}),
+      now,
+      checks,
+      policy: facts.policy,
+    });
+    for (const verdict of result.verdicts) {
+      if (!verdicts.some((v) => v.gate === verdict.gate && v.reason === verdict.reason))
+        verdicts.push(verdict);
+    }
+    for (const approval of result.approvals) counted.set(approval.id, approval);
+    bound ||= gates.approval !== undefined || gates.protect?.action === "approve";
+  }
+  const outcome: Verdict = verdicts.some((v) => v.verdict === "block")
+    ? "block"
+    : verdicts.some((v) => v.verdict === "wait")
+      ? "wait"
+      : "pass";
+  const reason = verdicts
+    .filter((v) => v.verdict !== "pass")
+    .map((v) => `${v.gate}: ${v.reason}`)
+    .join("; ");
+  return { outcome, reason, verdicts, approvals: [...counted.values()], checks, bound };
+}
+
+/** Names and emails of the authors of the commits being deployed (for the self-approval rule). */
+async function deployedAuthors(
+  git: GatingGit,
+  deployed: string | undefined,
+  head: string,
+): Promise<string[]> {
+  // Never deployed: only the head's author, not everybody in the repository's history.
+  const commits = deployed ? await git.commitsBetween(deployed, head) : [await git.commit(head)];
+  return [...new Set(commits.flatMap((c) => [c.author, c.authorEmail]).filter(Boolean))];
+}
+
+function uniqueSets(sets: Gates[]): Gates[] {
+  return uniqueBy(sets, (g) => JSON.stringify(g));
+}
+
+function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((item) => {
+    const k = key(item);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/**
+ * Why an approval would not count, checked before it is recorded: an approver not on the list, or
+ * an author approving their own change. Undefined when it counts (the gates judge it again anyway).
+ */
+export async function approvalProblem(
+  ctx: GatingContext,
+  env: GatedEnvironment,
+  candidate: Approval,
+  plan: Plan,
+  deployed: string | undefined,
+): Promise<string | undefined> {
+  const inForce = await gatesInForce(ctx, env, deployed, plan.commit);
+  const authors = await deployedAuthors(ctx.git, deployed, plan.commit);
+  const wanted = inForce.sets.some((g) =>
+    candidate.scope === "protected" ? g.protect?.action === "approve" : g.approval !== undefined,
+  );
+  if (!wanted) {
+    return candidate.scope === "protected"
+      ? `no gate in force for ${env.name} takes an approval of protected operations`
+      : `no gate in force for ${env.name} needs an approval`;
+  }
+  for (const gates of inForce.sets) {
+    if (!gates.approval) continue;
+    const { counted, verdict } = evaluateApproval(
+      { ...gates.approval, required: 1 },
+      { plan, approvals: [{ ...candidate, scope: "sync" }], authors },
+    );
+    if (counted.length === 0) return verdict.reason;
+  }
+  return undefined;
+}
