@@ -12,7 +12,8 @@ import {
 
 /**
  * The environment a command line names and an engine for it (with the AWS emulator for the
- * embedded default or `--emulator`), closed after `run`.
+ * embedded default or `--emulator`), closed after `run`. Says so when a new emulator stands in for
+ * the one earlier runs created their objects in.
  */
 export async function withEnvironmentEngine(
   args: CommandArgs,
@@ -30,6 +31,13 @@ export async function withEnvironmentEngine(
     ...(choice.embedded || flag(args, "emulator") ? { emulator: { reuse: true } } : {}),
   });
   try {
+    const deployed = session.engine.store.status(name)?.deployedCommit !== undefined;
+    if (session.emulator?.origin === "started" && choice.embedded && deployed) {
+      context.stderr(
+        "tidegate: note: no `tidegate run` is running on this data directory, so a new AWS emulator was\n" +
+          "started; it does not hold what earlier runs created, which then shows as drift (missing).\n",
+      );
+    }
     return await run(name, session);
   } finally {
     await session.close();

@@ -2,19 +2,14 @@ import { currentActor } from "../identity";
 import type { RunKind } from "../model";
 import type { Command, CommandArgs, CommandContext } from "./command";
 import {
-  assertEnvironment,
   cliTrigger,
   CONFIG_HELP,
   CONFIG_OPTIONS,
-  dataDirOption,
-  environmentArgument,
   flag,
   latestReportFiles,
-  loadCliConfig,
-  openEngine,
-  requireConfig,
   withConfigErrors,
 } from "./context";
+import { withEnvironmentEngine } from "./environment-session";
 import { CHANGES_EXIT_CODE, checkExitCode, formatCheckSummary, reasonLine } from "./format";
 
 // `tidegate check`, `drift` and `sync`: one run of the engine on one environment, from the command
@@ -87,24 +82,7 @@ export function observeCommand(kind: RunKind): Command {
 }
 
 async function observe(kind: RunKind, args: CommandArgs, context: CommandContext): Promise<number> {
-  const name = environmentArgument(args, kind);
-  const choice = requireConfig(args, kind);
-  const config = await loadCliConfig(choice.path, dataDirOption(args));
-  assertEnvironment(config, name, kind);
-
-  const session = await openEngine({
-    config,
-    context,
-    ...(choice.embedded || flag(args, "emulator") ? { emulator: { reuse: true } } : {}),
-  });
-  try {
-    const deployed = session.engine.store.status(name)?.deployedCommit !== undefined;
-    if (session.emulator?.origin === "started" && choice.embedded && deployed) {
-      context.stderr(
-        "tidegate: note: no `tidegate run` is running on this data directory, so a new AWS emulator was\n" +
-          "started; it does not hold what earlier runs created, which then shows as drift (missing).\n",
-      );
-    }
+  return withEnvironmentEngine(args, context, kind, async (name, session) => {
     session.progress.begin(`${ABOUT[kind].verb} ${name}`, kind);
     const report = await session.engine.check(name, {
       kind,
@@ -129,7 +107,5 @@ async function observe(kind: RunKind, args: CommandArgs, context: CommandContext
       context.stdout(lines.join("\n"));
     }
     return checkExitCode(report.status, kind !== "sync" && flag(args, "exit-code"));
-  } finally {
-    await session.close();
-  }
+  });
 }
