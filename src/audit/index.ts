@@ -4,10 +4,10 @@ export {
   type AuditAction,
   AuditEntry,
   type AuditInput,
-  canonicalJson,
   entryHash,
   GENESIS_HASH,
 } from "./entry";
+export { canonicalJson } from "../canonical-json";
 export { type AnchorRead, type HeadAnchor, headFileOf } from "./files";
 export { LockTimeoutError, type LockOptions } from "./lock";
 export { type AuditFilter, AuditLog, AuditLogError, type AuditLogOptions } from "./log";

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { canonicalJson } from "../canonical-json";
 import type { Plan } from "../gates/types";
 import type { ChangeSet, ResourceChange } from "../pulumi/changes";
 
@@ -20,7 +21,7 @@ export function planDigest(plan: PlanContent): string {
     pending: canonicalChanges(plan.pending),
     drift: canonicalChanges(plan.drift),
   };
-  return `sha256:${createHash("sha256").update(stableStringify(canonical)).digest("hex")}`;
+  return `sha256:${createHash("sha256").update(canonicalJson(canonical)).digest("hex")}`;
 }
 
 export function makePlan(content: PlanContent): Plan {
@@ -51,14 +52,4 @@ function canonicalChanges(changes: ChangeSet | undefined): unknown {
 
 function byUrn(a: ResourceChange, b: ResourceChange): number {
   return a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0;
-}
-
-/** JSON with object keys sorted at every depth. */
-export function stableStringify(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value ?? null);
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(",")}}`;
 }
