@@ -8,7 +8,12 @@ import { GitInputError } from "./errors";
  * matches and everything under them, so `stacks/aws` selects the whole folder.
  */
 export interface PathSelection {
+  /** Keep only these paths (a folder keeps everything under it). Default: every path. */
   include?: string[];
+  /**
+   * Then drop these, e.g. every `Pulumi.<stack>.yaml`; a commit changing only dropped paths is not
+   * listed by `commitsBetween`.
+   */
   exclude?: string[];
 }
 

@@ -1,25 +1,16 @@
 import type { CommitInfo } from "../model";
+import type { PathSelection } from "./paths";
 
 /** Branch name → head commit sha. */
 export interface BranchHeads {
   [branch: string]: string;
 }
 
-/** Paths are repository-relative (`stacks/aws`, `Pulumi.*.yaml`); see `src/git/paths.ts`. */
-export interface TreeHashOptions {
-  /** Keep only these paths (a folder keeps everything under it). Default: the whole tree. */
-  include?: string[];
-  /** Then drop these, e.g. every `Pulumi.<stack>.yaml`, to compare programs without their stack config. */
-  exclude?: string[];
-}
-
-/** Which commits `commitsBetween` lists, by the files they change; patterns as in `TreeHashOptions`. */
-export interface CommitFilter {
-  /** Only commits changing something under these paths. Default: any path. */
-  paths?: string[];
-  /** Changes to these do not count: a commit changing only excluded files is left out. */
-  exclude?: string[];
-}
+/**
+ * Which paths count, for tree digests and for the commits `commitsBetween` lists; patterns are
+ * repository-relative (`stacks/aws`, `Pulumi.*.yaml`), see `src/git/paths.ts`.
+ */
+export type { PathSelection };
 
 /** Who a merge commit is by (author and committer). */
 export interface GitIdentity {
@@ -94,7 +85,7 @@ export interface GitPort {
    * A digest (sha256 hex, not a Git object id) over the files selected at a commit: equal for two
    * commits exactly when the selected paths, modes and contents are equal.
    */
-  treeHash(sha: string, options?: TreeHashOptions): Promise<string>;
+  treeHash(sha: string, options?: PathSelection): Promise<string>;
 
   /**
    * The files at `path` in a commit, without a checkout: one file, or every file under a folder,
@@ -112,7 +103,7 @@ export interface GitPort {
    * and only that parent's side is followed (so merging the source into the target earlier does not
    * count as a target commit).
    */
-  commitsBetween(from: string | undefined, to: string, filter?: CommitFilter): Promise<CommitInfo[]>;
+  commitsBetween(from: string | undefined, to: string, filter?: PathSelection): Promise<CommitInfo[]>;
 
   /**
    * Merges `source` into the head of `target` in the scratch worktree `dir`: a fast-forward when

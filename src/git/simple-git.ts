@@ -22,17 +22,15 @@ import {
   parseNameList,
   parsePushStatus,
 } from "./output";
-import { digestEntries, globPathspecs, normalizePath, selectPaths, type TreeEntry } from "./paths";
-import type {
-  BranchHeads,
-  CommitFilter,
-  GitIdentity,
-  GitPort,
-  MergeOptions,
-  MergeResult,
-  RepoFile,
-  TreeHashOptions,
-} from "./port";
+import {
+  digestEntries,
+  globPathspecs,
+  normalizePath,
+  type PathSelection,
+  selectPaths,
+  type TreeEntry,
+} from "./paths";
+import type { BranchHeads, GitIdentity, GitPort, MergeOptions, MergeResult, RepoFile } from "./port";
 import { redactorFor, withoutCredentials, type Redact } from "./redact";
 import { inspectWorkspace } from "./workspace";
 
@@ -215,7 +213,7 @@ export class SimpleGitAdapter implements GitPort {
     return exitCode === 0;
   }
 
-  async treeHash(sha: string, options: TreeHashOptions = {}): Promise<string> {
+  async treeHash(sha: string, options: PathSelection = {}): Promise<string> {
     [...(options.include ?? []), ...(options.exclude ?? [])].forEach(normalizePath);
     await this.ensureCommits(sha);
     return digestEntries(selectPaths(await this.listTree(sha), options));
@@ -245,10 +243,10 @@ export class SimpleGitAdapter implements GitPort {
   async commitsBetween(
     from: string | undefined,
     to: string,
-    filter: CommitFilter = {},
+    filter: PathSelection = {},
   ): Promise<CommitInfo[]> {
     const pathspecs = [
-      ...(filter.paths ?? []).filter((p) => normalizePath(p) !== "").flatMap((p) => globPathspecs(p)),
+      ...(filter.include ?? []).filter((p) => normalizePath(p) !== "").flatMap((p) => globPathspecs(p)),
       ...(filter.exclude ?? []).flatMap((p) => globPathspecs(p, { exclude: true })),
     ];
     await this.ensureCommits(...(from === undefined ? [] : [from]), to);

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import { PushRejectedError } from "../git/errors";
-import type { BranchHeads, CommitFilter, GitIdentity, MergeOptions, MergeResult } from "../git/port";
+import type { BranchHeads, GitIdentity, MergeOptions, MergeResult, PathSelection } from "../git/port";
+import { programSelection } from "../program";
 import type { Logger } from "../log";
 import type { CommitInfo } from "../model";
 import type { ChangeSet } from "../pulumi/changes";
@@ -23,7 +24,7 @@ export interface PromotedEnvironment {
 /** The Git operations a promotion uses (see src/git/port.ts). */
 export interface PromoteGit {
   heads(branches: string[]): Promise<BranchHeads>;
-  commitsBetween(from: string | undefined, to: string, filter?: CommitFilter): Promise<CommitInfo[]>;
+  commitsBetween(from: string | undefined, to: string, filter?: PathSelection): Promise<CommitInfo[]>;
   merge(options: MergeOptions): Promise<MergeResult>;
   push(dir: string, branch: string): Promise<void>;
 }
@@ -158,7 +159,7 @@ export async function promote(ctx: PromoteContext, request: PromoteRequest): Pro
       );
     }
 
-    const ahead = await ctx.git.commitsBetween(sourceHead, merged.targetHead, programCommits(to.project));
+    const ahead = await ctx.git.commitsBetween(sourceHead, merged.targetHead, programSelection(to.project));
     if (ahead.length > 0) {
       result.targetAhead = ahead;
       if (!request.allowTargetAhead) {
@@ -228,15 +229,6 @@ function sourceRefusal(
     return `${from.name} is ${state.status} at ${short(head)}${why}; only a Synced environment is promoted from`;
   }
   return undefined;
-}
-
-/** The commits that touch a project's program: its folder, without its stack config files. */
-export function programCommits(project: string): CommitFilter {
-  const root = project === "" || project === ".";
-  return {
-    ...(root ? {} : { paths: [project] }),
-    exclude: [root ? "Pulumi.*.yaml" : `${project}/Pulumi.*.yaml`],
-  };
 }
 
 function mergeMessage(

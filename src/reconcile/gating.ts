@@ -11,7 +11,8 @@ import type {
   PolicyViolation,
   Verdict,
 } from "../gates/types";
-import type { TreeHashOptions } from "../git/port";
+import type { PathSelection } from "../git/port";
+import { programSelection } from "../program";
 import type { Store } from "../store/port";
 
 // The I/O around the pure gates: which gates are in force, and the facts they judge (approvals,
@@ -26,7 +27,7 @@ export interface GatedEnvironment {
 }
 
 export interface GatingGit {
-  treeHash(sha: string, options?: TreeHashOptions): Promise<string>;
+  treeHash(sha: string, options?: PathSelection): Promise<string>;
   commitsBetween(from: string | undefined, to: string): Promise<CommitInfo[]>;
   commit(sha: string): Promise<CommitInfo>;
 }
@@ -65,15 +66,6 @@ export async function gatesInForce(
   const sets = uniqueSets([env.gates, ...(atDeployed ? [atDeployed] : [])]);
   const change = describeGatesChange(atDeployed ?? env.gates, atHead ?? env.gates);
   return { sets, change };
-}
-
-/** The repository paths that make up a project's program: everything but its stack config files. */
-export function programSelection(project: string): TreeHashOptions {
-  const root = project === "." || project === "";
-  return {
-    ...(root ? {} : { include: [project] }),
-    exclude: [root ? "Pulumi.*.yaml" : `${project}/Pulumi.*.yaml`],
-  };
 }
 
 export function programTree(git: GatingGit, project: string, commit: string): Promise<string> {

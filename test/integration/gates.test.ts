@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dataPaths } from "../../src/paths";
-import { programSelection } from "../../src/reconcile/gating";
+import { programSelection } from "../../src/program";
 import type { CheckReport } from "../../src/model";
 import { awsClients } from "../helpers/aws";
 import { runCli } from "../helpers/cli";

@@ -7,7 +7,7 @@ import { SimpleGitAdapter } from "../../../src/git/simple-git";
 import { createGitRemote, type GitRemoteFixture } from "../../helpers/git";
 
 const IDENTITY = { name: "tidegate", email: "tidegate@example.invalid" };
-const PROGRAM = { paths: ["stacks/app"], exclude: ["stacks/app/Pulumi.*.yaml"] };
+const PROGRAM = { include: ["stacks/app"], exclude: ["stacks/app/Pulumi.*.yaml"] };
 
 // Promotion's Git half on real repositories: a bare remote with `test` and `stage` branches, the
 // adapter's mirror and scratch worktrees beside it.
@@ -101,7 +101,7 @@ describe("SimpleGitAdapter: commitsBetween, merge and push", () => {
         expect.arrayContaining(["program", "promote test", "outside the program", "test program"]),
       );
       expect(messages).not.toContain("stage config only");
-      await expect(git.commitsBetween(base, program, { paths: ["../x"] })).rejects.toThrow(/invalid path/);
+      await expect(git.commitsBetween(base, program, { include: ["../x"] })).rejects.toThrow(/invalid path/);
     });
   });
 

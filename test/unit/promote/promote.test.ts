@@ -3,16 +3,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { GitError, PushRejectedError } from "../../../src/git/errors";
-import type { CommitFilter, MergeOptions, MergeResult } from "../../../src/git/port";
+import type { MergeOptions, MergeResult, PathSelection } from "../../../src/git/port";
 import type { Logger } from "../../../src/log";
 import type { CommitInfo } from "../../../src/model";
 import type { ChangeSet } from "../../../src/pulumi/changes";
-import {
-  programCommits,
-  promote,
-  type PromoteContext,
-  type PromotedEnvironment,
-} from "../../../src/promote/promote";
+import { promote, type PromoteContext, type PromotedEnvironment } from "../../../src/promote/promote";
 import type { EnvironmentState } from "../../../src/store/port";
 
 const TEST_HEAD = "1".repeat(40);
@@ -64,7 +59,7 @@ describe("promote", () => {
   let mergeResult: MergeResult;
   let pushError: Error | undefined;
   let calls: {
-    commitsBetween: [string | undefined, string, CommitFilter | undefined][];
+    commitsBetween: [string | undefined, string, PathSelection | undefined][];
     merge: MergeOptions[];
     push: [string, string][];
     preview: [string, string, boolean][];
@@ -175,7 +170,7 @@ describe("promote", () => {
       );
       expect(result.targetAhead).toEqual(ahead);
       expect(calls.commitsBetween).toEqual([
-        [TEST_HEAD, STAGE_HEAD, { paths: [PROJECT], exclude: [`${PROJECT}/Pulumi.*.yaml`] }],
+        [TEST_HEAD, STAGE_HEAD, { include: [PROJECT], exclude: [`${PROJECT}/Pulumi.*.yaml`] }],
       ]);
       expect(calls.push).toEqual([]);
     });
@@ -276,13 +271,5 @@ describe("promote", () => {
     pushError = new GitError("git push failed: network unreachable");
     await expect(run()).rejects.toThrow(/network unreachable/);
     expect(fs.existsSync(path.join(root, "scratch", "promote"))).toBe(false);
-  });
-
-  it("reads a project at the repository root as everything but the stack configs", () => {
-    expect(programCommits(".")).toEqual({ exclude: ["Pulumi.*.yaml"] });
-    expect(programCommits("stacks/app")).toEqual({
-      paths: ["stacks/app"],
-      exclude: ["stacks/app/Pulumi.*.yaml"],
-    });
   });
 });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ChangeSet, ResourceChange } from "../../../src/pulumi/changes";
 import { planDigest, shortDigest, type PlanContent } from "../../../src/reconcile/plan";
-import { programSelection } from "../../../src/reconcile/gating";
 
 const queue: ResourceChange = {
   urn: "urn:pulumi:prod::platform::aws-sdk:Queue::events",
@@ -51,15 +50,5 @@ describe("planDigest", () => {
 
   it("is shown as 12 hex digits", () => {
     expect(shortDigest(`sha256:${"0123456789ab".repeat(5)}abcd`)).toBe("0123456789ab");
-  });
-});
-
-describe("programSelection", () => {
-  it("is the project folder without its stack config files", () => {
-    expect(programSelection("stacks/aws-sdk")).toEqual({
-      include: ["stacks/aws-sdk"],
-      exclude: ["stacks/aws-sdk/Pulumi.*.yaml"],
-    });
-    expect(programSelection(".")).toEqual({ exclude: ["Pulumi.*.yaml"] });
   });
 });
