@@ -112,12 +112,15 @@ export async function checkEnvironment(
   let policy: PolicyViolation[] | undefined;
   let planInfo: CheckReport["plan"];
   let gateResult: GateEvaluation | undefined;
+  // The head's program tree, read once per check: the gates judge it and successes record it.
+  let headTree: Promise<string> | undefined;
+  const programTreeOfHead = () => (headTree ??= programTree(ctx.git, env.project, head as string));
   // Where this program tree succeeded: the fact the next environment's promotion gate reads.
-  const recordSuccess = async (commit: string) =>
+  const recordSuccess = async () =>
     ctx.store.recordSuccess({
       environment: env.name,
-      commit,
-      programTree: await programTree(ctx.git, env.project, commit),
+      commit: head as string,
+      programTree: await programTreeOfHead(),
       at: ctx.now().toISOString(),
     });
   const audit = (entry: Omit<AuditInput, "actor" | "environment">) =>
@@ -205,10 +208,9 @@ export async function checkEnvironment(
     const packs = [...new Set(inForce.sets.flatMap((g) => g.policyPacks))];
     const packDirs =
       packs.length > 0 ? await timed("policy", () => ctx.preparePolicyPacks(packs, workDir)) : [];
+    const previewOptions = packDirs.length > 0 ? { policyPacks: packDirs } : {};
     const previewPending = async () => {
-      const result = await timed("preview", () =>
-        stack.preview(packDirs.length > 0 ? { policyPacks: packDirs } : {}),
-      );
+      const result = await timed("preview", () => stack.preview(previewOptions));
       pending = result.changes;
       policy = result.policy ?? [];
     };
@@ -222,22 +224,32 @@ export async function checkEnvironment(
 
     // Nothing pending: the deployed state is what this commit's program makes (a commit that changes
     // nothing is never "deployed" by an update), so its program tree has succeeded here.
-    if (pending && pending.resources.length === 0) await recordSuccess(head);
+    if (pending && pending.resources.length === 0) await recordSuccess();
 
     const decision = decideSync({ drift: env.drift.policy }, pending, drift);
     if (!decision.sync) return finish(observedStatus(pending, drift), decision.reason);
 
-    const plan = makePlan({
-      environment: env.name,
-      stack: env.stack,
-      commit: head,
-      ...(pending ? { pending } : {}),
-      drift,
-      remediate: decision.remediate,
-    });
+    // What an update of the head would do, as the gates judge it and approvals bind to it.
+    const planOf = (pendingNow: ChangeSet | undefined, driftNow: ChangeSet) =>
+      makePlan({
+        environment: env.name,
+        stack: env.stack,
+        commit: head as string,
+        ...(pendingNow ? { pending: pendingNow } : {}),
+        drift: driftNow,
+        remediate: decision.remediate,
+      });
+    const plan = planOf(pending, drift);
     planInfo = { commit: plan.commit, digest: plan.digest, remediate: plan.remediate };
+    const tree = await programTreeOfHead();
     const evaluation = await timed("judge", () =>
-      evaluatePlan(ctx, env, inForce, { plan, deployed: deployedCommit, projectDir, policy: policy ?? [] }),
+      evaluatePlan(ctx, env, inForce, {
+        plan,
+        deployed: deployedCommit,
+        projectDir,
+        programTree: tree,
+        policy: policy ?? [],
+      }),
     );
     gateResult = evaluation;
     audit({
@@ -267,16 +279,8 @@ export async function checkEnvironment(
           remediate: decision.remediate,
           log,
           reverify: async () => {
-            const again = await stack.preview(packDirs.length > 0 ? { policyPacks: packDirs } : {});
-            const driftAgain = (await stack.previewDrift()).changes;
-            return makePlan({
-              environment: env.name,
-              stack: env.stack,
-              commit: head as string,
-              pending: again.changes,
-              drift: driftAgain,
-              remediate: decision.remediate,
-            }).digest;
+            const again = (await stack.preview(previewOptions)).changes;
+            return planOf(again, (await stack.previewDrift()).changes).digest;
           },
         },
       ),
@@ -286,7 +290,7 @@ export async function checkEnvironment(
     if (outcome.skippedReason) return finish(observedStatus(pending, drift), outcome.skippedReason);
     deployedCommit = head;
     synced = { remediated: decision.remediate };
-    await recordSuccess(head);
+    await recordSuccess();
     return finish("Synced", decision.remediate ? "drift restored and changes applied" : undefined);
   } catch (err) {
     if (err instanceof Stop) return finish(err.status, err.reason, "skipped");

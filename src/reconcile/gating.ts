@@ -88,7 +88,14 @@ export async function evaluatePlan(
   ctx: GatingContext,
   env: GatedEnvironment,
   inForce: GatesInForce,
-  facts: { plan: Plan; deployed?: string; projectDir: string; policy: PolicyViolation[] },
+  facts: {
+    plan: Plan;
+    deployed?: string;
+    projectDir: string;
+    /** The program tree at the plan's commit (see programTree). */
+    programTree: string;
+    policy: PolicyViolation[];
+  },
 ): Promise<GateEvaluation> {
   const { plan } = facts;
   const commands = uniqueBy(
@@ -101,7 +108,6 @@ export async function evaluatePlan(
       await ctx.runCheck(command, { environment: env.name, cwd: facts.projectDir, commit: plan.commit }),
     );
   }
-  const tree = await programTree(ctx.git, env.project, plan.commit);
   const authors = await deployedAuthors(ctx.git, facts.deployed, plan.commit);
   const approvals = ctx.store.approvals(env.name);
   const now = ctx.now();
@@ -115,8 +121,8 @@ export async function evaluatePlan(
       plan,
       approvals,
       authors,
-      programTree: tree,
-      ...(promotionFrom ? { success: ctx.store.success(promotionFrom, tree) } : {}),
+      programTree: facts.programTree,
+      ...(promotionFrom ? { success: ctx.store.success(promotionFrom, facts.programTree) } : {}),
       now,
       checks,
       policy: facts.policy,

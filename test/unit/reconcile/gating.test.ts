@@ -64,7 +64,7 @@ describe("evaluatePlan", () => {
       ctx,
       env(APPROVAL),
       { sets: [APPROVAL, WINDOW], change: [] },
-      { plan: plan(), deployed: DEPLOYED, projectDir: "/nowhere", policy: [] },
+      { plan: plan(), deployed: DEPLOYED, projectDir: "/nowhere", programTree: "tree", policy: [] },
     );
     expect(result.outcome).toBe("block");
     expect(result.verdicts.map((v) => [v.gate, v.verdict])).toEqual([
@@ -81,7 +81,7 @@ describe("evaluatePlan", () => {
       ctx,
       env(APPROVAL),
       { sets: [APPROVAL], change: [] },
-      { plan: plan(), deployed: DEPLOYED, projectDir: "/nowhere", policy: [] },
+      { plan: plan(), deployed: DEPLOYED, projectDir: "/nowhere", programTree: "tree", policy: [] },
     );
     expect(result.outcome).not.toBe("pass");
     expect(result.reason).toMatch(/self-approval/);
