@@ -9,17 +9,25 @@ export interface CliRun {
   stderr: string;
 }
 
-/** The CLI as a child process, on the repository's Node 22, with extra environment variables. */
-export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliRun> {
+export interface CliOptions {
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Milliseconds before the process is killed; default two minutes. */
+  timeout?: number;
+}
+
+/** The CLI as a child process, on the repository's Node 22 (first on PATH). */
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun> {
   const bin = path.join(repoRoot, "node_modules", ".bin");
   return new Promise((resolve) => {
     execFile(
       path.join(bin, "tsx"),
       [path.join(repoRoot, "src", "main.ts"), ...args],
       {
-        env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}`, ...env },
-        timeout: 120_000,
-        ...(cwd ? { cwd } : {}),
+        env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}`, ...options.env },
+        timeout: options.timeout ?? 120_000,
+        ...(options.cwd ? { cwd: options.cwd } : {}),
       },
       (error, stdout, stderr) =>
         resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr }),

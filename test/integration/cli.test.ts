@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -6,34 +5,14 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 
+import { runCli } from "../helpers/cli";
 import { createGitRemote, type GitRemoteFixture } from "../helpers/git";
 
 // The CLI as a user runs it: a child process, the repository's Node 22 first on PATH, in a folder of
 // the test's own, against a real Git repository holding the environment files.
 
-const repoRoot = path.resolve(__dirname, "../..");
-const binDir = path.join(repoRoot, "node_modules", ".bin");
-const env = { ...process.env, PATH: [binDir, process.env.PATH].filter(Boolean).join(path.delimiter) };
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function tidegate(cwd: string, args: string[], timeout = 120_000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      path.join(binDir, "tsx"),
-      [path.join(repoRoot, "src", "main.ts"), ...args],
-      { cwd, env, timeout },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const tidegate = (cwd: string, args: string[], timeout?: number) =>
+  runCli(args, { cwd, ...(timeout ? { timeout } : {}) });
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {

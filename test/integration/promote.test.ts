@@ -11,7 +11,7 @@ import { createEngineFixture, PROJECT, type EngineFixture } from "../helpers/eng
 
 const ACTOR = "ada@example.com";
 
-const cli = (args: string[]) => runCli(args, { TIDEGATE_ACTOR: ACTOR });
+const cli = (args: string[]) => runCli(args, { env: { TIDEGATE_ACTOR: ACTOR } });
 
 describe("promoting test into stage", () => {
   let f: EngineFixture;
