@@ -7,12 +7,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PassThrough } from "node:stream";
 import { promisify } from "node:util";
-import { awsEnvVars, startEmulator } from "../src/emulator";
-import { Engine } from "../src/engine";
+import { awsEnvVars, startEmulator } from "../src/devenv/emulator";
+import { Engine } from "../src/app/engine";
 import { createLogger } from "../src/log";
-import { loadEngineConfig } from "../src/setup";
-import { enginePath, provisionPulumi } from "../src/toolchain/pulumi";
-import { repoRoot } from "../src/toolchain/repo";
+import { loadEngineConfig } from "../src/compose";
+import { provisionPulumi } from "../src/devenv/toolchain/pulumi";
+import { enginePath } from "../src/adapters/pulumi/toolchain";
+import { repoRoot } from "../src/config/repo";
 import { exampleRepositoryFiles, PROJECT, writeTidegateConfig } from "../test/helpers/example";
 import { createGitRemote } from "../test/helpers/git";
 
@@ -166,7 +167,7 @@ async function main(): Promise<void> {
         `| ${name} | ${(ours / 1000).toFixed(2)} s | ${(theirs / 1000).toFixed(2)} s | ${(ours / theirs).toFixed(2)}× |`,
       );
     }
-    await engine.stop();
+    engine.close();
   } finally {
     await emulator.stop();
     remote.cleanup();

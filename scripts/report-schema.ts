@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as prettier from "prettier";
-import { reportJsonSchema } from "../src/report/json";
+import { reportJsonSchema } from "../src/domain/report-schema";
 
 // Publishes the check report's JSON Schema (generated from the zod schema) to
 // schema/report.schema.json, formatted as the repository formats JSON. `--check` only compares,

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 
 import { type Command, type CommandContext, ExitCode, UsageError } from "./cli/command";
-import { repoRoot } from "./toolchain/repo";
+import { repoRoot } from "./config/repo";
 
 // `tidegate <command> [options]`: the composition root. Each command is a module under src/cli,
 // loaded only when it runs (later commands pull in the Pulumi SDK, which help and doctor never need).

@@ -1,5 +1,5 @@
-import { currentActor } from "../identity";
-import { renderPlan } from "../report/plan";
+import { currentActor } from "./actor";
+import { renderPlan } from "../render/plan";
 import { type Command, ExitCode } from "./command";
 import { CONFIG_HELP, CONFIG_OPTIONS, flag, stringOption, withConfigErrors } from "./context";
 import { withEnvironmentEngine } from "./environment-session";

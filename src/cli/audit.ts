@@ -1,13 +1,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-import { AUDIT_ACTIONS, type AuditAction, type AuditEntry } from "../audit/entry";
-import { type AuditFilter, AuditLog } from "../audit/log";
-import type { VerifyResult } from "../audit/verify";
+import { AUDIT_ACTIONS, type AuditAction, type AuditEntry } from "../adapters/audit/entry";
+import { type AuditFilter, AuditLog } from "../adapters/audit/log";
+import type { VerifyResult } from "../adapters/audit/verify";
 import { ConfigError } from "../config/errors";
 import { parseTidegateFile } from "../config/parse";
 import { resolveSettings } from "../config/resolve";
-import { dataPaths } from "../paths";
+import { dataPaths } from "../config/paths";
 import { type Command, type CommandArgs, ExitCode, UsageError } from "./command";
 import {
   CONFIG_HELP,
@@ -18,7 +18,7 @@ import {
   stringOption,
   withConfigErrors,
 } from "./context";
-import { alignColumns, clean, reasonLine } from "./format";
+import { alignColumns, clean, reasonLine } from "../render/format";
 
 // `tidegate audit`: the audit log of the data directory, shown, filtered, verified. It needs only
 // the data directory: no Git, no Pulumi, no store.

@@ -4,20 +4,21 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { ParseArgsOptionsConfig } from "node:util";
 
-import { awsEnvVars } from "../emulator";
+import { awsEnvVars } from "../devenv/emulator";
 import { ConfigError } from "../config/errors";
 import { parseTidegateFile } from "../config/parse";
 import { type ResolvedConfig, resolveSettings } from "../config/resolve";
 import { fileUrl } from "../config/url";
-import type { Engine } from "../engine";
+import type { Engine } from "../app/engine";
 import { createLogger, type Logger } from "../log";
-import type { CheckReport } from "../model";
-import type { Store } from "../store/port";
-import { openSqliteStore, STORE_FILE } from "../store/sqlite";
-import { provisionPulumi, type PulumiToolchain } from "../toolchain/pulumi";
+import type { CheckReport } from "../domain/model";
+import type { Store } from "../adapters/store/port";
+import { openSqliteStore, STORE_FILE } from "../adapters/store/sqlite";
+import { provisionPulumi, type PulumiToolchain } from "../devenv/toolchain/pulumi";
 import { type CommandArgs, type CommandContext, ExitCode, UsageError } from "./command";
 import { type CliEmulator, openEmulator } from "./emulator";
 import { createProgress, type Progress, type ProgressMode } from "./progress";
+import { Schedules } from "../daemon";
 
 // What the commands share: which configuration a command line means, loading it, and opening an
 // engine (passphrase, logger, toolchain, emulator) or only the store for it. The engine and setup
@@ -111,7 +112,7 @@ export async function withConfigErrors(
  * with `dataDir` overriding the data directory (and the default backend that lives in it).
  */
 export async function loadCliConfig(configPath: string, dataDir?: string): Promise<ResolvedConfig> {
-  const { loadEngineConfig } = await import("../setup.js");
+  const { loadEngineConfig } = await import("../compose.js");
   const config = await loadEngineConfig(configPath);
   return dataDir === undefined ? config : withDataDir(config, dataDir);
 }
@@ -174,6 +175,8 @@ export interface EngineSession {
   progress: Progress;
   emulator?: CliEmulator;
   /** Stops the engine (letting a running update finish), the emulator, and closes the store. Idempotent. */
+  /** Starts every environment's schedules (the daemon); close() stops them. */
+  schedule(): void;
   close(): Promise<string[]>;
 }
 
@@ -189,9 +192,9 @@ export interface SessionOptions {
 export async function openEngine(options: SessionOptions): Promise<EngineSession> {
   const { config, context } = options;
   const [{ Engine }, { dataPaths }, { readPassphrase }] = await Promise.all([
-    import("../engine.js"),
-    import("../paths.js"),
-    import("../setup.js"),
+    import("../app/engine.js"),
+    import("../config/paths.js"),
+    import("../compose.js"),
   ]);
   const passphrase = readPassphrase(config.secrets);
   const logFormat = options.logFormat ?? "pretty";
@@ -232,18 +235,24 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
       versions: await versions(context.repoRoot, toolchain),
     });
     let closing: Promise<string[]> | undefined;
+    let schedules: Schedules | undefined;
+    const schedule = () => {
+      schedules ??= new Schedules(engine, log);
+      schedules.start();
+    };
     const close = () =>
       (closing ??= (async () => {
         progress.end();
         try {
-          return await engine.stop();
+          return (await schedules?.stop()) ?? [];
         } finally {
+          engine.close();
           await emulator?.stop();
         }
       })());
     progress.end();
     const reportsDir = dataPaths(config.dataDir).reports;
-    return { engine, config, reportsDir, log, progress, ...(emulator ? { emulator } : {}), close };
+    return { engine, config, reportsDir, log, progress, ...(emulator ? { emulator } : {}), schedule, close };
   } catch (error) {
     progress.end();
     await emulator?.stop();

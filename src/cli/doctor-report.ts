@@ -1,4 +1,4 @@
-import type { EmulatorKind } from "../emulator";
+import type { EmulatorKind } from "../devenv/emulator";
 
 // The pure half of `tidegate doctor`: check results, version arithmetic, parsing of tool output and
 // formatting. Nothing here starts a process or reads a file, so it is unit-tested directly.

@@ -4,11 +4,12 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 
-import { provisionKubernetes } from "../kubernetes/binaries";
-import { chooseEmulator, type EmulatorFacts, type EmulatorKind } from "../emulator";
-import { DEFAULT_LOCALSTACK_IMAGE } from "../emulator/localstack";
-import { venvPaths } from "../emulator/moto";
-import { enginePath, provisionPulumi, type PulumiToolchain, ToolchainError } from "../toolchain/pulumi";
+import { provisionKubernetes } from "../devenv/kubernetes/binaries";
+import { chooseEmulator, type EmulatorFacts, type EmulatorKind } from "../devenv/emulator";
+import { DEFAULT_LOCALSTACK_IMAGE } from "../devenv/emulator/localstack";
+import { venvPaths } from "../devenv/emulator/moto";
+import { provisionPulumi, type PulumiToolchain, ToolchainError } from "../devenv/toolchain/pulumi";
+import { enginePath } from "../adapters/pulumi/toolchain";
 import type { Command, CommandContext } from "./command";
 import {
   type Check,

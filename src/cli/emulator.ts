@@ -1,9 +1,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-import { type Emulator, startEmulator } from "../emulator";
-import { httpResponds } from "../emulator/ports";
-import { isProcessAlive } from "../pid";
+import { type Emulator, startEmulator } from "../devenv/emulator";
+import { httpResponds } from "../devenv/emulator/ports";
+import { isProcessAlive } from "../adapters/pid";
 
 // The AWS emulator of a data directory. The emulator holds its objects in memory, so a second one
 // knows nothing of what the first created: `tidegate run` records the one it started in

@@ -1,5 +1,5 @@
-import { currentActor } from "../identity";
-import type { RunKind } from "../model";
+import { currentActor } from "./actor";
+import type { RunKind } from "../domain/model";
 import type { Command, CommandArgs, CommandContext } from "./command";
 import {
   cliTrigger,
@@ -10,7 +10,7 @@ import {
   withConfigErrors,
 } from "./context";
 import { withEnvironmentEngine } from "./environment-session";
-import { CHANGES_EXIT_CODE, checkExitCode, formatCheckSummary, reasonLine } from "./format";
+import { CHANGES_EXIT_CODE, checkExitCode, formatCheckSummary, reasonLine } from "../render/format";
 
 // `tidegate check`, `drift` and `sync`: one run of the engine on one environment, from the command
 // line. They differ only in the run's kind and in whether the environment's policy may act.

@@ -1,8 +1,8 @@
 import { Writable } from "node:stream";
 
 import type { Logger } from "../log";
-import type { RunKind } from "../model";
-import { progressLine, stageAfter } from "./format";
+import type { RunKind } from "../domain/model";
+import { progressLine, stageAfter } from "../render/format";
 
 // A progress line for long operations. On a terminal, one line that updates in place
 // (`⠋ checking test: preview… 12s`) with log lines written above it; elsewhere, one line when an

@@ -1,5 +1,5 @@
-import { currentActor } from "../identity";
-import { formatPromoteResult } from "../promote/format";
+import { currentActor } from "./actor";
+import { formatPromoteResult } from "../render/promote";
 import { type Command, type CommandArgs, type CommandContext, ExitCode, UsageError } from "./command";
 import {
   assertEnvironment,

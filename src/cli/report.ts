@@ -1,6 +1,6 @@
-import type { CheckReport, RunRecord } from "../model";
-import { renderMarkdown } from "../report/markdown";
-import type { Store } from "../store/port";
+import type { CheckReport, RunRecord } from "../domain/model";
+import { renderMarkdown } from "../render/markdown";
+import type { Store } from "../adapters/store/port";
 import { type Command, UsageError } from "./command";
 import {
   CONFIG_HELP,
@@ -12,7 +12,7 @@ import {
   stringOption,
   withConfigErrors,
 } from "./context";
-import { formatHistory } from "./format";
+import { formatHistory } from "../render/format";
 
 // `tidegate report <env>`: a report from the store, as Markdown or JSON, or the list of runs.
 

@@ -1,4 +1,4 @@
-import { currentActor } from "../identity";
+import { currentActor } from "./actor";
 import { type Command, ExitCode } from "./command";
 import { CONFIG_HELP, CONFIG_OPTIONS, flag, stringOption, withConfigErrors } from "./context";
 import { withEnvironmentEngine } from "./environment-session";

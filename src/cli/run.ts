@@ -1,9 +1,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-import type { EnvironmentStatus } from "../model";
-import { onShutdown } from "../schedule/signals";
-import { prepareExample, type ExampleSetup } from "../setup";
+import type { EnvironmentStatus } from "../domain/model";
+import { onShutdown } from "../daemon/signals";
+import { prepareExample, type ExampleSetup } from "../compose";
 import { type Command, type CommandArgs, type CommandContext, UsageError } from "./command";
 import {
   dataDirOption,
@@ -16,7 +16,7 @@ import {
   stringOption,
   withConfigErrors,
 } from "./context";
-import { alignColumns, anyFailed, formatStatusTable, statusRows } from "./format";
+import { alignColumns, anyFailed, formatStatusTable, statusRows } from "../render/format";
 
 // `tidegate run`: the daemon. Checks every environment once, prints where things stand, then keeps
 // polling on the environments' schedules until SIGINT or SIGTERM. Without a configuration it runs
@@ -109,7 +109,7 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
     context.stdout(summary(session, example));
     if (flag(args, "once")) return anyFailed(statuses) ? 1 : 0;
 
-    session.engine.start();
+    session.schedule();
     const count = session.engine.environments.length;
     context.stdout(
       `\nWatching ${count} ${count === 1 ? "environment" : "environments"} on their schedules. Stop with Ctrl-C (a running update finishes first).\n`,

@@ -1,6 +1,6 @@
 import type { Command } from "./command";
 import { CONFIG_HELP, CONFIG_OPTIONS, flag, openForReading, withConfigErrors } from "./context";
-import { formatStatusTable, type StatusRow, statusRows } from "./format";
+import { formatStatusTable, type StatusRow, statusRows } from "../render/format";
 
 // `tidegate status`: every environment at a glance, from the store. It runs no Pulumi and polls no
 // branch; the environment definitions are read from the config ref (a fetch into a local mirror).

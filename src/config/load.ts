@@ -2,7 +2,7 @@ import type { Dirent } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 
-import { repoRoot } from "../toolchain/repo";
+import { repoRoot } from "./repo";
 import { ConfigError } from "./errors";
 import { type ParsedFile, parseEnvironmentFile, parseTidegateFile } from "./parse";
 import { buildConfig, EMBEDDED_CONFIG, environmentsSource, type ResolvedConfig } from "./resolve";

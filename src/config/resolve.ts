@@ -1,7 +1,7 @@
 import * as path from "node:path";
 
 import { parseDuration } from "../gates/duration";
-import type { Gates } from "../gates/types";
+import type { Gates } from "../domain/gates";
 import { ConfigError, type ConfigIssue } from "./errors";
 import { type ParsedFile, parseEnvironmentFile } from "./parse";
 import { canonicalTimeZone, normalizeRepoPath } from "./rules";

@@ -1,5 +1,5 @@
 import { count, listOf, sameIdentity, shortCommit, shortDigest } from "./text";
-import type { Approval, ApprovalGate, GateVerdict, Plan } from "./types";
+import type { Approval, ApprovalGate, GateVerdict, Plan } from "../domain/gates";
 
 // The approval gate: N distinct people from the allowed list approved exactly this plan (the
 // environment, the commit and the plan's digest). Everything else is named in the reason, so the

@@ -1,5 +1,5 @@
 import { formatDuration } from "./duration";
-import type { ApprovalGate, CheckCommand, Gates, ProtectedOperations, PromotionGate } from "./types";
+import type { ApprovalGate, CheckCommand, Gates, ProtectedOperations, PromotionGate } from "../domain/gates";
 import { describeWindow } from "./windows";
 
 // How a commit would change an environment's gates, in lines a reviewer reads in the report:

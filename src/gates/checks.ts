@@ -1,6 +1,6 @@
 import { formatDuration } from "./duration";
 import { count, listOf, shortCommit } from "./text";
-import type { CheckCommand, CheckResult, GateVerdict } from "./types";
+import type { CheckCommand, CheckResult, GateVerdict } from "../domain/gates";
 
 // The checks gate: every configured command passed at the commit being deployed. The commands are
 // run elsewhere (I/O); this only reads their results.

@@ -1,4 +1,4 @@
-import type { DurationMs } from "./types";
+import type { DurationMs } from "../domain/gates";
 
 // Durations as written in environment files: whole numbers of days, hours, minutes and seconds,
 // largest unit first, each at most once ("90s", "10m", "1h30m", "2d"). A day is 24 hours of

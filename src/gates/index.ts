@@ -4,7 +4,15 @@ import { evaluatePolicy } from "./policy";
 import { evaluatePromotion, type PromotionSuccess } from "./promotion";
 import { evaluateProtected } from "./protected";
 import { shortCommit } from "./text";
-import type { Approval, CheckResult, GateVerdict, Gates, Plan, PolicyViolation, Verdict } from "./types";
+import type {
+  Approval,
+  CheckResult,
+  GateVerdict,
+  Gates,
+  Plan,
+  PolicyViolation,
+  Verdict,
+} from "../domain/gates";
 import { evaluateWindows } from "./windows";
 
 // All gates of an environment on one plan. Only the configured gates speak; any block blocks, else

@@ -1,6 +1,6 @@
-import { resourceName } from "../pulumi/changes";
+import { resourceName } from "../domain/changes";
 import { count } from "./text";
-import type { GateVerdict, PolicyViolation } from "./types";
+import type { GateVerdict, PolicyViolation } from "../domain/gates";
 
 // The policy gate: a mandatory violation of a policy pack blocks; advisory findings are shown only.
 

@@ -1,6 +1,6 @@
 import { formatDuration } from "./duration";
 import { shortCommit } from "./text";
-import type { GateVerdict, PromotionGate } from "./types";
+import type { GateVerdict, PromotionGate } from "../domain/gates";
 
 // The promotion gate: the program at the head (its tree, environment-specific stack config
 // excluded) must have been deployed successfully in the environment below, and have run there for

@@ -1,7 +1,7 @@
-import type { ChangeSet, ResourceChange } from "../pulumi/changes";
+import type { ChangeSet, ResourceChange } from "../domain/changes";
 import { judgeApprovals } from "./approval";
 import { listOf } from "./text";
-import type { Approval, GateVerdict, Plan, ProtectedOperations } from "./types";
+import type { Approval, GateVerdict, Plan, ProtectedOperations } from "../domain/gates";
 
 // Protected operations: deletes and replacements of matching resources are refused outright, or
 // need an approval of their own (scope "protected") for exactly this plan.

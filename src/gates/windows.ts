@@ -1,7 +1,7 @@
 import { CronTime } from "cron";
 
 import { formatDuration } from "./duration";
-import type { GateVerdict, SyncWindow } from "./types";
+import type { GateVerdict, SyncWindow } from "../domain/gates";
 
 // Sync windows: a window is open for `duration` from each time its cron fires, read in its time
 // zone. Allow windows: a sync runs only inside one; deny windows: none runs while one is open, and

@@ -1,20 +1,20 @@
 import * as path from "node:path";
-import type { CheckReport, CommitInfo, EnvironmentStatus, RunKind, Timings } from "../model";
-import { CommitNotFoundError } from "../git/errors";
+import type { CheckReport, CommitInfo, EnvironmentStatus, RunKind, Timings } from "../domain/model";
+import { CommitNotFoundError } from "../adapters/git/errors";
 import type { Logger } from "../log";
-import type { AuditInput } from "../audit";
-import type { Gates, PolicyViolation } from "../gates/types";
-import { ENGINE_ACTOR } from "../identity";
+import type { AuditInput } from "../adapters/audit";
+import type { Gates, PolicyViolation } from "../domain/gates";
+import { ENGINE_ACTOR } from "../domain/actor";
 import { windowState } from "../gates/windows";
-import type { ChangeSet } from "../pulumi/changes";
-import type { DependencyResult } from "../pulumi/dependencies";
-import { PulumiError } from "../pulumi/errors";
-import type { Lease } from "../pulumi/lease";
-import type { StackPort } from "../pulumi/port";
-import type { EnvironmentState, Store } from "../store/port";
+import type { ChangeSet } from "../domain/changes";
+import type { DependencyResult } from "../adapters/pulumi/dependencies";
+import { PulumiError } from "../adapters/pulumi/errors";
+import type { Lease } from "../adapters/pulumi/lease";
+import type { StackPort } from "../adapters/pulumi/port";
+import type { EnvironmentState, Store } from "../adapters/store/port";
 import { decideSync, observedStatus } from "./classify";
 import { evaluatePlan, gatesInForce, programTree, type GateEvaluation, type GatingContext } from "./gating";
-import { makePlan, shortDigest } from "./plan";
+import { makePlan, shortDigest } from "../domain/plan";
 
 /** The part of an environment definition a check needs. */
 export interface CheckedEnvironment {

@@ -1,5 +1,5 @@
-import type { EnvironmentStatus } from "../model";
-import type { ChangeSet } from "../pulumi/changes";
+import type { EnvironmentStatus } from "../domain/model";
+import type { ChangeSet } from "../domain/changes";
 
 /** The status an observation implies, before any sync. */
 export function observedStatus(

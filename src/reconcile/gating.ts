@@ -1,4 +1,4 @@
-import type { CommitInfo } from "../model";
+import type { CommitInfo } from "../domain/model";
 import { describeGatesChange, evaluateGates } from "../gates";
 import { evaluateApproval } from "../gates/approval";
 import type {
@@ -10,10 +10,10 @@ import type {
   Plan,
   PolicyViolation,
   Verdict,
-} from "../gates/types";
-import type { PathSelection } from "../git/port";
-import { programSelection } from "../program";
-import type { Store } from "../store/port";
+} from "../domain/gates";
+import type { PathSelection } from "../adapters/git/port";
+import { programSelection } from "../domain/program";
+import type { Store } from "../adapters/store/port";
 
 // The I/O around the pure gates: which gates are in force, and the facts they judge (approvals,
 // authors, the program tree, where it succeeded before, check results).

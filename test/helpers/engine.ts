@@ -4,11 +4,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PassThrough } from "node:stream";
 import { inject } from "vitest";
-import { awsEnvVars } from "../../src/emulator";
-import { Engine } from "../../src/engine";
-import { dataPaths } from "../../src/paths";
+import { awsEnvVars } from "../../src/devenv/emulator";
+import { Engine } from "../../src/app/engine";
+import { dataPaths } from "../../src/config/paths";
 import { createLogger } from "../../src/log";
-import { loadEngineConfig } from "../../src/setup";
+import { loadEngineConfig } from "../../src/compose";
 import { exampleRepositoryFiles, PROJECT, writeTidegateConfig } from "./example";
 import { createGitRemote, type GitRemoteFixture } from "./git";
 
@@ -137,7 +137,7 @@ export async function createEngineFixture(environments: EnvironmentSpec[]): Prom
       return second;
     },
     async cleanup() {
-      for (const e of engines) await e.stop();
+      for (const e of engines) e.close();
       remote.cleanup();
     },
   };

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { repoRoot } from "../../src/toolchain/repo";
+import { repoRoot } from "../../src/config/repo";
 
 /** The example project every engine test and the benchmark deploy: dynamic resources over the AWS SDK. */
 export const PROJECT = "stacks/aws-sdk";

@@ -1,6 +1,6 @@
 import * as path from "node:path";
-import { kubeRequest } from "../../src/kubernetes/client";
-import type { ControlPlane } from "../../src/kubernetes/control-plane";
+import { kubeRequest } from "../../src/devenv/kubernetes/client";
+import type { ControlPlane } from "../../src/devenv/kubernetes/control-plane";
 import { openTestStack, type TestStack } from "./stacks";
 
 export interface KubernetesStackOptions {

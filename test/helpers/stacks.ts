@@ -3,9 +3,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { inject } from "vitest";
-import { awsEnvVars } from "../../src/emulator";
-import { PulumiStack } from "../../src/pulumi/stack";
-import { repoRoot } from "../../src/toolchain/repo";
+import { awsEnvVars } from "../../src/devenv/emulator";
+import { PulumiStack } from "../../src/adapters/pulumi/stack";
+import { repoRoot } from "../../src/config/repo";
 
 export interface TestStack {
   stack: PulumiStack;

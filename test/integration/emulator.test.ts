@@ -14,8 +14,8 @@ import {
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { awsClientConfig, startEmulator, type Emulator } from "../../src/emulator";
-import { isPortOpen } from "../../src/emulator/ports";
+import { awsClientConfig, startEmulator, type Emulator } from "../../src/devenv/emulator";
+import { isPortOpen } from "../../src/devenv/emulator/ports";
 
 // Starts its own emulator (no global setup): AWS_ENDPOINT_URL, else LocalStack in Docker, else moto.
 describe("startEmulator", () => {

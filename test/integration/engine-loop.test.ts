@@ -3,10 +3,10 @@ import { GetQueueAttributesCommand, GetQueueUrlCommand, type QueueAttributeName 
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { dataPaths } from "../../src/paths";
-import type { CheckReport } from "../../src/model";
-import type { ResourceChange } from "../../src/pulumi/changes";
-import { PulumiStack } from "../../src/pulumi/stack";
+import { dataPaths } from "../../src/config/paths";
+import type { CheckReport } from "../../src/domain/model";
+import type { ResourceChange } from "../../src/domain/changes";
+import { PulumiStack } from "../../src/adapters/pulumi/stack";
 import { awsClients } from "../helpers/aws";
 import { runCli } from "../helpers/cli";
 import { createEngineFixture, PROJECT, reportTexts, type EngineFixture } from "../helpers/engine";

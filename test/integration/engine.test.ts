@@ -5,7 +5,7 @@ import {
   SetQueueAttributesCommand,
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ResourceChange } from "../../src/pulumi/changes";
+import type { ResourceChange } from "../../src/domain/changes";
 import { awsClients } from "../helpers/aws";
 import { openTestStack, type TestStack } from "../helpers/stacks";
 

@@ -1,7 +1,7 @@
 import type { TestProject } from "vitest/node";
-import { startEmulator, type Emulator } from "../../src/emulator";
-import { provisionPulumi, type PulumiToolchain } from "../../src/toolchain/pulumi";
-import { repoRoot } from "../../src/toolchain/repo";
+import { startEmulator, type Emulator } from "../../src/devenv/emulator";
+import { provisionPulumi, type PulumiToolchain } from "../../src/devenv/toolchain/pulumi";
+import { repoRoot } from "../../src/config/repo";
 
 export interface ProvidedAws {
   kind: Emulator["kind"];

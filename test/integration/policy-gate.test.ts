@@ -2,8 +2,8 @@ import { GetBucketTaggingCommand } from "@aws-sdk/client-s3";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dataPaths } from "../../src/paths";
-import { repoRoot } from "../../src/toolchain/repo";
+import { dataPaths } from "../../src/config/paths";
+import { repoRoot } from "../../src/config/repo";
 import { awsClients } from "../helpers/aws";
 import { createEngineFixture, type EngineFixture } from "../helpers/engine";
 

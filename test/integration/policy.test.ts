@@ -2,8 +2,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensurePolicyPackDependencies } from "../../src/pulumi/policy";
-import { repoRoot } from "../../src/toolchain/repo";
+import { ensurePolicyPackDependencies } from "../../src/adapters/pulumi/policy";
+import { repoRoot } from "../../src/config/repo";
 import { openTestStack, type TestStack } from "../helpers/stacks";
 
 // Shared with the other integration tests: installs are keyed by lockfile, so a warm run installs nothing.

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PromoteOptions } from "../../src/promote/promote";
+import type { PromoteOptions } from "../../src/app/promote";
 import { runCli } from "../helpers/cli";
 import { createEngineFixture, PROJECT, type EngineFixture } from "../helpers/engine";
 

@@ -5,7 +5,8 @@ import * as path from "node:path";
 
 import { afterEach, describe, expect, it } from "vitest";
 
-import { currentActor, ENGINE_ACTOR, engineActor } from "../../src/identity";
+import { currentActor } from "../../src/cli/actor";
+import { ENGINE_ACTOR, engineActor } from "../../src/domain/actor";
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { programSelection } from "../../src/program";
+import { programSelection } from "../../src/domain/program";
 
 describe("programSelection", () => {
   it("is the project folder without its stack config files", () => {

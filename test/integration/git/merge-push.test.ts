@@ -2,8 +2,8 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { GitError, PushRejectedError } from "../../../src/git/errors";
-import { SimpleGitAdapter } from "../../../src/git/simple-git";
+import { GitError, PushRejectedError } from "../../../src/adapters/git/errors";
+import { SimpleGitAdapter } from "../../../src/adapters/git/simple-git";
 import { createGitRemote, type GitRemoteFixture } from "../../helpers/git";
 
 const IDENTITY = { name: "tidegate", email: "tidegate@example.invalid" };

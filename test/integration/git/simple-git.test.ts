@@ -2,8 +2,8 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BranchNotFoundError, CommitNotFoundError, GitError } from "../../../src/git/errors";
-import { SimpleGitAdapter } from "../../../src/git/simple-git";
+import { BranchNotFoundError, CommitNotFoundError, GitError } from "../../../src/adapters/git/errors";
+import { SimpleGitAdapter } from "../../../src/adapters/git/simple-git";
 import { createGitRemote, type GitRemoteFixture } from "../../helpers/git";
 
 interface LogLine {

@@ -7,11 +7,11 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 
-import { isPortOpen } from "../../../src/emulator/ports";
-import { provisionKubernetes, type KubernetesBinaries } from "../../../src/kubernetes/binaries";
-import { kubeRequest } from "../../../src/kubernetes/client";
-import { startControlPlane, type ControlPlane } from "../../../src/kubernetes/control-plane";
-import { repoRoot } from "../../../src/toolchain/repo";
+import { isPortOpen } from "../../../src/devenv/emulator/ports";
+import { provisionKubernetes, type KubernetesBinaries } from "../../../src/devenv/kubernetes/binaries";
+import { kubeRequest } from "../../../src/devenv/kubernetes/client";
+import { startControlPlane, type ControlPlane } from "../../../src/devenv/kubernetes/control-plane";
+import { repoRoot } from "../../../src/config/repo";
 
 // A real etcd, kube-apiserver and kube-controller-manager, built from Go modules by
 // scripts/kubernetes.sh (cached after the first build, which takes about 40 minutes on two cores).

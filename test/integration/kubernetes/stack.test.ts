@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { provisionKubernetes } from "../../../src/kubernetes/binaries";
-import { startControlPlane, type ControlPlane } from "../../../src/kubernetes/control-plane";
-import type { ResourceChange } from "../../../src/pulumi/changes";
-import { repoRoot } from "../../../src/toolchain/repo";
+import { provisionKubernetes } from "../../../src/devenv/kubernetes/binaries";
+import { startControlPlane, type ControlPlane } from "../../../src/devenv/kubernetes/control-plane";
+import type { ResourceChange } from "../../../src/domain/changes";
+import { repoRoot } from "../../../src/config/repo";
 import { KubeApi, openKubernetesStack } from "../../helpers/kubernetes";
 import type { TestStack } from "../../helpers/stacks";
 

@@ -3,7 +3,7 @@ import * as path from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { AuditLog } from "../../../src/audit";
+import { AuditLog } from "../../../src/adapters/audit";
 import { formatAuditTable, parseTime } from "../../../src/cli/audit";
 import { type CommandContext, UsageError } from "../../../src/cli/command";
 import { main } from "../../../src/main";

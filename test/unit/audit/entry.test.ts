@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { canonicalJson, entryHash, GENESIS_HASH } from "../../../src/audit";
+import { canonicalJson, entryHash, GENESIS_HASH } from "../../../src/adapters/audit";
 
 describe("canonicalJson", () => {
   it("sorts keys at every depth and drops undefined members", () => {

@@ -4,7 +4,7 @@ import * as path from "node:path";
 
 import { afterEach } from "vitest";
 
-import { AuditLog, type AuditLogOptions } from "../../../src/audit";
+import { AuditLog, type AuditLogOptions } from "../../../src/adapters/audit";
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -5,7 +5,7 @@ import * as path from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { LockTimeoutError, withLock } from "../../../src/audit/lock";
+import { LockTimeoutError, withLock } from "../../../src/adapters/audit/lock";
 import { tempDataDir } from "./helpers";
 
 function holdLock(lockDir: string, pid: number, ageMs = 0): void {

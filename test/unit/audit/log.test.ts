@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 
 import { describe, expect, it } from "vitest";
 
-import { AuditLog, AuditLogError, entryHash, GENESIS_HASH } from "../../../src/audit";
+import { AuditLog, AuditLogError, entryHash, GENESIS_HASH } from "../../../src/adapters/audit";
 import { logWith, readLines, steppingClock, tempDataDir, writeLines } from "./helpers";
 
 const execFileAsync = promisify(execFile);

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 
 import { describe, expect, it } from "vitest";
 
-import { type AuditEntry, entryHash, GENESIS_HASH } from "../../../src/audit";
+import { type AuditEntry, entryHash, GENESIS_HASH } from "../../../src/adapters/audit";
 import { logWith, readLines, writeLines } from "./helpers";
 
 // Each way of tampering with a log of five entries, and what verify names.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { OutputTail } from "../../../src/checks/output";
+import { OutputTail } from "../../../src/adapters/commands/output";
 
 const mask = (secrets: string[]) => (text: string) =>
   secrets.reduce((out, secret) => out.split(secret).join("[secret]"), text);

@@ -2,10 +2,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CheckError } from "../../../src/checks/errors";
-import { OUTPUT_LIMIT_BYTES } from "../../../src/checks/output";
-import { checkKey, runCheck, type RunCheckOptions } from "../../../src/checks/run";
-import type { CheckCommand } from "../../../src/gates/types";
+import { CheckError } from "../../../src/adapters/commands/errors";
+import { OUTPUT_LIMIT_BYTES } from "../../../src/adapters/commands/output";
+import { checkKey, runCheck, type RunCheckOptions } from "../../../src/adapters/commands/run";
+import type { CheckCommand } from "../../../src/domain/gates";
 
 // Real shells and real processes in a temp folder.
 

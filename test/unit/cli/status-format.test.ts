@@ -19,9 +19,9 @@ import {
   reasonLine,
   stageAfter,
   statusRows,
-} from "../../../src/cli/format";
-import type { CheckReport, EnvironmentStatus } from "../../../src/model";
-import type { EnvironmentState } from "../../../src/store/port";
+} from "../../../src/render/format";
+import type { CheckReport, EnvironmentStatus } from "../../../src/domain/model";
+import type { EnvironmentState } from "../../../src/adapters/store/port";
 import { DIGEST, gatedReport } from "../report/fixture";
 
 const NOW = new Date("2025-03-04T10:00:00.000Z");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { awsClientConfig, awsEnvVars, chooseEmulator, type EmulatorKind } from "../../../src/emulator";
+import { awsClientConfig, awsEnvVars, chooseEmulator, type EmulatorKind } from "../../../src/devenv/emulator";
 
 describe("chooseEmulator", () => {
   const cases: Array<{

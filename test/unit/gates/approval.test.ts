@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { evaluateApproval } from "../../../src/gates/approval";
-import type { ApprovalGate } from "../../../src/gates/types";
+import type { ApprovalGate } from "../../../src/domain/gates";
 import { approval, COMMIT, plan } from "./fixtures";
 
 const ANYONE: ApprovalGate = { required: 1, approvers: [], allowSelfApproval: false };

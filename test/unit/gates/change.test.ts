@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { describeGatesChange } from "../../../src/gates";
-import type { Gates } from "../../../src/gates/types";
+import type { Gates } from "../../../src/domain/gates";
 
 const PROD: Gates = {
   approval: { required: 1, approvers: [], allowSelfApproval: false },

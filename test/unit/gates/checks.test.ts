@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { evaluateChecks } from "../../../src/gates/checks";
-import type { CheckCommand, CheckResult } from "../../../src/gates/types";
+import type { CheckCommand, CheckResult } from "../../../src/domain/gates";
 import { COMMIT } from "./fixtures";
 
 const UNIT: CheckCommand = { name: "unit", run: "npm test", timeoutMs: 600_000 };

@@ -1,5 +1,5 @@
-import type { ChangeSet, ResourceChange } from "../../../src/pulumi/changes";
-import type { Approval, Plan } from "../../../src/gates/types";
+import type { ChangeSet, ResourceChange } from "../../../src/domain/changes";
+import type { Approval, Plan } from "../../../src/domain/gates";
 
 // Plans and approvals for the gate tests.
 

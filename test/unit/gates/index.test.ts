@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { evaluateGates, type GateFacts } from "../../../src/gates";
-import type { Gates } from "../../../src/gates/types";
+import type { Gates } from "../../../src/domain/gates";
 import { approval, change, COMMIT, pending, plan } from "./fixtures";
 
 const NONE: Gates = { windows: [], checks: [], policyPacks: [] };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { evaluatePolicy } from "../../../src/gates/policy";
-import type { PolicyViolation } from "../../../src/gates/types";
+import type { PolicyViolation } from "../../../src/domain/gates";
 
 const URN = "urn:pulumi:prod::app::aws:s3/bucket:Bucket::logs";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { evaluateProtected, matchesGlob, protectedChanges } from "../../../src/gates/protected";
-import type { ProtectedOperations } from "../../../src/gates/types";
+import type { ProtectedOperations } from "../../../src/domain/gates";
 import { approval, change, pending, plan } from "./fixtures";
 
 const BUCKET = "aws:s3/bucket:Bucket";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import type { SyncWindow } from "../../../src/gates/types";
+import type { SyncWindow } from "../../../src/domain/gates";
 import {
   describeWindow,
   evaluateWindows,

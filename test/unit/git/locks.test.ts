@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KeyedLocks } from "../../../src/git/locks";
+import { KeyedLocks } from "../../../src/adapters/git/locks";
 
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
 

@@ -9,7 +9,7 @@ import {
   parseLsTree,
   parseNameList,
   parsePushStatus,
-} from "../../../src/git/output";
+} from "../../../src/adapters/git/output";
 
 const A = "a".repeat(40);
 const B = "b".repeat(40);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GitInputError } from "../../../src/git/errors";
+import { GitInputError } from "../../../src/adapters/git/errors";
 import {
   digestEntries,
   globPathspecs,
@@ -7,7 +7,7 @@ import {
   normalizePath,
   selectPaths,
   type TreeEntry,
-} from "../../../src/git/paths";
+} from "../../../src/adapters/git/paths";
 
 describe("matchesPattern", () => {
   it.each([

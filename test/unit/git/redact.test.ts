@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { envSecrets, redactor, redactorFor, urlSecrets, withoutCredentials } from "../../../src/git/redact";
+import {
+  envSecrets,
+  redactor,
+  redactorFor,
+  urlSecrets,
+  withoutCredentials,
+} from "../../../src/adapters/git/redact";
 
 describe("redactorFor", () => {
   const url = "https://user:secret-token@git.example.com/org/repo.git";

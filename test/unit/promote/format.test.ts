@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { formatPromoteResult } from "../../../src/promote/format";
-import type { PromoteResult } from "../../../src/promote/promote";
+import { formatPromoteResult } from "../../../src/render/promote";
+import type { PromoteResult } from "../../../src/domain/promotion";
 
 const BASE: PromoteResult = {
   outcome: "promoted",

@@ -1,7 +1,7 @@
 import type { DiffKind, EngineEvent, StepEventMetadata } from "@pulumi/pulumi/automation";
 import { describe, expect, it } from "vitest";
-import { diffProperties, driftChanges, pendingChanges } from "../../../src/pulumi/changes";
-import { SECRET_SIG, SIG_KEY, UNKNOWN } from "../../../src/pulumi/values";
+import { diffProperties, driftChanges, pendingChanges } from "../../../src/adapters/pulumi/changes";
+import { SECRET_SIG, SIG_KEY, UNKNOWN } from "../../../src/domain/values";
 
 const urn = (type: string, name: string) => `urn:pulumi:test::platform::${type}::${name}`;
 const QUEUE = "pulumi-nodejs:dynamic/aws-sdk:Queue";

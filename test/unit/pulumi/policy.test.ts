@@ -3,14 +3,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { programDir } from "../../../src/pulumi/dependencies";
+import { programDir } from "../../../src/adapters/pulumi/dependencies";
 import {
   ensurePolicyPackDependencies,
   failedOnlyOnPolicy,
   policyViolation,
   policyViolations,
   summaryOf,
-} from "../../../src/pulumi/policy";
+} from "../../../src/adapters/pulumi/policy";
 
 const BUCKET_URN = "urn:pulumi:dev::platform-sdk::pulumi-nodejs:dynamic/aws-sdk:Bucket::artifacts";
 const QUEUE_URN = "urn:pulumi:dev::platform-sdk::pulumi-nodejs:dynamic/aws-sdk:Queue::events";

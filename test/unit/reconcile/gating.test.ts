@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { Gates } from "../../../src/gates/types";
-import type { CommitInfo } from "../../../src/model";
+import type { Gates } from "../../../src/domain/gates";
+import type { CommitInfo } from "../../../src/domain/model";
 import { evaluatePlan, gatesInForce, type GatingContext } from "../../../src/reconcile/gating";
-import type { Store } from "../../../src/store/port";
+import type { Store } from "../../../src/adapters/store/port";
 import { approval, COMMIT, plan } from "../gates/fixtures";
 
 // Which gates are in force, with fakes for Git and the store: the union of the config ref's and the

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { ChangeSet, ResourceChange } from "../../../src/pulumi/changes";
-import { planDigest, shortDigest, type PlanContent } from "../../../src/reconcile/plan";
+import type { ChangeSet, ResourceChange } from "../../../src/domain/changes";
+import { planDigest, shortDigest, type PlanContent } from "../../../src/domain/plan";
 
 const queue: ResourceChange = {
   urn: "urn:pulumi:prod::platform::aws-sdk:Queue::events",

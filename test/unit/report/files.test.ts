@@ -2,9 +2,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ReportPathError, writeReportFiles } from "../../../src/report/files";
-import { parseCheckReport } from "../../../src/report/json";
-import { renderMarkdown } from "../../../src/report/markdown";
+import { ReportPathError, writeReportFiles } from "../../../src/adapters/reports/files";
+import { parseCheckReport } from "../../../src/domain/report-schema";
+import { renderMarkdown } from "../../../src/render/markdown";
 import { sampleReport } from "./fixture";
 
 let dir: string;

@@ -1,4 +1,4 @@
-import type { CheckReport } from "../../../src/model";
+import type { CheckReport } from "../../../src/domain/model";
 
 const urn = (type: string, name: string) => `urn:pulumi:test::platform::${type}::${name}`;
 

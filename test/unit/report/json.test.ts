@@ -6,7 +6,7 @@ import {
   InvalidReportError,
   parseCheckReport,
   reportJsonSchema,
-} from "../../../src/report/json";
+} from "../../../src/domain/report-schema";
 import { gatedReport, sampleReport } from "./fixture";
 
 const SCHEMA_FILE = path.join(__dirname, "..", "..", "..", "schema", "report.schema.json");

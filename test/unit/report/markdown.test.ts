@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderMarkdown } from "../../../src/report/markdown";
+import { renderMarkdown } from "../../../src/render/markdown";
 import { DIGEST, gatedReport, sampleReport } from "./fixture";
 
 /** The text of one `## ` section, up to the next one. */

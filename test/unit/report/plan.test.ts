@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderPlan } from "../../../src/report/plan";
+import { renderPlan } from "../../../src/render/plan";
 import { DIGEST, gatedReport } from "./fixture";
 
 describe("renderPlan", () => {

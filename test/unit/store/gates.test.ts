@@ -1,8 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Approval, CheckResult } from "../../../src/gates/types";
-import { MIGRATIONS } from "../../../src/store/migrations";
+import type { Approval, CheckResult } from "../../../src/domain/gates";
+import { MIGRATIONS } from "../../../src/adapters/store/migrations";
 import { storeError, useTempStore } from "./temp-store";
 
 // What the gates keep in the store: approvals, which program tree succeeded where, check results.

@@ -3,10 +3,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
-import type { CheckReport } from "../../../src/model";
-import { loadSqlite } from "../../../src/store/load-sqlite";
-import { MIGRATIONS } from "../../../src/store/migrations";
-import type { EnvironmentState, NewRun } from "../../../src/store/port";
+import type { CheckReport } from "../../../src/domain/model";
+import { loadSqlite } from "../../../src/adapters/store/load-sqlite";
+import { MIGRATIONS } from "../../../src/adapters/store/migrations";
+import type { EnvironmentState, NewRun } from "../../../src/adapters/store/port";
 import { sampleReport } from "../report/fixture";
 import { storeError, useTempStore } from "./temp-store";
 

@@ -3,10 +3,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach } from "vitest";
-import { StoreError, type StoreErrorKind } from "../../../src/store/errors";
-import { loadSqlite } from "../../../src/store/load-sqlite";
-import type { Store } from "../../../src/store/port";
-import { openSqliteStore, STORE_FILE } from "../../../src/store/sqlite";
+import { StoreError, type StoreErrorKind } from "../../../src/adapters/store/errors";
+import { loadSqlite } from "../../../src/adapters/store/load-sqlite";
+import type { Store } from "../../../src/adapters/store/port";
+import { openSqliteStore, STORE_FILE } from "../../../src/adapters/store/sqlite";
 
 // A real SQLite file in a temp directory per test: the store is embedded, so this is the real thing.
 

@@ -1,0 +1,14 @@
+// The audit log's public face: the log, its entries and what verify says.
+export {
+  AUDIT_ACTIONS,
+  type AuditAction,
+  AuditEntry,
+  type AuditInput,
+  entryHash,
+  GENESIS_HASH,
+} from "./entry";
+export { canonicalJson } from "../../domain/canonical-json";
+export { type AnchorRead, type HeadAnchor, headFileOf } from "./files";
+export { LockTimeoutError, type LockOptions } from "./lock";
+export { type AuditFilter, AuditLog, AuditLogError, type AuditLogOptions } from "./log";
+export { type BadEntry, type VerifyResult } from "./verify";

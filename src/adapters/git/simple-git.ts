@@ -1,0 +1,556 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { GitPluginError, simpleGit, type SimpleGitOptions } from "simple-git";
+import type { CommitInfo } from "../../domain/model";
+import {
+  BranchNotFoundError,
+  CommitNotFoundError,
+  GitError,
+  GitInputError,
+  PushRejectedError,
+} from "./errors";
+import { KeyedLocks } from "./locks";
+import {
+  COMMIT_FORMAT,
+  isBranchName,
+  isMissingRemoteRef,
+  isObjectId,
+  parseCommit,
+  parseCommits,
+  parseLsRemote,
+  parseLsTree,
+  parseNameList,
+  parsePushStatus,
+} from "./output";
+import {
+  digestEntries,
+  globPathspecs,
+  normalizePath,
+  type PathSelection,
+  selectPaths,
+  type TreeEntry,
+} from "./paths";
+import type { BranchHeads, GitIdentity, GitPort, MergeOptions, MergeResult, RepoFile } from "./port";
+import { redactorFor, withoutCredentials, type Redact } from "./redact";
+import { inspectWorkspace } from "./workspace";
+
+export interface SimpleGitAdapterOptions {
+  /** The remote: `https://`, `ssh://`, `user@host:path` or a local path. Its credentials never reach logs or errors. */
+  url: string;
+  /** The bare mirror of the remote, created on first use; one folder per repository. */
+  mirrorDir: string;
+  /** Receives one redacted entry per Git command, and the adapter's notable steps. */
+  log?: (entry: object, message: string) => void;
+  /**
+   * Extra environment for Git, for credentials: e.g. `GIT_ASKPASS`, `GIT_SSH_COMMAND`, or
+   * `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_0`/`GIT_CONFIG_VALUE_0` for an `http.extraHeader`.
+   * Secret-looking values are redacted like the URL's credentials.
+   */
+  env?: Record<string, string>;
+  /** A Git command that prints nothing for this long is killed. Default 10 minutes. */
+  timeoutMs?: number;
+}
+
+export interface GitRun {
+  stdout: string;
+  /** Redacted. */
+  stderr: string;
+  exitCode: number;
+}
+
+// Mirrors and checkouts are folders, shared by whoever names them: two adapters (or two engines in
+// one test) on the same path must queue behind each other, so the lock table is per process, keyed
+// by resolved path. It holds no state between operations, so nothing ever needs resetting.
+const pathLocks = new KeyedLocks();
+
+// simple-git drops these from the inherited environment (or refuses them when passed explicitly)
+// unless they are allowed: Git's own variables and a few that name programs to run.
+const GUARDED_ENV = /^(?:git_.*|editor|visual|pager|prefix|ssh_askpass)$/i;
+
+// Credential mechanisms an operator may pass in `env`, and the simple-git switch each one needs.
+const UNSAFE_FOR_ENV: Record<string, keyof NonNullable<SimpleGitOptions["unsafe"]>> = {
+  GIT_ASKPASS: "allowUnsafeAskPass",
+  SSH_ASKPASS: "allowUnsafeAskPass",
+  GIT_SSH: "allowUnsafeSshCommand",
+  GIT_SSH_COMMAND: "allowUnsafeSshCommand",
+  GIT_CONFIG_COUNT: "allowUnsafeConfigEnvCount",
+};
+
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * The Git port on the Git CLI through simple-git. One bare mirror per repository, filled one branch
+ * at a time (`git fetch <url> +refs/heads/<b>:refs/heads/<b>`); each checkout is a detached
+ * worktree of the mirror, so every environment shares the objects but has its own files, index and
+ * HEAD, and Git's gc keeps whatever a worktree has checked out.
+ *
+ * The mirror is made with `git init --bare` rather than `git clone --mirror`: the URL, which may
+ * carry a token, is passed on each fetch and never written to the mirror's config.
+ */
+export class SimpleGitAdapter implements GitPort {
+  private readonly url: string;
+  private readonly mirrorDir: string;
+  private readonly redact: Redact;
+  private readonly logEntry: (entry: object, message: string) => void;
+  private readonly env: Record<string, string>;
+  private readonly allowEnvironment: string[];
+  private readonly unsafe: NonNullable<SimpleGitOptions["unsafe"]>;
+  private readonly timeoutMs: number;
+  private mirrorChecked = false;
+
+  constructor(options: SimpleGitAdapterOptions) {
+    this.redact = redactorFor(options.url, options.env);
+    if (options.url === "" || options.url.startsWith("-")) {
+      throw new GitInputError("url", this.redact(options.url), "a repository URL or path");
+    }
+    this.url = options.url;
+    this.mirrorDir = path.resolve(options.mirrorDir);
+    this.logEntry = options.log ?? (() => {});
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const extra = options.env ?? {};
+    this.env = {
+      ...Object.fromEntries(
+        Object.entries(process.env).filter(
+          (entry): entry is [string, string] => entry[1] !== undefined && !GUARDED_ENV.test(entry[0]),
+        ),
+      ),
+      // English messages: a missing branch is recognised by Git's wording.
+      LC_ALL: "C",
+      // A missing or wrong credential fails at once instead of waiting for a terminal.
+      GIT_TERMINAL_PROMPT: "0",
+      GCM_INTERACTIVE: "never",
+      ...extra,
+    };
+    this.allowEnvironment = ["GIT_TERMINAL_PROMPT", ...Object.keys(extra)];
+    this.unsafe = Object.fromEntries(
+      Object.keys(extra)
+        .filter((key) => Object.hasOwn(UNSAFE_FOR_ENV, key.toUpperCase()))
+        .map((key) => [UNSAFE_FOR_ENV[key.toUpperCase()], true]),
+    );
+  }
+
+  async heads(branches: string[]): Promise<BranchHeads> {
+    branches.forEach(assertBranch);
+    if (branches.length === 0) return {};
+    // Run inside the mirror so no enclosing repository's config applies.
+    await this.ensureMirror();
+    const { stdout } = await this.run([
+      "ls-remote",
+      "--heads",
+      this.url,
+      ...branches.map((b) => `refs/heads/${b}`),
+    ]);
+    return parseLsRemote(stdout, branches);
+  }
+
+  async fetch(branch: string): Promise<string> {
+    assertBranch(branch);
+    await this.withMirror(() => this.fetchBranch(branch));
+    const { stdout } = await this.run(["rev-parse", "--verify", `refs/heads/${branch}^{commit}`]);
+    return stdout.trim();
+  }
+
+  async checkout(branch: string, sha: string, dir: string): Promise<void> {
+    assertBranch(branch);
+    assertSha(sha);
+    const target = path.resolve(dir);
+    await pathLocks.run(target, async () => {
+      await this.ensureMirror();
+      const state = inspectWorkspace(target, this.mirrorDir);
+      if (state.kind === "foreign") {
+        throw new GitError(`${target} is not a checkout made by tidegate; refusing to touch it`);
+      }
+      if (state.kind === "worktree") {
+        const head = (await this.run(["rev-parse", "HEAD"], target)).stdout.trim();
+        if (head === sha) {
+          this.logEntry({ dir: target, sha }, "checkout already at the commit");
+          return;
+        }
+      }
+
+      await this.withMirror(async () => {
+        await this.fetchBranch(branch);
+        await this.assertOnBranch(sha, branch);
+        if (state.kind === "worktree") return;
+        if (state.kind === "stale") {
+          // Ours (its .git points into this mirror) but unknown to it: rebuild, losing only caches.
+          this.logEntry({ dir: target }, "recreating a checkout the mirror no longer knows");
+          fs.rmSync(target, { recursive: true, force: true });
+        }
+        await this.run(["worktree", "prune"]);
+        await this.run(["worktree", "add", "--detach", target, sha]);
+      });
+
+      if (state.kind === "worktree") {
+        await this.run(["checkout", "--detach", "--force", sha, "--"], target);
+        // Keep node_modules at any depth: the dependency cache survives a new commit.
+        await this.run(["clean", "-ffdx", "-e", "node_modules"], target);
+      }
+      this.logEntry({ dir: target, sha, branch }, "checked out");
+    });
+  }
+
+  async commit(sha: string): Promise<CommitInfo> {
+    await this.ensureCommits(sha);
+    const { stdout } = await this.run([
+      "log",
+      "-1",
+      "--no-show-signature",
+      `--format=${COMMIT_FORMAT}`,
+      sha,
+      "--",
+    ]);
+    return parseCommit(stdout);
+  }
+
+  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    await this.ensureCommits(ancestor, descendant);
+    const { exitCode } = await this.run(
+      ["merge-base", "--is-ancestor", ancestor, descendant],
+      this.mirrorDir,
+      [0, 1],
+    );
+    return exitCode === 0;
+  }
+
+  async treeHash(sha: string, options: PathSelection = {}): Promise<string> {
+    [...(options.include ?? []), ...(options.exclude ?? [])].forEach(normalizePath);
+    await this.ensureCommits(sha);
+    return digestEntries(selectPaths(await this.listTree(sha), options));
+  }
+
+  async readFiles(sha: string, dir: string): Promise<RepoFile[]> {
+    const prefix = normalizePath(dir);
+    await this.ensureCommits(sha);
+    const entries = (await this.listTree(sha, prefix)).filter(
+      // Regular and executable files; not symlinks (mode 120000) nor submodules (type commit).
+      (e) => e.type === "blob" && e.mode !== "120000" && (prefix === "" || isUnder(e.path, prefix)),
+    );
+    const files: RepoFile[] = [];
+    for (const entry of entries) {
+      const { stdout } = await this.run(["cat-file", "blob", entry.oid]);
+      files.push({ file: entry.path, text: stdout });
+    }
+    return files.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  }
+
+  async changedPaths(from: string, to: string): Promise<string[]> {
+    await this.ensureCommits(from, to);
+    const { stdout } = await this.run(["diff", "--name-only", "-z", "--no-renames", from, to, "--"]);
+    return parseNameList(stdout);
+  }
+
+  async commitsBetween(
+    from: string | undefined,
+    to: string,
+    filter: PathSelection = {},
+  ): Promise<CommitInfo[]> {
+    const pathspecs = [
+      ...(filter.include ?? []).filter((p) => normalizePath(p) !== "").flatMap((p) => globPathspecs(p)),
+      ...(filter.exclude ?? []).flatMap((p) => globPathspecs(p, { exclude: true })),
+    ];
+    await this.ensureCommits(...(from === undefined ? [] : [from]), to);
+    const { stdout } = await this.run([
+      "log",
+      "-z",
+      "--no-show-signature",
+      // Newest first, and never a parent before its children, whatever the commit dates say.
+      "--date-order",
+      `--format=${COMMIT_FORMAT}`,
+      to,
+      ...(from === undefined ? [] : [`^${from}`]),
+      "--",
+      ...pathspecs,
+    ]);
+    return parseCommits(stdout);
+  }
+
+  async merge(options: MergeOptions): Promise<MergeResult> {
+    const { target, source, identity, message } = options;
+    assertBranch(target);
+    assertSha(source);
+    assertIdentity(identity);
+    if (message.trim() === "") throw new GitInputError("message", message, "a non-empty merge message");
+    const dir = path.resolve(options.dir);
+    return pathLocks.run(dir, async () => {
+      const targetHead = await this.withMirror(async () => {
+        await this.fetchBranch(target);
+        return (await this.run(["rev-parse", "--verify", `refs/heads/${target}^{commit}`])).stdout.trim();
+      });
+      await this.ensureCommits(source);
+
+      const upToDate = await this.isAncestor(source, targetHead);
+      const fastForward = !upToDate && (await this.isAncestor(targetHead, source));
+      await this.addScratchWorktree(dir, fastForward ? source : targetHead);
+      if (upToDate) return { kind: "up-to-date", sha: targetHead, targetHead };
+      if (fastForward) return { kind: "fast-forward", sha: source, targetHead };
+
+      // Settings of the machine's Git config that could change what a merge does are pinned here.
+      const config = [
+        `user.name=${identity.name}`,
+        `user.email=${identity.email}`,
+        "commit.gpgSign=false",
+        "rerere.enabled=false",
+      ];
+      const merged = await this.run(
+        ["merge", "--no-ff", "--no-edit", "--no-verify", "--no-log", "--no-stat", "-m", message, source],
+        dir,
+        [0, 1],
+        config,
+      );
+      if (merged.exitCode === 0) {
+        const sha = (await this.run(["rev-parse", "HEAD"], dir)).stdout.trim();
+        this.logEntry({ dir, target, source, sha }, "merged");
+        return { kind: "merge", sha, targetHead };
+      }
+      const files = parseNameList(
+        (await this.run(["diff", "--name-only", "-z", "--diff-filter=U"], dir)).stdout,
+      );
+      await this.run(["merge", "--abort"], dir);
+      if (files.length === 0) {
+        throw new GitError(`git merge of ${source} into "${target}" failed: ${merged.stderr.trim()}`, {
+          command: ["merge", source],
+          exitCode: merged.exitCode,
+          stderr: merged.stderr,
+        });
+      }
+      this.logEntry({ dir, target, source, files }, "merge conflict; aborted");
+      return { kind: "conflict", files, targetHead };
+    });
+  }
+
+  async push(dir: string, branch: string): Promise<void> {
+    assertBranch(branch);
+    const worktree = path.resolve(dir);
+    await pathLocks.run(worktree, async () => {
+      await this.ensureMirror();
+      if (inspectWorkspace(worktree, this.mirrorDir).kind !== "worktree") {
+        throw new GitError(`${worktree} is not a worktree made by tidegate; refusing to push from it`);
+      }
+      // A plain refspec (no "+") and no --force: the remote accepts only a fast-forward.
+      const refspec = `HEAD:refs/heads/${branch}`;
+      const pushed = await this.run(["push", "--porcelain", this.url, refspec], worktree, [0, 1]);
+      const status = parsePushStatus(pushed.stdout, branch);
+      const details = {
+        command: ["push", "--porcelain", this.redact(this.url), refspec],
+        exitCode: pushed.exitCode,
+        stderr: pushed.stderr,
+      };
+      if (status?.flag === "!") {
+        const reason = this.redact(status.reason ?? status.summary);
+        throw new PushRejectedError(branch, reason, status.summary === "[rejected]", details);
+      }
+      if (pushed.exitCode !== 0 || status === undefined) {
+        throw new GitError(`git push to branch "${branch}" failed: ${pushed.stderr.trim()}`, details);
+      }
+      this.logEntry({ dir: worktree, branch, status: status.summary }, "pushed");
+    });
+  }
+
+  /** Makes `dir` a fresh detached worktree at `sha`, replacing one this adapter made there. */
+  private async addScratchWorktree(dir: string, sha: string): Promise<void> {
+    const state = inspectWorkspace(dir, this.mirrorDir);
+    if (state.kind === "foreign") {
+      throw new GitError(`${dir} is not a checkout made by tidegate; refusing to touch it`);
+    }
+    if (state.kind !== "absent") fs.rmSync(dir, { recursive: true, force: true });
+    await this.withMirror(async () => {
+      await this.run(["worktree", "prune"]);
+      await this.run(["worktree", "add", "--detach", dir, sha]);
+    });
+  }
+
+  /**
+   * Runs one Git command; `okExitCodes` are returned rather than thrown (e.g. 1 for "no"). `config`
+   * is passed as `-c key=value` (kept out of the logged command line).
+   */
+  private async run(
+    args: string[],
+    cwd = this.mirrorDir,
+    okExitCodes: number[] = [0],
+    config: string[] = [],
+  ): Promise<GitRun> {
+    const command = args.map(this.redact);
+    const started = Date.now();
+    let exitCode = -1;
+    let stderr = "";
+    try {
+      const git = simpleGit({
+        baseDir: cwd,
+        config,
+        trimmed: false,
+        allowEnvironment: this.allowEnvironment,
+        unsafe: this.unsafe,
+        timeout: { block: this.timeoutMs },
+        errors: (error, result) => {
+          exitCode = result.exitCode;
+          stderr = Buffer.concat(result.stdErr).toString("utf8");
+          if (okExitCodes.includes(result.exitCode) && !(error instanceof GitPluginError)) return undefined;
+          return error ?? new Error(`exit code ${result.exitCode}`);
+        },
+      }).env(this.env);
+      const stdout = await git.raw(args);
+      this.logEntry({ git: args[0], command, cwd, exitCode, ms: Date.now() - started }, "git");
+      return { stdout, stderr: this.redact(stderr), exitCode };
+    } catch (err) {
+      const detail = this.redact(stderr.trim() || (err instanceof Error ? err.message : String(err)).trim());
+      const error = new GitError(`git ${command.join(" ")} failed: ${detail}`, {
+        command,
+        exitCode: exitCode === -1 ? undefined : exitCode,
+        stderr: this.redact(stderr),
+        cause: this.scrub(err),
+      });
+      this.logEntry(
+        { git: args[0], command, cwd, exitCode, ms: Date.now() - started, error: error.message },
+        "git failed",
+      );
+      throw error;
+    }
+  }
+
+  /** A copy of an error carrying only redacted text: simple-git's own errors hold the raw command line. */
+  private scrub(err: unknown): Error {
+    if (!(err instanceof Error)) return new Error(this.redact(String(err)));
+    const copy = new Error(this.redact(err.message));
+    copy.name = err.name;
+    copy.stack = err.stack === undefined ? undefined : this.redact(err.stack);
+    return copy;
+  }
+
+  /** Runs `fn` holding the mirror's lock, with the mirror initialised. */
+  private withMirror<T>(fn: () => Promise<T>): Promise<T> {
+    return pathLocks.run(this.mirrorDir, async () => {
+      await this.initMirror();
+      return fn();
+    });
+  }
+
+  private async ensureMirror(): Promise<void> {
+    if (this.mirrorChecked && fs.existsSync(path.join(this.mirrorDir, "HEAD"))) return;
+    await this.withMirror(async () => {});
+  }
+
+  /** Creates the mirror, or checks that the existing one mirrors this URL. Call holding the mirror's lock. */
+  private async initMirror(): Promise<void> {
+    const source = withoutCredentials(this.url);
+    if (fs.existsSync(path.join(this.mirrorDir, "HEAD"))) {
+      if (this.mirrorChecked) return;
+      const { stdout } = await this.run(["config", "--get", "tidegate.url"], this.mirrorDir, [0, 1]);
+      if (stdout.trim() !== source) {
+        throw new GitError(
+          `${this.mirrorDir} mirrors ${this.redact(stdout.trim()) || "an unknown repository"}, not ${this.redact(source)}`,
+        );
+      }
+      this.mirrorChecked = true;
+      return;
+    }
+    fs.mkdirSync(this.mirrorDir, { recursive: true });
+    if (fs.readdirSync(this.mirrorDir).length > 0) {
+      throw new GitError(`${this.mirrorDir} is neither empty nor a Git mirror; refusing to use it`);
+    }
+    await this.run(["init", "--bare", "--quiet"]);
+    // A bare repository keeps no reflog by default; with one, commits force-pushed away stay
+    // readable (isAncestor, commit) until the reflog expires.
+    await this.run(["config", "core.logAllRefUpdates", "true"]);
+    await this.run(["config", "tidegate.url", source]);
+    this.logEntry({ mirrorDir: this.mirrorDir, url: this.redact(source) }, "mirror created");
+    this.mirrorChecked = true;
+  }
+
+  /** Call holding the mirror's lock. */
+  private async fetchBranch(branch: string): Promise<void> {
+    try {
+      await this.run([
+        "fetch",
+        "--prune",
+        "--no-tags",
+        this.url,
+        `+refs/heads/${branch}:refs/heads/${branch}`,
+      ]);
+    } catch (err) {
+      if (err instanceof GitError && isMissingRemoteRef(err.stderr ?? "")) {
+        throw new BranchNotFoundError(branch, {
+          cause: err,
+          command: err.command,
+          exitCode: err.exitCode,
+          stderr: err.stderr,
+        });
+      }
+      throw err;
+    }
+  }
+
+  /** Call holding the mirror's lock, after fetching the branch. */
+  private async assertOnBranch(sha: string, branch: string): Promise<void> {
+    const onBranch =
+      (await this.hasCommit(sha)) &&
+      (await this.run(["merge-base", "--is-ancestor", sha, `refs/heads/${branch}`], this.mirrorDir, [0, 1]))
+        .exitCode === 0;
+    if (!onBranch) throw new CommitNotFoundError(sha, branch);
+  }
+
+  /** Makes sure the mirror has these commits, fetching every branch once if one is missing. */
+  private async ensureCommits(...shas: string[]): Promise<void> {
+    shas.forEach(assertSha);
+    await this.ensureMirror();
+    if ((await this.missingCommits(shas)).length === 0) return;
+    await this.withMirror(async () => {
+      // Another caller may have fetched them while this one waited for the lock.
+      if ((await this.missingCommits(shas)).length === 0) return;
+      this.logEntry({ shas }, "fetching every branch for commits the mirror lacks");
+      await this.run(["fetch", "--prune", "--no-tags", this.url, "+refs/heads/*:refs/heads/*"]);
+      const [missing] = await this.missingCommits(shas);
+      if (missing !== undefined) throw new CommitNotFoundError(missing);
+    });
+  }
+
+  private async missingCommits(shas: string[]): Promise<string[]> {
+    const missing: string[] = [];
+    for (const sha of shas) if (!(await this.hasCommit(sha))) missing.push(sha);
+    return missing;
+  }
+
+  private async hasCommit(sha: string): Promise<boolean> {
+    // `^{commit}` makes rev-parse read the object: a full sha alone always "verifies".
+    const { exitCode } = await this.run(
+      ["rev-parse", "--verify", "--quiet", `${sha}^{commit}`],
+      this.mirrorDir,
+      [0, 1],
+    );
+    return exitCode === 0;
+  }
+
+  private async listTree(sha: string, prefix = ""): Promise<TreeEntry[]> {
+    const { stdout } = await this.run([
+      "ls-tree",
+      "-r",
+      "-z",
+      "--full-tree",
+      sha,
+      ...(prefix ? ["--", prefix] : []),
+    ]);
+    return parseLsTree(stdout);
+  }
+}
+
+function assertBranch(branch: string): void {
+  if (!isBranchName(branch)) throw new GitInputError("branch", branch, "a valid Git branch name");
+}
+
+function assertSha(sha: string): void {
+  if (!isObjectId(sha))
+    throw new GitInputError("commit", sha, "a full commit sha (40 or 64 lowercase hex digits)");
+}
+
+function assertIdentity(identity: GitIdentity): void {
+  for (const value of [identity.name, identity.email]) {
+    // eslint-disable-next-line no-control-regex
+    if (value.trim() === "" || /[<>\x00-\x1f\x7f]/.test(value)) {
+      throw new GitInputError("identity", value, "a name and an email without <, > or control characters");
+    }
+  }
+}
+
+function isUnder(file: string, folder: string): boolean {
+  return file === folder || file.startsWith(`${folder}/`);
+}

@@ -1,0 +1,214 @@
+import type { EngineEvent, StepEventMetadata, StepEventStateMetadata } from "@pulumi/pulumi/automation";
+import { formatPath, getPath, parsePath, type PathSegment } from "../../domain/property-path";
+import { deepEqual, isSecret, MASK, sanitize } from "../../domain/values";
+import {
+  type ChangeSet,
+  type PropertyChange,
+  type ResourceAction,
+  type ResourceChange,
+  resourceName,
+} from "../../domain/changes";
+
+const REPLACE_OPS = new Set(["replace", "create-replacement", "delete-replaced", "discard-replaced"]);
+const PENDING_OPS: Record<string, ResourceAction> = {
+  create: "create",
+  update: "update",
+  delete: "delete",
+  replace: "replace",
+  "create-replacement": "replace",
+  "delete-replaced": "replace",
+  import: "create",
+  "import-replacement": "replace",
+};
+
+/** Provider and stack resources change with every config edit; they are plumbing, not infrastructure. */
+function isPlumbing(type: string): boolean {
+  return type === "pulumi:pulumi:Stack" || type.startsWith("pulumi:providers:");
+}
+
+function isInternalKey(key: string): boolean {
+  return key.startsWith("__");
+}
+
+/** Leaf-level differences between two property bags, skipping engine-internal keys. */
+export function diffProperties(
+  olds: Record<string, unknown> | undefined,
+  news: Record<string, unknown> | undefined,
+): PropertyChange[] {
+  const out: PropertyChange[] = [];
+  const walk = (a: unknown, b: unknown, at: PathSegment[]): void => {
+    if (deepEqual(a, b)) return;
+    if (isSecret(a) || isSecret(b)) {
+      out.push({
+        path: formatPath(at),
+        kind: a === undefined ? "add" : b === undefined ? "delete" : "update",
+        old: a === undefined ? undefined : MASK,
+        new: b === undefined ? undefined : MASK,
+        replaces: false,
+      });
+      return;
+    }
+    const bothObjects =
+      a !== null &&
+      b !== null &&
+      typeof a === "object" &&
+      typeof b === "object" &&
+      Array.isArray(a) === Array.isArray(b);
+    if (bothObjects) {
+      const keys = new Set([...Object.keys(a as object), ...Object.keys(b as object)]);
+      for (const key of [...keys].sort()) {
+        if (at.length === 0 && isInternalKey(key)) continue;
+        const seg: PathSegment = Array.isArray(a) ? Number(key) : key;
+        walk((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], [...at, seg]);
+      }
+      return;
+    }
+    out.push({
+      path: formatPath(at),
+      kind: a === undefined ? "add" : b === undefined ? "delete" : "update",
+      ...(a === undefined ? {} : { old: sanitize(a) }),
+      ...(b === undefined ? {} : { new: sanitize(b) }),
+      replaces: false,
+    });
+  };
+  walk(olds ?? {}, news ?? {}, []);
+  return out;
+}
+
+function fromDetailedDiff(
+  detailed: NonNullable<StepEventMetadata["detailedDiff"]>,
+  old: StepEventStateMetadata | undefined,
+  next: StepEventStateMetadata | undefined,
+): PropertyChange[] {
+  return Object.entries(detailed)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([path, diff]) => {
+      const segments = parsePath(path);
+      const kind = diff.diffKind.replace("-replace", "") as PropertyChange["kind"];
+      const before = diff.inputDiff ? old?.inputs : (old?.outputs ?? old?.inputs);
+      const oldValue = kind === "add" ? undefined : getPath(before, segments);
+      const newValue = kind === "delete" ? undefined : getPath(next?.inputs, segments);
+      return {
+        path: formatPath(segments),
+        kind,
+        ...(oldValue === undefined ? {} : { old: sanitize(oldValue) }),
+        ...(newValue === undefined ? {} : { new: sanitize(newValue) }),
+        replaces: diff.diffKind.endsWith("-replace"),
+      };
+    });
+}
+
+function stepMetadata(event: EngineEvent): StepEventMetadata | undefined {
+  return event.resourcePreEvent?.metadata ?? event.resOutputsEvent?.metadata;
+}
+
+/** Turns the events of a `preview` into pending changes, one entry per resource. */
+export function pendingChanges(events: readonly EngineEvent[]): ChangeSet {
+  const byUrn = new Map<string, ResourceChange>();
+  for (const event of events) {
+    const meta = event.resourcePreEvent?.metadata;
+    if (!meta || isPlumbing(meta.type)) continue;
+    const action = PENDING_OPS[meta.op];
+    if (!action) continue;
+    const existing = byUrn.get(meta.urn);
+    if (existing && (existing.action === "replace" || !REPLACE_OPS.has(meta.op))) continue;
+    const properties =
+      action === "create" || action === "delete"
+        ? []
+        : meta.detailedDiff
+          ? fromDetailedDiff(meta.detailedDiff, meta.old, meta.new)
+          : markReplaces(diffProperties(meta.old?.inputs, meta.new?.inputs), meta.keys ?? []);
+    byUrn.set(meta.urn, { urn: meta.urn, type: meta.type, name: resourceName(meta.urn), action, properties });
+  }
+  return { kind: "pending", resources: [...byUrn.values()] };
+}
+
+function markReplaces(properties: PropertyChange[], replaceKeys: readonly string[]): PropertyChange[] {
+  if (replaceKeys.length === 0) return properties;
+  return properties.map((p) => ({
+    ...p,
+    replaces: replaceKeys.some(
+      (k) => p.path === k || p.path.startsWith(`${k}.`) || p.path.startsWith(`${k}[`),
+    ),
+  }));
+}
+
+/**
+ * Turns the events of a refresh preview into drift. The engine reports a drifted resource as a
+ * refresh step whose outputs differ, and a resource gone from the live world as a delete.
+ */
+export function driftChanges(events: readonly EngineEvent[]): ChangeSet {
+  const byUrn = new Map<string, ResourceChange>();
+  for (const event of events) {
+    const meta = stepMetadata(event);
+    if (!meta || isPlumbing(meta.type)) continue;
+    if (meta.op === "delete" || (meta.op === "refresh" && meta.old && !meta.new)) {
+      byUrn.set(meta.urn, {
+        urn: meta.urn,
+        type: meta.type,
+        name: resourceName(meta.urn),
+        action: "missing",
+        properties: [],
+      });
+      continue;
+    }
+    if (meta.op !== "update" && meta.op !== "refresh") continue;
+    const properties = driftProperties(meta);
+    if (properties.length === 0) continue;
+    byUrn.set(meta.urn, {
+      urn: meta.urn,
+      type: meta.type,
+      name: resourceName(meta.urn),
+      action: "drifted",
+      properties,
+    });
+  }
+  return { kind: "drift", resources: [...byUrn.values()] };
+}
+
+/**
+ * A provider's detailedDiff covers only the fields it manages as inputs, so an out-of-band addition
+ * (say a label on a Kubernetes object) shows only in the outputs. Drift is therefore what the
+ * detailedDiff says plus any other output difference, less the fields servers maintain themselves.
+ */
+function driftProperties(meta: StepEventMetadata): PropertyChange[] {
+  const detailed = meta.detailedDiff ? fromDriftDetailedDiff(meta.detailedDiff, meta.old, meta.new) : [];
+  const covered = (path: string) =>
+    detailed.some((d) => path === d.path || path.startsWith(`${d.path}.`) || path.startsWith(`${d.path}[`));
+  const extra = diffProperties(meta.old?.outputs, meta.new?.outputs).filter(
+    (p) => !covered(p.path) && !isServerMaintained(meta.type, p.path),
+  );
+  return [...detailed, ...extra].sort((a, b) => a.path.localeCompare(b.path));
+}
+
+// Fields the Kubernetes API server changes on every write or reports as observed state.
+const KUBERNETES_SERVER_FIELDS = [
+  "status",
+  "metadata.resourceVersion",
+  "metadata.managedFields",
+  "metadata.generation",
+  "metadata.uid",
+  "metadata.creationTimestamp",
+  'metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]',
+  'metadata.annotations["deployment.kubernetes.io/revision"]',
+];
+
+export function isServerMaintained(type: string, path: string): boolean {
+  if (!type.startsWith("kubernetes:")) return false;
+  return KUBERNETES_SERVER_FIELDS.some(
+    (f) => path === f || path.startsWith(`${f}.`) || path.startsWith(`${f}[`),
+  );
+}
+
+// In a refresh the "new" state holds the live outputs, so both sides are read from outputs.
+function fromDriftDetailedDiff(
+  detailed: NonNullable<StepEventMetadata["detailedDiff"]>,
+  old: StepEventStateMetadata | undefined,
+  next: StepEventStateMetadata | undefined,
+): PropertyChange[] {
+  return fromDetailedDiff(
+    Object.fromEntries(Object.entries(detailed).map(([k, v]) => [k, { ...v, inputDiff: false }])),
+    old,
+    next ? { ...next, inputs: next.outputs ?? next.inputs } : next,
+  );
+}

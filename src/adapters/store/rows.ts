@@ -1,0 +1,221 @@
+import type { SQLOutputValue } from "node:sqlite";
+import { z } from "zod";
+import type { Approval, CheckResult } from "../../domain/gates";
+import type { RunRecord } from "../../domain/model";
+import { EnvironmentStatusSchema } from "../../domain/report-schema";
+import { StoreError } from "./errors";
+import type { EnvironmentState, NewSuccess, ProgramSuccess, ReportSummary } from "./port";
+
+// Rows back into records. The file may have been written by another tidegate version, so each
+// record is checked against its schema on the way out.
+
+type Row = Record<string, SQLOutputValue>;
+
+export const RunRecordSchema = z.object({
+  id: z.string(),
+  environment: z.string(),
+  stack: z.string(),
+  kind: z.enum(["check", "drift", "sync"]),
+  trigger: z.string(),
+  commit: z.string().optional(),
+  startedAt: z.string(),
+  endedAt: z.string().optional(),
+  outcome: z.enum(["succeeded", "failed", "interrupted", "skipped"]).optional(),
+  error: z.object({ kind: z.string(), message: z.string(), recovery: z.string().optional() }).optional(),
+});
+
+export const EnvironmentStateSchema = z.object({
+  environment: z.string(),
+  branch: z.string(),
+  stack: z.string(),
+  status: EnvironmentStatusSchema,
+  reason: z.string().optional(),
+  headCommit: z.string().optional(),
+  deployedCommit: z.string().optional(),
+  pendingCount: z.number().int().nonnegative(),
+  driftCount: z.number().int().nonnegative(),
+  lastRunId: z.string().optional(),
+  lastRunAt: z.string().optional(),
+  updatedAt: z.string(),
+});
+
+export const ApprovalSchema = z.object({
+  id: z.string().min(1),
+  environment: z.string().min(1),
+  commit: z.string().min(1),
+  planDigest: z.string().min(1),
+  approver: z.string().min(1),
+  scope: z.enum(["sync", "protected"]),
+  comment: z.string().optional(),
+  at: z.string(),
+  revokedAt: z.string().optional(),
+  revokedBy: z.string().optional(),
+});
+
+export const CheckResultSchema = z.object({
+  name: z.string(),
+  command: z.string(),
+  commit: z.string(),
+  exitCode: z.number().int().nullable(),
+  timedOut: z.boolean(),
+  durationMs: z.number().nonnegative(),
+  output: z.string(),
+  at: z.string(),
+});
+
+export const NewSuccessSchema = z.object({
+  environment: z.string().min(1),
+  commit: z.string().min(1),
+  programTree: z.string().min(1),
+  at: z.string(),
+});
+
+const ProgramSuccessSchema = z.object({
+  environment: z.string(),
+  commit: z.string(),
+  programTree: z.string(),
+  firstAt: z.string(),
+  lastAt: z.string(),
+});
+
+const ReportSummarySchema = z.object({
+  runId: z.string(),
+  startedAt: z.string(),
+  status: EnvironmentStatusSchema,
+});
+
+// Compile-time proof that the schemas and the types agree.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameRun: Same<z.infer<typeof RunRecordSchema>, RunRecord> = true;
+const sameState: Same<z.infer<typeof EnvironmentStateSchema>, EnvironmentState> = true;
+const sameApproval: Same<z.infer<typeof ApprovalSchema>, Approval> = true;
+const sameCheckResult: Same<z.infer<typeof CheckResultSchema>, CheckResult> = true;
+const sameSuccess: Same<z.infer<typeof ProgramSuccessSchema>, ProgramSuccess> = true;
+const sameNewSuccess: Same<z.infer<typeof NewSuccessSchema>, NewSuccess> = true;
+void sameRun;
+void sameState;
+void sameApproval;
+void sameCheckResult;
+void sameSuccess;
+void sameNewSuccess;
+
+export function runFromRow(row: Row): RunRecord {
+  const id = String(row.id);
+  return check(
+    RunRecordSchema,
+    withoutNulls({
+      id: row.id,
+      environment: row.environment,
+      stack: row.stack,
+      kind: row.kind,
+      trigger: row.triggered_by,
+      commit: row.commit_sha,
+      startedAt: row.started_at,
+      endedAt: row.ended_at,
+      outcome: row.outcome,
+      error: row.error === null ? null : parseJson(row.error, `run ${id}`),
+    }),
+    `run ${id}`,
+  );
+}
+
+export function stateFromRow(row: Row): EnvironmentState {
+  return check(
+    EnvironmentStateSchema,
+    withoutNulls({
+      environment: row.environment,
+      branch: row.branch,
+      stack: row.stack,
+      status: row.status,
+      reason: row.reason,
+      headCommit: row.head_commit,
+      deployedCommit: row.deployed_commit,
+      pendingCount: row.pending_count,
+      driftCount: row.drift_count,
+      lastRunId: row.last_run_id,
+      lastRunAt: row.last_run_at,
+      updatedAt: row.updated_at,
+    }),
+    `status of environment ${String(row.environment)}`,
+  );
+}
+
+export function summaryFromRow(row: Row): ReportSummary {
+  return check(
+    ReportSummarySchema,
+    { runId: row.run_id, startedAt: row.started_at, status: row.status },
+    `report of run ${String(row.run_id)}`,
+  );
+}
+
+export function approvalFromRow(row: Row): Approval {
+  return check(
+    ApprovalSchema,
+    withoutNulls({
+      id: row.id,
+      environment: row.environment,
+      commit: row.commit_sha,
+      planDigest: row.plan_digest,
+      approver: row.approver,
+      scope: row.scope,
+      comment: row.comment,
+      at: row.at,
+      revokedAt: row.revoked_at,
+      revokedBy: row.revoked_by,
+    }),
+    `approval ${String(row.id)}`,
+  );
+}
+
+export function successFromRow(row: Row): ProgramSuccess {
+  return check(
+    ProgramSuccessSchema,
+    {
+      environment: row.environment,
+      commit: row.commit_sha,
+      programTree: row.program_tree,
+      firstAt: row.first_at,
+      lastAt: row.last_at,
+    },
+    `success of tree ${String(row.program_tree)} in environment ${String(row.environment)}`,
+  );
+}
+
+export function checkResultFromRow(row: Row): CheckResult {
+  const what = `check result ${String(row.key)} of environment ${String(row.environment)}`;
+  return check(CheckResultSchema, parseJson(row.body, what), what);
+}
+
+/** The value, checked against its schema before it is written; a mismatch is "invalid-input". */
+export function validInput<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new StoreError("invalid-input", `${what} is invalid: ${issues(result.error)}`, {
+    cause: result.error,
+  });
+}
+
+export function parseJson(text: SQLOutputValue, what: string): unknown {
+  try {
+    return JSON.parse(String(text));
+  } catch (error) {
+    throw new StoreError("corrupt", `stored ${what} is not valid JSON`, { cause: error });
+  }
+}
+
+// SQL NULL means "not set"; records leave such fields out rather than holding undefined.
+function withoutNulls(record: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== null && v !== undefined));
+}
+
+function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new StoreError("corrupt", `stored ${what} does not match its schema: ${issues(result.error)}`, {
+    cause: result.error,
+  });
+}
+
+function issues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+}

@@ -1,0 +1,442 @@
+import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { AuditLog } from "../adapters/audit";
+import { checkKey, runCheck } from "../adapters/commands/run";
+import { resolveGatesAt } from "../config/resolve";
+import type { ResolvedConfig, ResolvedEnvironment } from "../config/resolve";
+import type { Approval, CheckCommand, CheckResult, Gates } from "../domain/gates";
+import { SimpleGitAdapter } from "../adapters/git/simple-git";
+import type { Logger } from "../log";
+import { Redactor } from "../log/redact";
+import type { CheckReport } from "../domain/model";
+import { ensureDependencies } from "../adapters/pulumi/dependencies";
+import { acquireLease, leaseDir } from "../adapters/pulumi/lease";
+import { ensurePolicyPackDependencies } from "../adapters/pulumi/policy";
+import { PulumiStack } from "../adapters/pulumi/stack";
+import { promote, PROMOTION_IDENTITY, type PromoteOptions } from "./promote";
+import type { PromoteResult } from "../domain/promotion";
+import { checkEnvironment, type CheckContext, type CheckOptions } from "../reconcile/check";
+import { approvalProblem } from "../reconcile/gating";
+import { writeReportFiles } from "../adapters/reports/files";
+import { SingleFlight } from "./single-flight";
+import type { EnvironmentState, Store } from "../adapters/store/port";
+import { openSqliteStore } from "../adapters/store/sqlite";
+import { dataPaths } from "../config/paths";
+import type { PulumiToolchain } from "../adapters/pulumi/toolchain";
+
+export interface EngineOptions {
+  config: ResolvedConfig;
+  toolchain: PulumiToolchain;
+  log: Logger;
+  /** The stacks' secrets passphrase (from the configured source). */
+  passphrase: string;
+  /** Environment for every stack's engine and providers, e.g. the AWS emulator's endpoint. */
+  stackEnv?: Record<string, string>;
+  /** Where installed node_modules trees are cached; default `<dataDir>/cache/deps`. */
+  dependencyCacheDir?: string;
+  versions: CheckReport["versions"];
+  /** The clock gates read (sync windows, soak times); tests pass their own. */
+  now?: () => Date;
+}
+
+/**
+ * tidegate for one repository: its environments, their schedules, and one check or sync per stack
+ * at a time. Built from configuration; nothing here is global, so two engines can share a process.
+ */
+export class Engine {
+  readonly store: Store;
+  readonly git: SimpleGitAdapter;
+  readonly audit: AuditLog;
+  /** One check or sync per stack at a time in this process; schedules share it. */
+  readonly flights = new SingleFlight();
+  private readonly paths: ReturnType<typeof dataPaths>;
+  private readonly owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+
+  constructor(private readonly options: EngineOptions) {
+    const { config } = options;
+    this.paths = dataPaths(config.dataDir);
+    fs.mkdirSync(config.dataDir, { recursive: true });
+    this.store = openSqliteStore(this.paths.store);
+    const redactor = new Redactor({ secrets: [options.passphrase], stacks: false });
+    this.audit = new AuditLog(this.paths.audit, {
+      redact: (text) => redactor.text(text),
+      now: () => this.now(),
+    });
+    this.git = new SimpleGitAdapter({
+      url: config.repository.url,
+      mirrorDir: this.paths.mirror,
+      log: (entry, message) => options.log.debug(entry, message),
+    });
+  }
+
+  /**
+   * Marks runs a crash or kill cut short (no end recorded) as interrupted. Only the daemon calls
+   * this at startup: a CLI command next to a running daemon must not mark the daemon's runs.
+   */
+  recoverInterruptedRuns(): void {
+    for (const run of this.store.markInterrupted(new Date().toISOString())) {
+      this.options.log.warn(
+        { env: run.environment, runId: run.id, kind: run.kind },
+        "a run was interrupted by a crash or kill; its environment is checked again",
+      );
+    }
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+
+  get environments(): ResolvedEnvironment[] {
+    return this.options.config.environments;
+  }
+
+  environment(name: string): ResolvedEnvironment {
+    const env = this.environments.find((e) => e.name === name);
+    if (!env) {
+      const known = this.environments.map((e) => e.name).join(", ");
+      throw new UnknownEnvironmentError(`unknown environment '${name}' (known: ${known || "none"})`);
+    }
+    return env;
+  }
+
+  private context(): CheckContext {
+    const { config, toolchain, log, passphrase } = this.options;
+    const dependencyCache = this.options.dependencyCacheDir ?? this.paths.dependencies;
+    return {
+      git: this.git,
+      store: this.store,
+      log,
+      workspaceDir: (env) => path.join(this.paths.workspaces, env.name),
+      installDependencies: (projectDir) => ensureDependencies({ projectDir, cacheDir: dependencyCache }),
+      openStack: (env, projectDir) =>
+        PulumiStack.open({
+          workDir: projectDir,
+          stackName: env.stack,
+          backendUrl: config.backendUrl,
+          passphrase,
+          toolchain,
+          pulumiHome: this.paths.pulumiHome,
+          env: this.stackEnv(env.name),
+        }),
+      acquireLease: (env, runId) =>
+        acquireLease(leaseDir(config.backendUrl, config.dataDir), `${env.stack}`, {
+          owner: `${this.owner}:${runId}`,
+        }),
+      writeReport: (report) => void writeReportFiles(this.paths.reports, report),
+      gatesAt: (env, commit) => this.gatesAt(env.name, commit),
+      runCheck: (command, options) => this.runCheckCached(command, options),
+      preparePolicyPacks: (packs, workDir) => this.preparePolicyPacks(packs, workDir, dependencyCache),
+      audit: (entry) => void this.audit.append(entry),
+      versions: this.options.versions,
+      now: () => this.now(),
+      newRunId: () => randomUUID(),
+    };
+  }
+
+  private stackEnv(name: string): Record<string, string> {
+    return { ...this.options.stackEnv, ...this.environment(name).config };
+  }
+
+  /**
+   * The environment's gates as its definition stood at a commit; undefined when the commit has no
+   * (valid) definition, and then only the config ref's gates apply.
+   */
+  private async gatesAt(name: string, commit: string): Promise<Gates | undefined> {
+    const { config, log } = this.options;
+    const file = `${config.environmentsDir}/${name}.yaml`;
+    const [found] = await this.git.readFiles(commit, file);
+    if (!found) return undefined;
+    const resolved = resolveGatesAt(found.file, found.text, {
+      environments: this.environments.map((e) => ({ name: e.name, order: e.order })),
+      defaultSyncPolicy: this.environment(name).sync.policy,
+    });
+    if ("gates" in resolved) return resolved.gates;
+    log.warn(
+      {
+        env: name,
+        commit: commit.slice(0, 12),
+        issues: resolved.issues.map((i) => `${i.path}: ${i.message}`),
+      },
+      "the environment definition at this commit is invalid; only the config ref's gates apply",
+    );
+    return undefined;
+  }
+
+  /** A passing check is not run again for the same commit and command; a failing one is. */
+  private async runCheckCached(
+    command: CheckCommand,
+    options: { environment: string; cwd: string; commit: string },
+  ): Promise<CheckResult> {
+    const { environment, cwd, commit } = options;
+    const key = checkKey(command, commit);
+    const cached = this.store.checkResult(environment, key);
+    if (cached && cached.exitCode === 0) return cached;
+    const result = await runCheck(command, {
+      cwd,
+      commit,
+      env: this.stackEnv(environment),
+      secrets: [this.options.passphrase],
+    });
+    this.store.saveCheckResult(environment, key, result);
+    return result;
+  }
+
+  private async preparePolicyPacks(packs: string[], workDir: string, cacheDir: string): Promise<string[]> {
+    const dirs: string[] = [];
+    for (const pack of packs) {
+      const dir = path.join(workDir, pack);
+      await ensurePolicyPackDependencies({ packDir: dir, cacheDir });
+      dirs.push(dir);
+    }
+    return dirs;
+  }
+
+  /** One check of one environment; waits for any other operation on its stack to finish first. */
+  async check(name: string, options: CheckOptions): Promise<CheckReport> {
+    const env = this.environment(name);
+    return this.flights.run(`stack:${env.stack}`, () => checkEnvironment(this.context(), env, options), {
+      wait: true,
+    });
+  }
+
+  /** The plan a sync would apply now, with every gate's verdict; changes nothing. */
+  plan(name: string, actor: string): Promise<CheckReport> {
+    return this.check(name, { kind: "check", trigger: `cli:${actor}`, actor, allowSync: false });
+  }
+
+  /**
+   * Approves the plan a sync would apply now: previews it, shows it (the caller prints the report),
+   * and records the approval bound to its environment, commit and digest. With `digest`, refuses
+   * unless the current plan is the one the approver reviewed.
+   */
+  async approve(name: string, request: ApproveRequest): Promise<ApproveResult> {
+    const report = await this.plan(name, request.actor);
+    const refuse = (reason: string): ApproveResult => {
+      this.audit.append({
+        actor: request.actor,
+        action: "approve",
+        environment: name,
+        commit: report.desired?.sha,
+        ...(report.plan ? { planDigest: report.plan.digest } : {}),
+        verdict: "refused",
+        reason,
+      });
+      return { report, refused: reason };
+    };
+    const plan = report.plan;
+    if (!plan) {
+      return refuse(
+        report.status === "Synced"
+          ? `nothing to approve: ${name} is Synced`
+          : `no plan to approve: ${report.reason ?? report.status}`,
+      );
+    }
+    if (request.digest !== undefined && !sameDigest(request.digest, plan.digest)) {
+      return refuse(
+        `the plan changed since it was reviewed: reviewed ${request.digest}, now ${plan.digest}; review it again`,
+      );
+    }
+    const approval: Approval = {
+      id: randomUUID(),
+      environment: name,
+      commit: plan.commit,
+      planDigest: plan.digest,
+      approver: request.actor,
+      scope: request.protected ? "protected" : "sync",
+      ...(request.comment ? { comment: request.comment } : {}),
+      at: this.now().toISOString(),
+    };
+    const env = this.environment(name);
+    const problem = await approvalProblem(
+      this.context(),
+      env,
+      approval,
+      {
+        environment: name,
+        stack: env.stack,
+        commit: plan.commit,
+        digest: plan.digest,
+        remediate: plan.remediate,
+      },
+      report.deployed?.commit,
+    );
+    if (problem) return refuse(problem);
+    // Audited first: an approval the log cannot record is not recorded at all.
+    this.audit.append({
+      actor: request.actor,
+      action: "approve",
+      environment: name,
+      commit: plan.commit,
+      planDigest: plan.digest,
+      verdict: "approved",
+      ...(request.comment ? { reason: request.comment } : {}),
+      details: { scope: approval.scope, id: approval.id },
+    });
+    this.store.addApproval(approval);
+    return { report, approval };
+  }
+
+  /** Revokes the actor's own approvals of an environment (or one approver's, or all). */
+  revoke(name: string, request: RevokeRequest): Approval[] {
+    this.environment(name);
+    const revoked = this.store.revokeApprovals(name, {
+      by: request.actor,
+      at: this.now().toISOString(),
+      ...(request.all ? {} : { approver: request.approver ?? request.actor }),
+    });
+    for (const approval of revoked) {
+      this.audit.append({
+        actor: request.actor,
+        action: "revoke",
+        environment: name,
+        commit: approval.commit,
+        planDigest: approval.planDigest,
+        verdict: "revoked",
+        reason: `approval by ${approval.approver} revoked`,
+        details: { id: approval.id, scope: approval.scope },
+      });
+    }
+    return revoked;
+  }
+
+  /**
+   * The scheduled poll: a cheap look at the branch head (no fetch, no checkout); a full check only
+   * when the head moved since the last check, the environment was never checked, its last check
+   * failed, or it waits on its gates and they may have changed (an approval or revocation since, or
+   * time passing for windows and soak times).
+   */
+  async poll(name: string, trigger = "schedule"): Promise<CheckReport | undefined> {
+    const env = this.environment(name);
+    const heads = await this.git.heads([env.branch]);
+    const last = this.store.status(env.name);
+    const unchanged =
+      last?.headCommit !== undefined &&
+      heads[env.branch] === last.headCommit &&
+      last.status !== "Failed" &&
+      !this.gatesMayHaveChanged(env.name, last);
+    if (unchanged) return undefined;
+    return this.check(name, { kind: "check", trigger, allowSync: true });
+  }
+
+  private gatesMayHaveChanged(name: string, last: EnvironmentState): boolean {
+    if (last.status !== "AwaitingApproval" && last.status !== "Blocked") return false;
+    const since = Date.parse(last.lastRunAt ?? last.updatedAt);
+    if (this.now().getTime() - since >= GATE_RECHECK_MS) return true;
+    return this.store
+      .approvals(name, { includeRevoked: true })
+      .some((a) => Date.parse(a.revokedAt ?? a.at) > since);
+  }
+
+  /** Closes the store; the caller stops any schedules first. */
+  close(): void {
+    this.store.close();
+  }
+
+  /**
+   * Merges `from`'s branch into `to`'s and pushes it, never forced (see src/promote/promote.ts); a
+   * dry run previews `to`'s stack on the merged tree instead and pushes nothing.
+   */
+  async promote(from: string, to: string, options: PromoteOptions): Promise<PromoteResult> {
+    let result: PromoteResult;
+    try {
+      result = await this.promoteUnaudited(from, to, options);
+    } catch (err) {
+      this.audit.append({
+        actor: options.actor,
+        action: "failure",
+        environment: to,
+        reason: `promotion from ${from} failed: ${err instanceof Error ? err.message : String(err)}`,
+      });
+      throw err;
+    }
+    this.audit.append({
+      actor: options.actor,
+      action: "promote",
+      environment: to,
+      commit: result.sha ?? result.from.head,
+      verdict: result.outcome,
+      reason: result.reason,
+      details: {
+        from,
+        to,
+        ...(result.kind ? { kind: result.kind } : {}),
+        sourceHead: result.from.head,
+        targetHead: result.to.head,
+        dryRun: result.dryRun,
+      },
+    });
+    return result;
+  }
+
+  private promoteUnaudited(from: string, to: string, options: PromoteOptions): Promise<PromoteResult> {
+    const check = this.context();
+    return promote(
+      {
+        git: this.git,
+        store: this.store,
+        log: this.options.log,
+        environment: (name) => this.environment(name),
+        scratchDir: () =>
+          path.join(this.options.config.dataDir, "scratch", `promote-${randomUUID().slice(0, 8)}`),
+        identity: PROMOTION_IDENTITY,
+        // The target's stack opened as a check opens it, on the merged tree in the scratch worktree.
+        preview: async (env, dir) => {
+          const projectDir = path.join(dir, env.project);
+          await check.installDependencies(projectDir);
+          const stack = await check.openStack(this.environment(env.name), projectDir);
+          return (await stack.preview()).changes;
+        },
+        now: () => this.now(),
+      },
+      { ...options, from, to },
+    );
+  }
+}
+
+/** How often an environment waiting on time-based gates (windows, soak) is looked at again. */
+const GATE_RECHECK_MS = 5 * 60_000;
+
+export interface ApproveRequest {
+  actor: string;
+  /** The digest the approver reviewed (`tidegate plan`); the approval is refused if the plan changed. */
+  digest?: string;
+  /** Also approve the plan's protected operations (deletes, replacements). */
+  protected?: boolean;
+  comment?: string;
+}
+
+export interface ApproveResult {
+  /** The fresh check the approval is for: its plan, gates and changes. */
+  report: CheckReport;
+  approval?: Approval;
+  /** Why nothing was recorded. */
+  refused?: string;
+}
+
+export interface RevokeRequest {
+  actor: string;
+  /** Revoke this approver's approvals (default: the actor's own). */
+  approver?: string;
+  /** Revoke every active approval of the environment. */
+  all?: boolean;
+}
+
+/** A full digest, or an unambiguous prefix of at least 12 hex digits, with or without "sha256:". */
+function sameDigest(given: string, digest: string): boolean {
+  const bare = (d: string) =>
+    d
+      .trim()
+      .toLowerCase()
+      .replace(/^sha256:/, "");
+  const g = bare(given);
+  return g.length >= 12 && bare(digest).startsWith(g);
+}
+
+export class UnknownEnvironmentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnknownEnvironmentError";
+  }
+}

@@ -1,0 +1,40 @@
+// What a preview found, per resource and property: the words every layer shares.
+
+/** Pending: Git (desired) differs from the deployed state. Drift: live differs from the deployed state. */
+export type ChangeKind = "pending" | "drift";
+
+/** What would happen to a resource (pending) or what happened to it outside Pulumi (drift). */
+export type ResourceAction = "create" | "update" | "replace" | "delete" | "drifted" | "missing";
+
+export interface PropertyChange {
+  path: string;
+  kind: "add" | "delete" | "update";
+  /** Secrets are masked; unknowns read "(known after apply)". */
+  old?: unknown;
+  new?: unknown;
+  /** This property forces a replacement. */
+  replaces: boolean;
+}
+
+export interface ResourceChange {
+  urn: string;
+  type: string;
+  name: string;
+  action: ResourceAction;
+  properties: PropertyChange[];
+}
+
+export interface ChangeSet {
+  kind: ChangeKind;
+  resources: ResourceChange[];
+}
+
+export function resourceName(urn: string): string {
+  return urn.split("::").pop() ?? urn;
+}
+
+export function countByAction(changes: ChangeSet): Partial<Record<ResourceAction, number>> {
+  const counts: Partial<Record<ResourceAction, number>> = {};
+  for (const r of changes.resources) counts[r.action] = (counts[r.action] ?? 0) + 1;
+  return counts;
+}

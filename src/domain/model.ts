@@ -1,0 +1,114 @@
+import type { CheckResult, GateVerdict, PolicyViolation } from "./gates";
+import type { ChangeSet } from "./changes";
+
+/** The status of an environment, as `tidegate status` shows it. */
+export type EnvironmentStatus =
+  | "Synced"
+  | "OutOfSync"
+  | "Drifted"
+  | "OutOfSync+Drifted"
+  | "AwaitingApproval"
+  | "Blocked"
+  | "Progressing"
+  | "Failed"
+  | "Unknown";
+
+export interface CommitInfo {
+  sha: string;
+  author: string;
+  authorEmail: string;
+  /** ISO 8601. */
+  date: string;
+  message: string;
+}
+
+export type RunKind = "check" | "drift" | "sync";
+export type RunOutcome = "succeeded" | "failed" | "interrupted" | "skipped";
+
+/** One check or sync of one environment. */
+export interface RunRecord {
+  id: string;
+  environment: string;
+  stack: string;
+  kind: RunKind;
+  /** Who or what started it: "schedule", "cli:<user>", "webhook". */
+  trigger: string;
+  commit?: string;
+  startedAt: string;
+  endedAt?: string;
+  outcome?: RunOutcome;
+  /** Set when the outcome is failed or interrupted: what went wrong and what to do. */
+  error?: { kind: string; message: string; recovery?: string };
+}
+
+export interface Timings {
+  /** Milliseconds per stage, e.g. { poll: 12, checkout: 300, install: 0, preview: 9000 }. */
+  [stage: string]: number;
+}
+
+/** Everything one check learned about an environment; rendered as JSON and Markdown. */
+export interface CheckReport {
+  schemaVersion: 1;
+  runId: string;
+  environment: string;
+  stack: string;
+  branch: string;
+  status: EnvironmentStatus;
+  /** Why the status is what it is, in one line (e.g. the gate that said no, or the error). */
+  reason?: string;
+  desired?: CommitInfo;
+  deployed?: { commit?: string };
+  pending?: ChangeSet;
+  drift?: ChangeSet;
+  sync?: {
+    applied: boolean;
+    summary?: Record<string, number>;
+    /** Set when a sync window closed while the update ran: it was let finish, and says so. */
+    windowClosedDuringUpdate?: string;
+  };
+  /** The plan the gates judged: what a sync would apply, and its digest (what approvals bind to). */
+  plan?: { commit: string; digest: string; remediate: boolean };
+  /** Every gate in force and what it said, in evaluation order. */
+  gates?: GateVerdict[];
+  /** The approvals that count for this plan. */
+  approvals?: { approver: string; scope: "sync" | "protected"; at: string }[];
+  /** The check commands' outcomes (output kept, secrets redacted). */
+  checks?: CheckResult[];
+  /** Policy pack findings on the preview. */
+  policy?: PolicyViolation[];
+  /**
+   * The commit being deployed changes this environment's gates. They take effect once it is
+   * deployed; until then the gates of the deployed commit apply.
+   */
+  gatesChange?: { changes: string[] };
+  /** The program's dependencies: the lockfile key, and whether this check had to install them. */
+  dependencies?: { key: string; installed: boolean };
+  startedAt: string;
+  endedAt: string;
+  timings: Timings;
+  versions: { tidegate: string; pulumi: string; node: string };
+}
+
+/** What `tidegate status` shows for one environment: the outcome of its latest run. */
+export interface EnvironmentState {
+  environment: string;
+  branch: string;
+  stack: string;
+  status: EnvironmentStatus;
+  /** Why the status is what it is (the gate that said no, the error). */
+  reason?: string;
+  headCommit?: string;
+  deployedCommit?: string;
+  pendingCount: number;
+  driftCount: number;
+  lastRunId?: string;
+  lastRunAt?: string;
+  /** ISO 8601. */
+  updatedAt: string;
+}
+
+export interface ReportSummary {
+  runId: string;
+  startedAt: string;
+  status: EnvironmentStatus;
+}

@@ -1,0 +1,86 @@
+import { EventEmitter } from "node:events";
+import { describe, expect, it } from "vitest";
+import { FORCED_EXIT_CODE, onShutdown, type SignalTarget } from "../../../src/daemon/signals";
+
+/** A stand-in for `process`: signals are emitted by the test, exit is recorded. */
+function fakeProcess() {
+  const emitter = new EventEmitter();
+  const exits: number[] = [];
+  const target: SignalTarget = {
+    on: (signal, listener) => emitter.on(signal, listener),
+    off: (signal, listener) => emitter.off(signal, listener),
+    exit: (code) => void exits.push(code),
+  };
+  const send = (signal: NodeJS.Signals) => emitter.emit(signal, signal);
+  return { target, exits, send, listeners: (s: string) => emitter.listenerCount(s) };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("onShutdown", () => {
+  it("calls the handler once on the first signal, and forces exit 130 on the second", async () => {
+    const proc = fakeProcess();
+    const lines: string[] = [];
+    const calls: string[] = [];
+    let finish!: () => void;
+    onShutdown(
+      (signal) => {
+        calls.push(signal);
+        return new Promise<void>((resolve) => (finish = resolve));
+      },
+      { target: proc.target, write: (line) => lines.push(line), running: () => ["test:drift", "prod:sync"] },
+    );
+
+    proc.send("SIGTERM");
+    await tick();
+    expect(calls).toEqual(["SIGTERM"]);
+    expect(proc.exits).toEqual([]);
+
+    proc.send("SIGINT");
+    expect(calls).toEqual(["SIGTERM"]);
+    expect(proc.exits).toEqual([FORCED_EXIT_CODE]);
+    expect(lines).toEqual(["received SIGINT again; exiting now (still running: test:drift, prod:sync)"]);
+    finish();
+  });
+
+  it("exits with 1 when the handler fails", async () => {
+    const proc = fakeProcess();
+    const lines: string[] = [];
+    onShutdown(
+      async () => {
+        throw new Error("store not flushed");
+      },
+      { target: proc.target, write: (line) => lines.push(line) },
+    );
+    proc.send("SIGINT");
+    await tick();
+    expect(proc.exits).toEqual([1]);
+    expect(lines).toEqual(["shutdown failed: store not flushed"]);
+  });
+
+  it("leaves exiting to the caller when the handler succeeds", async () => {
+    const proc = fakeProcess();
+    onShutdown(async () => undefined, { target: proc.target, write: () => undefined });
+    proc.send("SIGTERM");
+    await tick();
+    expect(proc.exits).toEqual([]);
+  });
+
+  it("uninstalls its handlers", () => {
+    const proc = fakeProcess();
+    const uninstall = onShutdown(async () => undefined, { target: proc.target });
+    expect(proc.listeners("SIGINT")).toBe(1);
+    expect(proc.listeners("SIGTERM")).toBe(1);
+    uninstall();
+    expect(proc.listeners("SIGINT")).toBe(0);
+    expect(proc.listeners("SIGTERM")).toBe(0);
+  });
+
+  it("installs on the real process and uninstalls cleanly", () => {
+    const before = process.listenerCount("SIGTERM");
+    const uninstall = onShutdown(async () => undefined);
+    expect(process.listenerCount("SIGTERM")).toBe(before + 1);
+    uninstall();
+    expect(process.listenerCount("SIGTERM")).toBe(before);
+  });
+});
