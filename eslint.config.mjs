@@ -35,6 +35,15 @@ export default tseslint.config(
     },
   },
   {
+    // The store and every port are asynchronous: a promise nobody awaits is a write that may be lost.
+    files: ["src/**/*.ts", "test/**/*.ts", "bench/**/*.ts"],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/await-thenable": "error",
+    },
+  },
+  {
     files: ["src/**/*.ts"],
     plugins: { boundaries },
     settings: {

@@ -167,7 +167,7 @@ async function main(): Promise<void> {
         `| ${name} | ${(ours / 1000).toFixed(2)} s | ${(theirs / 1000).toFixed(2)} s | ${(ours / theirs).toFixed(2)}× |`,
       );
     }
-    engine.close();
+    await engine.close();
   } finally {
     await emulator.stop();
     remote.cleanup();

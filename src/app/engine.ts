@@ -75,8 +75,8 @@ export class Engine {
    * Marks runs a crash or kill cut short (no end recorded) as interrupted. Only the daemon calls
    * this at startup: a CLI command next to a running daemon must not mark the daemon's runs.
    */
-  recoverInterruptedRuns(): void {
-    for (const run of this.store.markInterrupted(new Date().toISOString())) {
+  async recoverInterruptedRuns(): Promise<void> {
+    for (const run of await this.store.markInterrupted(new Date().toISOString())) {
       this.options.log.warn(
         { env: run.environment, runId: run.id, kind: run.kind },
         "a run was interrupted by a crash or kill; its environment is checked again",
@@ -171,7 +171,7 @@ export class Engine {
   ): Promise<CheckResult> {
     const { environment, cwd, commit } = options;
     const key = checkKey(command, commit);
-    const cached = this.store.checkResult(environment, key);
+    const cached = await this.store.checkResult(environment, key);
     if (cached && cached.exitCode === 0) return cached;
     const result = await runCheck(command, {
       cwd,
@@ -179,7 +179,7 @@ export class Engine {
       env: this.stackEnv(environment),
       secrets: [this.options.passphrase],
     });
-    this.store.saveCheckResult(environment, key, result);
+    await this.store.saveCheckResult(environment, key, result);
     return result;
   }
 
@@ -274,14 +274,14 @@ export class Engine {
       ...(request.comment ? { reason: request.comment } : {}),
       details: { scope: approval.scope, id: approval.id },
     });
-    this.store.addApproval(approval);
+    await this.store.addApproval(approval);
     return { report, approval };
   }
 
   /** Revokes the actor's own approvals of an environment (or one approver's, or all). */
-  revoke(name: string, request: RevokeRequest): Approval[] {
+  async revoke(name: string, request: RevokeRequest): Promise<Approval[]> {
     this.environment(name);
-    const revoked = this.store.revokeApprovals(name, {
+    const revoked = await this.store.revokeApprovals(name, {
       by: request.actor,
       at: this.now().toISOString(),
       ...(request.all ? {} : { approver: request.approver ?? request.actor }),
@@ -310,28 +310,28 @@ export class Engine {
   async poll(name: string, trigger = "schedule"): Promise<CheckReport | undefined> {
     const env = this.environment(name);
     const heads = await this.git.heads([env.branch]);
-    const last = this.store.status(env.name);
+    const last = await this.store.status(env.name);
     const unchanged =
       last?.headCommit !== undefined &&
       heads[env.branch] === last.headCommit &&
       last.status !== "Failed" &&
-      !this.gatesMayHaveChanged(env.name, last);
+      !(await this.gatesMayHaveChanged(env.name, last));
     if (unchanged) return undefined;
     return this.check(name, { kind: "check", trigger, allowSync: true });
   }
 
-  private gatesMayHaveChanged(name: string, last: EnvironmentState): boolean {
+  private async gatesMayHaveChanged(name: string, last: EnvironmentState): Promise<boolean> {
     if (last.status !== "AwaitingApproval" && last.status !== "Blocked") return false;
     const since = Date.parse(last.lastRunAt ?? last.updatedAt);
     if (this.now().getTime() - since >= GATE_RECHECK_MS) return true;
-    return this.store
-      .approvals(name, { includeRevoked: true })
-      .some((a) => Date.parse(a.revokedAt ?? a.at) > since);
+    return (await this.store.approvals(name, { includeRevoked: true })).some(
+      (a) => Date.parse(a.revokedAt ?? a.at) > since,
+    );
   }
 
   /** Closes the store; the caller stops any schedules first. */
-  close(): void {
-    this.store.close();
+  async close(): Promise<void> {
+    await this.store.close();
   }
 
   /**

@@ -38,7 +38,7 @@ export interface PromoteGit {
 
 export interface PromoteContext {
   git: PromoteGit;
-  store: { status(environment: string): EnvironmentState | undefined };
+  store: { status(environment: string): Promise<EnvironmentState | undefined> };
   log: Logger;
   /** The environment of that name; throws for a name that is not configured. */
   environment(name: string): PromotedEnvironment;
@@ -115,7 +115,7 @@ export async function promote(ctx: PromoteContext, request: PromoteRequest): Pro
   result.from.head = sourceHead;
   result.to.head = targetHead;
 
-  const state = ctx.store.status(from.name);
+  const state = await ctx.store.status(from.name);
   if (state?.deployedCommit) result.from.deployed = state.deployedCommit;
   const unhealthy = sourceRefusal(from, sourceHead, state);
   if (unhealthy) return finish("refused", unhealthy);

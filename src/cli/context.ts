@@ -246,7 +246,7 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
         try {
           return (await schedules?.stop()) ?? [];
         } finally {
-          engine.close();
+          await engine.close();
           await emulator?.stop();
         }
       })());

@@ -31,7 +31,7 @@ export async function withEnvironmentEngine(
     ...(choice.embedded || flag(args, "emulator") ? { emulator: { reuse: true } } : {}),
   });
   try {
-    const deployed = session.engine.store.status(name)?.deployedCommit !== undefined;
+    const deployed = (await session.engine.store.status(name))?.deployedCommit !== undefined;
     if (session.emulator?.origin === "started" && choice.embedded && deployed) {
       context.stderr(
         "tidegate: note: no `tidegate run` is running on this data directory, so a new AWS emulator was\n" +

@@ -56,8 +56,8 @@ export const command: Command = {
         assertKnown(read, name);
         const store = read.store;
         if (history) {
-          const summaries = store?.reports(name, limit) ?? [];
-          const runs = runsById(
+          const summaries = (await store?.reports(name, limit)) ?? [];
+          const runs = await runsById(
             store,
             summaries.map((s) => s.runId),
           );
@@ -72,7 +72,7 @@ export const command: Command = {
           }
           return 0;
         }
-        const report = findReport(store, name, runId, read.dataDir);
+        const report = await findReport(store, name, runId, read.dataDir);
         context.stdout(flag(args, "json") ? `${JSON.stringify(report, null, 2)}\n` : renderMarkdown(report));
         return 0;
       } finally {
@@ -96,14 +96,14 @@ function assertKnown(read: ReadContext, name: string): void {
   throw new UsageError(`unknown environment '${name}' (known: ${known})`, "report");
 }
 
-function findReport(
+async function findReport(
   store: Store | undefined,
   name: string,
   runId: string | undefined,
   dataDir: string,
-): CheckReport {
+): Promise<CheckReport> {
   if (runId !== undefined) {
-    const report = store?.report(runId);
+    const report = await store?.report(runId);
     if (!report || report.environment !== name) {
       throw new Error(
         `no report of run '${runId}' for environment '${name}' (see tidegate report ${name} --history)`,
@@ -111,7 +111,7 @@ function findReport(
     }
     return report;
   }
-  const report = store?.latestReport(name);
+  const report = await store?.latestReport(name);
   if (!report) {
     throw new Error(
       `no report for '${name}' in ${dataDir} yet: run \`tidegate check ${name}\` (or \`tidegate run\`) first`,
@@ -120,10 +120,10 @@ function findReport(
   return report;
 }
 
-function runsById(store: Store | undefined, ids: string[]): Map<string, RunRecord> {
+async function runsById(store: Store | undefined, ids: string[]): Promise<Map<string, RunRecord>> {
   const runs = new Map<string, RunRecord>();
   for (const id of ids) {
-    const run = store?.run(id);
+    const run = await store?.run(id);
     if (run) runs.set(id, run);
   }
   return runs;

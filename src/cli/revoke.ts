@@ -29,9 +29,9 @@ export const command: Command = {
   allowPositionals: true,
   run: (args, context) =>
     withConfigErrors(context, () =>
-      withEnvironmentEngine(args, context, "revoke", (name, session) => {
+      withEnvironmentEngine(args, context, "revoke", async (name, session) => {
         const approver = stringOption(args, "approver");
-        const revoked = session.engine.revoke(name, {
+        const revoked = await session.engine.revoke(name, {
           actor: currentActor(context.env),
           ...(approver !== undefined ? { approver } : {}),
           all: flag(args, "all"),

@@ -81,7 +81,7 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
   });
 
   // The daemon owns the store's runs: one left without an end was cut short by a crash or kill.
-  session.engine.recoverInterruptedRuns();
+  await session.engine.recoverInterruptedRuns();
 
   // Registered before the startup checks, so a signal during them still stops cleanly.
   let stopping = false;
@@ -106,7 +106,7 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
       return INTERRUPTED;
     }
 
-    context.stdout(summary(session, example));
+    context.stdout(await summary(session, example));
     if (flag(args, "once")) return anyFailed(statuses) ? 1 : 0;
 
     session.schedule();
@@ -156,9 +156,9 @@ async function startupChecks(session: EngineSession, stopping: () => boolean): P
 }
 
 /** The status table, where the reports are and, for the example, how to watch your own repository. */
-function summary(session: EngineSession, example: ExampleSetup | undefined): string {
+async function summary(session: EngineSession, example: ExampleSetup | undefined): Promise<string> {
   const { engine, config } = session;
-  const rows = statusRows(engine.environments, engine.store.statuses());
+  const rows = statusRows(engine.environments, await engine.store.statuses());
   const reports = alignColumns(
     engine.environments.map((env) => [
       `  ${env.name}`,

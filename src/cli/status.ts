@@ -32,7 +32,7 @@ export const command: Command = {
       );
       let rows: StatusRow[];
       try {
-        const states = read.store?.statuses() ?? [];
+        const states = (await read.store?.statuses()) ?? [];
         rows = read.environments ? statusRows(read.environments, states) : states;
       } finally {
         read.close();

@@ -98,7 +98,7 @@ export async function checkEnvironment(
     }
   };
 
-  const previous = ctx.store.status(env.name);
+  const previous = await ctx.store.status(env.name);
   let head: string | undefined;
   let desired: CommitInfo | undefined;
   let deployedCommit: string | undefined = previous?.deployedCommit;
@@ -126,7 +126,7 @@ export async function checkEnvironment(
   const audit = (entry: Omit<AuditInput, "actor" | "environment">) =>
     ctx.audit({ actor: options.actor ?? ENGINE_ACTOR, environment: env.name, ...entry });
 
-  ctx.store.startRun({
+  await ctx.store.startRun({
     id: runId,
     environment: env.name,
     stack: env.stack,
@@ -304,12 +304,12 @@ export async function checkEnvironment(
     );
   }
 
-  function finish(
+  async function finish(
     status: EnvironmentStatus,
     reason?: string,
     outcome: "succeeded" | "failed" | "skipped" = "succeeded",
     error?: { kind: string; message: string; recovery?: string },
-  ): CheckReport {
+  ): Promise<CheckReport> {
     const result = report(status, reason);
     const state: EnvironmentState = {
       environment: env.name,
@@ -325,9 +325,9 @@ export async function checkEnvironment(
       lastRunAt: startedAt,
       updatedAt: result.endedAt,
     };
-    ctx.store.setStatus(state);
-    ctx.store.finishRun(runId, outcome, error);
-    ctx.store.saveReport(result);
+    await ctx.store.setStatus(state);
+    await ctx.store.finishRun(runId, outcome, error);
+    await ctx.store.saveReport(result);
     ctx.writeReport(result);
     if (gatesChange) {
       audit({ action: "gates-change", commit: head, reason: gatesChange.changes.join("; ") });
@@ -405,9 +405,9 @@ async function syncUnderLease(
         };
       }
     }
-    const previous = ctx.store.status(env.name);
+    const previous = await ctx.store.status(env.name);
     if (previous)
-      ctx.store.setStatus({
+      await ctx.store.setStatus({
         ...previous,
         status: "Progressing",
         reason: `syncing ${head.slice(0, 12)}`,

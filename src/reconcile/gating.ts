@@ -109,7 +109,7 @@ export async function evaluatePlan(
     );
   }
   const authors = await deployedAuthors(ctx.git, facts.deployed, plan.commit);
-  const approvals = ctx.store.approvals(env.name);
+  const approvals = await ctx.store.approvals(env.name);
   const now = ctx.now();
 
   const verdicts: GateVerdict[] = [];
@@ -122,7 +122,7 @@ export async function evaluatePlan(
       approvals,
       authors,
       programTree: facts.programTree,
-      ...(promotionFrom ? { success: ctx.store.success(promotionFrom, facts.programTree) } : {}),
+      ...(promotionFrom ? { success: await ctx.store.success(promotionFrom, facts.programTree) } : {}),
       now,
       checks,
       policy: facts.policy,

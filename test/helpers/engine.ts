@@ -137,7 +137,7 @@ export async function createEngineFixture(environments: EnvironmentSpec[]): Prom
       return second;
     },
     async cleanup() {
-      for (const e of engines) e.close();
+      for (const e of engines) await e.close();
       remote.cleanup();
     },
   };

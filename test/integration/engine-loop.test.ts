@@ -263,7 +263,7 @@ describe("checking and syncing environments", () => {
     expect(gone.reason).toMatch(/branch 'test' is not on the remote/);
     const tags = await s3.send(new GetBucketTaggingCommand({ Bucket: bucketOf("test") }));
     expect(tags.TagSet?.length).toBeGreaterThan(0);
-    expect(f.engine.store.status("test")?.status).toBe("Unknown");
+    expect((await f.engine.store.status("test"))?.status).toBe("Unknown");
   });
 });
 

@@ -3,6 +3,7 @@ import { GetQueueUrlCommand } from "@aws-sdk/client-sqs";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadSqlite } from "../../src/adapters/store/load-sqlite";
 import { dataPaths } from "../../src/config/paths";
 import { programSelection } from "../../src/domain/program";
 import type { CheckReport } from "../../src/domain/model";
@@ -37,9 +38,9 @@ describe("gated updates and promotion", () => {
     const file = f.stackConfigFile(env);
     return f.commitTo(env, { [file]: edit(await f.readAt(env, file)) }, message);
   };
-  const expectReason = (report: CheckReport, pattern: RegExp) => {
+  const expectReason = async (report: CheckReport, pattern: RegExp) => {
     expect(report.reason).toMatch(pattern);
-    expect(f.engine.store.status(report.environment)?.reason).toMatch(pattern);
+    expect((await f.engine.store.status(report.environment))?.reason).toMatch(pattern);
     expect(latestMarkdown(report.environment)).toMatch(pattern);
   };
 
@@ -89,7 +90,7 @@ describe("gated updates and promotion", () => {
     const prod = await sync("prod");
     expect(prod.status).toBe("AwaitingApproval");
     expect(prod.sync).toBeUndefined();
-    expectReason(prod, /approval/);
+    await expectReason(prod, /approval/);
     expect(prod.plan?.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     await expect(s3.send(new GetBucketTaggingCommand({ Bucket: bucketOf("prod") }))).rejects.toThrow();
   });
@@ -101,7 +102,7 @@ describe("gated updates and promotion", () => {
     const stranger = await f.engine.approve("prod", { actor: "mallory@example.com" });
     expect(stranger.approval).toBeUndefined();
     expect(stranger.refused).toMatch(/mallory@example\.com/);
-    expect(f.engine.store.approvals("prod")).toEqual([]);
+    expect(await f.engine.store.approvals("prod")).toEqual([]);
   });
 
   it("a closed window blocks an approved plan; an open one lets exactly that plan through", async () => {
@@ -110,7 +111,7 @@ describe("gated updates and promotion", () => {
     expect(approved.approval?.planDigest).toBe(approved.report.plan?.digest);
     const closed = await sync("prod");
     expect(closed.status).toBe("Blocked");
-    expectReason(closed, /window/);
+    await expectReason(closed, /window/);
     expect(closed.gates?.find((g) => g.gate === "approval")?.verdict).toBe("pass");
 
     f.setNow(INSIDE_NEXT_DAY);
@@ -138,7 +139,7 @@ describe("gated updates and promotion", () => {
     );
     const afterCommit = await sync("prod");
     expect(afterCommit.status).toBe("AwaitingApproval");
-    expectReason(afterCommit, /not the current plan/);
+    await expectReason(afterCommit, /not the current plan/);
 
     // An approver who reviewed the old plan cannot approve the new one by its old digest.
     const reviewed = await f.engine.approve("prod", {
@@ -160,7 +161,7 @@ describe("gated updates and promotion", () => {
     const afterDrift = await sync("prod");
     expect(afterDrift.status).toBe("AwaitingApproval");
     expect(afterDrift.drift?.resources.map((r) => r.name)).toContain("artifacts");
-    expectReason(afterDrift, /not the current plan/);
+    await expectReason(afterDrift, /not the current plan/);
     expect(afterDrift.plan?.commit).toBe(second.approval?.commit);
     expect(afterDrift.plan?.digest).not.toBe(second.approval?.planDigest);
   });
@@ -175,7 +176,7 @@ describe("gated updates and promotion", () => {
     const blocked = await sync("prod");
     expect(blocked.status).toBe("Blocked");
     expect(blocked.desired?.sha).toBe(deleting);
-    expectReason(blocked, /dead-letters/);
+    await expectReason(blocked, /dead-letters/);
     expect(blocked.gates?.find((g) => g.gate === "protected")?.verdict).toBe("block");
     const queue = `platform-sdk-${f.stackName("prod")}-dead-letters`;
     await expect(sqs.send(new GetQueueUrlCommand({ QueueName: queue }))).resolves.toBeDefined();
@@ -218,7 +219,7 @@ describe("gated updates and promotion", () => {
     const stage = await sync("stage");
     expect(stage.status).toBe("Blocked");
     expect(stage.gates?.find((g) => g.gate === "promotion")?.verdict).toBe("pass");
-    expectReason(stage, /guard/);
+    await expectReason(stage, /guard/);
     expect(stage.checks?.[0]).toMatchObject({ name: "guard", exitCode: 1 });
     expect(latestMarkdown("stage")).toMatch(/guard/);
 
@@ -263,16 +264,19 @@ describe("gated updates and promotion", () => {
     expect((await sync("prod")).status).toBe("AwaitingApproval");
     // A revoked approval no longer counts.
     expect((await f.engine.approve("prod", { actor: ALICE })).approval).toBeDefined();
-    const revoked = f.engine.revoke("prod", { actor: ALICE });
+    const revoked = await f.engine.revoke("prod", { actor: ALICE });
     expect(new Set(revoked.map((a) => a.approver))).toEqual(new Set([ALICE]));
-    expect(f.engine.store.approvals("prod")).toEqual([]);
+    expect(await f.engine.store.approvals("prod")).toEqual([]);
     expect((await sync("prod")).status).toBe("AwaitingApproval");
     expect((await f.engine.approve("prod", { actor: ALICE })).approval).toBeDefined();
     // The window closes while the update runs: it is let finish, and the report says so.
-    f.setNow(() =>
-      f.engine.store.status("prod")?.status === "Progressing" ? CLOSED_NEXT_DAY : INSIDE_NEXT_DAY,
-    );
+    // The clock is synchronous: it reads the status straight from the store's file.
+    const db = new (loadSqlite().DatabaseSync)(dataPaths(dataDir()).store);
+    const progressing = () =>
+      db.prepare("SELECT status FROM statuses WHERE environment = 'prod'").get()?.status === "Progressing";
+    f.setNow(() => (progressing() ? CLOSED_NEXT_DAY : INSIDE_NEXT_DAY));
     const prod = await sync("prod");
+    db.close();
     f.setNow(CLOSED_NEXT_DAY);
     expect(prod.status).toBe("Synced");
     expect(prod.sync?.windowClosedDuringUpdate).toMatch(/let finish/);
@@ -286,7 +290,7 @@ describe("gated updates and promotion", () => {
     );
     expect(new Set(trees).size).toBe(1);
     for (const env of ["test", "stage", "prod"]) {
-      expect(f.engine.store.status(env)?.deployedCommit).toBe(heads[env]);
+      expect((await f.engine.store.status(env))?.deployedCommit).toBe(heads[env]);
     }
     const { TagSet = [] } = await s3.send(new GetBucketTaggingCommand({ Bucket: bucketOf("prod") }));
     expect(TagSet).toContainEqual({ Key: "release", Value: "2026.11" });
@@ -302,7 +306,7 @@ describe("gated updates and promotion", () => {
     );
     const stage = await sync("stage");
     expect(stage.status).toBe("Blocked");
-    expectReason(stage, /promotion/);
+    await expectReason(stage, /promotion/);
   });
 
   it("keeps every decision in a hash-chained audit log, and `audit verify` names a tampered entry", async () => {

@@ -55,16 +55,22 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const now = options.now ?? (() => new Date());
   const db = busyErrors(file, busyTimeoutMs, openDatabase)(file, busyTimeoutMs, now);
   const store = sqliteStore(db, now);
-  // Every method reports a lock held too long as StoreError "busy".
+  // Every method reports a lock held too long as StoreError "busy". node:sqlite is synchronous; the
+  // port is asynchronous so that a networked store (PostgreSQL) fits the same callers.
   return Object.fromEntries(
-    Object.entries(store).map(([name, method]) => [
-      name,
-      busyErrors(file, busyTimeoutMs, method as (...args: unknown[]) => unknown),
-    ]),
+    Object.entries(store).map(([name, method]) => {
+      const guarded = busyErrors(file, busyTimeoutMs, method as (...args: unknown[]) => unknown);
+      return [name, async (...args: unknown[]) => guarded(...args)];
+    }),
   ) as unknown as Store;
 }
 
-function sqliteStore(db: DatabaseSync, now: () => Date): Store {
+/** The port with every method synchronous: what node:sqlite gives. */
+type Synchronous<T> = {
+  [K in keyof T]: T[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => R : T[K];
+};
+
+function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
   const sql = {
     insertRun: db.prepare(
       `INSERT INTO runs (id, environment, stack, kind, triggered_by, commit_sha, started_at, started_ms)
@@ -166,7 +172,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Store {
 
   let closed = false;
 
-  const store: Store = {
+  const store: Synchronous<Store> = {
     startRun(run: NewRun): void {
       const changes = sql.insertRun.run(
         run.id,

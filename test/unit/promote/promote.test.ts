@@ -86,7 +86,7 @@ describe("promote", () => {
         return pushError ? Promise.reject(pushError) : Promise.resolve();
       },
     },
-    store: { status: (name) => states[name] },
+    store: { status: async (name) => states[name] },
     log: silent,
     environment: (name) => {
       const env = ENVIRONMENTS.find((e) => e.name === name);

@@ -31,8 +31,8 @@ export function useTempStore(): TempStore {
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-store-"));
   });
-  afterEach(() => {
-    for (const store of opened.splice(0)) store.close();
+  afterEach(async () => {
+    for (const store of opened.splice(0)) await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
   const temp: TempStore = {
@@ -60,9 +60,9 @@ export function useTempStore(): TempStore {
 }
 
 /** The kind of the StoreError `work` throws; fails when it throws none. */
-export function storeError(work: () => unknown): StoreErrorKind {
+export async function storeError(work: () => unknown): Promise<StoreErrorKind> {
   try {
-    work();
+    await work();
   } catch (error) {
     if (error instanceof StoreError) return error.kind;
     throw error;
