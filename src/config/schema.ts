@@ -426,7 +426,7 @@ export const Repository = z
       issue("tokenFile", "is set as well as tokenEnv", `exactly one of ${tokenSources}`);
     }
     if (username !== undefined && !token) {
-      issue("username", "is set without a token", `${tokenSources} beside repository.username`);
+      issue("username", "is set without a token", `repository.username only beside ${tokenSources}`);
     }
     if (token && !/^https:\/\//i.test(url)) {
       issue("url", "is not an https URL, so a token cannot be used", "an https:// URL when a token is set");
@@ -434,7 +434,7 @@ export const Repository = z
       issue(
         "url",
         "holds credentials as well as a token source",
-        `credentials in the URL or ${tokenSources}, not both`,
+        "either credentials in the URL or a token source (repository.tokenEnv or repository.tokenFile), not both",
       );
     }
   })
