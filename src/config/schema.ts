@@ -401,7 +401,7 @@ export const Repository = z
     }),
     tokenEnv: EnvVarName.optional().meta({
       description:
-        "The environment variable holding the token for an https repository (sent as the HTTP password). Git never sees the variable.",
+        "The environment variable holding the token for an https repository (sent as the HTTP password). Git never sees the variable; prefer tokenFile, since the Pulumi engine and check commands may inherit tidegate's environment.",
     }),
     tokenFile: z.string().min(1).optional().meta({
       description:
