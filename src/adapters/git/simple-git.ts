@@ -96,8 +96,10 @@ const DEFAULT_TIMEOUT_MS = 10 * 60_000;
  * worktree of the mirror, so every environment shares the objects but has its own files, index and
  * HEAD, and Git's gc keeps whatever a worktree has checked out.
  *
- * The mirror is made with `git init --bare` rather than `git clone --mirror`: the URL, which may
- * carry a token, is passed on each fetch and never written to the mirror's config.
+ * The mirror is made with `git init --bare` rather than `git clone --mirror`: the URL is passed on
+ * each fetch and never written to the mirror's config. Git only ever sees the URL without
+ * credentials; a token (the URL's, or tokenEnv / tokenFile) reaches it through tidegate's
+ * credential helper (credential-server.ts), so it is on no command line and in no child's env.
  */
 export class SimpleGitAdapter implements GitPort {
   /** As configured: may hold credentials, so it is never passed to Git. */
