@@ -5,6 +5,7 @@ import { stringify } from "yaml";
 import { loadConfig } from "./config/load";
 import type { ResolvedConfig, SecretsSource } from "./config/resolve";
 import { seedExampleRepository, type SeededRepository } from "./devenv/demo/seed";
+import { withoutCredentials } from "./adapters/git/redact";
 import { SimpleGitAdapter } from "./adapters/git/simple-git";
 import { dataPaths, userCacheDir } from "./config/paths";
 
@@ -12,11 +13,16 @@ import { dataPaths, userCacheDir } from "./config/paths";
 export async function loadEngineConfig(configPath: string): Promise<ResolvedConfig> {
   return loadConfig({
     configPath,
-    readEnvironmentFiles: async (dir, ref, url) => {
+    readEnvironmentFiles: async (dir, ref, repository) => {
       // The data dir is not known before tidegate.yaml is valid, and reading config must write
-      // nothing there: the environment files are fetched through a per-user cache mirror.
-      const key = createHash("sha256").update(url).digest("hex").slice(0, 16);
-      const git = new SimpleGitAdapter({ url, mirrorDir: path.join(userCacheDir(), "config-mirrors", key) });
+      // nothing there: the environment files are fetched through a per-user cache mirror, named
+      // by the URL without credentials (a rotated token keeps the same mirror).
+      const key = createHash("sha256").update(withoutCredentials(repository.url)).digest("hex").slice(0, 16);
+      const git = new SimpleGitAdapter({
+        url: repository.url,
+        token: repository.token,
+        mirrorDir: path.join(userCacheDir(), "config-mirrors", key),
+      });
       const sha = await git.fetch(ref);
       return git.readFiles(sha, dir);
     },

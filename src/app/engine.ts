@@ -66,6 +66,7 @@ export class Engine {
     });
     this.git = new SimpleGitAdapter({
       url: config.repository.url,
+      token: config.repository.token,
       mirrorDir: this.paths.mirror,
       log: (entry, message) => options.log.debug(entry, message),
     });

@@ -5,9 +5,15 @@ import * as path from "node:path";
 import { repoRoot } from "./repo";
 import { ConfigError } from "./errors";
 import { type ParsedFile, parseEnvironmentFile, parseTidegateFile } from "./parse";
-import { buildConfig, EMBEDDED_CONFIG, environmentsSource, type ResolvedConfig } from "./resolve";
+import {
+  buildConfig,
+  EMBEDDED_CONFIG,
+  environmentsSource,
+  type ResolvedConfig,
+  type ResolvedRepository,
+  resolveRepository,
+} from "./resolve";
 import { TidegateFile } from "./schema";
-import { resolveRepositoryUrl } from "./url";
 
 // The I/O around parse and resolve: read tidegate.yaml, read the environment files from where it
 // says (a Git ref, through the injected reader), then hand everything to buildConfig. Writes nothing.
@@ -20,13 +26,13 @@ export interface EnvironmentFileText {
 
 /**
  * Reads the `.yaml` files of `dir` (relative to the repository root) as they are at Git ref `ref`
- * of the repository at `repositoryUrl` (as configured; local paths made absolute).
+ * of `repository` (as configured; local paths made absolute, with its token source).
  * A folder that does not exist gives no files.
  */
 export type ReadEnvironmentFiles = (
   dir: string,
   ref: string,
-  repositoryUrl: string,
+  repository: ResolvedRepository,
 ) => Promise<EnvironmentFileText[]>;
 
 export interface LoadConfigOptions {
@@ -45,7 +51,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
   const { dir, ref } = environmentsSource(tidegate?.data);
   const configFile = configPath === undefined ? undefined : path.resolve(configPath);
   const configDir = configFile === undefined ? (options.defaultDir ?? repoRoot()) : path.dirname(configFile);
-  const texts = await options.readEnvironmentFiles(dir, ref, repositoryUrlOf(tidegate, configDir));
+  const texts = await options.readEnvironmentFiles(dir, ref, repositoryOf(tidegate, configDir));
   return buildConfig({
     configDir,
     configFile,
@@ -58,14 +64,14 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
  * The repository the environment files are read from. Without a usable repository.url nothing can
  * be read, so tidegate.yaml's own issues (all of them) are reported at once.
  */
-function repositoryUrlOf(tidegate: ParsedFile<TidegateFile> | undefined, configDir: string): string {
-  if (tidegate === undefined) return resolveRepositoryUrl(EMBEDDED_CONFIG.repository.url, configDir);
+function repositoryOf(tidegate: ParsedFile<TidegateFile> | undefined, configDir: string): ResolvedRepository {
+  if (tidegate === undefined) return resolveRepository(EMBEDDED_CONFIG.repository, configDir);
   const blocking = tidegate.issues.some(
     (issue) => issue.path === "" || issue.path === "repository" || issue.path.startsWith("repository."),
   );
   const repository = TidegateFile.shape.repository.safeParse(asRecord(tidegate.data).repository).data;
   if (blocking || repository === undefined) throw new ConfigError(tidegate.issues);
-  return resolveRepositoryUrl(repository.url, configDir);
+  return resolveRepository(repository, configDir);
 }
 
 function asRecord(value: unknown): Record<string, unknown> {

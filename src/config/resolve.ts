@@ -11,6 +11,7 @@ import {
   EnvironmentFile,
   GatesConfig,
   PromotionConfig,
+  type Repository,
   type SyncPolicy,
   TidegateFile,
 } from "./schema";
@@ -21,6 +22,21 @@ import { fileUrl, resolveBackendUrl, resolveRepositoryUrl } from "./url";
 
 /** tidegate.yaml when there is none: watch the folder it is anchored to (the tidegate checkout). */
 export const EMBEDDED_CONFIG: TidegateFile = { repository: { url: "." } };
+
+/** Where the repository's token comes from (read when Git needs it, never stored). */
+export type TokenSource = { kind: "env"; name: string } | { kind: "file"; path: string };
+
+/** The credentials of an https repository when they are not in its URL. */
+export interface RepositoryToken {
+  username: string;
+  source: TokenSource;
+}
+
+export interface ResolvedRepository {
+  /** A URL as written (may hold credentials: print it through redactUrl), or an absolute path. */
+  url: string;
+  token?: RepositoryToken;
+}
 
 /** Where the passphrase for the stacks' secrets comes from. */
 export type SecretsSource = { kind: "env"; name: string } | { kind: "file"; path: string };
@@ -42,8 +58,7 @@ export interface ResolvedDefaults {
 export interface ResolvedSettings {
   /** Absolute path of tidegate.yaml; undefined when the embedded default is in use. */
   configFile?: string;
-  /** A URL as written (may hold credentials: print it through redactUrl), or an absolute path. */
-  repository: { url: string };
+  repository: ResolvedRepository;
   /** Absolute. */
   dataDir: string;
   backendUrl: string;
@@ -158,7 +173,7 @@ export function resolveSettings(raw: TidegateFile, configDir: string, configFile
       : { kind: "env", name: raw.secrets?.passphraseEnv ?? DEFAULTS.passphraseEnv };
   return {
     ...(configFile === undefined ? {} : { configFile }),
-    repository: { url: resolveRepositoryUrl(raw.repository.url, configDir) },
+    repository: resolveRepository(raw.repository, configDir),
     dataDir,
     backendUrl,
     secrets,
@@ -173,6 +188,21 @@ export function resolveSettings(raw: TidegateFile, configDir: string, configFile
       driftPolicy: raw.defaults?.driftPolicy ?? DEFAULTS.driftPolicy,
     },
   };
+}
+
+/** The repository with a local path and a token file made absolute against `configDir`. */
+export function resolveRepository(raw: Repository, configDir: string): ResolvedRepository {
+  const url = resolveRepositoryUrl(raw.url, configDir);
+  const username = raw.username ?? DEFAULTS.tokenUsername;
+  if (raw.tokenEnv !== undefined)
+    return { url, token: { username, source: { kind: "env", name: raw.tokenEnv } } };
+  if (raw.tokenFile !== undefined) {
+    return {
+      url,
+      token: { username, source: { kind: "file", path: path.resolve(configDir, raw.tokenFile) } },
+    };
+  }
+  return { url };
 }
 
 /**

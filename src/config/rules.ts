@@ -81,6 +81,13 @@ export function configKeyProblem(name: string): string | undefined {
   return envVarNameProblem(name) ?? (secret ? "names a secret" : undefined);
 }
 
+/** Why `name` cannot be an HTTP Basic user name, or undefined when it can. */
+export function usernameProblem(name: string): string | undefined {
+  if (name === "") return "is empty";
+  // eslint-disable-next-line no-control-regex
+  return /[\s:\x00-\x1f\x7f]/.test(name) ? "holds a space, ':' or a control character" : undefined;
+}
+
 /** Why `name` is not an upper-case environment variable name, or undefined when it is one. */
 export function envVarNameProblem(name: string): string | undefined {
   return /^[A-Z_][A-Z0-9_]*$/.test(name) ? undefined : "is not an environment variable name";

@@ -16,6 +16,7 @@ import {
   repoPathProblem,
   stackNameProblem,
   timeZoneProblem,
+  usernameProblem,
 } from "./rules";
 import { BACKEND_URL_FORMS, backendUrlProblem, REPOSITORY_URL_FORMS, repositoryUrlProblem } from "./url";
 
@@ -27,6 +28,7 @@ import { BACKEND_URL_FORMS, backendUrlProblem, REPOSITORY_URL_FORMS, repositoryU
 export const DEFAULTS = {
   dataDir: ".tidegate",
   passphraseEnv: "PULUMI_CONFIG_PASSPHRASE",
+  tokenUsername: "x-access-token",
   environmentsDir: "environments",
   configRef: "main",
   schedule: { poll: "*/1 * * * *", drift: "*/15 * * * *" },
@@ -389,17 +391,60 @@ export const GatesConfig = z
   });
 export type GatesConfig = z.infer<typeof GatesConfig>;
 
+const tokenSources = "repository.tokenEnv: <VARIABLE> or repository.tokenFile: <path outside the repository>";
+
+export const Repository = z
+  .strictObject({
+    url: checkedString(repositoryUrlProblem, REPOSITORY_URL_FORMS).meta({
+      description:
+        "The Git repository to watch: a local path (relative to this file's folder) or a file://, https://, ssh:// or git@host:path URL. Credentials in an https URL are never printed, and reach Git only through tidegate's credential helper.",
+    }),
+    tokenEnv: EnvVarName.optional().meta({
+      description:
+        "The environment variable holding the token for an https repository (sent as the HTTP password). Git never sees the variable; prefer tokenFile, since the Pulumi engine and check commands may inherit tidegate's environment.",
+    }),
+    tokenFile: z.string().min(1).optional().meta({
+      description:
+        "A file holding the token for an https repository, relative to this file's folder; read before each fetch or push, so a rotated token is picked up.",
+    }),
+    username: z
+      .string()
+      .check(rule(usernameProblem, "a user name without spaces, ':' or control characters"))
+      .optional()
+      .meta({
+        description: `The user name sent with the token (default ${DEFAULTS.tokenUsername}, as GitHub expects for app tokens).`,
+        default: DEFAULTS.tokenUsername,
+      }),
+  })
+  .check((ctx) => {
+    const { url, tokenEnv, tokenFile, username } = ctx.value;
+    const issue = (key: string, message: string, expected: string): void => {
+      ctx.issues.push({ code: "custom", input: ctx.value, path: [key], message, params: { expected } });
+    };
+    const token = tokenEnv !== undefined || tokenFile !== undefined;
+    if (tokenEnv !== undefined && tokenFile !== undefined) {
+      issue("tokenFile", "is set as well as tokenEnv", `exactly one of ${tokenSources}`);
+    }
+    if (username !== undefined && !token) {
+      issue("username", "is set without a token", `repository.username only beside ${tokenSources}`);
+    }
+    if (token && !/^https:\/\//i.test(url)) {
+      issue("url", "is not an https URL, so a token cannot be used", "an https:// URL when a token is set");
+    } else if (token && /^https:\/\/[^/?#]*@/i.test(url)) {
+      issue(
+        "url",
+        "holds credentials as well as a token source",
+        "either credentials in the URL or a token source (repository.tokenEnv or repository.tokenFile), not both",
+      );
+    }
+  })
+  .meta({ description: "The Git repository holding the Pulumi programs and the environment branches." });
+export type Repository = z.infer<typeof Repository>;
+
 /** tidegate.yaml: the engine's own configuration. */
 export const TidegateFile = z
   .strictObject({
-    repository: z
-      .strictObject({
-        url: checkedString(repositoryUrlProblem, REPOSITORY_URL_FORMS).meta({
-          description:
-            "The Git repository to watch: a local path (relative to this file's folder) or a file://, https://, ssh:// or git@host:path URL. Credentials in an https URL are never printed.",
-        }),
-      })
-      .meta({ description: "The Git repository holding the Pulumi programs and the environment branches." }),
+    repository: Repository,
     dataDir: z.string().min(1).optional().meta({
       description: "Where tidegate keeps its state, relative to this file's folder.",
       default: DEFAULTS.dataDir,

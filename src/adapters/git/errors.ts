@@ -90,3 +90,28 @@ export class PushRejectedError extends GitError {
     this.name = "PushRejectedError";
   }
 }
+
+/**
+ * The remote refused the credentials tidegate gave it (or asked for some when none were given).
+ * `remote` is the URL with its credentials masked.
+ */
+export class AuthenticationError extends GitError {
+  constructor(
+    readonly remote: string,
+    details: GitErrorDetails = {},
+  ) {
+    super(
+      `authentication to ${remote} failed: the remote refused the credentials (check the token in repository.url, repository.tokenEnv or repository.tokenFile, and that it may read the repository)`,
+      details,
+    );
+    this.name = "AuthenticationError";
+  }
+}
+
+/** The configured token could not be read (variable unset, file missing or empty); Git was not run. */
+export class GitCredentialsError extends GitError {
+  constructor(message: string) {
+    super(message);
+    this.name = "GitCredentialsError";
+  }
+}

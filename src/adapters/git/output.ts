@@ -81,6 +81,13 @@ export function isMissingRemoteRef(stderr: string): boolean {
   return /couldn't find remote ref/i.test(stderr);
 }
 
+/** Git's words (LC_ALL=C) when the remote refused the credentials, or wanted some and got none. */
+export function isAuthenticationFailure(stderr: string): boolean {
+  return /Authentication failed for|could not read (?:Username|Password)|The requested URL returned error: 401/i.test(
+    stderr,
+  );
+}
+
 /**
  * `git log -z --format=<COMMIT_FORMAT>` output: the five fields of each commit and the commits
  * themselves are all NUL-separated, so the records are read five fields at a time.

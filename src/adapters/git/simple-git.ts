@@ -1,8 +1,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { GitPluginError, simpleGit, type SimpleGitOptions } from "simple-git";
+import type { RepositoryToken } from "../../config/resolve";
+import { redactUrl } from "../../config/url";
 import type { CommitInfo } from "../../domain/model";
+import { withCredentialHelper } from "./credential-server";
+import { type GitCredentials, readToken, splitUrlCredentials } from "./credentials";
 import {
+  AuthenticationError,
   BranchNotFoundError,
   CommitNotFoundError,
   GitError,
@@ -12,6 +17,7 @@ import {
 import { KeyedLocks } from "./locks";
 import {
   COMMIT_FORMAT,
+  isAuthenticationFailure,
   isBranchName,
   isMissingRemoteRef,
   isObjectId,
@@ -31,12 +37,18 @@ import {
   type TreeEntry,
 } from "./paths";
 import type { BranchHeads, GitIdentity, GitPort, MergeOptions, MergeResult, RepoFile } from "./port";
-import { redactorFor, withoutCredentials, type Redact } from "./redact";
+import { envSecrets, redactor, urlSecrets, withoutCredentials, type Redact } from "./redact";
 import { inspectWorkspace } from "./workspace";
 
 export interface SimpleGitAdapterOptions {
-  /** The remote: `https://`, `ssh://`, `user@host:path` or a local path. Its credentials never reach logs or errors. */
+  /**
+   * The remote: `https://`, `ssh://`, `user@host:path` or a local path. Credentials in an http(s)
+   * URL reach Git only through tidegate's credential helper, never a command line, config file or
+   * environment, and never logs or errors.
+   */
   url: string;
+  /** Where the token comes from when it is not in the URL (repository.tokenEnv / tokenFile). */
+  token?: RepositoryToken;
   /** The bare mirror of the remote, created on first use; one folder per repository. */
   mirrorDir: string;
   /** Receives one redacted entry per Git command, and the adapter's notable steps. */
@@ -84,11 +96,22 @@ const DEFAULT_TIMEOUT_MS = 10 * 60_000;
  * worktree of the mirror, so every environment shares the objects but has its own files, index and
  * HEAD, and Git's gc keeps whatever a worktree has checked out.
  *
- * The mirror is made with `git init --bare` rather than `git clone --mirror`: the URL, which may
- * carry a token, is passed on each fetch and never written to the mirror's config.
+ * The mirror is made with `git init --bare` rather than `git clone --mirror`: the URL is passed on
+ * each fetch and never written to the mirror's config. Git only ever sees the URL without
+ * credentials; a token (the URL's, or tokenEnv / tokenFile) reaches it through tidegate's
+ * credential helper (credential-server.ts), so it is on no command line and in no child's env.
  */
 export class SimpleGitAdapter implements GitPort {
+  /** As configured: may hold credentials, so it is never passed to Git. */
   private readonly url: string;
+  /** What Git is given: the URL without its http(s) credentials. */
+  private readonly remoteUrl: string;
+  /** The URL for messages: credentials masked. */
+  private readonly shownUrl: string;
+  private readonly urlCredentials?: GitCredentials;
+  private readonly token?: RepositoryToken;
+  /** Every secret seen so far (the URL's, the extra environment's, each token read): all masked. */
+  private readonly secrets = new Set<string>();
   private readonly mirrorDir: string;
   private readonly redact: Redact;
   private readonly logEntry: (entry: object, message: string) => void;
@@ -99,11 +122,22 @@ export class SimpleGitAdapter implements GitPort {
   private mirrorChecked = false;
 
   constructor(options: SimpleGitAdapterOptions) {
-    this.redact = redactorFor(options.url, options.env);
+    for (const secret of [...urlSecrets(options.url), ...envSecrets(options.env ?? {})])
+      this.secrets.add(secret);
+    this.redact = (text) => redactor(this.secrets)(text);
     if (options.url === "" || options.url.startsWith("-")) {
       throw new GitInputError("url", this.redact(options.url), "a repository URL or path");
     }
     this.url = options.url;
+    const split = splitUrlCredentials(options.url);
+    this.remoteUrl = split.url;
+    this.urlCredentials = split.credentials;
+    this.shownUrl = this.redact(redactUrl(options.url));
+    this.token = options.token;
+    if (this.urlCredentials !== undefined && this.token !== undefined) {
+      throw new GitInputError("url", this.shownUrl, "credentials in the URL or a token source, not both");
+    }
+    const hidden = this.token?.source.kind === "env" ? this.token.source.name : undefined;
     this.mirrorDir = path.resolve(options.mirrorDir);
     this.logEntry = options.log ?? (() => {});
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -111,7 +145,9 @@ export class SimpleGitAdapter implements GitPort {
     this.env = {
       ...Object.fromEntries(
         Object.entries(process.env).filter(
-          (entry): entry is [string, string] => entry[1] !== undefined && !GUARDED_ENV.test(entry[0]),
+          (entry): entry is [string, string] =>
+            // The token's own variable stays with tidegate: a child's environment is readable.
+            entry[1] !== undefined && !GUARDED_ENV.test(entry[0]) && entry[0] !== hidden,
         ),
       ),
       // English messages: a missing branch is recognised by Git's wording.
@@ -134,10 +170,10 @@ export class SimpleGitAdapter implements GitPort {
     if (branches.length === 0) return {};
     // Run inside the mirror so no enclosing repository's config applies.
     await this.ensureMirror();
-    const { stdout } = await this.run([
+    const { stdout } = await this.runRemote([
       "ls-remote",
       "--heads",
-      this.url,
+      this.remoteUrl,
       ...branches.map((b) => `refs/heads/${b}`),
     ]);
     return parseLsRemote(stdout, branches);
@@ -329,10 +365,10 @@ export class SimpleGitAdapter implements GitPort {
       }
       // A plain refspec (no "+") and no --force: the remote accepts only a fast-forward.
       const refspec = `HEAD:refs/heads/${branch}`;
-      const pushed = await this.run(["push", "--porcelain", this.url, refspec], worktree, [0, 1]);
+      const pushed = await this.runRemote(["push", "--porcelain", this.remoteUrl, refspec], worktree, [0, 1]);
       const status = parsePushStatus(pushed.stdout, branch);
       const details = {
-        command: ["push", "--porcelain", this.redact(this.url), refspec],
+        command: ["push", "--porcelain", this.shownUrl, refspec],
         exitCode: pushed.exitCode,
         stderr: pushed.stderr,
       };
@@ -361,16 +397,68 @@ export class SimpleGitAdapter implements GitPort {
   }
 
   /**
+   * Runs a Git command that talks to the remote: with the credentials, when there are any, offered
+   * by tidegate's credential helper; a refusal becomes an `AuthenticationError`.
+   */
+  private async runRemote(
+    args: string[],
+    cwd = this.mirrorDir,
+    okExitCodes: number[] = [0],
+  ): Promise<GitRun> {
+    const credentials = this.credentials();
+    try {
+      if (credentials === undefined) return await this.run(args, cwd, okExitCodes);
+      return await withCredentialHelper(this.remoteUrl, credentials, async (session) => {
+        try {
+          return await this.run(args, cwd, okExitCodes, session.config, session.env);
+        } catch (err) {
+          // Git sent `erase`: it gave the credentials and the remote said no.
+          if (session.rejected && err instanceof GitError) throw this.authenticationError(err);
+          throw err;
+        }
+      });
+    } catch (err) {
+      if (
+        err instanceof GitError &&
+        !(err instanceof AuthenticationError) &&
+        isAuthenticationFailure(err.stderr ?? "")
+      ) {
+        throw this.authenticationError(err);
+      }
+      throw err;
+    }
+  }
+
+  private authenticationError(err: GitError): AuthenticationError {
+    return new AuthenticationError(this.shownUrl, {
+      cause: err,
+      command: err.command,
+      exitCode: err.exitCode,
+      stderr: err.stderr,
+    });
+  }
+
+  /** The credentials for this command: the URL's, or the token read now (a rotated file is picked up). */
+  private credentials(): GitCredentials | undefined {
+    if (this.token === undefined) return this.urlCredentials;
+    const credentials = readToken(this.token);
+    this.secrets.add(credentials.password);
+    return credentials;
+  }
+
+  /**
    * Runs one Git command; `okExitCodes` are returned rather than thrown (e.g. 1 for "no"). `config`
-   * is passed as `-c key=value` (kept out of the logged command line).
+   * is passed as `-c key=value` (kept out of the logged command line); `env` adds to Git's own.
    */
   private async run(
     args: string[],
     cwd = this.mirrorDir,
     okExitCodes: number[] = [0],
     config: string[] = [],
+    env: Record<string, string> = {},
   ): Promise<GitRun> {
-    const command = args.map(this.redact);
+    // The credential-less URL Git is given is shown as configured (credentials masked).
+    const command = args.map((arg) => (arg === this.remoteUrl ? this.shownUrl : this.redact(arg)));
     const started = Date.now();
     let exitCode = -1;
     let stderr = "";
@@ -380,7 +468,9 @@ export class SimpleGitAdapter implements GitPort {
         config,
         trimmed: false,
         allowEnvironment: this.allowEnvironment,
-        unsafe: this.unsafe,
+        unsafe: config.some((c) => c.startsWith("credential.helper="))
+          ? { ...this.unsafe, allowUnsafeCredentialHelper: true }
+          : this.unsafe,
         timeout: { block: this.timeoutMs },
         errors: (error, result) => {
           exitCode = result.exitCode;
@@ -388,7 +478,7 @@ export class SimpleGitAdapter implements GitPort {
           if (okExitCodes.includes(result.exitCode) && !(error instanceof GitPluginError)) return undefined;
           return error ?? new Error(`exit code ${result.exitCode}`);
         },
-      }).env(this.env);
+      }).env({ ...this.env, ...env });
       const stdout = await git.raw(args);
       this.logEntry({ git: args[0], command, cwd, exitCode, ms: Date.now() - started }, "git");
       return { stdout, stderr: this.redact(stderr), exitCode };
@@ -460,11 +550,11 @@ export class SimpleGitAdapter implements GitPort {
   /** Call holding the mirror's lock. */
   private async fetchBranch(branch: string): Promise<void> {
     try {
-      await this.run([
+      await this.runRemote([
         "fetch",
         "--prune",
         "--no-tags",
-        this.url,
+        this.remoteUrl,
         `+refs/heads/${branch}:refs/heads/${branch}`,
       ]);
     } catch (err) {
@@ -498,7 +588,7 @@ export class SimpleGitAdapter implements GitPort {
       // Another caller may have fetched them while this one waited for the lock.
       if ((await this.missingCommits(shas)).length === 0) return;
       this.logEntry({ shas }, "fetching every branch for commits the mirror lacks");
-      await this.run(["fetch", "--prune", "--no-tags", this.url, "+refs/heads/*:refs/heads/*"]);
+      await this.runRemote(["fetch", "--prune", "--no-tags", this.remoteUrl, "+refs/heads/*:refs/heads/*"]);
       const [missing] = await this.missingCommits(shas);
       if (missing !== undefined) throw new CommitNotFoundError(missing);
     });

@@ -267,6 +267,62 @@ describe("parseTidegateFile", () => {
     expect(JSON.stringify(parsed.issues)).not.toContain("s3cret");
   });
 
+  it("takes a token source for an https repository, the value never in the file", () => {
+    const parsed = parseTidegateFile(
+      "tidegate.yaml",
+      yaml(
+        "repository:",
+        "  url: https://git.example.com/acme/infra.git",
+        "  tokenFile: secrets/token",
+        "  username: bot",
+      ),
+    );
+    expect(parsed.issues).toEqual([]);
+    expect(parsed.value?.repository).toEqual({
+      url: "https://git.example.com/acme/infra.git",
+      tokenFile: "secrets/token",
+      username: "bot",
+    });
+  });
+
+  it.each([
+    [
+      "two token sources",
+      ["  url: https://git.example.com/x.git", "  tokenEnv: REPO_TOKEN", "  tokenFile: /run/token"],
+      { path: "repository.tokenFile", message: "is set as well as tokenEnv", line: 4 },
+    ],
+    [
+      "a user name without a token",
+      ["  url: https://git.example.com/x.git", "  username: bot"],
+      { path: "repository.username", message: "is set without a token", line: 3 },
+    ],
+    [
+      "a token for an ssh URL",
+      ["  url: git@github.com:acme/x.git", "  tokenEnv: REPO_TOKEN"],
+      { path: "repository.url", message: "is not an https URL, so a token cannot be used" },
+    ],
+    [
+      "a token beside credentials in the URL, which stay masked",
+      ["  url: https://bot:s3cretvalue@git.example.com/x.git", "  tokenEnv: REPO_TOKEN"],
+      {
+        path: "repository.url",
+        value: "https://***@git.example.com/x.git",
+        message: "holds credentials as well as a token source",
+        expected:
+          "either credentials in the URL or a token source (repository.tokenEnv or repository.tokenFile), not both",
+      },
+    ],
+    [
+      "a user name Basic auth cannot carry",
+      ["  url: https://git.example.com/x.git", "  tokenEnv: REPO_TOKEN", "  username: 'bot:x'"],
+      { path: "repository.username", message: `"bot:x" holds a space, ':' or a control character` },
+    ],
+  ])("refuses %s, naming the key", (_name, lines, issue) => {
+    const parsed = parseTidegateFile("tidegate.yaml", yaml("repository:", ...lines));
+    expect(parsed.issues).toMatchObject([issue]);
+    expect(JSON.stringify(parsed.issues)).not.toContain("s3cretvalue");
+  });
+
   it("checks the defaults", () => {
     const parsed = parseTidegateFile(
       "tidegate.yaml",

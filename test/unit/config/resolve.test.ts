@@ -9,6 +9,7 @@ import {
   environmentsSource,
   fileBaseName,
   resolveEnvironment,
+  resolveRepository,
   resolveSettings,
 } from "../../../src/config/resolve";
 
@@ -83,6 +84,25 @@ describe("resolveSettings", () => {
         driftPolicy: "remediate",
       },
     });
+  });
+});
+
+describe("resolveRepository", () => {
+  const url = "https://git.example.com/acme/infra.git";
+
+  it("names where the token comes from, with the default user name, a file made absolute", () => {
+    expect(resolveRepository({ url, tokenFile: "secrets/token" }, "/etc/tidegate")).toEqual({
+      url,
+      token: { username: "x-access-token", source: { kind: "file", path: "/etc/tidegate/secrets/token" } },
+    });
+    expect(resolveRepository({ url, tokenEnv: "REPO_TOKEN", username: "bot" }, "/etc/tidegate")).toEqual({
+      url,
+      token: { username: "bot", source: { kind: "env", name: "REPO_TOKEN" } },
+    });
+  });
+
+  it("has no token without a token source", () => {
+    expect(resolveRepository({ url: "../infra" }, "/etc/tidegate")).toEqual({ url: "/etc/infra" });
   });
 });
 
