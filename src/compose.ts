@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { stringify } from "yaml";
 import { loadConfig } from "./config/load";
 import type { ResolvedConfig, SecretsSource } from "./config/resolve";
-import { seedExampleRepository, type SeededRepository } from "./devenv/demo/seed";
+import { exampleSeeded, seedExampleRepository, type SeededRepository } from "./devenv/demo/seed";
 import { withoutCredentials } from "./adapters/git/redact";
 import { SimpleGitAdapter } from "./adapters/git/simple-git";
 import { dataPaths, userCacheDir } from "./config/paths";
@@ -48,6 +48,23 @@ export function readPassphrase(secrets: SecretsSource): string {
   }
 }
 
+/**
+ * The example's passphrase: generated once, before the example is seeded with salts made from it.
+ * Once seeded, a missing file is an error: a new passphrase could not open the stacks.
+ */
+function examplePassphrase(dataDir: string, exampleDir: string): string {
+  const file = path.join(dataDir, "passphrase");
+  if (fs.existsSync(file)) return readPassphrase({ kind: "file", path: file });
+  if (exampleSeeded(exampleDir)) {
+    throw new Error(
+      `the example's secrets passphrase file ${file} is missing, but the example in ${exampleDir} was seeded with it and its stacks need it. Restore the file; or, to start the example afresh, delete ${exampleDir} and ${dataPaths(dataDir).state} and run again.`,
+    );
+  }
+  const passphrase = randomBytes(24).toString("base64url");
+  fs.writeFileSync(file, passphrase, { mode: 0o600 });
+  return passphrase;
+}
+
 export interface ExampleSetup {
   configPath: string;
   repository: SeededRepository;
@@ -65,11 +82,8 @@ export async function prepareExample(repoRoot: string, dataDir: string): Promise
     repoRoot,
     dir: exampleDir,
     branches: ["test", "stage", "prod"],
+    passphrase: examplePassphrase(dataDir, exampleDir),
   });
-  const passphraseFile = path.join(dataDir, "passphrase");
-  if (!fs.existsSync(passphraseFile)) {
-    fs.writeFileSync(passphraseFile, randomBytes(24).toString("base64url"), { mode: 0o600 });
-  }
   const configPath = path.join(dataDir, "tidegate.yaml");
   const config = {
     repository: { url: repository.url },

@@ -24,6 +24,7 @@ import { SingleFlight } from "./single-flight";
 import type { EnvironmentState, Store } from "../adapters/store/port";
 import { openSqliteStore } from "../adapters/store/sqlite";
 import { dataPaths } from "../config/paths";
+import { describePassphraseSource } from "../config/passphrase-source";
 import type { PulumiToolchain } from "../adapters/pulumi/toolchain";
 
 export interface EngineOptions {
@@ -117,6 +118,8 @@ export class Engine {
           stackName: env.stack,
           backendUrl: config.backendUrl,
           passphrase,
+          passphraseSource: describePassphraseSource(config.secrets),
+          environment: env.name,
           toolchain,
           pulumiHome: this.paths.pulumiHome,
           env: this.stackEnv(env.name),

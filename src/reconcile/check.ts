@@ -182,6 +182,7 @@ export async function checkEnvironment(
     dependencies = { key: deps.key, installed: deps.installed };
     log.debug(dependencies, "dependencies ready");
     const stack = await timed("stack", () => ctx.openStack(env, projectDir));
+    await timed("secrets", () => stack.verifySecrets());
 
     const interrupted = await stack.pendingOperations();
     if (interrupted.length > 0) {

@@ -47,8 +47,8 @@ export interface EngineFixture {
   readAt(branch: string, file: string): Promise<string>;
   /** Sets the engines' clock (windows, soak, times recorded): a time, a function, or undefined for the real one. */
   setNow(now: Date | (() => Date) | undefined): void;
-  /** Another engine on the same repository and backend, with its own data directory. */
-  secondEngine(): Promise<Engine>;
+  /** Another engine on the same repository and backend, with its own data directory (and passphrase). */
+  secondEngine(options?: { passphrase?: string }): Promise<Engine>;
   cleanup(): Promise<void>;
 }
 
@@ -79,7 +79,7 @@ export async function createEngineFixture(environments: EnvironmentSpec[]): Prom
 
   const logs: string[] = [];
   let clock: Date | (() => Date) | undefined;
-  const open = async (dataDir?: string): Promise<Engine> => {
+  const open = async (dataDir?: string, enginePassphrase = passphrase): Promise<Engine> => {
     const loaded = await loadEngineConfig(configPath);
     const config = dataDir ? { ...loaded, dataDir } : loaded;
     const stream = new PassThrough();
@@ -87,8 +87,8 @@ export async function createEngineFixture(environments: EnvironmentSpec[]): Prom
     return new Engine({
       config,
       toolchain: inject("toolchain"),
-      log: createLogger({ mode: "json", level: "debug", stream, secrets: () => [passphrase] }),
-      passphrase,
+      log: createLogger({ mode: "json", level: "debug", stream, secrets: () => [enginePassphrase] }),
+      passphrase: enginePassphrase,
       stackEnv: awsEnvVars(inject("aws")),
       dependencyCacheDir: DEPENDENCY_CACHE,
       versions: { tidegate: "test", pulumi: "test", node: process.version },
@@ -131,8 +131,8 @@ export async function createEngineFixture(environments: EnvironmentSpec[]): Prom
     setNow(now) {
       clock = now;
     },
-    async secondEngine() {
-      const second = await open(path.join(remote.root, "data-2"));
+    async secondEngine(options = {}) {
+      const second = await open(path.join(remote.root, `data-${engines.length + 1}`), options.passphrase);
       engines.push(second);
       return second;
     },

@@ -181,6 +181,9 @@ describe("checking and syncing environments", () => {
       passphrase: f.passphrase,
       toolchain: inject("toolchain"),
     });
+    // Pins the deployed salt in the clone's stack config first: without it, Pulumi would encrypt with
+    // a new salt, and tidegate refuses a committed salt that would replace the deployed stack's.
+    await stack.verifySecrets();
     await stack.setConfig("databasePassword", SECRET, true);
     fs.unlinkSync(path.join(clone, "node_modules"));
     const encrypted = fs.readFileSync(path.join(f.remote.workDir, f.stackConfigFile("test")), "utf8");

@@ -10,6 +10,9 @@ export type PulumiFailureKind =
   | "provider-error"
   | "backend-unreachable"
   | "cancelled"
+  | "passphrase"
+  | "secrets-mismatch"
+  | "secrets-replaced"
   | "unknown";
 
 const RECOVERY: Record<PulumiFailureKind, string> = {
@@ -24,6 +27,12 @@ const RECOVERY: Record<PulumiFailureKind, string> = {
     "the cloud provider rejected an operation; see the message, fix the cause and sync again.",
   "backend-unreachable": "check the backend URL and credentials, and that the backend is reachable.",
   cancelled: "the operation was cancelled; run it again.",
+  passphrase:
+    "give the environment the passphrase its stack was created with, at the source named; nothing ran, so the stack and its secrets provider are unchanged.",
+  "secrets-mismatch":
+    "set encryptionsalt in the stack's config file on the branch to the deployed stack's (`pulumi stack export`: deployment.secrets_providers.state.salt), set its secret config again with `pulumi config set --secret`, and push; nothing ran.",
+  "secrets-replaced":
+    "the update changed the stack's secrets provider: compare `pulumi stack export` with the previous checkpoint in the backend's history and restore the old salt with `pulumi stack import` if the stack's secrets no longer open with the environment's passphrase.",
   unknown: "see the message; rerun with TIDEGATE_DEBUG=1 for details.",
 };
 

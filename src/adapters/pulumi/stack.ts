@@ -13,6 +13,8 @@ import type { ChangeSet } from "../../domain/changes";
 import { driftChanges, pendingChanges } from "./changes";
 import { classifyPulumiError } from "./errors";
 import { failedOnlyOnPolicy, policyViolations, summaryOf } from "./policy";
+import { backendSecrets, readStackSettings, verifyStackSecrets, writeEncryptionSalt } from "./secrets";
+import { PulumiError } from "./errors";
 
 export interface StackOptions {
   /** Folder with the project's Pulumi.yaml. */
@@ -22,6 +24,10 @@ export interface StackOptions {
   backendUrl: string;
   /** Secrets passphrase for the stack (passphrase secrets provider). */
   passphrase: string;
+  /** Where the passphrase comes from, named in errors (never the value), e.g. "file /etc/tidegate/pass". */
+  passphraseSource?: string;
+  /** The environment the stack belongs to, named in errors. */
+  environment?: string;
   toolchain: PulumiToolchain;
   /** Extra environment for the engine, its language host and providers (e.g. AWS settings). */
   env?: Record<string, string>;
@@ -76,7 +82,12 @@ const COMMIT_MARKER = /tidegate-commit: ([0-9a-f]{7,64})/;
 
 /** One Pulumi stack driven through the Automation API with the pinned toolchain. */
 export class PulumiStack {
-  private constructor(readonly stack: Stack) {}
+  private verified: Promise<string | undefined> | undefined;
+
+  private constructor(
+    readonly stack: Stack,
+    private readonly secrets: { passphrase: string; source: string; subject: string },
+  ) {}
 
   static async open(options: StackOptions): Promise<PulumiStack> {
     if (options.backendUrl.startsWith("file://")) {
@@ -99,7 +110,12 @@ export class PulumiStack {
       envVars,
     });
     try {
-      return new PulumiStack(await Stack.createOrSelect(options.stackName, workspace));
+      const stack = await Stack.createOrSelect(options.stackName, workspace);
+      return new PulumiStack(stack, {
+        passphrase: options.passphrase,
+        source: options.passphraseSource ?? "PULUMI_CONFIG_PASSPHRASE as given to the stack",
+        subject: `${options.environment ? `environment '${options.environment}'` : "stack"} (stack ${options.stackName})`,
+      });
     } catch (err) {
       throw classifyPulumiError(err);
     }
@@ -107,6 +123,32 @@ export class PulumiStack {
 
   get name(): string {
     return this.stack.name;
+  }
+
+  /**
+   * Checks the passphrase against the deployed stack's secrets provider and the committed salt, and
+   * pins the deployed salt in the stack's settings file, before anything of the engine runs (see
+   * verifyStackSecrets). Once per opened stack; every preview and update waits for it.
+   */
+  verifySecrets(): Promise<void> {
+    this.verified ??= this.pinSecrets();
+    return this.verified.then(() => undefined);
+  }
+
+  private async pinSecrets(): Promise<string | undefined> {
+    const backend = backendSecrets(await this.exported());
+    const settings = readStackSettings(this.stack.workspace.workDir, this.stack.name);
+    const verdict = await verifyStackSecrets({ ...this.secrets, backend, settings });
+    if (verdict.writeSalt && verdict.salt) writeEncryptionSalt(settings.file, verdict.salt);
+    return verdict.salt;
+  }
+
+  private async exported(): Promise<unknown> {
+    try {
+      return await this.stack.exportStack();
+    } catch (err) {
+      throw classifyPulumiError(err);
+    }
   }
 
   async setConfig(key: string, value: string, secret = false): Promise<void> {
@@ -121,6 +163,7 @@ export class PulumiStack {
   async preview(options: PreviewOptions = {}): Promise<PreviewResult> {
     const events: EngineEvent[] = [];
     const policyPacks = options.policyPacks ?? [];
+    await this.verifySecrets();
     for (const pack of policyPacks) {
       if (!path.isAbsolute(pack)) {
         throw new Error(`policy pack folder must be an absolute path, got '${pack}'`);
@@ -152,6 +195,7 @@ export class PulumiStack {
   /** Drift: the live resources against the deployed state; changes nothing. */
   async previewDrift(): Promise<PreviewResult> {
     const events: EngineEvent[] = [];
+    await this.verifySecrets();
     try {
       const result = await this.stack.previewRefresh({ onEvent: (e) => events.push(e) });
       return { changes: driftChanges(events), summary: { ...result.changeSummary }, policy: [] };
@@ -161,15 +205,31 @@ export class PulumiStack {
   }
 
   async up(options: UpOptions = {}): Promise<UpResult> {
+    await this.verifySecrets();
+    let result: Awaited<ReturnType<Stack["up"]>>;
     try {
-      const result = await this.stack.up({
+      result = await this.stack.up({
         message: options.commit ? `tidegate sync (tidegate-commit: ${options.commit})` : "tidegate sync",
         refresh: options.refresh,
         onOutput: options.onOutput,
       });
-      return { summary: { ...result.summary.resourceChanges }, outputs: plainOutputs(result.outputs) };
     } catch (err) {
       throw classifyPulumiError(err);
+    }
+    await this.assertSecretsKept();
+    return { summary: { ...result.summary.resourceChanges }, outputs: plainOutputs(result.outputs) };
+  }
+
+  /** Defence in depth: the update must have kept the salt verified before it. */
+  private async assertSecretsKept(): Promise<void> {
+    const before = await this.verified;
+    if (before === undefined) return;
+    const after = backendSecrets(await this.exported());
+    if (after?.salt !== before) {
+      throw new PulumiError(
+        "secrets-replaced",
+        `${this.secrets.subject}: the update replaced the stack's secrets provider (its passphrase salt changed)`,
+      );
     }
   }
 

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { makeEncryptionSalt, writeEncryptionSalt } from "../../adapters/pulumi/secrets";
 
 const run = promisify(execFile);
 
@@ -12,6 +13,8 @@ export interface SeedOptions {
   dir: string;
   /** Environment branches to create, in promotion order. */
   branches: string[];
+  /** The stacks' secrets passphrase: each committed stack config gets a salt made with it. */
+  passphrase: string;
 }
 
 export interface SeededRepository {
@@ -38,6 +41,11 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
   return stdout.trim();
 }
 
+/** Whether the example repository in `dir` was seeded already. */
+export function exampleSeeded(dir: string): boolean {
+  return fs.existsSync(path.join(dir, "repository.git", "HEAD"));
+}
+
 /**
  * The embedded default's repository: a bare Git repository seeded from this checkout's example
  * stack and environment definitions, with one branch per environment, plus a working clone to
@@ -47,7 +55,7 @@ export async function seedExampleRepository(options: SeedOptions): Promise<Seede
   const bare = path.join(options.dir, "repository.git");
   const workClone = path.join(options.dir, "work");
   const url = `file://${bare}`;
-  if (fs.existsSync(path.join(bare, "HEAD"))) return { url, workClone, created: false };
+  if (exampleSeeded(options.dir)) return { url, workClone, created: false };
 
   const scratch = `${options.dir}.seeding-${process.pid}`;
   fs.rmSync(scratch, { recursive: true, force: true });
@@ -59,6 +67,7 @@ export async function seedExampleRepository(options: SeedOptions): Promise<Seede
     filter: (from) =>
       !skip.has(path.basename(from)) && !/^Pulumi\.it[0-9a-f]+\.yaml$/.test(path.basename(from)),
   });
+  await commitEncryptionSalts(path.join(src, EXAMPLE_PROJECT), options.passphrase);
   fs.cpSync(path.join(options.repoRoot, "environments"), path.join(src, "environments"), { recursive: true });
   fs.writeFileSync(path.join(src, ".gitignore"), "node_modules/\n");
   fs.writeFileSync(
@@ -91,4 +100,17 @@ export async function seedExampleRepository(options: SeedOptions): Promise<Seede
   fs.rmSync(path.join(options.dir, "src"), { recursive: true, force: true });
   await git(options.dir, "clone", "--quiet", url, "work");
   return { url, workClone, created: true };
+}
+
+/**
+ * Each stack config gets its passphrase salt, as a team commits it: the stacks' secrets provider is
+ * then fixed by the repository, and a wrong passphrase is refused before the engine runs.
+ */
+async function commitEncryptionSalts(projectDir: string, passphrase: string): Promise<void> {
+  const stackFiles = fs.readdirSync(projectDir).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f));
+  await Promise.all(
+    stackFiles.map(async (f) =>
+      writeEncryptionSalt(path.join(projectDir, f), await makeEncryptionSalt(passphrase)),
+    ),
+  );
 }
