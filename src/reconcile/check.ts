@@ -114,7 +114,7 @@ export async function checkEnvironment(
   let gateResult: GateEvaluation | undefined;
   // The head's program tree, read once per check: the gates judge it and successes record it.
   let headTree: Promise<string> | undefined;
-  const programTreeOfHead = () => (headTree ??= programTree(ctx.git, env.project, head as string));
+  const programTreeOfHead = () => (headTree ??= programTree(ctx.git, env, head as string));
   // Where this program tree succeeded: the fact the next environment's promotion gate reads.
   const recordSuccess = async () =>
     ctx.store.recordSuccess({
