@@ -22,7 +22,9 @@ export function programSelection(project: string, policyPacks: readonly string[]
  * any environment. One set for all environments, so a tree recorded as a success in one environment
  * compares equal with the same program in the next even when their gates name different packs.
  */
-export function programPolicyPacks(environments: readonly { gates: { policyPacks: readonly string[] } }[]): string[] {
+export function programPolicyPacks(
+  environments: readonly { gates: { policyPacks: readonly string[] } }[],
+): string[] {
   return [...new Set(environments.flatMap((env) => env.gates.policyPacks))].sort();
 }
 

@@ -108,6 +108,8 @@ describe("resolveEnvironment", () => {
         checks: [],
         policyPacks: [],
       },
+      // Only resolveConfig knows every environment's packs.
+      programPolicyPacks: [],
     });
   });
 
@@ -161,6 +163,22 @@ describe("buildConfig", () => {
       ["prod", 3, "gated", "remediate", "stacks/aws"],
     ]);
     expect(config.environments[2].config).toEqual({ AWS_REGION: "eu-west-1" });
+  });
+
+  it("gives every environment the policy packs of all of them, for the program tree digest", () => {
+    const config = buildConfig({
+      configDir: "/etc/tidegate",
+      environments: [
+        THREE[0],
+        env("stage", "name: stage", "order: 2", "gates:", "  policyPacks: [policies/base]"),
+        env("prod", "name: prod", "order: 3", "gates:", "  policyPacks: [policies/prod, ./policies/base/]"),
+      ],
+    });
+    expect(config.environments.map((e) => [e.name, e.gates.policyPacks, e.programPolicyPacks])).toEqual([
+      ["test", [], ["policies/base", "policies/prod"]],
+      ["stage", ["policies/base"], ["policies/base", "policies/prod"]],
+      ["prod", ["policies/prod", "policies/base"], ["policies/base", "policies/prod"]],
+    ]);
   });
 
   it("uses the embedded default without tidegate.yaml", () => {
