@@ -143,7 +143,11 @@ export async function promote(ctx: PromoteContext, request: PromoteRequest): Pro
       );
     }
 
-    const ahead = await ctx.git.commitsBetween(sourceHead, merged.targetHead, programSelection(to.project, to.programPolicyPacks));
+    const ahead = await ctx.git.commitsBetween(
+      sourceHead,
+      merged.targetHead,
+      programSelection(to.project, to.programPolicyPacks),
+    );
     if (ahead.length > 0) {
       result.targetAhead = ahead;
       if (!request.allowTargetAhead) {

@@ -57,7 +57,8 @@ export function assertProgramPaths(checkoutDir: string, env: ProgramDefinition):
   const definition = env.file ?? "environment definition";
   const project = checkFolder(checkoutDir, env.project, `${definition}: project`, "project");
   if (project) {
-    for (const file of ["Pulumi.yaml", "Pulumi.yml"]) checkProjectFile(project, file);
+    // Every name the CLI or the Automation API reads project settings from (JSON is YAML too).
+    for (const file of ["Pulumi.yaml", "Pulumi.yml", "Pulumi.json"]) checkProjectFile(project, file);
     checkLinks(project);
   }
   env.gates.policyPacks.forEach((pack, i) =>
@@ -128,8 +129,8 @@ function checkProjectFile(folder: Folder, name: string): void {
     // Unchecked paths are not let through, even if Pulumi might read the file differently.
     throw new ProgramPathError(
       "unreadable",
+      folder.label,
       shown,
-      name,
       "a valid YAML file",
       `cannot be read as YAML (${err instanceof Error ? err.message.split("\n", 1)[0] : String(err)})`,
     );

@@ -183,13 +183,17 @@ describe("assertProgramPaths", () => {
 
   it("refuses a project file it cannot read, rather than let its paths through unchecked", () => {
     projectFile("runtime: nodejs\nmain: src\nmain: ../other\n");
-    expect(refusal(check())).toMatchObject({ kind: "unreadable", where: `${PROJECT}/Pulumi.yaml` });
+    expect(refusal(check())).toMatchObject({
+      kind: "unreadable",
+      where: `project folder ${PROJECT}`,
+      path: `${PROJECT}/Pulumi.yaml`,
+    });
   });
 
-  it("reads Pulumi.yml too", () => {
+  it.each(["Pulumi.yml", "Pulumi.json"])("reads %s too", (name) => {
     fs.rmSync(path.join(checkout, PROJECT, "Pulumi.yaml"));
-    write(checkout, { [`${PROJECT}/Pulumi.yml`]: "name: app\nruntime: nodejs\nmain: ../other\n" });
-    expect(refusal(check())).toMatchObject({ where: `${PROJECT}/Pulumi.yml: main` });
+    write(checkout, { [`${PROJECT}/${name}`]: '{"name": "app", "runtime": "nodejs", "main": "../other"}\n' });
+    expect(refusal(check())).toMatchObject({ where: `${PROJECT}/${name}: main` });
   });
 
   it("refuses a link inside the project folder that points out of it", () => {
