@@ -11,6 +11,7 @@ import {
   resolveEnvironment,
   resolveSettings,
 } from "../../../src/config/resolve";
+import { thrownBy } from "../../helpers/errors";
 
 function yaml(...lines: string[]): string {
   return `${lines.join("\n")}\n`;
@@ -21,15 +22,7 @@ function env(name: string, ...lines: string[]) {
 }
 
 /** The error buildConfig throws; fails the test when it throws none. */
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
+const configError = (run: () => unknown): ConfigError => thrownBy(run, ConfigError);
 
 const THREE = [
   env("test", "name: test", "order: 1", "sync:", "  policy: auto"),

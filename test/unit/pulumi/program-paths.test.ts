@@ -7,6 +7,7 @@ import {
   assertProgramPaths,
   ProgramPathError,
 } from "../../../src/adapters/pulumi/program-paths";
+import { thrownBy } from "../../helpers/errors";
 
 const FILE = "environments/test.yaml";
 const PROJECT = "stacks/app";
@@ -41,15 +42,7 @@ function projectFile(text: string): void {
   fs.writeFileSync(path.join(checkout, PROJECT, "Pulumi.yaml"), `name: app\n${text}`);
 }
 
-function refusal(run: () => void): ProgramPathError {
-  try {
-    run();
-  } catch (err) {
-    if (err instanceof ProgramPathError) return err;
-    throw err;
-  }
-  throw new Error("expected a ProgramPathError, nothing was thrown");
-}
+const refusal = (run: () => void): ProgramPathError => thrownBy(run, ProgramPathError);
 
 const env = (overrides: Partial<{ project: string; policyPacks: string[] }> = {}) => ({
   file: FILE,
