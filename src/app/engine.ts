@@ -14,6 +14,7 @@ import type { CheckReport } from "../domain/model";
 import { ensureDependencies } from "../adapters/pulumi/dependencies";
 import { acquireLease, leaseDir } from "../adapters/pulumi/lease";
 import { ensurePolicyPackDependencies } from "../adapters/pulumi/policy";
+import { assertPolicyPackPaths, assertProgramPaths } from "../adapters/pulumi/program-paths";
 import { PulumiStack } from "../adapters/pulumi/stack";
 import { promote, PROMOTION_IDENTITY, type PromoteOptions } from "./promote";
 import type { PromoteResult } from "../domain/promotion";
@@ -191,6 +192,7 @@ export class Engine {
     const dirs: string[] = [];
     for (const pack of packs) {
       const dir = path.join(workDir, pack);
+      assertPolicyPackPaths(workDir, pack);
       await ensurePolicyPackDependencies({ packDir: dir, cacheDir });
       dirs.push(dir);
     }
@@ -388,6 +390,7 @@ export class Engine {
         // The target's stack opened as a check opens it, on the merged tree in the scratch worktree.
         preview: async (env, dir) => {
           const projectDir = path.join(dir, env.project);
+          assertProgramPaths(dir, this.environment(env.name));
           await check.installDependencies(projectDir);
           const stack = await check.openStack(this.environment(env.name), projectDir);
           return (await stack.preview()).changes;

@@ -24,6 +24,8 @@ export interface PromotedEnvironment {
   branch: string;
   /** Pulumi project folder, relative to the repository root. */
   project: string;
+  /** Policy pack folders that belong to the program (see programSelection). */
+  programPolicyPacks?: readonly string[];
   /** Promotion order: lower environments are promoted into higher ones. */
   order: number;
 }
@@ -141,7 +143,11 @@ export async function promote(ctx: PromoteContext, request: PromoteRequest): Pro
       );
     }
 
-    const ahead = await ctx.git.commitsBetween(sourceHead, merged.targetHead, programSelection(to.project));
+    const ahead = await ctx.git.commitsBetween(
+      sourceHead,
+      merged.targetHead,
+      programSelection(to.project, to.programPolicyPacks),
+    );
     if (ahead.length > 0) {
       result.targetAhead = ahead;
       if (!request.allowTargetAhead) {

@@ -2,6 +2,7 @@ import * as path from "node:path";
 
 import { parseDuration } from "../gates/duration";
 import type { Gates } from "../domain/gates";
+import { programPolicyPacks } from "../domain/program";
 import { ConfigError, type ConfigIssue } from "./errors";
 import { type ParsedFile, parseEnvironmentFile } from "./parse";
 import { canonicalTimeZone, normalizeRepoPath } from "./rules";
@@ -88,6 +89,11 @@ export interface ResolvedEnvironment {
    * from anyone but the change's authors.
    */
   gates: Gates;
+  /**
+   * The policy pack folders every environment's gates name (see programPolicyPacks): with the
+   * project folder, what the promotion gate's tree digest covers. Filled in by resolveConfig.
+   */
+  programPolicyPacks: string[];
 }
 
 /** An environment's place in the promotion order: what defaulting `promotion.from` needs. */
@@ -232,6 +238,7 @@ export function resolveEnvironment(
     drift: { policy: raw.drift?.policy ?? defaults.driftPolicy },
     config: { ...raw.config },
     gates: resolveGates(file, raw, syncPolicy, environments),
+    programPolicyPacks: [],
   };
 }
 
@@ -360,7 +367,13 @@ export function resolveConfig(
   environments: ResolvedEnvironment[],
 ): ResolvedConfig {
   const { defaults: _defaults, ...rest } = settings;
-  return { ...rest, environments: [...environments].sort((a, b) => a.order - b.order) };
+  const packs = programPolicyPacks(environments);
+  return {
+    ...rest,
+    environments: [...environments]
+      .sort((a, b) => a.order - b.order)
+      .map((env) => ({ ...env, programPolicyPacks: packs })),
+  };
 }
 
 /**

@@ -1,15 +1,31 @@
 /**
  * The repository paths that make up a project's program: its folder without its stack config
- * files (`Pulumi.<stack>.yaml`), so two environments' branches hold the same program exactly when
- * this selection is equal. Used for the promotion gate's tree digest and for the commits a
- * promotion must not overwrite.
+ * files (`Pulumi.<stack>.yaml`), plus the policy pack folders the gates name. Two environments'
+ * branches hold the same program exactly when this selection is equal. Used for the promotion
+ * gate's tree digest and for the commits a promotion must not overwrite.
+ *
+ * A policy pack judges the program on every preview, so a pack change is a program change for
+ * promotion: without its folder in the digest, a pack weakened on a higher branch alone would pass
+ * as "the program that succeeded below".
  */
-export function programSelection(project: string): PathSelection {
+export function programSelection(project: string, policyPacks: readonly string[] = []): PathSelection {
   const root = project === "." || project === "";
+  const packs = [...new Set(policyPacks)].filter((pack) => pack !== project).sort();
   return {
-    ...(root ? {} : { include: [project] }),
+    ...(root ? {} : { include: [project, ...packs] }),
     exclude: [root ? "Pulumi.*.yaml" : `${project}/Pulumi.*.yaml`],
   };
+}
+
+/**
+ * The policy pack folders for every environment's program selection: those named by the gates of
+ * any environment. One set for all environments, so a tree recorded as a success in one environment
+ * compares equal with the same program in the next even when their gates name different packs.
+ */
+export function programPolicyPacks(
+  environments: readonly { gates: { policyPacks: readonly string[] } }[],
+): string[] {
+  return [...new Set(environments.flatMap((env) => env.gates.policyPacks))].sort();
 }
 
 /**

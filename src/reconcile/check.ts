@@ -10,6 +10,7 @@ import type { ChangeSet } from "../domain/changes";
 import type { DependencyResult } from "../adapters/pulumi/dependencies";
 import { PulumiError } from "../adapters/pulumi/errors";
 import type { Lease } from "../adapters/pulumi/lease";
+import { assertProgramPaths } from "../adapters/pulumi/program-paths";
 import type { StackPort } from "../adapters/pulumi/port";
 import type { EnvironmentState, Store } from "../adapters/store/port";
 import { decideSync, observedStatus } from "./classify";
@@ -114,7 +115,7 @@ export async function checkEnvironment(
   let gateResult: GateEvaluation | undefined;
   // The head's program tree, read once per check: the gates judge it and successes record it.
   let headTree: Promise<string> | undefined;
-  const programTreeOfHead = () => (headTree ??= programTree(ctx.git, env.project, head as string));
+  const programTreeOfHead = () => (headTree ??= programTree(ctx.git, env, head as string));
   // Where this program tree succeeded: the fact the next environment's promotion gate reads.
   const recordSuccess = async () =>
     ctx.store.recordSuccess({
@@ -177,6 +178,8 @@ export async function checkEnvironment(
     const workDir = ctx.workspaceDir(env);
     await timed("checkout", () => ctx.git.checkout(env.branch, head as string, workDir));
     desired = await ctx.git.commit(head);
+    // Before anything is installed or run: nothing may lead outside the folders the digest covers.
+    assertProgramPaths(workDir, env);
     const projectDir = path.join(workDir, env.project);
     const deps = await timed("install", () => ctx.installDependencies(projectDir));
     dependencies = { key: deps.key, installed: deps.installed };

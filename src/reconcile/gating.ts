@@ -22,6 +22,8 @@ import type { Store } from "../adapters/store/port";
 export interface GatedEnvironment {
   name: string;
   project: string;
+  /** Policy pack folders the program tree covers besides the project (see programSelection). */
+  programPolicyPacks?: readonly string[];
   /** The gates of the environment definition at the config ref (the engine's own configuration). */
   gates: Gates;
 }
@@ -68,8 +70,13 @@ export async function gatesInForce(
   return { sets, change };
 }
 
-export function programTree(git: GatingGit, project: string, commit: string): Promise<string> {
-  return git.treeHash(commit, programSelection(project));
+/** The tree digest of the program at `commit`: the project folder and the policy packs (programSelection). */
+export function programTree(
+  git: GatingGit,
+  env: Pick<GatedEnvironment, "project" | "programPolicyPacks">,
+  commit: string,
+): Promise<string> {
+  return git.treeHash(commit, programSelection(env.project, env.programPolicyPacks));
 }
 
 export interface GateEvaluation {

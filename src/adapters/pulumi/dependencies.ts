@@ -45,7 +45,8 @@ export function programDir(projectDir: string): string {
   return fs.existsSync(main) && fs.statSync(main).isDirectory() ? main : path.dirname(main);
 }
 
-function packageDirOf(projectDir: string): string {
+/** The folder whose package.json (and node_modules) the program runs with: from its main folder up to the project. */
+export function packageDirOf(projectDir: string): string {
   const stop = path.resolve(projectDir);
   for (let dir = programDir(projectDir); ; dir = path.dirname(dir)) {
     if (fs.existsSync(path.join(dir, "package.json"))) return dir;

@@ -15,6 +15,7 @@ import {
   positiveDurationProblem,
   timeZoneProblem,
 } from "../../../src/config/rules";
+import { thrownBy } from "../../helpers/errors";
 
 const PROD = "environments/prod.yaml";
 
@@ -26,15 +27,7 @@ function env(name: string, ...lines: string[]) {
   return parseEnvironmentFile(`environments/${name}.yaml`, yaml(...lines));
 }
 
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
+const configError = (run: () => unknown): ConfigError => thrownBy(run, ConfigError);
 
 const defaults = resolveSettings({ repository: { url: "." } }, "/repo").defaults;
 

@@ -12,6 +12,7 @@ import {
   resolveRepository,
   resolveSettings,
 } from "../../../src/config/resolve";
+import { thrownBy } from "../../helpers/errors";
 
 function yaml(...lines: string[]): string {
   return `${lines.join("\n")}\n`;
@@ -22,15 +23,7 @@ function env(name: string, ...lines: string[]) {
 }
 
 /** The error buildConfig throws; fails the test when it throws none. */
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
+const configError = (run: () => unknown): ConfigError => thrownBy(run, ConfigError);
 
 const THREE = [
   env("test", "name: test", "order: 1", "sync:", "  policy: auto"),
@@ -128,6 +121,8 @@ describe("resolveEnvironment", () => {
         checks: [],
         policyPacks: [],
       },
+      // Only resolveConfig knows every environment's packs.
+      programPolicyPacks: [],
     });
   });
 
@@ -181,6 +176,22 @@ describe("buildConfig", () => {
       ["prod", 3, "gated", "remediate", "stacks/aws"],
     ]);
     expect(config.environments[2].config).toEqual({ AWS_REGION: "eu-west-1" });
+  });
+
+  it("gives every environment the policy packs of all of them, for the program tree digest", () => {
+    const config = buildConfig({
+      configDir: "/etc/tidegate",
+      environments: [
+        THREE[0],
+        env("stage", "name: stage", "order: 2", "gates:", "  policyPacks: [policies/base]"),
+        env("prod", "name: prod", "order: 3", "gates:", "  policyPacks: [policies/prod, ./policies/base/]"),
+      ],
+    });
+    expect(config.environments.map((e) => [e.name, e.gates.policyPacks, e.programPolicyPacks])).toEqual([
+      ["test", [], ["policies/base", "policies/prod"]],
+      ["stage", ["policies/base"], ["policies/base", "policies/prod"]],
+      ["prod", ["policies/prod", "policies/base"], ["policies/base", "policies/prod"]],
+    ]);
   });
 
   it("uses the embedded default without tidegate.yaml", () => {
