@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PolicyViolation } from "../../domain/gates";
 import { enginePath, type PulumiToolchain } from "./toolchain";
+import { inheritedEnv } from "../targets/process-env";
 import type { ChangeSet } from "../../domain/changes";
 import { driftChanges, pendingChanges } from "./changes";
 import { classifyPulumiError } from "./errors";
@@ -20,11 +21,19 @@ export interface StackOptions {
   stackName: string;
   /** `file://<dir>`, `s3://...` or a Pulumi Cloud URL. */
   backendUrl: string;
-  /** Secrets passphrase for the stack (passphrase secrets provider). */
-  passphrase: string;
+  /** Secrets passphrase for the stack (passphrase secrets provider); none with `secretsProvider`. */
+  passphrase?: string;
+  /** A cloud secrets provider (awskms://…) for the stack when it is created. */
+  secretsProvider?: string;
   toolchain: PulumiToolchain;
-  /** Extra environment for the engine, its language host and providers (e.g. AWS settings). */
+  /**
+   * The whole environment of the engine, its language host, plugins and the program (see
+   * src/adapters/targets); default: the allowlisted variables of tidegate's own. Nothing else of
+   * tidegate's environment reaches them.
+   */
   env?: Record<string, string>;
+  /** The environment of an update, when it differs (update credentials); obtained when `up` runs. */
+  updateEnv?: () => Promise<Record<string, string>>;
   /** Isolates plugins and credentials from the user's ~/.pulumi. */
   pulumiHome?: string;
 }
@@ -76,30 +85,25 @@ const COMMIT_MARKER = /tidegate-commit: ([0-9a-f]{7,64})/;
 
 /** One Pulumi stack driven through the Automation API with the pinned toolchain. */
 export class PulumiStack {
-  private constructor(readonly stack: Stack) {}
+  private constructor(
+    readonly stack: Stack,
+    private readonly options: StackOptions,
+  ) {}
 
   static async open(options: StackOptions): Promise<PulumiStack> {
     if (options.backendUrl.startsWith("file://")) {
       fs.mkdirSync(options.backendUrl.slice("file://".length), { recursive: true });
     }
     if (options.pulumiHome) fs.mkdirSync(options.pulumiHome, { recursive: true });
-    const pulumiCommand = await PulumiCommand.get({ root: options.toolchain.root });
-    const envVars: Record<string, string> = {
-      ...options.env,
-      PATH: enginePath(options.toolchain, options.env?.PATH ?? process.env.PATH),
-      PULUMI_BACKEND_URL: options.backendUrl,
-      PULUMI_CONFIG_PASSPHRASE: options.passphrase,
-      PULUMI_SKIP_UPDATE_CHECK: "true",
-      PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
-      ...(options.pulumiHome ? { PULUMI_HOME: options.pulumiHome } : {}),
-    };
+    const pulumiCommand = withoutInheritedEnv(await PulumiCommand.get({ root: options.toolchain.root }));
     const workspace = await LocalWorkspace.create({
       workDir: path.resolve(options.workDir),
       pulumiCommand,
-      envVars,
+      envVars: engineEnv(options, options.env ?? inheritedEnv()),
+      ...(options.secretsProvider ? { secretsProvider: options.secretsProvider } : {}),
     });
     try {
-      return new PulumiStack(await Stack.createOrSelect(options.stackName, workspace));
+      return new PulumiStack(await Stack.createOrSelect(options.stackName, workspace), options);
     } catch (err) {
       throw classifyPulumiError(err);
     }
@@ -161,7 +165,10 @@ export class PulumiStack {
   }
 
   async up(options: UpOptions = {}): Promise<UpResult> {
+    const workspace = this.stack.workspace as LocalWorkspace;
+    const readEnv = { ...workspace.envVars };
     try {
+      if (this.options.updateEnv) workspace.envVars = engineEnv(this.options, await this.options.updateEnv());
       const result = await this.stack.up({
         message: options.commit ? `tidegate sync (tidegate-commit: ${options.commit})` : "tidegate sync",
         refresh: options.refresh,
@@ -170,6 +177,9 @@ export class PulumiStack {
       return { summary: { ...result.summary.resourceChanges }, outputs: plainOutputs(result.outputs) };
     } catch (err) {
       throw classifyPulumiError(err);
+    } finally {
+      // The update credentials serve this update only; what follows (history, state) is read-only.
+      workspace.envVars = readEnv;
     }
   }
 
@@ -201,6 +211,38 @@ export class PulumiStack {
   async remove(): Promise<void> {
     await this.stack.workspace.removeStack(this.stack.name, { force: true });
   }
+}
+
+/** `env` with what the engine needs of tidegate: its toolchain on PATH, the backend, the passphrase. */
+function engineEnv(options: StackOptions, env: Record<string, string>): Record<string, string> {
+  return {
+    ...env,
+    PATH: enginePath(options.toolchain, env.PATH ?? ""),
+    PULUMI_BACKEND_URL: options.backendUrl,
+    ...(options.passphrase === undefined ? {} : { PULUMI_CONFIG_PASSPHRASE: options.passphrase }),
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
+    ...(options.pulumiHome ? { PULUMI_HOME: options.pulumiHome } : {}),
+  };
+}
+
+type RunCommand = (args: string[], cwd: string, env: Record<string, string | undefined>, ...rest: unknown[]) => unknown;
+
+/**
+ * The CLI as the Automation API runs it, but with exactly the environment it is given: the
+ * Automation API starts the CLI through execa, which adds all of tidegate's own environment to
+ * what it is given. Each variable of ours is given here as undefined at the moment of the call
+ * (Node passes no variable whose value is undefined), so none reaches the CLI, its plugins or the
+ * program.
+ */
+function withoutInheritedEnv(command: PulumiCommand): PulumiCommand {
+  const inner = command as unknown as { run: RunCommand };
+  const isolated = Object.create(command) as { run: RunCommand };
+  isolated.run = (args, cwd, env, ...rest) => {
+    const withheld = Object.fromEntries(Object.keys(process.env).map((name) => [name, undefined]));
+    return inner.run.call(command, args, cwd, { ...withheld, ...env }, ...rest);
+  };
+  return isolated as unknown as PulumiCommand;
 }
 
 function plainOutputs(outputs: OutputMap): Record<string, unknown> {
