@@ -228,6 +228,13 @@ function unique<S extends z.ZodArray>(
   );
 }
 
+/** `value` as a mapping, or an empty one when it is anything else (reported elsewhere). */
+function asMapping(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+}
+
 /** A string item as compared for repeats; undefined for anything else (reported elsewhere). */
 function text(item: unknown, fold: (value: string) => string = (value) => value): string | undefined {
   return typeof item === "string" ? fold(item) : undefined;
@@ -467,12 +474,16 @@ export const ValueSource = z
       .meta({ description: "An absolute path outside the repository; its content, trimmed, is the value." }),
     command: z
       .array(z.string().min(1))
-      .min(1)
+      .check(
+        rule(
+          (argv: string[]) => (argv.length === 0 ? "is empty" : undefined),
+          "a program and its arguments, like [aws, configure, export-credentials]",
+        ),
+      )
       .optional()
       .meta({
         description:
-          "A program and its arguments (no shell), e.g. a cloud CLI's credential process; its standard output, trimmed, is the value.",
-        examples: [["vault", "kv", "get", "-field=secret", "secret/tidegate/prod"]],
+          'A program and its arguments (no shell), e.g. a cloud CLI\'s credential process such as ["vault", "kv", "get", "-field=key", "secret/prod"]; its standard output, trimmed, is the value.',
       }),
   })
   .check((ctx) => {
@@ -632,21 +643,26 @@ export const EnvironmentFile = z
       .meta({ description: "How the program's npm dependencies are installed." }),
     gates: GatesConfig.optional(),
   })
-  .check((ctx) => {
-    const { config = {}, credentials = {} } = ctx.value;
-    for (const mode of ["read", "update"] as const) {
-      for (const name of Object.keys(credentials[mode] ?? {})) {
-        if (!(name in config)) continue;
-        ctx.issues.push({
-          code: "custom",
-          input: name,
-          path: ["credentials", mode, name],
-          message: `${name} is also set in config`,
-          params: { expected: "each variable either in config (non-secret) or in credentials, not both" },
-        });
+  .superRefine(
+    (file, ctx) => {
+      // Judged even when other keys have problems, so every problem is reported at once.
+      const config = asMapping(file.config);
+      const credentials = asMapping(file.credentials);
+      for (const mode of ["read", "update"] as const) {
+        for (const name of Object.keys(asMapping(credentials[mode]))) {
+          if (!(name in config)) continue;
+          ctx.addIssue({
+            code: "custom",
+            input: name,
+            path: ["credentials", mode, name],
+            message: `${name} is also set in config`,
+            params: { expected: "each variable either in config (non-secret) or in credentials, not both" },
+          });
+        }
       }
-    }
-  })
+    },
+    { when: (payload) => typeof payload.value === "object" && payload.value !== null },
+  )
   .meta({
     title: "tidegate environment",
     description: "One environment: a Git branch deployed to a Pulumi stack.",
