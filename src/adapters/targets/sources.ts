@@ -79,7 +79,7 @@ function runSourceCommand(argv: string[], label: string, options: ReadSourceOpti
           failure.code === "ENOENT"
             ? "was not found"
             : failure.killed
-              ? `did not finish within ${Math.round(timeout / 1000)}s`
+              ? `did not finish within ${timeout / 1000}s`
               : `failed (exit ${String(failure.code)})${firstLine(stderr)}`;
         reject(new SourceError(`${label} ${why}`, { cause: error }));
       },
