@@ -118,7 +118,8 @@ export class Engine {
       store: this.store,
       log,
       workspaceDir: (env) => path.join(this.paths.workspaces, env.name),
-      installDependencies: (projectDir) => ensureDependencies({ projectDir, cacheDir: dependencyCache, ...install }),
+      installDependencies: (projectDir) =>
+        ensureDependencies({ projectDir, cacheDir: dependencyCache, ...install }),
       openStack: async (env, projectDir) => {
         const access = await target();
         return PulumiStack.open({
@@ -134,9 +135,13 @@ export class Engine {
         });
       },
       acquireLease: (env, runId) =>
-        acquireLease(leaseDir(this.environment(env.name).backendUrl ?? config.backendUrl, config.dataDir), `${env.stack}`, {
-          owner: `${this.owner}:${runId}`,
-        }),
+        acquireLease(
+          leaseDir(this.environment(env.name).backendUrl ?? config.backendUrl, config.dataDir),
+          `${env.stack}`,
+          {
+            owner: `${this.owner}:${runId}`,
+          },
+        ),
       writeReport: (report) => void writeReportFiles(this.paths.reports, report),
       gatesAt: (env, commit) => this.gatesAt(env.name, commit),
       runCheck: async (command, options) => this.runCheckCached(command, options, (await target()).readEnv),

@@ -95,7 +95,9 @@ function withheld(described: Described, data: unknown): Described {
   const written = valueAt(data, described.path);
   const { value: _value, ...rest } = described;
   const message =
-    typeof written === "string" ? rest.message.split(showValue(written)).join("the value written") : rest.message;
+    typeof written === "string"
+      ? rest.message.split(showValue(written)).join("the value written")
+      : rest.message;
   return { ...rest, message };
 }
 

@@ -29,15 +29,14 @@ export type SecretsSource = { kind: "env"; name: string } | { kind: "file"; path
 
 /** Where a secret value of an environment comes from; read when a run starts. */
 export type ValueSourceSpec =
-  | { kind: "env"; name: string }
-  | { kind: "file"; path: string }
-  | { kind: "command"; argv: string[] };
+  { kind: "env"; name: string } | { kind: "file"; path: string } | { kind: "command"; argv: string[] };
 
 /** Variable name → source. */
 export type CredentialSources = Record<string, ValueSourceSpec>;
 
 /** An environment's own secrets provider; absent: the engine-wide passphrase. */
-export type EnvironmentSecretsSpec = { kind: "passphrase"; source: ValueSourceSpec } | { kind: "provider"; url: string };
+export type EnvironmentSecretsSpec =
+  { kind: "passphrase"; source: ValueSourceSpec } | { kind: "provider"; url: string };
 
 export interface Schedule {
   /** Cron expression (five fields): how often to look for new commits. */

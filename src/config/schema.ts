@@ -452,7 +452,7 @@ export const RESERVED_VARIABLES = [
 
 const SOURCE_KINDS = ["env", "file", "command"] as const;
 const SOURCE_FORMS =
-  'exactly one of { env: VARIABLE } (of tidegate\'s own environment), { file: /absolute/path } or { command: [program, args...] }';
+  "exactly one of { env: VARIABLE } (of tidegate's own environment), { file: /absolute/path } or { command: [program, args...] }";
 
 /**
  * Where a secret value comes from when a run starts: never the value itself, since this file is
@@ -558,7 +558,10 @@ export const EnvironmentSecrets = z
     ctx.issues.push({
       code: "custom",
       input: ctx.value,
-      message: passphrase === undefined ? "sets neither passphrase nor provider" : "sets both passphrase and provider",
+      message:
+        passphrase === undefined
+          ? "sets neither passphrase nor provider"
+          : "sets both passphrase and provider",
       params: { expected: "exactly one of passphrase or provider" },
     });
   })

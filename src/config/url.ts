@@ -75,7 +75,9 @@ export function environmentBackendUrlProblem(url: string): string | undefined {
   const problem = backendUrlProblem(url);
   if (problem !== undefined) return problem;
   const file = /^file:\/\/(.*)$/i.exec(url)?.[1];
-  return file !== undefined && !path.isAbsolute(file) && !file.startsWith("~") ? "is a relative file:// path" : undefined;
+  return file !== undefined && !path.isAbsolute(file) && !file.startsWith("~")
+    ? "is a relative file:// path"
+    : undefined;
 }
 
 /** The repository URL with a local path made absolute against `baseDir`; URLs unchanged. */

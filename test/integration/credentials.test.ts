@@ -37,7 +37,8 @@ describe("an environment's processes see only what the environment declares", ()
   let f: EngineFixture;
   let probeDir: string;
   const marker = () => path.join(probeDir, "preinstall-ran");
-  const probe = (mode: string) => JSON.parse(fs.readFileSync(path.join(probeDir, `${mode}.json`), "utf8")) as Probe;
+  const probe = (mode: string) =>
+    JSON.parse(fs.readFileSync(path.join(probeDir, `${mode}.json`), "utf8")) as Probe;
 
   beforeAll(async () => {
     probeDir = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-probe-"));
@@ -61,7 +62,8 @@ describe("an environment's processes see only what the environment declares", ()
       },
     ]);
     // The branch's program records what it sees, and its package.json has a preinstall script.
-    const program = (file: string) => fs.readFileSync(path.join(__dirname, "..", "..", PROJECT, file), "utf8");
+    const program = (file: string) =>
+      fs.readFileSync(path.join(__dirname, "..", "..", PROJECT, file), "utf8");
     const manifest = JSON.parse(program("package.json")) as Record<string, unknown>;
     manifest.scripts = {
       preinstall: `node -e "require('fs').writeFileSync('${marker()}', 'ran')"`,
@@ -150,7 +152,10 @@ describe("npm installs", () => {
     vi.stubEnv("TIDEGATE_CANARY_SECRET", CANARY);
     try {
       const off = project("scripts-off");
-      const skipped = await ensureDependencies({ projectDir: off.projectDir, cacheDir: path.join(dir, "cache") });
+      const skipped = await ensureDependencies({
+        projectDir: off.projectDir,
+        cacheDir: path.join(dir, "cache"),
+      });
       expect(skipped.installed).toBe(true);
       expect(fs.existsSync(off.ran)).toBe(false);
 

@@ -226,7 +226,12 @@ function engineEnv(options: StackOptions, env: Record<string, string>): Record<s
   };
 }
 
-type RunCommand = (args: string[], cwd: string, env: Record<string, string | undefined>, ...rest: unknown[]) => unknown;
+type RunCommand = (
+  args: string[],
+  cwd: string,
+  env: Record<string, string | undefined>,
+  ...rest: unknown[]
+) => unknown;
 
 /**
  * The CLI as the Automation API runs it, but with exactly the environment it is given: the

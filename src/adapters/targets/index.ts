@@ -104,9 +104,16 @@ function processEnv(options: TargetOptions, credentials: ProcessEnv): ProcessEnv
   );
 }
 
-async function readAll(options: TargetOptions, sources: CredentialSources, field: string): Promise<ProcessEnv> {
+async function readAll(
+  options: TargetOptions,
+  sources: CredentialSources,
+  field: string,
+): Promise<ProcessEnv> {
   const entries = await Promise.all(
-    Object.entries(sources).map(async ([name, source]) => [name, await read(options, source, `${field}.${name}`)]),
+    Object.entries(sources).map(async ([name, source]) => [
+      name,
+      await read(options, source, `${field}.${name}`),
+    ]),
   );
   return Object.fromEntries(entries) as ProcessEnv;
 }

@@ -59,7 +59,10 @@ describe("an environment's credentials, secrets provider, backend and install", 
       read: { AWS_PROFILE: { kind: "env", name: "PROD_READONLY_PROFILE" } },
       update: { AWS_PROFILE: { kind: "env", name: "PROD_DEPLOY_PROFILE" } },
     });
-    expect(resolved.secrets).toEqual({ kind: "provider", url: "awskms://alias/tidegate-prod?region=eu-central-1" });
+    expect(resolved.secrets).toEqual({
+      kind: "provider",
+      url: "awskms://alias/tidegate-prod?region=eu-central-1",
+    });
   });
 
   it("leaves them out by default: the engine-wide passphrase and backend, no scripts", () => {
@@ -123,7 +126,11 @@ describe("an environment's credentials, secrets provider, backend and install", 
     expect(parsed.issues.map((issue) => [issue.path, issue.message, issue.line])).toEqual([
       ["credentials.read.A_KEY.file", "the value written is not an absolute path", 7],
       ["credentials.read.B_KEY.command", "a list is empty", 8],
-      ["credentials.read.PULUMI_CONFIG_PASSPHRASE", '"PULUMI_CONFIG_PASSPHRASE" is set by tidegate itself', 9],
+      [
+        "credentials.read.PULUMI_CONFIG_PASSPHRASE",
+        '"PULUMI_CONFIG_PASSPHRASE" is set by tidegate itself',
+        9,
+      ],
       ["credentials.read.aws_key", '"aws_key" is not an environment variable name', 10],
       ["credentials.update.AWS_REGION", "AWS_REGION is also set in config", 12],
     ]);
@@ -131,7 +138,11 @@ describe("an environment's credentials, secrets provider, backend and install", 
 
   it("wants exactly one of passphrase or provider, and a provider URL Pulumi knows", () => {
     expect(parse("secrets: {}").issues).toMatchObject([
-      { path: "secrets", message: "sets neither passphrase nor provider", expected: "exactly one of passphrase or provider" },
+      {
+        path: "secrets",
+        message: "sets neither passphrase nor provider",
+        expected: "exactly one of passphrase or provider",
+      },
     ]);
     expect(
       parse("secrets:", "  passphrase: { env: P_PASS }", "  provider: awskms://alias/x").issues,

@@ -92,7 +92,11 @@ describe("the environment of a process started for an environment", () => {
       },
       OWN,
     );
-    expect(env).toMatchObject({ AWS_REGION: "eu-west-1", AWS_ENDPOINT_URL: "http://emulator", AWS_SECRET_ACCESS_KEY: "k" });
+    expect(env).toMatchObject({
+      AWS_REGION: "eu-west-1",
+      AWS_ENDPOINT_URL: "http://emulator",
+      AWS_SECRET_ACCESS_KEY: "k",
+    });
     for (const name of NEVER) expect(env).not.toHaveProperty(name);
   });
 
@@ -117,7 +121,8 @@ describe("EnvironmentTarget", () => {
     const update = await target.updateEnv();
     expect(update.AWS_SECRET_ACCESS_KEY).toBe("test-deploy-9c2e");
     expect(Object.values(update)).not.toContain("test-read-5a1f");
-    for (const env of [target.readEnv, update]) for (const name of NEVER) expect(env).not.toHaveProperty(name);
+    for (const env of [target.readEnv, update])
+      for (const name of NEVER) expect(env).not.toHaveProperty(name);
   });
 
   it("reads the update credentials only when an update asks, once per run", async () => {
@@ -136,7 +141,10 @@ describe("EnvironmentTarget", () => {
 
   it("registers every value it reads, so no sink shows it", async () => {
     const known = new KnownSecrets();
-    const target = await open({ secrets: { kind: "passphrase", source: { kind: "env", name: "TEST_PASSPHRASE" } } }, known);
+    const target = await open(
+      { secrets: { kind: "passphrase", source: { kind: "env", name: "TEST_PASSPHRASE" } } },
+      known,
+    );
     await target.updateEnv();
     expect(target.passphrase).toBe("test-passphrase-44");
     const redacted = new Redactor({ secrets: known, stacks: false }).text(
@@ -150,16 +158,26 @@ describe("EnvironmentTarget", () => {
       secrets: { kind: "passphrase", source: { kind: "env", name: "TEST_PASSPHRASE" } },
       backendUrl: "s3://state-test",
     });
-    expect([own.passphrase, own.backendUrl, own.secretsProvider]).toEqual(["test-passphrase-44", "s3://state-test", undefined]);
+    expect([own.passphrase, own.backendUrl, own.secretsProvider]).toEqual([
+      "test-passphrase-44",
+      "s3://state-test",
+      undefined,
+    ]);
     const kms = await open({ secrets: { kind: "provider", url: "awskms://alias/test" } });
     expect([kms.passphrase, kms.secretsProvider]).toEqual([undefined, "awskms://alias/test"]);
     const engine = await open();
-    expect([engine.passphrase, engine.backendUrl]).toEqual(["engine-wide-passphrase", "file:///var/lib/tidegate/state"]);
+    expect([engine.passphrase, engine.backendUrl]).toEqual([
+      "engine-wide-passphrase",
+      "file:///var/lib/tidegate/state",
+    ]);
   });
 
   it("fails naming the environment, the field and the source, never a value", async () => {
     const missing = open({
-      secrets: { kind: "passphrase", source: { kind: "file", path: "/nonexistent/tidegate/test-passphrase" } },
+      secrets: {
+        kind: "passphrase",
+        source: { kind: "file", path: "/nonexistent/tidegate/test-passphrase" },
+      },
     });
     await expect(missing).rejects.toBeInstanceOf(CredentialError);
     await expect(missing).rejects.toThrow(
@@ -190,15 +208,23 @@ describe("readSource", () => {
     fs.writeFileSync(file, "from-a-file\n");
     expect(await readSource({ kind: "env", name: "TEST_READ_KEY" }, { from: OWN })).toBe("test-read-5a1f");
     expect(await readSource({ kind: "file", path: file })).toBe("from-a-file");
-    expect(await readSource({ kind: "command", argv: ["printf", "  from-a-command\\n"] })).toBe("from-a-command");
+    expect(await readSource({ kind: "command", argv: ["printf", "  from-a-command\\n"] })).toBe(
+      "from-a-command",
+    );
   });
 
   it("runs a command without a shell and with only the allowlist of tidegate's environment", async () => {
     const script = path.join(dir, "print-env");
-    fs.writeFileSync(script, '#!/bin/sh\necho "canary=$TIDEGATE_CANARY_SECRET home=$HOME"\n', { mode: 0o755 });
-    expect(await readSource({ kind: "command", argv: [script] }, { from: OWN })).toBe("canary= home=/home/tidegate");
+    fs.writeFileSync(script, '#!/bin/sh\necho "canary=$TIDEGATE_CANARY_SECRET home=$HOME"\n', {
+      mode: 0o755,
+    });
+    expect(await readSource({ kind: "command", argv: [script] }, { from: OWN })).toBe(
+      "canary= home=/home/tidegate",
+    );
     // No shell: `$HOME` and `;` are plain arguments.
-    expect(await readSource({ kind: "command", argv: ["echo", "$HOME;", "x"] }, { from: OWN })).toBe("$HOME; x");
+    expect(await readSource({ kind: "command", argv: ["echo", "$HOME;", "x"] }, { from: OWN })).toBe(
+      "$HOME; x",
+    );
   });
 
   it("says why a source gave nothing", async () => {
@@ -208,9 +234,9 @@ describe("readSource", () => {
     await expect(readSource({ kind: "command", argv: ["/nonexistent/credential-process"] })).rejects.toThrow(
       'command ["/nonexistent/credential-process"] was not found',
     );
-    await expect(readSource({ kind: "command", argv: ["sh", "-c", "echo not logged in >&2; exit 3"] })).rejects.toThrow(
-      'command ["sh","-c","echo not logged in >&2; exit 3"] failed (exit 3): not logged in',
-    );
+    await expect(
+      readSource({ kind: "command", argv: ["sh", "-c", "echo not logged in >&2; exit 3"] }),
+    ).rejects.toThrow('command ["sh","-c","echo not logged in >&2; exit 3"] failed (exit 3): not logged in');
     await expect(readSource({ kind: "command", argv: ["sleep", "5"] }, { timeoutMs: 200 })).rejects.toThrow(
       "did not finish within 0.2s",
     );
