@@ -68,6 +68,25 @@ function checkedString(problem: (value: string) => string | undefined, expected:
   return z.string().check(rule(problem, expected));
 }
 
+/** A check that an object sets exactly one of two keys; `skip` leaves an object to other checks. */
+function oneOfTwo<T extends object>(
+  first: keyof T & string,
+  second: keyof T & string,
+  skip?: (value: T) => boolean,
+) {
+  return (ctx: z.core.ParsePayload<T>): void => {
+    const value = ctx.value;
+    if (skip?.(value) || (value[first] === undefined) !== (value[second] === undefined)) return;
+    const both = value[first] !== undefined;
+    ctx.issues.push({
+      code: "custom",
+      input: value,
+      message: both ? `sets both ${first} and ${second}` : `sets neither ${first} nor ${second}`,
+      params: { expected: `exactly one of ${first} or ${second}` },
+    });
+  };
+}
+
 export const Cron = checkedString(
   cronProblem,
   'five fields like "*/5 * * * *" (minute hour day-of-month month day-of-week)',
@@ -127,19 +146,8 @@ export const Secrets = z
         description: `Refused: secrets do not belong in a committed file. Use ${passphraseInstead}.`,
       }),
   })
-  .check((ctx) => {
-    const { passphraseEnv, passphraseFile, passphrase } = ctx.value;
-    if (passphrase !== undefined || (passphraseEnv === undefined) !== (passphraseFile === undefined)) return;
-    const both = passphraseEnv !== undefined;
-    ctx.issues.push({
-      code: "custom",
-      input: ctx.value,
-      message: both
-        ? "sets both passphraseEnv and passphraseFile"
-        : "sets neither passphraseEnv nor passphraseFile",
-      params: { expected: "exactly one of passphraseEnv or passphraseFile" },
-    });
-  })
+  // An inline passphrase is reported on its own.
+  .check(oneOfTwo("passphraseEnv", "passphraseFile", (value) => value.passphrase !== undefined))
   .meta({
     description:
       "Where the passphrase for the stacks' secrets comes from: exactly one of passphraseEnv or passphraseFile.",
@@ -552,19 +560,7 @@ export const EnvironmentSecrets = z
         examples: ["awskms://alias/tidegate-prod?region=eu-central-1"],
       }),
   })
-  .check((ctx) => {
-    const { passphrase, provider } = ctx.value;
-    if ((passphrase === undefined) !== (provider === undefined)) return;
-    ctx.issues.push({
-      code: "custom",
-      input: ctx.value,
-      message:
-        passphrase === undefined
-          ? "sets neither passphrase nor provider"
-          : "sets both passphrase and provider",
-      params: { expected: "exactly one of passphrase or provider" },
-    });
-  })
+  .check(oneOfTwo("passphrase", "provider"))
   .meta({
     description:
       "This environment's secrets provider; default: the engine-wide passphrase of tidegate.yaml (secrets.passphraseEnv / passphraseFile).",
