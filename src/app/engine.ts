@@ -132,6 +132,7 @@ export class Engine {
           pulumiHome: this.paths.pulumiHome,
           env: access.readEnv,
           updateEnv: () => access.updateEnv(),
+          secrets: this.knownSecrets,
         });
       },
       acquireLease: (env, runId) =>

@@ -117,6 +117,23 @@ describe("an environment's processes see only what the environment declares", ()
     expect(checkEnv).not.toContain(DEPLOY_TOKEN);
   });
 
+  it("masks a credential the program prints in its error, in the status, the store and the report", async () => {
+    await f.commitTo(
+      "test",
+      { [`${PROJECT}/probe.ts`]: 'throw new Error("cannot log in with " + process.env.TEST_CLOUD_TOKEN);\n' },
+      "A program that prints its credential",
+    );
+    const report = await f.engine.check("test", { kind: "check", trigger: "test", allowSync: true });
+    expect(report.status).toBe("Failed");
+    expect(report.reason).toContain("cannot log in with [secret]");
+    const stored = [
+      f.engine.store.status("test")?.reason,
+      JSON.stringify(f.engine.store.latestReport("test")),
+    ];
+    expect(stored.join("\n")).toContain("[secret]");
+    expect(stored.join("\n")).not.toContain(READ_TOKEN);
+  });
+
   it("never writes a credential it read to a log line or a report", () => {
     const sinks = [...f.logs, ...reportTexts(path.join(path.dirname(f.configPath), "data"))].join("\n");
     expect(sinks.length).toBeGreaterThan(0);

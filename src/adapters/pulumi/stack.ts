@@ -12,7 +12,8 @@ import { enginePath, type PulumiToolchain } from "./toolchain";
 import { inheritedEnv } from "../targets/process-env";
 import type { ChangeSet } from "../../domain/changes";
 import { driftChanges, pendingChanges } from "./changes";
-import { classifyPulumiError } from "./errors";
+import { Redactor } from "../../log/redact";
+import { classifyPulumiError, PulumiError } from "./errors";
 import { failedOnlyOnPolicy, policyViolations, summaryOf } from "./policy";
 
 export interface StackOptions {
@@ -34,6 +35,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** The environment of an update, when it differs (update credentials); obtained when `up` runs. */
   updateEnv?: () => Promise<Record<string, string>>;
+  /** Secret values (the environment's credentials) masked in failure messages, read at each failure. */
+  secrets?: Iterable<string>;
   /** Isolates plugins and credentials from the user's ~/.pulumi. */
   pulumiHome?: string;
 }
@@ -105,7 +108,7 @@ export class PulumiStack {
     try {
       return new PulumiStack(await Stack.createOrSelect(options.stackName, workspace), options);
     } catch (err) {
-      throw classifyPulumiError(err);
+      throw failure(err, options);
     }
   }
 
@@ -149,7 +152,7 @@ export class PulumiStack {
           policy: policyViolations(events),
         };
       }
-      throw classifyPulumiError(err);
+      throw failure(err, this.options);
     }
   }
 
@@ -160,7 +163,7 @@ export class PulumiStack {
       const result = await this.stack.previewRefresh({ onEvent: (e) => events.push(e) });
       return { changes: driftChanges(events), summary: { ...result.changeSummary }, policy: [] };
     } catch (err) {
-      throw classifyPulumiError(err);
+      throw failure(err, this.options);
     }
   }
 
@@ -176,7 +179,7 @@ export class PulumiStack {
       });
       return { summary: { ...result.summary.resourceChanges }, outputs: plainOutputs(result.outputs) };
     } catch (err) {
-      throw classifyPulumiError(err);
+      throw failure(err, this.options);
     } finally {
       // The update credentials serve this update only; what follows (history, state) is read-only.
       workspace.envVars = readEnv;
@@ -211,6 +214,19 @@ export class PulumiStack {
   async remove(): Promise<void> {
     await this.stack.workspace.removeStack(this.stack.name, { force: true });
   }
+}
+
+/**
+ * The failure, classified, with the environment's secrets masked in its message: a program may
+ * print a credential in an error, and the message goes to the status, the store and the report.
+ */
+function failure(err: unknown, options: StackOptions): PulumiError {
+  const classified = classifyPulumiError(err);
+  if (!options.secrets) return classified;
+  const message = new Redactor({ secrets: options.secrets, stacks: false }).text(classified.message);
+  return message === classified.message
+    ? classified
+    : new PulumiError(classified.kind, message, { cause: classified.cause });
 }
 
 /** `env` with what the engine needs of tidegate: its toolchain on PATH, the backend, the passphrase. */
