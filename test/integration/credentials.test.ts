@@ -12,11 +12,13 @@ const CANARY = "canary-3c9d0e7a5b";
 const PROD_SECRET = "prod-aws-secret-81f2c6d4";
 const READ_TOKEN = "test-read-token-5e0a9b";
 const DEPLOY_TOKEN = "test-deploy-token-c47d1f";
+const STACK_PASSPHRASE = "test-stack-passphrase-6b1e";
 
 interface Probe {
   keys: string[];
   values: string[];
   token?: string;
+  passphrase?: string;
 }
 
 /** A program module that writes what its process sees into PROBE_DIR, one file per mode. */
@@ -29,6 +31,7 @@ const seen = {
   keys: Object.keys(process.env),
   values: Object.values(process.env),
   token: process.env.TEST_CLOUD_TOKEN,
+  passphrase: process.env.PULUMI_CONFIG_PASSPHRASE,
 };
 fs.writeFileSync(path.join(process.env.PROBE_DIR ?? "/nonexistent", mode + ".json"), JSON.stringify(seen));
 `;
@@ -46,6 +49,7 @@ describe("an environment's processes see only what the environment declares", ()
     vi.stubEnv("PROD_AWS_SECRET_ACCESS_KEY", PROD_SECRET);
     vi.stubEnv("TEST_READ_TOKEN", READ_TOKEN);
     vi.stubEnv("TEST_DEPLOY_TOKEN", DEPLOY_TOKEN);
+    vi.stubEnv("TEST_STACK_PASSPHRASE", STACK_PASSPHRASE);
     f = await createEngineFixture([
       {
         name: "test",
@@ -58,6 +62,7 @@ describe("an environment's processes see only what the environment declares", ()
             read: { TEST_CLOUD_TOKEN: { env: "TEST_READ_TOKEN" } },
             update: { TEST_CLOUD_TOKEN: { env: "TEST_DEPLOY_TOKEN" } },
           },
+          secrets: { passphrase: { env: "TEST_STACK_PASSPHRASE" } },
         },
       },
     ]);
@@ -97,6 +102,9 @@ describe("an environment's processes see only what the environment declares", ()
     expect(preview.token).toBe(READ_TOKEN);
     expect(update.token).toBe(DEPLOY_TOKEN);
     for (const seen of [preview, update]) {
+      // The stack's own passphrase, never the engine-wide one.
+      expect(seen.passphrase).toBe(STACK_PASSPHRASE);
+      expect(seen.values).not.toContain(f.passphrase);
       expect(seen.keys).toContain("PROBE_DIR");
       expect(seen.keys).toContain("AWS_ENDPOINT_URL"); // declared by the engine (the emulator)
       expect(seen.keys).not.toContain("TIDEGATE_CANARY_SECRET");
@@ -139,6 +147,8 @@ describe("an environment's processes see only what the environment declares", ()
     expect(sinks.length).toBeGreaterThan(0);
     expect(sinks).not.toContain(READ_TOKEN);
     expect(sinks).not.toContain(DEPLOY_TOKEN);
+    expect(sinks).not.toContain(STACK_PASSPHRASE);
+    expect(sinks).toContain("[secret]");
   });
 });
 
