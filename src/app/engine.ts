@@ -120,25 +120,18 @@ export class Engine {
       workspaceDir: (env) => path.join(this.paths.workspaces, env.name),
       installDependencies: (projectDir) =>
         ensureDependencies({ projectDir, cacheDir: dependencyCache, ...install }),
-      openStack: async (env, projectDir) => {
-        const access = await target();
-        return PulumiStack.open({
+      openStack: async (env, projectDir) =>
+        PulumiStack.open({
           workDir: projectDir,
           stackName: env.stack,
-          backendUrl: access.backendUrl,
-          ...(access.passphrase === undefined ? {} : { passphrase: access.passphrase }),
-          ...(access.secretsProvider ? { secretsProvider: access.secretsProvider } : {}),
           toolchain,
           pulumiHome: this.paths.pulumiHome,
-          env: access.readEnv,
-          updateEnv: () => access.updateEnv(),
-          secrets: this.knownSecrets,
-        });
-      },
+          ...(await target()).stackOptions(),
+        }),
       acquireLease: (env, runId) =>
         acquireLease(
           leaseDir(this.environment(env.name).backendUrl ?? config.backendUrl, config.dataDir),
-          `${env.stack}`,
+          env.stack,
           {
             owner: `${this.owner}:${runId}`,
           },

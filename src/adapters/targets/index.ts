@@ -1,5 +1,6 @@
 import type { CredentialSources, ResolvedEnvironment, ValueSourceSpec } from "../../config/resolve";
 import type { KnownSecrets } from "../../log/redact";
+import type { StackOptions } from "../pulumi/stack";
 import { environmentProcessEnv, installProcessEnv, type ProcessEnv } from "./process-env";
 import { readSource, SourceError, sourceLabel } from "./sources";
 
@@ -73,6 +74,22 @@ export class EnvironmentTarget {
   get secretsProvider(): string | undefined {
     const secrets = this.options.environment.secrets;
     return secrets?.kind === "provider" ? secrets.url : undefined;
+  }
+
+  /** What opening one of the environment's stacks takes of it (see PulumiStack.open). */
+  stackOptions(): Pick<
+    StackOptions,
+    "backendUrl" | "passphrase" | "secretsProvider" | "env" | "updateEnv" | "secrets"
+  > {
+    const { passphrase, secretsProvider } = this;
+    return {
+      backendUrl: this.backendUrl,
+      ...(passphrase === undefined ? {} : { passphrase }),
+      ...(secretsProvider === undefined ? {} : { secretsProvider }),
+      env: this.readEnv,
+      updateEnv: () => this.updateEnv(),
+      secrets: this.options.knownSecrets,
+    };
   }
 
   /** The environment of an update; its credentials are read on first use, once per run. */

@@ -158,7 +158,14 @@ describe("EnvironmentTarget", () => {
       "s3://state-test",
       undefined,
     ]);
+    expect(own.stackOptions()).toMatchObject({
+      backendUrl: "s3://state-test",
+      passphrase: "test-passphrase-44",
+      env: own.readEnv,
+    });
     const kms = await open({ secrets: { kind: "provider", url: "awskms://alias/test" } });
+    expect(kms.stackOptions()).not.toHaveProperty("passphrase");
+    expect(kms.stackOptions()).toMatchObject({ secretsProvider: "awskms://alias/test" });
     expect([kms.passphrase, kms.secretsProvider]).toEqual([undefined, "awskms://alias/test"]);
     const engine = await open();
     expect([engine.passphrase, engine.backendUrl]).toEqual([
