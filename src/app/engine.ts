@@ -9,7 +9,8 @@ import type { ResolvedConfig, ResolvedEnvironment } from "../config/resolve";
 import type { Approval, CheckCommand, CheckResult, Gates } from "../domain/gates";
 import { SimpleGitAdapter } from "../adapters/git/simple-git";
 import type { Logger } from "../log";
-import { Redactor } from "../log/redact";
+import { KnownSecrets, Redactor } from "../log/redact";
+import { EnvironmentTarget, installSettings } from "../adapters/targets";
 import type { CheckReport } from "../domain/model";
 import { ensureDependencies } from "../adapters/pulumi/dependencies";
 import { acquireLease, leaseDir } from "../adapters/pulumi/lease";
@@ -32,9 +33,11 @@ export interface EngineOptions {
   config: ResolvedConfig;
   toolchain: PulumiToolchain;
   log: Logger;
-  /** The stacks' secrets passphrase (from the configured source). */
-  passphrase: string;
-  /** Environment for every stack's engine and providers, e.g. the AWS emulator's endpoint. */
+  /** The engine-wide secrets passphrase, for environments without a secrets provider of their own. */
+  passphrase?: string;
+  /** Secret values to mask in every sink; the secrets each run reads are added. Share it with `log`. */
+  knownSecrets?: KnownSecrets;
+  /** Variables declared for every environment's stacks, e.g. the AWS emulator's endpoint. */
   stackEnv?: Record<string, string>;
   /** Where installed node_modules trees are cached; default `<dataDir>/cache/deps`. */
   dependencyCacheDir?: string;
@@ -55,15 +58,17 @@ export class Engine {
   readonly flights = new SingleFlight();
   private readonly paths: ReturnType<typeof dataPaths>;
   private readonly owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly knownSecrets: KnownSecrets;
 
   constructor(private readonly options: EngineOptions) {
     const { config } = options;
     this.paths = dataPaths(config.dataDir);
     fs.mkdirSync(config.dataDir, { recursive: true });
     this.store = openSqliteStore(this.paths.store);
-    const redactor = new Redactor({ secrets: [options.passphrase], stacks: false });
+    this.knownSecrets = options.knownSecrets ?? new KnownSecrets();
+    if (options.passphrase !== undefined) this.knownSecrets.add(options.passphrase);
     this.audit = new AuditLog(this.paths.audit, {
-      redact: (text) => redactor.text(text),
+      redact: (text) => new Redactor({ secrets: this.knownSecrets, stacks: false }).text(text),
       now: () => this.now(),
     });
     this.git = new SimpleGitAdapter({
@@ -104,35 +109,41 @@ export class Engine {
     return env;
   }
 
-  private context(): CheckContext {
-    const { config, toolchain, log, passphrase } = this.options;
+  /** The context of one run of environment `name`: its credentials are read once, when first needed. */
+  private context(name: string): CheckContext {
+    const { config, toolchain, log } = this.options;
     const dependencyCache = this.options.dependencyCacheDir ?? this.paths.dependencies;
+    const install = installSettings(this.environment(name));
+    let opened: Promise<EnvironmentTarget> | undefined;
+    const target = () => (opened ??= this.openTarget(name));
     return {
       git: this.git,
       store: this.store,
       log,
       workspaceDir: (env) => path.join(this.paths.workspaces, env.name),
-      installDependencies: (projectDir) => ensureDependencies({ projectDir, cacheDir: dependencyCache }),
-      openStack: (env, projectDir) =>
+      installDependencies: (projectDir) =>
+        ensureDependencies({ projectDir, cacheDir: dependencyCache, ...install }),
+      openStack: async (env, projectDir) =>
         PulumiStack.open({
           workDir: projectDir,
           stackName: env.stack,
-          backendUrl: config.backendUrl,
-          passphrase,
-          passphraseSource: describePassphraseSource(config.secrets),
-          environment: env.name,
           toolchain,
           pulumiHome: this.paths.pulumiHome,
-          env: this.stackEnv(env.name),
+          ...(await target()).stackOptions(),
         }),
       acquireLease: (env, runId) =>
-        acquireLease(leaseDir(config.backendUrl, config.dataDir), `${env.stack}`, {
-          owner: `${this.owner}:${runId}`,
-        }),
+        acquireLease(
+          leaseDir(this.environment(env.name).backendUrl ?? config.backendUrl, config.dataDir),
+          env.stack,
+          {
+            owner: `${this.owner}:${runId}`,
+          },
+        ),
       writeReport: (report) => void writeReportFiles(this.paths.reports, report),
       gatesAt: (env, commit) => this.gatesAt(env.name, commit),
-      runCheck: (command, options) => this.runCheckCached(command, options),
-      preparePolicyPacks: (packs, workDir) => this.preparePolicyPacks(packs, workDir, dependencyCache),
+      runCheck: async (command, options) => this.runCheckCached(command, options, (await target()).readEnv),
+      preparePolicyPacks: (packs, workDir) =>
+        this.preparePolicyPacks(packs, workDir, { cacheDir: dependencyCache, ...install }),
       audit: (entry) => void this.audit.append(entry),
       versions: this.options.versions,
       now: () => this.now(),
@@ -140,8 +151,17 @@ export class Engine {
     };
   }
 
-  private stackEnv(name: string): Record<string, string> {
-    return { ...this.options.stackEnv, ...this.environment(name).config };
+  private openTarget(name: string): Promise<EnvironmentTarget> {
+    const { config, passphrase, stackEnv } = this.options;
+    return EnvironmentTarget.open({
+      environment: this.environment(name),
+      engineBackendUrl: config.backendUrl,
+      ...(passphrase === undefined
+        ? {}
+        : { enginePassphrase: passphrase, enginePassphraseSource: describePassphraseSource(config.secrets) }),
+      ...(stackEnv ? { engineEnv: stackEnv } : {}),
+      knownSecrets: this.knownSecrets,
+    });
   }
 
   /**
@@ -173,6 +193,7 @@ export class Engine {
   private async runCheckCached(
     command: CheckCommand,
     options: { environment: string; cwd: string; commit: string },
+    env: Record<string, string>,
   ): Promise<CheckResult> {
     const { environment, cwd, commit } = options;
     const key = checkKey(command, commit);
@@ -181,19 +202,23 @@ export class Engine {
     const result = await runCheck(command, {
       cwd,
       commit,
-      env: this.stackEnv(environment),
-      secrets: [this.options.passphrase],
+      env,
+      secrets: [...this.knownSecrets],
     });
     await this.store.saveCheckResult(environment, key, result);
     return result;
   }
 
-  private async preparePolicyPacks(packs: string[], workDir: string, cacheDir: string): Promise<string[]> {
+  private async preparePolicyPacks(
+    packs: string[],
+    workDir: string,
+    install: { cacheDir: string; env: Record<string, string>; scripts: boolean },
+  ): Promise<string[]> {
     const dirs: string[] = [];
     for (const pack of packs) {
       const dir = path.join(workDir, pack);
       assertPolicyPackPaths(workDir, pack);
-      await ensurePolicyPackDependencies({ packDir: dir, cacheDir });
+      await ensurePolicyPackDependencies({ packDir: dir, ...install });
       dirs.push(dir);
     }
     return dirs;
@@ -202,7 +227,7 @@ export class Engine {
   /** One check of one environment; waits for any other operation on its stack to finish first. */
   async check(name: string, options: CheckOptions): Promise<CheckReport> {
     const env = this.environment(name);
-    return this.flights.run(`stack:${env.stack}`, () => checkEnvironment(this.context(), env, options), {
+    return this.flights.run(`stack:${env.stack}`, () => checkEnvironment(this.context(name), env, options), {
       wait: true,
     });
   }
@@ -256,7 +281,7 @@ export class Engine {
     };
     const env = this.environment(name);
     const problem = await approvalProblem(
-      this.context(),
+      this.context(name),
       env,
       approval,
       {
@@ -377,7 +402,7 @@ export class Engine {
   }
 
   private promoteUnaudited(from: string, to: string, options: PromoteOptions): Promise<PromoteResult> {
-    const check = this.context();
+    const check = this.context(to);
     return promote(
       {
         git: this.git,

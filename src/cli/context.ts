@@ -11,6 +11,7 @@ import { type ResolvedConfig, resolveSettings } from "../config/resolve";
 import { fileUrl } from "../config/url";
 import type { Engine } from "../app/engine";
 import { createLogger, type Logger } from "../log";
+import { KnownSecrets } from "../log/redact";
 import type { CheckReport } from "../domain/model";
 import type { Store } from "../adapters/store/port";
 import { openSqliteStore, STORE_FILE } from "../adapters/store/sqlite";
@@ -196,7 +197,11 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
     import("../config/paths.js"),
     import("../compose.js"),
   ]);
-  const passphrase = readPassphrase(config.secrets);
+  // Read only when an environment uses it: one with its own secrets provider never sees it.
+  const passphrase = config.environments.every((env) => env.secrets)
+    ? undefined
+    : readPassphrase(config.secrets);
+  const knownSecrets = new KnownSecrets([passphrase]);
   const logFormat = options.logFormat ?? "pretty";
   const progress = createProgress({ write: context.stderr, mode: progressMode(logFormat, context.env) });
   const log = progress.observe(
@@ -204,7 +209,7 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
       mode: logFormat,
       level: context.env.TIDEGATE_LOG_LEVEL?.trim() || "info",
       stream: progress.stream,
-      secrets: () => [passphrase],
+      secrets: () => knownSecrets,
     }),
   );
 
@@ -230,7 +235,8 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
       config,
       toolchain,
       log,
-      passphrase,
+      ...(passphrase === undefined ? {} : { passphrase }),
+      knownSecrets,
       ...(emulator ? { stackEnv: awsEnvVars(emulator) } : {}),
       versions: await versions(context.repoRoot, toolchain),
     });

@@ -73,6 +73,7 @@ export function parseYamlFile<S extends z.ZodType>(
   if (result.success) return { file, data, value: result.data, issues: [], positionOf };
   const issues = result.error.issues
     .flatMap((issue) => describe(schema, data, issue))
+    .map((described) => (SECRET_KEYS.has(String(described.path[0])) ? withheld(described, data) : described))
     .map(({ path, value, ...rest }) => ({
       file,
       path: formatPath(path),
@@ -82,6 +83,22 @@ export function parseYamlFile<S extends z.ZodType>(
       ...positionOf(path),
     }));
   return { file, data, issues, positionOf };
+}
+
+/**
+ * Top-level keys whose values are never shown in an issue: a secret written there by mistake, in
+ * place of where it comes from, must not be printed back.
+ */
+const SECRET_KEYS = new Set(["credentials", "secrets"]);
+
+function withheld(described: Described, data: unknown): Described {
+  const written = valueAt(data, described.path);
+  const { value: _value, ...rest } = described;
+  const message =
+    typeof written === "string"
+      ? rest.message.split(showValue(written)).join("the value written")
+      : rest.message;
+  return { ...rest, message };
 }
 
 interface Described {

@@ -10,11 +10,13 @@ import {
   DEFAULTS,
   type DriftPolicy,
   EnvironmentFile,
+  type EnvironmentSecrets,
   GatesConfig,
   PromotionConfig,
   type Repository,
   type SyncPolicy,
   TidegateFile,
+  type ValueSource,
 } from "./schema";
 import { fileUrl, resolveBackendUrl, resolveRepositoryUrl } from "./url";
 
@@ -41,6 +43,17 @@ export interface ResolvedRepository {
 
 /** Where the passphrase for the stacks' secrets comes from. */
 export type SecretsSource = { kind: "env"; name: string } | { kind: "file"; path: string };
+
+/** Where a secret value of an environment comes from; read when a run starts. */
+export type ValueSourceSpec =
+  { kind: "env"; name: string } | { kind: "file"; path: string } | { kind: "command"; argv: string[] };
+
+/** Variable name → source. */
+export type CredentialSources = Record<string, ValueSourceSpec>;
+
+/** An environment's own secrets provider; absent: the engine-wide passphrase. */
+export type EnvironmentSecretsSpec =
+  { kind: "passphrase"; source: ValueSourceSpec } | { kind: "provider"; url: string };
 
 export interface Schedule {
   /** Cron expression (five fields): how often to look for new commits. */
@@ -84,6 +97,14 @@ export interface ResolvedEnvironment {
   drift: { policy: DriftPolicy };
   /** Extra non-secret environment variables for the engine. */
   config: Record<string, string>;
+  /** The environment's credentials: `update` is `read` when the file names none. */
+  credentials: { read: CredentialSources; update: CredentialSources };
+  /** Its own secrets provider; undefined: the engine-wide passphrase. */
+  secrets?: EnvironmentSecretsSpec;
+  /** Its own Pulumi backend; undefined: the engine-wide one. */
+  backendUrl?: string;
+  /** Whether npm runs lifecycle scripts when installing the program's dependencies. */
+  install: { scripts: boolean };
   /**
    * The gates of this definition. `sync.policy: gated` without `gates.approval` needs one approval
    * from anyone but the change's authors.
@@ -237,9 +258,32 @@ export function resolveEnvironment(
     sync: { policy: syncPolicy },
     drift: { policy: raw.drift?.policy ?? defaults.driftPolicy },
     config: { ...raw.config },
+    credentials: {
+      read: credentialSources(raw.credentials?.read),
+      update: credentialSources(raw.credentials?.update ?? raw.credentials?.read),
+    },
+    ...(raw.secrets ? { secrets: environmentSecrets(raw.secrets) } : {}),
+    ...(raw.backend ? { backendUrl: raw.backend.url } : {}),
+    install: { scripts: raw.install?.scripts ?? false },
     gates: resolveGates(file, raw, syncPolicy, environments),
     programPolicyPacks: [],
   };
+}
+
+function valueSource(source: ValueSource): ValueSourceSpec {
+  if (source.env !== undefined) return { kind: "env", name: source.env };
+  if (source.file !== undefined) return { kind: "file", path: source.file };
+  return { kind: "command", argv: [...(source.command ?? [])] };
+}
+
+function credentialSources(map: Record<string, ValueSource> | undefined): CredentialSources {
+  return Object.fromEntries(Object.entries(map ?? {}).map(([name, source]) => [name, valueSource(source)]));
+}
+
+function environmentSecrets(secrets: EnvironmentSecrets): EnvironmentSecretsSpec {
+  return secrets.provider !== undefined
+    ? { kind: "provider", url: secrets.provider }
+    : { kind: "passphrase", source: valueSource(secrets.passphrase ?? {}) };
 }
 
 /** What resolving one environment file's gates on its own needs from the rest of the configuration. */

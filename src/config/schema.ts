@@ -1,3 +1,5 @@
+import * as path from "node:path";
+
 import { z } from "zod";
 
 import { DURATION_FORMS } from "../gates/duration";
@@ -18,7 +20,13 @@ import {
   timeZoneProblem,
   usernameProblem,
 } from "./rules";
-import { BACKEND_URL_FORMS, backendUrlProblem, REPOSITORY_URL_FORMS, repositoryUrlProblem } from "./url";
+import {
+  BACKEND_URL_FORMS,
+  backendUrlProblem,
+  environmentBackendUrlProblem,
+  REPOSITORY_URL_FORMS,
+  repositoryUrlProblem,
+} from "./url";
 
 // The two kinds of files as they are written: every key the user may leave out is optional here,
 // and resolve.ts fills it in. Objects are strict, so a typo or a key from a later release is an
@@ -60,6 +68,25 @@ function rule<T>(problem: (value: T) => string | undefined, expected: string, hi
 
 function checkedString(problem: (value: string) => string | undefined, expected: string) {
   return z.string().check(rule(problem, expected));
+}
+
+/** A check that an object sets exactly one of two keys; `skip` leaves an object to other checks. */
+function oneOfTwo<T extends object>(
+  first: keyof T & string,
+  second: keyof T & string,
+  skip?: (value: T) => boolean,
+) {
+  return (ctx: z.core.ParsePayload<T>): void => {
+    const value = ctx.value;
+    if (skip?.(value) || (value[first] === undefined) !== (value[second] === undefined)) return;
+    const both = value[first] !== undefined;
+    ctx.issues.push({
+      code: "custom",
+      input: value,
+      message: both ? `sets both ${first} and ${second}` : `sets neither ${first} nor ${second}`,
+      params: { expected: `exactly one of ${first} or ${second}` },
+    });
+  };
 }
 
 export const Cron = checkedString(
@@ -121,19 +148,8 @@ export const Secrets = z
         description: `Refused: secrets do not belong in a committed file. Use ${passphraseInstead}.`,
       }),
   })
-  .check((ctx) => {
-    const { passphraseEnv, passphraseFile, passphrase } = ctx.value;
-    if (passphrase !== undefined || (passphraseEnv === undefined) !== (passphraseFile === undefined)) return;
-    const both = passphraseEnv !== undefined;
-    ctx.issues.push({
-      code: "custom",
-      input: ctx.value,
-      message: both
-        ? "sets both passphraseEnv and passphraseFile"
-        : "sets neither passphraseEnv nor passphraseFile",
-      params: { expected: "exactly one of passphraseEnv or passphraseFile" },
-    });
-  })
+  // An inline passphrase is reported on its own.
+  .check(oneOfTwo("passphraseEnv", "passphraseFile", (value) => value.passphrase !== undefined))
   .meta({
     description:
       "Where the passphrase for the stacks' secrets comes from: exactly one of passphraseEnv or passphraseFile.",
@@ -220,6 +236,13 @@ function unique<S extends z.ZodArray>(
     },
     { when: (payload) => Array.isArray(payload.value) },
   );
+}
+
+/** `value` as a mapping, or an empty one when it is anything else (reported elsewhere). */
+function asMapping(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
 }
 
 /** A string item as compared for repeats; undefined for anything else (reported elsewhere). */
@@ -471,6 +494,125 @@ export const TidegateFile = z
   .meta({ title: "tidegate.yaml", description: "The configuration of the tidegate engine." });
 export type TidegateFile = z.infer<typeof TidegateFile>;
 
+/** Variables tidegate sets itself for the engine; a credential may not take their place. */
+export const RESERVED_VARIABLES = [
+  "PATH",
+  "PULUMI_HOME",
+  "PULUMI_BACKEND_URL",
+  "PULUMI_CONFIG_PASSPHRASE",
+  "PULUMI_CONFIG_PASSPHRASE_FILE",
+] as const;
+
+const SOURCE_KINDS = ["env", "file", "command"] as const;
+const SOURCE_FORMS =
+  "exactly one of { env: VARIABLE } (of tidegate's own environment), { file: /absolute/path } or { command: [program, args...] }";
+
+/**
+ * Where a secret value comes from when a run starts: never the value itself, since this file is
+ * committed. A command runs without a shell, with a timeout and the minimal environment.
+ */
+export const ValueSource = z
+  .strictObject({
+    env: EnvVarName.optional().meta({ description: "A variable of tidegate's own environment." }),
+    file: z
+      .string()
+      .min(1)
+      .check(
+        rule(
+          (file: string) => (path.isAbsolute(file) ? undefined : "is not an absolute path"),
+          "an absolute path outside the repository, like /etc/tidegate/prod/aws-secret",
+        ),
+      )
+      .optional()
+      .meta({ description: "An absolute path outside the repository; its content, trimmed, is the value." }),
+    command: z
+      .array(z.string().min(1))
+      .check(
+        rule(
+          (argv: string[]) => (argv.length === 0 ? "is empty" : undefined),
+          "a program and its arguments, like [aws, configure, export-credentials]",
+        ),
+      )
+      .optional()
+      .meta({
+        description:
+          'A program and its arguments (no shell), e.g. a cloud CLI\'s credential process such as ["vault", "kv", "get", "-field=key", "secret/prod"]; its standard output, trimmed, is the value.',
+      }),
+  })
+  .check((ctx) => {
+    const given = SOURCE_KINDS.filter((kind) => ctx.value[kind] !== undefined);
+    if (given.length === 1) return;
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      message: given.length === 0 ? "names no source" : `names ${given.length} sources (${given.join(", ")})`,
+      params: { expected: SOURCE_FORMS },
+    });
+  })
+  .meta({
+    description: `Where a secret comes from: ${SOURCE_FORMS}.`,
+    oneOf: SOURCE_KINDS.map((kind) => ({ required: [kind] })),
+  });
+export type ValueSource = z.infer<typeof ValueSource>;
+
+const CredentialMap = z
+  .record(
+    checkedString(
+      (name: string) =>
+        envVarNameProblem(name) ??
+        ((RESERVED_VARIABLES as readonly string[]).includes(name) ? "is set by tidegate itself" : undefined),
+      `an upper-case variable name like AWS_SECRET_ACCESS_KEY, not one of ${RESERVED_VARIABLES.join(", ")} (the passphrase goes in secrets.passphrase)`,
+    ).meta({ pattern: "^[A-Z_][A-Z0-9_]*$" }),
+    ValueSource,
+  )
+  .meta({ description: "Variable name → where its value comes from." });
+
+export const CredentialsConfig = z
+  .strictObject({
+    read: CredentialMap.optional().meta({
+      description:
+        "For read-only work: previews, drift previews, policy packs and gate checks (e.g. a read-only cloud role).",
+    }),
+    update: CredentialMap.optional().meta({
+      description:
+        "For updates (pulumi up); default: read. When given it replaces read entirely, and is obtained only when an update runs.",
+    }),
+  })
+  .meta({
+    description:
+      "The environment's own credentials, handed to its stacks' processes as environment variables. Nothing else of tidegate's environment reaches them.",
+  });
+export type CredentialsConfig = z.infer<typeof CredentialsConfig>;
+
+const SECRETS_PROVIDER_SCHEMES = ["awskms", "hashivault", "gcpkms", "azurekeyvault"] as const;
+
+export const EnvironmentSecrets = z
+  .strictObject({
+    passphrase: ValueSource.optional().meta({
+      description: "The passphrase of this environment's stacks (passphrase secrets provider).",
+    }),
+    provider: checkedString(
+      (url: string) =>
+        SECRETS_PROVIDER_SCHEMES.some((scheme) => url.startsWith(`${scheme}://`))
+          ? undefined
+          : "is not a secrets provider URL",
+      SECRETS_PROVIDER_SCHEMES.map((scheme) => `${scheme}://…`).join(", "),
+    )
+      .optional()
+      .meta({
+        description:
+          "A cloud secrets provider for a new stack (pulumi stack init --secrets-provider); its credentials come from `credentials`.",
+        examples: ["awskms://alias/tidegate-prod?region=eu-central-1"],
+      }),
+  })
+  .check(oneOfTwo("passphrase", "provider"))
+  .meta({
+    description:
+      "This environment's secrets provider; default: the engine-wide passphrase of tidegate.yaml (secrets.passphraseEnv / passphraseFile).",
+    oneOf: [{ required: ["passphrase"] }, { required: ["provider"] }],
+  });
+export type EnvironmentSecrets = z.infer<typeof EnvironmentSecrets>;
+
 /** environments/<env>.yaml: one environment, a branch and a Pulumi stack. */
 export const EnvironmentFile = z
   .strictObject({
@@ -510,16 +652,61 @@ export const EnvironmentFile = z
       .record(
         checkedString(
           configKeyProblem,
-          "an upper-case variable name like AWS_REGION that holds no secret (secrets belong in Pulumi secrets or the engine's environment)",
+          "an upper-case variable name like AWS_REGION that holds no secret (a secret goes in credentials or Pulumi secrets)",
         ).meta({ pattern: "^[A-Z_][A-Z0-9_]*$" }),
         z.string(),
       )
       .optional()
       .meta({
-        description: "Extra environment variables for the Pulumi engine, non-secret, e.g. AWS_REGION.",
+        description:
+          "Non-secret environment variables for this environment's processes (Pulumi, gate checks), e.g. AWS_REGION.",
       }),
+    credentials: CredentialsConfig.optional(),
+    secrets: EnvironmentSecrets.optional(),
+    backend: z
+      .strictObject({
+        url: checkedString(
+          environmentBackendUrlProblem,
+          `${BACKEND_URL_FORMS}; a file:// path absolute`,
+        ).meta({ description: `This environment's Pulumi backend: ${BACKEND_URL_FORMS}.` }),
+      })
+      .optional()
+      .meta({
+        description:
+          "This environment's own Pulumi backend (its credentials in `credentials`); default: backend in tidegate.yaml.",
+      }),
+    install: z
+      .strictObject({
+        scripts: z.boolean().optional().meta({
+          description:
+            "Run npm lifecycle scripts (preinstall, postinstall, ...) of the program and its packages; they run with no credentials.",
+          default: false,
+        }),
+      })
+      .optional()
+      .meta({ description: "How the program's npm dependencies are installed." }),
     gates: GatesConfig.optional(),
   })
+  .superRefine(
+    (file, ctx) => {
+      // Judged even when other keys have problems, so every problem is reported at once.
+      const config = asMapping(file.config);
+      const credentials = asMapping(file.credentials);
+      for (const mode of ["read", "update"] as const) {
+        for (const name of Object.keys(asMapping(credentials[mode]))) {
+          if (!(name in config)) continue;
+          ctx.addIssue({
+            code: "custom",
+            input: name,
+            path: ["credentials", mode, name],
+            message: `${name} is also set in config`,
+            params: { expected: "each variable either in config (non-secret) or in credentials, not both" },
+          });
+        }
+      }
+    },
+    { when: (payload) => typeof payload.value === "object" && payload.value !== null },
+  )
   .meta({
     title: "tidegate environment",
     description: "One environment: a Git branch deployed to a Pulumi stack.",

@@ -67,6 +67,19 @@ export function backendUrlProblem(url: string): string | undefined {
   return `uses the unsupported scheme "${scheme}://"`;
 }
 
+/**
+ * Why `url` is not a backend URL an environment file may name, or undefined: a relative file://
+ * path would be relative to nothing the reader of a committed file can see.
+ */
+export function environmentBackendUrlProblem(url: string): string | undefined {
+  const problem = backendUrlProblem(url);
+  if (problem !== undefined) return problem;
+  const file = /^file:\/\/(.*)$/i.exec(url)?.[1];
+  return file !== undefined && !path.isAbsolute(file) && !file.startsWith("~")
+    ? "is a relative file:// path"
+    : undefined;
+}
+
 /** The repository URL with a local path made absolute against `baseDir`; URLs unchanged. */
 export function resolveRepositoryUrl(url: string, baseDir: string): string {
   return isLocalPath(url) ? path.resolve(baseDir, url) : url;

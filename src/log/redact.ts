@@ -10,6 +10,26 @@ export const MIN_SECRET_LENGTH = 4;
 
 const MAX_DEPTH = 10;
 
+/**
+ * Secret values that become known while tidegate runs (a passphrase, an environment's credentials).
+ * Loggers and redactors read it at each use, so a value added later is masked from then on.
+ */
+export class KnownSecrets implements Iterable<string> {
+  private readonly values = new Set<string>();
+
+  constructor(initial: Iterable<string | undefined> = []) {
+    for (const value of initial) if (value !== undefined) this.add(value);
+  }
+
+  add(value: string): void {
+    this.values.add(value);
+  }
+
+  [Symbol.iterator](): Iterator<string> {
+    return this.values.values();
+  }
+}
+
 /** An error as it appears in a log line. */
 export interface SerializedError {
   name: string;

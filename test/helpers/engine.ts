@@ -8,6 +8,7 @@ import { awsEnvVars } from "../../src/devenv/emulator";
 import { Engine } from "../../src/app/engine";
 import { dataPaths } from "../../src/config/paths";
 import { createLogger } from "../../src/log";
+import { KnownSecrets } from "../../src/log/redact";
 import { loadEngineConfig } from "../../src/compose";
 import { exampleRepositoryFiles, PROJECT, writeTidegateConfig } from "./example";
 import { createGitRemote, type GitRemoteFixture } from "./git";
@@ -20,6 +21,8 @@ export interface EnvironmentSpec {
   drift: "report" | "remediate";
   /** The `gates` block of the environment file, as written in YAML. */
   gates?: Record<string, unknown>;
+  /** More keys of the environment file (credentials, config, ...), as written in YAML. */
+  definition?: Record<string, unknown>;
 }
 
 export interface EngineFixture {
@@ -84,11 +87,13 @@ export async function createEngineFixture(environments: EnvironmentSpec[]): Prom
     const config = dataDir ? { ...loaded, dataDir } : loaded;
     const stream = new PassThrough();
     stream.on("data", (chunk: Buffer) => logs.push(...chunk.toString().split("\n").filter(Boolean)));
+    const knownSecrets = new KnownSecrets([enginePassphrase]);
     return new Engine({
       config,
       toolchain: inject("toolchain"),
-      log: createLogger({ mode: "json", level: "debug", stream, secrets: () => [enginePassphrase] }),
+      log: createLogger({ mode: "json", level: "debug", stream, secrets: () => knownSecrets }),
       passphrase: enginePassphrase,
+      knownSecrets,
       stackEnv: awsEnvVars(inject("aws")),
       dependencyCacheDir: DEPENDENCY_CACHE,
       versions: { tidegate: "test", pulumi: "test", node: process.version },

@@ -24,6 +24,8 @@ export interface ExampleEnvironment {
   drift: "report" | "remediate";
   /** The `gates` block of the environment file, as written in YAML. */
   gates?: Record<string, unknown>;
+  /** More keys of the environment file (credentials, config, ...), as written in YAML. */
+  definition?: Record<string, unknown>;
 }
 
 /**
@@ -50,6 +52,7 @@ export function exampleRepositoryFiles(environments: ExampleEnvironment[]): Reco
       sync: { policy: env.sync },
       drift: { policy: env.drift },
       ...(env.gates ? { gates: env.gates } : {}),
+      ...env.definition,
     });
   });
   return files;

@@ -6,6 +6,7 @@ import { inject } from "vitest";
 import { awsEnvVars } from "../../src/devenv/emulator";
 import { PulumiStack } from "../../src/adapters/pulumi/stack";
 import { repoRoot } from "../../src/config/repo";
+import { environmentProcessEnv } from "../../src/adapters/targets";
 
 export interface TestStack {
   stack: PulumiStack;
@@ -16,8 +17,8 @@ export interface TestStack {
 
 /**
  * A fresh stack of one of the repository's projects on a temporary `file://` backend, with a
- * random name and passphrase. The engine's environment is `env`, by default the settings that
- * point AWS SDKs at the emulator the global setup started.
+ * random name and passphrase. The engine's environment is the allowlist of the test's own plus
+ * `env`, by default the settings that point AWS SDKs at the emulator the global setup started.
  */
 export async function openTestStack(
   project: string,
@@ -38,7 +39,7 @@ export async function openTestStack(
     passphrase: randomBytes(16).toString("hex"),
     pulumiHome: path.join(scratch, "home"),
     toolchain: inject("toolchain"),
-    env,
+    env: environmentProcessEnv({ engine: env }),
   });
   for (const [key, value] of Object.entries(config)) {
     if (typeof value === "string") await stack.setConfig(key, value);

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CheckCommand, CheckResult } from "../../domain/gates";
 import { MIN_SECRET_LENGTH, Redactor, SECRET_KEY } from "../../log/redact";
+import { inheritedEnv } from "../targets/process-env";
 import { CheckError } from "./errors";
 import { OUTPUT_LIMIT_BYTES, OutputTail } from "./output";
 
@@ -15,7 +16,10 @@ export interface RunCheckOptions {
   cwd: string;
   /** The commit checked out there; recorded in the result. */
   commit: string;
-  /** Added to tidegate's own environment (PATH and the rest are inherited). */
+  /**
+   * The command's whole environment (see src/adapters/targets); default: the allowlisted variables
+   * of tidegate's own. The project's node_modules/.bin goes first on its PATH.
+   */
   env?: Record<string, string>;
   /** Values masked in the output; values of `env` entries with secret-looking names are too. */
   secrets?: string[];
@@ -160,9 +164,9 @@ export function checkKey(command: CheckCommand, commit: string): string {
   return `${commit}:${hash}`;
 }
 
-/** tidegate's environment plus `extra`, with the project's `node_modules/.bin` first on PATH. */
-function checkEnv(cwd: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+/** `given` (or the allowlist of tidegate's own), with the project's `node_modules/.bin` first on PATH. */
+function checkEnv(cwd: string, given: Record<string, string> = inheritedEnv()): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...given };
   const bin = path.join(path.resolve(cwd), "node_modules", ".bin");
   env.PATH = env.PATH ? `${bin}${path.delimiter}${env.PATH}` : bin;
   return env;

@@ -3,13 +3,20 @@ import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
+import { installProcessEnv } from "../targets/process-env";
 
 export interface DependencyOptions {
   /** Folder with Pulumi.yaml. */
   projectDir: string;
   /** Shared, content-addressed cache of installed node_modules trees. */
   cacheDir: string;
-  env?: NodeJS.ProcessEnv;
+  /** npm's whole environment (see src/adapters/targets); default: the install allowlist of tidegate's own. */
+  env?: Record<string, string>;
+  /**
+   * Run npm lifecycle scripts (the package's and its dependencies' preinstall, postinstall, ...);
+   * default false: code from the branch runs only inside Pulumi, never at install.
+   */
+  scripts?: boolean;
   onOutput?: (line: string) => void;
 }
 
@@ -58,13 +65,20 @@ export function packageDirOf(projectDir: string): string {
   }
 }
 
-function cacheKey(packageDir: string): string {
-  const lock = path.join(packageDir, "package-lock.json");
-  const source = fs.existsSync(lock) ? lock : path.join(packageDir, "package.json");
+/**
+ * What an installed tree depends on: the lockfile, package.json (its scripts and dependencies),
+ * the Node major, and whether scripts ran.
+ */
+function cacheKey(packageDir: string, scripts: boolean): string {
+  const hash = createHash("sha256");
+  for (const file of ["package-lock.json", "package.json"]) {
+    const at = path.join(packageDir, file);
+    hash.update(`${file}:`).update(fs.existsSync(at) ? fs.readFileSync(at) : "(none)");
+  }
   const nodeMajor = process.versions.node.split(".")[0];
-  return createHash("sha256")
-    .update(fs.readFileSync(source))
+  return hash
     .update(`node${nodeMajor}`)
+    .update(scripts ? "scripts" : "no-scripts")
     .digest("hex")
     .slice(0, 16);
 }
@@ -76,7 +90,7 @@ function cacheKey(packageDir: string): string {
  */
 export async function ensureDependencies(options: DependencyOptions): Promise<DependencyResult> {
   const packageDir = packageDirOf(options.projectDir);
-  const key = cacheKey(packageDir);
+  const key = cacheKey(packageDir, options.scripts ?? false);
   const entry = path.join(options.cacheDir, key);
   let installed = false;
   if (!fs.existsSync(path.join(entry, ".complete"))) {
@@ -110,7 +124,8 @@ async function install(packageDir: string, entry: string, options: DependencyOpt
       if (fs.existsSync(from)) fs.copyFileSync(from, path.join(scratch, file));
     }
     const args = hasLock ? ["ci"] : ["install"];
-    await runNpm([...args, "--no-audit", "--no-fund", "--loglevel=error"], scratch, options);
+    const scripts = options.scripts ? [] : ["--ignore-scripts"];
+    await runNpm([...args, ...scripts, "--no-audit", "--no-fund", "--loglevel=error"], scratch, options);
     fs.writeFileSync(path.join(scratch, ".complete"), new Date().toISOString());
     try {
       fs.renameSync(scratch, entry);
@@ -127,7 +142,7 @@ function runNpm(args: string[], cwd: string, options: DependencyOptions): Promis
   return new Promise((resolve, reject) => {
     const child = spawn("npm", args, {
       cwd,
-      env: options.env ?? process.env,
+      env: options.env ?? installProcessEnv(),
       stdio: ["ignore", "pipe", "pipe"],
     });
     const tail: string[] = [];

@@ -72,7 +72,10 @@ export interface PolicyPackDependencyOptions {
   packDir: string;
   /** The same content-addressed cache programs' dependencies use. */
   cacheDir: string;
-  env?: NodeJS.ProcessEnv;
+  /** npm's whole environment; default: the install allowlist of tidegate's own. */
+  env?: Record<string, string>;
+  /** Run npm lifecycle scripts; default false. */
+  scripts?: boolean;
   onOutput?: (line: string) => void;
 }
 
@@ -102,6 +105,7 @@ export async function ensurePolicyPackDependencies(
     projectDir: packDir,
     cacheDir: options.cacheDir,
     ...(options.env ? { env: options.env } : {}),
+    ...(options.scripts ? { scripts: true } : {}),
     ...(options.onOutput ? { onOutput: options.onOutput } : {}),
   });
 }

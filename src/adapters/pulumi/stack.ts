@@ -9,12 +9,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PolicyViolation } from "../../domain/gates";
 import { enginePath, type PulumiToolchain } from "./toolchain";
+import { inheritedEnv } from "../targets/process-env";
 import type { ChangeSet } from "../../domain/changes";
 import { driftChanges, pendingChanges } from "./changes";
-import { classifyPulumiError } from "./errors";
+import { Redactor } from "../../log/redact";
+import { classifyPulumiError, PulumiError } from "./errors";
 import { failedOnlyOnPolicy, policyViolations, summaryOf } from "./policy";
 import { backendSecrets, readStackSettings, verifyStackSecrets, writeEncryptionSalt } from "./secrets";
-import { PulumiError } from "./errors";
 
 export interface StackOptions {
   /** Folder with the project's Pulumi.yaml. */
@@ -22,15 +23,25 @@ export interface StackOptions {
   stackName: string;
   /** `file://<dir>`, `s3://...` or a Pulumi Cloud URL. */
   backendUrl: string;
-  /** Secrets passphrase for the stack (passphrase secrets provider). */
-  passphrase: string;
+  /** Secrets passphrase for the stack (passphrase secrets provider); none with `secretsProvider`. */
+  passphrase?: string;
   /** Where the passphrase comes from, named in errors (never the value), e.g. "file /etc/tidegate/pass". */
   passphraseSource?: string;
   /** The environment the stack belongs to, named in errors. */
   environment?: string;
+  /** A cloud secrets provider (awskms://…) for the stack when it is created. */
+  secretsProvider?: string;
   toolchain: PulumiToolchain;
-  /** Extra environment for the engine, its language host and providers (e.g. AWS settings). */
+  /**
+   * The whole environment of the engine, its language host, plugins and the program (see
+   * src/adapters/targets); default: the allowlisted variables of tidegate's own. Nothing else of
+   * tidegate's environment reaches them.
+   */
   env?: Record<string, string>;
+  /** The environment of an update, when it differs (update credentials); obtained when `up` runs. */
+  updateEnv?: () => Promise<Record<string, string>>;
+  /** Secret values (the environment's credentials) masked in failure messages, read at each failure. */
+  secrets?: Iterable<string>;
   /** Isolates plugins and credentials from the user's ~/.pulumi. */
   pulumiHome?: string;
 }
@@ -83,41 +94,39 @@ const COMMIT_MARKER = /tidegate-commit: ([0-9a-f]{7,64})/;
 /** One Pulumi stack driven through the Automation API with the pinned toolchain. */
 export class PulumiStack {
   private verified: Promise<string | undefined> | undefined;
+  /** What the passphrase check needs; undefined for a cloud secrets provider (not checked here). */
+  private readonly secrets: { passphrase: string; source: string; subject: string } | undefined;
 
   private constructor(
     readonly stack: Stack,
-    private readonly secrets: { passphrase: string; source: string; subject: string },
-  ) {}
+    private readonly options: StackOptions,
+  ) {
+    this.secrets =
+      options.passphrase === undefined
+        ? undefined
+        : {
+            passphrase: options.passphrase,
+            source: options.passphraseSource ?? "PULUMI_CONFIG_PASSPHRASE as given to the stack",
+            subject: `${options.environment ? `environment '${options.environment}'` : "stack"} (stack ${options.stackName})`,
+          };
+  }
 
   static async open(options: StackOptions): Promise<PulumiStack> {
     if (options.backendUrl.startsWith("file://")) {
       fs.mkdirSync(options.backendUrl.slice("file://".length), { recursive: true });
     }
     if (options.pulumiHome) fs.mkdirSync(options.pulumiHome, { recursive: true });
-    const pulumiCommand = await PulumiCommand.get({ root: options.toolchain.root });
-    const envVars: Record<string, string> = {
-      ...options.env,
-      PATH: enginePath(options.toolchain, options.env?.PATH ?? process.env.PATH),
-      PULUMI_BACKEND_URL: options.backendUrl,
-      PULUMI_CONFIG_PASSPHRASE: options.passphrase,
-      PULUMI_SKIP_UPDATE_CHECK: "true",
-      PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
-      ...(options.pulumiHome ? { PULUMI_HOME: options.pulumiHome } : {}),
-    };
+    const pulumiCommand = withoutInheritedEnv(await PulumiCommand.get({ root: options.toolchain.root }));
     const workspace = await LocalWorkspace.create({
       workDir: path.resolve(options.workDir),
       pulumiCommand,
-      envVars,
+      envVars: engineEnv(options, options.env ?? inheritedEnv()),
+      ...(options.secretsProvider ? { secretsProvider: options.secretsProvider } : {}),
     });
     try {
-      const stack = await Stack.createOrSelect(options.stackName, workspace);
-      return new PulumiStack(stack, {
-        passphrase: options.passphrase,
-        source: options.passphraseSource ?? "PULUMI_CONFIG_PASSPHRASE as given to the stack",
-        subject: `${options.environment ? `environment '${options.environment}'` : "stack"} (stack ${options.stackName})`,
-      });
+      return new PulumiStack(await Stack.createOrSelect(options.stackName, workspace), options);
     } catch (err) {
-      throw classifyPulumiError(err);
+      throw failure(err, options);
     }
   }
 
@@ -136,6 +145,7 @@ export class PulumiStack {
   }
 
   private async pinSecrets(): Promise<string | undefined> {
+    if (!this.secrets) return undefined;
     const backend = backendSecrets(await this.exported());
     const settings = readStackSettings(this.stack.workspace.workDir, this.stack.name);
     const verdict = await verifyStackSecrets({ ...this.secrets, backend, settings });
@@ -188,7 +198,7 @@ export class PulumiStack {
           policy: policyViolations(events),
         };
       }
-      throw classifyPulumiError(err);
+      throw failure(err, this.options);
     }
   }
 
@@ -200,21 +210,27 @@ export class PulumiStack {
       const result = await this.stack.previewRefresh({ onEvent: (e) => events.push(e) });
       return { changes: driftChanges(events), summary: { ...result.changeSummary }, policy: [] };
     } catch (err) {
-      throw classifyPulumiError(err);
+      throw failure(err, this.options);
     }
   }
 
   async up(options: UpOptions = {}): Promise<UpResult> {
     await this.verifySecrets();
+    const workspace = this.stack.workspace as LocalWorkspace;
+    const readEnv = { ...workspace.envVars };
     let result: Awaited<ReturnType<Stack["up"]>>;
     try {
+      if (this.options.updateEnv) workspace.envVars = engineEnv(this.options, await this.options.updateEnv());
       result = await this.stack.up({
         message: options.commit ? `tidegate sync (tidegate-commit: ${options.commit})` : "tidegate sync",
         refresh: options.refresh,
         onOutput: options.onOutput,
       });
     } catch (err) {
-      throw classifyPulumiError(err);
+      throw failure(err, this.options);
+    } finally {
+      // The update credentials serve this update only; what follows (history, state) is read-only.
+      workspace.envVars = readEnv;
     }
     await this.assertSecretsKept();
     return { summary: { ...result.summary.resourceChanges }, outputs: plainOutputs(result.outputs) };
@@ -228,7 +244,7 @@ export class PulumiStack {
     if (after?.salt !== before) {
       throw new PulumiError(
         "secrets-replaced",
-        `${this.secrets.subject}: the update replaced the stack's secrets provider (its passphrase salt changed)`,
+        `${this.secrets?.subject ?? "stack"}: the update replaced the stack's secrets provider (its passphrase salt changed)`,
       );
     }
   }
@@ -261,6 +277,56 @@ export class PulumiStack {
   async remove(): Promise<void> {
     await this.stack.workspace.removeStack(this.stack.name, { force: true });
   }
+}
+
+/**
+ * The failure, classified, with the environment's secrets masked in its message: a program may
+ * print a credential in an error, and the message goes to the status, the store and the report.
+ */
+function failure(err: unknown, options: StackOptions): PulumiError {
+  const classified = classifyPulumiError(err);
+  if (!options.secrets) return classified;
+  const message = new Redactor({ secrets: options.secrets, stacks: false }).text(classified.message);
+  return message === classified.message
+    ? classified
+    : new PulumiError(classified.kind, message, { cause: classified.cause });
+}
+
+/** `env` with what the engine needs of tidegate: its toolchain on PATH, the backend, the passphrase. */
+function engineEnv(options: StackOptions, env: Record<string, string>): Record<string, string> {
+  return {
+    ...env,
+    PATH: enginePath(options.toolchain, env.PATH ?? ""),
+    PULUMI_BACKEND_URL: options.backendUrl,
+    ...(options.passphrase === undefined ? {} : { PULUMI_CONFIG_PASSPHRASE: options.passphrase }),
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
+    ...(options.pulumiHome ? { PULUMI_HOME: options.pulumiHome } : {}),
+  };
+}
+
+type RunCommand = (
+  args: string[],
+  cwd: string,
+  env: Record<string, string | undefined>,
+  ...rest: unknown[]
+) => unknown;
+
+/**
+ * The CLI as the Automation API runs it, but with exactly the environment it is given: the
+ * Automation API starts the CLI through execa, which adds all of tidegate's own environment to
+ * what it is given. Each variable of ours is given here as undefined at the moment of the call
+ * (Node passes no variable whose value is undefined), so none reaches the CLI, its plugins or the
+ * program.
+ */
+function withoutInheritedEnv(command: PulumiCommand): PulumiCommand {
+  const inner = command as unknown as { run: RunCommand };
+  const isolated = Object.create(command) as { run: RunCommand };
+  isolated.run = (args, cwd, env, ...rest) => {
+    const withheld = Object.fromEntries(Object.keys(process.env).map((name) => [name, undefined]));
+    return inner.run.call(command, args, cwd, { ...withheld, ...env }, ...rest);
+  };
+  return isolated as unknown as PulumiCommand;
 }
 
 function plainOutputs(outputs: OutputMap): Record<string, unknown> {

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CheckError } from "../../../src/adapters/commands/errors";
 import { OUTPUT_LIMIT_BYTES } from "../../../src/adapters/commands/output";
 import { checkKey, runCheck, type RunCheckOptions } from "../../../src/adapters/commands/run";
@@ -14,6 +14,7 @@ beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-check-"));
 });
 afterEach(() => {
+  vi.unstubAllEnvs();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -87,24 +88,26 @@ describe("runCheck", () => {
     });
   });
 
-  it("runs in cwd, with the given env, tidegate's PATH and the project's node_modules/.bin first", async () => {
+  it("runs in cwd, with exactly the given env and the project's node_modules/.bin first on its PATH", async () => {
+    vi.stubEnv("TIDEGATE_CANARY_SECRET", "canary-value-1234");
     const bin = path.join(dir, "node_modules", ".bin");
     fs.mkdirSync(bin, { recursive: true });
     fs.writeFileSync(path.join(bin, "project-tool"), "#!/bin/sh\necho project tool ran\n", { mode: 0o755 });
 
     const result = await run(
-      'pwd; echo "$GREETING"; project-tool; echo "$PATH"; command -v sh',
+      'pwd; echo "$GREETING"; project-tool; echo "$PATH"; command -v sh; echo "canary=$TIDEGATE_CANARY_SECRET"',
       {},
       {
-        env: { GREETING: "hello" },
+        env: { GREETING: "hello", PATH: process.env.PATH ?? "/usr/bin:/bin" },
       },
     );
-    const [pwd, greeting, tool, pathVar, sh] = result.output.trim().split("\n");
+    const [pwd, greeting, tool, pathVar, sh, canary] = result.output.trim().split("\n");
     expect(fs.realpathSync(pwd)).toBe(fs.realpathSync(dir));
     expect(greeting).toBe("hello");
     expect(tool).toBe("project tool ran");
     expect(pathVar).toBe(`${bin}${path.delimiter}${process.env.PATH}`);
     expect(sh).toMatch(/\/sh$/); // the rest of PATH still works
+    expect(canary).toBe("canary="); // in tidegate's own environment (set above), not given
   });
 
   it("stops a command at its timeout, with everything it started", async () => {

@@ -46,7 +46,8 @@ describe("parseEnvironmentFile", () => {
         file: PROD,
         path: "approvals",
         message: "unknown key",
-        expected: "one of the keys name, branch, stack, project, order, schedule, sync, drift, config, gates",
+        expected:
+          "one of the keys name, branch, stack, project, order, schedule, sync, drift, config, credentials, secrets, backend, install, gates",
         line: 3,
         column: 1,
       },

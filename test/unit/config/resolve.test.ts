@@ -114,6 +114,8 @@ describe("resolveEnvironment", () => {
       sync: { policy: "gated" },
       drift: { policy: "report" },
       config: {},
+      credentials: { read: {}, update: {} },
+      install: { scripts: false },
       // gated: one approval, from anyone but the change's authors.
       gates: {
         approval: { required: 1, approvers: [], allowSelfApproval: false },

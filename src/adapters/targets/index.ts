@@ -1,0 +1,186 @@
+import type { CredentialSources, ResolvedEnvironment, ValueSourceSpec } from "../../config/resolve";
+import type { KnownSecrets } from "../../log/redact";
+import type { StackOptions } from "../pulumi/stack";
+import { environmentProcessEnv, installProcessEnv, type ProcessEnv } from "./process-env";
+import { readSource, SourceError, sourceLabel } from "./sources";
+
+export { environmentProcessEnv, inheritedEnv, installProcessEnv, INHERITED_VARIABLES } from "./process-env";
+export type { ProcessEnv } from "./process-env";
+export { readSource, SourceError, sourceLabel } from "./sources";
+
+// What one run of an environment's stacks needs: its backend, its secrets provider, and the
+// environment of each process it starts — read-only work with the read credentials, an update
+// with the update credentials, an install with none. Sources are read when a run starts; the
+// update credentials only when an update runs.
+
+/** The part of an environment definition a target needs. */
+export type TargetEnvironment = Pick<
+  ResolvedEnvironment,
+  "name" | "file" | "config" | "credentials" | "secrets" | "backendUrl" | "install"
+>;
+
+export interface TargetOptions {
+  environment: TargetEnvironment;
+  /** Variables the engine declares for every environment (the embedded default's emulator settings). */
+  engineEnv?: ProcessEnv;
+  /** The engine-wide backend, for an environment without its own. */
+  engineBackendUrl: string;
+  /** The engine-wide passphrase, for an environment without its own secrets provider. */
+  enginePassphrase?: string;
+  /** Where the engine-wide passphrase comes from, named in errors (never the value). */
+  enginePassphraseSource?: string;
+  /** Every value read is added here, so that no log line, report or audit entry shows it. */
+  knownSecrets: KnownSecrets;
+  /** tidegate's own environment; default process.env. */
+  from?: NodeJS.ProcessEnv;
+  /** How long a credential command may run. */
+  commandTimeoutMs?: number;
+}
+
+/** A credential or passphrase that could not be read, naming the environment, field and source. */
+export class CredentialError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "CredentialError";
+  }
+}
+
+export class EnvironmentTarget {
+  private update: Promise<ProcessEnv> | undefined;
+
+  private constructor(
+    private readonly options: TargetOptions,
+    /** The environment of read-only work: previews, drift previews, policy packs, gate checks. */
+    readonly readEnv: ProcessEnv,
+    /** The passphrase of the environment's stacks; undefined with a cloud secrets provider. */
+    readonly passphrase: string | undefined,
+  ) {}
+
+  /** Reads the read credentials and the passphrase; a CredentialError when one is missing. */
+  static async open(options: TargetOptions): Promise<EnvironmentTarget> {
+    const { environment } = options;
+    const credentials = await readAll(options, environment.credentials.read, "credentials.read");
+    const passphrase = await readPassphrase(options);
+    return new EnvironmentTarget(options, processEnv(options, credentials), passphrase);
+  }
+
+  get name(): string {
+    return this.options.environment.name;
+  }
+
+  get backendUrl(): string {
+    return this.options.environment.backendUrl ?? this.options.engineBackendUrl;
+  }
+
+  /** A cloud secrets provider for a new stack (awskms://…); undefined: the passphrase provider. */
+  get secretsProvider(): string | undefined {
+    const secrets = this.options.environment.secrets;
+    return secrets?.kind === "provider" ? secrets.url : undefined;
+  }
+
+  /** What opening one of the environment's stacks takes of it (see PulumiStack.open). */
+  stackOptions(): Pick<
+    StackOptions,
+    | "backendUrl"
+    | "passphrase"
+    | "passphraseSource"
+    | "environment"
+    | "secretsProvider"
+    | "env"
+    | "updateEnv"
+    | "secrets"
+  > {
+    const { passphrase, secretsProvider } = this;
+    return {
+      backendUrl: this.backendUrl,
+      environment: this.options.environment.name,
+      ...(passphrase === undefined ? {} : { passphrase, passphraseSource: this.passphraseSource() }),
+      ...(secretsProvider === undefined ? {} : { secretsProvider }),
+      env: this.readEnv,
+      updateEnv: () => this.updateEnv(),
+      secrets: this.options.knownSecrets,
+    };
+  }
+
+  /** Where the passphrase comes from, for messages: a source's label, never its value. */
+  private passphraseSource(): string {
+    const { environment, enginePassphraseSource } = this.options;
+    const secrets = environment.secrets;
+    if (secrets?.kind === "passphrase") {
+      return `${sourceLabel(secrets.source)} (${environment.file}: secrets.passphrase)`;
+    }
+    return enginePassphraseSource ?? "the engine-wide passphrase of tidegate.yaml";
+  }
+
+  /** The environment of an update; its credentials are read on first use, once per run. */
+  updateEnv(): Promise<ProcessEnv> {
+    const { environment } = this.options;
+    this.update ??= readAll(this.options, environment.credentials.update, "credentials.update").then(
+      (credentials) => processEnv(this.options, credentials),
+    );
+    return this.update;
+  }
+}
+
+/**
+ * How an environment's npm installs run: with no credentials and no config (an install needs only
+ * the registry, and the branch's package.json must not reach the cloud), and without lifecycle
+ * scripts unless the environment opted in.
+ */
+export function installSettings(
+  environment: Pick<TargetEnvironment, "install">,
+  from?: NodeJS.ProcessEnv,
+): { env: ProcessEnv; scripts: boolean } {
+  return { env: installProcessEnv(from), scripts: environment.install.scripts };
+}
+
+function processEnv(options: TargetOptions, credentials: ProcessEnv): ProcessEnv {
+  return environmentProcessEnv(
+    { engine: options.engineEnv, config: options.environment.config, credentials },
+    options.from,
+  );
+}
+
+async function readAll(
+  options: TargetOptions,
+  sources: CredentialSources,
+  field: string,
+): Promise<ProcessEnv> {
+  const entries = await Promise.all(
+    Object.entries(sources).map(async ([name, source]) => [
+      name,
+      await read(options, source, `${field}.${name}`),
+    ]),
+  );
+  return Object.fromEntries(entries) as ProcessEnv;
+}
+
+async function readPassphrase(options: TargetOptions): Promise<string | undefined> {
+  const { environment, enginePassphrase } = options;
+  const secrets = environment.secrets;
+  if (secrets?.kind === "provider") return undefined;
+  if (secrets?.kind === "passphrase") return read(options, secrets.source, "secrets.passphrase");
+  if (enginePassphrase === undefined) {
+    throw new CredentialError(
+      `environment ${environment.name} (${environment.file}) has no secrets provider of its own, and the engine-wide passphrase is not set: set secrets.passphrase in ${environment.file}, or the passphrase in tidegate.yaml`,
+    );
+  }
+  return enginePassphrase;
+}
+
+async function read(options: TargetOptions, source: ValueSourceSpec, field: string): Promise<string> {
+  const { environment } = options;
+  try {
+    const value = await readSource(source, {
+      ...(options.from ? { from: options.from } : {}),
+      ...(options.commandTimeoutMs ? { timeoutMs: options.commandTimeoutMs } : {}),
+    });
+    options.knownSecrets.add(value);
+    return value;
+  } catch (err) {
+    const why = err instanceof SourceError ? err.message : `${sourceLabel(source)}: ${String(err)}`;
+    throw new CredentialError(`environment ${environment.name} (${environment.file}): ${field}: ${why}`, {
+      cause: err,
+    });
+  }
+}
