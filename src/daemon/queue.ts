@@ -198,7 +198,8 @@ export class WorkQueue {
     this.stopped = true;
     this.controller.abort(new Error("the work queue is stopping"));
     const dropped = [...this.waiting.keys()];
-    for (const entry of this.waiting.values()) for (const resolve of entry.waiters) resolve({ status: "dropped" });
+    for (const entry of this.waiting.values())
+      for (const resolve of entry.waiters) resolve({ status: "dropped" });
     this.waiting.clear();
 
     const settled = Promise.all([...this.running.values()].map((r) => r.finished)).then(() => undefined);
