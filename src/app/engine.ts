@@ -25,6 +25,7 @@ import { writeReportFiles } from "../adapters/reports/files";
 import { SingleFlight } from "./single-flight";
 import type { EnvironmentState, Store } from "../adapters/store/port";
 import { openSqliteStore } from "../adapters/store/sqlite";
+import { openSqliteRequests, type RequestStore } from "../adapters/requests/sqlite";
 import { dataPaths } from "../config/paths";
 import { describePassphraseSource } from "../config/passphrase-source";
 import type { PulumiToolchain } from "../adapters/pulumi/toolchain";
@@ -54,6 +55,8 @@ export class Engine {
   readonly store: Store;
   readonly git: SimpleGitAdapter;
   readonly audit: AuditLog;
+  /** Requests for the daemon ("look at this environment now"), whichever process runs it. */
+  readonly requests: RequestStore;
   /** One check or sync per stack at a time in this process; schedules share it. */
   readonly flights = new SingleFlight();
   private readonly paths: ReturnType<typeof dataPaths>;
@@ -65,6 +68,7 @@ export class Engine {
     this.paths = dataPaths(config.dataDir);
     fs.mkdirSync(config.dataDir, { recursive: true });
     this.store = openSqliteStore(this.paths.store);
+    this.requests = openSqliteRequests(this.paths.store);
     this.knownSecrets = options.knownSecrets ?? new KnownSecrets();
     if (options.passphrase !== undefined) this.knownSecrets.add(options.passphrase);
     this.audit = new AuditLog(this.paths.audit, {
@@ -306,6 +310,7 @@ export class Engine {
       details: { scope: approval.scope, id: approval.id },
     });
     await this.store.addApproval(approval);
+    await this.requestLook(name, `approved by ${request.actor}`, request.actor);
     return { report, approval };
   }
 
@@ -329,7 +334,20 @@ export class Engine {
         details: { id: approval.id, scope: approval.scope },
       });
     }
+    if (revoked.length > 0)
+      await this.requestLook(name, `approval revoked by ${request.actor}`, request.actor);
     return revoked;
+  }
+
+  /** Asks the daemon, in whichever process it runs, to re-judge an environment now. */
+  private async requestLook(environment: string, reason: string, actor: string): Promise<void> {
+    const at = this.now().toISOString();
+    try {
+      await this.requests.addRequest({ environment, reason, priority: "person", actor, at });
+    } catch (err) {
+      // What was asked for is recorded; the daemon's next scheduled look sees it, only later.
+      this.options.log.warn({ env: environment, err }, "could not ask the daemon to look now");
+    }
   }
 
   /**
@@ -362,6 +380,7 @@ export class Engine {
 
   /** Closes the store; the caller stops any schedules first. */
   async close(): Promise<void> {
+    await this.requests.close();
     await this.store.close();
   }
 

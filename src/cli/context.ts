@@ -19,7 +19,6 @@ import { provisionPulumi, type PulumiToolchain } from "../devenv/toolchain/pulum
 import { type CommandArgs, type CommandContext, ExitCode, UsageError } from "./command";
 import { type CliEmulator, openEmulator } from "./emulator";
 import { createProgress, type Progress, type ProgressMode } from "./progress";
-import { Schedules } from "../daemon";
 
 // What the commands share: which configuration a command line means, loading it, and opening an
 // engine (passphrase, logger, toolchain, emulator) or only the store for it. The engine and setup
@@ -175,10 +174,8 @@ export interface EngineSession {
   log: Logger;
   progress: Progress;
   emulator?: CliEmulator;
-  /** Stops the engine (letting a running update finish), the emulator, and closes the store. Idempotent. */
-  /** Starts every environment's schedules (the daemon); close() stops them. */
-  schedule(): void;
-  close(): Promise<string[]>;
+  /** Closes the engine's store and stops the emulator; stop the daemon (src/daemon) first. Idempotent. */
+  close(): Promise<void>;
 }
 
 export interface SessionOptions {
@@ -240,25 +237,19 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
       ...(emulator ? { stackEnv: awsEnvVars(emulator) } : {}),
       versions: await versions(context.repoRoot, toolchain),
     });
-    let closing: Promise<string[]> | undefined;
-    let schedules: Schedules | undefined;
-    const schedule = () => {
-      schedules ??= new Schedules(engine, log);
-      schedules.start();
-    };
+    let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
         progress.end();
         try {
-          return (await schedules?.stop()) ?? [];
-        } finally {
           await engine.close();
+        } finally {
           await emulator?.stop();
         }
       })());
     progress.end();
     const reportsDir = dataPaths(config.dataDir).reports;
-    return { engine, config, reportsDir, log, progress, ...(emulator ? { emulator } : {}), schedule, close };
+    return { engine, config, reportsDir, log, progress, ...(emulator ? { emulator } : {}), close };
   } catch (error) {
     progress.end();
     await emulator?.stop();

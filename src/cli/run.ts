@@ -1,8 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-import type { EnvironmentStatus } from "../domain/model";
-import { onShutdown } from "../daemon/signals";
+import { Daemon, onShutdown, type StopResult } from "../daemon";
 import { prepareExample, type ExampleSetup } from "../compose";
 import { type Command, type CommandArgs, type CommandContext, UsageError } from "./command";
 import {
@@ -24,13 +23,16 @@ import { alignColumns, anyFailed, formatStatusTable, statusRows } from "../rende
 
 /** Exit code of a `run --once` whose startup checks a signal cut short (128 + SIGINT). */
 const INTERRUPTED = 130;
+/** How long a stop waits for a running check or update before giving up on it. */
+const STOP_TIMEOUT_MS = 10 * 60_000;
 
 export const command: Command = {
   usage: "run [--config <file>] [--data-dir <dir>] [--once] [--emulator] [--log-format pretty|json]",
   description: [
     "Runs tidegate: checks every environment once (syncing those whose policy allows it), prints the",
     "status table and where the reports are, then polls each environment's branch and checks its drift",
-    "on its schedule until SIGINT or SIGTERM (a running update is let finish).",
+    "on its schedule until SIGINT or SIGTERM (a running update is let finish). An approval or revocation",
+    "(from any process sharing the data directory) makes it look at that environment again within seconds.",
     "",
     "Without --config and without ./tidegate.yaml it runs the embedded example: a Git repository seeded",
     "from this checkout in <dataDir>/example, a file:// backend, and the stacks on an AWS emulator it",
@@ -82,25 +84,34 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
 
   // The daemon owns the store's runs: one left without an end was cut short by a crash or kill.
   await session.engine.recoverInterruptedRuns();
+  const daemon = new Daemon({
+    engine: session.engine,
+    log: session.log,
+    requests: session.engine.requests,
+    onRun: (item) => {
+      session.progress.begin(`checking ${item.key}`, item.kind === "drift" ? "drift" : "check");
+      return () => session.progress.end();
+    },
+  });
 
   // Registered before the startup checks, so a signal during them still stops cleanly.
   let stopping = false;
-  let startup: Promise<EnvironmentStatus[]> = Promise.resolve([]);
-  let reportStopped: (stillRunning: string[]) => void = () => {};
-  const stopped = new Promise<string[]>((resolve) => (reportStopped = resolve));
-  const removeSignals = onShutdown(async (signal) => {
-    stopping = true;
-    session.log.info(
-      { signal },
-      "stopping: a running check or update finishes first (a second signal forces the exit)",
-    );
-    await startup.catch(() => undefined);
-    reportStopped(await session.close());
-  });
+  let reportStopped: (result: StopResult) => void = () => {};
+  const stopped = new Promise<StopResult>((resolve) => (reportStopped = resolve));
+  const removeSignals = onShutdown(
+    async (signal) => {
+      stopping = true;
+      session.log.info(
+        { signal },
+        "stopping: a running check or update finishes first (a second signal forces the exit)",
+      );
+      reportStopped(await daemon.stop({ timeoutMs: STOP_TIMEOUT_MS }));
+    },
+    { running: () => daemon.running() },
+  );
 
   try {
-    startup = startupChecks(session, () => stopping);
-    const statuses = await startup;
+    const statuses = await daemon.startup();
     if (stopping) {
       await stopped;
       return INTERRUPTED;
@@ -109,12 +120,12 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
     context.stdout(await summary(session, example));
     if (flag(args, "once")) return anyFailed(statuses) ? 1 : 0;
 
-    session.schedule();
+    daemon.watch();
     const count = session.engine.environments.length;
     context.stdout(
       `\nWatching ${count} ${count === 1 ? "environment" : "environments"} on their schedules. Stop with Ctrl-C (a running update finishes first).\n`,
     );
-    const stillRunning = await stopped;
+    const { stillRunning } = await stopped;
     if (stillRunning.length > 0) {
       context.stderr(`tidegate: stopped while still running: ${stillRunning.join(", ")}\n`);
       return 1;
@@ -122,6 +133,7 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
     return 0;
   } finally {
     removeSignals();
+    await daemon.stop({ timeoutMs: STOP_TIMEOUT_MS });
     await session.close();
   }
 }
@@ -130,29 +142,6 @@ function parseLogFormat(value: string | undefined): "json" | "pretty" {
   if (value === undefined) return process.stdout.isTTY ? "pretty" : "json";
   if (value === "json" || value === "pretty") return value;
   throw new UsageError(`--log-format takes pretty or json, not '${value}'`, "run");
-}
-
-/** One check per environment, in promotion order; one failing never stops the others. */
-async function startupChecks(session: EngineSession, stopping: () => boolean): Promise<EnvironmentStatus[]> {
-  const statuses: EnvironmentStatus[] = [];
-  for (const env of session.engine.environments) {
-    if (stopping()) break;
-    session.progress.begin(`checking ${env.name}`, "check");
-    try {
-      const report = await session.engine.check(env.name, {
-        kind: "check",
-        trigger: "startup",
-        allowSync: true,
-      });
-      statuses.push(report.status);
-    } catch (error) {
-      statuses.push("Failed");
-      session.log.error({ env: env.name, err: error }, "startup check failed");
-    } finally {
-      session.progress.end();
-    }
-  }
-  return statuses;
 }
 
 /** The status table, where the reports are and, for the example, how to watch your own repository. */

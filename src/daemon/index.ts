@@ -1,11 +1,17 @@
+export { Daemon, type DaemonEngine, type DaemonOptions } from "./daemon";
 export { jitterDelay } from "./jitter";
 export {
-  Scheduler,
-  type JobConfig,
-  type RunResult,
-  type SchedulerOptions,
-  type SkipReason,
+  WorkQueue,
+  type AddOutcome,
+  type ItemResult,
+  type QueueStats,
   type StopResult,
-} from "./scheduler";
+  type WorkItem,
+  type WorkKind,
+  type WorkPriority,
+  type WorkRequest,
+} from "./queue";
+export { RequestFeed, type RequestSource } from "./requests";
+export { Scheduler, type TickConfig } from "./scheduler";
+export { scheduleEnvironments } from "./schedules";
 export { FORCED_EXIT_CODE, onShutdown, type ShutdownOptions, type SignalTarget } from "./signals";
-export { Schedules } from "./schedules";

@@ -1,50 +1,32 @@
-import type { Engine } from "../app/engine";
-import type { Logger } from "../log";
-import { Scheduler } from "./scheduler";
+import type { ResolvedEnvironment } from "../config/resolve";
+import type { WorkRequest } from "./queue";
+import type { Scheduler } from "./scheduler";
+
+/** Jitter so environments sharing a schedule do not all hit Git and the backend in the same second. */
+const POLL_JITTER_MS = 2_000;
+const DRIFT_JITTER_MS = 5_000;
 
 /**
- * Runs the schedules of every environment of an engine until stop(). One environment's failure
- * never stops the others.
+ * Adds every environment's poll and drift schedules to the scheduler; each tick asks the queue for a
+ * look at its environment, which runs it when the environment is free.
  */
-export class Schedules {
-  private scheduler: Scheduler | undefined;
-
-  constructor(
-    private readonly engine: Engine,
-    private readonly log: Logger,
-  ) {}
-
-  start(): void {
-    const { engine, log } = this;
-    const scheduler = new Scheduler({
-      singleFlight: engine.flights,
-      onError: (job, err) => log.error({ job: job.name, err }, "scheduled job failed"),
+export function scheduleEnvironments(
+  scheduler: Scheduler,
+  environments: readonly ResolvedEnvironment[],
+  enqueue: (request: WorkRequest) => void,
+): void {
+  for (const env of environments) {
+    scheduler.add({
+      name: `poll:${env.name}`,
+      cron: env.schedule.poll,
+      jitterMs: POLL_JITTER_MS,
+      tick: () => enqueue({ key: env.name, kind: "poll", priority: "schedule", reason: "schedule:poll" }),
     });
-    for (const env of engine.environments) {
-      const key = `stack:${env.stack}`;
-      scheduler.add({
-        name: `poll:${env.name}`,
-        key: `${key}:poll`,
-        cron: env.schedule.poll,
-        jitterMs: 2000,
-        run: async () => void (await engine.poll(env.name)),
-      });
-      scheduler.add({
-        name: `drift:${env.name}`,
-        key: `${key}:drift`,
-        cron: env.schedule.drift,
-        jitterMs: 5000,
-        run: async () =>
-          void (await engine.check(env.name, { kind: "drift", trigger: "schedule", allowSync: true })),
-      });
-    }
-    scheduler.start();
-    this.scheduler = scheduler;
-  }
-
-  /** Stops scheduling and waits for the runs in flight; returns those still running at the deadline. */
-  async stop(): Promise<string[]> {
-    const result = (await this.scheduler?.stop({ timeoutMs: 10 * 60_000 })) ?? { stillRunning: [] };
-    return result.stillRunning;
+    scheduler.add({
+      name: `drift:${env.name}`,
+      cron: env.schedule.drift,
+      jitterMs: DRIFT_JITTER_MS,
+      tick: () => enqueue({ key: env.name, kind: "drift", priority: "schedule", reason: "schedule:drift" }),
+    });
   }
 }

@@ -1,0 +1,166 @@
+import type { Engine } from "../app/engine";
+import type { Store } from "../adapters/store/port";
+import type { EnvironmentStatus } from "../domain/model";
+import type { Logger } from "../log";
+import {
+  type QueueStats,
+  type StopResult,
+  type WorkItem,
+  type WorkKind,
+  type WorkRequest,
+  WorkQueue,
+} from "./queue";
+import { RequestFeed, type RequestSource, type WorkRequest as StoredRequest } from "./requests";
+import { scheduleEnvironments } from "./schedules";
+import { Scheduler } from "./scheduler";
+
+/** What the daemon needs of the engine: its environments, and the runs it asks for. */
+export type DaemonEngine = Pick<Engine, "environments" | "poll" | "check"> & {
+  readonly store: Pick<Store, "status">;
+};
+
+export interface DaemonOptions {
+  engine: DaemonEngine;
+  log: Logger;
+  /** Requests other processes leave (approve, revoke); without it only the schedules feed the queue. */
+  requests?: RequestSource;
+  /** Environments checked at once (default 1); one never runs concurrently with itself. */
+  workers?: number;
+  /** How often the request source is read (default 1 s). */
+  requestIntervalMs?: number;
+  /** Called around each run (e.g. a progress line). */
+  onRun?: (item: WorkItem) => () => void;
+  /** For tests: 0 <= r < 1, as Math.random (the schedules' jitter). */
+  random?: () => number;
+}
+
+/** Statuses whose gates (approvals, windows, soak) may let a re-check go further than the last one. */
+const WAITING_ON_GATES: ReadonlySet<EnvironmentStatus> = new Set(["AwaitingApproval", "Blocked"]);
+
+/**
+ * The daemon: a work queue of "look at environment E, because R", fed by the environments' cron
+ * schedules and by requests other processes leave in the store, run by the engine one environment
+ * at a time. One environment's failure is logged and never stops the others.
+ */
+export class Daemon {
+  private readonly queue: WorkQueue;
+  private readonly scheduler: Scheduler;
+  private readonly feed: RequestFeed | undefined;
+  private watching = false;
+  private stopping: Promise<StopResult> | undefined;
+
+  constructor(private readonly options: DaemonOptions) {
+    const { engine, log } = options;
+    this.queue = new WorkQueue({
+      run: (item) => this.run(item),
+      ...(options.workers !== undefined ? { workers: options.workers } : {}),
+      onFailed: (item, err) =>
+        log.error({ env: item.key, kind: item.kind, reasons: item.reasons, err }, "run failed"),
+      onSkipped: (request) =>
+        log.info(
+          { env: request.key, kind: request.kind, reason: request.reason },
+          "tick skipped: the environment is being checked already",
+        ),
+    });
+    this.scheduler = new Scheduler(options.random ? { random: options.random } : {});
+    scheduleEnvironments(this.scheduler, engine.environments, (request) => void this.queue.add(request));
+    this.feed = options.requests
+      ? new RequestFeed({
+          source: options.requests,
+          onRequest: (request) => this.onRequest(request),
+          onError: (err) => log.warn({ err }, "cannot read requests from the store; trying again"),
+          ...(options.requestIntervalMs !== undefined ? { intervalMs: options.requestIntervalMs } : {}),
+        })
+      : undefined;
+  }
+
+  /**
+   * Checks every environment once, in promotion order (syncing those whose policy allows it), and
+   * returns their statuses. Requests already in the store are skipped: these checks cover them.
+   */
+  async startup(): Promise<EnvironmentStatus[]> {
+    await this.feed?.skipExisting();
+    const runs = this.options.engine.environments.map(
+      (env) => this.queue.add({ key: env.name, kind: "check", priority: "schedule", reason: "startup" }).done,
+    );
+    const results = await Promise.all(runs);
+    return Promise.all(
+      this.options.engine.environments.map(async (env, i) =>
+        results[i]?.status === "succeeded"
+          ? ((await this.options.engine.store.status(env.name))?.status ?? "Unknown")
+          : "Failed",
+      ),
+    );
+  }
+
+  /** Starts the schedules and the request feed. */
+  watch(): void {
+    if (this.watching) return;
+    this.watching = true;
+    this.scheduler.start();
+    this.feed?.start();
+  }
+
+  /** Asks for a look at an environment (e.g. a webhook, a test). */
+  request(request: WorkRequest): void {
+    this.queue.add(request);
+  }
+
+  /**
+   * Stops the schedules and the feed, drops waiting work, and waits for the runs in flight (up to
+   * the deadline); returns the environments still running. Calling it again returns the same result.
+   */
+  stop(options: { timeoutMs?: number } = {}): Promise<StopResult> {
+    return (this.stopping ??= this.stopOnce(options));
+  }
+
+  private async stopOnce(options: { timeoutMs?: number }): Promise<StopResult> {
+    this.scheduler.stop();
+    await this.feed?.stop();
+    const result = await this.queue.stop(options);
+    this.options.log.info({ ...this.queue.stats(), dropped: result.dropped }, "work queue stopped");
+    return result;
+  }
+
+  stats(): QueueStats {
+    return this.queue.stats();
+  }
+
+  /** Environments being checked now. */
+  running(): string[] {
+    return this.queue.inFlight();
+  }
+
+  /**
+   * A request re-judges its environment: in full when it waits on its gates (an approval or a
+   * revocation changes what they say), else a poll, which looks further only if the head moved.
+   */
+  private async onRequest(request: StoredRequest): Promise<void> {
+    const { engine, log } = this.options;
+    if (!engine.environments.some((env) => env.name === request.environment)) {
+      log.warn({ env: request.environment, seq: request.seq }, "request for an unknown environment ignored");
+      return;
+    }
+    const status = (await engine.store.status(request.environment))?.status;
+    const kind: WorkKind = status !== undefined && WAITING_ON_GATES.has(status) ? "check" : "poll";
+    const { outcome } = this.queue.add({
+      key: request.environment,
+      kind,
+      priority: request.priority,
+      reason: request.reason,
+    });
+    log.info({ env: request.environment, reason: request.reason, kind, outcome }, "request received");
+  }
+
+  private async run(item: WorkItem): Promise<void> {
+    const { engine } = this.options;
+    const trigger = item.reasons.join(", ");
+    const done = this.options.onRun?.(item);
+    try {
+      if (item.kind === "poll") await engine.poll(item.key, trigger);
+      else await engine.check(item.key, { kind: item.kind, trigger, allowSync: true });
+    } finally {
+      done?.();
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import { PassThrough } from "node:stream";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { ResolvedEnvironment } from "../../../src/config/resolve";
+import { Daemon, type DaemonEngine } from "../../../src/daemon";
+import type { WorkRequest } from "../../../src/daemon/requests";
+import type { CheckReport, EnvironmentState, EnvironmentStatus } from "../../../src/domain/model";
+import { createLogger } from "../../../src/log";
+
+// Never fires during a test.
+const YEARLY = "0 0 1 1 *";
+const WAIT = { timeout: 5_000, interval: 10 };
+
+/** An engine that records the runs asked of it and reports the statuses the test sets. */
+function fakeEngine(names: string[]) {
+  const calls: string[] = [];
+  const statuses = new Map<string, EnvironmentStatus>();
+  const engine: DaemonEngine = {
+    environments: names.map(
+      (name) => ({ name, schedule: { poll: YEARLY, drift: YEARLY } }) as ResolvedEnvironment,
+    ),
+    poll: async (name, trigger) => {
+      calls.push(`poll ${name} (${trigger})`);
+      return undefined;
+    },
+    check: async (name, options) => {
+      calls.push(`${options.kind} ${name} (${options.trigger})`);
+      if (statuses.get(name) === undefined) statuses.set(name, "Synced");
+      return {} as CheckReport;
+    },
+    store: {
+      status: async (environment) =>
+        statuses.has(environment)
+          ? ({ environment, status: statuses.get(environment) } as EnvironmentState)
+          : undefined,
+    },
+  };
+  return { engine, calls, statuses };
+}
+
+function fakeSource() {
+  const requests: WorkRequest[] = [];
+  return {
+    requests,
+    add(environment: string, reason: string) {
+      requests.push({
+        seq: requests.length + 1,
+        environment,
+        reason,
+        priority: "person",
+        at: "2026-01-01T00:00:00Z",
+      });
+    },
+    source: {
+      requestsSince: async (seq: number, limit = 100) => requests.filter((r) => r.seq > seq).slice(0, limit),
+    },
+  };
+}
+
+function logger() {
+  const lines: string[] = [];
+  const stream = new PassThrough();
+  stream.on("data", (chunk: Buffer) => lines.push(...chunk.toString().split("\n").filter(Boolean)));
+  return { log: createLogger({ mode: "json", level: "debug", stream, secrets: () => [] }), lines };
+}
+
+const daemons: Daemon[] = [];
+afterEach(async () => {
+  await Promise.all(daemons.splice(0).map((d) => d.stop()));
+});
+
+function setup(names: string[]) {
+  const { engine, calls, statuses } = fakeEngine(names);
+  const requests = fakeSource();
+  const { log, lines } = logger();
+  const daemon = new Daemon({ engine, log, requests: requests.source, requestIntervalMs: 10 });
+  daemons.push(daemon);
+  return { daemon, calls, statuses, requests, lines };
+}
+
+describe("Daemon", () => {
+  it("checks every environment once at startup, in order, and returns their statuses", async () => {
+    const { daemon, calls, statuses } = setup(["test", "stage", "prod"]);
+    statuses.set("prod", "AwaitingApproval");
+    expect(await daemon.startup()).toEqual(["Synced", "Synced", "AwaitingApproval"]);
+    expect(calls).toEqual(["check test (startup)", "check stage (startup)", "check prod (startup)"]);
+  });
+
+  it("re-judges an environment waiting on its gates in full when a request arrives; polls one that is not", async () => {
+    const { daemon, calls, statuses, requests } = setup(["stage", "prod"]);
+    requests.add("prod", "approved before the daemon started");
+    await daemon.startup();
+    statuses.set("prod", "AwaitingApproval");
+    daemon.watch();
+
+    requests.add("prod", "approved by alice@example.com");
+    requests.add("stage", "approval revoked by bob@example.com");
+    requests.add("nowhere", "approved by mallory@example.com");
+    await vi.waitFor(() => expect(calls).toHaveLength(4), WAIT);
+    // The request from before the start is covered by the startup checks.
+    expect(calls.slice(2)).toEqual([
+      "check prod (approved by alice@example.com)",
+      "poll stage (approval revoked by bob@example.com)",
+    ]);
+    expect(daemon.stats()).toMatchObject({ enqueued: 4, run: 4, failed: 0 });
+  });
+
+  it("stops once: a second stop returns the same result, and no request is read after", async () => {
+    const { daemon, calls, requests, lines } = setup(["prod"]);
+    await daemon.startup();
+    daemon.watch();
+    const first = await daemon.stop({ timeoutMs: 1_000 });
+    expect(await daemon.stop()).toBe(first);
+    requests.add("prod", "approved by alice@example.com");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(calls).toEqual(["check prod (startup)"]);
+    expect(lines.filter((l) => l.includes("work queue stopped"))).toHaveLength(1);
+  });
+});
