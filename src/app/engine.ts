@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { AuditLog } from "../adapters/audit";
 import { checkKey, runCheck } from "../adapters/commands/run";
@@ -23,6 +22,8 @@ import { approvalProblem } from "../reconcile/gating";
 import { writeReportFiles } from "../adapters/reports/files";
 import { SingleFlight } from "./single-flight";
 import type { EnvironmentState, Store } from "../adapters/store/port";
+import { Heartbeat } from "../adapters/store/heartbeat";
+import { HEARTBEAT_INTERVAL_MS, ownerDeadness, processOwner } from "../adapters/owner";
 import { openSqliteStore } from "../adapters/store/sqlite";
 import { dataPaths } from "../config/paths";
 import { describePassphraseSource } from "../config/passphrase-source";
@@ -54,13 +55,19 @@ export class Engine {
   /** One check or sync per stack at a time in this process; schedules share it. */
   readonly flights = new SingleFlight();
   private readonly paths: ReturnType<typeof dataPaths>;
-  private readonly owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly owner = processOwner();
+  private readonly heartbeat: Heartbeat;
 
   constructor(private readonly options: EngineOptions) {
     const { config } = options;
     this.paths = dataPaths(config.dataDir);
     fs.mkdirSync(config.dataDir, { recursive: true });
     this.store = openSqliteStore(this.paths.store);
+    this.heartbeat = new Heartbeat({
+      store: this.store,
+      owner: this.owner,
+      intervalMs: HEARTBEAT_INTERVAL_MS,
+    });
     const redactor = new Redactor({ secrets: [options.passphrase], stacks: false });
     this.audit = new AuditLog(this.paths.audit, {
       redact: (text) => redactor.text(text),
@@ -75,11 +82,12 @@ export class Engine {
   }
 
   /**
-   * Marks runs a crash or kill cut short (no end recorded) as interrupted. Only the daemon calls
-   * this at startup: a CLI command next to a running daemon must not mark the daemon's runs.
+   * Marks runs a crash or kill cut short (no end recorded, their owner dead) as interrupted; the
+   * runs of a live process, such as a CLI command beside the daemon, are left alone.
    */
   async recoverInterruptedRuns(): Promise<void> {
-    for (const run of await this.store.markInterrupted(new Date().toISOString())) {
+    const sweep = { now: new Date().toISOString(), isDead: ownerDeadness() };
+    for (const run of await this.store.markInterrupted(sweep)) {
       this.options.log.warn(
         { env: run.environment, runId: run.id, kind: run.kind },
         "a run was interrupted by a crash or kill; its environment is checked again",
@@ -110,6 +118,7 @@ export class Engine {
     return {
       git: this.git,
       store: this.store,
+      owner: this.owner,
       log,
       workspaceDir: (env) => path.join(this.paths.workspaces, env.name),
       installDependencies: (projectDir) => ensureDependencies({ projectDir, cacheDir: dependencyCache }),
@@ -202,9 +211,8 @@ export class Engine {
   /** One check of one environment; waits for any other operation on its stack to finish first. */
   async check(name: string, options: CheckOptions): Promise<CheckReport> {
     const env = this.environment(name);
-    return this.flights.run(`stack:${env.stack}`, () => checkEnvironment(this.context(), env, options), {
-      wait: true,
-    });
+    const run = () => this.heartbeat.during(() => checkEnvironment(this.context(), env, options));
+    return this.flights.run(`stack:${env.stack}`, run, { wait: true });
   }
 
   /** The plan a sync would apply now, with every gate's verdict; changes nothing. */
