@@ -67,6 +67,8 @@ export class Engine {
       store: this.store,
       owner: this.owner,
       intervalMs: HEARTBEAT_INTERVAL_MS,
+      onError: (error) =>
+        options.log.warn({ error: String(error) }, "could not record this process's heartbeat"),
     });
     const redactor = new Redactor({ secrets: [options.passphrase], stacks: false });
     this.audit = new AuditLog(this.paths.audit, {
