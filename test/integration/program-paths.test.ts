@@ -76,7 +76,7 @@ describe("a program that leads outside what the gates judged", () => {
     expect(listing(outside)).toEqual(before);
     expect(fs.existsSync(path.join(outside, "node_modules"))).toBe(false);
     expect(fs.existsSync(stackFile("test"))).toBe(false);
-    expect(f.engine.store.status("test")).toMatchObject({ status: "Failed" });
+    expect(await f.engine.store.status("test")).toMatchObject({ status: "Failed" });
   });
 
   it("fails on a Pulumi.yaml whose main leaves the project folder, and installs nothing there", async () => {
