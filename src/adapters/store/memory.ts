@@ -18,18 +18,14 @@ import type {
   Store,
   WorkRequest,
 } from "./port";
+import { EnvironmentStateSchema, NewSuccessSchema, NewWorkRequestSchema, validInput } from "./rows";
 import {
-  ApprovalSchema,
-  CheckResultSchema,
-  EnvironmentStateSchema,
-  NewSuccessSchema,
-  NewWorkRequestSchema,
-  validInput,
-} from "./rows";
-import {
+  checkRevocation,
   count,
   epochMs,
   interruptedError,
+  newApproval,
+  newCheckResult,
   nonEmpty,
   positiveInteger,
   storedReport,
@@ -259,14 +255,7 @@ export function openMemoryStore(
     },
 
     async addApproval(approval: Approval) {
-      const a = validInput(ApprovalSchema, approval, `approval ${String(approval?.id)}`);
-      if (a.revokedAt !== undefined || a.revokedBy !== undefined) {
-        throw new StoreError(
-          "invalid-input",
-          `approval ${a.id} is already revoked: add approvals unrevoked, then revoke them with revokeApprovals`,
-        );
-      }
-      const ms = epochMs(a.at, "at");
+      const { approval: a, atMs: ms } = newApproval(approval);
       const existing = state.approvals.get(a.id);
       if (existing) {
         // A retried write is fine (even after a revocation); a different approval under that id is not.
@@ -298,10 +287,7 @@ export function openMemoryStore(
     },
 
     async revokeApprovals(environment: string, revocation: Revocation) {
-      if (typeof revocation.by !== "string" || revocation.by === "") {
-        throw new StoreError("invalid-input", "revocation.by must name who revokes");
-      }
-      epochMs(revocation.at, "at");
+      checkRevocation(revocation);
       return newestFirst(state.approvals.values())
         .filter(
           ({ approval: a }) =>
@@ -344,11 +330,7 @@ export function openMemoryStore(
     },
 
     async saveCheckResult(environment: string, name: string, result: CheckResult) {
-      if (environment === "" || name === "") {
-        throw new StoreError("invalid-input", "a check result needs an environment and a key");
-      }
-      const r = validInput(CheckResultSchema, result, `check result ${name}`);
-      const ms = epochMs(r.at, "at");
+      const { result: r, atMs: ms } = newCheckResult(environment, name, result);
       const id = key(environment, name);
       const current = state.checkResults.get(id);
       if (current && current.ms > ms) return;

@@ -21,9 +21,7 @@ import type {
   WorkRequest,
 } from "./port";
 import {
-  ApprovalSchema,
   approvalFromRow,
-  CheckResultSchema,
   checkResultFromRow,
   leaseFromRow,
   NewSuccessSchema,
@@ -37,9 +35,12 @@ import {
   validInput,
 } from "./rows";
 import {
+  checkRevocation,
   count,
   epochMs,
   interruptedError,
+  newApproval,
+  newCheckResult,
   nonEmpty,
   positiveInteger,
   storedReport,
@@ -344,14 +345,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     },
 
     addApproval(approval: Approval): void {
-      const a = validInput(ApprovalSchema, approval, `approval ${String(approval?.id)}`);
-      if (a.revokedAt !== undefined || a.revokedBy !== undefined) {
-        throw new StoreError(
-          "invalid-input",
-          `approval ${a.id} is already revoked: add approvals unrevoked, then revoke them with revokeApprovals`,
-        );
-      }
-      const atMs = epochMs(a.at, "at");
+      const { approval: a, atMs } = newApproval(approval);
       immediate(db, () => {
         const row = sql.approval.get(a.id);
         if (row) {
@@ -382,10 +376,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     },
 
     revokeApprovals(environment: string, revocation: Revocation): Approval[] {
-      if (typeof revocation.by !== "string" || revocation.by === "") {
-        throw new StoreError("invalid-input", "revocation.by must name who revokes");
-      }
-      epochMs(revocation.at, "at");
+      checkRevocation(revocation);
       return immediate(db, () =>
         sql.revocable
           .all({
@@ -413,11 +404,8 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     },
 
     saveCheckResult(environment: string, key: string, result: CheckResult): void {
-      if (environment === "" || key === "") {
-        throw new StoreError("invalid-input", "a check result needs an environment and a key");
-      }
-      const r = validInput(CheckResultSchema, result, `check result ${key}`);
-      sql.saveCheckResult.run(environment, key, epochMs(r.at, "at"), JSON.stringify(r));
+      const { result: r, atMs } = newCheckResult(environment, key, result);
+      sql.saveCheckResult.run(environment, key, atMs, JSON.stringify(r));
     },
 
     checkResult(environment: string, key: string): CheckResult | undefined {

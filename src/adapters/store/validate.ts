@@ -1,6 +1,9 @@
+import type { Approval, CheckResult } from "../../domain/gates";
 import type { CheckReport, RunRecord } from "../../domain/model";
 import { InvalidReportError, parseCheckReport } from "../../domain/report-schema";
 import { StoreError } from "./errors";
+import type { Revocation } from "./port";
+import { ApprovalSchema, CheckResultSchema, validInput } from "./rows";
 
 // Argument checks every store implementation applies the same way, so they fail alike.
 
@@ -66,4 +69,36 @@ export function interruptedError(kind: RunRecord["kind"]): NonNullable<RunRecord
     message: "tidegate stopped before the run ended",
     recovery: INTERRUPTED_RECOVERY[kind],
   };
+}
+
+/** An approval about to be added: valid, timed, and not revoked yet. */
+export function newApproval(approval: Approval): { approval: Approval; atMs: number } {
+  const a = validInput(ApprovalSchema, approval, `approval ${String(approval?.id)}`);
+  if (a.revokedAt !== undefined || a.revokedBy !== undefined) {
+    throw new StoreError(
+      "invalid-input",
+      `approval ${a.id} is already revoked: add approvals unrevoked, then revoke them with revokeApprovals`,
+    );
+  }
+  return { approval: a, atMs: epochMs(a.at, "at") };
+}
+
+export function checkRevocation(revocation: Revocation): void {
+  if (typeof revocation.by !== "string" || revocation.by === "") {
+    throw new StoreError("invalid-input", "revocation.by must name who revokes");
+  }
+  epochMs(revocation.at, "at");
+}
+
+/** A check result about to be cached under (environment, key), with its time. */
+export function newCheckResult(
+  environment: string,
+  key: string,
+  result: CheckResult,
+): { result: CheckResult; atMs: number } {
+  if (environment === "" || key === "") {
+    throw new StoreError("invalid-input", "a check result needs an environment and a key");
+  }
+  const r = validInput(CheckResultSchema, result, `check result ${key}`);
+  return { result: r, atMs: epochMs(r.at, "at") };
 }

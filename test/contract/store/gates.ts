@@ -1,31 +1,15 @@
 import { describe, expect, it } from "vitest";
-import type { Approval, CheckResult } from "../../../src/domain/gates";
-import { secondHandle, storeError, useStore, type StoreFactory } from "./harness";
+import type { Approval } from "../../../src/domain/gates";
+import {
+  approval,
+  checkResult as result,
+  secondHandle,
+  storeError,
+  useStore,
+  type StoreFactory,
+} from "./harness";
 
 // What the gates keep in the store: approvals, which program tree succeeded where, check results.
-
-const approval = (id: string, overrides: Partial<Approval> = {}): Approval => ({
-  id,
-  environment: "prod",
-  commit: "4f1c2a9e",
-  planDigest: "sha256:plan-1",
-  approver: "ada@example.com",
-  scope: "sync",
-  at: "2025-03-04T09:00:00.000Z",
-  ...overrides,
-});
-
-const result = (overrides: Partial<CheckResult> = {}): CheckResult => ({
-  name: "unit",
-  command: "npm test",
-  commit: "4f1c2a9e",
-  exitCode: 0,
-  timedOut: false,
-  durationMs: 1234,
-  output: "ok\n",
-  at: "2025-03-04T09:00:00.000Z",
-  ...overrides,
-});
 
 export function gatesContract(factory: StoreFactory): void {
   const handles = useStore(factory);

@@ -1,6 +1,7 @@
 import { afterEach, type TestContext } from "vitest";
 import { StoreError, type StoreErrorKind } from "../../../src/adapters/store/errors";
 import type { EnvironmentState, NewRun, Store } from "../../../src/adapters/store/port";
+import type { Approval, CheckResult } from "../../../src/domain/gates";
 
 // What every store implementation is given to run the contract suite.
 
@@ -83,5 +84,28 @@ export const state = (environment: string, overrides: Partial<EnvironmentState> 
   pendingCount: 0,
   driftCount: 0,
   updatedAt: T0,
+  ...overrides,
+});
+
+export const approval = (id: string, overrides: Partial<Approval> = {}): Approval => ({
+  id,
+  environment: "prod",
+  commit: "4f1c2a9e",
+  planDigest: "sha256:plan-1",
+  approver: "ada@example.com",
+  scope: "sync",
+  at: "2025-03-04T09:00:00.000Z",
+  ...overrides,
+});
+
+export const checkResult = (overrides: Partial<CheckResult> = {}): CheckResult => ({
+  name: "unit",
+  command: "npm test",
+  commit: "4f1c2a9e",
+  exitCode: 0,
+  timedOut: false,
+  durationMs: 1234,
+  output: "ok\n",
+  at: "2025-03-04T09:00:00.000Z",
   ...overrides,
 });

@@ -3,11 +3,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
-import type { CheckResult } from "../../../src/domain/gates";
 import { loadSqlite } from "../../../src/adapters/store/load-sqlite";
 import { MIGRATIONS } from "../../../src/adapters/store/migrations";
 import type { NewRun } from "../../../src/adapters/store/port";
 import { sampleReport } from "../report/fixture";
+import { approval, checkResult } from "../../contract/store/harness";
 import { storeError, useTempStore } from "./temp-store";
 
 // What only the SQLite store has: its file, schema migrations, locks between processes, damaged
@@ -30,17 +30,6 @@ const newRun = (id: string, overrides: Partial<NewRun> = {}): NewRun => ({
   startedAt: T0,
   ...overrides,
 });
-
-const result: CheckResult = {
-  name: "unit",
-  command: "npm test",
-  commit: "4f1c2a9e",
-  exitCode: 0,
-  timedOut: false,
-  durationMs: 1234,
-  output: "ok\n",
-  at: T0,
-};
 
 describe("the file", () => {
   it("is migrated once, in WAL mode, and survives a reopen", async () => {
@@ -80,15 +69,7 @@ describe("migration", () => {
     expect(run?.environment).toBe("test");
     expect(run).not.toHaveProperty("owner");
     expect(run).not.toHaveProperty("heartbeatAt");
-    await store.addApproval({
-      id: "a1",
-      environment: "prod",
-      commit: "c1",
-      planDigest: "sha256:p",
-      approver: "ada",
-      scope: "sync",
-      at: T0,
-    });
+    await store.addApproval(approval("a1"));
     expect(await store.approvals("prod")).toHaveLength(1);
     expect(await store.addRequest({ environment: "prod", reason: "r", priority: "person", at: T0 })).toBe(1);
 
@@ -117,7 +98,7 @@ describe("damaged rows", () => {
     await expect(store.report("run-0001")).rejects.toThrow(/stored report of run run-0001 .*runId/);
     expect(await storeError(async () => await store.latestReport("test"))).toBe("corrupt");
 
-    await store.saveCheckResult("stage", "k1", result);
+    await store.saveCheckResult("stage", "k1", checkResult());
     raw((db) => db.exec(`UPDATE check_results SET body = json_remove(body, '$.output')`));
     await expect(store.checkResult("stage", "k1")).rejects.toThrow(
       /stored check result k1 of environment stage .*output/,
