@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: unit tests are pure and fast; integration tests run the real Pulumi engine,
-// real Git repositories and a real AWS emulator, provisioned once by the global setup.
+// Three projects: unit tests are pure and fast; contract tests run one suite per port against
+// every implementation (the store: memory and a real SQLite file); integration tests run the real
+// Pulumi engine, real Git repositories and a real AWS emulator, provisioned once by the global setup.
 export default defineConfig({
   test: {
     projects: [
@@ -9,6 +10,13 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: "contract",
+          include: ["test/contract/**/*.test.ts"],
           testTimeout: 30_000,
         },
       },

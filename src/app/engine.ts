@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { AuditLog } from "../adapters/audit";
 import { checkKey, runCheck } from "../adapters/commands/run";
@@ -23,9 +22,10 @@ import { checkEnvironment, type CheckContext, type CheckOptions } from "../recon
 import { approvalProblem } from "../reconcile/gating";
 import { writeReportFiles } from "../adapters/reports/files";
 import { SingleFlight } from "./single-flight";
-import type { EnvironmentState, Store } from "../adapters/store/port";
+import type { EnvironmentState, RequestStore, Store } from "../adapters/store/port";
+import { Heartbeat } from "../adapters/store/heartbeat";
+import { HEARTBEAT_INTERVAL_MS, ownerDeadness, processOwner } from "../adapters/owner";
 import { openSqliteStore } from "../adapters/store/sqlite";
-import { openSqliteRequests, type RequestStore } from "../adapters/requests/sqlite";
 import { dataPaths } from "../config/paths";
 import { describePassphraseSource } from "../config/passphrase-source";
 import type { PulumiToolchain } from "../adapters/pulumi/toolchain";
@@ -56,11 +56,13 @@ export class Engine {
   readonly git: SimpleGitAdapter;
   readonly audit: AuditLog;
   /** Requests for the daemon ("look at this environment now"), whichever process runs it. */
+  /** Where requests to the daemon go (the store, shared with the daemon). */
   readonly requests: RequestStore;
   /** One check or sync per stack at a time in this process; schedules share it. */
   readonly flights = new SingleFlight();
   private readonly paths: ReturnType<typeof dataPaths>;
-  private readonly owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly owner = processOwner();
+  private readonly heartbeat: Heartbeat;
   private readonly knownSecrets: KnownSecrets;
 
   constructor(private readonly options: EngineOptions) {
@@ -68,9 +70,16 @@ export class Engine {
     this.paths = dataPaths(config.dataDir);
     fs.mkdirSync(config.dataDir, { recursive: true });
     this.store = openSqliteStore(this.paths.store);
-    this.requests = openSqliteRequests(this.paths.store);
+    this.requests = this.store;
     this.knownSecrets = options.knownSecrets ?? new KnownSecrets();
     if (options.passphrase !== undefined) this.knownSecrets.add(options.passphrase);
+    this.heartbeat = new Heartbeat({
+      store: this.store,
+      owner: this.owner,
+      intervalMs: HEARTBEAT_INTERVAL_MS,
+      onError: (error) =>
+        options.log.warn({ error: String(error) }, "could not record this process's heartbeat"),
+    });
     this.audit = new AuditLog(this.paths.audit, {
       redact: (text) => new Redactor({ secrets: this.knownSecrets, stacks: false }).text(text),
       now: () => this.now(),
@@ -84,11 +93,12 @@ export class Engine {
   }
 
   /**
-   * Marks runs a crash or kill cut short (no end recorded) as interrupted. Only the daemon calls
-   * this at startup: a CLI command next to a running daemon must not mark the daemon's runs.
+   * Marks runs a crash or kill cut short (no end recorded, their owner dead) as interrupted; the
+   * runs of a live process, such as a CLI command beside the daemon, are left alone.
    */
   async recoverInterruptedRuns(): Promise<void> {
-    for (const run of await this.store.markInterrupted(new Date().toISOString())) {
+    const sweep = { now: new Date().toISOString(), isDead: ownerDeadness() };
+    for (const run of await this.store.markInterrupted(sweep)) {
       this.options.log.warn(
         { env: run.environment, runId: run.id, kind: run.kind },
         "a run was interrupted by a crash or kill; its environment is checked again",
@@ -123,6 +133,7 @@ export class Engine {
     return {
       git: this.git,
       store: this.store,
+      owner: this.owner,
       log,
       workspaceDir: (env) => path.join(this.paths.workspaces, env.name),
       installDependencies: (projectDir) =>
@@ -231,9 +242,8 @@ export class Engine {
   /** One check of one environment; waits for any other operation on its stack to finish first. */
   async check(name: string, options: CheckOptions): Promise<CheckReport> {
     const env = this.environment(name);
-    return this.flights.run(`stack:${env.stack}`, () => checkEnvironment(this.context(name), env, options), {
-      wait: true,
-    });
+    const run = () => this.heartbeat.during(() => checkEnvironment(this.context(name), env, options));
+    return this.flights.run(`stack:${env.stack}`, run, { wait: true });
   }
 
   /** The plan a sync would apply now, with every gate's verdict; changes nothing. */
@@ -380,7 +390,6 @@ export class Engine {
 
   /** Closes the store; the caller stops any schedules first. */
   async close(): Promise<void> {
-    await this.requests.close();
     await this.store.close();
   }
 

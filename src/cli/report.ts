@@ -28,7 +28,7 @@ export const command: Command = {
     "Options:",
     "  --json              Print the report as JSON (schema version 1); with --history, the list",
     "  --run <id>          The report of this run instead of the latest",
-    "  --history           List the runs: id, start time, kind, trigger, status (newest first)",
+    "  --history           List the runs: id, start time, kind, mode, trigger, commit, status (newest first)",
     `  --limit <n>         With --history: at most n runs (default ${DEFAULT_LIMIT})`,
     ...CONFIG_HELP,
   ].join("\n"),
@@ -64,7 +64,13 @@ export const command: Command = {
           if (flag(args, "json")) {
             const list = summaries.map((s) => {
               const run = runs.get(s.runId);
-              return { ...s, ...(run ? { kind: run.kind, trigger: run.trigger } : {}) };
+              const details = run && {
+                kind: run.kind,
+                mode: run.mode,
+                trigger: run.trigger,
+                commit: run.commit,
+              };
+              return { ...s, ...details };
             });
             context.stdout(`${JSON.stringify({ environment: name, runs: list }, null, 2)}\n`);
           } else {

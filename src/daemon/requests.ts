@@ -1,5 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
-import type { WorkRequest } from "../adapters/requests/sqlite";
+import type { WorkRequest } from "../adapters/store/port";
 
 export type { WorkRequest };
 
@@ -7,7 +7,12 @@ export type { WorkRequest };
 export interface RequestSource {
   /** Requests after `seq`, oldest first, at most `limit`. */
   requestsSince(seq: number, limit?: number): Promise<WorkRequest[]>;
+  /** Deletes requests made before `before` (ISO 8601). */
+  pruneRequests?(before: string): Promise<number>;
 }
+
+/** Requests older than this are of no use to any daemon: each looks at everything when it starts. */
+const KEEP_REQUESTS_MS = 24 * 60 * 60_000;
 
 export interface RequestFeedOptions {
   source: RequestSource;
@@ -36,8 +41,9 @@ export class RequestFeed {
     this.sleep = options.sleep ?? ((ms, signal) => delay(ms, undefined, { signal }));
   }
 
-  /** Moves past every request already recorded. */
-  async skipExisting(): Promise<void> {
+  /** Moves past every request already recorded, and drops the ones older than a day. */
+  async skipExisting(now = new Date()): Promise<void> {
+    await this.options.source.pruneRequests?.(new Date(now.getTime() - KEEP_REQUESTS_MS).toISOString());
     for (;;) {
       const page = await this.options.source.requestsSince(this.cursor, PAGE);
       const last = page.at(-1);

@@ -24,6 +24,8 @@ export interface CommitInfo {
 
 export type RunKind = "check" | "drift" | "sync";
 export type RunOutcome = "succeeded" | "failed" | "interrupted" | "skipped";
+/** "report": observed only, changed nothing by design; "reconcile": could sync or remediate as policy allows. */
+export type RunMode = "report" | "reconcile";
 
 /** One check or sync of one environment. */
 export interface RunRecord {
@@ -33,7 +35,12 @@ export interface RunRecord {
   kind: RunKind;
   /** Who or what started it: "schedule", "cli:<user>", "webhook". */
   trigger: string;
+  /** The commit the run observed at the branch head. */
   commit?: string;
+  mode?: RunMode;
+  /** The process running it (an OwnerId) and when that process last said it was alive. */
+  owner?: string;
+  heartbeatAt?: string;
   startedAt: string;
   endedAt?: string;
   outcome?: RunOutcome;

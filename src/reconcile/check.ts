@@ -41,6 +41,8 @@ export interface CheckGit {
 export interface CheckContext extends GatingContext {
   git: CheckGit & GatingContext["git"];
   store: Store;
+  /** This process, as the owner of the runs it records (see adapters/owner). */
+  owner: string;
   log: Logger;
   workspaceDir(env: CheckedEnvironment): string;
   installDependencies(projectDir: string): Promise<DependencyResult>;
@@ -133,6 +135,8 @@ export async function checkEnvironment(
     stack: env.stack,
     kind: options.kind,
     trigger: options.trigger,
+    mode: options.allowSync ? "reconcile" : "report",
+    owner: ctx.owner,
     startedAt,
   });
   const report = (status: EnvironmentStatus, reason?: string): CheckReport => ({
@@ -175,6 +179,7 @@ export async function checkEnvironment(
       );
     }
     log = log.child({ commit: head.slice(0, 12) });
+    await ctx.store.setRunCommit(runId, head);
     const workDir = ctx.workspaceDir(env);
     await timed("checkout", () => ctx.git.checkout(env.branch, head as string, workDir));
     desired = await ctx.git.commit(head);

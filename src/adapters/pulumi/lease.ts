@@ -2,6 +2,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
+// The plan: the store's LeaseStore (src/adapters/store/port.ts) takes over from these lease files,
+// so that replicas sharing a store share leases whatever the backend; until the failure-handling
+// work moves the engine onto it, this guards file:// backends.
+
 /** tidegate's own lease on a stack, held for the whole of a sync (Pulumi's lock covers only the update). */
 export interface Lease {
   readonly owner: string;

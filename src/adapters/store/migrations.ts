@@ -90,4 +90,33 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (environment, key)
   ) STRICT;
   `,
+  // 3: run owners and heartbeats, the run's mode; leases; work requests for the daemon.
+  `
+  ALTER TABLE runs ADD COLUMN owner TEXT;
+  ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
+  ALTER TABLE runs ADD COLUMN heartbeat_ms INTEGER;
+  ALTER TABLE runs ADD COLUMN mode TEXT;
+  CREATE INDEX runs_open_by_owner ON runs (owner) WHERE ended_at IS NULL;
+
+  CREATE TABLE leases (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    acquired_at TEXT NOT NULL,
+    renewed_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL
+  ) STRICT;
+
+  -- AUTOINCREMENT: a seq is never reused after a prune, so a reader that saw it misses nothing.
+  CREATE TABLE requests (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    environment TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    priority TEXT NOT NULL,
+    actor TEXT,
+    at TEXT NOT NULL,
+    at_ms INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX requests_by_time ON requests (at_ms);
+  `,
 ];

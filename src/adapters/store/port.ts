@@ -1,7 +1,8 @@
 import type { Approval, CheckResult } from "../../domain/gates";
 import type { CheckReport, EnvironmentState, RunOutcome, RunRecord, ReportSummary } from "../../domain/model";
+import type { IsDead, OwnerId } from "../../domain/owner";
 
-export type { EnvironmentState, ReportSummary };
+export type { EnvironmentState, IsDead, OwnerId, ReportSummary };
 
 export interface RunFilter {
   environment?: string;
@@ -9,7 +10,17 @@ export interface RunFilter {
   limit?: number;
 }
 
-export type NewRun = Omit<RunRecord, "endedAt" | "outcome">;
+/** A run as it starts: its owner's heartbeat starts at `startedAt`. */
+export type NewRun = Omit<RunRecord, "endedAt" | "outcome" | "error" | "owner" | "heartbeatAt"> & {
+  owner: OwnerId;
+};
+
+export interface InterruptSweep {
+  /** ISO 8601: the end recorded on the runs marked. */
+  now: string;
+  /** Whether a run's owner is dead (see isOwnerDead); the runs of live owners are left alone. */
+  isDead: IsDead;
+}
 
 export interface ApprovalQuery {
   /** Also list revoked approvals (kept as history); default: active ones only. */
@@ -62,15 +73,22 @@ export interface RunStore {
    * (its outcome is the truth); finishing a run twice otherwise fails with StoreError "conflict".
    */
   finishRun(id: string, outcome: RunOutcome, error?: RunRecord["error"]): Promise<void>;
+  /** Records the commit the run observed (as soon as it knows it, so an interrupted run keeps it). */
+  setRunCommit(id: string, commit: string): Promise<void>;
+  /**
+   * Says the owner is alive: sets the heartbeat of each of its unfinished runs to `at` (never back)
+   * and returns how many it touched.
+   */
+  heartbeat(owner: OwnerId, at: string): Promise<number>;
   runs(filter?: RunFilter): Promise<RunRecord[]>;
   run(id: string): Promise<RunRecord | undefined>;
   /** Runs whose outcome is "interrupted", newest first. */
   interruptedRuns(): Promise<RunRecord[]>;
   /**
-   * At startup: every run with no end is one a crash cut short. Marks each "interrupted" (ended at
-   * `now`, with a recovery hint) and returns them.
+   * Every run with no end whose owner is dead is one a crash cut short: marks each "interrupted"
+   * (ended at `now`, with a recovery hint) and returns them, newest first. Runs of live owners stay.
    */
-  markInterrupted(now: string): Promise<RunRecord[]>;
+  markInterrupted(sweep: InterruptSweep): Promise<RunRecord[]>;
 }
 
 /** What `tidegate status` shows per environment. */
@@ -132,11 +150,81 @@ export interface CommandResultStore {
   checkResult(environment: string, key: string): Promise<CheckResult | undefined>;
 }
 
+/** Who holds a key (e.g. a stack) until when. */
+export interface Lease {
+  key: string;
+  owner: OwnerId;
+  /** ISO 8601: when this owner took it. */
+  acquiredAt: string;
+  /** ISO 8601: the holder's last acquire or renew (its heartbeat). */
+  renewedAt: string;
+  /** ISO 8601: after this, anyone may take it. */
+  expiresAt: string;
+}
+
+/** Leases shared by every process on the store: one holder per key at a time. */
+export interface LeaseStore {
+  /**
+   * Takes the lease for `ttlMs` from `now`, or returns undefined when another owner holds it. The
+   * holder taking it again renews it. A lease is free once expired, or at once when `isDead` says
+   * its holder is dead (a crashed process on this host).
+   */
+  acquire(
+    key: string,
+    owner: OwnerId,
+    ttlMs: number,
+    now: string,
+    isDead?: IsDead,
+  ): Promise<Lease | undefined>;
+  /** Extends the holder's lease to `now + ttlMs`; undefined when `owner` does not hold it. */
+  renew(key: string, owner: OwnerId, ttlMs: number, now: string): Promise<Lease | undefined>;
+  /** Frees the lease if `owner` holds it; returns whether it did. */
+  release(key: string, owner: OwnerId): Promise<boolean>;
+  /** The lease as stored, expired or not; undefined when free. */
+  holder(key: string): Promise<Lease | undefined>;
+}
+
+/** Who asked: a person (approve, revoke, check) comes before a schedule. */
+export type RequestPriority = "person" | "schedule";
+
+export interface NewWorkRequest {
+  environment: string;
+  /** Why, in a few words ("approved by ada", "webhook push"). */
+  reason: string;
+  priority: RequestPriority;
+  actor?: string;
+  /** ISO 8601. */
+  at: string;
+}
+
+export interface WorkRequest extends NewWorkRequest {
+  /** Increasing, never reused: the daemon reads the requests after the last seq it saw. */
+  seq: number;
+}
+
+/** Work requests from other processes (a CLI approve) to the daemon, which reads new ones often. */
+export interface RequestStore {
+  /** Adds a request and returns its seq. */
+  addRequest(request: NewWorkRequest): Promise<number>;
+  /** The requests with a seq above `seq`, oldest first, at most `limit` (all when absent). */
+  requestsSince(seq: number, limit?: number): Promise<WorkRequest[]>;
+  /** Deletes the requests made before `before` (ISO 8601); returns how many. */
+  pruneRequests(before: string): Promise<number>;
+}
+
 /**
  * The state store, split by what it stores. Lists are newest first (by start time). Several
  * processes may share one store; every method is safe to call from each of them.
  */
 export interface Store
-  extends RunStore, StatusStore, ReportStore, ApprovalStore, SuccessStore, CommandResultStore {
+  extends
+    RunStore,
+    StatusStore,
+    ReportStore,
+    ApprovalStore,
+    SuccessStore,
+    CommandResultStore,
+    LeaseStore,
+    RequestStore {
   close(): Promise<void>;
 }

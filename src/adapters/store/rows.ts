@@ -4,7 +4,15 @@ import type { Approval, CheckResult } from "../../domain/gates";
 import type { RunRecord } from "../../domain/model";
 import { EnvironmentStatusSchema } from "../../domain/report-schema";
 import { StoreError } from "./errors";
-import type { EnvironmentState, NewSuccess, ProgramSuccess, ReportSummary } from "./port";
+import type {
+  EnvironmentState,
+  Lease,
+  NewSuccess,
+  NewWorkRequest,
+  ProgramSuccess,
+  ReportSummary,
+  WorkRequest,
+} from "./port";
 
 // Rows back into records. The file may have been written by another tidegate version, so each
 // record is checked against its schema on the way out.
@@ -18,6 +26,9 @@ export const RunRecordSchema = z.object({
   kind: z.enum(["check", "drift", "sync"]),
   trigger: z.string(),
   commit: z.string().optional(),
+  mode: z.enum(["report", "reconcile"]).optional(),
+  owner: z.string().optional(),
+  heartbeatAt: z.string().optional(),
   startedAt: z.string(),
   endedAt: z.string().optional(),
   outcome: z.enum(["succeeded", "failed", "interrupted", "skipped"]).optional(),
@@ -70,6 +81,24 @@ export const NewSuccessSchema = z.object({
   at: z.string(),
 });
 
+export const NewWorkRequestSchema = z.object({
+  environment: z.string().min(1),
+  reason: z.string(),
+  priority: z.enum(["person", "schedule"]),
+  actor: z.string().optional(),
+  at: z.string(),
+});
+
+const WorkRequestSchema = NewWorkRequestSchema.extend({ seq: z.number().int().positive() });
+
+const LeaseSchema = z.object({
+  key: z.string(),
+  owner: z.string(),
+  acquiredAt: z.string(),
+  renewedAt: z.string(),
+  expiresAt: z.string(),
+});
+
 const ProgramSuccessSchema = z.object({
   environment: z.string(),
   commit: z.string(),
@@ -92,6 +121,12 @@ const sameApproval: Same<z.infer<typeof ApprovalSchema>, Approval> = true;
 const sameCheckResult: Same<z.infer<typeof CheckResultSchema>, CheckResult> = true;
 const sameSuccess: Same<z.infer<typeof ProgramSuccessSchema>, ProgramSuccess> = true;
 const sameNewSuccess: Same<z.infer<typeof NewSuccessSchema>, NewSuccess> = true;
+const sameNewRequest: Same<z.infer<typeof NewWorkRequestSchema>, NewWorkRequest> = true;
+const sameRequest: Same<z.infer<typeof WorkRequestSchema>, WorkRequest> = true;
+const sameLease: Same<z.infer<typeof LeaseSchema>, Lease> = true;
+void sameNewRequest;
+void sameRequest;
+void sameLease;
 void sameRun;
 void sameState;
 void sameApproval;
@@ -110,6 +145,9 @@ export function runFromRow(row: Row): RunRecord {
       kind: row.kind,
       trigger: row.triggered_by,
       commit: row.commit_sha,
+      mode: row.mode,
+      owner: row.owner,
+      heartbeatAt: row.heartbeat_at,
       startedAt: row.started_at,
       endedAt: row.ended_at,
       outcome: row.outcome,
@@ -178,6 +216,35 @@ export function successFromRow(row: Row): ProgramSuccess {
       lastAt: row.last_at,
     },
     `success of tree ${String(row.program_tree)} in environment ${String(row.environment)}`,
+  );
+}
+
+export function leaseFromRow(row: Row): Lease {
+  return check(
+    LeaseSchema,
+    {
+      key: row.key,
+      owner: row.owner,
+      acquiredAt: row.acquired_at,
+      renewedAt: row.renewed_at,
+      expiresAt: row.expires_at,
+    },
+    `lease ${String(row.key)}`,
+  );
+}
+
+export function requestFromRow(row: Row): WorkRequest {
+  return check(
+    WorkRequestSchema,
+    withoutNulls({
+      seq: row.seq,
+      environment: row.environment,
+      reason: row.reason,
+      priority: row.priority,
+      actor: row.actor,
+      at: row.at,
+    }),
+    `work request ${String(row.seq)}`,
   );
 }
 

@@ -1,34 +1,51 @@
 import type { DatabaseSync, SQLOutputValue } from "node:sqlite";
 import type { Approval, CheckResult } from "../../domain/gates";
 import type { CheckReport, RunOutcome, RunRecord } from "../../domain/model";
-import { InvalidReportError, parseCheckReport } from "../../domain/report-schema";
+import type { IsDead } from "../../domain/owner";
 import { deepEqual } from "../../domain/values";
 import { StoreError } from "./errors";
 import { busyErrors, immediate, openDatabase } from "./database";
 import type {
   ApprovalQuery,
   EnvironmentState,
+  InterruptSweep,
+  Lease,
   NewRun,
   NewSuccess,
+  NewWorkRequest,
   ProgramSuccess,
   ReportSummary,
   Revocation,
   RunFilter,
   Store,
+  WorkRequest,
 } from "./port";
 import {
-  ApprovalSchema,
   approvalFromRow,
-  CheckResultSchema,
   checkResultFromRow,
+  leaseFromRow,
   NewSuccessSchema,
+  NewWorkRequestSchema,
   parseJson,
+  requestFromRow,
   runFromRow,
   stateFromRow,
   successFromRow,
   summaryFromRow,
   validInput,
 } from "./rows";
+import {
+  checkRevocation,
+  count,
+  epochMs,
+  interruptedError,
+  newApproval,
+  newCheckResult,
+  nonEmpty,
+  positiveInteger,
+  storedReport,
+  validReport,
+} from "./validate";
 
 /** The store's file name in the data directory. */
 export const STORE_FILE = "tidegate.db";
@@ -42,12 +59,6 @@ export interface SqliteStoreOptions {
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 const NO_LIMIT = -1;
-
-const INTERRUPTED_RECOVERY: Record<RunRecord["kind"], string> = {
-  check: "nothing was changed; the next check runs again.",
-  drift: "nothing was changed; the next drift check runs again.",
-  sync: "the update may have left pending operations on the stack: run a check of this environment and, if it reports pending operations, follow its recovery step.",
-};
 
 /** Opens (creating if needed) the store in one SQLite file, e.g. `<data dir>/tidegate.db`. */
 export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): Store {
@@ -73,9 +84,16 @@ type Synchronous<T> = {
 function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
   const sql = {
     insertRun: db.prepare(
-      `INSERT INTO runs (id, environment, stack, kind, triggered_by, commit_sha, started_at, started_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO runs (id, environment, stack, kind, triggered_by, commit_sha, mode, owner,
+         started_at, started_ms, heartbeat_at, heartbeat_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     ),
+    setRunCommit: db.prepare("UPDATE runs SET commit_sha = ? WHERE id = ?"),
+    heartbeat: db.prepare(
+      `UPDATE runs SET heartbeat_at = ?, heartbeat_ms = ?
+       WHERE owner = ? AND ended_at IS NULL AND (heartbeat_ms IS NULL OR heartbeat_ms < ?)`,
+    ),
+    ownerRunsOpen: db.prepare("SELECT count(*) AS n FROM runs WHERE owner = ? AND ended_at IS NULL"),
     // The owner of a run knows its outcome better than a startup sweep that marked it interrupted.
     finishRun: db.prepare(
       `UPDATE runs SET ended_at = ?, outcome = ?, error = ?
@@ -153,6 +171,20 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
        WHERE excluded.at_ms >= check_results.at_ms`,
     ),
     checkResult: db.prepare("SELECT * FROM check_results WHERE environment = ? AND key = ?"),
+    lease: db.prepare("SELECT * FROM leases WHERE key = ?"),
+    putLease: db.prepare(
+      `INSERT INTO leases (key, owner, acquired_at, renewed_at, expires_at, expires_ms)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, acquired_at = excluded.acquired_at,
+         renewed_at = excluded.renewed_at, expires_at = excluded.expires_at, expires_ms = excluded.expires_ms`,
+    ),
+    releaseLease: db.prepare("DELETE FROM leases WHERE key = ? AND owner = ?"),
+    insertRequest: db.prepare(
+      `INSERT INTO requests (environment, reason, priority, actor, at, at_ms) VALUES (?, ?, ?, ?, ?, ?)
+       RETURNING seq`,
+    ),
+    requestsSince: db.prepare("SELECT * FROM requests WHERE seq > ? ORDER BY seq LIMIT ?"),
+    pruneRequests: db.prepare("DELETE FROM requests WHERE at_ms < ?"),
   };
 
   const getRun = (id: string): RunRecord | undefined => {
@@ -160,20 +192,28 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     return row ? runFromRow(row) : undefined;
   };
 
-  const readReport = (runId: string, body: SQLOutputValue): CheckReport => {
-    try {
-      return parseCheckReport(parseJson(body, `report of run ${runId}`), `stored report of run ${runId}`);
-    } catch (error) {
-      if (error instanceof InvalidReportError)
-        throw new StoreError("corrupt", error.message, { cause: error });
-      throw error;
-    }
+  const readReport = (runId: string, body: SQLOutputValue): CheckReport =>
+    storedReport(runId, parseJson(body, `report of run ${runId}`));
+
+  // The lease written for `owner` from `now`, keeping the acquisition time of a holder renewing it.
+  const putLease = (key: string, owner: string, ttlMs: number, now: string, acquiredAt?: string): Lease => {
+    const nowMs = epochMs(now, "now");
+    const lease: Lease = {
+      key,
+      owner,
+      acquiredAt: acquiredAt ?? now,
+      renewedAt: now,
+      expiresAt: new Date(nowMs + ttlMs).toISOString(),
+    };
+    sql.putLease.run(key, owner, lease.acquiredAt, lease.renewedAt, lease.expiresAt, nowMs + ttlMs);
+    return lease;
   };
 
   let closed = false;
 
   const store: Synchronous<Store> = {
     startRun(run: NewRun): void {
+      const startedMs = epochMs(run.startedAt, "startedAt");
       const changes = sql.insertRun.run(
         run.id,
         run.environment,
@@ -181,8 +221,12 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
         run.kind,
         run.trigger,
         run.commit ?? null,
+        run.mode ?? null,
+        nonEmpty(run.owner, "owner"),
         run.startedAt,
-        epochMs(run.startedAt, "startedAt"),
+        startedMs,
+        run.startedAt,
+        startedMs,
       ).changes;
       if (Number(changes) === 0) throw new StoreError("conflict", `run ${run.id} already exists`);
     },
@@ -199,6 +243,19 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
       );
     },
 
+    setRunCommit(id: string, commit: string): void {
+      const { changes } = sql.setRunCommit.run(nonEmpty(commit, "commit"), id);
+      if (Number(changes) === 0) throw new StoreError("not-found", `run ${id} does not exist`);
+    },
+
+    heartbeat(owner: string, at: string): number {
+      const ms = epochMs(at, "at");
+      return immediate(db, () => {
+        sql.heartbeat.run(at, ms, nonEmpty(owner, "owner"), ms);
+        return Number(sql.ownerRunsOpen.get(owner)?.n ?? 0);
+      });
+    },
+
     runs(filter: RunFilter = {}): RunRecord[] {
       const limit = filter.limit === undefined ? NO_LIMIT : positiveInteger(filter.limit, "limit");
       const rows =
@@ -212,19 +269,18 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
       return sql.interrupted.all().map(runFromRow);
     },
 
-    markInterrupted(at: string): RunRecord[] {
+    markInterrupted({ now: at, isDead }: InterruptSweep): RunRecord[] {
       epochMs(at, "now");
       return immediate(db, () =>
-        sql.openRuns.all().map((row) => {
-          const run = runFromRow(row);
-          const error = {
-            kind: "interrupted",
-            message: "tidegate stopped before the run ended",
-            recovery: INTERRUPTED_RECOVERY[run.kind],
-          };
-          sql.finishRun.run(at, "interrupted", JSON.stringify(error), run.id);
-          return { ...run, endedAt: at, outcome: "interrupted" as const, error };
-        }),
+        sql.openRuns
+          .all()
+          .map(runFromRow)
+          .filter((run) => isDead(run.owner, run.heartbeatAt))
+          .map((run) => {
+            const error = interruptedError(run.kind);
+            sql.finishRun.run(at, "interrupted", JSON.stringify(error), run.id);
+            return { ...run, endedAt: at, outcome: "interrupted" as const, error };
+          }),
       );
     },
 
@@ -256,14 +312,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     },
 
     saveReport(report: CheckReport): void {
-      try {
-        parseCheckReport(report, `report of run ${report.runId}`);
-      } catch (error) {
-        if (error instanceof InvalidReportError) {
-          throw new StoreError("invalid-input", error.message, { cause: error });
-        }
-        throw error;
-      }
+      validReport(report);
       const body = JSON.stringify(report);
       const { changes } = sql.insertReport.run(
         report.runId,
@@ -296,14 +345,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     },
 
     addApproval(approval: Approval): void {
-      const a = validInput(ApprovalSchema, approval, `approval ${String(approval?.id)}`);
-      if (a.revokedAt !== undefined || a.revokedBy !== undefined) {
-        throw new StoreError(
-          "invalid-input",
-          `approval ${a.id} is already revoked: add approvals unrevoked, then revoke them with revokeApprovals`,
-        );
-      }
-      const atMs = epochMs(a.at, "at");
+      const { approval: a, atMs } = newApproval(approval);
       immediate(db, () => {
         const row = sql.approval.get(a.id);
         if (row) {
@@ -334,10 +376,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     },
 
     revokeApprovals(environment: string, revocation: Revocation): Approval[] {
-      if (typeof revocation.by !== "string" || revocation.by === "") {
-        throw new StoreError("invalid-input", "revocation.by must name who revokes");
-      }
-      epochMs(revocation.at, "at");
+      checkRevocation(revocation);
       return immediate(db, () =>
         sql.revocable
           .all({
@@ -365,16 +404,67 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     },
 
     saveCheckResult(environment: string, key: string, result: CheckResult): void {
-      if (environment === "" || key === "") {
-        throw new StoreError("invalid-input", "a check result needs an environment and a key");
-      }
-      const r = validInput(CheckResultSchema, result, `check result ${key}`);
-      sql.saveCheckResult.run(environment, key, epochMs(r.at, "at"), JSON.stringify(r));
+      const { result: r, atMs } = newCheckResult(environment, key, result);
+      sql.saveCheckResult.run(environment, key, atMs, JSON.stringify(r));
     },
 
     checkResult(environment: string, key: string): CheckResult | undefined {
       const row = sql.checkResult.get(environment, key);
       return row ? checkResultFromRow(row) : undefined;
+    },
+
+    acquire(key: string, owner: string, ttlMs: number, now: string, isDead?: IsDead): Lease | undefined {
+      leaseArguments(key, owner, ttlMs);
+      const nowMs = epochMs(now, "now");
+      return immediate(db, () => {
+        const row = sql.lease.get(key);
+        const held = row ? leaseFromRow(row) : undefined;
+        if (!held) return putLease(key, owner, ttlMs, now);
+        if (held.owner === owner) return putLease(key, owner, ttlMs, now, held.acquiredAt);
+        const free = Number(row?.expires_ms) <= nowMs || (isDead?.(held.owner, held.renewedAt) ?? false);
+        return free ? putLease(key, owner, ttlMs, now) : undefined;
+      });
+    },
+
+    renew(key: string, owner: string, ttlMs: number, now: string): Lease | undefined {
+      leaseArguments(key, owner, ttlMs);
+      epochMs(now, "now");
+      return immediate(db, () => {
+        const row = sql.lease.get(key);
+        const held = row ? leaseFromRow(row) : undefined;
+        return held?.owner === owner ? putLease(key, owner, ttlMs, now, held.acquiredAt) : undefined;
+      });
+    },
+
+    release(key: string, owner: string): boolean {
+      return Number(sql.releaseLease.run(key, owner).changes) > 0;
+    },
+
+    holder(key: string): Lease | undefined {
+      const row = sql.lease.get(key);
+      return row ? leaseFromRow(row) : undefined;
+    },
+
+    addRequest(request: NewWorkRequest): number {
+      const r = validInput(NewWorkRequestSchema, request, "work request");
+      const row = sql.insertRequest.get(
+        r.environment,
+        r.reason,
+        r.priority,
+        r.actor ?? null,
+        r.at,
+        epochMs(r.at, "at"),
+      );
+      return Number(row?.seq);
+    },
+
+    requestsSince(seq: number, limit?: number): WorkRequest[] {
+      const max = limit === undefined ? NO_LIMIT : positiveInteger(limit, "limit");
+      return sql.requestsSince.all(count(seq, "seq"), max).map(requestFromRow);
+    },
+
+    pruneRequests(before: string): number {
+      return Number(sql.pruneRequests.run(epochMs(before, "before")).changes);
     },
 
     close(): void {
@@ -386,22 +476,8 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
   return store;
 }
 
-function epochMs(iso: string, field: string): number {
-  const ms = Date.parse(iso);
-  if (Number.isNaN(ms)) throw new StoreError("invalid-input", `${field} '${iso}' is not an ISO 8601 time`);
-  return ms;
-}
-
-function positiveInteger(value: number, field: string): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new StoreError("invalid-input", `${field} must be a positive integer, got ${value}`);
-  }
-  return value;
-}
-
-function count(value: number, field: string): number {
-  if (!Number.isInteger(value) || value < 0) {
-    throw new StoreError("invalid-input", `${field} must be a whole number ≥ 0, got ${value}`);
-  }
-  return value;
+function leaseArguments(key: string, owner: string, ttlMs: number): void {
+  nonEmpty(key, "key");
+  nonEmpty(owner, "owner");
+  positiveInteger(ttlMs, "ttlMs");
 }

@@ -443,19 +443,29 @@ describe("progress", () => {
 });
 
 describe("formatHistory", () => {
-  it("lists runs newest first with their kind and trigger", () => {
+  it("lists runs newest first with their kind, mode, trigger and commit", () => {
     const text = formatHistory(
       [
         { runId: "run-2", startedAt: minutesAgo(1), status: "Drifted" },
         { runId: "run-1", startedAt: minutesAgo(90), status: "Synced" },
       ],
-      new Map([["run-2", { kind: "drift" as const, trigger: "cli:dana" }]]),
+      new Map([
+        [
+          "run-2",
+          {
+            kind: "drift" as const,
+            mode: "report" as const,
+            trigger: "cli:dana",
+            commit: "4f1c2a9e0b1c2d3e4f5a",
+          },
+        ],
+      ]),
       NOW,
     );
     expect(text.split("\n")).toEqual([
-      "RUN     STARTED                             KIND    TRIGGER    STATUS",
-      `run-2   ${minutesAgo(1)} (1m ago)   drift   cli:dana   Drifted`,
-      `run-1   ${minutesAgo(90)} (1h ago)   -       -          Synced`,
+      "RUN     STARTED                             KIND    MODE     TRIGGER    COMMIT         STATUS",
+      `run-2   ${minutesAgo(1)} (1m ago)   drift   report   cli:dana   4f1c2a9e0b1c   Drifted`,
+      `run-1   ${minutesAgo(90)} (1h ago)   -       -        -          -              Synced`,
       "",
     ]);
     expect(formatHistory([], new Map(), NOW)).toBe("No runs yet.\n");

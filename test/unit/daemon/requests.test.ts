@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { openSqliteRequests, type RequestStore } from "../../../src/adapters/requests/sqlite";
+import type { RequestStore } from "../../../src/adapters/store/port";
 import { openSqliteStore } from "../../../src/adapters/store/sqlite";
 import { RequestFeed, type WorkRequest } from "../../../src/daemon/requests";
 
@@ -18,7 +18,7 @@ function storeFile(): string {
 }
 
 function open(file: string): RequestStore {
-  const requests = openSqliteRequests(file);
+  const requests = openSqliteStore(file);
   cleanups.push(() => requests.close());
   return requests;
 }

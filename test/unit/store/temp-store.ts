@@ -3,15 +3,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach } from "vitest";
-import { StoreError, type StoreErrorKind } from "../../../src/adapters/store/errors";
 import { loadSqlite } from "../../../src/adapters/store/load-sqlite";
 import type { Store } from "../../../src/adapters/store/port";
 import { openSqliteStore, STORE_FILE } from "../../../src/adapters/store/sqlite";
+import { STORE_NOW } from "../../contract/store/harness";
 
 // A real SQLite file in a temp directory per test: the store is embedded, so this is the real thing.
 
-/** The clock the stores opened here read. */
-export const STORE_NOW = "2025-03-04T12:00:00.000Z";
+export { storeError } from "../../contract/store/harness";
 
 export interface TempStore {
   /** The test's temp directory. */
@@ -57,15 +56,4 @@ export function useTempStore(): TempStore {
     },
   };
   return temp;
-}
-
-/** The kind of the StoreError `work` throws; fails when it throws none. */
-export async function storeError(work: () => unknown): Promise<StoreErrorKind> {
-  try {
-    await work();
-  } catch (error) {
-    if (error instanceof StoreError) return error.kind;
-    throw error;
-  }
-  throw new Error("expected a StoreError");
 }

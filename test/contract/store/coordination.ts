@@ -1,0 +1,161 @@
+import { describe, expect, it } from "vitest";
+import type { NewWorkRequest } from "../../../src/adapters/store/port";
+import { secondHandle, storeError, useStore, type StoreFactory } from "./harness";
+
+// What processes sharing a store coordinate through: leases, and work requests for the daemon.
+
+const A = "host-a/100/5000/aaaa";
+const B = "host-b/200/6000/bbbb";
+const TTL = 60_000;
+const at = (minute: number, second = 0) =>
+  `2025-03-04T09:${String(minute).padStart(2, "0")}:${String(second).padStart(2, "0")}.000Z`;
+
+const request = (environment: string, overrides: Partial<NewWorkRequest> = {}): NewWorkRequest => ({
+  environment,
+  reason: "approved by ada",
+  priority: "person",
+  actor: "ada@example.com",
+  at: at(0),
+  ...overrides,
+});
+
+export function coordinationContract(factory: StoreFactory): void {
+  const handles = useStore(factory);
+
+  describe("leases", () => {
+    it("have one holder at a time; the other owner waits for a release", async (ctx) => {
+      const a = await handles.open();
+      const b = await secondHandle(handles, ctx);
+      expect(await a.holder("stack:prod")).toBeUndefined();
+
+      expect(await a.acquire("stack:prod", A, TTL, at(0))).toEqual({
+        key: "stack:prod",
+        owner: A,
+        acquiredAt: at(0),
+        renewedAt: at(0),
+        expiresAt: at(1),
+      });
+      expect(await b.acquire("stack:prod", B, TTL, at(0, 30))).toBeUndefined();
+      expect(await b.acquire("stack:stage", B, TTL, at(0, 30))).toMatchObject({ owner: B }); // another key
+      expect((await b.holder("stack:prod"))?.owner).toBe(A);
+
+      expect(await b.release("stack:prod", B)).toBe(false); // not the holder's
+      expect((await a.holder("stack:prod"))?.owner).toBe(A);
+      expect(await a.release("stack:prod", A)).toBe(true);
+      expect(await a.release("stack:prod", A)).toBe(false);
+      expect(await a.holder("stack:prod")).toBeUndefined();
+      expect(await b.acquire("stack:prod", B, TTL, at(0, 40))).toMatchObject({
+        owner: B,
+        acquiredAt: at(0, 40),
+      });
+    });
+
+    it("expire after their TTL unless the holder renews them; only the holder renews", async () => {
+      const store = await handles.open();
+      await store.acquire("k", A, TTL, at(0));
+      expect(await store.renew("k", B, TTL, at(0, 50))).toBeUndefined();
+      expect(await store.renew("k", A, TTL, at(0, 50))).toEqual({
+        key: "k",
+        owner: A,
+        acquiredAt: at(0),
+        renewedAt: at(0, 50),
+        expiresAt: at(1, 50),
+      });
+      expect(await store.acquire("k", B, TTL, at(1, 49))).toBeUndefined(); // still held, thanks to the renewal
+      expect(await store.acquire("k", A, TTL, at(1, 0))).toMatchObject({
+        acquiredAt: at(0),
+        expiresAt: at(2),
+      }); // again: a renewal
+
+      const taken = await store.acquire("k", B, TTL, at(2)); // expired: anyone may take it
+      expect(taken).toEqual({ key: "k", owner: B, acquiredAt: at(2), renewedAt: at(2), expiresAt: at(3) });
+      expect(await store.renew("k", A, TTL, at(2, 1))).toBeUndefined(); // the old holder lost it
+      expect(await store.release("k", A)).toBe(false);
+      expect((await store.holder("k"))?.owner).toBe(B);
+    });
+
+    it("are free at once when their holder is dead, and only then", async () => {
+      const store = await handles.open();
+      await store.acquire("k", A, TTL, at(0));
+      const asked: [string | undefined, string | undefined][] = [];
+      const alive = await store.acquire("k", B, TTL, at(0, 10), (owner, heartbeatAt) => {
+        asked.push([owner, heartbeatAt]);
+        return false;
+      });
+      expect(alive).toBeUndefined();
+      expect(asked).toEqual([[A, at(0)]]);
+      expect(await store.acquire("k", B, TTL, at(0, 20), (owner) => owner === A)).toMatchObject({ owner: B });
+    });
+
+    it("refuse bad arguments", async () => {
+      const store = await handles.open();
+      expect(await storeError(async () => await store.acquire("", A, TTL, at(0)))).toBe("invalid-input");
+      expect(await storeError(async () => await store.acquire("k", "", TTL, at(0)))).toBe("invalid-input");
+      expect(await storeError(async () => await store.acquire("k", A, 0, at(0)))).toBe("invalid-input");
+      expect(await storeError(async () => await store.acquire("k", A, TTL, "now"))).toBe("invalid-input");
+      expect(await storeError(async () => await store.renew("k", A, 1.5, at(0)))).toBe("invalid-input");
+      expect(await store.holder("k")).toBeUndefined();
+    });
+  });
+
+  describe("work requests", () => {
+    it("are numbered as added and read after a seq, oldest first, by another process", async (ctx) => {
+      const cli = await handles.open();
+      const daemon = await secondHandle(handles, ctx);
+      expect(await daemon.requestsSince(0)).toEqual([]);
+
+      const first = await cli.addRequest(request("prod"));
+      const second = await cli.addRequest(
+        request("stage", { reason: "nightly", priority: "schedule", actor: undefined, at: at(1) }),
+      );
+      const third = await cli.addRequest(request("prod", { reason: "revoked by bob", at: at(0, 30) }));
+      expect(first).toBeGreaterThan(0);
+      expect(second).toBeGreaterThan(first);
+      expect(third).toBeGreaterThan(second);
+
+      const all = await daemon.requestsSince(0);
+      expect(all).toEqual([
+        { ...request("prod"), seq: first },
+        { environment: "stage", reason: "nightly", priority: "schedule", at: at(1), seq: second },
+        { ...request("prod", { reason: "revoked by bob", at: at(0, 30) }), seq: third },
+      ]);
+      expect(all[1]).not.toHaveProperty("actor");
+      expect((await daemon.requestsSince(first)).map((r) => r.seq)).toEqual([second, third]);
+      expect((await daemon.requestsSince(0, 2)).map((r) => r.seq)).toEqual([first, second]);
+      expect(await daemon.requestsSince(third)).toEqual([]);
+    });
+
+    it("are pruned by time, and a seq is never given twice", async () => {
+      const store = await handles.open();
+      const old = await store.addRequest(request("prod", { at: at(0) }));
+      const kept = await store.addRequest(request("prod", { at: at(5) }));
+      const last = await store.addRequest(request("prod", { at: "2025-03-04T09:10:00.000+00:00" }));
+      expect(await store.pruneRequests(at(5))).toBe(1);
+      expect((await store.requestsSince(0)).map((r) => r.seq)).toEqual([kept, last]);
+      expect(await store.pruneRequests(at(30))).toBe(2);
+      expect(await store.requestsSince(0)).toEqual([]);
+
+      const next = await store.addRequest(request("prod", { at: at(31) }));
+      expect(next).toBeGreaterThan(last);
+      expect((await store.requestsSince(old)).map((r) => r.seq)).toEqual([next]);
+    });
+
+    it("refuse bad input", async () => {
+      const store = await handles.open();
+      expect(await storeError(async () => await store.addRequest(request("")))).toBe("invalid-input");
+      expect(await storeError(async () => await store.addRequest(request("prod", { at: "soon" })))).toBe(
+        "invalid-input",
+      );
+      expect(
+        await storeError(
+          async () =>
+            await store.addRequest(request("prod", { priority: "urgent" as NewWorkRequest["priority"] })),
+        ),
+      ).toBe("invalid-input");
+      expect(await storeError(async () => await store.requestsSince(-1))).toBe("invalid-input");
+      expect(await storeError(async () => await store.requestsSince(0, 0))).toBe("invalid-input");
+      expect(await storeError(async () => await store.pruneRequests("yesterday"))).toBe("invalid-input");
+      expect(await store.requestsSince(0)).toEqual([]);
+    });
+  });
+}

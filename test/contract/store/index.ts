@@ -1,0 +1,17 @@
+import { describe } from "vitest";
+import { coordinationContract } from "./coordination";
+import { gatesContract } from "./gates";
+import type { StoreFactory } from "./harness";
+import { runContract } from "./runs";
+
+export type { StoreFactory, StoreUnderTest } from "./harness";
+export { STORE_NOW } from "./harness";
+
+/** The behaviour every implementation of the store port shares: one suite, run against each. */
+export function storeContract(name: string, factory: StoreFactory): void {
+  describe(`${name} store`, () => {
+    runContract(factory);
+    gatesContract(factory);
+    coordinationContract(factory);
+  });
+}
