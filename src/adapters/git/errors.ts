@@ -120,14 +120,16 @@ export class GitCredentialsError extends GitError {
 export type RemoteOperation = "ls-remote" | "fetch" | "push";
 
 /**
- * Which limit stopped a Git call: `connect` (no connection, or no ssh banner, in time), `low-speed`
+ * Which limit stopped a Git call: `connect` (no connection, or no ssh banner, in time), `no-answer`
+ * (Git printed nothing at all in connect + lowSpeed: e.g. a TLS handshake that never ends), `low-speed`
  * (connected, but the remote sent next to nothing for too long) or `deadline` (the whole call took
  * too long; tidegate stopped Git and everything it started).
  */
-export type GitTimeoutLimit = "connect" | "low-speed" | "deadline";
+export type GitTimeoutLimit = "connect" | "no-answer" | "low-speed" | "deadline";
 
 const TIMEOUT_SETTING: Record<GitTimeoutLimit, (operation: RemoteOperation) => string> = {
   connect: () => "repository.timeouts.connect",
+  "no-answer": () => "repository.timeouts.connect + lowSpeed",
   "low-speed": () => "repository.timeouts.lowSpeed",
   deadline: (operation) => `repository.timeouts.${operation === "ls-remote" ? "lsRemote" : "operation"}`,
 };
@@ -163,6 +165,8 @@ export class GitTimeoutError extends GitError {
 const TIMEOUT_ADVICE: Record<GitTimeoutLimit, string> = {
   connect:
     "Check the host name and port, that the Git server is up, and any proxy or firewall on the way; tidegate tries again at the next poll.",
+  "no-answer":
+    "Check the host name and port, that the Git server is up and speaks Git over this protocol (TLS for https), and any proxy or firewall on the way; tidegate tries again at the next poll.",
   "low-speed":
     "Check the Git server, and any proxy or firewall on the way that may hold the connection open without passing data; tidegate tries again at the next poll.",
   deadline:

@@ -10,6 +10,12 @@ export interface GitProcessOptions {
   env: Record<string, string>;
   /** After this long the process group gets SIGTERM (Git removes its lock files), then SIGKILL. */
   deadlineMs: number;
+  /**
+   * When Git prints nothing at all (stdout or stderr) for this long from the start, it is stopped
+   * the same way: the remote never answered. Catches what Git's own limits cannot, such as a TLS
+   * handshake that never completes (curl's low-speed limit starts only after it).
+   */
+  firstOutputMs?: number;
   /** Between SIGTERM and SIGKILL. Default 5 s. */
   graceMs?: number;
 }
@@ -19,8 +25,8 @@ export interface GitProcessResult {
   stderr: string;
   /** null when Git was killed by a signal. */
   exitCode: number | null;
-  /** The deadline fired and the process group was stopped. */
-  deadlineHit: boolean;
+  /** Why tidegate stopped the process group, if it did. */
+  stopped?: "deadline" | "no-answer";
 }
 
 const DEFAULT_GRACE_MS = 5_000;
@@ -36,8 +42,15 @@ export async function runGitProcess(args: string[], options: GitProcessOptions):
   });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
-  child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-  child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+  let answered = false;
+  child.stdout.on("data", (chunk: Buffer) => {
+    answered = true;
+    stdout.push(chunk);
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    answered = true;
+    stderr.push(chunk);
+  });
   const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
 
   const killGroup = (signal: NodeJS.Signals): void => {
@@ -52,13 +65,21 @@ export async function runGitProcess(args: string[], options: GitProcessOptions):
   const onProcessExit = (): void => killGroup("SIGKILL");
   process.on("exit", onProcessExit);
 
-  let deadlineHit = false;
+  let stopped: GitProcessResult["stopped"];
   let escalation: NodeJS.Timeout | undefined;
-  const deadline = setTimeout(() => {
-    deadlineHit = true;
+  const stop = (why: NonNullable<GitProcessResult["stopped"]>): void => {
+    if (stopped !== undefined) return;
+    stopped = why;
     killGroup("SIGTERM");
     escalation = setTimeout(() => killGroup("SIGKILL"), graceMs);
-  }, options.deadlineMs);
+  };
+  const deadline = setTimeout(() => stop("deadline"), options.deadlineMs);
+  const firstOutput =
+    options.firstOutputMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          if (!answered) stop("no-answer");
+        }, options.firstOutputMs);
 
   try {
     const exitCode = await new Promise<number | null>((resolve, reject) => {
@@ -66,6 +87,7 @@ export async function runGitProcess(args: string[], options: GitProcessOptions):
       child.once("error", reject);
     });
     clearTimeout(deadline);
+    clearTimeout(firstOutput);
     // Whatever Git left in its group (a transport helper, ssh) goes with it.
     killGroup("SIGKILL");
     await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
@@ -73,10 +95,11 @@ export async function runGitProcess(args: string[], options: GitProcessOptions):
       stdout: Buffer.concat(stdout).toString("utf8"),
       stderr: Buffer.concat(stderr).toString("utf8"),
       exitCode,
-      deadlineHit,
+      stopped,
     };
   } finally {
     clearTimeout(deadline);
+    clearTimeout(firstOutput);
     clearTimeout(escalation);
     process.off("exit", onProcessExit);
     child.stdout.destroy();

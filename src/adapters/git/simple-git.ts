@@ -45,12 +45,14 @@ import { runGitProcess } from "./process";
 import { envSecrets, redactor, urlSecrets, withoutCredentials, type Redact } from "./redact";
 import {
   httpConfig,
+  noAnswerMs,
   remoteClosedIn,
   sshCommand,
   timeoutIn,
   timeoutWhat,
   type Transport,
   transportOf,
+  withoutProgress,
 } from "./transport";
 import { inspectWorkspace } from "./workspace";
 
@@ -574,30 +576,44 @@ export class SimpleGitAdapter implements GitPort {
     const { operation } = remote;
     const deadlineMs = operation === "ls-remote" ? this.timeouts.lsRemoteMs : this.timeouts.operationMs;
     const started = Date.now();
+    // A fetch or push prints progress from the remote's first answer on: silence from the start
+    // means no answer. ls-remote prints nothing until done, and has a short deadline instead.
+    const transfer = operation !== "ls-remote";
     const result = await runGitProcess(
-      [...[...remote.config, ...config].flatMap((c) => ["-c", c]), ...args],
-      { cwd, env: { ...this.env, ...remote.env, ...env }, deadlineMs },
+      [
+        ...[...remote.config, ...config].flatMap((c) => ["-c", c]),
+        args[0],
+        ...(transfer ? ["--progress"] : []),
+        ...args.slice(1),
+      ],
+      {
+        cwd,
+        env: { ...this.env, ...remote.env, ...env },
+        deadlineMs,
+        firstOutputMs: transfer ? noAnswerMs(this.timeouts) : undefined,
+      },
     );
-    const stderr = this.redact(result.stderr);
+    const stderr = this.redact(withoutProgress(result.stderr));
     const exitCode = result.exitCode ?? undefined;
     const entry = { git: args[0], command, cwd, exitCode, ms: Date.now() - started };
-    if (!result.deadlineHit && result.exitCode !== null && okExitCodes.includes(result.exitCode)) {
+    if (result.stopped === undefined && result.exitCode !== null && okExitCodes.includes(result.exitCode)) {
       this.logEntry(entry, "git");
       return { stdout: result.stdout, stderr, exitCode: result.exitCode };
     }
     // What Git itself said, as the cause; its command line stays out of the message.
-    const outcome = result.deadlineHit ? "stopped at the deadline" : `exit code ${result.exitCode ?? "none"}`;
+    const outcome =
+      result.stopped === undefined ? `exit code ${result.exitCode ?? "none"}` : "stopped by tidegate";
     const cause = new Error(`git ${args[0]}: ${outcome}${stderr.trim() === "" ? "" : `: ${stderr.trim()}`}`);
     const details = { command, exitCode, stderr, cause };
-    const limit = result.deadlineHit ? "deadline" : timeoutIn(stderr);
+    const limit = result.stopped ?? timeoutIn(stderr);
     let error: GitError;
     if (limit !== undefined) {
-      const limitMs =
-        limit === "deadline"
-          ? deadlineMs
-          : limit === "connect"
-            ? this.timeouts.connectMs
-            : this.timeouts.lowSpeedMs;
+      const limitMs = {
+        deadline: deadlineMs,
+        "no-answer": noAnswerMs(this.timeouts),
+        connect: this.timeouts.connectMs,
+        "low-speed": this.timeouts.lowSpeedMs,
+      }[limit];
       const what = timeoutWhat(limit, this.transport, this.timeouts);
       error = new GitTimeoutError(operation, this.shownUrl, limit, formatDuration(limitMs), what, details);
     } else if (remoteClosedIn(stderr)) {

@@ -70,12 +70,24 @@ export function remoteClosedIn(stderr: string): boolean {
 /** What happened, for a `GitTimeoutError`, with the limit as configured. */
 export function timeoutWhat(limit: GitTimeoutLimit, transport: Transport, timeouts: GitTimeouts): string {
   if (limit === "connect") return `no connection was made within ${formatDuration(timeouts.connectMs)}`;
+  if (limit === "no-answer")
+    return `the remote did not answer at all within ${formatDuration(noAnswerMs(timeouts))}`;
   if (limit === "low-speed") {
     return transport === "ssh"
       ? `the ssh connection stopped answering keepalives for about ${formatDuration(timeouts.lowSpeedMs)}`
       : `the remote accepted the connection but sent less than ${LOW_SPEED_BYTES} bytes/s for ${formatDuration(timeouts.lowSpeedMs)}`;
   }
   return "it did not finish in time and was stopped";
+}
+
+/** How long a fetch or push may go without Git printing anything before the remote counts as silent. */
+export function noAnswerMs(timeouts: GitTimeouts): number {
+  return timeouts.connectMs + timeouts.lowSpeedMs;
+}
+
+/** Git's stderr without the progress updates each later one overwrote (`\r`). */
+export function withoutProgress(stderr: string): string {
+  return stderr.replace(/[^\n\r]*\r(?!\n)/g, "");
 }
 
 function seconds(ms: number): number {
