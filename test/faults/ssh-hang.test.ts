@@ -1,11 +1,11 @@
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { GitTimeoutError } from "../../src/adapters/git/errors";
 import { SimpleGitAdapter } from "../../src/adapters/git/simple-git";
 import { resolveGitTimeouts } from "../../src/config/resolve";
-import { eventually, type SilentServer, startSilentServer } from "./servers";
-import { adapterFor, failure, tempDir } from "./support";
+import { eventually } from "./servers";
+import { adapterFor, failure, SMALL_LIMITS, withSilentServer } from "./support";
 
 function hasSsh(): boolean {
   try {
@@ -19,25 +19,13 @@ const SSH = hasSsh();
 
 // An ssh server that accepts the connection and never sends its banner.
 describe.skipIf(!SSH)("a remote over ssh that accepts connections and never answers", () => {
-  let server: SilentServer;
-  let temp: ReturnType<typeof tempDir>;
-  const url = (): string => `ssh://git@127.0.0.1:${server.port}/repo.git`;
+  const silent = withSilentServer("ssh");
+  const url = (): string => `ssh://git@127.0.0.1:${silent.server().port}/repo.git`;
   // As tidegate shows a remote: whatever is before the @ masked.
   const shown = (): string => url().replace("git@", "***@");
 
-  beforeEach(async () => {
-    server = await startSilentServer();
-    temp = tempDir("ssh");
-  });
-  afterEach(async () => {
-    await server.close();
-    temp.remove();
-  });
-
-  const small = { connect: "2s", lowSpeed: "2s", lsRemote: "60s", operation: "60s" };
-
   it("fails a poll (ls-remote) with GitTimeoutError on the connect limit (no banner in time)", async () => {
-    const { error, ms } = await failure(adapterFor(url(), temp.dir, small).heads(["main"]));
+    const { error, ms } = await failure(adapterFor(url(), silent.dir(), SMALL_LIMITS).heads(["main"]));
     expect(error).toBeInstanceOf(GitTimeoutError);
     expect(error).toMatchObject({ operation: "ls-remote", limit: "connect", remote: shown() });
     expect((error as Error).message).toContain(
@@ -47,7 +35,7 @@ describe.skipIf(!SSH)("a remote over ssh that accepts connections and never answ
   });
 
   it("fails a fetch the same way", async () => {
-    const { error, ms } = await failure(adapterFor(url(), temp.dir, small).fetch("main"));
+    const { error, ms } = await failure(adapterFor(url(), silent.dir(), SMALL_LIMITS).fetch("main"));
     expect(error).toBeInstanceOf(GitTimeoutError);
     expect(error).toMatchObject({ operation: "fetch", limit: "connect" });
     expect(ms).toBeLessThan(30_000);
@@ -55,7 +43,7 @@ describe.skipIf(!SSH)("a remote over ssh that accepts connections and never answ
 
   it("stops Git and ssh at the deadline when ssh's own limits are long", async () => {
     const slowTransport = { connect: "10m", lowSpeed: "10m", lsRemote: "3s", operation: "3s" };
-    const { error, ms } = await failure(adapterFor(url(), temp.dir, slowTransport).heads(["main"]));
+    const { error, ms } = await failure(adapterFor(url(), silent.dir(), slowTransport).heads(["main"]));
     expect(error).toBeInstanceOf(GitTimeoutError);
     expect(error).toMatchObject({
       operation: "ls-remote",
@@ -64,17 +52,17 @@ describe.skipIf(!SSH)("a remote over ssh that accepts connections and never answ
     });
     expect(ms).toBeLessThan(30_000);
     // ssh held the connection; it was in Git's process group, so it is gone too.
-    expect(server.accepted()).toBeGreaterThan(0);
-    expect(await eventually(() => server.open() === 0, 5_000)).toBe(true);
+    expect(silent.server().accepted()).toBeGreaterThan(0);
+    expect(await eventually(() => silent.server().open() === 0, 5_000)).toBe(true);
   });
 
   it("keeps an ssh command the user gave, appending the limits after its own options", async () => {
     // ssh takes the first value of an option: the user's ConnectTimeout=1 wins over tidegate's 10m.
     const own = new SimpleGitAdapter({
       url: url(),
-      mirrorDir: path.join(temp.dir, "mirror"),
+      mirrorDir: path.join(silent.dir(), "mirror"),
       timeouts: resolveGitTimeouts({ connect: "10m", lowSpeed: "10m", lsRemote: "60s" }),
-      env: { HOME: temp.dir, GIT_CONFIG_NOSYSTEM: "1", GIT_SSH_COMMAND: "ssh -o ConnectTimeout=1" },
+      env: { HOME: silent.dir(), GIT_CONFIG_NOSYSTEM: "1", GIT_SSH_COMMAND: "ssh -o ConnectTimeout=1" },
     });
     const { error, ms } = await failure(own.heads(["main"]));
     expect(error).toBeInstanceOf(GitTimeoutError);

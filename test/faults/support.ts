@@ -1,10 +1,11 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { expect } from "vitest";
+import { afterEach, beforeEach, expect } from "vitest";
 import type { GitTimeoutsConfig } from "../../src/config/schema";
 import { resolveGitTimeouts } from "../../src/config/resolve";
 import { SimpleGitAdapter } from "../../src/adapters/git/simple-git";
+import { type SilentServer, startSilentServer } from "./servers";
 
 /** A fresh temporary folder, removed by the returned function. */
 export function tempDir(prefix: string): { dir: string; remove: () => void } {
@@ -31,4 +32,27 @@ export async function failure(promise: Promise<unknown>): Promise<{ error: unkno
     (err: unknown) => err,
   );
   return { error, ms: Date.now() - started };
+}
+
+/** Limits small enough for a test: 2 s to connect, 2 s of near-silence, generous deadlines. */
+export const SMALL_LIMITS: GitTimeoutsConfig = {
+  connect: "2s",
+  lowSpeed: "2s",
+  lsRemote: "60s",
+  operation: "60s",
+};
+
+/** A silent server and a temporary folder for each test of the enclosing describe. */
+export function withSilentServer(prefix: string): { server: () => SilentServer; dir: () => string } {
+  let server: SilentServer;
+  let temp: ReturnType<typeof tempDir>;
+  beforeEach(async () => {
+    server = await startSilentServer();
+    temp = tempDir(prefix);
+  });
+  afterEach(async () => {
+    await server.close();
+    temp.remove();
+  });
+  return { server: () => server, dir: () => temp.dir };
 }
