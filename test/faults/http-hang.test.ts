@@ -14,7 +14,7 @@ describe("a remote over http that accepts connections and never answers", () => 
     expect(error).toBeInstanceOf(GitTimeoutError);
     expect(error).toMatchObject({ operation: "ls-remote", limit: "low-speed", remote: url() });
     expect((error as Error).message).toBe(
-      `git ls-remote from ${url()} timed out: the remote accepted the connection but sent less than 1000 bytes/s for 2s (repository.timeouts.lowSpeed: 2s). Check the Git server, and any proxy or firewall on the way that may hold the connection open without passing data; tidegate tries again at the next poll.`,
+      `git ls-remote from ${url()} timed out: the remote accepted the connection but sent less than 1000 bytes/s for 2s (repository.timeouts.lowSpeed: 2s). Check the Git server, and any proxy or firewall on the way that may hold the connection open without passing data; the next poll or command tries again.`,
     );
     expect(silent.server().accepted()).toBeGreaterThan(0);
     expect(ms).toBeLessThan(30_000);

@@ -164,13 +164,13 @@ export class GitTimeoutError extends GitError {
 
 const TIMEOUT_ADVICE: Record<GitTimeoutLimit, string> = {
   connect:
-    "Check the host name and port, that the Git server is up, and any proxy or firewall on the way; tidegate tries again at the next poll.",
+    "Check the host name and port, that the Git server is up, and any proxy or firewall on the way; the next poll or command tries again.",
   "no-answer":
-    "Check the host name and port, that the Git server is up and speaks Git over this protocol (TLS for https), and any proxy or firewall on the way; tidegate tries again at the next poll.",
+    "Check the host name and port, that the Git server is up and speaks Git over this protocol (TLS for https), and any proxy or firewall on the way; the next poll or command tries again.",
   "low-speed":
-    "Check the Git server, and any proxy or firewall on the way that may hold the connection open without passing data; tidegate tries again at the next poll.",
+    "Check the Git server, and any proxy or firewall on the way that may hold the connection open without passing data; the next poll or command tries again.",
   deadline:
-    "Check the Git server, proxy or firewall; a very large repository may need a longer limit. Git was stopped, nothing half-fetched is used, and tidegate tries again at the next poll.",
+    "Check the Git server, proxy or firewall; a very large repository may need a longer limit. Git was stopped with everything it started, nothing half-transferred is used, and the next poll or command tries again.",
 };
 
 /**
@@ -184,7 +184,7 @@ export class RemoteClosedError extends GitError {
     details: GitErrorDetails = {},
   ) {
     super(
-      `git ${operation} ${operation === "push" ? "to" : "from"} ${remote} failed: the remote closed the connection before the transfer finished. Check the Git server's logs, and any proxy or load balancer's time or size limits; the mirror keeps what it had, and tidegate tries again at the next poll.`,
+      `git ${operation} ${operation === "push" ? "to" : "from"} ${remote} failed: the remote closed the connection before the transfer finished. Check the Git server's logs, and any proxy or load balancer's time or size limits; the mirror keeps what it had, and the next poll or command tries again.`,
       details,
     );
     this.name = "RemoteClosedError";
