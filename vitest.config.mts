@@ -1,8 +1,9 @@
 import { defineConfig } from "vitest/config";
 
-// Three projects: unit tests are pure and fast; contract tests run one suite per port against
-// every implementation (the store: memory and a real SQLite file); integration tests run the real
-// Pulumi engine, real Git repositories and a real AWS emulator, provisioned once by the global setup.
+// Four projects: unit tests are pure and fast; contract tests run one suite per port against every
+// implementation (the store: memory and a real SQLite file); integration tests run the real Pulumi
+// engine, real Git repositories and a real AWS emulator, provisioned once by the global setup; fault
+// tests point real Git at misbehaving servers (silent, dying, stalling) on 127.0.0.1.
 export default defineConfig({
   test: {
     projects: [
@@ -29,6 +30,16 @@ export default defineConfig({
           hookTimeout: 900_000,
           // The engine is CPU-heavy and shares one emulator; files run one at a time.
           fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "faults",
+          include: ["test/faults/**/*.test.ts"],
+          // Each fault waits out a real limit of a few seconds; a loaded machine stretches that.
+          testTimeout: 120_000,
+          // The files share nothing: each has its own servers, ports and folders.
+          fileParallelism: true,
         },
       },
     ],

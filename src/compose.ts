@@ -21,6 +21,7 @@ export async function loadEngineConfig(configPath: string): Promise<ResolvedConf
       const git = new SimpleGitAdapter({
         url: repository.url,
         token: repository.token,
+        timeouts: repository.timeouts,
         mirrorDir: path.join(userCacheDir(), "config-mirrors", key),
       });
       const sha = await git.fetch(ref);

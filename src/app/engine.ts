@@ -87,6 +87,7 @@ export class Engine {
     this.git = new SimpleGitAdapter({
       url: config.repository.url,
       token: config.repository.token,
+      timeouts: config.repository.timeouts,
       mirrorDir: this.paths.mirror,
       log: (entry, message) => options.log.debug(entry, message),
     });

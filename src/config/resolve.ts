@@ -12,6 +12,7 @@ import {
   EnvironmentFile,
   type EnvironmentSecrets,
   GatesConfig,
+  type GitTimeoutsConfig,
   PromotionConfig,
   type Repository,
   type SyncPolicy,
@@ -39,6 +40,19 @@ export interface ResolvedRepository {
   /** A URL as written (may hold credentials: print it through redactUrl), or an absolute path. */
   url: string;
   token?: RepositoryToken;
+  timeouts: GitTimeouts;
+}
+
+/** repository.timeouts with its defaults, in milliseconds. */
+export interface GitTimeouts {
+  /** Connecting to the remote (ssh ConnectTimeout). */
+  connectMs: number;
+  /** A transfer below 1000 bytes/s for this long is stopped. */
+  lowSpeedMs: number;
+  /** Deadline of one `git ls-remote`. */
+  lsRemoteMs: number;
+  /** Deadline of one `git fetch` or `git push`. */
+  operationMs: number;
 }
 
 /** Where the passphrase for the stacks' secrets comes from. */
@@ -220,16 +234,30 @@ export function resolveSettings(raw: TidegateFile, configDir: string, configFile
 /** The repository with a local path and a token file made absolute against `configDir`. */
 export function resolveRepository(raw: Repository, configDir: string): ResolvedRepository {
   const url = resolveRepositoryUrl(raw.url, configDir);
+  const timeouts = resolveGitTimeouts(raw.timeouts);
   const username = raw.username ?? DEFAULTS.tokenUsername;
   if (raw.tokenEnv !== undefined)
-    return { url, token: { username, source: { kind: "env", name: raw.tokenEnv } } };
+    return { url, token: { username, source: { kind: "env", name: raw.tokenEnv } }, timeouts };
   if (raw.tokenFile !== undefined) {
     return {
       url,
       token: { username, source: { kind: "file", path: path.resolve(configDir, raw.tokenFile) } },
+      timeouts,
     };
   }
-  return { url };
+  return { url, timeouts };
+}
+
+/** repository.timeouts with the defaults filled in. */
+export function resolveGitTimeouts(raw: GitTimeoutsConfig = {}): GitTimeouts {
+  const ms = (key: keyof GitTimeoutsConfig): number =>
+    duration(raw[key] ?? DEFAULTS.gitTimeouts[key], "tidegate.yaml", `repository.timeouts.${key}`);
+  return {
+    connectMs: ms("connect"),
+    lowSpeedMs: ms("lowSpeed"),
+    lsRemoteMs: ms("lsRemote"),
+    operationMs: ms("operation"),
+  };
 }
 
 /**

@@ -37,6 +37,7 @@ export const DEFAULTS = {
   dataDir: ".tidegate",
   passphraseEnv: "PULUMI_CONFIG_PASSPHRASE",
   tokenUsername: "x-access-token",
+  gitTimeouts: { connect: "15s", lowSpeed: "60s", lsRemote: "60s", operation: "10m" },
   environmentsDir: "environments",
   configRef: "main",
   schedule: { poll: "*/1 * * * *", drift: "*/15 * * * *" },
@@ -414,6 +415,34 @@ export const GatesConfig = z
   });
 export type GatesConfig = z.infer<typeof GatesConfig>;
 
+/** How long a Git call to the remote may take; every one is bounded, so a silent remote cannot hang tidegate. */
+export const GitTimeoutsConfig = z
+  .strictObject({
+    connect: PositiveDuration.optional().meta({
+      description:
+        "How long to wait for the connection to the remote (ssh: ConnectTimeout, which covers the server's banner). Over https, Git 2.39 has no connect setting of its own: lowSpeed and the deadlines bound it.",
+      default: DEFAULTS.gitTimeouts.connect,
+    }),
+    lowSpeed: PositiveDuration.optional().meta({
+      description:
+        "A transfer slower than 1000 bytes/s for this long is stopped (https: http.lowSpeedTime; ssh: keepalives unanswered for about this long).",
+      default: DEFAULTS.gitTimeouts.lowSpeed,
+    }),
+    lsRemote: PositiveDuration.optional().meta({
+      description: "The deadline of one poll for new commits (git ls-remote); Git is stopped after it.",
+      default: DEFAULTS.gitTimeouts.lsRemote,
+    }),
+    operation: PositiveDuration.optional().meta({
+      description: "The deadline of one git fetch or git push; Git is stopped after it.",
+      default: DEFAULTS.gitTimeouts.operation,
+    }),
+  })
+  .meta({
+    description:
+      "Limits on every Git call to the remote; a call that exceeds one fails with an error naming the limit, and is retried at the next poll.",
+  });
+export type GitTimeoutsConfig = z.infer<typeof GitTimeoutsConfig>;
+
 const tokenSources = "repository.tokenEnv: <VARIABLE> or repository.tokenFile: <path outside the repository>";
 
 export const Repository = z
@@ -438,6 +467,7 @@ export const Repository = z
         description: `The user name sent with the token (default ${DEFAULTS.tokenUsername}, as GitHub expects for app tokens).`,
         default: DEFAULTS.tokenUsername,
       }),
+    timeouts: GitTimeoutsConfig.optional(),
   })
   .check((ctx) => {
     const { url, tokenEnv, tokenFile, username } = ctx.value;

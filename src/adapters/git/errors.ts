@@ -115,3 +115,78 @@ export class GitCredentialsError extends GitError {
     this.name = "GitCredentialsError";
   }
 }
+
+/** A Git command that talks to the remote. */
+export type RemoteOperation = "ls-remote" | "fetch" | "push";
+
+/**
+ * Which limit stopped a Git call: `connect` (no connection, or no ssh banner, in time), `no-answer`
+ * (Git printed nothing at all in connect + lowSpeed: e.g. a TLS handshake that never ends), `low-speed`
+ * (connected, but the remote sent next to nothing for too long) or `deadline` (the whole call took
+ * too long; tidegate stopped Git and everything it started).
+ */
+export type GitTimeoutLimit = "connect" | "no-answer" | "low-speed" | "deadline";
+
+const TIMEOUT_SETTING: Record<GitTimeoutLimit, (operation: RemoteOperation) => string> = {
+  connect: () => "repository.timeouts.connect",
+  "no-answer": () => "repository.timeouts.connect + lowSpeed",
+  "low-speed": () => "repository.timeouts.lowSpeed",
+  deadline: (operation) => `repository.timeouts.${operation === "ls-remote" ? "lsRemote" : "operation"}`,
+};
+
+/**
+ * A Git call to the remote went past one of tidegate's limits and was stopped; nothing it fetched
+ * half-way is used (Git only moves a ref once its objects are complete). `remote` is the URL with
+ * credentials masked; `setting` is the tidegate.yaml key of the limit.
+ */
+export class GitTimeoutError extends GitError {
+  readonly setting: string;
+
+  constructor(
+    readonly operation: RemoteOperation,
+    readonly remote: string,
+    readonly limit: GitTimeoutLimit,
+    /** The limit's value, as configured. */
+    readonly limitText: string,
+    /** What happened, e.g. "the remote accepted the connection but sent nothing for 60s". */
+    what: string,
+    details: GitErrorDetails = {},
+  ) {
+    const setting = TIMEOUT_SETTING[limit](operation);
+    super(
+      `git ${operation} ${operation === "push" ? "to" : "from"} ${remote} timed out: ${what} (${setting}: ${limitText}). ${TIMEOUT_ADVICE[limit]}`,
+      details,
+    );
+    this.name = "GitTimeoutError";
+    this.setting = setting;
+  }
+}
+
+const TIMEOUT_ADVICE: Record<GitTimeoutLimit, string> = {
+  connect:
+    "Check the host name and port, that the Git server is up, and any proxy or firewall on the way; the next poll or command tries again.",
+  "no-answer":
+    "Check the host name and port, that the Git server is up and speaks Git over this protocol (TLS for https), and any proxy or firewall on the way; the next poll or command tries again.",
+  "low-speed":
+    "Check the Git server, and any proxy or firewall on the way that may hold the connection open without passing data; the next poll or command tries again.",
+  deadline:
+    "Check the Git server, proxy or firewall; a very large repository may need a longer limit. Git was stopped with everything it started, nothing half-transferred is used, and the next poll or command tries again.",
+};
+
+/**
+ * The remote (or something on the way) closed the connection before a Git call finished. Nothing
+ * half-fetched is used: Git moves a ref only once its objects are complete.
+ */
+export class RemoteClosedError extends GitError {
+  constructor(
+    readonly operation: RemoteOperation,
+    readonly remote: string,
+    details: GitErrorDetails = {},
+  ) {
+    super(
+      `git ${operation} ${operation === "push" ? "to" : "from"} ${remote} failed: the remote closed the connection before the transfer finished. Check the Git server's logs, and any proxy or load balancer's time or size limits; the mirror keeps what it had, and the next poll or command tries again.`,
+      details,
+    );
+    this.name = "RemoteClosedError";
+  }
+}

@@ -56,8 +56,11 @@ export interface RepoFile {
  * commit it looked at. Methods given a commit not fetched yet fetch the remote's branches once,
  * then fail with `CommitNotFoundError` if it is still unknown (e.g. force-pushed away).
  *
- * Errors: `BranchNotFoundError`, `CommitNotFoundError`, `PushRejectedError`, otherwise `GitError`
- * (all from ./errors); none of them carries credentials.
+ * Errors: `BranchNotFoundError`, `CommitNotFoundError`, `PushRejectedError`, `AuthenticationError`,
+ * `GitTimeoutError` (a call to the remote went past a limit of repository.timeouts and was
+ * stopped), `RemoteClosedError` (the remote cut the connection mid-transfer), otherwise `GitError`
+ * (all from ./errors); none of them carries credentials. After a timeout or a cut connection the
+ * mirror holds what it held before: Git moves a ref only once its objects are complete.
  */
 export interface GitPort {
   /** Cheap poll (`git ls-remote --heads`): no fetch, no checkout. Branches absent from the remote are absent from the result. */

@@ -1,9 +1,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { GitPluginError, simpleGit, type SimpleGitOptions } from "simple-git";
-import type { RepositoryToken } from "../../config/resolve";
+import { type GitTimeouts, type RepositoryToken, resolveGitTimeouts } from "../../config/resolve";
 import { redactUrl } from "../../config/url";
 import type { CommitInfo } from "../../domain/model";
+import { formatDuration } from "../../gates/duration";
 import { withCredentialHelper } from "./credential-server";
 import { type GitCredentials, readToken, splitUrlCredentials } from "./credentials";
 import {
@@ -12,7 +13,10 @@ import {
   CommitNotFoundError,
   GitError,
   GitInputError,
+  GitTimeoutError,
   PushRejectedError,
+  RemoteClosedError,
+  type RemoteOperation,
 } from "./errors";
 import { KeyedLocks } from "./locks";
 import {
@@ -37,7 +41,19 @@ import {
   type TreeEntry,
 } from "./paths";
 import type { BranchHeads, GitIdentity, GitPort, MergeOptions, MergeResult, RepoFile } from "./port";
+import { runGitProcess } from "./process";
 import { envSecrets, redactor, urlSecrets, withoutCredentials, type Redact } from "./redact";
+import {
+  httpConfig,
+  noAnswerMs,
+  remoteClosedIn,
+  sshCommand,
+  timeoutIn,
+  timeoutWhat,
+  type Transport,
+  transportOf,
+  withoutProgress,
+} from "./transport";
 import { inspectWorkspace } from "./workspace";
 
 export interface SimpleGitAdapterOptions {
@@ -59,8 +75,13 @@ export interface SimpleGitAdapterOptions {
    * Secret-looking values are redacted like the URL's credentials.
    */
   env?: Record<string, string>;
-  /** A Git command that prints nothing for this long is killed. Default 10 minutes. */
+  /** A local Git command that prints nothing for this long is killed. Default 10 minutes. */
   timeoutMs?: number;
+  /**
+   * Limits on Git calls to the remote (repository.timeouts); default: tidegate.yaml's defaults.
+   * Each one that fires is a `GitTimeoutError`.
+   */
+  timeouts?: GitTimeouts;
 }
 
 export interface GitRun {
@@ -119,6 +140,10 @@ export class SimpleGitAdapter implements GitPort {
   private readonly allowEnvironment: string[];
   private readonly unsafe: NonNullable<SimpleGitOptions["unsafe"]>;
   private readonly timeoutMs: number;
+  private readonly timeouts: GitTimeouts;
+  private readonly transport: Transport;
+  /** GIT_SSH_COMMAND with tidegate's limits; worked out at the first ssh call. */
+  private sshEnv?: Record<string, string>;
   private mirrorChecked = false;
 
   constructor(options: SimpleGitAdapterOptions) {
@@ -141,6 +166,8 @@ export class SimpleGitAdapter implements GitPort {
     this.mirrorDir = path.resolve(options.mirrorDir);
     this.logEntry = options.log ?? (() => {});
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.timeouts = options.timeouts ?? resolveGitTimeouts();
+    this.transport = transportOf(this.remoteUrl);
     const extra = options.env ?? {};
     this.env = {
       ...Object.fromEntries(
@@ -170,7 +197,7 @@ export class SimpleGitAdapter implements GitPort {
     if (branches.length === 0) return {};
     // Run inside the mirror so no enclosing repository's config applies.
     await this.ensureMirror();
-    const { stdout } = await this.runRemote([
+    const { stdout } = await this.runRemote("ls-remote", [
       "ls-remote",
       "--heads",
       this.remoteUrl,
@@ -365,7 +392,12 @@ export class SimpleGitAdapter implements GitPort {
       }
       // A plain refspec (no "+") and no --force: the remote accepts only a fast-forward.
       const refspec = `HEAD:refs/heads/${branch}`;
-      const pushed = await this.runRemote(["push", "--porcelain", this.remoteUrl, refspec], worktree, [0, 1]);
+      const pushed = await this.runRemote(
+        "push",
+        ["push", "--porcelain", this.remoteUrl, refspec],
+        worktree,
+        [0, 1],
+      );
       const status = parsePushStatus(pushed.stdout, branch);
       const details = {
         command: ["push", "--porcelain", this.shownUrl, refspec],
@@ -398,19 +430,23 @@ export class SimpleGitAdapter implements GitPort {
 
   /**
    * Runs a Git command that talks to the remote: with the credentials, when there are any, offered
-   * by tidegate's credential helper; a refusal becomes an `AuthenticationError`.
+   * by tidegate's credential helper; a refusal becomes an `AuthenticationError`. It runs within
+   * the transport's limits and the operation's deadline; one that fires is a `GitTimeoutError`.
    */
   private async runRemote(
+    operation: RemoteOperation,
     args: string[],
     cwd = this.mirrorDir,
     okExitCodes: number[] = [0],
   ): Promise<GitRun> {
     const credentials = this.credentials();
+    const transport = await this.transportSettings();
+    const remote = { operation, ...transport };
     try {
-      if (credentials === undefined) return await this.run(args, cwd, okExitCodes);
+      if (credentials === undefined) return await this.run(args, cwd, okExitCodes, [], {}, remote);
       return await withCredentialHelper(this.remoteUrl, credentials, async (session) => {
         try {
-          return await this.run(args, cwd, okExitCodes, session.config, session.env);
+          return await this.run(args, cwd, okExitCodes, session.config, session.env, remote);
         } catch (err) {
           // Git sent `erase`: it gave the credentials and the remote said no.
           if (session.rejected && err instanceof GitError) throw this.authenticationError(err);
@@ -421,12 +457,39 @@ export class SimpleGitAdapter implements GitPort {
       if (
         err instanceof GitError &&
         !(err instanceof AuthenticationError) &&
+        !(err instanceof GitTimeoutError) &&
+        !(err instanceof RemoteClosedError) &&
         isAuthenticationFailure(err.stderr ?? "")
       ) {
         throw this.authenticationError(err);
       }
       throw err;
     }
+  }
+
+  /** The `-c` settings and environment that bound this remote's transport. */
+  private async transportSettings(): Promise<{ config: string[]; env: Record<string, string> }> {
+    if (this.transport === "http") return { config: httpConfig(this.timeouts), env: {} };
+    if (this.transport !== "ssh") return { config: [], env: {} };
+    if (this.sshEnv === undefined) {
+      // The user's own ssh command keeps its options; tidegate's are appended. GIT_SSH names a
+      // program, not a command line: nothing can be appended to it.
+      const given = this.env.GIT_SSH_COMMAND;
+      const configured =
+        given ??
+        (this.env.GIT_SSH === undefined
+          ? (await this.run(["config", "--get", "core.sshCommand"], this.mirrorDir, [0, 1])).stdout.trim()
+          : undefined);
+      const command = configured === undefined ? undefined : sshCommand(this.timeouts, configured);
+      if (command === undefined) {
+        this.logEntry(
+          { sshCommand: this.redact(configured ?? this.env.GIT_SSH ?? "") },
+          "the configured ssh command is not OpenSSH's ssh: only the operation deadline bounds it",
+        );
+      }
+      this.sshEnv = command === undefined ? {} : { GIT_SSH_COMMAND: command };
+    }
+    return { config: [], env: this.sshEnv };
   }
 
   private authenticationError(err: GitError): AuthenticationError {
@@ -456,9 +519,11 @@ export class SimpleGitAdapter implements GitPort {
     okExitCodes: number[] = [0],
     config: string[] = [],
     env: Record<string, string> = {},
+    remote?: RemoteCall,
   ): Promise<GitRun> {
     // The credential-less URL Git is given is shown as configured (credentials masked).
     const command = args.map((arg) => (arg === this.remoteUrl ? this.shownUrl : this.redact(arg)));
+    if (remote !== undefined) return this.runBounded(args, command, cwd, okExitCodes, config, env, remote);
     const started = Date.now();
     let exitCode = -1;
     let stderr = "";
@@ -496,6 +561,69 @@ export class SimpleGitAdapter implements GitPort {
       );
       throw error;
     }
+  }
+
+  /** A Git call to the remote, in a process group of its own, stopped at the operation's deadline. */
+  private async runBounded(
+    args: string[],
+    command: string[],
+    cwd: string,
+    okExitCodes: number[],
+    config: string[],
+    env: Record<string, string>,
+    remote: RemoteCall,
+  ): Promise<GitRun> {
+    const { operation } = remote;
+    const deadlineMs = operation === "ls-remote" ? this.timeouts.lsRemoteMs : this.timeouts.operationMs;
+    const started = Date.now();
+    // A fetch or push prints progress from the remote's first answer on: silence from the start
+    // means no answer. ls-remote prints nothing until done, and has a short deadline instead.
+    const transfer = operation !== "ls-remote";
+    const result = await runGitProcess(
+      [
+        ...[...remote.config, ...config].flatMap((c) => ["-c", c]),
+        args[0],
+        ...(transfer ? ["--progress"] : []),
+        ...args.slice(1),
+      ],
+      {
+        cwd,
+        env: { ...this.env, ...remote.env, ...env },
+        deadlineMs,
+        firstOutputMs: transfer ? noAnswerMs(this.timeouts) : undefined,
+      },
+    );
+    const stderr = this.redact(withoutProgress(result.stderr));
+    const exitCode = result.exitCode ?? undefined;
+    const entry = { git: args[0], command, cwd, exitCode, ms: Date.now() - started };
+    if (result.stopped === undefined && result.exitCode !== null && okExitCodes.includes(result.exitCode)) {
+      this.logEntry(entry, "git");
+      return { stdout: result.stdout, stderr, exitCode: result.exitCode };
+    }
+    // What Git itself said, as the cause; its command line stays out of the message.
+    const outcome =
+      result.stopped === undefined ? `exit code ${result.exitCode ?? "none"}` : "stopped by tidegate";
+    const cause = new Error(`git ${args[0]}: ${outcome}${stderr.trim() === "" ? "" : `: ${stderr.trim()}`}`);
+    const details = { command, exitCode, stderr, cause };
+    const limit = result.stopped ?? timeoutIn(stderr);
+    let error: GitError;
+    if (limit !== undefined) {
+      const limitMs = {
+        deadline: deadlineMs,
+        "no-answer": noAnswerMs(this.timeouts),
+        connect: this.timeouts.connectMs,
+        "low-speed": this.timeouts.lowSpeedMs,
+      }[limit];
+      const what = timeoutWhat(limit, this.transport, this.timeouts);
+      error = new GitTimeoutError(operation, this.shownUrl, limit, formatDuration(limitMs), what, details);
+    } else if (remoteClosedIn(stderr)) {
+      error = new RemoteClosedError(operation, this.shownUrl, details);
+    } else {
+      const detail = stderr.trim() || `exit code ${result.exitCode}`;
+      error = new GitError(`git ${command.join(" ")} failed: ${detail}`, details);
+    }
+    this.logEntry({ ...entry, error: error.message }, "git failed");
+    throw error;
   }
 
   /** A copy of an error carrying only redacted text: simple-git's own errors hold the raw command line. */
@@ -550,7 +678,7 @@ export class SimpleGitAdapter implements GitPort {
   /** Call holding the mirror's lock. */
   private async fetchBranch(branch: string): Promise<void> {
     try {
-      await this.runRemote([
+      await this.runRemote("fetch", [
         "fetch",
         "--prune",
         "--no-tags",
@@ -588,7 +716,13 @@ export class SimpleGitAdapter implements GitPort {
       // Another caller may have fetched them while this one waited for the lock.
       if ((await this.missingCommits(shas)).length === 0) return;
       this.logEntry({ shas }, "fetching every branch for commits the mirror lacks");
-      await this.runRemote(["fetch", "--prune", "--no-tags", this.remoteUrl, "+refs/heads/*:refs/heads/*"]);
+      await this.runRemote("fetch", [
+        "fetch",
+        "--prune",
+        "--no-tags",
+        this.remoteUrl,
+        "+refs/heads/*:refs/heads/*",
+      ]);
       const [missing] = await this.missingCommits(shas);
       if (missing !== undefined) throw new CommitNotFoundError(missing);
     });
@@ -621,6 +755,13 @@ export class SimpleGitAdapter implements GitPort {
     ]);
     return parseLsTree(stdout);
   }
+}
+
+/** Which remote call `run` makes, and the transport's settings for it. */
+interface RemoteCall {
+  operation: RemoteOperation;
+  config: string[];
+  env: Record<string, string>;
 }
 
 function assertBranch(branch: string): void {

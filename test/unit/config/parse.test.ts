@@ -202,6 +202,38 @@ describe("parseTidegateFile", () => {
     expect(formatConfigIssues(parsed.issues)).not.toContain("hunter2");
   });
 
+  it("takes Git timeouts as durations, and names the key of a bad one", () => {
+    const parsed = parseTidegateFile(
+      "tidegate.yaml",
+      yaml(
+        "repository:",
+        "  url: .",
+        "  timeouts:",
+        "    connect: 0s",
+        "    lowSpeed: soon",
+        "    fetch: 1m",
+      ),
+    );
+    expect(parsed.issues).toMatchObject([
+      { path: "repository.timeouts.connect", message: '"0s" is zero', line: 4 },
+      {
+        path: "repository.timeouts.lowSpeed",
+        expected: expect.stringMatching(/a duration like "90s"/),
+        line: 5,
+      },
+      {
+        path: "repository.timeouts.fetch",
+        message: "unknown key",
+        expected: "one of the keys connect, lowSpeed, lsRemote, operation",
+      },
+    ]);
+    const good = parseTidegateFile(
+      "tidegate.yaml",
+      yaml("repository:", "  url: .", "  timeouts:", "    connect: 5s", "    operation: 30m"),
+    );
+    expect(good.issues).toEqual([]);
+  });
+
   it("wants exactly one passphrase source", () => {
     const both = parseTidegateFile(
       "tidegate.yaml",

@@ -31,13 +31,16 @@ const THREE = [
   env("prod", "name: prod", "order: 3", "project: ./stacks/aws/", "config:", "  AWS_REGION: eu-west-1"),
 ];
 
+// A daemon's limits: 15 s to connect, 60 s of near-silence, 60 s per poll, 10 minutes per fetch or push.
+const DEFAULT_TIMEOUTS = { connectMs: 15_000, lowSpeedMs: 60_000, lsRemoteMs: 60_000, operationMs: 600_000 };
+
 describe("resolveSettings", () => {
   it("fills every default, relative to the config file's folder", () => {
     expect(
       resolveSettings({ repository: { url: "." } }, "/etc/tidegate", "/etc/tidegate/tidegate.yaml"),
     ).toEqual({
       configFile: "/etc/tidegate/tidegate.yaml",
-      repository: { url: "/etc/tidegate" },
+      repository: { url: "/etc/tidegate", timeouts: DEFAULT_TIMEOUTS },
       dataDir: "/etc/tidegate/.tidegate",
       backendUrl: "file:///etc/tidegate/.tidegate/state",
       secrets: { kind: "env", name: "PULUMI_CONFIG_PASSPHRASE" },
@@ -65,7 +68,7 @@ describe("resolveSettings", () => {
       "/etc/tidegate",
     );
     expect(settings).toEqual({
-      repository: { url: "https://github.com/acme/infra.git" },
+      repository: { url: "https://github.com/acme/infra.git", timeouts: DEFAULT_TIMEOUTS },
       dataDir: "/var/lib/tidegate",
       backendUrl: "s3://acme-state",
       secrets: { kind: "file", path: "/etc/tidegate/secrets/passphrase" },
@@ -87,15 +90,34 @@ describe("resolveRepository", () => {
     expect(resolveRepository({ url, tokenFile: "secrets/token" }, "/etc/tidegate")).toEqual({
       url,
       token: { username: "x-access-token", source: { kind: "file", path: "/etc/tidegate/secrets/token" } },
+      timeouts: DEFAULT_TIMEOUTS,
     });
     expect(resolveRepository({ url, tokenEnv: "REPO_TOKEN", username: "bot" }, "/etc/tidegate")).toEqual({
       url,
       token: { username: "bot", source: { kind: "env", name: "REPO_TOKEN" } },
+      timeouts: DEFAULT_TIMEOUTS,
     });
   });
 
   it("has no token without a token source", () => {
-    expect(resolveRepository({ url: "../infra" }, "/etc/tidegate")).toEqual({ url: "/etc/infra" });
+    expect(resolveRepository({ url: "../infra" }, "/etc/tidegate")).toEqual({
+      url: "/etc/infra",
+      timeouts: DEFAULT_TIMEOUTS,
+    });
+  });
+
+  it("bounds every Git call to the remote: the defaults, and what the file says", () => {
+    const timeouts = { connect: "5s", lowSpeed: "2m", lsRemote: "30s", operation: "1h" };
+    expect(resolveRepository({ url, timeouts }, "/etc/tidegate").timeouts).toEqual({
+      connectMs: 5_000,
+      lowSpeedMs: 120_000,
+      lsRemoteMs: 30_000,
+      operationMs: 3_600_000,
+    });
+    expect(resolveRepository({ url, timeouts: { operation: "20m" } }, "/").timeouts).toEqual({
+      ...DEFAULT_TIMEOUTS,
+      operationMs: 1_200_000,
+    });
   });
 });
 
@@ -168,7 +190,7 @@ describe("buildConfig", () => {
       tidegate,
       environments: [THREE[2], THREE[0], THREE[1]],
     });
-    expect(config.repository).toEqual({ url: "/etc/infra" });
+    expect(config.repository).toEqual({ url: "/etc/infra", timeouts: DEFAULT_TIMEOUTS });
     expect(config).not.toHaveProperty("defaults");
     expect(
       config.environments.map((e) => [e.name, e.order, e.sync.policy, e.drift.policy, e.project]),
