@@ -15,6 +15,7 @@ import { ensureDependencies } from "../adapters/pulumi/dependencies";
 import { acquireLease, leaseDir } from "../adapters/pulumi/lease";
 import { ensurePolicyPackDependencies } from "../adapters/pulumi/policy";
 import { PulumiStack } from "../adapters/pulumi/stack";
+import { StackSandbox } from "../adapters/sandbox";
 import { promote, PROMOTION_IDENTITY, type PromoteOptions } from "./promote";
 import type { PromoteResult } from "../domain/promotion";
 import { checkEnvironment, type CheckContext, type CheckOptions } from "../reconcile/check";
@@ -53,6 +54,7 @@ export class Engine {
   readonly flights = new SingleFlight();
   private readonly paths: ReturnType<typeof dataPaths>;
   private readonly owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly sandbox: StackSandbox;
 
   constructor(private readonly options: EngineOptions) {
     const { config } = options;
@@ -63,6 +65,18 @@ export class Engine {
     this.audit = new AuditLog(this.paths.audit, {
       redact: (text) => redactor.text(text),
       now: () => this.now(),
+    });
+    this.sandbox = new StackSandbox({
+      mode: config.sandbox,
+      dir: this.paths.sandbox,
+      backendUrl: config.backendUrl,
+      toolchain: options.toolchain,
+      dependencyCacheDir: options.dependencyCacheDir ?? this.paths.dependencies,
+      onUnavailable: (detail) =>
+        options.log.warn(
+          { detail },
+          "no working bubblewrap: stacks run unsandboxed, and environments sharing a file:// backend can read each other's state",
+        ),
     });
     this.git = new SimpleGitAdapter({
       url: config.repository.url,
@@ -110,7 +124,7 @@ export class Engine {
       log,
       workspaceDir: (env) => path.join(this.paths.workspaces, env.name),
       installDependencies: (projectDir) => ensureDependencies({ projectDir, cacheDir: dependencyCache }),
-      openStack: (env, projectDir) =>
+      openStack: async (env, projectDir) =>
         PulumiStack.open({
           workDir: projectDir,
           stackName: env.stack,
@@ -119,6 +133,12 @@ export class Engine {
           toolchain,
           pulumiHome: this.paths.pulumiHome,
           env: this.stackEnv(env.name),
+          ...(await this.sandbox.forStack({
+            environment: env.name,
+            stack: env.stack,
+            projectDir,
+            envNames: Object.keys(this.stackEnv(env.name)),
+          })),
         }),
       acquireLease: (env, runId) =>
         acquireLease(leaseDir(config.backendUrl, config.dataDir), `${env.stack}`, {

@@ -11,6 +11,7 @@ import {
   EnvironmentFile,
   GatesConfig,
   PromotionConfig,
+  type SandboxMode,
   type SyncPolicy,
   TidegateFile,
 } from "./schema";
@@ -47,6 +48,7 @@ export interface ResolvedSettings {
   /** Absolute. */
   dataDir: string;
   backendUrl: string;
+  sandbox: SandboxMode;
   secrets: SecretsSource;
   /** Relative to the repository root, normalized ("environments"). */
   environmentsDir: string;
@@ -161,6 +163,7 @@ export function resolveSettings(raw: TidegateFile, configDir: string, configFile
     repository: { url: resolveRepositoryUrl(raw.repository.url, configDir) },
     dataDir,
     backendUrl,
+    sandbox: raw.sandbox ?? DEFAULTS.sandbox,
     secrets,
     environmentsDir: normalizeRepoPath(raw.environmentsDir ?? DEFAULTS.environmentsDir),
     configRef: raw.configRef ?? DEFAULTS.configRef,

@@ -1,0 +1,200 @@
+import { execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { PulumiStack } from "../../src/adapters/pulumi/stack";
+import { StackSandbox } from "../../src/adapters/sandbox";
+import { ISOLATED_DIR } from "../../src/adapters/sandbox/state";
+import { repoRoot } from "../../src/config/repo";
+import { createEngineFixture, PROJECT, type EngineFixture } from "../helpers/engine";
+
+const PROJECT_NAME = "platform-sdk";
+
+function bubblewrapWorks(): boolean {
+  try {
+    execFileSync("bwrap", ["--unshare-all", "--ro-bind", "/", "/", "true"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every file under `dir` (links as their target text) with a hash of its content. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    const file = path.join(entry.parentPath, entry.name);
+    const rel = path.relative(dir, file);
+    if (entry.isSymbolicLink()) out[rel] = `-> ${fs.readlinkSync(file)}`;
+    else if (entry.isFile()) out[rel] = createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+  }
+  return out;
+}
+
+/** A program for `test` that goes after `prod`'s state and reports what it got as a stack output. */
+function probeProgram(original: string, stateDir: string, prodStack: string): string {
+  const shared = path.join(stateDir, ".pulumi", "stacks", PROJECT_NAME);
+  const targets = {
+    prodCheckpoint: path.join(shared, `${prodStack}.json`),
+    sharedStacks: shared,
+    prodHistory: path.join(stateDir, ".pulumi", "history", PROJECT_NAME, prodStack),
+    stateRoot: stateDir,
+  };
+  return `${original}
+import * as probeFs from "fs";
+const probeTargets = ${JSON.stringify(targets)};
+const attempt = (f: () => unknown): string => {
+  try {
+    return "ok:" + String(f());
+  } catch (e) {
+    return "error:" + String((e as NodeJS.ErrnoException).code);
+  }
+};
+export const sandboxProbe = {
+  readProd: attempt(() => probeFs.readFileSync(probeTargets.prodCheckpoint, "utf8").length),
+  listShared: attempt(() => probeFs.readdirSync(probeTargets.sharedStacks).sort().join(",")),
+  listStateRoot: attempt(() => probeFs.readdirSync(probeTargets.stateRoot).sort().join(",")),
+  writeNextToProd: attempt(() => probeFs.writeFileSync(probeTargets.sharedStacks + "/${prodStack}.json", "{}")),
+  writeProdHistory: attempt(() => probeFs.writeFileSync(probeTargets.prodHistory + "/planted", "x")),
+};
+`;
+}
+
+function stackOutputs(stateDir: string, stack: string): Record<string, unknown> {
+  const file = path.join(stateDir, ".pulumi", "stacks", PROJECT_NAME, `${stack}.json`);
+  const state = JSON.parse(fs.readFileSync(file, "utf8")) as {
+    checkpoint: { latest: { resources: Array<{ type: string; outputs?: Record<string, unknown> }> } };
+  };
+  return state.checkpoint.latest.resources.find((r) => r.type === "pulumi:pulumi:Stack")?.outputs ?? {};
+}
+
+describe.skipIf(!bubblewrapWorks())("environments sharing a file:// backend, each in its sandbox", () => {
+  let f: EngineFixture;
+  let stateDir: string;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    f = await createEngineFixture([
+      { name: "test", sync: "auto", drift: "report" },
+      { name: "prod", sync: "auto", drift: "report" },
+    ]);
+    stateDir = path.join(path.dirname(f.configPath), "state");
+    dataDir = path.join(path.dirname(f.configPath), "data");
+  });
+  afterAll(async () => {
+    await f?.cleanup();
+  });
+
+  it("a program committed to test neither reads nor writes prod's state, and test deploys normally", async () => {
+    const prod = await f.engine.check("prod", { kind: "sync", trigger: "test", allowSync: true });
+    expect(prod.status).toBe("Synced");
+    expect(prod.sync?.applied).toBe(true);
+    // Pulumi ran through the generated wrapper, not the toolchain's CLI directly.
+    expect(fs.existsSync(path.join(dataDir, "sandbox", "prod", "projects", PROJECT_NAME, "bin", "pulumi"))).toBe(
+      true,
+    );
+
+    const prodStack = f.stackName("prod");
+    const testStack = f.stackName("test");
+    const isProd = (rel: string) => rel.includes(prodStack);
+    const before = snapshot(stateDir);
+    const original = await f.readAt("test", `${PROJECT}/index.ts`);
+    await f.commitTo(
+      "test",
+      { [`${PROJECT}/index.ts`]: probeProgram(original, stateDir, prodStack) },
+      "A program that goes after prod's state",
+    );
+
+    // A report-only check previews the program (the case that runs code without any gate)...
+    const previewed = await f.engine.check("test", { kind: "check", trigger: "test", allowSync: false });
+    expect(previewed.status).not.toBe("Failed");
+    // ...and a sync deploys it.
+    const test = await f.engine.check("test", { kind: "sync", trigger: "test", allowSync: true });
+    expect(test.status).toBe("Synced");
+    expect(test.sync?.applied).toBe(true);
+
+    const probe = stackOutputs(stateDir, testStack).sandboxProbe as Record<string, string>;
+    expect(probe.readProd).toBe("error:ENOENT");
+    // The shared folder of the project, seen from inside, holds test's own checkpoint only.
+    expect(probe.listShared).toMatch(/^ok:/);
+    expect(probe.listShared).toContain(`${testStack}.json`);
+    expect(probe.listShared).not.toContain(prodStack);
+    expect(probe.listStateRoot).toBe("ok:.pulumi");
+    expect(probe.writeProdHistory).toBe("error:ENOENT");
+
+    const after = snapshot(stateDir);
+    // prod's files are exactly as they were.
+    const prodFiles = (s: Record<string, string>) => Object.entries(s).filter(([rel]) => isProd(rel));
+    expect(prodFiles(after)).toEqual(prodFiles(before));
+    expect(prodFiles(before).length).toBeGreaterThan(4);
+    // What the program wrote "next to prod's state" landed in test's own area, not beside prod's.
+    const shared = path.join(".pulumi", "stacks", PROJECT_NAME);
+    expect(Object.keys(after).filter((rel) => rel.startsWith(shared) && !(rel in before))).toEqual([]);
+    const planted = Object.keys(after).filter((rel) => isProd(rel) && !(rel in before));
+    expect(planted).toEqual([path.join(ISOLATED_DIR, PROJECT_NAME, testStack, `${prodStack}.json`)]);
+
+    // Outside the sandbox, the backend reads as one: prod has nothing pending, test is deployed.
+    const again = await f.engine.check("prod", { kind: "check", trigger: "test", allowSync: false });
+    expect(again.status).toBe("Synced");
+    expect(again.pending?.resources).toEqual([]);
+  });
+});
+
+describe.skipIf(!bubblewrapWorks())("the sandbox's cost", () => {
+  it("times one preview with and without it", async () => {
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-it-sandbox-"));
+    try {
+      const workDir = path.join(scratch, "project");
+      fs.mkdirSync(workDir);
+      fs.writeFileSync(
+        path.join(workDir, "Pulumi.yaml"),
+        "name: bench\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n",
+      );
+      fs.writeFileSync(path.join(workDir, "package.json"), '{"name":"bench","main":"index.js"}\n');
+      fs.writeFileSync(path.join(workDir, "index.js"), 'module.exports = { greeting: "hello" };\n');
+      const modules = fs.realpathSync(path.join(repoRoot(__dirname), "node_modules"));
+      fs.symlinkSync(modules, path.join(workDir, "node_modules"));
+      const backendUrl = `file://${path.join(scratch, "backend")}`;
+      const toolchain = inject("toolchain");
+      const base = {
+        workDir,
+        stackName: "bench",
+        backendUrl,
+        passphrase: randomBytes(8).toString("hex"),
+        toolchain,
+        pulumiHome: path.join(scratch, "home"),
+      };
+      const sandbox = new StackSandbox({
+        mode: "bubblewrap",
+        dir: path.join(scratch, "sandbox"),
+        backendUrl,
+        toolchain,
+        dependencyCacheDir: modules,
+      });
+      const time = async (stack: PulumiStack): Promise<number[]> => {
+        const times: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const start = performance.now();
+          const result = await stack.preview();
+          times.push(Math.round(performance.now() - start));
+          expect(result.summary.create).toBe(1);
+        }
+        return times;
+      };
+      const plain = await time(await PulumiStack.open(base));
+      const sandboxed = await sandbox.forStack({
+        environment: "bench",
+        stack: "bench",
+        projectDir: workDir,
+        envNames: [],
+      });
+      expect(sandboxed).toBeDefined();
+      const inside = await time(await PulumiStack.open({ ...base, ...sandboxed }));
+      console.log(`[sandbox] preview ms without: ${plain.join(", ")}; with bubblewrap: ${inside.join(", ")}`);
+    } finally {
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+});
