@@ -110,3 +110,15 @@ export function probeBubblewrap(bwrap = "bwrap"): Promise<ProbeResult> {
     });
   });
 }
+
+/** What `tidegate doctor` says about the sandbox: whether it works, and if not, what that costs and the fix. */
+export async function sandboxDiagnosis(bwrap = "bwrap"): Promise<ProbeResult & { fix?: string }> {
+  const result = await probeBubblewrap(bwrap);
+  if (result.ok)
+    return { ok: true, detail: `${result.detail}: each environment's Pulumi work runs sandboxed` };
+  return {
+    ok: false,
+    detail: `${result.detail}: stacks run unsandboxed, so environments sharing one file:// backend can read and rewrite each other's state`,
+    fix: "install bubblewrap (apt-get install bubblewrap, or bash scripts/setup.sh), or give each environment its own backend",
+  };
+}

@@ -10,7 +10,7 @@ import { isolateStackState, SandboxError } from "./state";
 import { wrapperScript, writeWrapper } from "./wrapper";
 
 export { SandboxError } from "./state";
-export { probeBubblewrap } from "./bubblewrap";
+export { probeBubblewrap, sandboxDiagnosis } from "./bubblewrap";
 
 export interface SandboxOptions {
   mode: SandboxMode;
@@ -50,7 +50,24 @@ const ENGINE_ENV = [
   "PULUMI_AUTOMATION_API",
   "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK",
   "PULUMI_EXPERIMENTAL",
+  // The Automation API's hidden flags (--event-log) need it.
+  "PULUMI_DEBUG_COMMANDS",
 ];
+
+/** The host's network settings (trusted CAs, proxies, locale): shared by every environment, no secret of one. */
+const HOST_ENV = [
+  "LANG",
+  "LC_ALL",
+  "TZ",
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "NO_PROXY",
+  "http_proxy",
+  "https_proxy",
+  "no_proxy",
+];
+/** Variables naming a CA file or folder: passed on, and what they name bound read-only. */
+const HOST_CA_ENV = ["SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "AWS_CA_BUNDLE"];
 
 /**
  * Runs each environment's Pulumi work (previews, drift previews, updates, policy packs, and the
@@ -99,6 +116,7 @@ export class StackSandbox {
         { from: path.dirname(process.execPath) },
         { from: this.options.dependencyCacheDir },
         ...state.readOnly,
+        ...hostCaPaths().map((from) => ({ from })),
       ],
       readWrite: [{ from: worktreeOf(request.projectDir) }, { from: home }, ...state.readWrite],
     });
@@ -106,9 +124,11 @@ export class StackSandbox {
       bwrap: this.bwrap,
       args,
       pulumi: path.join(toolchain.binDir, "pulumi"),
-      keepEnv: [...ENGINE_ENV, ...request.envNames],
+      keepEnv: [...ENGINE_ENV, ...HOST_ENV, ...HOST_CA_ENV, ...request.envNames],
       setEnv: {
-        PATH: [toolchain.binDir, path.dirname(process.execPath), "/usr/local/bin", "/usr/bin", "/bin"].join(":"),
+        PATH: [toolchain.binDir, path.dirname(process.execPath), "/usr/local/bin", "/usr/bin", "/bin"].join(
+          ":",
+        ),
         HOME: home,
         TMPDIR: "/tmp",
       },
@@ -120,6 +140,14 @@ export class StackSandbox {
   private get bwrap(): string {
     return this.options.bwrap ?? "bwrap";
   }
+}
+
+/** CA files the host's settings name, outside the system folders bound anyway. */
+function hostCaPaths(): string[] {
+  const paths = HOST_CA_ENV.map((name) => process.env[name]).filter(
+    (p): p is string => p !== undefined && path.isAbsolute(p) && fs.existsSync(p),
+  );
+  return [...new Set(paths)].filter((p) => !["/usr/", "/etc/ssl/", "/etc/pki/"].some((d) => p.startsWith(d)));
 }
 
 function projectName(projectDir: string): string {
