@@ -92,9 +92,9 @@ describe.skipIf(!bubblewrapWorks())("environments sharing a file:// backend, eac
     expect(prod.status).toBe("Synced");
     expect(prod.sync?.applied).toBe(true);
     // Pulumi ran through the generated wrapper, not the toolchain's CLI directly.
-    expect(fs.existsSync(path.join(dataDir, "sandbox", "prod", "projects", PROJECT_NAME, "bin", "pulumi"))).toBe(
-      true,
-    );
+    expect(
+      fs.existsSync(path.join(dataDir, "sandbox", "prod", "projects", PROJECT_NAME, "bin", "pulumi")),
+    ).toBe(true);
 
     const prodStack = f.stackName("prod");
     const testStack = f.stackName("test");

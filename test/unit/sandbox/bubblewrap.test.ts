@@ -28,10 +28,19 @@ describe("bubblewrapArgs", () => {
 
   it("unshares everything but the network, drops capabilities and nested namespaces, keeps /tmp private", () => {
     const args = bubblewrapArgs(layout);
-    for (const flag of ["--unshare-all", "--share-net", "--disable-userns", "--die-with-parent", "--new-session"]) {
+    for (const flag of [
+      "--unshare-all",
+      "--share-net",
+      "--disable-userns",
+      "--die-with-parent",
+      "--new-session",
+    ]) {
       expect(args).toContain(flag);
     }
-    expect(args.slice(args.indexOf("--cap-drop"), args.indexOf("--cap-drop") + 2)).toEqual(["--cap-drop", "ALL"]);
+    expect(args.slice(args.indexOf("--cap-drop"), args.indexOf("--cap-drop") + 2)).toEqual([
+      "--cap-drop",
+      "ALL",
+    ]);
     expect(args.slice(args.indexOf("--tmpfs"), args.indexOf("--tmpfs") + 2)).toEqual(["--tmpfs", "/tmp"]);
   });
 
@@ -90,7 +99,13 @@ describe("wrapperScript", () => {
       const out = execFileSync(
         script,
         ["preview", "--event-log", `${logs}/eventlog.txt`, "--policy-pack", `${dir}/other/pack`],
-        { env: { PULUMI_CONFIG_PASSPHRASE: "s3cret", AWS_REGION: "eu-west-1", AWS_SECRET_ACCESS_KEY: "prod-key" } },
+        {
+          env: {
+            PULUMI_CONFIG_PASSPHRASE: "s3cret",
+            AWS_REGION: "eu-west-1",
+            AWS_SECRET_ACCESS_KEY: "prod-key",
+          },
+        },
       ).toString();
       const [args, env] = out.split("---\n");
       expect(args).toContain(`--bind\n${logs}\n${logs}\n--\n/opt/pulumi/bin/pulumi\npreview\n`);
@@ -121,7 +136,9 @@ describe("isolateStackState", () => {
 
     const result = isolateStackState(backend, "app", "test");
     const own = path.join(backend, ISOLATED_DIR, "app", "test");
-    expect(fs.readlinkSync(path.join(stacks(), "test.json"))).toBe(`../../../${ISOLATED_DIR}/app/test/test.json`);
+    expect(fs.readlinkSync(path.join(stacks(), "test.json"))).toBe(
+      `../../../${ISOLATED_DIR}/app/test/test.json`,
+    );
     expect(fs.readFileSync(path.join(stacks(), "test.json"), "utf8")).toBe("test state");
     expect(fs.readFileSync(path.join(own, "test.json"), "utf8")).toBe("test state");
     expect(fs.lstatSync(path.join(stacks(), "testing.json")).isFile()).toBe(true);
