@@ -123,7 +123,12 @@ export class Engine {
       store: this.store,
       log,
       workspaceDir: (env) => path.join(this.paths.workspaces, env.name),
-      installDependencies: (projectDir) => ensureDependencies({ projectDir, cacheDir: dependencyCache }),
+      installDependencies: async (projectDir) =>
+        ensureDependencies({
+          projectDir,
+          cacheDir: dependencyCache,
+          ignoreScripts: await this.sandbox.enabled(),
+        }),
       openStack: async (env, projectDir) =>
         PulumiStack.open({
           workDir: projectDir,
@@ -207,7 +212,11 @@ export class Engine {
     const dirs: string[] = [];
     for (const pack of packs) {
       const dir = path.join(workDir, pack);
-      await ensurePolicyPackDependencies({ packDir: dir, cacheDir });
+      await ensurePolicyPackDependencies({
+        packDir: dir,
+        cacheDir,
+        ignoreScripts: await this.sandbox.enabled(),
+      });
       dirs.push(dir);
     }
     return dirs;

@@ -8,7 +8,7 @@ import { PulumiStack } from "../../src/adapters/pulumi/stack";
 import { StackSandbox } from "../../src/adapters/sandbox";
 import { ISOLATED_DIR } from "../../src/adapters/sandbox/state";
 import { repoRoot } from "../../src/config/repo";
-import { createEngineFixture, PROJECT, type EngineFixture } from "../helpers/engine";
+import { createEngineFixture, DEPENDENCY_CACHE, PROJECT, type EngineFixture } from "../helpers/engine";
 
 const PROJECT_NAME = "platform-sdk";
 
@@ -62,6 +62,28 @@ export const sandboxProbe = {
 `;
 }
 
+/**
+ * The program's package.json with an install script that goes after prod's state too, and its
+ * lockfile changed just enough (a version) to need a fresh install.
+ */
+function installScript(
+  packageJson: string,
+  lockfile: string,
+  stateDir: string,
+  marker: string,
+  version: string,
+) {
+  const pkg = JSON.parse(packageJson) as Record<string, unknown>;
+  const script = `cp -r ${stateDir}/.pulumi ${marker} || touch ${marker}`;
+  const lock = JSON.parse(lockfile) as { version?: string; packages: Record<string, { version?: string }> };
+  lock.version = version;
+  lock.packages[""]!.version = version;
+  return {
+    packageJson: JSON.stringify({ ...pkg, version, scripts: { postinstall: script } }, null, 2),
+    lockfile: JSON.stringify(lock, null, 2),
+  };
+}
+
 function stackOutputs(stateDir: string, stack: string): Record<string, unknown> {
   const file = path.join(stateDir, ".pulumi", "stacks", PROJECT_NAME, `${stack}.json`);
   const state = JSON.parse(fs.readFileSync(file, "utf8")) as {
@@ -74,6 +96,7 @@ describe.skipIf(!bubblewrapWorks())("environments sharing a file:// backend, eac
   let f: EngineFixture;
   let stateDir: string;
   let dataDir: string;
+  let dropFromCache: string | undefined;
 
   beforeAll(async () => {
     f = await createEngineFixture([
@@ -84,6 +107,7 @@ describe.skipIf(!bubblewrapWorks())("environments sharing a file:// backend, eac
     dataDir = path.join(path.dirname(f.configPath), "data");
   });
   afterAll(async () => {
+    if (dropFromCache) fs.rmSync(dropFromCache, { recursive: true, force: true });
     await f?.cleanup();
   });
 
@@ -101,19 +125,36 @@ describe.skipIf(!bubblewrapWorks())("environments sharing a file:// backend, eac
     const isProd = (rel: string) => rel.includes(prodStack);
     const before = snapshot(stateDir);
     const original = await f.readAt("test", `${PROJECT}/index.ts`);
+    const marker = path.join(path.dirname(f.configPath), "taken-by-install-script");
+    const install = installScript(
+      await f.readAt("test", `${PROJECT}/package.json`),
+      await f.readAt("test", `${PROJECT}/package-lock.json`),
+      stateDir,
+      marker,
+      `0.0.1-${f.prefix}`,
+    );
     await f.commitTo(
       "test",
-      { [`${PROJECT}/index.ts`]: probeProgram(original, stateDir, prodStack) },
-      "A program that goes after prod's state",
+      {
+        [`${PROJECT}/index.ts`]: probeProgram(original, stateDir, prodStack),
+        [`${PROJECT}/package.json`]: install.packageJson,
+        [`${PROJECT}/package-lock.json`]: install.lockfile,
+      },
+      "A program (and an install script) that go after prod's state",
     );
 
     // A report-only check previews the program (the case that runs code without any gate)...
     const previewed = await f.engine.check("test", { kind: "check", trigger: "test", allowSync: false });
     expect(previewed.status).not.toBe("Failed");
     // ...and a sync deploys it.
+    expect(previewed.dependencies?.installed).toBe(true);
+    // This lockfile is this run's alone: its tree goes when the test ends.
+    dropFromCache = path.join(DEPENDENCY_CACHE, previewed.dependencies!.key);
     const test = await f.engine.check("test", { kind: "sync", trigger: "test", allowSync: true });
     expect(test.status).toBe("Synced");
     expect(test.sync?.applied).toBe(true);
+    // npm ran outside the sandbox, so it ran no install script at all.
+    expect(fs.existsSync(marker)).toBe(false);
 
     const probe = stackOutputs(stateDir, testStack).sandboxProbe as Record<string, string>;
     expect(probe.readProd).toBe("error:ENOENT");

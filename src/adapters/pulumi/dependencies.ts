@@ -11,6 +11,12 @@ export interface DependencyOptions {
   cacheDir: string;
   env?: NodeJS.ProcessEnv;
   onOutput?: (line: string) => void;
+  /**
+   * Run no package's install scripts. For sandboxed environments: npm runs outside the sandbox,
+   * so a script would be the branch's code with the host's access, and a tree it altered would be
+   * shared with every environment on the same lockfile.
+   */
+  ignoreScripts?: boolean;
 }
 
 export interface DependencyResult {
@@ -57,13 +63,14 @@ function packageDirOf(projectDir: string): string {
   }
 }
 
-function cacheKey(packageDir: string): string {
+function cacheKey(packageDir: string, ignoreScripts: boolean): string {
   const lock = path.join(packageDir, "package-lock.json");
   const source = fs.existsSync(lock) ? lock : path.join(packageDir, "package.json");
   const nodeMajor = process.versions.node.split(".")[0];
   return createHash("sha256")
     .update(fs.readFileSync(source))
     .update(`node${nodeMajor}`)
+    .update(ignoreScripts ? "ignore-scripts" : "")
     .digest("hex")
     .slice(0, 16);
 }
@@ -75,7 +82,7 @@ function cacheKey(packageDir: string): string {
  */
 export async function ensureDependencies(options: DependencyOptions): Promise<DependencyResult> {
   const packageDir = packageDirOf(options.projectDir);
-  const key = cacheKey(packageDir);
+  const key = cacheKey(packageDir, options.ignoreScripts === true);
   const entry = path.join(options.cacheDir, key);
   let installed = false;
   if (!fs.existsSync(path.join(entry, ".complete"))) {
@@ -109,6 +116,7 @@ async function install(packageDir: string, entry: string, options: DependencyOpt
       if (fs.existsSync(from)) fs.copyFileSync(from, path.join(scratch, file));
     }
     const args = hasLock ? ["ci"] : ["install"];
+    if (options.ignoreScripts) args.push("--ignore-scripts");
     await runNpm([...args, "--no-audit", "--no-fund", "--loglevel=error"], scratch, options);
     fs.writeFileSync(path.join(scratch, ".complete"), new Date().toISOString());
     try {

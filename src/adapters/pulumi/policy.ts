@@ -74,6 +74,8 @@ export interface PolicyPackDependencyOptions {
   cacheDir: string;
   env?: NodeJS.ProcessEnv;
   onOutput?: (line: string) => void;
+  /** See DependencyOptions.ignoreScripts. */
+  ignoreScripts?: boolean;
 }
 
 /**
@@ -101,6 +103,7 @@ export async function ensurePolicyPackDependencies(
   return ensureDependencies({
     projectDir: packDir,
     cacheDir: options.cacheDir,
+    ignoreScripts: options.ignoreScripts === true,
     ...(options.env ? { env: options.env } : {}),
     ...(options.onOutput ? { onOutput: options.onOutput } : {}),
   });
