@@ -1,9 +1,9 @@
-import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { bubblewrapWorks } from "../helpers/sandbox";
 import { PulumiStack } from "../../src/adapters/pulumi/stack";
 import { StackSandbox } from "../../src/adapters/sandbox";
 import { ISOLATED_DIR } from "../../src/adapters/sandbox/state";
@@ -11,15 +11,6 @@ import { repoRoot } from "../../src/config/repo";
 import { createEngineFixture, DEPENDENCY_CACHE, PROJECT, type EngineFixture } from "../helpers/engine";
 
 const PROJECT_NAME = "platform-sdk";
-
-function bubblewrapWorks(): boolean {
-  try {
-    execFileSync("bwrap", ["--unshare-all", "--ro-bind", "/", "/", "true"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Every file under `dir` (links as their target text) with a hash of its content. */
 function snapshot(dir: string): Record<string, string> {

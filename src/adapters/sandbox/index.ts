@@ -106,8 +106,19 @@ export class StackSandbox {
     const root = path.join(area, "projects", project);
     fs.mkdirSync(home, { recursive: true });
     fs.mkdirSync(this.options.dependencyCacheDir, { recursive: true });
-    const state = this.options.backendUrl.startsWith("file://")
-      ? isolateStackState(fileURLToPath(this.options.backendUrl), project, request.stack)
+    const backendDir = this.options.backendUrl.startsWith("file://")
+      ? fileURLToPath(this.options.backendUrl)
+      : undefined;
+    const worktree = worktreeOf(request.projectDir);
+    for (const shared of [backendDir, this.options.dir]) {
+      if (shared !== undefined && isInside(shared, worktree)) {
+        throw new SandboxError(
+          `cannot sandbox ${request.projectDir}: its worktree ${worktree} holds ${shared}, which every environment shares`,
+        );
+      }
+    }
+    const state = backendDir
+      ? isolateStackState(backendDir, project, request.stack)
       : { readOnly: [], readWrite: [] };
     const args = bubblewrapArgs({
       system: systemPaths(),
@@ -118,7 +129,7 @@ export class StackSandbox {
         ...state.readOnly,
         ...hostCaPaths().map((from) => ({ from })),
       ],
-      readWrite: [{ from: worktreeOf(request.projectDir) }, { from: home }, ...state.readWrite],
+      readWrite: [{ from: worktree }, { from: home }, ...state.readWrite],
     });
     const script = wrapperScript({
       bwrap: this.bwrap,
@@ -167,6 +178,11 @@ function safeSegment(name: string): string {
     throw new SandboxError(`cannot sandbox environment '${name}': expected a plain name`);
   }
   return name;
+}
+
+function isInside(inner: string, outer: string): boolean {
+  const rel = path.relative(path.resolve(outer), path.resolve(inner));
+  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
 }
 
 /** The Git worktree holding the project (its nearest folder with `.git`), or the project itself. */

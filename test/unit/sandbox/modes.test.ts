@@ -1,4 +1,8 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { bubblewrapWorks } from "../../helpers/sandbox";
 import { SandboxError, StackSandbox } from "../../../src/adapters/sandbox";
 
 const options = {
@@ -30,5 +34,26 @@ describe("StackSandbox without a working bubblewrap", () => {
   it("off: never probes", async () => {
     const sandbox = new StackSandbox({ ...options, mode: "off", onUnavailable: () => expect.fail("probed") });
     expect(await sandbox.forStack(request)).toBeUndefined();
+  });
+});
+
+describe.skipIf(!bubblewrapWorks())("StackSandbox with a worktree around shared state", () => {
+  it("refuses to bind a worktree that holds the backend", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-sandbox-"));
+    try {
+      fs.mkdirSync(path.join(root, ".git"));
+      fs.writeFileSync(path.join(root, "Pulumi.yaml"), "name: app\n");
+      const sandbox = new StackSandbox({
+        ...options,
+        mode: "bubblewrap",
+        bwrap: "bwrap",
+        backendUrl: `file://${path.join(root, ".tidegate", "state")}`,
+      });
+      await expect(sandbox.forStack({ ...request, projectDir: root })).rejects.toThrow(
+        /which every environment shares/,
+      );
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
