@@ -22,6 +22,17 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
 fi
 node_modules/.bin/node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<22||(a===22&&b<13)) { console.error(`Node ${process.version} from node_modules is too old`); process.exit(1) }'
 
+# bubblewrap runs each environment's Pulumi work in an OS sandbox (tidegate.yaml `sandbox`); without
+# it, environments sharing a file:// backend can read each other's state. Installed when apt-get can.
+if ! command -v bwrap >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    log "installing bubblewrap"
+    apt-get install -y -qq bubblewrap >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq bubblewrap >/dev/null; }
+  else
+    log "warning: bubblewrap (bwrap) is missing: install it so environments run sandboxed"
+  fi
+fi
+
 bash scripts/toolchain.sh >/dev/null
 # kube-apiserver, etcd and the Pulumi Kubernetes provider for the cluster tests (cold: ~40 min on 2 cores).
 bash scripts/kubernetes.sh >/dev/null

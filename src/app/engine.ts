@@ -16,6 +16,7 @@ import { acquireLease, leaseDir } from "../adapters/pulumi/lease";
 import { ensurePolicyPackDependencies } from "../adapters/pulumi/policy";
 import { assertPolicyPackPaths, assertProgramPaths } from "../adapters/pulumi/program-paths";
 import { PulumiStack } from "../adapters/pulumi/stack";
+import { StackSandbox } from "../adapters/sandbox";
 import { promote, PROMOTION_IDENTITY, type PromoteOptions } from "./promote";
 import type { PromoteResult } from "../domain/promotion";
 import { checkEnvironment, type CheckContext, type CheckOptions } from "../reconcile/check";
@@ -64,6 +65,7 @@ export class Engine {
   private readonly owner = processOwner();
   private readonly heartbeat: Heartbeat;
   private readonly knownSecrets: KnownSecrets;
+  private readonly sandbox: StackSandbox;
 
   constructor(private readonly options: EngineOptions) {
     const { config } = options;
@@ -83,6 +85,18 @@ export class Engine {
     this.audit = new AuditLog(this.paths.audit, {
       redact: (text) => new Redactor({ secrets: this.knownSecrets, stacks: false }).text(text),
       now: () => this.now(),
+    });
+    this.sandbox = new StackSandbox({
+      mode: config.sandbox,
+      dir: this.paths.sandbox,
+      backendUrl: config.backendUrl,
+      toolchain: options.toolchain,
+      dependencyCacheDir: options.dependencyCacheDir ?? this.paths.dependencies,
+      onUnavailable: (detail) =>
+        options.log.warn(
+          { detail },
+          "no working bubblewrap: stacks run unsandboxed, and environments sharing a file:// backend can read each other's state",
+        ),
     });
     this.git = new SimpleGitAdapter({
       url: config.repository.url,
@@ -137,8 +151,14 @@ export class Engine {
       owner: this.owner,
       log,
       workspaceDir: (env) => path.join(this.paths.workspaces, env.name),
-      installDependencies: (projectDir) =>
-        ensureDependencies({ projectDir, cacheDir: dependencyCache, ...install }),
+      installDependencies: async (projectDir) =>
+        ensureDependencies({
+          projectDir,
+          cacheDir: dependencyCache,
+          ...install,
+          // npm runs on the host: a sandboxed environment's branch code must not run there.
+          scripts: install.scripts && !(await this.sandbox.enabled()),
+        }),
       openStack: async (env, projectDir) =>
         PulumiStack.open({
           workDir: projectDir,
@@ -146,6 +166,13 @@ export class Engine {
           toolchain,
           pulumiHome: this.paths.pulumiHome,
           ...(await target()).stackOptions(),
+          ...(await this.sandbox.forStack({
+            environment: env.name,
+            stack: env.stack,
+            projectDir,
+            backendUrl: (await target()).backendUrl,
+            envNames: (await target()).variableNames(),
+          })),
         }),
       acquireLease: (env, runId) =>
         acquireLease(
@@ -234,7 +261,11 @@ export class Engine {
     for (const pack of packs) {
       const dir = path.join(workDir, pack);
       assertPolicyPackPaths(workDir, pack);
-      await ensurePolicyPackDependencies({ packDir: dir, ...install });
+      await ensurePolicyPackDependencies({
+        packDir: dir,
+        ...install,
+        scripts: install.scripts && !(await this.sandbox.enabled()),
+      });
       dirs.push(dir);
     }
     return dirs;

@@ -10,6 +10,7 @@ import { DEFAULT_LOCALSTACK_IMAGE } from "../devenv/emulator/localstack";
 import { venvPaths } from "../devenv/emulator/moto";
 import { provisionPulumi, type PulumiToolchain, ToolchainError } from "../devenv/toolchain/pulumi";
 import { enginePath } from "../adapters/pulumi/toolchain";
+import { sandboxDiagnosis } from "../adapters/sandbox";
 import type { Command, CommandContext } from "./command";
 import {
   type Check,
@@ -112,6 +113,7 @@ const CHECKS: CheckSpec[] = [
   { name: "go", required: false, run: checkGo },
   { name: "python3", required: false, run: checkPython },
   { name: "git", required: true, run: checkGit },
+  { name: "sandbox", required: false, run: () => sandboxDiagnosis() },
 ];
 
 export async function runChecks(context: Pick<CommandContext, "repoRoot" | "env">): Promise<Check[]> {

@@ -11,6 +11,8 @@ export function dataPaths(dataDir: string) {
     reports: path.join(dataDir, "reports"),
     pulumiHome: path.join(dataDir, "pulumi-home"),
     dependencies: path.join(dataDir, "cache", "deps"),
+    /** Each environment's sandboxed Pulumi CLI wrapper and Pulumi home. */
+    sandbox: path.join(dataDir, "sandbox"),
     /** The hash-chained audit log; its head anchor is `audit.head.json` beside it. */
     audit: path.join(dataDir, "audit.jsonl"),
   };

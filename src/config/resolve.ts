@@ -15,6 +15,7 @@ import {
   type GitTimeoutsConfig,
   PromotionConfig,
   type Repository,
+  type SandboxMode,
   type SyncPolicy,
   TidegateFile,
   type ValueSource,
@@ -90,6 +91,7 @@ export interface ResolvedSettings {
   /** Absolute. */
   dataDir: string;
   backendUrl: string;
+  sandbox: SandboxMode;
   secrets: SecretsSource;
   /** Relative to the repository root, normalized ("environments"). */
   environmentsDir: string;
@@ -217,6 +219,7 @@ export function resolveSettings(raw: TidegateFile, configDir: string, configFile
     repository: resolveRepository(raw.repository, configDir),
     dataDir,
     backendUrl,
+    sandbox: raw.sandbox ?? DEFAULTS.sandbox,
     secrets,
     environmentsDir: normalizeRepoPath(raw.environmentsDir ?? DEFAULTS.environmentsDir),
     configRef: raw.configRef ?? DEFAULTS.configRef,

@@ -35,6 +35,7 @@ import {
 /** What tidegate uses for each key the files leave out. */
 export const DEFAULTS = {
   dataDir: ".tidegate",
+  sandbox: "auto",
   passphraseEnv: "PULUMI_CONFIG_PASSPHRASE",
   tokenUsername: "x-access-token",
   gitTimeouts: { connect: "15s", lowSpeed: "60s", lsRemote: "60s", operation: "10m" },
@@ -105,6 +106,12 @@ export const DriftPolicy = z.enum(["report", "remediate"]).meta({
   description: "report: only report drift; remediate: run an update that puts the deployed state back.",
 });
 export type DriftPolicy = z.infer<typeof DriftPolicy>;
+
+export const SandboxMode = z.enum(["auto", "bubblewrap", "off"]).meta({
+  description:
+    "Where each environment's Pulumi work runs: bubblewrap (an OS sandbox seeing only the environment's worktree, its own stack's state, the dependency cache and the toolchain), off, or auto (bubblewrap when it works on this machine, else off with a warning).",
+});
+export type SandboxMode = z.infer<typeof SandboxMode>;
 
 export const BranchName = checkedString(
   branchNameProblem,
@@ -510,6 +517,7 @@ export const TidegateFile = z
       })
       .optional()
       .meta({ description: "The Pulumi state backend; default file://<dataDir>/state." }),
+    sandbox: SandboxMode.optional().meta({ default: DEFAULTS.sandbox }),
     secrets: Secrets.optional(),
     environmentsDir: RepoPath.optional().meta({
       description: "The folder in the repository holding one <env>.yaml per environment.",

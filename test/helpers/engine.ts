@@ -55,7 +55,8 @@ export interface EngineFixture {
   cleanup(): Promise<void>;
 }
 
-const DEPENDENCY_CACHE = path.join(os.tmpdir(), "tidegate-it-deps");
+/** node_modules trees installed by the engine tests, kept between runs. */
+export const DEPENDENCY_CACHE = path.join(os.tmpdir(), "tidegate-it-deps");
 
 /**
  * A real repository (bare remote + work clone) seeded with the example stack and one branch per

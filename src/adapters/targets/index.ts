@@ -112,6 +112,15 @@ export class EnvironmentTarget {
     return enginePassphraseSource ?? "the engine-wide passphrase of tidegate.yaml";
   }
 
+  /**
+   * Every variable name the environment's engine may be given, in preview or in update (an update's
+   * credentials are named before they are read): what a sandbox lets through.
+   */
+  variableNames(): string[] {
+    const update = Object.keys(this.options.environment.credentials.update);
+    return [...new Set([...Object.keys(this.readEnv), ...update])];
+  }
+
   /** The environment of an update; its credentials are read on first use, once per run. */
   updateEnv(): Promise<ProcessEnv> {
     const { environment } = this.options;

@@ -264,9 +264,16 @@ describe("parseTidegateFile", () => {
         path: "server",
         message: "unknown key",
         expected:
-          "one of the keys repository, dataDir, backend, secrets, environmentsDir, configRef, defaults",
+          "one of the keys repository, dataDir, backend, sandbox, secrets, environmentsDir, configRef, defaults",
         line: 5,
       },
+    ]);
+  });
+
+  it("names the sandbox modes", () => {
+    const parsed = parseTidegateFile("tidegate.yaml", yaml("repository:", "  url: .", "sandbox: docker"));
+    expect(parsed.issues).toMatchObject([
+      { path: "sandbox", expected: 'one of "auto", "bubblewrap", "off"', line: 3 },
     ]);
   });
 

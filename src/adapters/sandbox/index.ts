@@ -1,0 +1,196 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse as parseYaml } from "yaml";
+import type { SandboxMode } from "../../config/schema";
+import type { PulumiToolchain } from "../pulumi/toolchain";
+import { bubblewrapArgs, probeBubblewrap, systemPaths, type ProbeResult } from "./bubblewrap";
+import { isolateStackState, SandboxError } from "./state";
+import { wrapperScript, writeWrapper } from "./wrapper";
+
+export { SandboxError } from "./state";
+export { probeBubblewrap, sandboxDiagnosis } from "./bubblewrap";
+
+export interface SandboxOptions {
+  mode: SandboxMode;
+  /** Where each environment's wrapper and Pulumi home go (`<dataDir>/sandbox`). */
+  dir: string;
+  backendUrl: string;
+  toolchain: PulumiToolchain;
+  /** Installed node_modules trees: read-only inside. */
+  dependencyCacheDir: string;
+  bwrap?: string;
+  /** Told once when `auto` finds no working bubblewrap and runs stacks unsandboxed. */
+  onUnavailable?: (detail: string) => void;
+}
+
+export interface SandboxRequest {
+  environment: string;
+  stack: string;
+  /** Folder with Pulumi.yaml, inside the environment's worktree. */
+  projectDir: string;
+  /** Names of the variables the caller gives the stack's engine; only these (and Pulumi's own) get in. */
+  envNames: string[];
+  /** The environment's own backend, when it has one; default: the engine-wide backend. */
+  backendUrl?: string;
+}
+
+/** What the stack is opened with instead of the shared toolchain and Pulumi home. */
+export interface SandboxedStack {
+  toolchain: PulumiToolchain;
+  pulumiHome: string;
+}
+
+/** The variables PulumiStack and the Automation API set for the CLI. */
+const ENGINE_ENV = [
+  "PULUMI_BACKEND_URL",
+  "PULUMI_CONFIG_PASSPHRASE",
+  "PULUMI_SKIP_UPDATE_CHECK",
+  "PULUMI_DIY_BACKEND_NO_LEGACY_WARNING",
+  "PULUMI_HOME",
+  "PULUMI_AUTOMATION_API",
+  "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK",
+  "PULUMI_EXPERIMENTAL",
+  // The Automation API's hidden flags (--event-log) need it.
+  "PULUMI_DEBUG_COMMANDS",
+];
+
+/** The host's network settings (trusted CAs, proxies, locale): shared by every environment, no secret of one. */
+const HOST_ENV = [
+  "LANG",
+  "LC_ALL",
+  "TZ",
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "NO_PROXY",
+  "http_proxy",
+  "https_proxy",
+  "no_proxy",
+];
+/** Variables naming a CA file or folder: passed on, and what they name bound read-only. */
+const HOST_CA_ENV = ["SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "AWS_CA_BUNDLE"];
+
+/**
+ * Runs each environment's Pulumi work (previews, drift previews, updates, policy packs, and the
+ * program they start) in bubblewrap, seeing only the toolchain, Node, the dependency cache (all
+ * read-only), and, read-write, its worktree, its own Pulumi home and its own stack's state.
+ */
+export class StackSandbox {
+  private probed?: Promise<ProbeResult>;
+
+  constructor(private readonly options: SandboxOptions) {}
+
+  /** Whether stacks run sandboxed; `auto` probes bubblewrap once. */
+  async enabled(): Promise<boolean> {
+    if (this.options.mode === "off") return false;
+    if (!this.probed) {
+      this.probed = probeBubblewrap(this.bwrap).then((result) => {
+        if (!result.ok && this.options.mode === "auto") this.options.onUnavailable?.(result.detail);
+        return result;
+      });
+    }
+    const result = await this.probed;
+    if (result.ok) return true;
+    if (this.options.mode === "bubblewrap") {
+      throw new SandboxError(`sandbox: bubblewrap is configured in tidegate.yaml but ${result.detail}`);
+    }
+    return false;
+  }
+
+  /** The toolchain and Pulumi home to open the stack with; undefined when sandboxing is off. */
+  async forStack(request: SandboxRequest): Promise<SandboxedStack | undefined> {
+    if (!(await this.enabled())) return undefined;
+    const { toolchain } = this.options;
+    const project = projectName(request.projectDir);
+    const area = path.join(this.options.dir, safeSegment(request.environment));
+    const home = path.join(area, "home");
+    const root = path.join(area, "projects", project);
+    fs.mkdirSync(home, { recursive: true });
+    fs.mkdirSync(this.options.dependencyCacheDir, { recursive: true });
+    const backendUrl = request.backendUrl ?? this.options.backendUrl;
+    const backendDir = backendUrl.startsWith("file://") ? fileURLToPath(backendUrl) : undefined;
+    const worktree = worktreeOf(request.projectDir);
+    for (const shared of [backendDir, this.options.dir]) {
+      if (shared !== undefined && isInside(shared, worktree)) {
+        throw new SandboxError(
+          `cannot sandbox ${request.projectDir}: its worktree ${worktree} holds ${shared}, which every environment shares`,
+        );
+      }
+    }
+    const state = backendDir
+      ? isolateStackState(backendDir, project, request.stack)
+      : { readOnly: [], readWrite: [] };
+    const args = bubblewrapArgs({
+      system: systemPaths(),
+      readOnly: [
+        { from: toolchain.root },
+        { from: path.dirname(process.execPath) },
+        { from: this.options.dependencyCacheDir },
+        ...state.readOnly,
+        ...hostCaPaths().map((from) => ({ from })),
+      ],
+      readWrite: [{ from: worktree }, { from: home }, ...state.readWrite],
+    });
+    const script = wrapperScript({
+      bwrap: this.bwrap,
+      args,
+      pulumi: path.join(toolchain.binDir, "pulumi"),
+      keepEnv: [...ENGINE_ENV, ...HOST_ENV, ...HOST_CA_ENV, ...request.envNames],
+      setEnv: {
+        PATH: [toolchain.binDir, path.dirname(process.execPath), "/usr/local/bin", "/usr/bin", "/bin"].join(
+          ":",
+        ),
+        HOME: home,
+        TMPDIR: "/tmp",
+      },
+      hostTmp: os.tmpdir(),
+    });
+    return { toolchain: { root, binDir: writeWrapper(root, script) }, pulumiHome: home };
+  }
+
+  private get bwrap(): string {
+    return this.options.bwrap ?? "bwrap";
+  }
+}
+
+/** CA files the host's settings name, outside the system folders bound anyway. */
+function hostCaPaths(): string[] {
+  const paths = HOST_CA_ENV.map((name) => process.env[name]).filter(
+    (p): p is string => p !== undefined && path.isAbsolute(p) && fs.existsSync(p),
+  );
+  return [...new Set(paths)].filter((p) => !["/usr/", "/etc/ssl/", "/etc/pki/"].some((d) => p.startsWith(d)));
+}
+
+function projectName(projectDir: string): string {
+  const file = path.join(projectDir, "Pulumi.yaml");
+  let name: unknown;
+  try {
+    name = (parseYaml(fs.readFileSync(file, "utf8")) as { name?: unknown } | null)?.name;
+  } catch (err) {
+    throw new SandboxError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  if (typeof name !== "string" || name === "") throw new SandboxError(`${file}: 'name' is missing`);
+  return name;
+}
+
+function safeSegment(name: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith(".")) {
+    throw new SandboxError(`cannot sandbox environment '${name}': expected a plain name`);
+  }
+  return name;
+}
+
+function isInside(inner: string, outer: string): boolean {
+  const rel = path.relative(path.resolve(outer), path.resolve(inner));
+  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
+}
+
+/** The Git worktree holding the project (its nearest folder with `.git`), or the project itself. */
+function worktreeOf(projectDir: string): string {
+  const start = path.resolve(projectDir);
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, ".git"))) return dir;
+    if (path.dirname(dir) === dir) return start;
+  }
+}
