@@ -64,6 +64,8 @@ async function work(ctx: CheckContext, meta: RunMeta, timed: Timed): Promise<Run
   const judgement = recordJudgement(ctx, meta, observation, judged);
   if (judgement.kind !== "apply") return { ended: "judge", observation, judgement };
   const log = meta.log.child({ commit: observation.head.slice(0, 12) });
-  const outcome = await timed("sync", () => sync(ctx, env, observation, judgement, { runId: meta.runId, log }));
+  const outcome = await timed("sync", () =>
+    sync(ctx, env, observation, judgement, { runId: meta.runId, log }),
+  );
   return { ended: "sync", observation, judgement, outcome };
 }

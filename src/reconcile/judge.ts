@@ -61,7 +61,8 @@ export async function judge(
         policy: observation.policy ?? [],
       }),
     );
-    if (gates.outcome === "block") return { kind: "stop", status: "Blocked", reason: gates.reason, plan, gates };
+    if (gates.outcome === "block")
+      return { kind: "stop", status: "Blocked", reason: gates.reason, plan, gates };
     if (gates.outcome === "wait") {
       return { kind: "stop", status: "AwaitingApproval", reason: gates.reason, plan, gates };
     }

@@ -152,7 +152,8 @@ async function look(
     log.warn({ changes: inForce.change }, "this commit changes the environment's gates");
   }
   const packs = [...new Set(inForce.sets.flatMap((g) => g.policyPacks))];
-  const packDirs = packs.length > 0 ? await timed("policy", () => ctx.preparePolicyPacks(packs, workDir)) : [];
+  const packDirs =
+    packs.length > 0 ? await timed("policy", () => ctx.preparePolicyPacks(packs, workDir)) : [];
   const previewOptions: PreviewOptions = packDirs.length > 0 ? { policyPacks: packDirs } : {};
   const previewPending = async () => {
     const result = await timed("preview", () => stack.preview(previewOptions));

@@ -66,7 +66,10 @@ export function recordJudgement(
   if (judgement.kind === "failed" || !judgement.gates) return judgement;
   const { plan, gates } = judgement;
   try {
-    auditor(ctx, meta)({
+    auditor(
+      ctx,
+      meta,
+    )({
       action: "gate",
       commit: observation.head,
       ...(plan ? { planDigest: plan.digest } : {}),
@@ -127,7 +130,8 @@ export async function recordRun(ctx: RecordContext, meta: RunMeta, run: RunResul
 function successOf(run: RunResult, at: string): Omit<NewSuccess, "environment"> | undefined {
   if (run.ended === "observe") return undefined;
   const { head } = run.observation;
-  if (run.ended === "sync" && applied(run)) return { commit: head, programTree: run.judgement.programTree, at };
+  if (run.ended === "sync" && applied(run))
+    return { commit: head, programTree: run.judgement.programTree, at };
   const tree = run.observation.programTree;
   return tree ? { commit: head, programTree: tree, at } : undefined;
 }
