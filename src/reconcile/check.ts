@@ -65,7 +65,7 @@ async function work(ctx: CheckContext, meta: RunMeta, timed: Timed): Promise<Run
   if (judgement.kind !== "apply") return { ended: "judge", observation, judgement };
   const log = meta.log.child({ commit: observation.head.slice(0, 12) });
   const outcome = await timed("sync", () =>
-    sync(ctx, env, observation, judgement, { runId: meta.runId, log }),
+    sync(ctx, { env, observation, judgement, runId: meta.runId, log }),
   );
   return { ended: "sync", observation, judgement, outcome };
 }

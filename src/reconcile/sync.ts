@@ -16,7 +16,11 @@ export interface SyncContext {
   now(): Date;
 }
 
+/** What a sync applies: the judged plan of an observation. */
 export interface SyncRequest {
+  env: CheckedEnvironment;
+  observation: Observation;
+  judgement: Extract<Judgement, { kind: "apply" }>;
   runId: string;
   log: Logger;
 }
@@ -33,28 +37,16 @@ export type SyncOutcome =
  * Applies the judged plan under tidegate's lease on the stack. A plan somebody judged (approval,
  * protected operations) is previewed again under the lease, and any difference aborts.
  */
-export async function sync(
-  ctx: SyncContext,
-  env: CheckedEnvironment,
-  observation: Observation,
-  judgement: Extract<Judgement, { kind: "apply" }>,
-  request: SyncRequest,
-): Promise<SyncOutcome> {
+export async function sync(ctx: SyncContext, request: SyncRequest): Promise<SyncOutcome> {
   try {
-    return await underLease(ctx, env, observation, judgement, request);
+    return await underLease(ctx, request);
   } catch (error) {
     return { kind: "failed", error };
   }
 }
 
-async function underLease(
-  ctx: SyncContext,
-  env: CheckedEnvironment,
-  observation: Observation,
-  judgement: Extract<Judgement, { kind: "apply" }>,
-  request: SyncRequest,
-): Promise<SyncOutcome> {
-  const { runId, log } = request;
+async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncOutcome> {
+  const { env, observation, judgement, runId, log } = request;
   const { head, stack } = observation;
   const { plan } = judgement;
   const lease = ctx.acquireLease(env, runId);

@@ -300,7 +300,7 @@ describe("drift remediation", () => {
     );
     const tags = await s3.send(new GetBucketTaggingCommand({ Bucket: bucket }));
     expect(tags.TagSet).toContainEqual({ Key: "team", Value: "platform" });
-    expect(f.engine.store.status("test")).toMatchObject({ status: "Synced", driftCount: 0 });
+    expect(await f.engine.store.status("test")).toMatchObject({ status: "Synced", driftCount: 0 });
 
     const clean = await f.engine.check("test", { kind: "drift", trigger: "test", allowSync: true });
     expect(clean.drift?.resources).toEqual([]);
