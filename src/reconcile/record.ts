@@ -5,7 +5,7 @@ import type { CheckReport } from "../domain/model";
 import type { Logger } from "../log";
 import type { Judgement } from "./judge";
 import type { Observation } from "./observe";
-import { applied, buildReport, conclude, type Conclusion, type RunResult } from "./report";
+import { applied, buildReport, conclude, headOf, type Conclusion, type RunResult } from "./report";
 import type { CheckedEnvironment, CheckOptions } from "./types";
 
 // The one module that records a run: the gate verdict before anything is applied, and everything
@@ -89,7 +89,9 @@ export function recordJudgement(
  * when any of it could not be written (the other sinks are still written).
  */
 export async function recordRun(ctx: RecordContext, meta: RunMeta, run: RunResult): Promise<CheckReport> {
-  const { env, runId, log } = meta;
+  const { env, runId } = meta;
+  const head = headOf(run);
+  const log = head ? meta.log.child({ commit: head.slice(0, 12) }) : meta.log;
   const conclusion = conclude(run);
   if (conclusion.failure) log.error({ kind: conclusion.failure.kind }, conclusion.failure.message);
   const report = buildReport(run, conclusion, {
@@ -147,7 +149,7 @@ function environmentState(meta: RunMeta, run: RunResult, report: CheckReport): E
     stack: env.stack,
     status: report.status,
     ...(report.reason ? { reason: report.reason } : {}),
-    headCommit: run.ended === "observe" ? run.observed.facts.head : run.observation.head,
+    headCommit: headOf(run),
     deployedCommit: report.deployed?.commit,
     pendingCount: synced ? 0 : (report.pending?.resources.length ?? previous?.pendingCount ?? 0),
     driftCount: remediated ? 0 : (report.drift?.resources.length ?? previous?.driftCount ?? 0),
@@ -164,7 +166,7 @@ function auditEntries(
   conclusion: Conclusion,
 ): Omit<AuditInput, "actor" | "environment">[] {
   const { options } = meta;
-  const commit = run.ended === "observe" ? run.observed.facts.head : run.observation.head;
+  const commit = headOf(run);
   const entries: Omit<AuditInput, "actor" | "environment">[] = [];
   if (report.gatesChange) {
     entries.push({ action: "gates-change", commit, reason: report.gatesChange.changes.join("; ") });

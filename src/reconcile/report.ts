@@ -94,6 +94,11 @@ export function describeFailure(err: unknown): Failure {
   return { kind: "unknown", message: String(err) };
 }
 
+/** The head the run found on the branch; undefined when the branch was missing or polling failed. */
+export function headOf(run: RunResult): string | undefined {
+  return run.ended === "observe" ? run.observed.facts.head : run.observation.head;
+}
+
 /** Whether the run applied an update. */
 export function applied(run: RunResult): boolean {
   return run.ended === "sync" && run.outcome.kind === "applied";
