@@ -36,7 +36,7 @@ export interface GatingGit {
 
 export interface GatingContext {
   git: GatingGit;
-  store: Store;
+  store: Pick<Store, "approvals" | "success">;
   /** The environment's gates as defined at a commit; undefined when that commit defines none (or not validly). */
   gatesAt(env: GatedEnvironment, commit: string): Promise<Gates | undefined>;
   runCheck(
@@ -58,7 +58,7 @@ export interface GatesInForce {
 }
 
 export async function gatesInForce(
-  ctx: GatingContext,
+  ctx: Pick<GatingContext, "gatesAt">,
   env: GatedEnvironment,
   deployed: string | undefined,
   head: string,
@@ -72,7 +72,7 @@ export async function gatesInForce(
 
 /** The tree digest of the program at `commit`: the project folder and the policy packs (programSelection). */
 export function programTree(
-  git: GatingGit,
+  git: Pick<GatingGit, "treeHash">,
   env: Pick<GatedEnvironment, "project" | "programPolicyPacks">,
   commit: string,
 ): Promise<string> {

@@ -1,0 +1,101 @@
+import type { GateEvaluation, GatingContext } from "./gating";
+import { evaluatePlan, programTree } from "./gating";
+import type { Plan, SyncWindow } from "../domain/gates";
+import type { EnvironmentStatus } from "../domain/model";
+import { makePlan } from "../domain/plan";
+import { decideSync, observedStatus } from "./classify";
+import type { Observation } from "./observe";
+import type { CheckedEnvironment, Timed } from "./types";
+
+export type JudgeContext = GatingContext;
+
+export interface JudgeRequest {
+  /** Let the gates and policy sync or remediate; false reports only. */
+  allowSync: boolean;
+  timed: Timed;
+}
+
+export type Judgement =
+  /** Nothing is applied: the status and why (the plan and the gates' verdicts when they were reached). */
+  | { kind: "stop"; status: EnvironmentStatus; reason?: string; plan?: Plan; gates?: GateEvaluation }
+  /** Every gate passes and a sync may apply this plan. */
+  | {
+      kind: "apply";
+      plan: Plan;
+      gates: GateEvaluation;
+      /** The head's program tree: a successful sync records it. */
+      programTree: string;
+      /** The sync windows in force, to say whether one closed while the update ran. */
+      windows: SyncWindow[];
+    }
+  | { kind: "failed"; error: unknown; plan?: Plan };
+
+/**
+ * classify → plan and digest → gates. What an update of the head would do, as the gates judge it
+ * and approvals bind to it.
+ */
+export async function judge(
+  ctx: JudgeContext,
+  env: CheckedEnvironment,
+  observation: Observation,
+  request: JudgeRequest,
+): Promise<Judgement> {
+  const { pending, drift, head } = observation;
+  const decision = decideSync({ drift: env.drift.policy }, pending, drift);
+  if (!decision.sync) {
+    return {
+      kind: "stop",
+      status: observedStatus(pending, drift),
+      ...(decision.reason ? { reason: decision.reason } : {}),
+    };
+  }
+  const plan = planOf(env, head, decision.remediate, pending, drift);
+  try {
+    const tree = observation.programTree ?? (await programTree(ctx.git, env, head));
+    const gates = await request.timed("judge", () =>
+      evaluatePlan(ctx, env, observation.inForce, {
+        plan,
+        deployed: observation.deployedCommit,
+        projectDir: observation.projectDir,
+        programTree: tree,
+        policy: observation.policy ?? [],
+      }),
+    );
+    if (gates.outcome === "block")
+      return { kind: "stop", status: "Blocked", reason: gates.reason, plan, gates };
+    if (gates.outcome === "wait") {
+      return { kind: "stop", status: "AwaitingApproval", reason: gates.reason, plan, gates };
+    }
+    if (!request.allowSync) {
+      return {
+        kind: "stop",
+        status: observedStatus(pending, drift),
+        reason: "every gate passes; a sync would apply this plan",
+        plan,
+        gates,
+      };
+    }
+    const windows = observation.inForce.sets.flatMap((g) => g.windows);
+    return { kind: "apply", plan, gates, programTree: tree, windows };
+  } catch (error) {
+    return { kind: "failed", error, plan };
+  }
+}
+
+/** The plan an update of `head` would apply: what the gates judge and approvals bind to. */
+export function planOf(
+  env: Pick<CheckedEnvironment, "name" | "stack">,
+  head: string,
+  remediate: boolean,
+  pending: Observation["pending"],
+  drift: Observation["drift"],
+): Plan {
+  return makePlan({
+    environment: env.name,
+    stack: env.stack,
+    commit: head,
+    ...(pending ? { pending } : {}),
+    drift,
+    remediate,
+  });
+}

@@ -1,0 +1,201 @@
+import * as path from "node:path";
+import { CommitNotFoundError } from "../adapters/git/errors";
+import type { DependencyResult } from "../adapters/pulumi/dependencies";
+import type { StackPort } from "../adapters/pulumi/port";
+import { assertProgramPaths } from "../adapters/pulumi/program-paths";
+import type { PreviewOptions } from "../adapters/pulumi/stack";
+import type { ChangeSet } from "../domain/changes";
+import type { PolicyViolation } from "../domain/gates";
+import type { CommitInfo, EnvironmentStatus, RunKind } from "../domain/model";
+import type { Logger } from "../log";
+import { gatesInForce, programTree, type GatesInForce, type GatingContext, type GatingGit } from "./gating";
+import type { CheckedEnvironment, Timed } from "./types";
+
+/** The Git operations observing an environment uses (see src/adapters/git/port.ts for the full port). */
+export interface CheckGit {
+  heads(branches: string[]): Promise<Record<string, string>>;
+  checkout(branch: string, sha: string, dir: string): Promise<void>;
+  commit(sha: string): Promise<CommitInfo>;
+  isAncestor(ancestor: string, descendant: string): Promise<boolean>;
+}
+
+export interface ObserveContext extends Pick<GatingContext, "gatesAt"> {
+  git: CheckGit & Pick<GatingGit, "treeHash">;
+  workspaceDir(env: CheckedEnvironment): string;
+  installDependencies(projectDir: string): Promise<DependencyResult>;
+  openStack(env: CheckedEnvironment, projectDir: string): Promise<StackPort>;
+  /** Policy pack folders (repository-relative, in the checkout at `workDir`) → absolute, dependencies installed. */
+  preparePolicyPacks(packs: string[], workDir: string): Promise<string[]>;
+}
+
+export interface ObserveRequest {
+  kind: RunKind;
+  /** The deployed commit the store knew before this run: the answer until the stack gives one. */
+  deployedBefore?: string;
+  log: Logger;
+  timed: Timed;
+}
+
+/** What was learned about the environment, as far as observing got. */
+export interface ObservedFacts {
+  head?: string;
+  desired?: CommitInfo;
+  deployedCommit?: string;
+  dependencies?: { key: string; installed: boolean };
+  /** How the head would change the environment's gates, in lines; absent when it does not. */
+  gatesChange?: string[];
+  pending?: ChangeSet;
+  drift?: ChangeSet;
+  /** Policy pack findings on the pending preview (set whenever it ran). */
+  policy?: PolicyViolation[];
+}
+
+/** A complete observation: the desired and deployed state, pending changes and drift, and the stack to sync. */
+export interface Observation extends ObservedFacts {
+  head: string;
+  desired: CommitInfo;
+  drift: ChangeSet;
+  inForce: GatesInForce;
+  /** The head's program tree when nothing is pending: the deployed state is what it makes, a success here. */
+  programTree?: string;
+  workDir: string;
+  projectDir: string;
+  /** How the pending preview ran (the policy packs in force), for the re-verification under the lease. */
+  previewOptions: PreviewOptions;
+  stack: StackPort;
+}
+
+export type ObserveResult =
+  | { kind: "observed"; observation: Observation }
+  /** Stopped on purpose with a clear status; nothing was changed. */
+  | { kind: "stopped"; facts: ObservedFacts; status: EnvironmentStatus; reason: string }
+  | { kind: "failed"; facts: ObservedFacts; error: unknown };
+
+/** The facts any observation result carries. */
+export function observedFacts(result: ObserveResult): ObservedFacts {
+  return result.kind === "observed" ? result.observation : result.facts;
+}
+
+/**
+ * poll → check out → program path checks → install → open the stack → secrets → pending operations
+ * → deployed commit and history → gates in force → preview → drift preview. A missing branch,
+ * rewritten history or an interrupted earlier update stop here with a clear status.
+ */
+export async function observe(
+  ctx: ObserveContext,
+  env: CheckedEnvironment,
+  request: ObserveRequest,
+): Promise<ObserveResult> {
+  const facts: ObservedFacts = { deployedCommit: request.deployedBefore };
+  try {
+    return await look(ctx, env, request, facts);
+  } catch (error) {
+    return { kind: "failed", facts, error };
+  }
+}
+
+/** observe, filling `facts` as it learns them so that a failure still reports what was known. */
+async function look(
+  ctx: ObserveContext,
+  env: CheckedEnvironment,
+  request: ObserveRequest,
+  facts: ObservedFacts,
+): Promise<ObserveResult> {
+  const { timed } = request;
+  const stop = (status: EnvironmentStatus, reason: string): ObserveResult => ({
+    kind: "stopped",
+    facts,
+    status,
+    reason,
+  });
+  const heads = await timed("poll", () => ctx.git.heads([env.branch]));
+  const head = heads[env.branch];
+  if (!head) {
+    return stop("Unknown", `branch '${env.branch}' is not on the remote (deleted?); nothing was changed`);
+  }
+  facts.head = head;
+  const log = request.log.child({ commit: head.slice(0, 12) });
+  const workDir = ctx.workspaceDir(env);
+  await timed("checkout", () => ctx.git.checkout(env.branch, head, workDir));
+  const desired = await ctx.git.commit(head);
+  facts.desired = desired;
+  // Before anything is installed or run: nothing may lead outside the folders the digest covers.
+  assertProgramPaths(workDir, env);
+  const projectDir = path.join(workDir, env.project);
+  const deps = await timed("install", () => ctx.installDependencies(projectDir));
+  facts.dependencies = { key: deps.key, installed: deps.installed };
+  log.debug(facts.dependencies, "dependencies ready");
+  const stack = await timed("stack", () => ctx.openStack(env, projectDir));
+  await timed("secrets", () => stack.verifySecrets());
+
+  const interrupted = await stack.pendingOperations();
+  if (interrupted.length > 0) {
+    const list = interrupted.map((op) => `${op.operation} ${op.urn}`).join(", ");
+    return stop(
+      "Failed",
+      `an interrupted update left ${interrupted.length} pending operation(s) (${list}); confirm them in the cloud, then run \`pulumi refresh\` on stack ${env.stack}`,
+    );
+  }
+  const deployed = await timed("deployed", () => stack.deployed());
+  const deployedCommit = deployed?.commit;
+  facts.deployedCommit = deployedCommit;
+  if (deployedCommit && deployedCommit !== head && !(await isAncestorSafe(ctx.git, deployedCommit, head))) {
+    return stop(
+      "Blocked",
+      `history rewritten: ${head.slice(0, 12)} on '${env.branch}' does not descend from the deployed ${deployedCommit.slice(0, 12)}; nothing was changed. Restore the branch, or deploy the new history deliberately.`,
+    );
+  }
+
+  const inForce = await timed("gates", () => gatesInForce(ctx, env, deployedCommit, head));
+  if (inForce.change.length > 0) {
+    facts.gatesChange = inForce.change;
+    log.warn({ changes: inForce.change }, "this commit changes the environment's gates");
+  }
+  const packs = [...new Set(inForce.sets.flatMap((g) => g.policyPacks))];
+  const packDirs =
+    packs.length > 0 ? await timed("policy", () => ctx.preparePolicyPacks(packs, workDir)) : [];
+  const previewOptions: PreviewOptions = packDirs.length > 0 ? { policyPacks: packDirs } : {};
+  const previewPending = async () => {
+    const result = await timed("preview", () => stack.preview(previewOptions));
+    facts.pending = result.changes;
+    facts.policy = result.policy ?? [];
+  };
+  if (request.kind !== "drift") await previewPending();
+  const drift = (await timed("drift", () => stack.previewDrift())).changes;
+  facts.drift = drift;
+  // A remediation is an update of the head too: its pending changes belong in the plan.
+  if (request.kind === "drift" && env.drift.policy === "remediate" && drift.resources.length > 0) {
+    await previewPending();
+  }
+  log.info({ pending: facts.pending?.resources.length ?? 0, drift: drift.resources.length }, "observed");
+
+  // Nothing pending: the deployed state is what this commit's program makes (a commit that changes
+  // nothing is never "deployed" by an update), so its program tree has succeeded here.
+  const unchanged = facts.pending !== undefined && facts.pending.resources.length === 0;
+  const tree = unchanged ? await programTree(ctx.git, env, head) : undefined;
+  return {
+    kind: "observed",
+    observation: {
+      ...facts,
+      head,
+      desired,
+      drift,
+      inForce,
+      ...(tree ? { programTree: tree } : {}),
+      workDir,
+      projectDir,
+      previewOptions,
+      stack,
+    },
+  };
+}
+
+async function isAncestorSafe(git: CheckGit, ancestor: string, descendant: string): Promise<boolean> {
+  try {
+    return await git.isAncestor(ancestor, descendant);
+  } catch (err) {
+    // The deployed commit is unknown to the repository: it cannot be shown to precede the head.
+    if (err instanceof CommitNotFoundError) return false;
+    throw err;
+  }
+}

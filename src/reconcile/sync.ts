@@ -1,0 +1,116 @@
+import { PulumiError } from "../adapters/pulumi/errors";
+import type { Lease } from "../adapters/pulumi/lease";
+import type { Store } from "../adapters/store/port";
+import type { CheckReport } from "../domain/model";
+import { shortDigest } from "../domain/plan";
+import { windowState } from "../gates/windows";
+import type { Logger } from "../log";
+import type { Judgement } from "./judge";
+import { planOf } from "./judge";
+import type { Observation } from "./observe";
+import type { CheckedEnvironment } from "./types";
+
+export interface SyncContext {
+  store: Pick<Store, "status" | "setStatus">;
+  acquireLease(env: CheckedEnvironment, runId: string): Lease | undefined;
+  now(): Date;
+}
+
+/** What a sync applies: the judged plan of an observation. */
+export interface SyncRequest {
+  env: CheckedEnvironment;
+  observation: Observation;
+  judgement: Extract<Judgement, { kind: "apply" }>;
+  runId: string;
+  log: Logger;
+}
+
+export type SyncOutcome =
+  | { kind: "applied"; sync: NonNullable<CheckReport["sync"]> }
+  /** Nothing to do after all (another run holds the lease, or deployed the head meanwhile). */
+  | { kind: "skipped"; reason: string }
+  /** The plan changed after the gates judged it: nothing was applied. */
+  | { kind: "blocked"; reason: string }
+  | { kind: "failed"; error: unknown };
+
+/**
+ * Applies the judged plan under tidegate's lease on the stack. A plan somebody judged (approval,
+ * protected operations) is previewed again under the lease, and any difference aborts.
+ */
+export async function sync(ctx: SyncContext, request: SyncRequest): Promise<SyncOutcome> {
+  try {
+    return await underLease(ctx, request);
+  } catch (error) {
+    return { kind: "failed", error };
+  }
+}
+
+async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncOutcome> {
+  const { env, observation, judgement, runId, log } = request;
+  const { head, stack } = observation;
+  const { plan } = judgement;
+  const lease = ctx.acquireLease(env, runId);
+  if (!lease) {
+    return { kind: "skipped", reason: "another tidegate is syncing this stack; it will be checked again" };
+  }
+  try {
+    // Another engine may have deployed this commit between our preview and our lease.
+    const deployed = await stack.deployed();
+    if (deployed?.commit === head && !plan.remediate) {
+      return { kind: "skipped", reason: `commit ${head.slice(0, 12)} was deployed meanwhile by another run` };
+    }
+    if (judgement.gates.bound) {
+      // Apply exactly what was approved: preview again under the lease; any difference aborts.
+      const pending = (await stack.preview(observation.previewOptions)).changes;
+      const drift = (await stack.previewDrift()).changes;
+      const digest = planOf(env, head, plan.remediate, pending, drift).digest;
+      if (digest !== plan.digest) {
+        return {
+          kind: "blocked",
+          reason: `the plan changed after it was approved (approved ${shortDigest(plan.digest)}, now ${shortDigest(digest)}); nothing was applied — review and approve the new plan`,
+        };
+      }
+    }
+    const previous = await ctx.store.status(env.name);
+    if (previous)
+      await ctx.store.setStatus({
+        ...previous,
+        status: "Progressing",
+        reason: `syncing ${head.slice(0, 12)}`,
+        updatedAt: ctx.now().toISOString(),
+      });
+    log.info({ remediate: plan.remediate }, "sync started");
+    try {
+      const result = await stack.up({ commit: head, refresh: plan.remediate });
+      log.info({ summary: result.summary }, "sync finished");
+      const windows = judgement.windows;
+      const closed = windows.length > 0 ? windowState(windows, ctx.now()) : undefined;
+      const windowClosedDuringUpdate =
+        closed && !closed.open
+          ? `the sync window closed while the update ran (${closed.reason}); the update was let finish`
+          : undefined;
+      if (windowClosedDuringUpdate) log.warn({}, windowClosedDuringUpdate);
+      return {
+        kind: "applied",
+        sync: {
+          applied: true,
+          summary: result.summary,
+          ...(windowClosedDuringUpdate ? { windowClosedDuringUpdate } : {}),
+        },
+      };
+    } catch (err) {
+      // Say plainly when an update stopped halfway: the state then holds pending operations.
+      const leftovers = await stack.pendingOperations().catch(() => []);
+      if (leftovers.length > 0 && err instanceof PulumiError) {
+        throw new PulumiError(
+          err.kind,
+          `${err.message}\nThe update stopped halfway: ${leftovers.length} operation(s) are pending on stack ${env.stack}.`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+  } finally {
+    lease.release();
+  }
+}

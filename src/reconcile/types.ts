@@ -1,0 +1,42 @@
+import type { Gates } from "../domain/gates";
+import type { RunKind, Timings } from "../domain/model";
+
+/** The part of an environment definition a run needs. */
+export interface CheckedEnvironment {
+  name: string;
+  branch: string;
+  stack: string;
+  /** Pulumi project folder, relative to the repository root. */
+  project: string;
+  sync: { policy: "auto" | "gated" };
+  drift: { policy: "report" | "remediate" };
+  /** The gates of the definition at the config ref; see gatesInForce for the ones that apply. */
+  gates: Gates;
+}
+
+export interface CheckOptions {
+  /** "check": poll, pending changes and drift; "drift": drift only; "sync": as check, then sync. */
+  kind: RunKind;
+  trigger: string;
+  /** Who asked, for the audit log: the person for a CLI command; default the engine itself. */
+  actor?: string;
+  /** Let the environment's gates and policy sync or remediate; false reports only. */
+  allowSync: boolean;
+}
+
+/** Runs one stage of a run and keeps how long it took under `stage` in the run's timings. */
+export type Timed = <T>(stage: string, work: () => Promise<T>) => Promise<T>;
+
+/** A run's stage timer: `timed` fills `timings` (milliseconds per stage, rounded). */
+export function stageTimer(): { timings: Timings; timed: Timed } {
+  const timings: Timings = {};
+  const timed: Timed = async (stage, work) => {
+    const start = performance.now();
+    try {
+      return await work();
+    } finally {
+      timings[stage] = Math.round(performance.now() - start);
+    }
+  };
+  return { timings, timed };
+}

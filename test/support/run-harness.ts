@@ -1,0 +1,114 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterEach, beforeEach } from "vitest";
+import type { AuditInput } from "../../src/adapters/audit";
+import type { Store } from "../../src/adapters/store/port";
+import { openSqliteStore } from "../../src/adapters/store/sqlite";
+import type { Gates } from "../../src/domain/gates";
+import type { CheckReport } from "../../src/domain/model";
+import {
+  checkEnvironment,
+  type CheckContext,
+  type CheckedEnvironment,
+  type CheckOptions,
+} from "../../src/reconcile/check";
+import { FakeGit } from "./fake-git";
+import { FakeStack } from "./fake-stack";
+import { FakeClock, FakeLeases, MemoryLogger } from "./fakes";
+
+// One environment's run with the outside world faked (Git, the Pulumi stack, the lease, the clock)
+// and the real SQLite store on a temp file.
+
+export const NO_GATES: Gates = { windows: [], checks: [], policyPacks: [] };
+
+export function environment(overrides: Partial<CheckedEnvironment> = {}): CheckedEnvironment {
+  return {
+    name: "test",
+    branch: "env/test",
+    stack: "test",
+    project: "stacks/app",
+    sync: { policy: "auto" },
+    drift: { policy: "report" },
+    gates: NO_GATES,
+    ...overrides,
+  };
+}
+
+export const CHECK: CheckOptions = { kind: "check", trigger: "schedule", allowSync: false };
+export const SYNC: CheckOptions = { kind: "sync", trigger: "schedule", allowSync: true };
+
+export interface RunHarness {
+  readonly git: FakeGit;
+  readonly clock: FakeClock;
+  readonly leases: FakeLeases;
+  readonly log: MemoryLogger;
+  /** The stack the next run opens; replace it to script another. */
+  stack: FakeStack;
+  /** The real store; wrap it (e.g. to fail a write) by assigning another. */
+  store: Store;
+  /** The environment's gates as defined at a commit. */
+  readonly gatesAt: Map<string, Gates>;
+  readonly audit: AuditInput[];
+  readonly reportFiles: CheckReport[];
+  /** Runs one check of `env` and returns its report. */
+  run(env: CheckedEnvironment, options?: CheckOptions): Promise<CheckReport>;
+}
+
+/** Registers the hooks that make a fresh harness (temp store included) around each test. */
+export function useRunHarness(): RunHarness {
+  let dir = "";
+  let opened: Store | undefined;
+  let runs = 0;
+  const harness = {} as RunHarness;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-run-"));
+    const clock = new FakeClock();
+    opened = openSqliteStore(path.join(dir, "tidegate.db"), { now: clock.now });
+    const fresh: RunHarness = {
+      git: new FakeGit(),
+      clock,
+      leases: new FakeLeases(),
+      log: new MemoryLogger(),
+      stack: new FakeStack(),
+      store: opened,
+      gatesAt: new Map(),
+      audit: [],
+      reportFiles: [],
+      run: (env, options = CHECK) =>
+        checkEnvironment(
+          context(harness, dir, () => `run-${++runs}`),
+          env,
+          options,
+        ),
+    };
+    Object.assign(harness, fresh);
+  });
+  afterEach(async () => {
+    await opened?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return harness;
+}
+
+function context(h: RunHarness, dir: string, newRunId: () => string): CheckContext {
+  return {
+    git: h.git,
+    store: h.store,
+    owner: "test-host/1/0/harness",
+    log: h.log,
+    workspaceDir: (env) => path.join(dir, "workspaces", env.name),
+    installDependencies: (projectDir) =>
+      Promise.resolve({ packageDir: projectDir, key: "lock-1", installed: false, linked: false }),
+    openStack: () => Promise.resolve(h.stack),
+    acquireLease: h.leases.acquire,
+    writeReport: (report) => void h.reportFiles.push(report),
+    preparePolicyPacks: (packs, workDir) => Promise.resolve(packs.map((p) => path.join(workDir, p))),
+    audit: (entry) => void h.audit.push(entry),
+    gatesAt: (_env, commit) => Promise.resolve(h.gatesAt.get(commit)),
+    runCheck: (command) => Promise.reject(new Error(`no check command is scripted (${command.name})`)),
+    versions: { tidegate: "0.0.0-test", pulumi: "3.0.0", node: process.version },
+    now: h.clock.now,
+    newRunId,
+  };
+}
