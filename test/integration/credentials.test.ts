@@ -21,7 +21,10 @@ interface Probe {
   passphrase?: string;
 }
 
-/** A program module that writes what its process sees into PROBE_DIR, one file per mode. */
+/**
+ * A program module that writes what its process sees into its own folder, one file per mode (the
+ * sandbox lets a program write nowhere else).
+ */
 const PROBE_MODULE = `import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -33,7 +36,7 @@ const seen = {
   token: process.env.TEST_CLOUD_TOKEN,
   passphrase: process.env.PULUMI_CONFIG_PASSPHRASE,
 };
-fs.writeFileSync(path.join(process.env.PROBE_DIR ?? "/nonexistent", mode + ".json"), JSON.stringify(seen));
+fs.writeFileSync("probe-" + mode + ".json", JSON.stringify(seen));
 `;
 
 describe("an environment's processes see only what the environment declares", () => {
@@ -41,7 +44,12 @@ describe("an environment's processes see only what the environment declares", ()
   let probeDir: string;
   const marker = () => path.join(probeDir, "preinstall-ran");
   const probe = (mode: string) =>
-    JSON.parse(fs.readFileSync(path.join(probeDir, `${mode}.json`), "utf8")) as Probe;
+    JSON.parse(
+      fs.readFileSync(
+        path.join(path.dirname(f.configPath), "data", "workspaces", "test", PROJECT, `probe-${mode}.json`),
+        "utf8",
+      ),
+    ) as Probe;
 
   beforeAll(async () => {
     probeDir = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-probe-"));
