@@ -1,13 +1,159 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import { loadConfig } from "./config/load";
 import type { ResolvedConfig, SecretsSource } from "./config/resolve";
 import { exampleSeeded, seedExampleRepository, type SeededRepository } from "./devenv/demo/seed";
+import { AuditLog } from "./adapters/audit";
+import { runCheck } from "./adapters/commands/run";
 import { withoutCredentials } from "./adapters/git/redact";
 import { SimpleGitAdapter } from "./adapters/git/simple-git";
+import { ensureDependencies } from "./adapters/pulumi/dependencies";
+import { acquireLease, leaseDir } from "./adapters/pulumi/lease";
+import { ensurePolicyPackDependencies } from "./adapters/pulumi/policy";
+import type { StackPort } from "./adapters/pulumi/port";
+import type { StackOptions } from "./adapters/pulumi/stack";
+import type { PulumiToolchain } from "./adapters/pulumi/toolchain";
+import { writeReportFiles } from "./adapters/reports/files";
+import type { Store } from "./adapters/store/port";
+import { openSqliteStore } from "./adapters/store/sqlite";
+import type { Engine } from "./app/engine";
+import type { EngineDeps } from "./app/ports";
 import { dataPaths, userCacheDir } from "./config/paths";
+import { describePassphraseSource } from "./config/passphrase-source";
+import type { CheckReport } from "./domain/model";
+import type { Logger } from "./log";
+import { Redactor } from "./log/redact";
+
+// The composition root: every concrete adapter is chosen and built here, from the configuration,
+// and handed to the use cases as ports. Entry points (the CLI, soon the HTTP API) open what they
+// need through these functions and nothing else.
+
+/** Which store holds runs, statuses, reports and approvals. */
+export type StoreSpec = { kind: "sqlite"; file: string } | { kind: "postgres"; url: string };
+
+/** The store the configuration asks for; today always the SQLite file in the data directory. */
+export function storeSpec(config: Pick<ResolvedConfig, "dataDir">): StoreSpec {
+  return { kind: "sqlite", file: dataPaths(config.dataDir).store };
+}
+
+/** Opens (creating when missing) the store a spec names. */
+export function openStore(spec: StoreSpec): Store {
+  switch (spec.kind) {
+    case "sqlite":
+      fs.mkdirSync(path.dirname(spec.file), { recursive: true });
+      return openSqliteStore(spec.file);
+    case "postgres":
+      throw new Error("store kind 'postgres' is not available yet; use the SQLite store (the default)");
+  }
+}
+
+/**
+ * For the commands that only read: the store when it exists, undefined when nothing was ever
+ * recorded (reading creates nothing).
+ */
+export function openExistingStore(spec: StoreSpec): Store | undefined {
+  switch (spec.kind) {
+    case "sqlite":
+      return fs.existsSync(spec.file) ? openSqliteStore(spec.file) : undefined;
+    case "postgres":
+      return openStore(spec);
+  }
+}
+
+/** The data directory's audit log; `secrets` are redacted from everything appended. */
+export function openAuditLog(
+  dataDir: string,
+  options: { secrets?: string[]; now?: () => Date } = {},
+): AuditLog {
+  const redactor = new Redactor({ secrets: options.secrets ?? [], stacks: false });
+  return new AuditLog(dataPaths(dataDir).audit, {
+    redact: (text) => redactor.text(text),
+    ...(options.now ? { now: options.now } : {}),
+  });
+}
+
+export interface EngineOptions {
+  config: ResolvedConfig;
+  toolchain: PulumiToolchain;
+  log: Logger;
+  /** The stacks' secrets passphrase (from the configured source). */
+  passphrase: string;
+  /** Environment for every stack's engine and providers, e.g. the AWS emulator's endpoint. */
+  stackEnv?: Record<string, string>;
+  /** Where installed node_modules trees are cached; default `<dataDir>/cache/deps`. */
+  dependencyCacheDir?: string;
+  versions: CheckReport["versions"];
+  /** The clock gates read (sync windows, soak times); tests pass their own. */
+  now?: () => Date;
+}
+
+/**
+ * The engine for one configuration: the store, the Git mirror, the audit log, the report files, the
+ * stacks (with the toolchain, the backend, the passphrase and each environment's variables), the
+ * leases and the clock. The engine and the stack adapter load the Pulumi SDK (seconds), so they are
+ * imported here, only once an engine is asked for.
+ */
+export async function composeEngine(options: EngineOptions): Promise<Engine> {
+  const [{ Engine }, { PulumiStack }] = await Promise.all([
+    import("./app/engine.js"),
+    import("./adapters/pulumi/stack.js"),
+  ]);
+  return new Engine(engineDeps(options, (stackOptions) => PulumiStack.open(stackOptions)));
+}
+
+type OpenPulumiStack = (options: StackOptions) => Promise<StackPort>;
+
+function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): EngineDeps {
+  const { config, toolchain, log, passphrase } = options;
+  const paths = dataPaths(config.dataDir);
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const now = options.now ?? (() => new Date());
+  const cacheDir = options.dependencyCacheDir ?? paths.dependencies;
+  const owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const stackEnv = (name: string): Record<string, string> => ({
+    ...options.stackEnv,
+    ...config.environments.find((env) => env.name === name)?.config,
+  });
+  return {
+    config,
+    store: openStore(storeSpec(config)),
+    git: new SimpleGitAdapter({
+      url: config.repository.url,
+      token: config.repository.token,
+      mirrorDir: paths.mirror,
+      log: (entry, message) => log.debug(entry, message),
+    }),
+    audit: openAuditLog(config.dataDir, { secrets: [passphrase], now }),
+    log,
+    openStack: (env, projectDir) =>
+      openPulumiStack({
+        workDir: projectDir,
+        stackName: env.stack,
+        backendUrl: config.backendUrl,
+        passphrase,
+        passphraseSource: describePassphraseSource(config.secrets),
+        environment: env.name,
+        toolchain,
+        pulumiHome: paths.pulumiHome,
+        env: stackEnv(env.name),
+      }),
+    acquireLease: (env, runId) =>
+      acquireLease(leaseDir(config.backendUrl, config.dataDir), env.stack, { owner: `${owner}:${runId}` }),
+    writeReport: (report) => void writeReportFiles(paths.reports, report),
+    installDependencies: (projectDir) => ensureDependencies({ projectDir, cacheDir }),
+    installPolicyPack: async (packDir) => void (await ensurePolicyPackDependencies({ packDir, cacheDir })),
+    runCommand: (command, { environment, cwd, commit }) =>
+      runCheck(command, { cwd, commit, env: stackEnv(environment), secrets: [passphrase] }),
+    workspaceDir: (environment) => path.join(paths.workspaces, environment),
+    scratchDir: () => path.join(config.dataDir, "scratch", `promote-${randomUUID().slice(0, 8)}`),
+    versions: options.versions,
+    now,
+    newId: () => randomUUID(),
+  };
+}
 
 /** The configuration, with environment files read from the repository at the config ref. */
 export async function loadEngineConfig(configPath: string): Promise<ResolvedConfig> {

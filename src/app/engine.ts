@@ -1,77 +1,40 @@
-import { randomUUID } from "node:crypto";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { AuditLog } from "../adapters/audit";
-import { checkKey, runCheck } from "../adapters/commands/run";
+import { checkKey } from "../adapters/commands/run";
 import { resolveGatesAt } from "../config/resolve";
-import type { ResolvedConfig, ResolvedEnvironment } from "../config/resolve";
+import type { ResolvedEnvironment } from "../config/resolve";
 import type { Approval, CheckCommand, CheckResult, Gates } from "../domain/gates";
-import { SimpleGitAdapter } from "../adapters/git/simple-git";
-import type { Logger } from "../log";
-import { Redactor } from "../log/redact";
-import type { CheckReport } from "../domain/model";
-import { ensureDependencies } from "../adapters/pulumi/dependencies";
-import { acquireLease, leaseDir } from "../adapters/pulumi/lease";
-import { ensurePolicyPackDependencies } from "../adapters/pulumi/policy";
+import type { CheckReport, RunKind } from "../domain/model";
 import { assertPolicyPackPaths, assertProgramPaths } from "../adapters/pulumi/program-paths";
-import { PulumiStack } from "../adapters/pulumi/stack";
 import { promote, PROMOTION_IDENTITY, type PromoteOptions } from "./promote";
 import type { PromoteResult } from "../domain/promotion";
 import { checkEnvironment, type CheckContext, type CheckOptions } from "../reconcile/check";
 import { approvalProblem } from "../reconcile/gating";
-import { writeReportFiles } from "../adapters/reports/files";
 import { SingleFlight } from "./single-flight";
 import type { EnvironmentState, Store } from "../adapters/store/port";
-import { openSqliteStore } from "../adapters/store/sqlite";
-import { dataPaths } from "../config/paths";
-import { describePassphraseSource } from "../config/passphrase-source";
-import type { PulumiToolchain } from "../adapters/pulumi/toolchain";
+import type { GitPort } from "../adapters/git/port";
+import type { Actor } from "./actor";
+import type { AuditPort, EngineDeps } from "./ports";
+import { UnknownEnvironmentError } from "./errors";
 
-export interface EngineOptions {
-  config: ResolvedConfig;
-  toolchain: PulumiToolchain;
-  log: Logger;
-  /** The stacks' secrets passphrase (from the configured source). */
-  passphrase: string;
-  /** Environment for every stack's engine and providers, e.g. the AWS emulator's endpoint. */
-  stackEnv?: Record<string, string>;
-  /** Where installed node_modules trees are cached; default `<dataDir>/cache/deps`. */
-  dependencyCacheDir?: string;
-  versions: CheckReport["versions"];
-  /** The clock gates read (sync windows, soak times); tests pass their own. */
-  now?: () => Date;
-}
+export { UnknownEnvironmentError };
 
 /**
- * tidegate for one repository: its environments, their schedules, and one check or sync per stack
- * at a time. Built from configuration; nothing here is global, so two engines can share a process.
+ * tidegate for one repository: its environments, and one check or sync per stack at a time, with
+ * the use cases that act on them (check, drift, sync, plan, approve, revoke, promote), each for an
+ * actor the entry point names. It is given its ports (src/compose.ts builds them); nothing here is
+ * global, so two engines can share a process.
  */
 export class Engine {
   readonly store: Store;
-  readonly git: SimpleGitAdapter;
-  readonly audit: AuditLog;
+  readonly git: GitPort;
+  readonly audit: AuditPort;
   /** One check or sync per stack at a time in this process; schedules share it. */
   readonly flights = new SingleFlight();
-  private readonly paths: ReturnType<typeof dataPaths>;
-  private readonly owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
-  constructor(private readonly options: EngineOptions) {
-    const { config } = options;
-    this.paths = dataPaths(config.dataDir);
-    fs.mkdirSync(config.dataDir, { recursive: true });
-    this.store = openSqliteStore(this.paths.store);
-    const redactor = new Redactor({ secrets: [options.passphrase], stacks: false });
-    this.audit = new AuditLog(this.paths.audit, {
-      redact: (text) => redactor.text(text),
-      now: () => this.now(),
-    });
-    this.git = new SimpleGitAdapter({
-      url: config.repository.url,
-      token: config.repository.token,
-      mirrorDir: this.paths.mirror,
-      log: (entry, message) => options.log.debug(entry, message),
-    });
+  constructor(private readonly deps: EngineDeps) {
+    this.store = deps.store;
+    this.git = deps.git;
+    this.audit = deps.audit;
   }
 
   /**
@@ -80,7 +43,7 @@ export class Engine {
    */
   async recoverInterruptedRuns(): Promise<void> {
     for (const run of await this.store.markInterrupted(new Date().toISOString())) {
-      this.options.log.warn(
+      this.deps.log.warn(
         { env: run.environment, runId: run.id, kind: run.kind },
         "a run was interrupted by a crash or kill; its environment is checked again",
       );
@@ -88,11 +51,11 @@ export class Engine {
   }
 
   private now(): Date {
-    return this.options.now?.() ?? new Date();
+    return this.deps.now();
   }
 
   get environments(): ResolvedEnvironment[] {
-    return this.options.config.environments;
+    return this.deps.config.environments;
   }
 
   environment(name: string): ResolvedEnvironment {
@@ -105,43 +68,24 @@ export class Engine {
   }
 
   private context(): CheckContext {
-    const { config, toolchain, log, passphrase } = this.options;
-    const dependencyCache = this.options.dependencyCacheDir ?? this.paths.dependencies;
+    const { deps } = this;
     return {
       git: this.git,
       store: this.store,
-      log,
-      workspaceDir: (env) => path.join(this.paths.workspaces, env.name),
-      installDependencies: (projectDir) => ensureDependencies({ projectDir, cacheDir: dependencyCache }),
-      openStack: (env, projectDir) =>
-        PulumiStack.open({
-          workDir: projectDir,
-          stackName: env.stack,
-          backendUrl: config.backendUrl,
-          passphrase,
-          passphraseSource: describePassphraseSource(config.secrets),
-          environment: env.name,
-          toolchain,
-          pulumiHome: this.paths.pulumiHome,
-          env: this.stackEnv(env.name),
-        }),
-      acquireLease: (env, runId) =>
-        acquireLease(leaseDir(config.backendUrl, config.dataDir), `${env.stack}`, {
-          owner: `${this.owner}:${runId}`,
-        }),
-      writeReport: (report) => void writeReportFiles(this.paths.reports, report),
+      log: deps.log,
+      workspaceDir: (env) => deps.workspaceDir(env.name),
+      installDependencies: (projectDir) => deps.installDependencies(projectDir),
+      openStack: (env, projectDir) => deps.openStack(this.environment(env.name), projectDir),
+      acquireLease: (env, runId) => deps.acquireLease(this.environment(env.name), runId),
+      writeReport: (report) => deps.writeReport(report),
       gatesAt: (env, commit) => this.gatesAt(env.name, commit),
       runCheck: (command, options) => this.runCheckCached(command, options),
-      preparePolicyPacks: (packs, workDir) => this.preparePolicyPacks(packs, workDir, dependencyCache),
+      preparePolicyPacks: (packs, workDir) => this.preparePolicyPacks(packs, workDir),
       audit: (entry) => void this.audit.append(entry),
-      versions: this.options.versions,
+      versions: deps.versions,
       now: () => this.now(),
-      newRunId: () => randomUUID(),
+      newRunId: () => deps.newId(),
     };
-  }
-
-  private stackEnv(name: string): Record<string, string> {
-    return { ...this.options.stackEnv, ...this.environment(name).config };
   }
 
   /**
@@ -149,7 +93,7 @@ export class Engine {
    * (valid) definition, and then only the config ref's gates apply.
    */
   private async gatesAt(name: string, commit: string): Promise<Gates | undefined> {
-    const { config, log } = this.options;
+    const { config, log } = this.deps;
     const file = `${config.environmentsDir}/${name}.yaml`;
     const [found] = await this.git.readFiles(commit, file);
     if (!found) return undefined;
@@ -174,26 +118,21 @@ export class Engine {
     command: CheckCommand,
     options: { environment: string; cwd: string; commit: string },
   ): Promise<CheckResult> {
-    const { environment, cwd, commit } = options;
+    const { environment, commit } = options;
     const key = checkKey(command, commit);
     const cached = await this.store.checkResult(environment, key);
     if (cached && cached.exitCode === 0) return cached;
-    const result = await runCheck(command, {
-      cwd,
-      commit,
-      env: this.stackEnv(environment),
-      secrets: [this.options.passphrase],
-    });
+    const result = await this.deps.runCommand(command, options);
     await this.store.saveCheckResult(environment, key, result);
     return result;
   }
 
-  private async preparePolicyPacks(packs: string[], workDir: string, cacheDir: string): Promise<string[]> {
+  private async preparePolicyPacks(packs: string[], workDir: string): Promise<string[]> {
     const dirs: string[] = [];
     for (const pack of packs) {
       const dir = path.join(workDir, pack);
       assertPolicyPackPaths(workDir, pack);
-      await ensurePolicyPackDependencies({ packDir: dir, cacheDir });
+      await this.deps.installPolicyPack(dir);
       dirs.push(dir);
     }
     return dirs;
@@ -208,8 +147,26 @@ export class Engine {
   }
 
   /** The plan a sync would apply now, with every gate's verdict; changes nothing. */
-  plan(name: string, actor: string): Promise<CheckReport> {
-    return this.check(name, { kind: "check", trigger: `cli:${actor}`, actor, allowSync: false });
+  plan(name: string, request: RunRequest): Promise<CheckReport> {
+    return this.check(name, {
+      kind: "check",
+      trigger: triggerOf(request),
+      actor: request.actor.id,
+      allowSync: false,
+    });
+  }
+
+  /**
+   * `check` and `drift` report only; `sync` lets the environment's gates and policy act. For an
+   * actor, now (waiting for any other operation on the stack).
+   */
+  observe(kind: RunKind, name: string, request: RunRequest): Promise<CheckReport> {
+    return this.check(name, {
+      kind,
+      trigger: triggerOf(request),
+      actor: request.actor.id,
+      allowSync: kind === "sync",
+    });
   }
 
   /**
@@ -218,10 +175,11 @@ export class Engine {
    * unless the current plan is the one the approver reviewed.
    */
   async approve(name: string, request: ApproveRequest): Promise<ApproveResult> {
-    const report = await this.plan(name, request.actor);
+    const report = await this.plan(name, request);
+    const actor = request.actor.id;
     const refuse = (reason: string): ApproveResult => {
       this.audit.append({
-        actor: request.actor,
+        actor,
         action: "approve",
         environment: name,
         commit: report.desired?.sha,
@@ -245,11 +203,11 @@ export class Engine {
       );
     }
     const approval: Approval = {
-      id: randomUUID(),
+      id: this.deps.newId(),
       environment: name,
       commit: plan.commit,
       planDigest: plan.digest,
-      approver: request.actor,
+      approver: actor,
       scope: request.protected ? "protected" : "sync",
       ...(request.comment ? { comment: request.comment } : {}),
       at: this.now().toISOString(),
@@ -271,7 +229,7 @@ export class Engine {
     if (problem) return refuse(problem);
     // Audited first: an approval the log cannot record is not recorded at all.
     this.audit.append({
-      actor: request.actor,
+      actor,
       action: "approve",
       environment: name,
       commit: plan.commit,
@@ -287,14 +245,15 @@ export class Engine {
   /** Revokes the actor's own approvals of an environment (or one approver's, or all). */
   async revoke(name: string, request: RevokeRequest): Promise<Approval[]> {
     this.environment(name);
+    const actor = request.actor.id;
     const revoked = await this.store.revokeApprovals(name, {
-      by: request.actor,
+      by: actor,
       at: this.now().toISOString(),
-      ...(request.all ? {} : { approver: request.approver ?? request.actor }),
+      ...(request.all ? {} : { approver: request.approver ?? actor }),
     });
     for (const approval of revoked) {
       this.audit.append({
-        actor: request.actor,
+        actor,
         action: "revoke",
         environment: name,
         commit: approval.commit,
@@ -344,7 +303,8 @@ export class Engine {
    * Merges `from`'s branch into `to`'s and pushes it, never forced (see src/promote/promote.ts); a
    * dry run previews `to`'s stack on the merged tree instead and pushes nothing.
    */
-  async promote(from: string, to: string, options: PromoteOptions): Promise<PromoteResult> {
+  async promote(from: string, to: string, request: PromotionRequest): Promise<PromoteResult> {
+    const options: PromoteOptions = { ...request, actor: request.actor.id };
     let result: PromoteResult;
     try {
       result = await this.promoteUnaudited(from, to, options);
@@ -382,10 +342,9 @@ export class Engine {
       {
         git: this.git,
         store: this.store,
-        log: this.options.log,
+        log: this.deps.log,
         environment: (name) => this.environment(name),
-        scratchDir: () =>
-          path.join(this.options.config.dataDir, "scratch", `promote-${randomUUID().slice(0, 8)}`),
+        scratchDir: () => this.deps.scratchDir(),
         identity: PROMOTION_IDENTITY,
         // The target's stack opened as a check opens it, on the merged tree in the scratch worktree.
         preview: async (env, dir) => {
@@ -405,8 +364,25 @@ export class Engine {
 /** How often an environment waiting on time-based gates (windows, soak) is looked at again. */
 const GATE_RECHECK_MS = 5 * 60_000;
 
-export interface ApproveRequest {
-  actor: string;
+/** Who asks for a run, and what started it (recorded with the run; default `<kind>:<actor>`). */
+export interface RunRequest {
+  actor: Actor;
+  trigger?: string;
+}
+
+function triggerOf(request: RunRequest): string {
+  return request.trigger ?? `${request.actor.kind}:${request.actor.id}`;
+}
+
+export interface PromotionRequest {
+  actor: Actor;
+  /** Promote even when the target has program commits the source lacks (they are kept, and listed). */
+  allowTargetAhead?: boolean;
+  /** Merge in a scratch worktree and preview the target there; push nothing. */
+  dryRun?: boolean;
+}
+
+export interface ApproveRequest extends RunRequest {
   /** The digest the approver reviewed (`tidegate plan`); the approval is refused if the plan changed. */
   digest?: string;
   /** Also approve the plan's protected operations (deletes, replacements). */
@@ -423,7 +399,7 @@ export interface ApproveResult {
 }
 
 export interface RevokeRequest {
-  actor: string;
+  actor: Actor;
   /** Revoke this approver's approvals (default: the actor's own). */
   approver?: string;
   /** Revoke every active approval of the environment. */
@@ -439,11 +415,4 @@ function sameDigest(given: string, digest: string): boolean {
       .replace(/^sha256:/, "");
   const g = bare(given);
   return g.length >= 12 && bare(digest).startsWith(g);
-}
-
-export class UnknownEnvironmentError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UnknownEnvironmentError";
-  }
 }

@@ -5,10 +5,10 @@ import * as path from "node:path";
 import { PassThrough } from "node:stream";
 import { inject } from "vitest";
 import { awsEnvVars } from "../../src/devenv/emulator";
-import { Engine } from "../../src/app/engine";
+import type { Engine } from "../../src/app/engine";
 import { dataPaths } from "../../src/config/paths";
 import { createLogger } from "../../src/log";
-import { loadEngineConfig } from "../../src/compose";
+import { composeEngine, loadEngineConfig } from "../../src/compose";
 import { exampleRepositoryFiles, PROJECT, writeTidegateConfig } from "./example";
 import { createGitRemote, type GitRemoteFixture } from "./git";
 
@@ -84,7 +84,7 @@ export async function createEngineFixture(environments: EnvironmentSpec[]): Prom
     const config = dataDir ? { ...loaded, dataDir } : loaded;
     const stream = new PassThrough();
     stream.on("data", (chunk: Buffer) => logs.push(...chunk.toString().split("\n").filter(Boolean)));
-    return new Engine({
+    return composeEngine({
       config,
       toolchain: inject("toolchain"),
       log: createLogger({ mode: "json", level: "debug", stream, secrets: () => [enginePassphrase] }),
