@@ -6,7 +6,7 @@ import { Engine } from "../../../src/app/engine";
 import type { EngineDeps } from "../../../src/app/ports";
 import type { GitPort } from "../../../src/adapters/git/port";
 import type { StackPort } from "../../../src/adapters/pulumi/port";
-import type { ResolvedEnvironment } from "../../../src/config/resolve";
+import { type ResolvedEnvironment, resolveEnvironment, resolveSettings } from "../../../src/config/resolve";
 import type { ChangeSet } from "../../../src/domain/changes";
 import type { CheckReport, CommitInfo } from "../../../src/domain/model";
 import { openAuditLog, openStore, storeSpec } from "../../../src/compose";
@@ -18,25 +18,13 @@ import { createLogger } from "../../../src/log";
 export const HEAD = "c".repeat(40);
 export const AUTHOR = "author@example.com";
 
+const DEFAULTS = resolveSettings({ repository: { url: "." } }, "/repo").defaults;
+
+/** An environment as the configuration resolves it (gated: one approval by a non-author), project `app`. */
 export function environment(name: string, overrides: Partial<ResolvedEnvironment> = {}): ResolvedEnvironment {
   return {
-    name,
-    file: `environments/${name}.yaml`,
-    branch: name,
-    stack: name,
+    ...resolveEnvironment(`environments/${name}.yaml`, { name, order: 0 }, DEFAULTS),
     project: "app",
-    order: 0,
-    schedule: { poll: "* * * * *", drift: "0 * * * *" },
-    sync: { policy: "gated" },
-    drift: { policy: "report" },
-    config: {},
-    gates: {
-      approval: { required: 1, approvers: [], allowSelfApproval: false },
-      windows: [],
-      checks: [],
-      policyPacks: [],
-    },
-    programPolicyPacks: [],
     ...overrides,
   };
 }
