@@ -8,9 +8,9 @@ import * as path from "node:path";
 import { PassThrough } from "node:stream";
 import { promisify } from "node:util";
 import { awsEnvVars, startEmulator } from "../src/devenv/emulator";
-import { Engine } from "../src/app/engine";
+import { person } from "../src/app/actor";
 import { createLogger } from "../src/log";
-import { loadEngineConfig } from "../src/compose";
+import { composeEngine, loadEngineConfig } from "../src/compose";
 import { provisionPulumi } from "../src/devenv/toolchain/pulumi";
 import { enginePath } from "../src/adapters/pulumi/toolchain";
 import { repoRoot } from "../src/config/repo";
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     const configPath = writeTidegateConfig(scratch, remote.url, passphrase);
     const config = await loadEngineConfig(configPath);
     const depsCache = path.join(scratch, "deps");
-    const engine = new Engine({
+    const engine = await composeEngine({
       config,
       toolchain,
       log: createLogger({ mode: "json", stream: new PassThrough().resume() }),
@@ -145,7 +145,7 @@ async function main(): Promise<void> {
         `sync ${value}`,
       );
       await remote.push(branch);
-      if (approve) await engine.approve(branch, { actor: "bench-approver@example.com" });
+      if (approve) await engine.approve(branch, { actor: person("bench-approver@example.com") });
       else await engine.check(branch, { kind: "check", trigger: "bench", allowSync: false });
       return (await time(() => engine.check(branch, { kind: "sync", trigger: "bench", allowSync: true }))).ms;
     };

@@ -1,13 +1,225 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import { loadConfig } from "./config/load";
-import type { ResolvedConfig, SecretsSource } from "./config/resolve";
+import type { ResolvedConfig, ResolvedEnvironment, SecretsSource } from "./config/resolve";
 import { exampleSeeded, seedExampleRepository, type SeededRepository } from "./devenv/demo/seed";
+import { AuditLog } from "./adapters/audit";
+import { runCheck } from "./adapters/commands/run";
 import { withoutCredentials } from "./adapters/git/redact";
 import { SimpleGitAdapter } from "./adapters/git/simple-git";
+import { ensureDependencies } from "./adapters/pulumi/dependencies";
+import { acquireLease, leaseDir } from "./adapters/pulumi/lease";
+import { ensurePolicyPackDependencies } from "./adapters/pulumi/policy";
+import type { StackPort } from "./adapters/pulumi/port";
+import type { StackOptions } from "./adapters/pulumi/stack";
+import type { PulumiToolchain } from "./adapters/pulumi/toolchain";
+import { writeReportFiles } from "./adapters/reports/files";
+import type { Store } from "./adapters/store/port";
+import { openSqliteStore } from "./adapters/store/sqlite";
+import type { Engine } from "./app/engine";
+import type { EngineDeps, RunPorts } from "./app/ports";
+import { HEARTBEAT_INTERVAL_MS, ownerDeadness, processOwner } from "./adapters/owner";
+import { StackSandbox } from "./adapters/sandbox";
+import { Heartbeat } from "./adapters/store/heartbeat";
+import { EnvironmentTarget, installSettings } from "./adapters/targets";
 import { dataPaths, userCacheDir } from "./config/paths";
+import { describePassphraseSource } from "./config/passphrase-source";
+import type { CheckReport } from "./domain/model";
+import type { Logger } from "./log";
+import { KnownSecrets, Redactor } from "./log/redact";
+
+// The composition root: every concrete adapter is chosen and built here, from the configuration,
+// and handed to the use cases as ports. Entry points (the CLI, soon the HTTP API) open what they
+// need through these functions and nothing else.
+
+/** Which store holds runs, statuses, reports and approvals. */
+export type StoreSpec = { kind: "sqlite"; file: string } | { kind: "postgres"; url: string };
+
+/** The store the configuration asks for; today always the SQLite file in the data directory. */
+export function storeSpec(config: Pick<ResolvedConfig, "dataDir">): StoreSpec {
+  return { kind: "sqlite", file: dataPaths(config.dataDir).store };
+}
+
+/** Opens (creating when missing) the store a spec names. */
+export function openStore(spec: StoreSpec): Store {
+  switch (spec.kind) {
+    case "sqlite":
+      fs.mkdirSync(path.dirname(spec.file), { recursive: true });
+      return openSqliteStore(spec.file);
+    case "postgres":
+      throw new Error("store kind 'postgres' is not available yet; use the SQLite store (the default)");
+  }
+}
+
+/**
+ * For the commands that only read: the store when it exists, undefined when nothing was ever
+ * recorded (reading creates nothing).
+ */
+export function openExistingStore(spec: StoreSpec): Store | undefined {
+  switch (spec.kind) {
+    case "sqlite":
+      return fs.existsSync(spec.file) ? openSqliteStore(spec.file) : undefined;
+    case "postgres":
+      return openStore(spec);
+  }
+}
+
+/**
+ * The data directory's audit log; `secrets` are redacted from everything appended (read at each
+ * append: the secrets a run reads join the set as it goes).
+ */
+export function openAuditLog(
+  dataDir: string,
+  options: { secrets?: Iterable<string>; now?: () => Date } = {},
+): AuditLog {
+  const secrets = options.secrets ?? [];
+  return new AuditLog(dataPaths(dataDir).audit, {
+    redact: (text) => new Redactor({ secrets, stacks: false }).text(text),
+    ...(options.now ? { now: options.now } : {}),
+  });
+}
+
+export interface EngineOptions {
+  config: ResolvedConfig;
+  toolchain: PulumiToolchain;
+  log: Logger;
+  /** The engine-wide secrets passphrase, for environments without a secrets provider of their own. */
+  passphrase?: string;
+  /** Secret values to mask in every sink; the secrets each run reads are added. Share it with `log`. */
+  knownSecrets?: KnownSecrets;
+  /** Variables declared for every environment's stacks, e.g. the AWS emulator's endpoint. */
+  stackEnv?: Record<string, string>;
+  /** Where installed node_modules trees are cached; default `<dataDir>/cache/deps`. */
+  dependencyCacheDir?: string;
+  versions: CheckReport["versions"];
+  /** The clock gates read (sync windows, soak times); tests pass their own. */
+  now?: () => Date;
+}
+
+/**
+ * The engine for one configuration: the store, the Git mirror, the audit log, the report files, the
+ * stacks (with the toolchain, the backend, the passphrase and each environment's variables), the
+ * leases and the clock. The engine and the stack adapter load the Pulumi SDK (seconds), so they are
+ * imported here, only once an engine is asked for.
+ */
+export async function composeEngine(options: EngineOptions): Promise<Engine> {
+  const [{ Engine }, { PulumiStack }] = await Promise.all([
+    import("./app/engine.js"),
+    import("./adapters/pulumi/stack.js"),
+  ]);
+  return new Engine(engineDeps(options, (stackOptions) => PulumiStack.open(stackOptions)));
+}
+
+type OpenPulumiStack = (options: StackOptions) => Promise<StackPort>;
+
+function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): EngineDeps {
+  const { config, toolchain, log, passphrase } = options;
+  const paths = dataPaths(config.dataDir);
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const now = options.now ?? (() => new Date());
+  const cacheDir = options.dependencyCacheDir ?? paths.dependencies;
+  const owner = processOwner();
+  const knownSecrets = options.knownSecrets ?? new KnownSecrets();
+  if (passphrase !== undefined) knownSecrets.add(passphrase);
+  const store = openStore(storeSpec(config));
+  const heartbeat = new Heartbeat({
+    store,
+    owner,
+    intervalMs: HEARTBEAT_INTERVAL_MS,
+    onError: (error) => log.warn({ error: String(error) }, "could not record this process's heartbeat"),
+  });
+  const sandbox = new StackSandbox({
+    mode: config.sandbox,
+    dir: paths.sandbox,
+    backendUrl: config.backendUrl,
+    toolchain,
+    dependencyCacheDir: cacheDir,
+    onUnavailable: (detail) =>
+      log.warn(
+        { detail },
+        "no working bubblewrap: stacks run unsandboxed, and environments sharing a file:// backend can read each other's state",
+      ),
+  });
+  // One run of one environment: its credentials and passphrase are read once, when first needed.
+  const forRun = (env: ResolvedEnvironment): RunPorts => {
+    const install = installSettings(env);
+    // npm runs on the host: a sandboxed environment's branch code must not run there.
+    const scripts = async () => install.scripts && !(await sandbox.enabled());
+    let opened: Promise<EnvironmentTarget> | undefined;
+    const target = () =>
+      (opened ??= EnvironmentTarget.open({
+        environment: env,
+        engineBackendUrl: config.backendUrl,
+        ...(passphrase === undefined
+          ? {}
+          : {
+              enginePassphrase: passphrase,
+              enginePassphraseSource: describePassphraseSource(config.secrets),
+            }),
+        ...(options.stackEnv ? { engineEnv: options.stackEnv } : {}),
+        knownSecrets,
+      }));
+    return {
+      openStack: async (projectDir) => {
+        const opened = await target();
+        return openPulumiStack({
+          workDir: projectDir,
+          stackName: env.stack,
+          toolchain,
+          pulumiHome: paths.pulumiHome,
+          ...opened.stackOptions(),
+          ...(await sandbox.forStack({
+            environment: env.name,
+            stack: env.stack,
+            projectDir,
+            backendUrl: opened.backendUrl,
+            envNames: opened.variableNames(),
+          })),
+        });
+      },
+      acquireLease: (runId) =>
+        acquireLease(leaseDir(env.backendUrl ?? config.backendUrl, config.dataDir), env.stack, {
+          owner: `${owner}:${runId}`,
+        }),
+      installDependencies: async (projectDir) =>
+        ensureDependencies({ projectDir, cacheDir, ...install, scripts: await scripts() }),
+      installPolicyPack: async (packDir) =>
+        void (await ensurePolicyPackDependencies({
+          packDir,
+          cacheDir,
+          ...install,
+          scripts: await scripts(),
+        })),
+      runCommand: async (command, { cwd, commit }) =>
+        runCheck(command, { cwd, commit, env: (await target()).readEnv, secrets: [...knownSecrets] }),
+    };
+  };
+  return {
+    config,
+    store,
+    git: new SimpleGitAdapter({
+      url: config.repository.url,
+      token: config.repository.token,
+      timeouts: config.repository.timeouts,
+      mirrorDir: paths.mirror,
+      log: (entry, message) => log.debug(entry, message),
+    }),
+    audit: openAuditLog(config.dataDir, { secrets: knownSecrets, now }),
+    log,
+    forRun,
+    owner,
+    duringRun: (work) => heartbeat.during(work),
+    isOwnerDead: ownerDeadness(),
+    writeReport: (report) => void writeReportFiles(paths.reports, report),
+    workspaceDir: (environment) => path.join(paths.workspaces, environment),
+    scratchDir: () => path.join(config.dataDir, "scratch", `promote-${randomUUID().slice(0, 8)}`),
+    versions: options.versions,
+    now,
+    newId: () => randomUUID(),
+  };
+}
 
 /** The configuration, with environment files read from the repository at the config ref. */
 export async function loadEngineConfig(configPath: string): Promise<ResolvedConfig> {

@@ -1,120 +1,50 @@
-import { randomUUID } from "node:crypto";
-import * as fs from "node:fs";
 import * as path from "node:path";
-import { AuditLog } from "../adapters/audit";
-import { checkKey, runCheck } from "../adapters/commands/run";
+import { checkKey } from "../adapters/commands/run";
 import { resolveGatesAt } from "../config/resolve";
-import type { ResolvedConfig, ResolvedEnvironment } from "../config/resolve";
+import type { ResolvedEnvironment } from "../config/resolve";
 import type { Approval, CheckCommand, CheckResult, Gates } from "../domain/gates";
-import { SimpleGitAdapter } from "../adapters/git/simple-git";
-import type { Logger } from "../log";
-import { KnownSecrets, Redactor } from "../log/redact";
-import { EnvironmentTarget, installSettings } from "../adapters/targets";
-import type { CheckReport } from "../domain/model";
-import { ensureDependencies } from "../adapters/pulumi/dependencies";
-import { acquireLease, leaseDir } from "../adapters/pulumi/lease";
-import { ensurePolicyPackDependencies } from "../adapters/pulumi/policy";
+import type { CheckReport, RunKind } from "../domain/model";
 import { assertPolicyPackPaths, assertProgramPaths } from "../adapters/pulumi/program-paths";
-import { PulumiStack } from "../adapters/pulumi/stack";
-import { StackSandbox } from "../adapters/sandbox";
 import { promote, PROMOTION_IDENTITY, type PromoteOptions } from "./promote";
 import type { PromoteResult } from "../domain/promotion";
 import { checkEnvironment, type CheckContext, type CheckOptions } from "../reconcile/check";
 import { approvalProblem } from "../reconcile/gating";
-import { writeReportFiles } from "../adapters/reports/files";
 import { SingleFlight } from "./single-flight";
-import type { EnvironmentState, RequestStore, Store } from "../adapters/store/port";
-import { Heartbeat } from "../adapters/store/heartbeat";
-import { HEARTBEAT_INTERVAL_MS, ownerDeadness, processOwner } from "../adapters/owner";
-import { openSqliteStore } from "../adapters/store/sqlite";
-import { dataPaths } from "../config/paths";
-import { describePassphraseSource } from "../config/passphrase-source";
-import type { PulumiToolchain } from "../adapters/pulumi/toolchain";
+import type { EnvironmentState, Store } from "../adapters/store/port";
+import type { GitPort } from "../adapters/git/port";
+import type { Actor } from "./actor";
+import type { AuditPort, EngineDeps, RunPorts } from "./ports";
+import { UnknownEnvironmentError } from "./errors";
 
-export interface EngineOptions {
-  config: ResolvedConfig;
-  toolchain: PulumiToolchain;
-  log: Logger;
-  /** The engine-wide secrets passphrase, for environments without a secrets provider of their own. */
-  passphrase?: string;
-  /** Secret values to mask in every sink; the secrets each run reads are added. Share it with `log`. */
-  knownSecrets?: KnownSecrets;
-  /** Variables declared for every environment's stacks, e.g. the AWS emulator's endpoint. */
-  stackEnv?: Record<string, string>;
-  /** Where installed node_modules trees are cached; default `<dataDir>/cache/deps`. */
-  dependencyCacheDir?: string;
-  versions: CheckReport["versions"];
-  /** The clock gates read (sync windows, soak times); tests pass their own. */
-  now?: () => Date;
-}
+export { UnknownEnvironmentError };
 
 /**
- * tidegate for one repository: its environments, their schedules, and one check or sync per stack
- * at a time. Built from configuration; nothing here is global, so two engines can share a process.
+ * tidegate for one repository: its environments, and one check or sync per stack at a time, with
+ * the use cases that act on them (check, drift, sync, plan, approve, revoke, promote), each for an
+ * actor the entry point names. It is given its ports (src/compose.ts builds them); nothing here is
+ * global, so two engines can share a process.
  */
 export class Engine {
   readonly store: Store;
-  readonly git: SimpleGitAdapter;
-  readonly audit: AuditLog;
-  /** Requests for the daemon ("look at this environment now"), whichever process runs it. */
-  /** Where requests to the daemon go (the store, shared with the daemon). */
-  readonly requests: RequestStore;
+  readonly git: GitPort;
+  readonly audit: AuditPort;
   /** One check or sync per stack at a time in this process; schedules share it. */
   readonly flights = new SingleFlight();
-  private readonly paths: ReturnType<typeof dataPaths>;
-  private readonly owner = processOwner();
-  private readonly heartbeat: Heartbeat;
-  private readonly knownSecrets: KnownSecrets;
-  private readonly sandbox: StackSandbox;
 
-  constructor(private readonly options: EngineOptions) {
-    const { config } = options;
-    this.paths = dataPaths(config.dataDir);
-    fs.mkdirSync(config.dataDir, { recursive: true });
-    this.store = openSqliteStore(this.paths.store);
-    this.requests = this.store;
-    this.knownSecrets = options.knownSecrets ?? new KnownSecrets();
-    if (options.passphrase !== undefined) this.knownSecrets.add(options.passphrase);
-    this.heartbeat = new Heartbeat({
-      store: this.store,
-      owner: this.owner,
-      intervalMs: HEARTBEAT_INTERVAL_MS,
-      onError: (error) =>
-        options.log.warn({ error: String(error) }, "could not record this process's heartbeat"),
-    });
-    this.audit = new AuditLog(this.paths.audit, {
-      redact: (text) => new Redactor({ secrets: this.knownSecrets, stacks: false }).text(text),
-      now: () => this.now(),
-    });
-    this.sandbox = new StackSandbox({
-      mode: config.sandbox,
-      dir: this.paths.sandbox,
-      backendUrl: config.backendUrl,
-      toolchain: options.toolchain,
-      dependencyCacheDir: options.dependencyCacheDir ?? this.paths.dependencies,
-      onUnavailable: (detail) =>
-        options.log.warn(
-          { detail },
-          "no working bubblewrap: stacks run unsandboxed, and environments sharing a file:// backend can read each other's state",
-        ),
-    });
-    this.git = new SimpleGitAdapter({
-      url: config.repository.url,
-      token: config.repository.token,
-      timeouts: config.repository.timeouts,
-      mirrorDir: this.paths.mirror,
-      log: (entry, message) => options.log.debug(entry, message),
-    });
+  constructor(private readonly deps: EngineDeps) {
+    this.store = deps.store;
+    this.git = deps.git;
+    this.audit = deps.audit;
   }
 
   /**
-   * Marks runs a crash or kill cut short (no end recorded, their owner dead) as interrupted; the
-   * runs of a live process, such as a CLI command beside the daemon, are left alone.
+   * Marks runs a crash or kill cut short (no end recorded) as interrupted. Only the daemon calls
+   * this at startup: a CLI command next to a running daemon must not mark the daemon's runs.
    */
   async recoverInterruptedRuns(): Promise<void> {
-    const sweep = { now: new Date().toISOString(), isDead: ownerDeadness() };
+    const sweep = { now: new Date().toISOString(), isDead: this.deps.isOwnerDead };
     for (const run of await this.store.markInterrupted(sweep)) {
-      this.options.log.warn(
+      this.deps.log.warn(
         { env: run.environment, runId: run.id, kind: run.kind },
         "a run was interrupted by a crash or kill; its environment is checked again",
       );
@@ -122,11 +52,11 @@ export class Engine {
   }
 
   private now(): Date {
-    return this.options.now?.() ?? new Date();
+    return this.deps.now();
   }
 
   get environments(): ResolvedEnvironment[] {
-    return this.options.config.environments;
+    return this.deps.config.environments;
   }
 
   environment(name: string): ResolvedEnvironment {
@@ -138,73 +68,28 @@ export class Engine {
     return env;
   }
 
-  /** The context of one run of environment `name`: its credentials are read once, when first needed. */
+  /** The context of one run of environment `name`. */
   private context(name: string): CheckContext {
-    const { config, toolchain, log } = this.options;
-    const dependencyCache = this.options.dependencyCacheDir ?? this.paths.dependencies;
-    const install = installSettings(this.environment(name));
-    let opened: Promise<EnvironmentTarget> | undefined;
-    const target = () => (opened ??= this.openTarget(name));
+    const { deps } = this;
+    const run = deps.forRun(this.environment(name));
     return {
       git: this.git,
       store: this.store,
-      owner: this.owner,
-      log,
-      workspaceDir: (env) => path.join(this.paths.workspaces, env.name),
-      installDependencies: async (projectDir) =>
-        ensureDependencies({
-          projectDir,
-          cacheDir: dependencyCache,
-          ...install,
-          // npm runs on the host: a sandboxed environment's branch code must not run there.
-          scripts: install.scripts && !(await this.sandbox.enabled()),
-        }),
-      openStack: async (env, projectDir) =>
-        PulumiStack.open({
-          workDir: projectDir,
-          stackName: env.stack,
-          toolchain,
-          pulumiHome: this.paths.pulumiHome,
-          ...(await target()).stackOptions(),
-          ...(await this.sandbox.forStack({
-            environment: env.name,
-            stack: env.stack,
-            projectDir,
-            backendUrl: (await target()).backendUrl,
-            envNames: (await target()).variableNames(),
-          })),
-        }),
-      acquireLease: (env, runId) =>
-        acquireLease(
-          leaseDir(this.environment(env.name).backendUrl ?? config.backendUrl, config.dataDir),
-          env.stack,
-          {
-            owner: `${this.owner}:${runId}`,
-          },
-        ),
-      writeReport: (report) => void writeReportFiles(this.paths.reports, report),
+      owner: deps.owner,
+      log: deps.log,
+      workspaceDir: (env) => deps.workspaceDir(env.name),
+      installDependencies: (projectDir) => run.installDependencies(projectDir),
+      openStack: (_env, projectDir) => run.openStack(projectDir),
+      acquireLease: (_env, runId) => run.acquireLease(runId),
+      writeReport: (report) => deps.writeReport(report),
       gatesAt: (env, commit) => this.gatesAt(env.name, commit),
-      runCheck: async (command, options) => this.runCheckCached(command, options, (await target()).readEnv),
-      preparePolicyPacks: (packs, workDir) =>
-        this.preparePolicyPacks(packs, workDir, { cacheDir: dependencyCache, ...install }),
+      runCheck: (command, options) => this.runCheckCached(run, command, options),
+      preparePolicyPacks: (packs, workDir) => this.preparePolicyPacks(run, packs, workDir),
       audit: (entry) => void this.audit.append(entry),
-      versions: this.options.versions,
+      versions: deps.versions,
       now: () => this.now(),
-      newRunId: () => randomUUID(),
+      newRunId: () => deps.newId(),
     };
-  }
-
-  private openTarget(name: string): Promise<EnvironmentTarget> {
-    const { config, passphrase, stackEnv } = this.options;
-    return EnvironmentTarget.open({
-      environment: this.environment(name),
-      engineBackendUrl: config.backendUrl,
-      ...(passphrase === undefined
-        ? {}
-        : { enginePassphrase: passphrase, enginePassphraseSource: describePassphraseSource(config.secrets) }),
-      ...(stackEnv ? { engineEnv: stackEnv } : {}),
-      knownSecrets: this.knownSecrets,
-    });
   }
 
   /**
@@ -212,7 +97,7 @@ export class Engine {
    * (valid) definition, and then only the config ref's gates apply.
    */
   private async gatesAt(name: string, commit: string): Promise<Gates | undefined> {
-    const { config, log } = this.options;
+    const { config, log } = this.deps;
     const file = `${config.environmentsDir}/${name}.yaml`;
     const [found] = await this.git.readFiles(commit, file);
     if (!found) return undefined;
@@ -234,38 +119,25 @@ export class Engine {
 
   /** A passing check is not run again for the same commit and command; a failing one is. */
   private async runCheckCached(
+    run: RunPorts,
     command: CheckCommand,
     options: { environment: string; cwd: string; commit: string },
-    env: Record<string, string>,
   ): Promise<CheckResult> {
     const { environment, cwd, commit } = options;
     const key = checkKey(command, commit);
     const cached = await this.store.checkResult(environment, key);
     if (cached && cached.exitCode === 0) return cached;
-    const result = await runCheck(command, {
-      cwd,
-      commit,
-      env,
-      secrets: [...this.knownSecrets],
-    });
+    const result = await run.runCommand(command, { cwd, commit });
     await this.store.saveCheckResult(environment, key, result);
     return result;
   }
 
-  private async preparePolicyPacks(
-    packs: string[],
-    workDir: string,
-    install: { cacheDir: string; env: Record<string, string>; scripts: boolean },
-  ): Promise<string[]> {
+  private async preparePolicyPacks(run: RunPorts, packs: string[], workDir: string): Promise<string[]> {
     const dirs: string[] = [];
     for (const pack of packs) {
       const dir = path.join(workDir, pack);
       assertPolicyPackPaths(workDir, pack);
-      await ensurePolicyPackDependencies({
-        packDir: dir,
-        ...install,
-        scripts: install.scripts && !(await this.sandbox.enabled()),
-      });
+      await run.installPolicyPack(dir);
       dirs.push(dir);
     }
     return dirs;
@@ -274,13 +146,31 @@ export class Engine {
   /** One check of one environment; waits for any other operation on its stack to finish first. */
   async check(name: string, options: CheckOptions): Promise<CheckReport> {
     const env = this.environment(name);
-    const run = () => this.heartbeat.during(() => checkEnvironment(this.context(name), env, options));
+    const run = () => this.deps.duringRun(() => checkEnvironment(this.context(name), env, options));
     return this.flights.run(`stack:${env.stack}`, run, { wait: true });
   }
 
   /** The plan a sync would apply now, with every gate's verdict; changes nothing. */
-  plan(name: string, actor: string): Promise<CheckReport> {
-    return this.check(name, { kind: "check", trigger: `cli:${actor}`, actor, allowSync: false });
+  plan(name: string, request: RunRequest): Promise<CheckReport> {
+    return this.check(name, {
+      kind: "check",
+      trigger: triggerOf(request),
+      actor: request.actor.id,
+      allowSync: false,
+    });
+  }
+
+  /**
+   * `check` and `drift` report only; `sync` lets the environment's gates and policy act. For an
+   * actor, now (waiting for any other operation on the stack).
+   */
+  observe(kind: RunKind, name: string, request: RunRequest): Promise<CheckReport> {
+    return this.check(name, {
+      kind,
+      trigger: triggerOf(request),
+      actor: request.actor.id,
+      allowSync: kind === "sync",
+    });
   }
 
   /**
@@ -289,10 +179,11 @@ export class Engine {
    * unless the current plan is the one the approver reviewed.
    */
   async approve(name: string, request: ApproveRequest): Promise<ApproveResult> {
-    const report = await this.plan(name, request.actor);
+    const report = await this.plan(name, request);
+    const actor = request.actor.id;
     const refuse = (reason: string): ApproveResult => {
       this.audit.append({
-        actor: request.actor,
+        actor,
         action: "approve",
         environment: name,
         commit: report.desired?.sha,
@@ -316,11 +207,11 @@ export class Engine {
       );
     }
     const approval: Approval = {
-      id: randomUUID(),
+      id: this.deps.newId(),
       environment: name,
       commit: plan.commit,
       planDigest: plan.digest,
-      approver: request.actor,
+      approver: actor,
       scope: request.protected ? "protected" : "sync",
       ...(request.comment ? { comment: request.comment } : {}),
       at: this.now().toISOString(),
@@ -342,7 +233,7 @@ export class Engine {
     if (problem) return refuse(problem);
     // Audited first: an approval the log cannot record is not recorded at all.
     this.audit.append({
-      actor: request.actor,
+      actor,
       action: "approve",
       environment: name,
       commit: plan.commit,
@@ -352,21 +243,22 @@ export class Engine {
       details: { scope: approval.scope, id: approval.id },
     });
     await this.store.addApproval(approval);
-    await this.requestLook(name, `approved by ${request.actor}`, request.actor);
+    await this.requestLook(name, `approved by ${actor}`, actor);
     return { report, approval };
   }
 
   /** Revokes the actor's own approvals of an environment (or one approver's, or all). */
   async revoke(name: string, request: RevokeRequest): Promise<Approval[]> {
     this.environment(name);
+    const actor = request.actor.id;
     const revoked = await this.store.revokeApprovals(name, {
-      by: request.actor,
+      by: actor,
       at: this.now().toISOString(),
-      ...(request.all ? {} : { approver: request.approver ?? request.actor }),
+      ...(request.all ? {} : { approver: request.approver ?? actor }),
     });
     for (const approval of revoked) {
       this.audit.append({
-        actor: request.actor,
+        actor,
         action: "revoke",
         environment: name,
         commit: approval.commit,
@@ -376,8 +268,7 @@ export class Engine {
         details: { id: approval.id, scope: approval.scope },
       });
     }
-    if (revoked.length > 0)
-      await this.requestLook(name, `approval revoked by ${request.actor}`, request.actor);
+    if (revoked.length > 0) await this.requestLook(name, `approval revoked by ${actor}`, actor);
     return revoked;
   }
 
@@ -385,10 +276,10 @@ export class Engine {
   private async requestLook(environment: string, reason: string, actor: string): Promise<void> {
     const at = this.now().toISOString();
     try {
-      await this.requests.addRequest({ environment, reason, priority: "person", actor, at });
+      await this.store.addRequest({ environment, reason, priority: "person", actor, at });
     } catch (err) {
       // What was asked for is recorded; the daemon's next scheduled look sees it, only later.
-      this.options.log.warn({ env: environment, err }, "could not ask the daemon to look now");
+      this.deps.log.warn({ env: environment, err }, "could not ask the daemon to look now");
     }
   }
 
@@ -429,7 +320,8 @@ export class Engine {
    * Merges `from`'s branch into `to`'s and pushes it, never forced (see src/promote/promote.ts); a
    * dry run previews `to`'s stack on the merged tree instead and pushes nothing.
    */
-  async promote(from: string, to: string, options: PromoteOptions): Promise<PromoteResult> {
+  async promote(from: string, to: string, request: PromotionRequest): Promise<PromoteResult> {
+    const options: PromoteOptions = { ...request, actor: request.actor.id };
     let result: PromoteResult;
     try {
       result = await this.promoteUnaudited(from, to, options);
@@ -467,10 +359,9 @@ export class Engine {
       {
         git: this.git,
         store: this.store,
-        log: this.options.log,
+        log: this.deps.log,
         environment: (name) => this.environment(name),
-        scratchDir: () =>
-          path.join(this.options.config.dataDir, "scratch", `promote-${randomUUID().slice(0, 8)}`),
+        scratchDir: () => this.deps.scratchDir(),
         identity: PROMOTION_IDENTITY,
         // The target's stack opened as a check opens it, on the merged tree in the scratch worktree.
         preview: async (env, dir) => {
@@ -490,8 +381,25 @@ export class Engine {
 /** How often an environment waiting on time-based gates (windows, soak) is looked at again. */
 const GATE_RECHECK_MS = 5 * 60_000;
 
-export interface ApproveRequest {
-  actor: string;
+/** Who asks for a run, and what started it (recorded with the run; default `<kind>:<actor>`). */
+export interface RunRequest {
+  actor: Actor;
+  trigger?: string;
+}
+
+function triggerOf(request: RunRequest): string {
+  return request.trigger ?? `${request.actor.kind}:${request.actor.id}`;
+}
+
+export interface PromotionRequest {
+  actor: Actor;
+  /** Promote even when the target has program commits the source lacks (they are kept, and listed). */
+  allowTargetAhead?: boolean;
+  /** Merge in a scratch worktree and preview the target there; push nothing. */
+  dryRun?: boolean;
+}
+
+export interface ApproveRequest extends RunRequest {
   /** The digest the approver reviewed (`tidegate plan`); the approval is refused if the plan changed. */
   digest?: string;
   /** Also approve the plan's protected operations (deletes, replacements). */
@@ -508,7 +416,7 @@ export interface ApproveResult {
 }
 
 export interface RevokeRequest {
-  actor: string;
+  actor: Actor;
   /** Revoke this approver's approvals (default: the actor's own). */
   approver?: string;
   /** Revoke every active approval of the environment. */
@@ -524,11 +432,4 @@ function sameDigest(given: string, digest: string): boolean {
       .replace(/^sha256:/, "");
   const g = bare(given);
   return g.length >= 12 && bare(digest).startsWith(g);
-}
-
-export class UnknownEnvironmentError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UnknownEnvironmentError";
-  }
 }

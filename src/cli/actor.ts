@@ -1,9 +1,20 @@
 import { execFileSync } from "node:child_process";
 import * as os from "node:os";
+import { type Actor, person } from "../app/actor";
 
-// Who a person at the command line is. The identity is what the audit
-// log and approvals record. It is claimed, not proven: anyone who can run tidegate with the data
-// directory can set TIDEGATE_ACTOR, so the audit log shows who said they acted.
+// Who a person at the command line is: the only place tidegate looks an identity up. The identity is
+// what the audit log and approvals record. It is claimed, not proven: anyone who can run tidegate
+// with the data directory can set TIDEGATE_ACTOR, so the audit log shows who said they acted.
+
+/** The person running this command, as the use cases take it (see currentActor). */
+export function cliActor(env: NodeJS.ProcessEnv = process.env, cwd?: string): Actor {
+  return person(currentActor(env, cwd));
+}
+
+/** Who started a run from the command line: `cli:<os user>`. */
+export function cliTrigger(env: NodeJS.ProcessEnv = process.env): string {
+  return `cli:${osUser(env) ?? "unknown"}`;
+}
 
 /**
  * The person running this command: `TIDEGATE_ACTOR` when set, else Git's `user.email` (as Git sees

@@ -1,4 +1,4 @@
-import { currentActor } from "./actor";
+import { cliActor } from "./actor";
 import { renderPlan } from "../render/plan";
 import { type Command, ExitCode } from "./command";
 import { CONFIG_HELP, CONFIG_OPTIONS, flag, stringOption, withConfigErrors } from "./context";
@@ -41,8 +41,10 @@ export const command: Command = {
         const digest = stringOption(args, "digest");
         const comment = stringOption(args, "comment");
         session.progress.begin(`planning ${name}`, "check");
+        const actor = cliActor(context.env);
         const result = await session.engine.approve(name, {
-          actor: currentActor(context.env),
+          actor,
+          trigger: `cli:${actor.id}`,
           ...(digest !== undefined ? { digest } : {}),
           ...(comment !== undefined ? { comment } : {}),
           protected: flag(args, "protected"),

@@ -2,12 +2,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 import { AUDIT_ACTIONS, type AuditAction, type AuditEntry } from "../adapters/audit/entry";
-import { type AuditFilter, AuditLog } from "../adapters/audit/log";
+import type { AuditFilter } from "../adapters/audit/log";
+import { type AuditReader, auditEntries, auditHead, verifyAudit } from "../app/read";
 import type { VerifyResult } from "../adapters/audit/verify";
 import { ConfigError } from "../config/errors";
 import { parseTidegateFile } from "../config/parse";
 import { resolveSettings } from "../config/resolve";
-import { dataPaths } from "../config/paths";
 import { type Command, type CommandArgs, ExitCode, UsageError } from "./command";
 import {
   CONFIG_HELP,
@@ -70,16 +70,14 @@ export const command: Command = {
       const json = flag(args, "json");
       if (sub === undefined) {
         const filter = parseFilter(args, new Date());
-        const log = new AuditLog(auditFile(args));
-        const entries = log.entries(filter);
+        const { entries, verification } = auditEntries(await openAudit(args), filter);
         if (json) {
           context.stdout(`${JSON.stringify({ entries }, null, 2)}\n`);
         } else {
           context.stdout(formatAuditTable(entries));
         }
-        const result = log.verify();
-        if (!result.ok) {
-          context.stderr(`tidegate: warning: the audit log does not verify: ${badLine(result)}\n`);
+        if (!verification.ok) {
+          context.stderr(`tidegate: warning: the audit log does not verify: ${badLine(verification)}\n`);
         }
         return ExitCode.ok;
       }
@@ -88,18 +86,19 @@ export const command: Command = {
       if (given.length > 0) {
         throw new UsageError(`audit ${sub} takes no filters (got --${given.join(", --")})`, "audit");
       }
-      const log = new AuditLog(auditFile(args));
-      const result = log.verify();
+      const log = await openAudit(args);
+      const result = sub === "head" ? auditHead(log) : verifyAudit(log);
       if (json) {
-        const out = sub === "head" && result.ok ? { seq: result.entries, head: result.head } : result;
+        // The head is printed bare: { file, seq, head }; a verdict whole.
+        const out = "seq" in result ? { seq: result.seq, head: result.head } : result;
         context.stdout(`${JSON.stringify({ file: log.file, ...out }, null, 2)}\n`);
       } else if (!result.ok) {
         const intact = `${count(result.entries)} before it ${result.entries === 1 ? "is" : "are"} intact`;
         context.stdout(`${log.file}: ${badLine(result)}\n${intact}.\n`);
-      } else if (sub === "verify") {
-        context.stdout(`${count(result.entries)}, chain intact, head ${result.head}\n`);
+      } else if ("seq" in result) {
+        context.stdout(`seq ${result.seq} head ${result.head}\n`);
       } else {
-        context.stdout(`seq ${result.entries} head ${result.head}\n`);
+        context.stdout(`${count(result.entries)}, chain intact, head ${result.head}\n`);
       }
       return result.ok ? ExitCode.ok : ExitCode.failure;
     }),
@@ -121,16 +120,17 @@ function subcommand(args: CommandArgs): (typeof SUBCOMMANDS)[number] | undefined
 }
 
 /**
- * `--data-dir` alone is enough; otherwise the data directory of the configuration (tidegate.yaml
- * only: the environment files in Git are not needed to read the log).
+ * The data directory's audit log. `--data-dir` alone is enough; otherwise the data directory of the
+ * configuration (tidegate.yaml only: the environment files in Git are not needed to read the log).
  */
-function auditFile(args: CommandArgs): string {
+async function openAudit(args: CommandArgs): Promise<AuditReader> {
+  const { openAuditLog } = await import("../compose.js");
   const given = dataDirOption(args);
-  if (given !== undefined) return dataPaths(given).audit;
+  if (given !== undefined) return openAuditLog(given);
   const choice = requireConfig(args, "audit");
   const parsed = parseTidegateFile(choice.path, fs.readFileSync(choice.path, "utf8"));
   if (!parsed.value) throw new ConfigError(parsed.issues);
-  return dataPaths(resolveSettings(parsed.value, path.dirname(choice.path), choice.path).dataDir).audit;
+  return openAuditLog(resolveSettings(parsed.value, path.dirname(choice.path), choice.path).dataDir);
 }
 
 function count(entries: number): string {

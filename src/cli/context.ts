@@ -1,6 +1,5 @@
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { ParseArgsOptionsConfig } from "node:util";
 
@@ -14,7 +13,6 @@ import { createLogger, type Logger } from "../log";
 import { KnownSecrets } from "../log/redact";
 import type { CheckReport } from "../domain/model";
 import type { Store } from "../adapters/store/port";
-import { openSqliteStore, STORE_FILE } from "../adapters/store/sqlite";
 import { provisionPulumi, type PulumiToolchain } from "../devenv/toolchain/pulumi";
 import { type CommandArgs, type CommandContext, ExitCode, UsageError } from "./command";
 import { type CliEmulator, openEmulator } from "./emulator";
@@ -133,7 +131,7 @@ export interface ReadContext {
   environments?: { name: string; branch: string; stack: string }[];
   /** The store, when the data directory holds one; never created here. */
   store?: Store;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /**
@@ -161,9 +159,9 @@ export async function openForReading(
     dataDir = override ?? resolveSettings(parsed.value, path.dirname(choice.path), choice.path).dataDir;
     warn(`cannot read the environment definitions (${firstLine(error)}); showing what the store holds`);
   }
-  const file = path.join(dataDir, STORE_FILE);
-  const store = fs.existsSync(file) ? openSqliteStore(file) : undefined;
-  return { dataDir, environments, store, close: () => store?.close() };
+  const { openExistingStore, storeSpec } = await import("../compose.js");
+  const store = openExistingStore(storeSpec({ dataDir }));
+  return { dataDir, environments, store, close: async () => await store?.close() };
 }
 
 export interface EngineSession {
@@ -189,8 +187,7 @@ export interface SessionOptions {
 /** An Engine for this command line: passphrase, logger, toolchain, emulator, versions. */
 export async function openEngine(options: SessionOptions): Promise<EngineSession> {
   const { config, context } = options;
-  const [{ Engine }, { dataPaths }, { readPassphrase }] = await Promise.all([
-    import("../app/engine.js"),
+  const [{ dataPaths }, { composeEngine, readPassphrase }] = await Promise.all([
     import("../config/paths.js"),
     import("../compose.js"),
   ]);
@@ -228,7 +225,7 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
     if (provisioned.status === "rejected") throw provisioned.reason;
     if (started.status === "rejected") throw started.reason;
     const toolchain = provisioned.value;
-    const engine = new Engine({
+    const engine = await composeEngine({
       config,
       toolchain,
       log,
@@ -306,17 +303,6 @@ function pulumiVersion(toolchain: PulumiToolchain): Promise<string> {
       (error, stdout) => resolve(error ? "unknown" : stdout.trim().replace(/^v/, "") || "unknown"),
     );
   });
-}
-
-/** Who started a run from the command line: `cli:<os user>`. */
-export function cliTrigger(env: NodeJS.ProcessEnv = process.env): string {
-  let user: string | undefined;
-  try {
-    user = os.userInfo().username;
-  } catch {
-    user = env.USER ?? env.USERNAME;
-  }
-  return `cli:${user || "unknown"}`;
 }
 
 /** The newest report files of an environment, in the reports directory. */

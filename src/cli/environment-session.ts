@@ -1,3 +1,4 @@
+import { status } from "../app/read";
 import type { CommandArgs, CommandContext } from "./command";
 import {
   assertEnvironment,
@@ -31,7 +32,8 @@ export async function withEnvironmentEngine(
     ...(choice.embedded || flag(args, "emulator") ? { emulator: { reuse: true } } : {}),
   });
   try {
-    const deployed = (await session.engine.store.status(name))?.deployedCommit !== undefined;
+    const row = (await status(session.engine)).find((r) => r.environment === name);
+    const deployed = row?.deployedCommit !== undefined;
     if (session.emulator?.origin === "started" && choice.embedded && deployed) {
       context.stderr(
         "tidegate: note: no `tidegate run` is running on this data directory, so a new AWS emulator was\n" +

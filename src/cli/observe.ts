@@ -1,14 +1,7 @@
-import { currentActor } from "./actor";
+import { cliActor, cliTrigger } from "./actor";
 import type { RunKind } from "../domain/model";
 import type { Command, CommandArgs, CommandContext } from "./command";
-import {
-  cliTrigger,
-  CONFIG_HELP,
-  CONFIG_OPTIONS,
-  flag,
-  latestReportFiles,
-  withConfigErrors,
-} from "./context";
+import { CONFIG_HELP, CONFIG_OPTIONS, flag, latestReportFiles, withConfigErrors } from "./context";
 import { withEnvironmentEngine } from "./environment-session";
 import { CHANGES_EXIT_CODE, checkExitCode, formatCheckSummary, reasonLine } from "../render/format";
 
@@ -84,11 +77,9 @@ export function observeCommand(kind: RunKind): Command {
 async function observe(kind: RunKind, args: CommandArgs, context: CommandContext): Promise<number> {
   return withEnvironmentEngine(args, context, kind, async (name, session) => {
     session.progress.begin(`${ABOUT[kind].verb} ${name}`, kind);
-    const report = await session.engine.check(name, {
-      kind,
+    const report = await session.engine.observe(kind, name, {
+      actor: cliActor(context.env),
       trigger: cliTrigger(context.env),
-      actor: currentActor(context.env),
-      allowSync: kind === "sync",
     });
     session.progress.end();
 

@@ -1,4 +1,4 @@
-import { currentActor } from "./actor";
+import { cliActor } from "./actor";
 import { renderPlan } from "../render/plan";
 import { type Command, ExitCode } from "./command";
 import { CONFIG_HELP, CONFIG_OPTIONS, flag, withConfigErrors } from "./context";
@@ -28,7 +28,8 @@ export const command: Command = {
     withConfigErrors(context, () =>
       withEnvironmentEngine(args, context, "plan", async (name, session) => {
         session.progress.begin(`planning ${name}`, "check");
-        const report = await session.engine.plan(name, currentActor(context.env));
+        const actor = cliActor(context.env);
+        const report = await session.engine.plan(name, { actor, trigger: `cli:${actor.id}` });
         session.progress.end();
         context.stdout(flag(args, "json") ? `${JSON.stringify(report, null, 2)}\n` : renderPlan(report));
         if (report.status === "AwaitingApproval") return 3;

@@ -1,4 +1,4 @@
-import { currentActor } from "./actor";
+import { cliActor } from "./actor";
 import { formatPromoteResult } from "../render/promote";
 import { type Command, type CommandArgs, type CommandContext, ExitCode, UsageError } from "./command";
 import {
@@ -71,7 +71,7 @@ async function promoteCommand(args: CommandArgs, context: CommandContext): Promi
   try {
     session.progress.begin(`${dryRun ? "previewing the promotion of" : "promoting"} ${from} to ${to}`);
     const result = await session.engine.promote(from, to, {
-      actor: currentActor(context.env),
+      actor: cliActor(context.env),
       allowTargetAhead: flag(args, "allow-target-ahead"),
       dryRun,
     });

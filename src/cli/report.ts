@@ -1,6 +1,6 @@
-import type { CheckReport, RunRecord } from "../domain/model";
+import { UnknownEnvironmentError } from "../app/errors";
+import { history as runHistory, latestReport, runReport } from "../app/read";
 import { renderMarkdown } from "../render/markdown";
-import type { Store } from "../adapters/store/port";
 import { type Command, UsageError } from "./command";
 import {
   CONFIG_HELP,
@@ -8,7 +8,6 @@ import {
   environmentArgument,
   flag,
   openForReading,
-  type ReadContext,
   stringOption,
   withConfigErrors,
 } from "./context";
@@ -53,39 +52,35 @@ export const command: Command = {
         context.stderr(`tidegate: warning: ${message}\n`),
       );
       try {
-        assertKnown(read, name);
-        const store = read.store;
         if (history) {
-          const summaries = (await store?.reports(name, limit)) ?? [];
-          const runs = await runsById(
-            store,
-            summaries.map((s) => s.runId),
-          );
+          const runs = await asUsage(() => runHistory(read, name, limit));
           if (flag(args, "json")) {
-            const list = summaries.map((s) => {
-              const run = runs.get(s.runId);
-              const details = run && {
-                kind: run.kind,
-                mode: run.mode,
-                trigger: run.trigger,
-                commit: run.commit,
-              };
-              return { ...s, ...details };
-            });
-            context.stdout(`${JSON.stringify({ environment: name, runs: list }, null, 2)}\n`);
+            context.stdout(`${JSON.stringify({ environment: name, runs }, null, 2)}\n`);
           } else {
-            context.stdout(formatHistory(summaries, runs, new Date()));
+            context.stdout(formatHistory(runs, new Date()));
           }
           return 0;
         }
-        const report = await findReport(store, name, runId, read.dataDir);
+        const report = await asUsage(() =>
+          runId === undefined ? latestReport(read, name) : runReport(read, name, runId),
+        );
         context.stdout(flag(args, "json") ? `${JSON.stringify(report, null, 2)}\n` : renderMarkdown(report));
         return 0;
       } finally {
-        read.close();
+        await read.close();
       }
     }),
 };
+
+/** An unknown environment is a bad command line here (exit code 2, with the command's help). */
+async function asUsage<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof UnknownEnvironmentError) throw new UsageError(error.message, "report");
+    throw error;
+  }
+}
 
 function parseLimit(text: string | undefined): number {
   if (text === undefined) return DEFAULT_LIMIT;
@@ -94,43 +89,4 @@ function parseLimit(text: string | undefined): number {
     throw new UsageError(`--limit takes a whole number of at least 1, not '${text}'`, "report");
   }
   return limit;
-}
-
-function assertKnown(read: ReadContext, name: string): void {
-  if (!read.environments || read.environments.some((env) => env.name === name)) return;
-  const known = read.environments.map((env) => env.name).join(", ") || "none";
-  throw new UsageError(`unknown environment '${name}' (known: ${known})`, "report");
-}
-
-async function findReport(
-  store: Store | undefined,
-  name: string,
-  runId: string | undefined,
-  dataDir: string,
-): Promise<CheckReport> {
-  if (runId !== undefined) {
-    const report = await store?.report(runId);
-    if (!report || report.environment !== name) {
-      throw new Error(
-        `no report of run '${runId}' for environment '${name}' (see tidegate report ${name} --history)`,
-      );
-    }
-    return report;
-  }
-  const report = await store?.latestReport(name);
-  if (!report) {
-    throw new Error(
-      `no report for '${name}' in ${dataDir} yet: run \`tidegate check ${name}\` (or \`tidegate run\`) first`,
-    );
-  }
-  return report;
-}
-
-async function runsById(store: Store | undefined, ids: string[]): Promise<Map<string, RunRecord>> {
-  const runs = new Map<string, RunRecord>();
-  for (const id of ids) {
-    const run = await store?.run(id);
-    if (run) runs.set(id, run);
-  }
-  return runs;
 }

@@ -1,4 +1,4 @@
-import { currentActor } from "./actor";
+import { cliActor } from "./actor";
 import { type Command, ExitCode } from "./command";
 import { CONFIG_HELP, CONFIG_OPTIONS, flag, stringOption, withConfigErrors } from "./context";
 import { withEnvironmentEngine } from "./environment-session";
@@ -32,7 +32,7 @@ export const command: Command = {
       withEnvironmentEngine(args, context, "revoke", async (name, session) => {
         const approver = stringOption(args, "approver");
         const revoked = await session.engine.revoke(name, {
-          actor: currentActor(context.env),
+          actor: cliActor(context.env),
           ...(approver !== undefined ? { approver } : {}),
           all: flag(args, "all"),
         });

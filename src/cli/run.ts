@@ -87,7 +87,7 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
   const daemon = new Daemon({
     engine: session.engine,
     log: session.log,
-    requests: session.engine.requests,
+    requests: session.engine.store,
     onRun: (item) => {
       session.progress.begin(`checking ${item.key}`, item.kind === "drift" ? "drift" : "check");
       return () => session.progress.end();

@@ -1,6 +1,7 @@
 import type { Command } from "./command";
 import { CONFIG_HELP, CONFIG_OPTIONS, flag, openForReading, withConfigErrors } from "./context";
-import { formatStatusTable, type StatusRow, statusRows } from "../render/format";
+import { status } from "../app/read";
+import { formatStatusTable, type StatusRow } from "../render/format";
 
 // `tidegate status`: every environment at a glance, from the store. It runs no Pulumi and polls no
 // branch; the environment definitions are read from the config ref (a fetch into a local mirror).
@@ -32,10 +33,9 @@ export const command: Command = {
       );
       let rows: StatusRow[];
       try {
-        const states = (await read.store?.statuses()) ?? [];
-        rows = read.environments ? statusRows(read.environments, states) : states;
+        rows = await status(read);
       } finally {
-        read.close();
+        await read.close();
       }
       if (flag(args, "json")) context.stdout(`${JSON.stringify({ environments: rows }, null, 2)}\n`);
       else context.stdout(formatStatusTable(rows, new Date()));

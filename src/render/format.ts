@@ -375,24 +375,20 @@ const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", 
 
 /** `report --history`: RUN, STARTED, KIND, TRIGGER, STATUS, newest first. */
 export function formatHistory(
-  summaries: readonly ReportSummary[],
-  runs: ReadonlyMap<string, Pick<RunRecord, "kind" | "trigger" | "commit" | "mode">>,
+  runs: readonly (ReportSummary & Partial<Pick<RunRecord, "kind" | "trigger" | "commit" | "mode">>)[],
   now: Date,
 ): string {
-  if (summaries.length === 0) return "No runs yet.\n";
+  if (runs.length === 0) return "No runs yet.\n";
   const header = ["RUN", "STARTED", "KIND", "MODE", "TRIGGER", "COMMIT", "STATUS"];
-  const cells = summaries.map((s) => {
-    const run = runs.get(s.runId);
-    return [
-      clean(s.runId),
-      `${clean(s.startedAt)} (${age(s.startedAt, now)})`,
-      run?.kind ?? "-",
-      run?.mode ?? "-",
-      run ? clean(run.trigger) : "-",
-      run?.commit ? clean(run.commit.slice(0, 12)) : "-",
-      s.status,
-    ];
-  });
+  const cells = runs.map((run) => [
+    clean(run.runId),
+    `${clean(run.startedAt)} (${age(run.startedAt, now)})`,
+    run.kind ?? "-",
+    run.mode ?? "-",
+    run.trigger !== undefined ? clean(run.trigger) : "-",
+    run.commit ? clean(run.commit.slice(0, 12)) : "-",
+    run.status,
+  ]);
   return `${alignColumns([header, ...cells]).join("\n")}\n`;
 }
 

@@ -5,11 +5,11 @@ import * as path from "node:path";
 import { PassThrough } from "node:stream";
 import { inject } from "vitest";
 import { awsEnvVars } from "../../src/devenv/emulator";
-import { Engine } from "../../src/app/engine";
+import type { Engine } from "../../src/app/engine";
 import { dataPaths } from "../../src/config/paths";
 import { createLogger } from "../../src/log";
 import { KnownSecrets } from "../../src/log/redact";
-import { loadEngineConfig } from "../../src/compose";
+import { composeEngine, loadEngineConfig } from "../../src/compose";
 import { exampleRepositoryFiles, PROJECT, writeTidegateConfig } from "./example";
 import { createGitRemote, type GitRemoteFixture } from "./git";
 
@@ -89,7 +89,7 @@ export async function createEngineFixture(environments: EnvironmentSpec[]): Prom
     const stream = new PassThrough();
     stream.on("data", (chunk: Buffer) => logs.push(...chunk.toString().split("\n").filter(Boolean)));
     const knownSecrets = new KnownSecrets([enginePassphrase]);
-    return new Engine({
+    return composeEngine({
       config,
       toolchain: inject("toolchain"),
       log: createLogger({ mode: "json", level: "debug", stream, secrets: () => knownSecrets }),

@@ -3,6 +3,7 @@ import { GetQueueUrlCommand } from "@aws-sdk/client-sqs";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { person } from "../../src/app/actor";
 import { loadSqlite } from "../../src/adapters/store/load-sqlite";
 import { dataPaths } from "../../src/config/paths";
 import { programSelection } from "../../src/domain/program";
@@ -96,10 +97,10 @@ describe("gated updates and promotion", () => {
   });
 
   it("refuses self-approval and approvers outside the list", async () => {
-    const self = await f.engine.approve("prod", { actor: DEFAULT_AUTHOR.email });
+    const self = await f.engine.approve("prod", { actor: person(DEFAULT_AUTHOR.email) });
     expect(self.approval).toBeUndefined();
     expect(self.refused).toMatch(/self-approval/i);
-    const stranger = await f.engine.approve("prod", { actor: "mallory@example.com" });
+    const stranger = await f.engine.approve("prod", { actor: person("mallory@example.com") });
     expect(stranger.approval).toBeUndefined();
     expect(stranger.refused).toMatch(/mallory@example\.com/);
     expect(await f.engine.store.approvals("prod")).toEqual([]);
@@ -107,7 +108,7 @@ describe("gated updates and promotion", () => {
 
   it("a closed window blocks an approved plan; an open one lets exactly that plan through", async () => {
     f.setNow(OUTSIDE_WINDOW);
-    const approved = await f.engine.approve("prod", { actor: ALICE });
+    const approved = await f.engine.approve("prod", { actor: person(ALICE) });
     expect(approved.approval?.planDigest).toBe(approved.report.plan?.digest);
     const closed = await sync("prod");
     expect(closed.status).toBe("Blocked");
@@ -130,7 +131,7 @@ describe("gated updates and promotion", () => {
       (y) => y.replace("queueVisibilityTimeout: 120", "queueVisibilityTimeout: 150"),
       "Slow consumers: 150 s",
     );
-    const first = await f.engine.approve("prod", { actor: ALICE });
+    const first = await f.engine.approve("prod", { actor: person(ALICE) });
     expect(first.approval).toBeDefined();
     await editConfig(
       "prod",
@@ -143,13 +144,13 @@ describe("gated updates and promotion", () => {
 
     // An approver who reviewed the old plan cannot approve the new one by its old digest.
     const reviewed = await f.engine.approve("prod", {
-      actor: ALICE,
+      actor: person(ALICE),
       digest: first.approval?.planDigest as string,
     });
     expect(reviewed.approval).toBeUndefined();
     expect(reviewed.refused).toMatch(/plan changed/);
 
-    const second = await f.engine.approve("prod", { actor: ALICE });
+    const second = await f.engine.approve("prod", { actor: person(ALICE) });
     expect(second.approval?.commit).toBe(afterCommit.desired?.sha);
     const { TagSet = [] } = await s3.send(new GetBucketTaggingCommand({ Bucket: bucketOf("prod") }));
     await s3.send(
@@ -172,7 +173,7 @@ describe("gated updates and promotion", () => {
       (y) => y.replace("deadLetterQueue: true", "deadLetterQueue: false"),
       "Drop the dead-letter queue",
     );
-    await f.engine.approve("prod", { actor: ALICE });
+    await f.engine.approve("prod", { actor: person(ALICE) });
     const blocked = await sync("prod");
     expect(blocked.status).toBe("Blocked");
     expect(blocked.desired?.sha).toBe(deleting);
@@ -215,7 +216,7 @@ describe("gated updates and promotion", () => {
       "Stage consumers need 45 s (and a file the guard check rejects)",
     );
     expect((await sync("test")).status).toBe("Synced");
-    expect((await f.engine.promote("test", "stage", { actor: ALICE })).outcome).toBe("promoted");
+    expect((await f.engine.promote("test", "stage", { actor: person(ALICE) })).outcome).toBe("promoted");
     const stage = await sync("stage");
     expect(stage.status).toBe("Blocked");
     expect(stage.gates?.find((g) => g.gate === "promotion")?.verdict).toBe("pass");
@@ -225,7 +226,7 @@ describe("gated updates and promotion", () => {
 
     await f.removeFrom("test", [`${PROJECT}/CHECK_FAILS`], "Let the guard pass again");
     expect((await sync("test")).status).toBe("Synced");
-    expect((await f.engine.promote("test", "stage", { actor: ALICE })).outcome).toBe("promoted");
+    expect((await f.engine.promote("test", "stage", { actor: person(ALICE) })).outcome).toBe("promoted");
     expect((await sync("stage")).status).toBe("Synced");
   });
 
@@ -238,7 +239,7 @@ describe("gated updates and promotion", () => {
       "Break the program",
     );
     expect((await sync("test")).status).toBe("Failed");
-    const refused = await f.engine.promote("test", "stage", { actor: ALICE });
+    const refused = await f.engine.promote("test", "stage", { actor: person(ALICE) });
     expect(refused.outcome).toBe("refused");
     expect(refused.reason).toMatch(/test/);
     await f.commitTo("test", { [index]: program }, "Repair the program");
@@ -256,19 +257,19 @@ describe("gated updates and promotion", () => {
       "Tag every resource with its release",
     );
     expect((await sync("test")).status).toBe("Synced");
-    expect((await f.engine.promote("test", "stage", { actor: ALICE })).outcome).toBe("promoted");
+    expect((await f.engine.promote("test", "stage", { actor: person(ALICE) })).outcome).toBe("promoted");
     expect((await sync("stage")).status).toBe("Synced");
-    const toProd = await f.engine.promote("stage", "prod", { actor: ALICE });
+    const toProd = await f.engine.promote("stage", "prod", { actor: person(ALICE) });
     expect(toProd.outcome).toBe("promoted");
     expect(toProd.kind).toBe("merge");
     expect((await sync("prod")).status).toBe("AwaitingApproval");
     // A revoked approval no longer counts.
-    expect((await f.engine.approve("prod", { actor: ALICE })).approval).toBeDefined();
-    const revoked = await f.engine.revoke("prod", { actor: ALICE });
+    expect((await f.engine.approve("prod", { actor: person(ALICE) })).approval).toBeDefined();
+    const revoked = await f.engine.revoke("prod", { actor: person(ALICE) });
     expect(new Set(revoked.map((a) => a.approver))).toEqual(new Set([ALICE]));
     expect(await f.engine.store.approvals("prod")).toEqual([]);
     expect((await sync("prod")).status).toBe("AwaitingApproval");
-    expect((await f.engine.approve("prod", { actor: ALICE })).approval).toBeDefined();
+    expect((await f.engine.approve("prod", { actor: person(ALICE) })).approval).toBeDefined();
     // The window closes while the update runs: it is let finish, and the report says so.
     // The clock is synchronous: it reads the status straight from the store's file.
     const db = new (loadSqlite().DatabaseSync)(dataPaths(dataDir()).store);

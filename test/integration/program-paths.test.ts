@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { person } from "../../src/app/actor";
 import { ProgramPathError } from "../../src/adapters/pulumi/program-paths";
 import { dataPaths } from "../../src/config/paths";
 import { programTree } from "../../src/reconcile/gating";
@@ -115,7 +116,11 @@ describe("a program that leads outside what the gates judged", () => {
     expect((await check("dev")).status).toBe("Synced");
 
     // Merged onto stage, which keeps its `main: ../outside`: the preview would run stacks/outside.
-    const dry = f.engine.promote("dev", "stage", { actor: ACTOR, dryRun: true, allowTargetAhead: true });
+    const dry = f.engine.promote("dev", "stage", {
+      actor: person(ACTOR),
+      dryRun: true,
+      allowTargetAhead: true,
+    });
 
     await expect(dry).rejects.toBeInstanceOf(ProgramPathError);
     await expect(dry).rejects.toMatchObject({ kind: "outside", where: `${PROJECT}/Pulumi.yaml: main` });

@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PromoteOptions } from "../../src/app/promote";
+import { person } from "../../src/app/actor";
+import type { PromotionRequest } from "../../src/app/engine";
 import { runCli } from "../helpers/cli";
 import { createEngineFixture, PROJECT, type EngineFixture } from "../helpers/engine";
 
@@ -17,8 +18,8 @@ describe("promoting test into stage", () => {
   let f: EngineFixture;
   let promoted: string;
   const sync = (env: string) => f.engine.check(env, { kind: "sync", trigger: "test", allowSync: true });
-  const promote = (options: Partial<PromoteOptions> = {}) =>
-    f.engine.promote("test", "stage", { actor: ACTOR, ...options });
+  const promote = (options: Partial<PromotionRequest> = {}) =>
+    f.engine.promote("test", "stage", { actor: person(ACTOR), ...options });
   const remoteHead = async (branch: string) => (await f.engine.git.heads([branch]))[branch];
   const scratchLeft = () => {
     const dir = path.join(path.dirname(f.configPath), "data", "scratch");

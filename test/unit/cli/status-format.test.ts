@@ -446,20 +446,17 @@ describe("formatHistory", () => {
   it("lists runs newest first with their kind, mode, trigger and commit", () => {
     const text = formatHistory(
       [
-        { runId: "run-2", startedAt: minutesAgo(1), status: "Drifted" },
+        {
+          runId: "run-2",
+          startedAt: minutesAgo(1),
+          status: "Drifted",
+          kind: "drift",
+          mode: "report",
+          trigger: "cli:dana",
+          commit: "4f1c2a9e0b1c2d3e4f5a",
+        },
         { runId: "run-1", startedAt: minutesAgo(90), status: "Synced" },
       ],
-      new Map([
-        [
-          "run-2",
-          {
-            kind: "drift" as const,
-            mode: "report" as const,
-            trigger: "cli:dana",
-            commit: "4f1c2a9e0b1c2d3e4f5a",
-          },
-        ],
-      ]),
       NOW,
     );
     expect(text.split("\n")).toEqual([
@@ -468,6 +465,6 @@ describe("formatHistory", () => {
       `run-1   ${minutesAgo(90)} (1h ago)   -       -        -          -              Synced`,
       "",
     ]);
-    expect(formatHistory([], new Map(), NOW)).toBe("No runs yet.\n");
+    expect(formatHistory([], NOW)).toBe("No runs yet.\n");
   });
 });

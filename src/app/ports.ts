@@ -1,0 +1,63 @@
+import type { AuditEntry, AuditFilter, AuditInput, VerifyResult } from "../adapters/audit";
+import type { GitPort } from "../adapters/git/port";
+import type { DependencyResult } from "../adapters/pulumi/dependencies";
+import type { Lease } from "../adapters/pulumi/lease";
+import type { StackPort } from "../adapters/pulumi/port";
+import type { IsDead, Store } from "../adapters/store/port";
+import type { ResolvedConfig, ResolvedEnvironment } from "../config/resolve";
+import type { CheckCommand, CheckResult } from "../domain/gates";
+import type { CheckReport } from "../domain/model";
+import type { Logger } from "../log";
+
+// What the use cases need of the outside world. src/compose.ts builds the real ones from the
+// configuration; tests pass their own. Nothing in src/app constructs an adapter.
+
+/** The hash-chained audit log: appended to by the use cases, read by `audit`. */
+export interface AuditPort {
+  append(input: AuditInput): AuditEntry;
+  entries(filter?: AuditFilter): AuditEntry[];
+  verify(): VerifyResult;
+}
+
+/** The part of the configuration the engine reads. */
+export type EngineConfig = Pick<ResolvedConfig, "environments" | "environmentsDir">;
+
+/** The outside world of one run of one environment, with that environment's credentials. */
+export interface RunPorts {
+  /** The environment's stack, opened on the program checked out in `projectDir`. */
+  openStack(projectDir: string): Promise<StackPort>;
+  /** tidegate's own lease on the environment's stack for one run; undefined when another holds it. */
+  acquireLease(runId: string): Lease | undefined;
+  /** Installs a Pulumi project's dependencies. */
+  installDependencies(projectDir: string): Promise<DependencyResult>;
+  /** Installs a policy pack's dependencies. */
+  installPolicyPack(packDir: string): Promise<void>;
+  /** Runs a gate's command with the environment's read variables, secrets redacted from its output. */
+  runCommand(command: CheckCommand, options: { cwd: string; commit: string }): Promise<CheckResult>;
+}
+
+export interface EngineDeps {
+  config: EngineConfig;
+  store: Store;
+  git: GitPort;
+  audit: AuditPort;
+  log: Logger;
+  /** What one run of an environment uses: its credentials are read once, when first needed. */
+  forRun(env: ResolvedEnvironment): RunPorts;
+  /** This process, as the owner of the runs it records. */
+  owner: string;
+  /** Keeps this process's heartbeat on its runs while `work` runs. */
+  duringRun<T>(work: () => Promise<T>): Promise<T>;
+  /** Whether a run's owner is gone (the same host: its process; another: its heartbeat). */
+  isOwnerDead: IsDead;
+  /** Keeps a finished run's report where people read it (files beside the store). */
+  writeReport(report: CheckReport): void;
+  /** The environment's checkout. */
+  workspaceDir(environment: string): string;
+  /** A new folder for one promotion's scratch worktree. */
+  scratchDir(): string;
+  versions: CheckReport["versions"];
+  /** The clock gates read (sync windows, soak times) and records carry. */
+  now(): Date;
+  newId(): string;
+}

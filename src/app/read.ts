@@ -1,0 +1,107 @@
+import type { AuditEntry, AuditFilter, VerifyResult } from "../adapters/audit";
+import type { ReportStore, RunStore, StatusStore } from "../adapters/store/port";
+import type { CheckReport, ReportSummary, RunRecord } from "../domain/model";
+import { type StatusRow, statusRows } from "../render/format";
+import { NotFoundError, UnknownEnvironmentError } from "./errors";
+
+// The use cases that only read: status, reports, run history and the audit log. They need the store
+// (or the audit log) and nothing else, so an entry point may serve them without Git, Pulumi or a
+// toolchain. An Engine satisfies ReadPorts too.
+
+export interface ReadPorts {
+  /** Undefined when nothing was ever recorded (reading creates no store). */
+  store?: StatusStore & ReportStore & Pick<RunStore, "run">;
+  /** The configured environments in promotion order; undefined when they could not be read. */
+  environments?: readonly { name: string; branch: string; stack: string }[];
+  /** Where the store lives, named when something is not found there. */
+  dataDir?: string;
+}
+
+/** One row per configured environment (never checked: Unknown); the store's alone when none are known. */
+export async function status(read: ReadPorts): Promise<StatusRow[]> {
+  const states = (await read.store?.statuses()) ?? [];
+  return read.environments ? statusRows(read.environments, states) : states;
+}
+
+/** The environment's newest report. Fails with NotFoundError when it has none yet. */
+export async function latestReport(read: ReadPorts, environment: string): Promise<CheckReport> {
+  assertKnown(read, environment);
+  const report = await read.store?.latestReport(environment);
+  if (!report) {
+    throw new NotFoundError(
+      `no report for '${environment}'${read.dataDir === undefined ? "" : ` in ${read.dataDir}`} yet: run \`tidegate check ${environment}\` (or \`tidegate run\`) first`,
+    );
+  }
+  return report;
+}
+
+/** The report of one run of the environment. Fails with NotFoundError for another environment's run. */
+export async function runReport(read: ReadPorts, environment: string, runId: string): Promise<CheckReport> {
+  assertKnown(read, environment);
+  const report = await read.store?.report(runId);
+  if (!report || report.environment !== environment) {
+    throw new NotFoundError(
+      `no report of run '${runId}' for environment '${environment}' (see tidegate report ${environment} --history)`,
+    );
+  }
+  return report;
+}
+
+/** A run as history lists it: its report's summary, and how it was started when the run is known. */
+export type HistoryEntry = ReportSummary & Partial<Pick<RunRecord, "kind" | "mode" | "trigger" | "commit">>;
+
+/** The environment's runs, newest first, at most `limit`. */
+export async function history(read: ReadPorts, environment: string, limit: number): Promise<HistoryEntry[]> {
+  assertKnown(read, environment);
+  const store = read.store;
+  if (!store) return [];
+  const entries: HistoryEntry[] = [];
+  for (const summary of await store.reports(environment, limit)) {
+    const run = await store.run(summary.runId);
+    const details = run && {
+      kind: run.kind,
+      ...(run.mode ? { mode: run.mode } : {}),
+      trigger: run.trigger,
+      ...(run.commit ? { commit: run.commit } : {}),
+    };
+    entries.push({ ...summary, ...details });
+  }
+  return entries;
+}
+
+function assertKnown(read: ReadPorts, environment: string): void {
+  if (!read.environments || read.environments.some((env) => env.name === environment)) return;
+  const known = read.environments.map((env) => env.name).join(", ") || "none";
+  throw new UnknownEnvironmentError(`unknown environment '${environment}' (known: ${known})`);
+}
+
+/** What the audit use cases read: the log's file, its entries, its chain. */
+export interface AuditReader {
+  readonly file: string;
+  entries(filter?: AuditFilter): AuditEntry[];
+  verify(): VerifyResult;
+}
+
+export interface AuditListing {
+  entries: AuditEntry[];
+  /** The whole chain's verdict: a listing of a damaged log says so. */
+  verification: VerifyResult;
+}
+
+/** The entries that match, oldest first, and whether the whole log verifies. */
+export function auditEntries(audit: AuditReader, filter: AuditFilter = {}): AuditListing {
+  return { entries: audit.entries(filter), verification: audit.verify() };
+}
+
+/** The whole chain checked: intact (with its head), or the first bad entry. */
+export function verifyAudit(audit: AuditReader): VerifyResult {
+  return audit.verify();
+}
+
+export type AuditHead = { ok: true; seq: number; head: string } | Extract<VerifyResult, { ok: false }>;
+
+/** The last entry's hash, once the whole chain verifies: what to publish elsewhere. */
+export function auditHead(audit: AuditReader): AuditHead {
+  const result = audit.verify();
+  return result.ok ? { ok: true, seq: result.entries, head: result.head } : result;
+}
