@@ -6,7 +6,7 @@ import { loadConfig } from "./config/load";
 import type { ResolvedConfig, ResolvedEnvironment, SecretsSource } from "./config/resolve";
 import { exampleSeeded, seedExampleRepository, type SeededRepository } from "./devenv/demo/seed";
 import { AuditLog } from "./adapters/audit";
-import { runCheck } from "./adapters/commands/run";
+import { runCommand } from "./adapters/commands/run";
 import { withoutCredentials } from "./adapters/git/redact";
 import { SimpleGitAdapter } from "./adapters/git/simple-git";
 import { ensureDependencies } from "./adapters/pulumi/dependencies";
@@ -26,7 +26,7 @@ import { Heartbeat } from "./adapters/store/heartbeat";
 import { EnvironmentTarget, installSettings } from "./adapters/targets";
 import { dataPaths, userCacheDir } from "./config/paths";
 import { describePassphraseSource } from "./config/passphrase-source";
-import type { CheckReport } from "./domain/model";
+import type { RunReport } from "./domain/model";
 import type { Logger } from "./log";
 import { KnownSecrets, Redactor } from "./log/redact";
 
@@ -93,7 +93,7 @@ export interface EngineOptions {
   stackEnv?: Record<string, string>;
   /** Where installed node_modules trees are cached; default `<dataDir>/cache/deps`. */
   dependencyCacheDir?: string;
-  versions: CheckReport["versions"];
+  versions: RunReport["versions"];
   /** The clock gates read (sync windows, soak times); tests pass their own. */
   now?: () => Date;
 }
@@ -193,7 +193,7 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
           scripts: await scripts(),
         })),
       runCommand: async (command, { cwd, commit }) =>
-        runCheck(command, { cwd, commit, env: (await target()).readEnv, secrets: [...knownSecrets] }),
+        runCommand(command, { cwd, commit, env: (await target()).readEnv, secrets: [...knownSecrets] }),
     };
   };
   return {

@@ -1,13 +1,13 @@
 import * as path from "node:path";
-import { checkKey } from "../adapters/commands/run";
+import { commandKey } from "../adapters/commands/run";
 import { resolveGatesAt } from "../config/resolve";
 import type { ResolvedEnvironment } from "../config/resolve";
-import type { Approval, CheckCommand, CheckResult, Gates } from "../domain/gates";
-import type { CheckReport, RunKind } from "../domain/model";
+import type { Approval, GateCommand, CommandResult, Gates } from "../domain/gates";
+import type { RunReport, RunKind } from "../domain/model";
 import { assertPolicyPackPaths, assertProgramPaths } from "../adapters/pulumi/program-paths";
 import { promote, PROMOTION_IDENTITY, type PromoteOptions } from "./promote";
 import type { PromoteResult } from "../domain/promotion";
-import { checkEnvironment, type CheckContext, type CheckOptions } from "../reconcile/check";
+import { runEnvironment, type RunContext, type RunOptions } from "../reconcile/run";
 import { approvalProblem } from "../reconcile/gating";
 import { SingleFlight } from "./single-flight";
 import type { EnvironmentState, Store } from "../adapters/store/port";
@@ -15,6 +15,7 @@ import type { GitPort } from "../adapters/git/port";
 import type { Actor } from "./actor";
 import type { AuditPort, EngineDeps, RunPorts } from "./ports";
 import { UnknownEnvironmentError } from "./errors";
+import { shortSha } from "../domain/commit";
 
 export { UnknownEnvironmentError };
 
@@ -69,7 +70,7 @@ export class Engine {
   }
 
   /** The context of one run of environment `name`. */
-  private context(name: string): CheckContext {
+  private context(name: string): RunContext {
     const { deps } = this;
     const run = deps.forRun(this.environment(name));
     return {
@@ -83,7 +84,7 @@ export class Engine {
       acquireLease: (_env, runId) => run.acquireLease(runId),
       writeReport: (report) => deps.writeReport(report),
       gatesAt: (env, commit) => this.gatesAt(env.name, commit),
-      runCheck: (command, options) => this.runCheckCached(run, command, options),
+      runCommand: (command, options) => this.runCommandCached(run, command, options),
       preparePolicyPacks: (packs, workDir) => this.preparePolicyPacks(run, packs, workDir),
       audit: (entry) => void this.audit.append(entry),
       versions: deps.versions,
@@ -109,7 +110,7 @@ export class Engine {
     log.warn(
       {
         env: name,
-        commit: commit.slice(0, 12),
+        commit: shortSha(commit),
         issues: resolved.issues.map((i) => `${i.path}: ${i.message}`),
       },
       "the environment definition at this commit is invalid; only the config ref's gates apply",
@@ -118,17 +119,17 @@ export class Engine {
   }
 
   /** A passing check is not run again for the same commit and command; a failing one is. */
-  private async runCheckCached(
+  private async runCommandCached(
     run: RunPorts,
-    command: CheckCommand,
+    command: GateCommand,
     options: { environment: string; cwd: string; commit: string },
-  ): Promise<CheckResult> {
+  ): Promise<CommandResult> {
     const { environment, cwd, commit } = options;
-    const key = checkKey(command, commit);
-    const cached = await this.store.checkResult(environment, key);
+    const key = commandKey(command, commit);
+    const cached = await this.store.commandResult(environment, key);
     if (cached && cached.exitCode === 0) return cached;
     const result = await run.runCommand(command, { cwd, commit });
-    await this.store.saveCheckResult(environment, key, result);
+    await this.store.saveCommandResult(environment, key, result);
     return result;
   }
 
@@ -144,14 +145,14 @@ export class Engine {
   }
 
   /** One check of one environment; waits for any other operation on its stack to finish first. */
-  async check(name: string, options: CheckOptions): Promise<CheckReport> {
+  async check(name: string, options: RunOptions): Promise<RunReport> {
     const env = this.environment(name);
-    const run = () => this.deps.duringRun(() => checkEnvironment(this.context(name), env, options));
+    const run = () => this.deps.duringRun(() => runEnvironment(this.context(name), env, options));
     return this.flights.run(`stack:${env.stack}`, run, { wait: true });
   }
 
   /** The plan a sync would apply now, with every gate's verdict; changes nothing. */
-  plan(name: string, request: RunRequest): Promise<CheckReport> {
+  plan(name: string, request: RunRequest): Promise<RunReport> {
     return this.check(name, {
       kind: "check",
       trigger: triggerOf(request),
@@ -164,7 +165,7 @@ export class Engine {
    * `check` and `drift` report only; `sync` lets the environment's gates and policy act. For an
    * actor, now (waiting for any other operation on the stack).
    */
-  observe(kind: RunKind, name: string, request: RunRequest): Promise<CheckReport> {
+  observe(kind: RunKind, name: string, request: RunRequest): Promise<RunReport> {
     return this.check(name, {
       kind,
       trigger: triggerOf(request),
@@ -289,7 +290,7 @@ export class Engine {
    * failed, or it waits on its gates and they may have changed (an approval or revocation since, or
    * time passing for windows and soak times).
    */
-  async poll(name: string, trigger = "schedule"): Promise<CheckReport | undefined> {
+  async poll(name: string, trigger = "schedule"): Promise<RunReport | undefined> {
     const env = this.environment(name);
     const heads = await this.git.heads([env.branch]);
     const last = await this.store.status(env.name);
@@ -409,7 +410,7 @@ export interface ApproveRequest extends RunRequest {
 
 export interface ApproveResult {
   /** The fresh check the approval is for: its plan, gates and changes. */
-  report: CheckReport;
+  report: RunReport;
   approval?: Approval;
   /** Why nothing was recorded. */
   refused?: string;

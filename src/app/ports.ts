@@ -5,8 +5,8 @@ import type { Lease } from "../adapters/pulumi/lease";
 import type { StackPort } from "../adapters/pulumi/port";
 import type { IsDead, Store } from "../adapters/store/port";
 import type { ResolvedConfig, ResolvedEnvironment } from "../config/resolve";
-import type { CheckCommand, CheckResult } from "../domain/gates";
-import type { CheckReport } from "../domain/model";
+import type { GateCommand, CommandResult } from "../domain/gates";
+import type { RunReport } from "../domain/model";
 import type { Logger } from "../log";
 
 // What the use cases need of the outside world. src/compose.ts builds the real ones from the
@@ -33,7 +33,7 @@ export interface RunPorts {
   /** Installs a policy pack's dependencies. */
   installPolicyPack(packDir: string): Promise<void>;
   /** Runs a gate's command with the environment's read variables, secrets redacted from its output. */
-  runCommand(command: CheckCommand, options: { cwd: string; commit: string }): Promise<CheckResult>;
+  runCommand(command: GateCommand, options: { cwd: string; commit: string }): Promise<CommandResult>;
 }
 
 export interface EngineDeps {
@@ -51,12 +51,12 @@ export interface EngineDeps {
   /** Whether a run's owner is gone (the same host: its process; another: its heartbeat). */
   isOwnerDead: IsDead;
   /** Keeps a finished run's report where people read it (files beside the store). */
-  writeReport(report: CheckReport): void;
+  writeReport(report: RunReport): void;
   /** The environment's checkout. */
   workspaceDir(environment: string): string;
   /** A new folder for one promotion's scratch worktree. */
   scratchDir(): string;
-  versions: CheckReport["versions"];
+  versions: RunReport["versions"];
   /** The clock gates read (sync windows, soak times) and records carry. */
   now(): Date;
   newId(): string;

@@ -13,6 +13,7 @@ import type { CommitInfo } from "../domain/model";
 import type { PromoteOutcome, PromoteResult } from "../domain/promotion";
 import type { ChangeSet } from "../domain/changes";
 import type { EnvironmentState } from "../adapters/store/port";
+import { shortSha } from "../domain/commit";
 
 // `tidegate promote <from> <to>`: merge the lower environment's branch into the next one and push it.
 // Everything is checked before anything is pushed, and the push is never forced: a promotion either
@@ -247,7 +248,7 @@ function count(n: number, noun: string): string {
 }
 
 function short(sha: string): string {
-  return sha.slice(0, 12);
+  return shortSha(sha);
 }
 
 function oneLine(text: string): string {

@@ -1,6 +1,6 @@
 import type { AuditEntry, AuditFilter, VerifyResult } from "../adapters/audit";
 import type { ReportStore, RunStore, StatusStore } from "../adapters/store/port";
-import type { CheckReport, ReportSummary, RunRecord } from "../domain/model";
+import type { RunReport, ReportSummary, RunRecord } from "../domain/model";
 import { type StatusRow, statusRows } from "../render/format";
 import { NotFoundError, UnknownEnvironmentError } from "./errors";
 
@@ -24,7 +24,7 @@ export async function status(read: ReadPorts): Promise<StatusRow[]> {
 }
 
 /** The environment's newest report. Fails with NotFoundError when it has none yet. */
-export async function latestReport(read: ReadPorts, environment: string): Promise<CheckReport> {
+export async function latestReport(read: ReadPorts, environment: string): Promise<RunReport> {
   assertKnown(read, environment);
   const report = await read.store?.latestReport(environment);
   if (!report) {
@@ -36,7 +36,7 @@ export async function latestReport(read: ReadPorts, environment: string): Promis
 }
 
 /** The report of one run of the environment. Fails with NotFoundError for another environment's run. */
-export async function runReport(read: ReadPorts, environment: string, runId: string): Promise<CheckReport> {
+export async function runReport(read: ReadPorts, environment: string, runId: string): Promise<RunReport> {
   assertKnown(read, environment);
   const report = await read.store?.report(runId);
   if (!report || report.environment !== environment) {

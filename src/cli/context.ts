@@ -11,7 +11,7 @@ import { fileUrl } from "../config/url";
 import type { Engine } from "../app/engine";
 import { createLogger, type Logger } from "../log";
 import { KnownSecrets } from "../log/redact";
-import type { CheckReport } from "../domain/model";
+import type { RunReport } from "../domain/model";
 import type { Store } from "../adapters/store/port";
 import { provisionPulumi, type PulumiToolchain } from "../devenv/toolchain/pulumi";
 import { type CommandArgs, type CommandContext, ExitCode, UsageError } from "./command";
@@ -275,7 +275,7 @@ async function provisionToolchain(
   });
 }
 
-async function versions(repoRoot: string, toolchain: PulumiToolchain): Promise<CheckReport["versions"]> {
+async function versions(repoRoot: string, toolchain: PulumiToolchain): Promise<RunReport["versions"]> {
   return {
     tidegate: tidegateVersion(repoRoot),
     pulumi: await pulumiVersion(toolchain),

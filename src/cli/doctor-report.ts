@@ -3,7 +3,7 @@ import type { EmulatorKind } from "../devenv/emulator";
 // The pure half of `tidegate doctor`: check results, version arithmetic, parsing of tool output and
 // formatting. Nothing here starts a process or reads a file, so it is unit-tested directly.
 
-export interface Check {
+export interface Finding {
   name: string;
   ok: boolean;
   /** A failing required check makes doctor exit 1; optional ones only inform. */
@@ -14,7 +14,7 @@ export interface Check {
 
 export interface DoctorReport {
   ok: boolean;
-  checks: Check[];
+  checks: Finding[];
 }
 
 /** The command that installs everything doctor checks for. */
@@ -86,7 +86,7 @@ export function emulatorReason(kind: EmulatorKind): string {
   }
 }
 
-export function summarize(checks: Check[]): DoctorReport {
+export function summarize(checks: Finding[]): DoctorReport {
   return { ok: checks.every((check) => check.ok || !check.required), checks };
 }
 
@@ -96,7 +96,7 @@ export function exitCode(report: DoctorReport): 0 | 1 {
 
 const MARK = { ok: "✔", failed: "✖", optional: "•" } as const;
 
-function mark(check: Check): string {
+function mark(check: Finding): string {
   if (check.ok) return MARK.ok;
   return check.required ? MARK.failed : MARK.optional;
 }

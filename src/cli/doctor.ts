@@ -13,7 +13,7 @@ import { enginePath } from "../adapters/pulumi/toolchain";
 import { sandboxDiagnosis } from "../adapters/sandbox";
 import type { Command, CommandContext } from "./command";
 import {
-  type Check,
+  type Finding,
   emulatorReason,
   exitCode,
   formatHuman,
@@ -60,7 +60,7 @@ export const command: Command = {
 };
 
 /** Facts several checks need, each computed once. Promises never reject. */
-interface Probe {
+interface ProbeContext {
   repoRoot: string;
   env: NodeJS.ProcessEnv;
   toolchain: Promise<PulumiToolchain | ToolchainError>;
@@ -83,42 +83,42 @@ const PROVIDERS = {
   },
 } as const;
 
-type CheckResult = Omit<Check, "name" | "required"> & { required?: boolean };
+type FindingResult = Omit<Finding, "name" | "required"> & { required?: boolean };
 
-interface CheckSpec {
+interface ProbeSpec {
   name: string;
   /** Default; a check may override it (go is required only while the toolchain is not built). */
   required: boolean;
-  run: (probe: Probe) => Promise<CheckResult>;
+  run: (probe: ProbeContext) => Promise<FindingResult>;
 }
 
-const CHECKS: CheckSpec[] = [
-  { name: "node", required: true, run: checkNode },
-  { name: "pulumi", required: true, run: checkPulumi },
-  { name: "language host", required: true, run: checkLanguageHost },
+const CHECKS: ProbeSpec[] = [
+  { name: "node", required: true, run: probeNode },
+  { name: "pulumi", required: true, run: probePulumi },
+  { name: "language host", required: true, run: probeLanguageHost },
   {
     name: "dynamic-provider launcher",
     required: true,
-    run: (p) => checkLauncher(p, "pulumi-resource-pulumi-nodejs", "dynamic-provider"),
+    run: (p) => probeLauncher(p, "pulumi-resource-pulumi-nodejs", "dynamic-provider"),
   },
   {
     name: "policy launcher",
     required: false,
-    run: (p) => checkLauncher(p, "pulumi-analyzer-policy", "run-policy-pack"),
+    run: (p) => probeLauncher(p, "pulumi-analyzer-policy", "run-policy-pack"),
   },
-  { name: "provider kubernetes", required: false, run: (p) => checkProvider(p, "kubernetes") },
-  { name: "provider aws", required: false, run: (p) => checkProvider(p, "aws") },
-  { name: "kubernetes api server", required: false, run: checkApiServer },
-  { name: "emulator", required: true, run: checkEmulator },
-  { name: "go", required: false, run: checkGo },
-  { name: "python3", required: false, run: checkPython },
-  { name: "git", required: true, run: checkGit },
+  { name: "provider kubernetes", required: false, run: (p) => probeProvider(p, "kubernetes") },
+  { name: "provider aws", required: false, run: (p) => probeProvider(p, "aws") },
+  { name: "kubernetes api server", required: false, run: probeApiServer },
+  { name: "emulator", required: true, run: probeEmulator },
+  { name: "go", required: false, run: probeGo },
+  { name: "python3", required: false, run: probePython },
+  { name: "git", required: true, run: probeGit },
   { name: "sandbox", required: false, run: () => sandboxDiagnosis() },
 ];
 
-export async function runChecks(context: Pick<CommandContext, "repoRoot" | "env">): Promise<Check[]> {
+export async function runChecks(context: Pick<CommandContext, "repoRoot" | "env">): Promise<Finding[]> {
   const toolchain = findToolchain(context.repoRoot, context.env);
-  const probe: Probe = {
+  const probe: ProbeContext = {
     ...context,
     toolchain,
     plugins: listPlugins(toolchain, context.env),
@@ -144,7 +144,7 @@ export async function runChecks(context: Pick<CommandContext, "repoRoot" | "env"
 
 // --- checks ---------------------------------------------------------------------------------------
 
-async function checkNode(): Promise<CheckResult> {
+async function probeNode(): Promise<FindingResult> {
   const version = process.versions.node;
   const ok = isAtLeast(version, MIN_NODE);
   const detail = `v${version} at ${process.execPath}`;
@@ -156,7 +156,7 @@ async function checkNode(): Promise<CheckResult> {
   };
 }
 
-async function checkPulumi(probe: Probe): Promise<CheckResult> {
+async function probePulumi(probe: ProbeContext): Promise<FindingResult> {
   const pinned = await readPinnedVersion(probe.repoRoot);
   const toolchain = await probe.toolchain;
   if (toolchain instanceof ToolchainError) {
@@ -174,21 +174,21 @@ async function checkPulumi(probe: Probe): Promise<CheckResult> {
   };
 }
 
-async function checkLanguageHost(probe: Probe): Promise<CheckResult> {
+async function probeLanguageHost(probe: ProbeContext): Promise<FindingResult> {
   const toolchain = await probe.toolchain;
   if (toolchain instanceof ToolchainError) return notBuilt();
   const host = path.join(toolchain.binDir, "pulumi-language-nodejs");
   if (!(await isExecutable(host)))
     return { ok: false, detail: `no pulumi-language-nodejs in ${toolchain.binDir}`, fix: SETUP_FIX };
   try {
-    const port = await probeLanguageHost(host, pulumiEnv(toolchain, probe.env));
+    const port = await startLanguageHost(host, pulumiEnv(toolchain, probe.env));
     return { ok: true, detail: `pulumi-language-nodejs started and accepted a connection on port ${port}` };
   } catch (error) {
     return { ok: false, detail: `pulumi-language-nodejs ${errorLine(error)}`, fix: rebuildFix(toolchain) };
   }
 }
 
-async function checkLauncher(probe: Probe, launcher: string, entry: string): Promise<CheckResult> {
+async function probeLauncher(probe: ProbeContext, launcher: string, entry: string): Promise<FindingResult> {
   const toolchain = await probe.toolchain;
   if (toolchain instanceof ToolchainError) return notBuilt();
   const file = path.join(toolchain.binDir, launcher);
@@ -204,7 +204,7 @@ async function checkLauncher(probe: Probe, launcher: string, entry: string): Pro
   return { ok: true, detail: `${launcher} -> @pulumi/pulumi ${sdk} cmd/${entry}` };
 }
 
-async function checkProvider(probe: Probe, name: keyof typeof PROVIDERS): Promise<CheckResult> {
+async function probeProvider(probe: ProbeContext, name: keyof typeof PROVIDERS): Promise<FindingResult> {
   const binary = `pulumi-resource-${name}`;
   const toolchain = await probe.toolchain;
   const dirs = [
@@ -231,7 +231,7 @@ async function checkProvider(probe: Probe, name: keyof typeof PROVIDERS): Promis
   return { ok: false, detail: `not installed: ${without}`, ...(fix ? { fix } : {}) };
 }
 
-async function checkEmulator(probe: Probe): Promise<CheckResult> {
+async function probeEmulator(probe: ProbeContext): Promise<FindingResult> {
   const facts = await probe.emulator;
   const why = emulatorReason(facts.kind);
   switch (facts.kind) {
@@ -263,7 +263,7 @@ async function checkEmulator(probe: Probe): Promise<CheckResult> {
   }
 }
 
-async function checkGo(probe: Probe): Promise<CheckResult> {
+async function probeGo(probe: ProbeContext): Promise<FindingResult> {
   // Go only builds the Pulumi toolchain; once it is built (or a new enough pulumi is on PATH) it is optional.
   const required = (await probe.toolchain) instanceof ToolchainError;
   const fix = `install Go >= ${MIN_GO} (needed to build the Pulumi toolchain), then ${SETUP_FIX}`;
@@ -279,7 +279,7 @@ async function checkGo(probe: Probe): Promise<CheckResult> {
 }
 
 /** kube-apiserver and etcd for the local cluster that tests and cluster stacks use. */
-async function checkApiServer(probe: Probe): Promise<CheckResult> {
+async function probeApiServer(probe: ProbeContext): Promise<FindingResult> {
   const binDir = await probe.kubernetesBinDir;
   const fix = PROVIDERS.kubernetes.build;
   if (!binDir) return { ok: false, detail: "kube-apiserver and etcd are not built", fix };
@@ -291,7 +291,7 @@ async function checkApiServer(probe: Probe): Promise<CheckResult> {
   return { ok: true, detail: `${apiserver.detail}, etcd ${etcd.version} in ${binDir}` };
 }
 
-async function checkPython(probe: Probe): Promise<CheckResult> {
+async function probePython(probe: ProbeContext): Promise<FindingResult> {
   // python3 only creates the moto venv: required while moto is the emulator and not installed.
   const facts = await probe.emulator;
   const required = facts.kind === "moto" && !(await isMotoInstalled(probe.repoRoot));
@@ -307,7 +307,7 @@ async function checkPython(probe: Probe): Promise<CheckResult> {
   };
 }
 
-async function checkGit(probe: Probe): Promise<CheckResult> {
+async function probeGit(probe: ProbeContext): Promise<FindingResult> {
   const result = await versionOf("git", ["--version"], probe.env);
   return result.ok
     ? { ok: true, detail: result.detail }
@@ -320,7 +320,7 @@ function rebuildFix(toolchain: PulumiToolchain): string {
   return cached ? `rm -rf ${toolchain.root} && ${SETUP_FIX}` : SETUP_FIX;
 }
 
-function notBuilt(): CheckResult {
+function notBuilt(): FindingResult {
   return { ok: false, detail: "the Pulumi toolchain is not built", fix: SETUP_FIX };
 }
 
@@ -468,7 +468,7 @@ async function versionOf(tool: string, args: string[], env: NodeJS.ProcessEnv): 
  * Starts the language host with a dummy engine address, reads the port it prints first, connects to
  * prove it serves, and stops it again.
  */
-async function probeLanguageHost(file: string, env: NodeJS.ProcessEnv): Promise<number> {
+async function startLanguageHost(file: string, env: NodeJS.ProcessEnv): Promise<number> {
   const child = spawn(file, ["127.0.0.1:1"], { env, stdio: ["ignore", "pipe", "pipe"] });
   try {
     const line = await firstStdoutLine(child, TIMEOUT_MS.languageHost);

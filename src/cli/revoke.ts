@@ -2,6 +2,7 @@ import { cliActor } from "./actor";
 import { type Command, ExitCode } from "./command";
 import { CONFIG_HELP, CONFIG_OPTIONS, flag, stringOption, withConfigErrors } from "./context";
 import { withEnvironmentEngine } from "./environment-session";
+import { shortSha } from "../domain/commit";
 
 // `tidegate revoke <env>`: withdraw approvals before they are used.
 
@@ -43,7 +44,7 @@ export const command: Command = {
             revoked
               .map(
                 (a) =>
-                  `Revoked: ${a.approver}'s approval of plan ${a.planDigest} (commit ${a.commit.slice(0, 12)})\n`,
+                  `Revoked: ${a.approver}'s approval of plan ${a.planDigest} (commit ${shortSha(a.commit)})\n`,
               )
               .join(""),
           );

@@ -32,7 +32,7 @@ export interface SyncWindow {
   timezone: string;
 }
 
-export interface CheckCommand {
+export interface GateCommand {
   name: string;
   /** A shell command, run with `sh -c` in the Pulumi project folder of the environment's checkout. */
   run: string;
@@ -56,7 +56,7 @@ export interface Gates {
   approval?: ApprovalGate;
   promotion?: PromotionGate;
   windows: SyncWindow[];
-  checks: CheckCommand[];
+  checks: GateCommand[];
   protect?: ProtectedOperations;
   /** Repository-relative folders of Pulumi policy packs run on every preview. */
   policyPacks: string[];
@@ -104,7 +104,7 @@ export interface Plan {
 }
 
 /** One check command's outcome, kept in the report. */
-export interface CheckResult {
+export interface CommandResult {
   name: string;
   command: string;
   commit: string;

@@ -1,4 +1,4 @@
-import type { CheckResult, GateVerdict, PolicyViolation } from "./gates";
+import type { CommandResult, GateVerdict, PolicyViolation } from "./gates";
 import type { ChangeSet } from "./changes";
 
 /** The status of an environment, as `tidegate status` shows it. */
@@ -54,7 +54,7 @@ export interface Timings {
 }
 
 /** Everything one check learned about an environment; rendered as JSON and Markdown. */
-export interface CheckReport {
+export interface RunReport {
   schemaVersion: 1;
   runId: string;
   environment: string;
@@ -80,7 +80,7 @@ export interface CheckReport {
   /** The approvals that count for this plan. */
   approvals?: { approver: string; scope: "sync" | "protected"; at: string }[];
   /** The check commands' outcomes (output kept, secrets redacted). */
-  checks?: CheckResult[];
+  checks?: CommandResult[];
   /** Policy pack findings on the preview. */
   policy?: PolicyViolation[];
   /**

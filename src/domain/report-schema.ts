@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { CheckReport } from "./model";
+import type { RunReport } from "./model";
 import { formatPath } from "./property-path";
 
 // The check report as a versioned JSON document. The schema is the trust boundary for reports read
@@ -108,7 +108,7 @@ export const CountedApprovalSchema = z
     description: "An approval that counts for this plan (not revoked, same digest).",
   });
 
-export const CheckResultSchema = z
+export const CommandResultSchema = z
   .object({
     name: z.string().min(1).describe("The check's name, as the environment declares it."),
     command: z.string().describe("The shell command that ran."),
@@ -124,7 +124,7 @@ export const CheckResultSchema = z
       .describe("Combined stdout and stderr; the tail is kept when long, secrets are redacted."),
     at: timestamp("When it started, ISO 8601."),
   })
-  .meta({ id: "CheckResult", description: "One check command's outcome." });
+  .meta({ id: "CommandResult", description: "One check command's outcome." });
 
 export const PolicyViolationSchema = z
   .object({
@@ -136,7 +136,7 @@ export const PolicyViolationSchema = z
   })
   .meta({ id: "PolicyViolation", description: "A policy pack's finding on the preview." });
 
-export const CheckReportSchema = z
+export const RunReportSchema = z
   .object({
     schemaVersion: z.literal(REPORT_SCHEMA_VERSION).describe("Version of this document's shape."),
     runId: z.string().min(1).describe("The run that produced this report."),
@@ -196,7 +196,10 @@ export const CheckReportSchema = z
         "Every gate in force and its verdict, in evaluation order; absent when no gate was evaluated.",
       ),
     approvals: z.array(CountedApprovalSchema).optional().describe("The approvals that count for this plan."),
-    checks: z.array(CheckResultSchema).optional().describe("The check commands that ran, with their output."),
+    checks: z
+      .array(CommandResultSchema)
+      .optional()
+      .describe("The check commands that ran, with their output."),
     policy: z.array(PolicyViolationSchema).optional().describe("Policy pack findings on the preview."),
     gatesChange: z
       .object({
@@ -238,7 +241,7 @@ export const CheckReportSchema = z
 
 // Compile-time proof that the schema and the model describe the same document.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const sameShape: Same<z.infer<typeof CheckReportSchema>, CheckReport> = true;
+const sameShape: Same<z.infer<typeof RunReportSchema>, RunReport> = true;
 void sameShape;
 
 /** A report that does not match the schema; `issues` name each bad path. */
@@ -253,8 +256,8 @@ export class InvalidReportError extends Error {
 }
 
 /** Validates a report read from outside (store, file); `source` names it in the error. */
-export function parseCheckReport(value: unknown, source = "report"): CheckReport {
-  const result = CheckReportSchema.safeParse(value);
+export function parseRunReport(value: unknown, source = "report"): RunReport {
+  const result = RunReportSchema.safeParse(value);
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => ({
     path: issue.path.length === 0 ? "(root)" : formatPath(issue.path.map(segment)),
@@ -271,5 +274,5 @@ function segment(key: PropertyKey): string | number {
 /** The JSON Schema of the report document, as published in schema/report.schema.json. */
 export function reportJsonSchema(): Record<string, unknown> {
   // "input" leaves additionalProperties open: fields may be added within a schema version.
-  return z.toJSONSchema(CheckReportSchema, { io: "input" }) as Record<string, unknown>;
+  return z.toJSONSchema(RunReportSchema, { io: "input" }) as Record<string, unknown>;
 }

@@ -1,5 +1,5 @@
 import { formatDuration } from "./duration";
-import type { ApprovalGate, CheckCommand, Gates, ProtectedOperations, PromotionGate } from "../domain/gates";
+import type { ApprovalGate, GateCommand, Gates, ProtectedOperations, PromotionGate } from "../domain/gates";
 import { describeWindow } from "./windows";
 
 // How a commit would change an environment's gates, in lines a reviewer reads in the report:
@@ -76,7 +76,7 @@ function promotionChanges(before: PromotionGate, after: PromotionGate): string[]
   ];
 }
 
-function checkChanges(before: readonly CheckCommand[], after: readonly CheckCommand[]): string[] {
+function checkChanges(before: readonly GateCommand[], after: readonly GateCommand[]): string[] {
   const lines: string[] = [];
   for (const check of before) {
     const next = after.find((other) => other.name === check.name);
@@ -99,7 +99,7 @@ function checkChanges(before: readonly CheckCommand[], after: readonly CheckComm
   return lines;
 }
 
-function describeCheck(check: CheckCommand): string {
+function describeCheck(check: GateCommand): string {
   return `${JSON.stringify(check.run)}, timeout ${formatDuration(check.timeoutMs)}`;
 }
 

@@ -1,6 +1,6 @@
 import { formatDuration } from "./duration";
 import { count, listOf, shortCommit } from "./text";
-import type { CheckCommand, CheckResult, GateVerdict } from "../domain/gates";
+import type { GateCommand, CommandResult, GateVerdict } from "../domain/gates";
 
 // The checks gate: every configured command passed at the commit being deployed. The commands are
 // run elsewhere (I/O); this only reads their results.
@@ -9,9 +9,9 @@ import type { CheckCommand, CheckResult, GateVerdict } from "../domain/gates";
  * Pass when each command has a result at `commit` (same name) that exited 0. The name, not the
  * command text, identifies a result: the text kept in a result has secrets masked.
  */
-export function evaluateChecks(
-  commands: readonly CheckCommand[],
-  results: readonly CheckResult[],
+export function evaluateCommands(
+  commands: readonly GateCommand[],
+  results: readonly CommandResult[],
   commit: string,
 ): GateVerdict {
   const at = shortCommit(commit);

@@ -1,12 +1,12 @@
 import { evaluateApproval } from "./approval";
-import { evaluateChecks } from "./checks";
+import { evaluateCommands } from "./checks";
 import { evaluatePolicy } from "./policy";
 import { evaluatePromotion, type PromotionSuccess } from "./promotion";
 import { evaluateProtected } from "./protected";
 import { shortCommit } from "./text";
 import type {
   Approval,
-  CheckResult,
+  CommandResult,
   GateVerdict,
   Gates,
   Plan,
@@ -33,7 +33,7 @@ export interface GateFacts {
   success?: PromotionSuccess;
   now: Date;
   /** The check commands' results (run elsewhere). */
-  checks: readonly CheckResult[];
+  checks: readonly CommandResult[];
   /** Policy pack findings on the preview. */
   policy: readonly PolicyViolation[];
 }
@@ -69,7 +69,7 @@ export function evaluateGates(gates: Gates, facts: GateFacts): GatesEvaluation {
     );
   }
   if (gates.windows.length > 0) verdicts.push(evaluateWindows(gates.windows, facts.now));
-  if (gates.checks.length > 0) verdicts.push(evaluateChecks(gates.checks, facts.checks, plan.commit));
+  if (gates.checks.length > 0) verdicts.push(evaluateCommands(gates.checks, facts.checks, plan.commit));
   if (gates.policyPacks.length > 0) verdicts.push(evaluatePolicy(facts.policy));
   if (gates.protect) {
     // Protected approvals follow the approval gate's rules on who may approve.

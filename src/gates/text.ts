@@ -1,3 +1,4 @@
+import { shortSha } from "../domain/commit";
 // Small helpers for the gates' reasons: short ids and lists in plain words.
 
 /** "sha256:0123456789abcdef…" → "0123456789ab". */
@@ -7,7 +8,7 @@ export function shortDigest(digest: string): string {
 
 /** A commit sha as people read it. */
 export function shortCommit(sha: string): string {
-  return sha.slice(0, 7);
+  return shortSha(sha);
 }
 
 /** ["a"] → "a"; ["a", "b", "c"] → "a, b or c" (or "and"). */

@@ -1,4 +1,5 @@
 import { isSerializedError } from "./redact";
+import { shortSha } from "../domain/commit";
 
 /** One log line before it is written; fields are already redacted and JSON-safe. */
 export interface LogEntry {
@@ -20,7 +21,6 @@ export function jsonLine(entry: LogEntry): string {
 
 /** Context keys a child logger carries; the pretty format shows them in one bracket. */
 const CONTEXT_KEYS = new Set(["env", "stack", "commit", "runId"]);
-const SHORT_COMMIT = 7;
 
 /**
  * CLI mode: `12:03:04 info  [test test@1a2b3c4 run=42] preview finished  pending=2 drift=0`.
@@ -57,7 +57,7 @@ function present(value: unknown): string {
 
 function shortCommit(commit: unknown): string {
   const text = String(commit);
-  return /^[0-9a-f]{8,64}$/i.test(text) ? text.slice(0, SHORT_COMMIT) : text;
+  return /^[0-9a-f]{8,64}$/i.test(text) ? shortSha(text) : text;
 }
 
 function clock(time: Date): string {

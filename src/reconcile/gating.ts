@@ -3,8 +3,8 @@ import { describeGatesChange, evaluateGates } from "../gates";
 import { evaluateApproval } from "../gates/approval";
 import type {
   Approval,
-  CheckCommand,
-  CheckResult,
+  GateCommand,
+  CommandResult,
   GateVerdict,
   Gates,
   Plan,
@@ -39,10 +39,10 @@ export interface GatingContext {
   store: Pick<Store, "approvals" | "success">;
   /** The environment's gates as defined at a commit; undefined when that commit defines none (or not validly). */
   gatesAt(env: GatedEnvironment, commit: string): Promise<Gates | undefined>;
-  runCheck(
-    command: CheckCommand,
+  runCommand(
+    command: GateCommand,
     options: { environment: string; cwd: string; commit: string },
-  ): Promise<CheckResult>;
+  ): Promise<CommandResult>;
   now(): Date;
 }
 
@@ -85,7 +85,7 @@ export interface GateEvaluation {
   verdicts: GateVerdict[];
   /** The approvals that count for this plan. */
   approvals: Approval[];
-  checks: CheckResult[];
+  checks: CommandResult[];
   /** Whether the plan was judged by somebody (approval, protected operations): then the sync re-verifies it. */
   bound: boolean;
 }
@@ -109,10 +109,10 @@ export async function evaluatePlan(
     inForce.sets.flatMap((g) => g.checks),
     (c) => `${c.name}\0${c.run}\0${c.timeoutMs}`,
   );
-  const checks: CheckResult[] = [];
+  const checks: CommandResult[] = [];
   for (const command of commands) {
     checks.push(
-      await ctx.runCheck(command, { environment: env.name, cwd: facts.projectDir, commit: plan.commit }),
+      await ctx.runCommand(command, { environment: env.name, cwd: facts.projectDir, commit: plan.commit }),
     );
   }
   const authors = await deployedAuthors(ctx.git, facts.deployed, plan.commit);

@@ -5,7 +5,7 @@ import type { EnvironmentStatus } from "../domain/model";
 import { makePlan } from "../domain/plan";
 import { decideSync, observedStatus } from "./classify";
 import type { Observation } from "./observe";
-import type { CheckedEnvironment, Timed } from "./types";
+import type { RunEnvironment, Timed } from "./types";
 
 export type JudgeContext = GatingContext;
 
@@ -36,7 +36,7 @@ export type Judgement =
  */
 export async function judge(
   ctx: JudgeContext,
-  env: CheckedEnvironment,
+  env: RunEnvironment,
   observation: Observation,
   request: JudgeRequest,
 ): Promise<Judgement> {
@@ -84,7 +84,7 @@ export async function judge(
 
 /** The plan an update of `head` would apply: what the gates judge and approvals bind to. */
 export function planOf(
-  env: Pick<CheckedEnvironment, "name" | "stack">,
+  env: Pick<RunEnvironment, "name" | "stack">,
   head: string,
   remediate: boolean,
   pending: Observation["pending"],

@@ -9,10 +9,11 @@ import type { PolicyViolation } from "../domain/gates";
 import type { CommitInfo, EnvironmentStatus, RunKind } from "../domain/model";
 import type { Logger } from "../log";
 import { gatesInForce, programTree, type GatesInForce, type GatingContext, type GatingGit } from "./gating";
-import type { CheckedEnvironment, Timed } from "./types";
+import type { RunEnvironment, Timed } from "./types";
+import { shortSha } from "../domain/commit";
 
 /** The Git operations observing an environment uses (see src/adapters/git/port.ts for the full port). */
-export interface CheckGit {
+export interface RunGit {
   heads(branches: string[]): Promise<Record<string, string>>;
   checkout(branch: string, sha: string, dir: string): Promise<void>;
   commit(sha: string): Promise<CommitInfo>;
@@ -20,10 +21,10 @@ export interface CheckGit {
 }
 
 export interface ObserveContext extends Pick<GatingContext, "gatesAt"> {
-  git: CheckGit & Pick<GatingGit, "treeHash">;
-  workspaceDir(env: CheckedEnvironment): string;
+  git: RunGit & Pick<GatingGit, "treeHash">;
+  workspaceDir(env: RunEnvironment): string;
   installDependencies(projectDir: string): Promise<DependencyResult>;
-  openStack(env: CheckedEnvironment, projectDir: string): Promise<StackPort>;
+  openStack(env: RunEnvironment, projectDir: string): Promise<StackPort>;
   /** Policy pack folders (repository-relative, in the checkout at `workDir`) → absolute, dependencies installed. */
   preparePolicyPacks(packs: string[], workDir: string): Promise<string[]>;
 }
@@ -83,7 +84,7 @@ export function observedFacts(result: ObserveResult): ObservedFacts {
  */
 export async function observe(
   ctx: ObserveContext,
-  env: CheckedEnvironment,
+  env: RunEnvironment,
   request: ObserveRequest,
 ): Promise<ObserveResult> {
   const facts: ObservedFacts = { deployedCommit: request.deployedBefore };
@@ -97,7 +98,7 @@ export async function observe(
 /** observe, filling `facts` as it learns them so that a failure still reports what was known. */
 async function look(
   ctx: ObserveContext,
-  env: CheckedEnvironment,
+  env: RunEnvironment,
   request: ObserveRequest,
   facts: ObservedFacts,
 ): Promise<ObserveResult> {
@@ -114,7 +115,7 @@ async function look(
     return stop("Unknown", `branch '${env.branch}' is not on the remote (deleted?); nothing was changed`);
   }
   facts.head = head;
-  const log = request.log.child({ commit: head.slice(0, 12) });
+  const log = request.log.child({ commit: shortSha(head) });
   const workDir = ctx.workspaceDir(env);
   await timed("checkout", () => ctx.git.checkout(env.branch, head, workDir));
   const desired = await ctx.git.commit(head);
@@ -142,7 +143,7 @@ async function look(
   if (deployedCommit && deployedCommit !== head && !(await isAncestorSafe(ctx.git, deployedCommit, head))) {
     return stop(
       "Blocked",
-      `history rewritten: ${head.slice(0, 12)} on '${env.branch}' does not descend from the deployed ${deployedCommit.slice(0, 12)}; nothing was changed. Restore the branch, or deploy the new history deliberately.`,
+      `history rewritten: ${shortSha(head)} on '${env.branch}' does not descend from the deployed ${shortSha(deployedCommit)}; nothing was changed. Restore the branch, or deploy the new history deliberately.`,
     );
   }
 
@@ -190,7 +191,7 @@ async function look(
   };
 }
 
-async function isAncestorSafe(git: CheckGit, ancestor: string, descendant: string): Promise<boolean> {
+async function isAncestorSafe(git: RunGit, ancestor: string, descendant: string): Promise<boolean> {
   try {
     return await git.isAncestor(ancestor, descendant);
   } catch (err) {

@@ -1,31 +1,32 @@
 import type { AuditInput } from "../adapters/audit";
 import type { EnvironmentState, NewSuccess, Store } from "../adapters/store/port";
 import { ENGINE_ACTOR } from "../domain/actor";
-import type { CheckReport } from "../domain/model";
+import type { RunReport } from "../domain/model";
 import type { Logger } from "../log";
 import type { Judgement } from "./judge";
 import type { Observation } from "./observe";
 import { applied, buildReport, conclude, headOf, type Conclusion, type RunResult } from "./report";
-import type { CheckedEnvironment, CheckOptions } from "./types";
+import type { RunEnvironment, RunOptions } from "./types";
+import { shortSha } from "../domain/commit";
 
 // The one module that records a run: the gate verdict before anything is applied, and everything
 // else once, after the work. A failure while recording is reported as itself (RunNotRecordedError).
 
 export interface RecordContext {
   store: Pick<Store, "setStatus" | "setRunCommit" | "finishRun" | "saveReport" | "recordSuccess">;
-  writeReport(report: CheckReport): void;
+  writeReport(report: RunReport): void;
   audit(entry: AuditInput): void;
-  versions: CheckReport["versions"];
+  versions: RunReport["versions"];
   now(): Date;
 }
 
 /** Who and what a run is about, known before its phases run. */
 export interface RunMeta {
   runId: string;
-  env: CheckedEnvironment;
-  options: CheckOptions;
+  env: RunEnvironment;
+  options: RunOptions;
   startedAt: string;
-  timings: CheckReport["timings"];
+  timings: RunReport["timings"];
   /** The environment's state before this run: its counts stand until the run observes new ones. */
   previous?: EnvironmentState;
   log: Logger;
@@ -37,7 +38,7 @@ export class RunNotRecordedError extends Error {
 
   constructor(
     /** The report the run produced, as it would have been saved. */
-    readonly report: CheckReport,
+    readonly report: RunReport,
     cause: unknown,
   ) {
     super(
@@ -88,10 +89,10 @@ export function recordJudgement(
  * report (store and files) and the audit entries. Returns the report; throws RunNotRecordedError
  * when any of it could not be written (the other sinks are still written).
  */
-export async function recordRun(ctx: RecordContext, meta: RunMeta, run: RunResult): Promise<CheckReport> {
+export async function recordRun(ctx: RecordContext, meta: RunMeta, run: RunResult): Promise<RunReport> {
   const { env, runId } = meta;
   const head = headOf(run);
-  const log = head ? meta.log.child({ commit: head.slice(0, 12) }) : meta.log;
+  const log = head ? meta.log.child({ commit: shortSha(head) }) : meta.log;
   const conclusion = conclude(run);
   if (conclusion.failure) log.error({ kind: conclusion.failure.kind }, conclusion.failure.message);
   const report = buildReport(run, conclusion, {
@@ -139,7 +140,7 @@ function successOf(run: RunResult, at: string): Omit<NewSuccess, "environment"> 
   return tree ? { commit: head, programTree: tree, at } : undefined;
 }
 
-function environmentState(meta: RunMeta, run: RunResult, report: CheckReport): EnvironmentState {
+function environmentState(meta: RunMeta, run: RunResult, report: RunReport): EnvironmentState {
   const { env, previous } = meta;
   // After a sync the report keeps what was applied, while the status counts what is left.
   const synced = applied(run);
@@ -163,7 +164,7 @@ function environmentState(meta: RunMeta, run: RunResult, report: CheckReport): E
 function auditEntries(
   meta: RunMeta,
   run: RunResult,
-  report: CheckReport,
+  report: RunReport,
   conclusion: Conclusion,
 ): Omit<AuditInput, "actor" | "environment">[] {
   const { options } = meta;

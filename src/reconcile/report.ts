@@ -1,10 +1,10 @@
 import { PulumiError } from "../adapters/pulumi/errors";
-import type { CheckReport, EnvironmentStatus, RunOutcome } from "../domain/model";
+import type { RunReport, EnvironmentStatus, RunOutcome } from "../domain/model";
 import { observedStatus } from "./classify";
 import type { Judgement } from "./judge";
 import type { Observation, ObserveResult } from "./observe";
 import type { SyncOutcome } from "./sync";
-import type { CheckedEnvironment } from "./types";
+import type { RunEnvironment } from "./types";
 
 /** What the phases of one run returned, up to the phase it ended in. */
 export type RunResult =
@@ -34,11 +34,11 @@ export interface Conclusion {
 
 export interface ReportMeta {
   runId: string;
-  env: Pick<CheckedEnvironment, "name" | "stack" | "branch">;
+  env: Pick<RunEnvironment, "name" | "stack" | "branch">;
   startedAt: string;
   endedAt: string;
-  timings: CheckReport["timings"];
-  versions: CheckReport["versions"];
+  timings: RunReport["timings"];
+  versions: RunReport["versions"];
 }
 
 export function conclude(run: RunResult): Conclusion {
@@ -105,12 +105,12 @@ export function applied(run: RunResult): boolean {
 }
 
 /** The report of a run: a pure function of what its phases returned and how it ended. */
-export function buildReport(run: RunResult, conclusion: Conclusion, meta: ReportMeta): CheckReport {
+export function buildReport(run: RunResult, conclusion: Conclusion, meta: ReportMeta): RunReport {
   const facts = run.ended === "observe" ? run.observed.facts : run.observation;
   const judgement = run.ended === "observe" ? undefined : run.judgement;
   const plan = judgement?.plan;
   const gates = judgement && judgement.kind !== "failed" ? judgement.gates : undefined;
-  const sync: CheckReport["sync"] =
+  const sync: RunReport["sync"] =
     run.ended !== "sync" || run.outcome.kind === "failed"
       ? undefined
       : run.outcome.kind === "applied"

@@ -1,24 +1,25 @@
 import { PulumiError } from "../adapters/pulumi/errors";
 import type { Lease } from "../adapters/pulumi/lease";
 import type { Store } from "../adapters/store/port";
-import type { CheckReport } from "../domain/model";
+import type { RunReport } from "../domain/model";
 import { shortDigest } from "../domain/plan";
 import { windowState } from "../gates/windows";
 import type { Logger } from "../log";
 import type { Judgement } from "./judge";
 import { planOf } from "./judge";
 import type { Observation } from "./observe";
-import type { CheckedEnvironment } from "./types";
+import type { RunEnvironment } from "./types";
+import { shortSha } from "../domain/commit";
 
 export interface SyncContext {
   store: Pick<Store, "status" | "setStatus">;
-  acquireLease(env: CheckedEnvironment, runId: string): Lease | undefined;
+  acquireLease(env: RunEnvironment, runId: string): Lease | undefined;
   now(): Date;
 }
 
 /** What a sync applies: the judged plan of an observation. */
 export interface SyncRequest {
-  env: CheckedEnvironment;
+  env: RunEnvironment;
   observation: Observation;
   judgement: Extract<Judgement, { kind: "apply" }>;
   runId: string;
@@ -26,7 +27,7 @@ export interface SyncRequest {
 }
 
 export type SyncOutcome =
-  | { kind: "applied"; sync: NonNullable<CheckReport["sync"]> }
+  | { kind: "applied"; sync: NonNullable<RunReport["sync"]> }
   /** Nothing to do after all (another run holds the lease, or deployed the head meanwhile). */
   | { kind: "skipped"; reason: string }
   /** The plan changed after the gates judged it: nothing was applied. */
@@ -57,7 +58,7 @@ async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncO
     // Another engine may have deployed this commit between our preview and our lease.
     const deployed = await stack.deployed();
     if (deployed?.commit === head && !plan.remediate) {
-      return { kind: "skipped", reason: `commit ${head.slice(0, 12)} was deployed meanwhile by another run` };
+      return { kind: "skipped", reason: `commit ${shortSha(head)} was deployed meanwhile by another run` };
     }
     if (judgement.gates.bound) {
       // Apply exactly what was approved: preview again under the lease; any difference aborts.
@@ -76,7 +77,7 @@ async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncO
       await ctx.store.setStatus({
         ...previous,
         status: "Progressing",
-        reason: `syncing ${head.slice(0, 12)}`,
+        reason: `syncing ${shortSha(head)}`,
         updatedAt: ctx.now().toISOString(),
       });
     log.info({ remediate: plan.remediate }, "sync started");

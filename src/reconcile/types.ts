@@ -2,7 +2,7 @@ import type { Gates } from "../domain/gates";
 import type { RunKind, Timings } from "../domain/model";
 
 /** The part of an environment definition a run needs. */
-export interface CheckedEnvironment {
+export interface RunEnvironment {
   name: string;
   branch: string;
   stack: string;
@@ -14,7 +14,7 @@ export interface CheckedEnvironment {
   gates: Gates;
 }
 
-export interface CheckOptions {
+export interface RunOptions {
   /** "check": poll, pending changes and drift; "drift": drift only; "sync": as check, then sync. */
   kind: RunKind;
   trigger: string;

@@ -1,10 +1,11 @@
-import type { CheckResult, GateVerdict, PolicyViolation } from "../domain/gates";
-import type { CheckReport, EnvironmentStatus, RunKind, RunRecord } from "../domain/model";
+import type { CommandResult, GateVerdict, PolicyViolation } from "../domain/gates";
+import type { RunReport, EnvironmentStatus, RunKind, RunRecord } from "../domain/model";
 import { type ChangeSet, type PropertyChange, type ResourceChange, resourceName } from "../domain/changes";
 import { KNOWN_AFTER_APPLY, MASK } from "../domain/values";
 import { shortDigest } from "../domain/plan";
 import { checkOutcome, VERDICT_SYMBOLS } from "./markdown";
 import type { EnvironmentState, ReportSummary } from "../domain/model";
+import { shortSha as shortOf } from "../domain/commit";
 
 // The pure half of the CLI: tables, ages, change lines and exit codes. Nothing here reads a file,
 // a clock or the store, so it is unit-tested directly. Text that comes from outside (reasons,
@@ -127,7 +128,7 @@ export function age(iso: string, now: Date): string {
 }
 
 export function shortSha(sha: string | undefined): string {
-  return sha ? clean(sha).slice(0, 7) : "-";
+  return sha ? shortOf(clean(sha)) : "-";
 }
 
 /**
@@ -187,7 +188,7 @@ const SECTION_TITLES: Record<ChangeSet["kind"], string> = {
  * What one check found, for people: status and reason, the commit, then pending changes and drift in
  * separate sections, one line per property: `~ artifacts (aws-sdk:Bucket) tags.team: "a" → "b"`.
  */
-export function formatCheckSummary(report: CheckReport): string {
+export function formatCheckSummary(report: RunReport): string {
   const out = [`${clean(report.environment)}: ${report.status}`];
   for (const line of (report.reason ?? "").split(/\r?\n/)) {
     if (line.trim() !== "") out.push(`  ${clean(line)}`);
@@ -212,7 +213,7 @@ export function formatCheckSummary(report: CheckReport): string {
  * The gates' verdicts (`✖ window (block): …`), headed by the plan they judged, then the
  * approvals that count; nothing when no gate is set.
  */
-export function gateLines(report: CheckReport): string[] {
+export function gateLines(report: RunReport): string[] {
   const gates = report.gates ?? [];
   const approvals = report.approvals ?? [];
   if (gates.length === 0 && approvals.length === 0) return [];
@@ -232,7 +233,7 @@ function gateLine(verdict: GateVerdict): string {
 }
 
 /** The warning for a commit that changes its own environment's gates, and what it changes. */
-export function gatesChangeLines(report: CheckReport): string[] {
+export function gatesChangeLines(report: RunReport): string[] {
   if (!report.gatesChange) return [];
   return [
     `⚠ This commit changes ${clean(report.environment)}'s gates. They apply only after it is deployed;`,
@@ -242,7 +243,7 @@ export function gatesChangeLines(report: CheckReport): string[] {
 }
 
 /** One line per check command: `✖ functional: failed, exit 1 in 3.0 s` (the output is in the report). */
-export function checkLines(checks: readonly CheckResult[] | undefined): string[] {
+export function checkLines(checks: readonly CommandResult[] | undefined): string[] {
   if (!checks || checks.length === 0) return [];
   return [
     "Checks:",
@@ -269,7 +270,7 @@ export function policyLines(violations: readonly PolicyViolation[] | undefined):
   ];
 }
 
-function commitLine(report: CheckReport): string {
+function commitLine(report: RunReport): string {
   const desired = report.desired;
   const head = desired
     ? `commit ${shortSha(desired.sha)} by ${clean(desired.author)}: ${clean(desired.message.split(/\r?\n/, 1)[0] ?? "")}`
@@ -314,7 +315,7 @@ export function formatValue(value: unknown, max = 80): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
-function syncLines(sync: NonNullable<CheckReport["sync"]>): string[] {
+function syncLines(sync: NonNullable<RunReport["sync"]>): string[] {
   const counts = Object.entries(sync.summary ?? {})
     .filter(([op, n]) => n > 0 && op !== "same")
     .map(([op, n]) => `${n} ${clean(op)}`);
@@ -386,7 +387,7 @@ export function formatHistory(
     run.kind ?? "-",
     run.mode ?? "-",
     run.trigger !== undefined ? clean(run.trigger) : "-",
-    run.commit ? clean(run.commit.slice(0, 12)) : "-",
+    run.commit ? shortSha(run.commit) : "-",
     run.status,
   ]);
   return `${alignColumns([header, ...cells]).join("\n")}\n`;

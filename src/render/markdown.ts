@@ -1,8 +1,9 @@
-import type { CheckResult, GateVerdict, PolicyViolation } from "../domain/gates";
-import type { CheckReport, CommitInfo } from "../domain/model";
+import type { CommandResult, GateVerdict, PolicyViolation } from "../domain/gates";
+import type { RunReport, CommitInfo } from "../domain/model";
 import { countByAction, type ChangeSet, type PropertyChange, type ResourceChange } from "../domain/changes";
 import { KNOWN_AFTER_APPLY, MASK } from "../domain/values";
 import { shortDigest } from "../domain/plan";
+import { shortSha as shortOf } from "../domain/commit";
 
 // A check report for people: what the gates say, what differs, where, and from what to what. Pending
 // changes and drift are separate sections because they call for different actions (merge vs.
@@ -30,7 +31,7 @@ const WITHOUT_PROPERTIES: Record<ResourceChange["action"], string> = {
   missing: "Gone from the live world; the deployed state still records it.",
 };
 
-export function renderMarkdown(report: CheckReport): string {
+export function renderMarkdown(report: RunReport): string {
   // Gates first: they say why nothing happened (or what happens next); the long parts come last.
   const blocks = [
     header(report),
@@ -47,12 +48,12 @@ export function renderMarkdown(report: CheckReport): string {
   return `${blocks.filter((b) => b !== "").join("\n\n")}\n`;
 }
 
-function header(report: CheckReport): string {
+function header(report: RunReport): string {
   const reason = report.reason ? ` — ${inline(report.reason)}` : "";
   return `# ${inline(report.environment)}: ${report.status}${reason}`;
 }
 
-function commitLines(report: CheckReport): string {
+function commitLines(report: RunReport): string {
   const lines = [`- Stack ${inline(report.stack)}, branch ${inline(report.branch)}`];
   lines.push(report.desired ? `- Commit ${commitLine(report.desired)}` : "- Commit: unknown");
   const deployed = report.deployed?.commit;
@@ -66,7 +67,7 @@ function commitLine(commit: CommitInfo): string {
 }
 
 function shortSha(sha: string): string {
-  return inline(sha.slice(0, 7));
+  return inline(shortOf(sha));
 }
 
 function changeSection(kind: ChangeSet["kind"], changes: ChangeSet | undefined): string {
@@ -127,7 +128,7 @@ function inline(text: string): string {
     .replace(/\r\n|\r|\n/g, "<br>");
 }
 
-function syncSection(report: CheckReport): string {
+function syncSection(report: RunReport): string {
   if (!report.sync) return "";
   const { applied, summary, windowClosedDuringUpdate } = report.sync;
   const counts = Object.entries(summary ?? {})
@@ -144,13 +145,13 @@ function syncSection(report: CheckReport): string {
 /** A verdict's mark, in the report and on the terminal: `✖ window (block): …`. */
 export const VERDICT_SYMBOLS: Record<GateVerdict["verdict"], string> = { pass: "✔", wait: "⏳", block: "✖" };
 
-const SCOPES: Record<NonNullable<CheckReport["approvals"]>[number]["scope"], string> = {
+const SCOPES: Record<NonNullable<RunReport["approvals"]>[number]["scope"], string> = {
   sync: "sync",
   protected: "protected: the plan and its protected operations",
 };
 
 /** The gates' verdicts, the plan they judged and the approvals that count; absent when no gate is set. */
-function gatesSection(report: CheckReport): string {
+function gatesSection(report: RunReport): string {
   const gates = report.gates ?? [];
   const approvals = report.approvals ?? [];
   if (gates.length === 0 && approvals.length === 0) return "";
@@ -180,7 +181,7 @@ function gatesSection(report: CheckReport): string {
 }
 
 /** A commit that edits its own environment's gates: loud, since those edits do not guard this sync. */
-function gatesChangeSection(report: CheckReport): string {
+function gatesChangeSection(report: RunReport): string {
   if (!report.gatesChange) return "";
   const warning =
     `> ⚠ **This commit changes ${inline(report.environment)}'s gates.** The new gates apply only after it ` +
@@ -229,7 +230,7 @@ function resourceTitle(urn: string): string {
 // --- checks -----------------------------------------------------------------------------------------
 
 /** Each check command with its outcome; the output folded away, open when the check failed. */
-function checksSection(report: CheckReport): string {
+function checksSection(report: RunReport): string {
   const checks = report.checks ?? [];
   if (checks.length === 0) return "";
   const blocks = ["## Checks"];
@@ -245,7 +246,7 @@ function checksSection(report: CheckReport): string {
 }
 
 /** `passed, exit 0 in 1.2 s`, `failed, exit 1 in 3.0 s`, `timed out after 5 min 0 s`, `killed after 2.0 s`. */
-export function checkOutcome(check: CheckResult): string {
+export function checkOutcome(check: CommandResult): string {
   const took = duration(check.durationMs);
   if (check.timedOut) return `timed out after ${took}`;
   if (check.exitCode === null) return `killed after ${took}`;
@@ -295,7 +296,7 @@ function sentence(text: string): string {
   return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
 
-function footer(report: CheckReport): string {
+function footer(report: RunReport): string {
   const total = Date.parse(report.endedAt) - Date.parse(report.startedAt);
   const stages = Object.entries(report.timings).map(([stage, ms]) => `${inline(stage)} ${duration(ms)}`);
   const v = report.versions;

@@ -7,14 +7,15 @@ import {
   policyLines,
   reasonLine,
 } from "./format";
-import type { CheckReport } from "../domain/model";
+import type { RunReport } from "../domain/model";
+import { shortSha as shortOf } from "../domain/commit";
 
 // The plan as `tidegate plan <env>` and `tidegate approve <env>` show it: what a sync would apply,
 // what the gates say about it, and the digest an approval binds to. Plain text for a terminal; the
 // lines are the check summary's (src/cli/format.ts), so a change reads the same everywhere.
 
 /** The plan of a report, for people deciding whether to approve it; ends with `plan digest: <digest>`. */
-export function renderPlan(report: CheckReport): string {
+export function renderPlan(report: RunReport): string {
   const out = [
     `Plan for ${clean(report.environment)} (stack ${clean(report.stack)}, branch ${clean(report.branch)})`,
     ...aligned([
@@ -37,7 +38,7 @@ export function renderPlan(report: CheckReport): string {
 }
 
 /** The plan's commit: sha12, and author and subject when the report knows that commit. */
-function commitText(report: CheckReport): string {
+function commitText(report: RunReport): string {
   const sha = report.plan?.commit ?? report.desired?.sha;
   if (!sha) return "unknown";
   const desired = report.desired;
@@ -46,26 +47,26 @@ function commitText(report: CheckReport): string {
   return `${sha12(sha)} by ${clean(desired.author)}: ${clean(subject)}`;
 }
 
-function statusText(report: CheckReport): string {
+function statusText(report: RunReport): string {
   const reason = reasonLine(report.reason);
   return reason ? `${report.status}: ${reason}` : report.status;
 }
 
 /** Whether the sync puts drift back; said only when there is drift to speak of. */
-function restoreLine(report: CheckReport): string | undefined {
+function restoreLine(report: RunReport): string | undefined {
   if (!report.plan || (report.drift?.resources.length ?? 0) === 0) return undefined;
   return report.plan.remediate
     ? "A sync of this plan restores this drift (drift policy remediate)."
     : "A sync of this plan leaves this drift as it is (drift policy report).";
 }
 
-function digestLine(report: CheckReport): string {
+function digestLine(report: RunReport): string {
   if (report.plan) return `plan digest: ${clean(report.plan.digest)}`;
   return "plan digest: none (nothing to apply, or the check stopped before a plan was made)";
 }
 
 function sha12(sha: string): string {
-  return clean(sha).slice(0, 12);
+  return shortOf(clean(sha));
 }
 
 function aligned(rows: readonly [string, string][]): string[] {

@@ -4,7 +4,7 @@ import path from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { type Check, pinnedPulumiVersion } from "../../src/cli/doctor-report";
+import { type Finding, pinnedPulumiVersion } from "../../src/cli/doctor-report";
 
 // Runs the real CLI in a child process, the way a user does, with the repository's Node 22 first
 // on PATH. Asserts only what the built toolchain guarantees on any machine: the emulator, Docker
@@ -39,7 +39,7 @@ function run(file: string, args: string[]): Promise<Run> {
   });
 }
 
-function byName(checks: Check[], name: string): Check {
+function byName(checks: Finding[], name: string): Finding {
   const found = checks.find((check) => check.name === name);
   if (!found) throw new Error(`doctor reported no '${name}' check`);
   return found;
@@ -48,7 +48,7 @@ function byName(checks: Check[], name: string): Check {
 describe("tidegate doctor", () => {
   it("reports the pinned Pulumi toolchain and a working language host and launcher as JSON", async () => {
     const result = await run(path.join(binDir, "tsx"), ["src/main.ts", "doctor", "--json"]);
-    const report = JSON.parse(result.stdout) as { ok: boolean; checks: Check[] };
+    const report = JSON.parse(result.stdout) as { ok: boolean; checks: Finding[] };
     const all = JSON.stringify(report.checks, null, 2); // shown when an assertion fails
     expect(result.code, all).toBe(report.ok ? 0 : 1);
 

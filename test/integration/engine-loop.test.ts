@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { dataPaths } from "../../src/config/paths";
-import type { CheckReport } from "../../src/domain/model";
+import type { RunReport } from "../../src/domain/model";
 import type { ResourceChange } from "../../src/domain/changes";
 import { PulumiStack } from "../../src/adapters/pulumi/stack";
 import { awsClients } from "../helpers/aws";
@@ -192,7 +192,7 @@ describe("checking and syncing environments", () => {
     await f.remote.push("test");
     await f.remote.switchBranch("main");
 
-    const checked: CheckReport = await f.engine.check("test", {
+    const checked: RunReport = await f.engine.check("test", {
       kind: "sync",
       trigger: "test",
       allowSync: true,

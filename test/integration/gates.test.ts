@@ -7,7 +7,7 @@ import { person } from "../../src/app/actor";
 import { loadSqlite } from "../../src/adapters/store/load-sqlite";
 import { dataPaths } from "../../src/config/paths";
 import { programSelection } from "../../src/domain/program";
-import type { CheckReport } from "../../src/domain/model";
+import type { RunReport } from "../../src/domain/model";
 import { awsClients } from "../helpers/aws";
 import { runCli } from "../helpers/cli";
 import { createEngineFixture, PROJECT, reportTexts, type EngineFixture } from "../helpers/engine";
@@ -39,7 +39,7 @@ describe("gated updates and promotion", () => {
     const file = f.stackConfigFile(env);
     return f.commitTo(env, { [file]: edit(await f.readAt(env, file)) }, message);
   };
-  const expectReason = async (report: CheckReport, pattern: RegExp) => {
+  const expectReason = async (report: RunReport, pattern: RegExp) => {
     expect(report.reason).toMatch(pattern);
     expect((await f.engine.store.status(report.environment))?.reason).toMatch(pattern);
     expect(latestMarkdown(report.environment)).toMatch(pattern);

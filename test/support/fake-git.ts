@@ -3,12 +3,12 @@ import { CommitNotFoundError } from "../../src/adapters/git/errors";
 import type { PathSelection } from "../../src/adapters/git/port";
 import type { CommitInfo } from "../../src/domain/model";
 import type { GatingGit } from "../../src/reconcile/gating";
-import type { CheckGit } from "../../src/reconcile/observe";
+import type { RunGit } from "../../src/reconcile/observe";
 
-// The Git a run uses (CheckGit and the gates' GatingGit), over commits a test declares with their
+// The Git a run uses (RunGit and the gates' GatingGit), over commits a test declares with their
 // parents. Branch heads can move and vanish; checkouts are kept, never written.
 
-export class FakeGit implements CheckGit, GatingGit {
+export class FakeGit implements RunGit, GatingGit {
   readonly branches = new Map<string, string>();
   readonly checkouts: { branch: string; sha: string; dir: string }[] = [];
   private readonly commits = new Map<string, { info: CommitInfo; parent?: string }>();

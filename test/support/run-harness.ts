@@ -6,13 +6,13 @@ import type { AuditInput } from "../../src/adapters/audit";
 import type { Store } from "../../src/adapters/store/port";
 import { openSqliteStore } from "../../src/adapters/store/sqlite";
 import type { Gates } from "../../src/domain/gates";
-import type { CheckReport } from "../../src/domain/model";
+import type { RunReport } from "../../src/domain/model";
 import {
-  checkEnvironment,
-  type CheckContext,
-  type CheckedEnvironment,
-  type CheckOptions,
-} from "../../src/reconcile/check";
+  runEnvironment,
+  type RunContext,
+  type RunEnvironment,
+  type RunOptions,
+} from "../../src/reconcile/run";
 import { FakeGit } from "./fake-git";
 import { FakeStack } from "./fake-stack";
 import { FakeClock, FakeLeases, MemoryLogger } from "./fakes";
@@ -22,7 +22,7 @@ import { FakeClock, FakeLeases, MemoryLogger } from "./fakes";
 
 export const NO_GATES: Gates = { windows: [], checks: [], policyPacks: [] };
 
-export function environment(overrides: Partial<CheckedEnvironment> = {}): CheckedEnvironment {
+export function environment(overrides: Partial<RunEnvironment> = {}): RunEnvironment {
   return {
     name: "test",
     branch: "env/test",
@@ -35,8 +35,8 @@ export function environment(overrides: Partial<CheckedEnvironment> = {}): Checke
   };
 }
 
-export const CHECK: CheckOptions = { kind: "check", trigger: "schedule", allowSync: false };
-export const SYNC: CheckOptions = { kind: "sync", trigger: "schedule", allowSync: true };
+export const CHECK: RunOptions = { kind: "check", trigger: "schedule", allowSync: false };
+export const SYNC: RunOptions = { kind: "sync", trigger: "schedule", allowSync: true };
 
 export interface RunHarness {
   readonly git: FakeGit;
@@ -50,9 +50,9 @@ export interface RunHarness {
   /** The environment's gates as defined at a commit. */
   readonly gatesAt: Map<string, Gates>;
   readonly audit: AuditInput[];
-  readonly reportFiles: CheckReport[];
+  readonly reportFiles: RunReport[];
   /** Runs one check of `env` and returns its report. */
-  run(env: CheckedEnvironment, options?: CheckOptions): Promise<CheckReport>;
+  run(env: RunEnvironment, options?: RunOptions): Promise<RunReport>;
 }
 
 /** Registers the hooks that make a fresh harness (temp store included) around each test. */
@@ -76,7 +76,7 @@ export function useRunHarness(): RunHarness {
       audit: [],
       reportFiles: [],
       run: (env, options = CHECK) =>
-        checkEnvironment(
+        runEnvironment(
           context(harness, dir, () => `run-${++runs}`),
           env,
           options,
@@ -91,7 +91,7 @@ export function useRunHarness(): RunHarness {
   return harness;
 }
 
-function context(h: RunHarness, dir: string, newRunId: () => string): CheckContext {
+function context(h: RunHarness, dir: string, newRunId: () => string): RunContext {
   return {
     git: h.git,
     store: h.store,
@@ -106,7 +106,7 @@ function context(h: RunHarness, dir: string, newRunId: () => string): CheckConte
     preparePolicyPacks: (packs, workDir) => Promise.resolve(packs.map((p) => path.join(workDir, p))),
     audit: (entry) => void h.audit.push(entry),
     gatesAt: (_env, commit) => Promise.resolve(h.gatesAt.get(commit)),
-    runCheck: (command) => Promise.reject(new Error(`no check command is scripted (${command.name})`)),
+    runCommand: (command) => Promise.reject(new Error(`no check command is scripted (${command.name})`)),
     versions: { tidegate: "0.0.0-test", pulumi: "3.0.0", node: process.version },
     now: h.clock.now,
     newRunId,

@@ -1,17 +1,17 @@
 /** Why a check command produced no result. A command that ran and failed is a result, not an error. */
-export type CheckErrorKind =
+export type GateCommandErrorKind =
   /** The command could not be started (no such folder, no shell) or its definition is unusable. */
   | "cannot-start"
   /** The caller's AbortSignal fired; the command's process group was stopped. */
   | "aborted";
 
-export class CheckError extends Error {
+export class GateCommandError extends Error {
   constructor(
-    readonly kind: CheckErrorKind,
+    readonly kind: GateCommandErrorKind,
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.name = "CheckError";
+    this.name = "GateCommandError";
   }
 }

@@ -2,16 +2,16 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { CheckCommand, CheckResult } from "../../domain/gates";
+import type { GateCommand, CommandResult } from "../../domain/gates";
 import { MIN_SECRET_LENGTH, Redactor, SECRET_KEY } from "../../log/redact";
 import { inheritedEnv } from "../targets/process-env";
-import { CheckError } from "./errors";
+import { GateCommandError } from "./errors";
 import { OUTPUT_LIMIT_BYTES, OutputTail } from "./output";
 
 // Runs one check command (unit or functional tests) of an environment's gate. The command runs in
 // its own process group, so a timeout stops everything it started, not only the shell.
 
-export interface RunCheckOptions {
+export interface RunCommandOptions {
   /** Where the command runs: the Pulumi project folder of the environment's checkout. */
   cwd: string;
   /** The commit checked out there; recorded in the result. */
@@ -25,7 +25,7 @@ export interface RunCheckOptions {
   secrets?: string[];
   /** The clock the result's `at` reads. */
   now?: () => Date;
-  /** Stops the command (its whole process group); runCheck then fails with CheckError "aborted". */
+  /** Stops the command (its whole process group); runCommand then fails with GateCommandError "aborted". */
   signal?: AbortSignal;
   /** How long a stopped command gets between SIGTERM and SIGKILL. Default 5 s. */
   graceMs?: number;
@@ -43,19 +43,19 @@ const INTERLEAVE = 'exec 2>&1; exec /bin/sh -c "$1"';
  * that outlives `command.timeoutMs` is stopped (SIGTERM to its process group, SIGKILL after the
  * grace period) and marked timed out. Whatever the command leaves running when it exits is killed.
  */
-export async function runCheck(command: CheckCommand, options: RunCheckOptions): Promise<CheckResult> {
+export async function runCommand(command: GateCommand, options: RunCommandOptions): Promise<CommandResult> {
   const { cwd, signal } = options;
   if (!Number.isFinite(command.timeoutMs) || command.timeoutMs <= 0) {
-    throw new CheckError(
+    throw new GateCommandError(
       "cannot-start",
       `check "${command.name}": timeoutMs must be a positive number of milliseconds, got ${command.timeoutMs}`,
     );
   }
   if (!isDirectory(cwd)) {
-    throw new CheckError("cannot-start", `check "${command.name}": its folder ${cwd} does not exist`);
+    throw new GateCommandError("cannot-start", `check "${command.name}": its folder ${cwd} does not exist`);
   }
   if (signal?.aborted) {
-    throw new CheckError("aborted", `check "${command.name}" was aborted before it started`, {
+    throw new GateCommandError("aborted", `check "${command.name}" was aborted before it started`, {
       cause: signal.reason,
     });
   }
@@ -107,9 +107,13 @@ export async function runCheck(command: CheckCommand, options: RunCheckOptions):
         child.once("exit", (code, sig) => resolve({ code, signal: sig }));
         child.once("error", (error) =>
           reject(
-            new CheckError("cannot-start", `check "${command.name}": cannot run ${SHELL}: ${error.message}`, {
-              cause: error,
-            }),
+            new GateCommandError(
+              "cannot-start",
+              `check "${command.name}": cannot run ${SHELL}: ${error.message}`,
+              {
+                cause: error,
+              },
+            ),
           ),
         );
       },
@@ -129,7 +133,7 @@ export async function runCheck(command: CheckCommand, options: RunCheckOptions):
     child.stdout.destroy();
 
     if (stoppedBy === "abort") {
-      throw new CheckError("aborted", `check "${command.name}" was aborted`, { cause: signal?.reason });
+      throw new GateCommandError("aborted", `check "${command.name}" was aborted`, { cause: signal?.reason });
     }
     const timedOut = stoppedBy === "timeout";
     let text = output.text((t) => redactor.text(t), secretForms(secrets));
@@ -157,7 +161,7 @@ export async function runCheck(command: CheckCommand, options: RunCheckOptions):
  * The key a check's result is cached under: the commit, and a hash of what defines the command (its
  * name, what it runs and its timeout), so a changed command runs again.
  */
-export function checkKey(command: CheckCommand, commit: string): string {
+export function commandKey(command: GateCommand, commit: string): string {
   const hash = createHash("sha256")
     .update(JSON.stringify([command.name, command.run, command.timeoutMs]))
     .digest("hex");

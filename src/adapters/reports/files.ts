@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { CheckReport } from "../../domain/model";
+import type { RunReport } from "../../domain/model";
 import { renderMarkdown } from "../../render/markdown";
 
 // Report files on disk: one JSON and one Markdown file per run, kept as history, plus latest.json
@@ -24,7 +24,7 @@ export class ReportPathError extends Error {
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** Writes `<dir>/<env>/<startedAt>-<runId>.{json,md}` and refreshes `latest.{json,md}`; returns the run's files. */
-export function writeReportFiles(dir: string, report: CheckReport): ReportFiles {
+export function writeReportFiles(dir: string, report: RunReport): ReportFiles {
   const envDir = path.join(dir, safeName("environment", report.environment));
   const base = `${compactTime(report.startedAt)}-${safeName("runId", report.runId)}`;
   const json = `${JSON.stringify(report, null, 2)}\n`;

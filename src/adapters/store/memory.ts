@@ -1,5 +1,5 @@
-import type { Approval, CheckResult } from "../../domain/gates";
-import type { CheckReport, RunOutcome, RunRecord } from "../../domain/model";
+import type { Approval, CommandResult } from "../../domain/gates";
+import type { RunReport, RunOutcome, RunRecord } from "../../domain/model";
 import type { IsDead } from "../../domain/owner";
 import { deepEqual } from "../../domain/values";
 import { StoreError } from "./errors";
@@ -46,10 +46,10 @@ export interface MemoryState {
   seq: number;
   runs: Map<string, { seq: number; ms: number; heartbeatMs: number; record: RunRecord }>;
   statuses: Map<string, { ms: number; state: EnvironmentState }>;
-  reports: Map<string, { seq: number; ms: number; report: CheckReport }>;
+  reports: Map<string, { seq: number; ms: number; report: RunReport }>;
   approvals: Map<string, { seq: number; ms: number; approval: Approval }>;
   successes: Map<string, { firstMs: number; lastMs: number; success: ProgramSuccess }>;
-  checkResults: Map<string, { ms: number; result: CheckResult }>;
+  checkResults: Map<string, { ms: number; result: CommandResult }>;
   leases: Map<string, { expiresMs: number; lease: Lease }>;
   requestSeq: number;
   requests: Map<number, { ms: number; request: WorkRequest }>;
@@ -217,11 +217,11 @@ export function openMemoryStore(
       return entry ? copy(entry.state) : undefined;
     },
 
-    async saveReport(report: CheckReport) {
+    async saveReport(report: RunReport) {
       validReport(report);
       const ms = epochMs(report.startedAt, "startedAt");
       // Kept as JSON would keep it: what comes back is what a database would give back.
-      const stored = JSON.parse(JSON.stringify(report)) as CheckReport;
+      const stored = JSON.parse(JSON.stringify(report)) as RunReport;
       const existing = state.reports.get(report.runId);
       if (existing) {
         if (deepEqual(existing.report, stored)) return;
@@ -329,7 +329,7 @@ export function openMemoryStore(
       return entry ? copy(entry.success) : undefined;
     },
 
-    async saveCheckResult(environment: string, name: string, result: CheckResult) {
+    async saveCommandResult(environment: string, name: string, result: CommandResult) {
       const { result: r, atMs: ms } = newCheckResult(environment, name, result);
       const id = key(environment, name);
       const current = state.checkResults.get(id);
@@ -337,7 +337,7 @@ export function openMemoryStore(
       state.checkResults.set(id, { ms, result: r });
     },
 
-    async checkResult(environment: string, name: string) {
+    async commandResult(environment: string, name: string) {
       const entry = state.checkResults.get(key(environment, name));
       return entry ? copy(entry.result) : undefined;
     },

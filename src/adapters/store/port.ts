@@ -1,5 +1,5 @@
-import type { Approval, CheckResult } from "../../domain/gates";
-import type { CheckReport, EnvironmentState, RunOutcome, RunRecord, ReportSummary } from "../../domain/model";
+import type { Approval, CommandResult } from "../../domain/gates";
+import type { RunReport, EnvironmentState, RunOutcome, RunRecord, ReportSummary } from "../../domain/model";
 import type { IsDead, OwnerId } from "../../domain/owner";
 
 export type { EnvironmentState, IsDead, OwnerId, ReportSummary };
@@ -106,10 +106,10 @@ export interface ReportStore {
    * Keeps the report; earlier ones stay as history. Saving the same report again does nothing; a
    * different report for the same run fails with StoreError "conflict".
    */
-  saveReport(report: CheckReport): Promise<void>;
-  latestReport(environment: string): Promise<CheckReport | undefined>;
+  saveReport(report: RunReport): Promise<void>;
+  latestReport(environment: string): Promise<RunReport | undefined>;
   reports(environment: string, limit: number): Promise<ReportSummary[]>;
-  report(runId: string): Promise<CheckReport | undefined>;
+  report(runId: string): Promise<RunReport | undefined>;
 }
 
 /** Approvals bound to plans, and their revocations. */
@@ -143,11 +143,11 @@ export interface SuccessStore {
 /** Gate commands' results, cached per commit. */
 export interface CommandResultStore {
   /**
-   * Caches a check command's result under a key the caller chooses (see checkKey()). A result
+   * Caches a check command's result under a key the caller chooses (see commandKey()). A result
    * replaces the one under the same key unless that one is newer (by its `at`).
    */
-  saveCheckResult(environment: string, key: string, result: CheckResult): Promise<void>;
-  checkResult(environment: string, key: string): Promise<CheckResult | undefined>;
+  saveCommandResult(environment: string, key: string, result: CommandResult): Promise<void>;
+  commandResult(environment: string, key: string): Promise<CommandResult | undefined>;
 }
 
 /** Who holds a key (e.g. a stack) until when. */

@@ -1,6 +1,6 @@
 import type { SQLOutputValue } from "node:sqlite";
 import { z } from "zod";
-import type { Approval, CheckResult } from "../../domain/gates";
+import type { Approval, CommandResult } from "../../domain/gates";
 import type { RunRecord } from "../../domain/model";
 import { EnvironmentStatusSchema } from "../../domain/report-schema";
 import { StoreError } from "./errors";
@@ -63,7 +63,7 @@ export const ApprovalSchema = z.object({
   revokedBy: z.string().optional(),
 });
 
-export const CheckResultSchema = z.object({
+export const CommandResultSchema = z.object({
   name: z.string(),
   command: z.string(),
   commit: z.string(),
@@ -118,7 +118,7 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const sameRun: Same<z.infer<typeof RunRecordSchema>, RunRecord> = true;
 const sameState: Same<z.infer<typeof EnvironmentStateSchema>, EnvironmentState> = true;
 const sameApproval: Same<z.infer<typeof ApprovalSchema>, Approval> = true;
-const sameCheckResult: Same<z.infer<typeof CheckResultSchema>, CheckResult> = true;
+const sameCommandResult: Same<z.infer<typeof CommandResultSchema>, CommandResult> = true;
 const sameSuccess: Same<z.infer<typeof ProgramSuccessSchema>, ProgramSuccess> = true;
 const sameNewSuccess: Same<z.infer<typeof NewSuccessSchema>, NewSuccess> = true;
 const sameNewRequest: Same<z.infer<typeof NewWorkRequestSchema>, NewWorkRequest> = true;
@@ -130,7 +130,7 @@ void sameLease;
 void sameRun;
 void sameState;
 void sameApproval;
-void sameCheckResult;
+void sameCommandResult;
 void sameSuccess;
 void sameNewSuccess;
 
@@ -248,9 +248,9 @@ export function requestFromRow(row: Row): WorkRequest {
   );
 }
 
-export function checkResultFromRow(row: Row): CheckResult {
+export function commandResultFromRow(row: Row): CommandResult {
   const what = `check result ${String(row.key)} of environment ${String(row.environment)}`;
-  return check(CheckResultSchema, parseJson(row.body, what), what);
+  return check(CommandResultSchema, parseJson(row.body, what), what);
 }
 
 /** The value, checked against its schema before it is written; a mismatch is "invalid-input". */

@@ -1,6 +1,6 @@
 import type { DatabaseSync, SQLOutputValue } from "node:sqlite";
-import type { Approval, CheckResult } from "../../domain/gates";
-import type { CheckReport, RunOutcome, RunRecord } from "../../domain/model";
+import type { Approval, CommandResult } from "../../domain/gates";
+import type { RunReport, RunOutcome, RunRecord } from "../../domain/model";
 import type { IsDead } from "../../domain/owner";
 import { deepEqual } from "../../domain/values";
 import { StoreError } from "./errors";
@@ -22,7 +22,7 @@ import type {
 } from "./port";
 import {
   approvalFromRow,
-  checkResultFromRow,
+  commandResultFromRow,
   leaseFromRow,
   NewSuccessSchema,
   NewWorkRequestSchema,
@@ -165,7 +165,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
          last_ms = max(excluded.last_ms, successes.last_ms)`,
     ),
     success: db.prepare("SELECT * FROM successes WHERE environment = ? AND program_tree = ?"),
-    saveCheckResult: db.prepare(
+    saveCommandResult: db.prepare(
       `INSERT INTO check_results (environment, key, at_ms, body) VALUES (?, ?, ?, ?)
        ON CONFLICT (environment, key) DO UPDATE SET at_ms = excluded.at_ms, body = excluded.body
        WHERE excluded.at_ms >= check_results.at_ms`,
@@ -192,7 +192,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     return row ? runFromRow(row) : undefined;
   };
 
-  const readReport = (runId: string, body: SQLOutputValue): CheckReport =>
+  const readReport = (runId: string, body: SQLOutputValue): RunReport =>
     storedReport(runId, parseJson(body, `report of run ${runId}`));
 
   // The lease written for `owner` from `now`, keeping the acquisition time of a holder renewing it.
@@ -311,7 +311,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
       return row ? stateFromRow(row) : undefined;
     },
 
-    saveReport(report: CheckReport): void {
+    saveReport(report: RunReport): void {
       validReport(report);
       const body = JSON.stringify(report);
       const { changes } = sql.insertReport.run(
@@ -330,7 +330,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
       throw new StoreError("conflict", `a different report for run ${report.runId} is already stored`);
     },
 
-    latestReport(environment: string): CheckReport | undefined {
+    latestReport(environment: string): RunReport | undefined {
       const row = sql.latestReport.get(environment);
       return row ? readReport(String(row.run_id), row.body) : undefined;
     },
@@ -339,7 +339,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
       return sql.reports.all(environment, positiveInteger(limit, "limit")).map(summaryFromRow);
     },
 
-    report(runId: string): CheckReport | undefined {
+    report(runId: string): RunReport | undefined {
       const row = sql.reportBody.get(runId);
       return row ? readReport(runId, row.body) : undefined;
     },
@@ -403,14 +403,14 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
       return row ? successFromRow(row) : undefined;
     },
 
-    saveCheckResult(environment: string, key: string, result: CheckResult): void {
+    saveCommandResult(environment: string, key: string, result: CommandResult): void {
       const { result: r, atMs } = newCheckResult(environment, key, result);
-      sql.saveCheckResult.run(environment, key, atMs, JSON.stringify(r));
+      sql.saveCommandResult.run(environment, key, atMs, JSON.stringify(r));
     },
 
-    checkResult(environment: string, key: string): CheckResult | undefined {
+    commandResult(environment: string, key: string): CommandResult | undefined {
       const row = sql.checkResult.get(environment, key);
-      return row ? checkResultFromRow(row) : undefined;
+      return row ? commandResultFromRow(row) : undefined;
     },
 
     acquire(key: string, owner: string, ttlMs: number, now: string, isDead?: IsDead): Lease | undefined {

@@ -1,9 +1,9 @@
-import type { Approval, CheckResult } from "../../domain/gates";
-import type { CheckReport, RunRecord } from "../../domain/model";
-import { InvalidReportError, parseCheckReport } from "../../domain/report-schema";
+import type { Approval, CommandResult } from "../../domain/gates";
+import type { RunReport, RunRecord } from "../../domain/model";
+import { InvalidReportError, parseRunReport } from "../../domain/report-schema";
 import { StoreError } from "./errors";
 import type { Revocation } from "./port";
-import { ApprovalSchema, CheckResultSchema, validInput } from "./rows";
+import { ApprovalSchema, CommandResultSchema, validInput } from "./rows";
 
 // Argument checks every store implementation applies the same way, so they fail alike.
 
@@ -35,9 +35,9 @@ export function nonEmpty(value: string, field: string): string {
 }
 
 /** A report about to be saved, checked against the report schema. */
-export function validReport(report: CheckReport): CheckReport {
+export function validReport(report: RunReport): RunReport {
   try {
-    return parseCheckReport(report, `report of run ${report.runId}`);
+    return parseRunReport(report, `report of run ${report.runId}`);
   } catch (error) {
     if (error instanceof InvalidReportError) {
       throw new StoreError("invalid-input", error.message, { cause: error });
@@ -47,9 +47,9 @@ export function validReport(report: CheckReport): CheckReport {
 }
 
 /** A stored report read back: a mismatch with the schema is "corrupt". */
-export function storedReport(runId: string, value: unknown): CheckReport {
+export function storedReport(runId: string, value: unknown): RunReport {
   try {
-    return parseCheckReport(value, `stored report of run ${runId}`);
+    return parseRunReport(value, `stored report of run ${runId}`);
   } catch (error) {
     if (error instanceof InvalidReportError) throw new StoreError("corrupt", error.message, { cause: error });
     throw error;
@@ -94,11 +94,11 @@ export function checkRevocation(revocation: Revocation): void {
 export function newCheckResult(
   environment: string,
   key: string,
-  result: CheckResult,
-): { result: CheckResult; atMs: number } {
+  result: CommandResult,
+): { result: CommandResult; atMs: number } {
   if (environment === "" || key === "") {
     throw new StoreError("invalid-input", "a check result needs an environment and a key");
   }
-  const r = validInput(CheckResultSchema, result, `check result ${key}`);
+  const r = validInput(CommandResultSchema, result, `check result ${key}`);
   return { result: r, atMs: epochMs(r.at, "at") };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Approval } from "../../../src/domain/gates";
 import {
   approval,
-  checkResult as result,
+  commandResult as result,
   secondHandle,
   storeError,
   useStore,
@@ -216,36 +216,36 @@ export function gatesContract(factory: StoreFactory): void {
   describe("check results", () => {
     it("are kept per environment and key; the latest wins", async () => {
       const store = await handles.open();
-      expect(await store.checkResult("stage", "k1")).toBeUndefined();
+      expect(await store.commandResult("stage", "k1")).toBeUndefined();
 
-      await store.saveCheckResult("stage", "k1", result({ exitCode: 1, output: "1 failed\n" }));
-      await store.saveCheckResult("stage", "k1", result({ at: "2025-03-04T10:00:00.000Z" }));
-      await store.saveCheckResult("stage", "k1", result({ exitCode: 2, at: "2025-03-04T08:00:00.000Z" })); // older
-      await store.saveCheckResult("stage", "k2", result({ exitCode: null, timedOut: true }));
-      await store.saveCheckResult("prod", "k1", result({ name: "e2e" }));
+      await store.saveCommandResult("stage", "k1", result({ exitCode: 1, output: "1 failed\n" }));
+      await store.saveCommandResult("stage", "k1", result({ at: "2025-03-04T10:00:00.000Z" }));
+      await store.saveCommandResult("stage", "k1", result({ exitCode: 2, at: "2025-03-04T08:00:00.000Z" })); // older
+      await store.saveCommandResult("stage", "k2", result({ exitCode: null, timedOut: true }));
+      await store.saveCommandResult("prod", "k1", result({ name: "e2e" }));
 
-      expect(await store.checkResult("stage", "k1")).toEqual(result({ at: "2025-03-04T10:00:00.000Z" }));
-      expect(await store.checkResult("stage", "k2")).toEqual(result({ exitCode: null, timedOut: true }));
-      expect((await store.checkResult("prod", "k1"))?.name).toBe("e2e");
-      expect(await store.checkResult("prod", "k2")).toBeUndefined();
+      expect(await store.commandResult("stage", "k1")).toEqual(result({ at: "2025-03-04T10:00:00.000Z" }));
+      expect(await store.commandResult("stage", "k2")).toEqual(result({ exitCode: null, timedOut: true }));
+      expect((await store.commandResult("prod", "k1"))?.name).toBe("e2e");
+      expect(await store.commandResult("prod", "k2")).toBeUndefined();
     });
 
     it("refuse an invalid result", async () => {
       const store = await handles.open();
-      expect(await storeError(async () => await store.saveCheckResult("stage", "", result()))).toBe(
+      expect(await storeError(async () => await store.saveCommandResult("stage", "", result()))).toBe(
         "invalid-input",
       );
       expect(
-        await storeError(async () => await store.saveCheckResult("stage", "k1", result({ at: "soon" }))),
+        await storeError(async () => await store.saveCommandResult("stage", "k1", result({ at: "soon" }))),
       ).toBe("invalid-input");
       expect(
         await storeError(
           async () =>
-            await store.saveCheckResult("stage", "k1", { ...result(), exitCode: "1" as unknown as number }),
+            await store.saveCommandResult("stage", "k1", { ...result(), exitCode: "1" as unknown as number }),
         ),
       ).toBe("invalid-input");
 
-      expect(await store.checkResult("stage", "k1")).toBeUndefined();
+      expect(await store.commandResult("stage", "k1")).toBeUndefined();
     });
   });
 
@@ -277,8 +277,8 @@ export function gatesContract(factory: StoreFactory): void {
         firstAt: "2025-03-04T09:00:00.000Z",
       });
 
-      await b.saveCheckResult("stage", "k", result());
-      expect(await a.checkResult("stage", "k")).toEqual(result());
+      await b.saveCommandResult("stage", "k", result());
+      expect(await a.commandResult("stage", "k")).toEqual(result());
     });
   });
 }

@@ -1,7 +1,7 @@
 import { afterEach, type TestContext } from "vitest";
 import { StoreError, type StoreErrorKind } from "../../../src/adapters/store/errors";
 import type { EnvironmentState, NewRun, Store } from "../../../src/adapters/store/port";
-import type { Approval, CheckResult } from "../../../src/domain/gates";
+import type { Approval, CommandResult } from "../../../src/domain/gates";
 
 // What every store implementation is given to run the contract suite.
 
@@ -98,7 +98,7 @@ export const approval = (id: string, overrides: Partial<Approval> = {}): Approva
   ...overrides,
 });
 
-export const checkResult = (overrides: Partial<CheckResult> = {}): CheckResult => ({
+export const commandResult = (overrides: Partial<CommandResult> = {}): CommandResult => ({
   name: "unit",
   command: "npm test",
   commit: "4f1c2a9e",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { CheckReport } from "../../../src/domain/model";
+import type { RunReport } from "../../../src/domain/model";
 import type { IsDead } from "../../../src/domain/owner";
 import { sampleReport } from "../../unit/report/fixture";
 import {
@@ -227,7 +227,7 @@ export function runContract(factory: StoreFactory): void {
   });
 
   describe("reports", () => {
-    const at = (runId: string, startedAt: string, status: CheckReport["status"] = "Synced") =>
+    const at = (runId: string, startedAt: string, status: RunReport["status"] = "Synced") =>
       sampleReport({ runId, startedAt, endedAt: startedAt, status });
 
     it("keep history, newest first, per environment", async () => {
@@ -271,7 +271,7 @@ export function runContract(factory: StoreFactory): void {
       );
       expect(
         await storeError(
-          async () => await store.saveReport({ ...sampleReport(), status: "Fine" as CheckReport["status"] }),
+          async () => await store.saveReport({ ...sampleReport(), status: "Fine" as RunReport["status"] }),
         ),
       ).toBe("invalid-input");
       expect(await store.reports("test", 10)).toEqual([]);

@@ -8,7 +8,7 @@ import type { GitPort } from "../../../src/adapters/git/port";
 import type { StackPort } from "../../../src/adapters/pulumi/port";
 import { type ResolvedEnvironment, resolveEnvironment, resolveSettings } from "../../../src/config/resolve";
 import type { ChangeSet } from "../../../src/domain/changes";
-import type { CheckReport, CommitInfo } from "../../../src/domain/model";
+import type { RunReport, CommitInfo } from "../../../src/domain/model";
 import { openAuditLog, openStore, storeSpec } from "../../../src/compose";
 import { createLogger } from "../../../src/log";
 
@@ -36,7 +36,7 @@ export interface EngineFixture {
   heads: Record<string, string>;
   /** What the fake stack's preview shows as pending. */
   pending: ChangeSet;
-  reports: CheckReport[];
+  reports: RunReport[];
   cleanup(): Promise<void>;
 }
 
@@ -44,7 +44,7 @@ export function createFixture(environments: ResolvedEnvironment[]): EngineFixtur
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-app-"));
   const heads: Record<string, string> = Object.fromEntries(environments.map((e) => [e.branch, HEAD]));
   const state = { pending: { kind: "pending", resources: [] } as ChangeSet };
-  const reports: CheckReport[] = [];
+  const reports: RunReport[] = [];
   const commit = (sha: string): CommitInfo => ({
     sha,
     author: "Author",

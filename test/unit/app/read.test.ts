@@ -14,7 +14,7 @@ import {
 } from "../../../src/app/read";
 import type { Store } from "../../../src/adapters/store/port";
 import { openAuditLog, openExistingStore, openStore, storeSpec } from "../../../src/compose";
-import type { CheckReport, RunKind } from "../../../src/domain/model";
+import type { RunReport, RunKind } from "../../../src/domain/model";
 
 const ENVIRONMENTS = [
   { name: "test", branch: "test", stack: "test" },
@@ -122,7 +122,7 @@ describe("the read-only use cases", () => {
   });
 });
 
-function report(runId: string, environment: string, startedAt: string): CheckReport {
+function report(runId: string, environment: string, startedAt: string): RunReport {
   return {
     schemaVersion: 1,
     runId,

@@ -2,10 +2,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CheckError } from "../../../src/adapters/commands/errors";
+import { GateCommandError } from "../../../src/adapters/commands/errors";
 import { OUTPUT_LIMIT_BYTES } from "../../../src/adapters/commands/output";
-import { checkKey, runCheck, type RunCheckOptions } from "../../../src/adapters/commands/run";
-import type { CheckCommand } from "../../../src/domain/gates";
+import { commandKey, runCommand, type RunCommandOptions } from "../../../src/adapters/commands/run";
+import type { GateCommand } from "../../../src/domain/gates";
 
 // Real shells and real processes in a temp folder.
 
@@ -20,15 +20,15 @@ afterEach(() => {
 
 const AT = "2025-03-04T09:00:00.000Z";
 
-const command = (run: string, overrides: Partial<CheckCommand> = {}): CheckCommand => ({
+const command = (run: string, overrides: Partial<GateCommand> = {}): GateCommand => ({
   name: "unit",
   run,
   timeoutMs: 20_000,
   ...overrides,
 });
 
-const run = (run: string, overrides: Partial<CheckCommand> = {}, options: Partial<RunCheckOptions> = {}) =>
-  runCheck(command(run, overrides), { cwd: dir, commit: "4f1c2a9e", now: () => new Date(AT), ...options });
+const run = (run: string, overrides: Partial<GateCommand> = {}, options: Partial<RunCommandOptions> = {}) =>
+  runCommand(command(run, overrides), { cwd: dir, commit: "4f1c2a9e", now: () => new Date(AT), ...options });
 
 /** Whether the process runs (a zombie nobody reaped yet counts as gone). */
 function alive(pid: number): boolean {
@@ -56,7 +56,7 @@ async function eventually(condition: () => boolean, ms = 2_000): Promise<boolean
 
 const pidIn = (file: string): number => Number(fs.readFileSync(path.join(dir, file), "utf8").trim());
 
-describe("runCheck", () => {
+describe("runCommand", () => {
   it("returns a passing command's result, stdout and stderr in the order written", async () => {
     const result = await run("echo out1; echo err1 >&2; echo out2");
     expect(result).toEqual({
@@ -179,7 +179,7 @@ describe("runCheck", () => {
     expect(result.output).not.toMatch(/horse|staple|battery/);
   });
 
-  it("fails with CheckError 'aborted' when the signal fires, and stops the command", async () => {
+  it("fails with GateCommandError 'aborted' when the signal fires, and stops the command", async () => {
     const controller = new AbortController();
     const running = run(
       "sleep 30 & echo $! > sleep.pid; wait",
@@ -188,7 +188,7 @@ describe("runCheck", () => {
     );
     await eventually(() => fs.existsSync(path.join(dir, "sleep.pid")) && pidIn("sleep.pid") > 0);
     controller.abort();
-    await expect(running).rejects.toMatchObject({ name: "CheckError", kind: "aborted" });
+    await expect(running).rejects.toMatchObject({ name: "GateCommandError", kind: "aborted" });
     expect(await eventually(() => !alive(pidIn("sleep.pid")))).toBe(true);
 
     await expect(run("echo never", {}, { signal: AbortSignal.abort() })).rejects.toMatchObject({
@@ -197,23 +197,23 @@ describe("runCheck", () => {
   });
 
   it("refuses a folder that does not exist and a timeout that is no positive number", async () => {
-    await expect(run("true", {}, { cwd: path.join(dir, "gone") })).rejects.toThrow(CheckError);
+    await expect(run("true", {}, { cwd: path.join(dir, "gone") })).rejects.toThrow(GateCommandError);
     await expect(run("true", {}, { cwd: path.join(dir, "gone") })).rejects.toThrow(/gone does not exist/);
     await expect(run("true", { timeoutMs: 0 })).rejects.toMatchObject({ kind: "cannot-start" });
   });
 });
 
-describe("checkKey", () => {
+describe("commandKey", () => {
   it("is stable, and changes with the commit, the name, the command and the timeout", () => {
     const base = command("npm test");
-    const key = checkKey(base, "abc123");
-    expect(checkKey({ ...base }, "abc123")).toBe(key);
+    const key = commandKey(base, "abc123");
+    expect(commandKey({ ...base }, "abc123")).toBe(key);
     expect(key).toMatch(/^abc123:[0-9a-f]{64}$/);
     const others = [
-      checkKey(base, "def456"),
-      checkKey({ ...base, name: "e2e" }, "abc123"),
-      checkKey({ ...base, run: "npm run test" }, "abc123"),
-      checkKey({ ...base, timeoutMs: 1 }, "abc123"),
+      commandKey(base, "def456"),
+      commandKey({ ...base, name: "e2e" }, "abc123"),
+      commandKey({ ...base, run: "npm run test" }, "abc123"),
+      commandKey({ ...base, timeoutMs: 1 }, "abc123"),
     ];
     expect(new Set([key, ...others]).size).toBe(5);
   });

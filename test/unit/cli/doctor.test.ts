@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 
 import { type CommandContext, UsageError } from "../../../src/cli/command";
 import {
-  type Check,
+  type Finding,
   compareVersions,
   emulatorReason,
   exitCode,
@@ -21,7 +21,7 @@ import { main, reportError } from "../../../src/main";
 
 const repoRoot = path.resolve(__dirname, "../../..");
 
-function check(overrides: Partial<Check> & { name: string }): Check {
+function check(overrides: Partial<Finding> & { name: string }): Finding {
   return { ok: true, required: true, detail: "fine", ...overrides };
 }
 

@@ -20,7 +20,7 @@ import {
   stageAfter,
   statusRows,
 } from "../../../src/render/format";
-import type { CheckReport, EnvironmentStatus } from "../../../src/domain/model";
+import type { RunReport, EnvironmentStatus } from "../../../src/domain/model";
 import type { EnvironmentState } from "../../../src/adapters/store/port";
 import { DIGEST, gatedReport } from "../report/fixture";
 
@@ -88,11 +88,11 @@ describe("formatStatusTable", () => {
     ]);
     expect(formatStatusTable(rows, NOW)).toBe(
       [
-        "ENVIRONMENT   BRANCH         STATUS              HEAD      DEPLOYED   PENDING   DRIFTED   LAST RUN",
-        "test          test           Synced              4f1c2a9   4f1c2a9    0         0         3m ago",
-        "stage         stage          OutOfSync+Drifted   4f1c2a9   9a8b7c6    2         1         3h ago",
+        "ENVIRONMENT   BRANCH         STATUS              HEAD           DEPLOYED       PENDING   DRIFTED   LAST RUN",
+        "test          test           Synced              4f1c2a9e0b7d   4f1c2a9e0b7d   0         0         3m ago",
+        "stage         stage          OutOfSync+Drifted   4f1c2a9e0b7d   9a8b7c6d5e4f   2         1         3h ago",
         "  ↳ sync policy is gated: changes are reported and wait for their gates",
-        "prod          release/prod   Unknown             -         -          -         -         never",
+        "prod          release/prod   Unknown             -              -              -         -         never",
         "  ↳ never checked",
         "",
       ].join("\n"),
@@ -201,7 +201,7 @@ describe("checkExitCode", () => {
   });
 });
 
-const report: CheckReport = {
+const report: RunReport = {
   schemaVersion: 1,
   runId: "run-1",
   environment: "test",
@@ -265,7 +265,7 @@ describe("formatCheckSummary", () => {
       [
         "test: OutOfSync+Drifted",
         "  sync policy is gated: changes are reported and wait for their gates",
-        "  commit 4f1c2a9 by Dana Ops: Tag the queue with its owner · deployed 9a8b7c6",
+        "  commit 4f1c2a9e0b7d by Dana Ops: Tag the queue with its owner · deployed 9a8b7c6d5e4f",
         "",
         "Pending changes (Git → deployed): 1 resource",
         '  ~ events (aws-sdk:Queue) tags.owner: (not set) → "payments"',
@@ -328,7 +328,7 @@ describe("gates in the check summary", () => {
     );
     expect(text).toContain(
       [
-        "  commit 4f1c2a9 by Dana Ops: Raise the queue's visibility timeout · deployed 9a8b7c6",
+        "  commit 4f1c2a9e0b7d by Dana Ops: Raise the queue's visibility timeout · deployed 9a8b7c6d5e4f",
         "",
         "Gates (plan 3f9a0c1d2e4b):",
         "  ✔ promotion (pass): succeeded in stage 3h ago",

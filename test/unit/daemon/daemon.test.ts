@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ResolvedEnvironment } from "../../../src/config/resolve";
 import { Daemon, type DaemonEngine } from "../../../src/daemon";
 import type { WorkRequest } from "../../../src/daemon/requests";
-import type { CheckReport, EnvironmentState, EnvironmentStatus } from "../../../src/domain/model";
+import type { RunReport, EnvironmentState, EnvironmentStatus } from "../../../src/domain/model";
 import { createLogger } from "../../../src/log";
 
 // Never fires during a test.
@@ -25,7 +25,7 @@ function fakeEngine(names: string[]) {
     check: async (name, options) => {
       calls.push(`${options.kind} ${name} (${options.trigger})`);
       if (statuses.get(name) === undefined) statuses.set(name, "Synced");
-      return {} as CheckReport;
+      return {} as RunReport;
     },
     store: {
       status: async (environment) =>

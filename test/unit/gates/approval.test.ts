@@ -93,10 +93,10 @@ describe("evaluateApproval", () => {
     expect(result.verdict.verdict).toBe("wait");
     expect(result.counted).toEqual([]);
     expect(result.verdict.reason).toContain(
-      "approval by alice@example.com is for plan bbbbbbbbbbbb (commit abcdef0), not the current plan",
+      "approval by alice@example.com is for plan bbbbbbbbbbbb (commit abcdef012345), not the current plan",
     );
     expect(result.verdict.reason).toContain(
-      `approval by bob@example.com is for plan cccccccccccc (commit ${COMMIT.slice(0, 7)}), not the current plan`,
+      `approval by bob@example.com is for plan cccccccccccc (commit ${COMMIT.slice(0, 12)}), not the current plan`,
     );
   });
 

@@ -99,7 +99,7 @@ describe("evaluateGates", () => {
     const gates: Gates = { ...NONE, promotion: { from: "stage", soakMs: 0 } };
     const result = evaluateGates(gates, facts({ programTree: undefined }));
     expect(result.verdicts).toEqual([
-      { gate: "promotion", verdict: "block", reason: "the program tree at commit 1234567 is unknown" },
+      { gate: "promotion", verdict: "block", reason: "the program tree at commit 1234567890ab is unknown" },
     ]);
   });
 

@@ -42,7 +42,7 @@ describe("evaluatePromotion", () => {
     ).toEqual({
       gate: "promotion",
       verdict: "pass",
-      reason: "succeeded in stage at commit fedcba9 (first at 2025-06-02T10:00:00.000Z)",
+      reason: "succeeded in stage at commit fedcba987654 (first at 2025-06-02T10:00:00.000Z)",
     });
   });
 
@@ -57,7 +57,7 @@ describe("evaluatePromotion", () => {
       gate: "promotion",
       verdict: "block",
       reason:
-        "succeeded in stage at commit fedcba9 (first at 2025-06-02T10:00:00.000Z); soaking there for 30m, 12m1s left",
+        "succeeded in stage at commit fedcba987654 (first at 2025-06-02T10:00:00.000Z); soaking there for 30m, 12m1s left",
     });
     const soaked = evaluatePromotion(gate, {
       programTree: TREE,

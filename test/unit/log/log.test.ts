@@ -115,7 +115,7 @@ describe("pretty mode", () => {
 
     expect(lines()).toEqual([
       expect.stringMatching(
-        /^\d\d:\d\d:\d\d info {2}\[test test@1a2b3c4 run=r-42\] preview finished {2}pending=2 drift=0 note="two words"$/,
+        /^\d\d:\d\d:\d\d info {2}\[test test@1a2b3c4d5e6f run=r-42\] preview finished {2}pending=2 drift=0 note="two words"$/,
       ),
     ]);
   });

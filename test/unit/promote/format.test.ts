@@ -21,7 +21,7 @@ describe("formatPromoteResult", () => {
       [
         "promote test → stage: promoted (fast-forward)",
         "  fast-forwarded stage from 222222222222 to test's 111111111111",
-        "  stage (branch stage) is now at 1111111",
+        "  stage (branch stage) is now at 111111111111",
         "",
       ].join("\n"),
     );
@@ -45,7 +45,7 @@ describe("formatPromoteResult", () => {
     });
     expect(text).toContain("promote test → stage: refused\n");
     expect(text).not.toContain("(fast-forward)");
-    expect(text).toContain("  4444444 by Bob [31m <bob@example.com>: Hotfix the queue\n");
+    expect(text).toContain("  444444444444 by Bob [31m <bob@example.com>: Hotfix the queue\n");
     expect(text).toContain("Conflicting files:\n  README.md\n");
     expect(text).toMatch(/Nothing was pushed\.\n$/);
   });
@@ -70,7 +70,7 @@ describe("formatPromoteResult", () => {
       },
     });
     expect(text).toContain("promote test → stage: dry run (fast-forward)\n");
-    expect(text).toContain("  stage would be at 1111111\n");
+    expect(text).toContain("  stage would be at 111111111111\n");
     expect(text).toContain(
       "Pending changes (Git → deployed): 1 resource\n  + artifacts (aws-sdk:Bucket): will be created\n",
     );

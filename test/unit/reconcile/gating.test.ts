@@ -29,7 +29,7 @@ function context(byCommit: Record<string, Gates | undefined>, approvals = [appro
     },
     store: { approvals: () => approvals, success: () => undefined } as unknown as Store,
     gatesAt: (_env, commit) => Promise.resolve(byCommit[commit]),
-    runCheck: () => Promise.reject(new Error("no checks here")),
+    runCommand: () => Promise.reject(new Error("no checks here")),
     now: () => new Date("2026-11-27T12:00:00Z"),
   };
   return ctx;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { PulumiError } from "../../../src/adapters/pulumi/errors";
 import { StoreError } from "../../../src/adapters/store/errors";
 import type { Gates } from "../../../src/domain/gates";
-import { RunNotRecordedError } from "../../../src/reconcile/check";
+import { RunNotRecordedError } from "../../../src/reconcile/run";
 import { FakeStack, changes, resource } from "../../support/fake-stack";
 import { failingStore } from "../../support/failing-store";
 import { CHECK, NO_GATES, SYNC, environment, useRunHarness } from "../../support/run-harness";

@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ReportPathError, writeReportFiles } from "../../../src/adapters/reports/files";
-import { parseCheckReport } from "../../../src/domain/report-schema";
+import { parseRunReport } from "../../../src/domain/report-schema";
 import { renderMarkdown } from "../../../src/render/markdown";
 import { sampleReport } from "./fixture";
 
@@ -27,7 +27,7 @@ describe("writeReportFiles", () => {
       json: path.join(dir, "test", "20250304T093000000Z-run-0001.json"),
       markdown: path.join(dir, "test", "20250304T093000000Z-run-0001.md"),
     });
-    expect(parseCheckReport(JSON.parse(fs.readFileSync(files.json, "utf8")))).toEqual(report);
+    expect(parseRunReport(JSON.parse(fs.readFileSync(files.json, "utf8")))).toEqual(report);
     expect(fs.readFileSync(files.markdown, "utf8")).toBe(renderMarkdown(report));
     expect(read("test", "latest.json")).toBe(fs.readFileSync(files.json, "utf8"));
     expect(read("test", "latest.md")).toBe(renderMarkdown(report));

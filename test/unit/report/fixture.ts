@@ -1,9 +1,9 @@
-import type { CheckReport } from "../../../src/domain/model";
+import type { RunReport } from "../../../src/domain/model";
 
 const urn = (type: string, name: string) => `urn:pulumi:test::platform::${type}::${name}`;
 
 /** A report with both pending changes and drift, as a check of the test environment produces it. */
-export function sampleReport(overrides: Partial<CheckReport> = {}): CheckReport {
+export function sampleReport(overrides: Partial<RunReport> = {}): RunReport {
   return {
     schemaVersion: 1,
     runId: "run-0001",
@@ -62,7 +62,7 @@ export function sampleReport(overrides: Partial<CheckReport> = {}): CheckReport 
 export const DIGEST = "sha256:3f9a0c1d2e4b5a6978685746352413029f8e7d6c5b4a39281706f5e4d3c2b1a0";
 
 /** A prod report held by its gates: a plan, every kind of verdict, an approval, checks and policy findings. */
-export function gatedReport(overrides: Partial<CheckReport> = {}): CheckReport {
+export function gatedReport(overrides: Partial<RunReport> = {}): RunReport {
   const base = sampleReport({ environment: "prod", stack: "prod", branch: "prod" });
   return {
     ...base,

@@ -2,9 +2,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  CheckReportSchema,
+  RunReportSchema,
   InvalidReportError,
-  parseCheckReport,
+  parseRunReport,
   reportJsonSchema,
 } from "../../../src/domain/report-schema";
 import { gatedReport, sampleReport } from "./fixture";
@@ -13,7 +13,7 @@ const SCHEMA_FILE = path.join(__dirname, "..", "..", "..", "schema", "report.sch
 
 function invalid(value: unknown): InvalidReportError {
   try {
-    parseCheckReport(value, "test report");
+    parseRunReport(value, "test report");
   } catch (error) {
     if (error instanceof InvalidReportError) return error;
     throw error;
@@ -21,15 +21,15 @@ function invalid(value: unknown): InvalidReportError {
   throw new Error("the report was accepted");
 }
 
-describe("CheckReportSchema", () => {
+describe("RunReportSchema", () => {
   it("accepts a report and gives back the same document after a JSON round trip", () => {
     const report = sampleReport();
-    expect(parseCheckReport(JSON.parse(JSON.stringify(report)))).toEqual(report);
+    expect(parseRunReport(JSON.parse(JSON.stringify(report)))).toEqual(report);
   });
 
   it("accepts a minimal report (a check that failed before any preview)", () => {
     const { desired: _d, deployed: _p, pending: _q, drift: _r, reason: _s, ...minimal } = sampleReport();
-    expect(CheckReportSchema.safeParse({ ...minimal, status: "Failed", timings: {} }).success).toBe(true);
+    expect(RunReportSchema.safeParse({ ...minimal, status: "Failed", timings: {} }).success).toBe(true);
   });
 
   it("accepts the gates' fields (plan, verdicts, approvals, checks, policy, gates change, window note)", () => {
@@ -37,11 +37,11 @@ describe("CheckReportSchema", () => {
       gatesChange: { changes: ["approval: required 1 → 0"] },
       sync: { applied: true, windowClosedDuringUpdate: "the sync window closed while the update ran" },
     });
-    expect(parseCheckReport(JSON.parse(JSON.stringify(report)))).toEqual(report);
+    expect(parseRunReport(JSON.parse(JSON.stringify(report)))).toEqual(report);
     const killed = gatedReport({
       checks: [{ ...gatedReport().checks![0]!, exitCode: null, timedOut: true }],
     });
-    expect(parseCheckReport(killed)).toEqual(killed);
+    expect(parseRunReport(killed)).toEqual(killed);
   });
 
   it("names the bad path in the gates' fields", () => {
@@ -94,7 +94,7 @@ describe("CheckReportSchema", () => {
     expect(schema.required).toContain("runId");
     expect(Object.keys(schema.$defs).sort()).toEqual([
       "ChangeSet",
-      "CheckResult",
+      "CommandResult",
       "CommitInfo",
       "CountedApproval",
       "GateVerdict",

@@ -26,7 +26,7 @@ describe("renderMarkdown", () => {
 
   it("shows the commit by short sha, author, date and subject only", () => {
     expect(markdown).toContain(
-      "- Commit 4f1c2a9 by Dana Ops, 2025-03-04T10:20:30+01:00: Raise the queue's visibility timeout",
+      "- Commit 4f1c2a9e0b7d by Dana Ops, 2025-03-04T10:20:30+01:00: Raise the queue's visibility timeout",
     );
     expect(markdown).not.toContain("Consumers need longer");
     expect(markdown).toContain("- Deployed: 9a8b7c6");
@@ -185,7 +185,7 @@ describe("renderMarkdown", () => {
     }
     const ungated = renderMarkdown(
       sampleReport({
-        plan: { commit: "4f1c2a9", digest: DIGEST, remediate: false },
+        plan: { commit: "4f1c2a9e0b7d", digest: DIGEST, remediate: false },
         gates: [],
         checks: [],
         policy: [],
@@ -210,7 +210,7 @@ describe("renderMarkdown of a gated report", () => {
       [
         "## Gates",
         "",
-        "Plan `3f9a0c1d2e4b` at commit 4f1c2a9; a sync leaves the drift as it is.",
+        "Plan `3f9a0c1d2e4b` at commit 4f1c2a9e0b7d; a sync leaves the drift as it is.",
         "",
         "- ✔ **promotion** (pass): succeeded in stage 3h ago",
         "- ⏳ **approval** (wait): 1 of 2 approvals (needs one more of ops@example.com)",
@@ -238,7 +238,7 @@ describe("renderMarkdown of a gated report", () => {
       "- bob at 2025-03-04T09:20:00Z (protected: the plan and its protected operations)",
     );
     const noDrift = renderMarkdown(gatedReport({ plan, drift: { kind: "drift", resources: [] } }));
-    expect(section(noDrift, "Gates")).toContain("Plan `3f9a0c1d2e4b` at commit 4f1c2a9.");
+    expect(section(noDrift, "Gates")).toContain("Plan `3f9a0c1d2e4b` at commit 4f1c2a9e0b7d.");
   });
 
   it("escapes gate reasons, which can quote config and names", () => {
@@ -302,7 +302,7 @@ describe("renderMarkdown of a gated report", () => {
     const checks = section(text, "Checks");
     expect(checks).toContain("### ✖ slow: timed out after 5 min 0 s");
     expect(checks).toContain("### ✖ killed: killed after 2.0 s\n\nCommand: `` echo `date` ``\n\nNo output.");
-    expect(checks).toContain("```sh\nnpm ci\nnpm test\n```\n\nRan at commit 0123456.");
+    expect(checks).toContain("```sh\nnpm ci\nnpm test\n```\n\nRan at commit 0123456789ab.");
   });
 
   it("lists policy findings per resource, mandatory vs advisory, stack-wide ones last", () => {

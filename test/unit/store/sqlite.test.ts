@@ -7,7 +7,7 @@ import { loadSqlite } from "../../../src/adapters/store/load-sqlite";
 import { MIGRATIONS } from "../../../src/adapters/store/migrations";
 import type { NewRun } from "../../../src/adapters/store/port";
 import { sampleReport } from "../report/fixture";
-import { approval, checkResult } from "../../contract/store/harness";
+import { approval, commandResult } from "../../contract/store/harness";
 import { storeError, useTempStore } from "./temp-store";
 
 // What only the SQLite store has: its file, schema migrations, locks between processes, damaged
@@ -98,9 +98,9 @@ describe("damaged rows", () => {
     await expect(store.report("run-0001")).rejects.toThrow(/stored report of run run-0001 .*runId/);
     expect(await storeError(async () => await store.latestReport("test"))).toBe("corrupt");
 
-    await store.saveCheckResult("stage", "k1", checkResult());
+    await store.saveCommandResult("stage", "k1", commandResult());
     raw((db) => db.exec(`UPDATE check_results SET body = json_remove(body, '$.output')`));
-    await expect(store.checkResult("stage", "k1")).rejects.toThrow(
+    await expect(store.commandResult("stage", "k1")).rejects.toThrow(
       /stored check result k1 of environment stage .*output/,
     );
 

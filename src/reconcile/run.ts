@@ -1,21 +1,22 @@
 import type { GatingContext } from "./gating";
-import type { CheckReport } from "../domain/model";
+import type { RunReport } from "../domain/model";
 import type { Store } from "../adapters/store/port";
 import type { Logger } from "../log";
 import { judge, type JudgeContext } from "./judge";
-import { observe, type CheckGit, type ObserveContext } from "./observe";
+import { observe, type RunGit, type ObserveContext } from "./observe";
 import { recordJudgement, recordRun, type RecordContext, type RunMeta } from "./record";
 import type { RunResult } from "./report";
 import { sync, type SyncContext } from "./sync";
-import { stageTimer, type CheckedEnvironment, type CheckOptions, type Timed } from "./types";
+import { stageTimer, type RunEnvironment, type RunOptions, type Timed } from "./types";
+import { shortSha } from "../domain/commit";
 
-export type { CheckGit } from "./observe";
+export type { RunGit } from "./observe";
 export { RunNotRecordedError } from "./record";
-export type { CheckedEnvironment, CheckOptions } from "./types";
+export type { RunEnvironment, RunOptions } from "./types";
 
 /** Everything one run needs: each phase's context, and the run's own identity and clock. */
-export interface CheckContext extends ObserveContext, JudgeContext, SyncContext, RecordContext {
-  git: CheckGit & GatingContext["git"];
+export interface RunContext extends ObserveContext, JudgeContext, SyncContext, RecordContext {
+  git: RunGit & GatingContext["git"];
   store: Store;
   /** This process, as the owner of the runs it records (see adapters/owner). */
   owner: string;
@@ -29,11 +30,11 @@ export interface CheckContext extends ObserveContext, JudgeContext, SyncContext,
  * destroys anything on doubt: a missing branch, rewritten history or an interrupted earlier update
  * stop the environment with a clear status. Throws RunNotRecordedError when the run cannot be recorded.
  */
-export async function checkEnvironment(
-  ctx: CheckContext,
-  env: CheckedEnvironment,
-  options: CheckOptions,
-): Promise<CheckReport> {
+export async function runEnvironment(
+  ctx: RunContext,
+  env: RunEnvironment,
+  options: RunOptions,
+): Promise<RunReport> {
   const runId = ctx.newRunId();
   const startedAt = ctx.now().toISOString();
   const { timings, timed } = stageTimer();
@@ -54,7 +55,7 @@ export async function checkEnvironment(
 }
 
 /** The phases, each returning a value; nothing here records the run. */
-async function work(ctx: CheckContext, meta: RunMeta, timed: Timed): Promise<RunResult> {
+async function work(ctx: RunContext, meta: RunMeta, timed: Timed): Promise<RunResult> {
   const { env, options } = meta;
   const observed = await observe(ctx, env, {
     kind: options.kind,
@@ -67,7 +68,7 @@ async function work(ctx: CheckContext, meta: RunMeta, timed: Timed): Promise<Run
   const judged = await judge(ctx, env, observation, { allowSync: options.allowSync, timed });
   const judgement = recordJudgement(ctx, meta, observation, judged);
   if (judgement.kind !== "apply") return { ended: "judge", observation, judgement };
-  const log = meta.log.child({ commit: observation.head.slice(0, 12) });
+  const log = meta.log.child({ commit: shortSha(observation.head) });
   // Written before the update starts, so that a run cut short mid-update still names its commit.
   await ctx.store.setRunCommit(meta.runId, observation.head);
   const outcome = await timed("sync", () =>
