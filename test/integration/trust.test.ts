@@ -79,7 +79,7 @@ describe.skipIf(!bubblewrapWorks())("a hostile program on the ungated test branc
         drift: "report",
         definition: {
           // Where prod's passphrase file is, as a hostile author would know from the repository.
-          config: { LOOT_PROD_PASSPHRASE_FILE: prodPassphraseFile },
+          config: { LOOT_TARGET: prodPassphraseFile },
           credentials: { read: { CLOUD_KEY: { env: "TEST_CLOUD_KEY" } } },
           secrets: { passphrase: { env: "TEST_PASSPHRASE" } },
         },
