@@ -127,7 +127,7 @@ async function look(
   facts.dependencies = { key: deps.key, installed: deps.installed };
   log.debug(facts.dependencies, "dependencies ready");
   const stack = await timed("stack", () => ctx.openStack(env, projectDir));
-  await timed("secrets", () => stack.verifySecrets());
+  await timed("salt", () => stack.verifySecrets());
 
   const interrupted = await stack.pendingOperations();
   if (interrupted.length > 0) {
