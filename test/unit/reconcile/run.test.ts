@@ -54,7 +54,7 @@ describe("a run's status", () => {
       "checkout",
       "install",
       "stack",
-      "secrets",
+      "salt",
       "deployed",
       "gates",
       "preview",
