@@ -113,7 +113,7 @@ describe("tidegate run: the daemon as a work queue", () => {
 
     // The cron schedules fire once a year and the gate re-check waits 5 minutes: only the request can
     // explain a sync now.
-    await eventually(`prod Synced (daemon stderr:\n${d.stderr().slice(-2000)})`, 90_000, async () =>
+    await eventually(`prod Synced (daemon stderr:\n${d.stderr().slice(-12000)})`, 90_000, async () =>
       (await status()) === "Synced" ? true : undefined,
     );
     const [latest] = await f.engine.store.runs({ environment: "prod", limit: 1 });

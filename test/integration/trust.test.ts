@@ -136,9 +136,9 @@ describe.skipIf(!bubblewrapWorks())("a hostile program on the ungated test branc
     );
 
     const previewed = await f.engine.check("test", { kind: "check", trigger: "test", allowSync: false });
-    expect(previewed.status).not.toBe("Failed");
+    expect(previewed.status, previewed.reason).not.toBe("Failed");
     const synced = await f.engine.check("test", { kind: "sync", trigger: "test", allowSync: true });
-    expect(synced.status).toBe("Synced");
+    expect(synced.status, synced.reason).toBe("Synced");
 
     for (const mode of ["preview", "update"]) {
       const found = loot(mode);
