@@ -46,7 +46,7 @@ function startDaemon(configPath: string, env: Record<string, string>): Daemon {
 
 /** Polls `probe` every 500 ms until it returns a value, or fails after `timeoutMs`. */
 async function eventually<T>(
-  what: string,
+  what: string | (() => string),
   timeoutMs: number,
   probe: () => Promise<T | undefined>,
 ): Promise<T> {
@@ -54,7 +54,11 @@ async function eventually<T>(
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${typeof what === "string" ? what : what()}`,
+      );
+    }
     await sleep(500);
   }
 }
@@ -113,8 +117,10 @@ describe("tidegate run: the daemon as a work queue", () => {
 
     // The cron schedules fire once a year and the gate re-check waits 5 minutes: only the request can
     // explain a sync now.
-    await eventually(`prod Synced (daemon stderr:\n${d.stderr().slice(-12000)})`, 90_000, async () =>
-      (await status()) === "Synced" ? true : undefined,
+    await eventually(
+      () => `prod Synced (daemon stderr:\n${d.stderr().slice(-12000)})`,
+      90_000,
+      async () => ((await status()) === "Synced" ? true : undefined),
     );
     const [latest] = await f.engine.store.runs({ environment: "prod", limit: 1 });
     expect(latest?.trigger).toBe(`approved by ${APPROVER}`);
