@@ -69,7 +69,25 @@ describe("tidegate run: the daemon as a work queue", () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    f = await createEngineFixture([{ name: "prod", sync: "gated", drift: "report" }]);
+    const aws = awsEnvVars(inject("aws"));
+    // The daemon hands a stack only what its environment declares: the emulator's endpoint and
+    // region as config, its keys as credentials read from the daemon's own environment.
+    f = await createEngineFixture([
+      {
+        name: "prod",
+        sync: "gated",
+        drift: "report",
+        definition: {
+          config: { AWS_ENDPOINT_URL: aws.AWS_ENDPOINT_URL, AWS_REGION: aws.AWS_REGION },
+          credentials: {
+            read: {
+              AWS_ACCESS_KEY_ID: { env: "AWS_ACCESS_KEY_ID" },
+              AWS_SECRET_ACCESS_KEY: { env: "AWS_SECRET_ACCESS_KEY" },
+            },
+          },
+        },
+      },
+    ]);
     const config = parse(fs.readFileSync(f.configPath, "utf8")) as Record<string, unknown>;
     fs.writeFileSync(
       f.configPath,

@@ -24,7 +24,19 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
-const targets: Record<string, string> = JSON.parse(process.env.LOOT_TARGETS ?? "{}");
+// The program runs in <root>/data/workspaces/test/stacks/aws-sdk: tidegate's folders are above it.
+const root = path.resolve(process.cwd(), "../../../../..");
+const prodStack = pulumi.getStack().replace(/-test$/, "-prod");
+const targets: Record<string, string> = {
+  prodPassphraseFile: process.env.LOOT_TARGET ?? "",
+  enginePassphraseFile: path.join(root, "passphrase"),
+  backend: path.join(root, "state"),
+  dataDir: path.join(root, "data"),
+  store: path.join(root, "data", "tidegate.db"),
+  audit: path.join(root, "data", "audit.jsonl"),
+  prodWorktree: path.join(root, "data", "workspaces", "prod"),
+  mirror: path.join(root, "data", "git"),
+};
 const read = (p: string, depth = 0): string => {
   try {
     const stat = fs.statSync(p);
@@ -32,6 +44,7 @@ const read = (p: string, depth = 0): string => {
     if (depth > 6) return "";
     return fs
       .readdirSync(p)
+      .filter((name) => name !== "node_modules")
       .map((name) => name + "\\n" + read(path.join(p, name), depth + 1))
       .join("\\n");
   } catch (error) {
