@@ -133,21 +133,33 @@ describe("an environment's processes see only what the environment declares", ()
     expect(checkEnv).not.toContain(DEPLOY_TOKEN);
   });
 
-  it("masks a credential the program prints in its error, in the status, the store and the report", async () => {
+  it("masks a credential and the passphrase the program prints in its error, in every sink", async () => {
     await f.commitTo(
       "test",
-      { [`${PROJECT}/probe.ts`]: 'throw new Error("cannot log in with " + process.env.TEST_CLOUD_TOKEN);\n' },
-      "A program that prints its credential",
+      {
+        [`${PROJECT}/probe.ts`]:
+          'throw new Error("cannot log in with " + process.env.TEST_CLOUD_TOKEN + " and " + process.env.PULUMI_CONFIG_PASSPHRASE);\n',
+      },
+      "A program that prints its credential and its passphrase",
     );
     const report = await f.engine.check("test", { kind: "check", trigger: "test", allowSync: true });
     expect(report.status).toBe("Failed");
-    expect(report.reason).toContain("cannot log in with [secret]");
+    expect(report.reason).toContain("cannot log in with [secret] and [secret]");
     const stored = [
       (await f.engine.store.status("test"))?.reason,
       JSON.stringify(await f.engine.store.latestReport("test")),
     ];
     expect(stored.join("\n")).toContain("[secret]");
     expect(stored.join("\n")).not.toContain(READ_TOKEN);
+    // The store's file (and its write-ahead log), the audit log, the report files and the logs, as bytes.
+    const dataDir = path.join(path.dirname(f.configPath), "data");
+    const files = fs
+      .readdirSync(dataDir)
+      .filter((name) => name.startsWith("tidegate.db") || name.startsWith("audit"))
+      .map((name) => fs.readFileSync(path.join(dataDir, name)).toString("latin1"));
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    const sinks = [...files, ...reportTexts(dataDir), ...f.logs].join("\n");
+    for (const secret of [READ_TOKEN, STACK_PASSPHRASE]) expect(sinks).not.toContain(secret);
   });
 
   it("never writes a credential it read to a log line or a report", () => {
