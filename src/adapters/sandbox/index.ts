@@ -8,6 +8,7 @@ import type { PulumiToolchain } from "../pulumi/toolchain";
 import { bubblewrapArgs, probeBubblewrap, systemPaths, type ProbeResult } from "./bubblewrap";
 import { isolateStackState, SandboxError } from "./state";
 import { wrapperScript, writeWrapper } from "./wrapper";
+import { PROXY_VARIABLES } from "../targets/process-env";
 
 export { SandboxError } from "./state";
 export { probeBubblewrap, sandboxDiagnosis } from "./bubblewrap";
@@ -57,17 +58,7 @@ const ENGINE_ENV = [
 ];
 
 /** The host's network settings (trusted CAs, proxies, locale): shared by every environment, no secret of one. */
-const HOST_ENV = [
-  "LANG",
-  "LC_ALL",
-  "TZ",
-  "HTTP_PROXY",
-  "HTTPS_PROXY",
-  "NO_PROXY",
-  "http_proxy",
-  "https_proxy",
-  "no_proxy",
-];
+const HOST_ENV = ["LANG", "LC_ALL", "TZ", ...PROXY_VARIABLES];
 /** Variables naming a CA file or folder: passed on, and what they name bound read-only. */
 const HOST_CA_ENV = ["SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "AWS_CA_BUNDLE"];
 

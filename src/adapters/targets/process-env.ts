@@ -3,6 +3,16 @@
 // plus what the environment declares. Nothing else of tidegate's environment — another
 // environment's credentials, the engine-wide passphrase — reaches a program committed to a branch.
 
+/** The proxy settings, in both spellings programs read. */
+export const PROXY_VARIABLES: readonly string[] = [
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "NO_PROXY",
+  "http_proxy",
+  "https_proxy",
+  "no_proxy",
+];
+
 /** Variables of tidegate's own environment that every such process gets: locale, home, proxies. */
 export const INHERITED_VARIABLES: readonly string[] = [
   "PATH",
@@ -13,12 +23,7 @@ export const INHERITED_VARIABLES: readonly string[] = [
   "LANGUAGE",
   "TZ",
   "TMPDIR",
-  "HTTP_PROXY",
-  "HTTPS_PROXY",
-  "NO_PROXY",
-  "http_proxy",
-  "https_proxy",
-  "no_proxy",
+  ...PROXY_VARIABLES,
 ];
 
 /** Prefixes of inherited variables: the locale's categories. */
