@@ -94,6 +94,7 @@ const COMMIT_MARKER = /tidegate-commit: ([0-9a-f]{7,64})/;
 /** One Pulumi stack driven through the Automation API with the pinned toolchain. */
 export class PulumiStack {
   private verified: Promise<string | undefined> | undefined;
+  private exportedState: ReturnType<Stack["exportStack"]> | undefined;
   /** What the passphrase check needs; undefined for a cloud secrets provider (not checked here). */
   private readonly secrets: { passphrase: string; source: string; subject: string } | undefined;
 
@@ -155,10 +156,24 @@ export class PulumiStack {
 
   private async exported(): Promise<unknown> {
     try {
-      return await this.stack.exportStack();
+      return await this.state();
     } catch (err) {
       throw classifyPulumiError(err);
     }
+  }
+
+  /**
+   * The stack's state as exported, read once until this object changes it: the secrets check and
+   * the pending-operations check of a run share one `pulumi stack export`.
+   */
+  private state(): ReturnType<Stack["exportStack"]> {
+    this.exportedState ??= this.stack.exportStack();
+    const read = this.exportedState;
+    // A failed read is not kept: the next caller tries again.
+    read.catch(() => {
+      if (this.exportedState === read) this.exportedState = undefined;
+    });
+    return read;
   }
 
   async setConfig(key: string, value: string, secret = false): Promise<void> {
@@ -219,6 +234,8 @@ export class PulumiStack {
     const workspace = this.stack.workspace as LocalWorkspace;
     const readEnv = { ...workspace.envVars };
     let result: Awaited<ReturnType<Stack["up"]>>;
+    // The update changes the state: what follows it (the salt check, pending operations) reads anew.
+    this.exportedState = undefined;
     try {
       if (this.options.updateEnv) workspace.envVars = engineEnv(this.options, await this.options.updateEnv());
       result = await this.stack.up({
@@ -260,7 +277,7 @@ export class PulumiStack {
 
   /** Operations an interrupted update left in the state (a crash mid-update). */
   async pendingOperations(): Promise<PendingOperation[]> {
-    const state = await this.stack.exportStack();
+    const state = await this.state();
     const deployment = state.deployment as
       { pending_operations?: Array<{ resource: { urn: string; type: string }; type: string }> } | undefined;
     return (deployment?.pending_operations ?? []).map((op) => ({
@@ -271,6 +288,7 @@ export class PulumiStack {
   }
 
   async destroy(): Promise<void> {
+    this.exportedState = undefined;
     await this.stack.destroy({});
   }
 
