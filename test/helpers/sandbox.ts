@@ -9,3 +9,8 @@ export function bubblewrapWorks(): boolean {
     return false;
   }
 }
+
+/** Appended to the name of every test that needs bubblewrap, so a skip shows its reason. */
+export const BWRAP_REASON = bubblewrapWorks()
+  ? ""
+  : " (skipped: bwrap cannot make namespaces here; install bubblewrap)";

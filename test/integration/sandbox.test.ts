@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { bubblewrapWorks } from "../helpers/sandbox";
+import { BWRAP_REASON, bubblewrapWorks } from "../helpers/sandbox";
 import { PulumiStack } from "../../src/adapters/pulumi/stack";
 import { StackSandbox } from "../../src/adapters/sandbox";
 import { ISOLATED_DIR } from "../../src/adapters/sandbox/state";
@@ -83,103 +83,106 @@ function stackOutputs(stateDir: string, stack: string): Record<string, unknown> 
   return state.checkpoint.latest.resources.find((r) => r.type === "pulumi:pulumi:Stack")?.outputs ?? {};
 }
 
-describe.skipIf(!bubblewrapWorks())("environments sharing a file:// backend, each in its sandbox", () => {
-  let f: EngineFixture;
-  let stateDir: string;
-  let dataDir: string;
-  let dropFromCache: string | undefined;
+describe.skipIf(!bubblewrapWorks())(
+  `environments sharing a file:// backend, each in its sandbox${BWRAP_REASON}`,
+  () => {
+    let f: EngineFixture;
+    let stateDir: string;
+    let dataDir: string;
+    let dropFromCache: string | undefined;
 
-  beforeAll(async () => {
-    f = await createEngineFixture([
-      { name: "test", sync: "auto", drift: "report" },
-      { name: "prod", sync: "auto", drift: "report" },
-    ]);
-    stateDir = path.join(path.dirname(f.configPath), "state");
-    dataDir = path.join(path.dirname(f.configPath), "data");
-  });
-  afterAll(async () => {
-    if (dropFromCache) fs.rmSync(dropFromCache, { recursive: true, force: true });
-    await f?.cleanup();
-  });
+    beforeAll(async () => {
+      f = await createEngineFixture([
+        { name: "test", sync: "auto", drift: "report" },
+        { name: "prod", sync: "auto", drift: "report" },
+      ]);
+      stateDir = path.join(path.dirname(f.configPath), "state");
+      dataDir = path.join(path.dirname(f.configPath), "data");
+    });
+    afterAll(async () => {
+      if (dropFromCache) fs.rmSync(dropFromCache, { recursive: true, force: true });
+      await f?.cleanup();
+    });
 
-  it("a program committed to test neither reads nor writes prod's state, and test deploys normally", async () => {
-    const prod = await f.engine.check("prod", { kind: "sync", trigger: "test", allowSync: true });
-    expect(prod.status).toBe("Synced");
-    expect(prod.sync?.applied).toBe(true);
-    // Pulumi ran through the generated wrapper, not the toolchain's CLI directly.
-    expect(
-      fs.existsSync(path.join(dataDir, "sandbox", "prod", "projects", PROJECT_NAME, "bin", "pulumi")),
-    ).toBe(true);
+    it("a program committed to test neither reads nor writes prod's state, and test deploys normally", async () => {
+      const prod = await f.engine.check("prod", { kind: "sync", trigger: "test", allowSync: true });
+      expect(prod.status).toBe("Synced");
+      expect(prod.sync?.applied).toBe(true);
+      // Pulumi ran through the generated wrapper, not the toolchain's CLI directly.
+      expect(
+        fs.existsSync(path.join(dataDir, "sandbox", "prod", "projects", PROJECT_NAME, "bin", "pulumi")),
+      ).toBe(true);
 
-    const prodStack = f.stackName("prod");
-    const testStack = f.stackName("test");
-    const isProd = (rel: string) => rel.includes(prodStack);
-    const before = snapshot(stateDir);
-    const original = await f.readAt("test", `${PROJECT}/index.ts`);
-    const marker = path.join(path.dirname(f.configPath), "taken-by-install-script");
-    const install = installScript(
-      await f.readAt("test", `${PROJECT}/package.json`),
-      await f.readAt("test", `${PROJECT}/package-lock.json`),
-      stateDir,
-      marker,
-      `0.0.1-${f.prefix}`,
-    );
-    await f.commitTo(
-      "test",
-      {
-        [`${PROJECT}/index.ts`]: probeProgram(original, stateDir, prodStack),
-        [`${PROJECT}/package.json`]: install.packageJson,
-        [`${PROJECT}/package-lock.json`]: install.lockfile,
-      },
-      "A program (and an install script) that go after prod's state",
-    );
+      const prodStack = f.stackName("prod");
+      const testStack = f.stackName("test");
+      const isProd = (rel: string) => rel.includes(prodStack);
+      const before = snapshot(stateDir);
+      const original = await f.readAt("test", `${PROJECT}/index.ts`);
+      const marker = path.join(path.dirname(f.configPath), "taken-by-install-script");
+      const install = installScript(
+        await f.readAt("test", `${PROJECT}/package.json`),
+        await f.readAt("test", `${PROJECT}/package-lock.json`),
+        stateDir,
+        marker,
+        `0.0.1-${f.prefix}`,
+      );
+      await f.commitTo(
+        "test",
+        {
+          [`${PROJECT}/index.ts`]: probeProgram(original, stateDir, prodStack),
+          [`${PROJECT}/package.json`]: install.packageJson,
+          [`${PROJECT}/package-lock.json`]: install.lockfile,
+        },
+        "A program (and an install script) that go after prod's state",
+      );
 
-    // A report-only check previews the program (the case that runs code without any gate)...
-    const previewed = await f.engine.check("test", { kind: "check", trigger: "test", allowSync: false });
-    expect(previewed.status).not.toBe("Failed");
-    // ...and a sync deploys it.
-    expect(previewed.dependencies?.installed).toBe(true);
-    // This lockfile is this run's alone: its tree goes when the test ends.
-    dropFromCache = path.join(DEPENDENCY_CACHE, previewed.dependencies!.key);
-    const test = await f.engine.check("test", { kind: "sync", trigger: "test", allowSync: true });
-    expect(test.status).toBe("Synced");
-    expect(test.sync?.applied).toBe(true);
-    // npm ran outside the sandbox, so it ran no install script at all.
-    expect(fs.existsSync(marker)).toBe(false);
+      // A report-only check previews the program (the case that runs code without any gate)...
+      const previewed = await f.engine.check("test", { kind: "check", trigger: "test", allowSync: false });
+      expect(previewed.status).not.toBe("Failed");
+      // ...and a sync deploys it.
+      expect(previewed.dependencies?.installed).toBe(true);
+      // This lockfile is this run's alone: its tree goes when the test ends.
+      dropFromCache = path.join(DEPENDENCY_CACHE, previewed.dependencies!.key);
+      const test = await f.engine.check("test", { kind: "sync", trigger: "test", allowSync: true });
+      expect(test.status).toBe("Synced");
+      expect(test.sync?.applied).toBe(true);
+      // npm ran outside the sandbox, so it ran no install script at all.
+      expect(fs.existsSync(marker)).toBe(false);
 
-    const probe = stackOutputs(stateDir, testStack).sandboxProbe as Record<string, string>;
-    expect(probe.readProd).toBe("error:ENOENT");
-    // The shared folder of the project, seen from inside, holds test's own checkpoint only.
-    expect(probe.listShared).toMatch(/^ok:/);
-    expect(probe.listShared).toContain(`${testStack}.json`);
-    expect(probe.listShared).not.toContain(prodStack);
-    expect(probe.listStateRoot).toBe("ok:.pulumi");
-    expect(probe.writeProdHistory).toBe("error:ENOENT");
+      const probe = stackOutputs(stateDir, testStack).sandboxProbe as Record<string, string>;
+      expect(probe.readProd).toBe("error:ENOENT");
+      // The shared folder of the project, seen from inside, holds test's own checkpoint only.
+      expect(probe.listShared).toMatch(/^ok:/);
+      expect(probe.listShared).toContain(`${testStack}.json`);
+      expect(probe.listShared).not.toContain(prodStack);
+      expect(probe.listStateRoot).toBe("ok:.pulumi");
+      expect(probe.writeProdHistory).toBe("error:ENOENT");
 
-    const after = snapshot(stateDir);
-    // prod's files are exactly as they were.
-    const prodFiles = (s: Record<string, string>) => Object.entries(s).filter(([rel]) => isProd(rel));
-    expect(prodFiles(after)).toEqual(prodFiles(before));
-    expect(prodFiles(before).length).toBeGreaterThan(4);
-    // What the program wrote "next to prod's state" landed in test's own area; beside prod's
-    // checkpoint there is nothing new but test's own links.
-    const added = Object.keys(after).filter((rel) => !(rel in before));
-    const shared = path.join(".pulumi", "stacks", PROJECT_NAME);
-    expect(probe.writeNextToProd).toBe("ok:undefined");
-    expect(added).toContain(path.join(ISOLATED_DIR, PROJECT_NAME, testStack, "planted-by-test"));
-    expect(added.filter((rel) => rel.includes("planted"))).toHaveLength(1);
-    const addedShared = added.filter((rel) => rel.startsWith(shared));
-    expect(addedShared.length).toBeGreaterThan(0);
-    for (const rel of addedShared) expect(path.basename(rel)).toMatch(new RegExp(`^${testStack}\\.json`));
+      const after = snapshot(stateDir);
+      // prod's files are exactly as they were.
+      const prodFiles = (s: Record<string, string>) => Object.entries(s).filter(([rel]) => isProd(rel));
+      expect(prodFiles(after)).toEqual(prodFiles(before));
+      expect(prodFiles(before).length).toBeGreaterThan(4);
+      // What the program wrote "next to prod's state" landed in test's own area; beside prod's
+      // checkpoint there is nothing new but test's own links.
+      const added = Object.keys(after).filter((rel) => !(rel in before));
+      const shared = path.join(".pulumi", "stacks", PROJECT_NAME);
+      expect(probe.writeNextToProd).toBe("ok:undefined");
+      expect(added).toContain(path.join(ISOLATED_DIR, PROJECT_NAME, testStack, "planted-by-test"));
+      expect(added.filter((rel) => rel.includes("planted"))).toHaveLength(1);
+      const addedShared = added.filter((rel) => rel.startsWith(shared));
+      expect(addedShared.length).toBeGreaterThan(0);
+      for (const rel of addedShared) expect(path.basename(rel)).toMatch(new RegExp(`^${testStack}\\.json`));
 
-    // Outside the sandbox, the backend reads as one: prod has nothing pending, test is deployed.
-    const again = await f.engine.check("prod", { kind: "check", trigger: "test", allowSync: false });
-    expect(again.status).toBe("Synced");
-    expect(again.pending?.resources).toEqual([]);
-  });
-});
+      // Outside the sandbox, the backend reads as one: prod has nothing pending, test is deployed.
+      const again = await f.engine.check("prod", { kind: "check", trigger: "test", allowSync: false });
+      expect(again.status).toBe("Synced");
+      expect(again.pending?.resources).toEqual([]);
+    });
+  },
+);
 
-describe.skipIf(!bubblewrapWorks())("the sandbox's cost", () => {
+describe.skipIf(!bubblewrapWorks())(`the sandbox's cost${BWRAP_REASON}`, () => {
   it("times one preview with and without it", async () => {
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-it-sandbox-"));
     try {

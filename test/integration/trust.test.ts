@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { bubblewrapWorks } from "../helpers/sandbox";
+import { BWRAP_REASON, bubblewrapWorks } from "../helpers/sandbox";
 import { createEngineFixture, PROJECT, type EngineFixture } from "../helpers/engine";
 
 // The trust boundary, tried as a hostile author of the ungated `test` branch would: a program that
@@ -77,7 +77,7 @@ const PROD_MODULE = `import * as fs from "fs";
 fs.writeFileSync("own-key.txt", process.env.CLOUD_KEY ?? "(none)");
 `;
 
-describe.skipIf(!bubblewrapWorks())("a hostile program on the ungated test branch", () => {
+describe.skipIf(!bubblewrapWorks())(`a hostile program on the ungated test branch${BWRAP_REASON}`, () => {
   let f: EngineFixture;
   let secretsDir: string;
   let dataDir: string;

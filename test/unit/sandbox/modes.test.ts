@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { bubblewrapWorks } from "../../helpers/sandbox";
+import { BWRAP_REASON, bubblewrapWorks } from "../../helpers/sandbox";
 import { SandboxError, StackSandbox } from "../../../src/adapters/sandbox";
 
 const options = {
@@ -37,7 +37,7 @@ describe("StackSandbox without a working bubblewrap", () => {
   });
 });
 
-describe.skipIf(!bubblewrapWorks())("StackSandbox with a worktree around shared state", () => {
+describe.skipIf(!bubblewrapWorks())(`StackSandbox with a worktree around shared state${BWRAP_REASON}`, () => {
   it("refuses to bind a worktree that holds the backend", async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-sandbox-"));
     try {
