@@ -32,6 +32,8 @@ export function stageTimer(): { timings: Timings; timed: Timed } {
   const timings: Timings = {};
   const timed: Timed = async (stage, work) => {
     const start = performance.now();
+    // Keyed at the start, so stages that overlap keep the order they began in.
+    timings[stage] ??= 0;
     try {
       return await work();
     } finally {

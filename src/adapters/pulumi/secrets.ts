@@ -154,12 +154,11 @@ export function readStackSettings(projectDir: string, stackName: string): StackS
 export function writeEncryptionSalt(file: string, salt: string): void {
   const doc = parseDocument(fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "");
   if (doc.errors.length > 0) throw new Error(`${file}: not valid YAML: ${doc.errors[0]?.message}`);
-  if (doc.contents === null) {
-    fs.writeFileSync(file, `encryptionsalt: ${salt}\n`);
-    return;
-  }
-  doc.set("encryptionsalt", salt);
-  fs.writeFileSync(file, doc.toString());
+  if (doc.contents !== null) doc.set("encryptionsalt", salt);
+  // Atomic: a CLI reading the stack's settings at the same time sees the old file or the new one.
+  const temp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temp, doc.contents === null ? `encryptionsalt: ${salt}\n` : doc.toString());
+  fs.renameSync(temp, file);
 }
 
 function readYaml(file: string): Record<string, unknown> | undefined {

@@ -117,7 +117,7 @@ export class PulumiStack {
       fs.mkdirSync(options.backendUrl.slice("file://".length), { recursive: true });
     }
     if (options.pulumiHome) fs.mkdirSync(options.pulumiHome, { recursive: true });
-    const pulumiCommand = withoutInheritedEnv(await PulumiCommand.get({ root: options.toolchain.root }));
+    const pulumiCommand = withoutInheritedEnv(await pulumiCommandAt(options.toolchain.root));
     const workspace = await LocalWorkspace.create({
       workDir: path.resolve(options.workDir),
       pulumiCommand,
@@ -337,6 +337,21 @@ type RunCommand = (
  * (Node passes no variable whose value is undefined), so none reaches the CLI, its plugins or the
  * program.
  */
+// PulumiCommand.get runs `pulumi version` (through the sandbox, when there is one) on every call;
+// the CLI at a root does not change while tidegate runs, so each root is asked once per process.
+const commands = new Map<string, Promise<PulumiCommand>>();
+
+function pulumiCommandAt(root: string): Promise<PulumiCommand> {
+  let command = commands.get(root);
+  if (!command) {
+    command = PulumiCommand.get({ root });
+    commands.set(root, command);
+    // A failed probe is not kept: the next stack opened asks again.
+    command.catch(() => commands.delete(root));
+  }
+  return command;
+}
+
 function withoutInheritedEnv(command: PulumiCommand): PulumiCommand {
   const inner = command as unknown as { run: RunCommand };
   const isolated = Object.create(command) as { run: RunCommand };
