@@ -31,11 +31,14 @@ export class Engine {
   readonly audit: AuditPort;
   /** One check or sync per stack at a time in this process; schedules share it. */
   readonly flights = new SingleFlight();
+  /** For the reads: a run whose owner is gone shows as Interrupted. */
+  readonly isOwnerDead: EngineDeps["isOwnerDead"];
 
   constructor(private readonly deps: EngineDeps) {
     this.store = deps.store;
     this.git = deps.git;
     this.audit = deps.audit;
+    this.isOwnerDead = deps.isOwnerDead;
   }
 
   /**
