@@ -46,7 +46,10 @@ export async function status(read: ReadPorts): Promise<StatusRow[]> {
  * The environment's newest run when its process died before it ended: no end recorded and its owner
  * dead (computed here, so a CLI sees it with no daemon running), or marked interrupted by a sweep.
  */
-export async function interruptedRun(read: ReadPorts, environment: string): Promise<RunRecord | undefined> {
+export async function interruptedRun(
+  read: { store?: Pick<RunStore, "runs">; isOwnerDead?: IsDead },
+  environment: string,
+): Promise<RunRecord | undefined> {
   const [newest] = (await read.store?.runs({ environment, limit: 1 })) ?? [];
   if (!newest) return undefined;
   if (newest.outcome === "interrupted") return newest;
