@@ -24,7 +24,11 @@ const LockFile = z.looseObject({
 });
 
 /** The lock files of a stack in a file:// backend (project layout); undefined for other backends. */
-export function fileBackendLocks(backendUrl: string, project: string, stack: string): StackLock[] | undefined {
+export function fileBackendLocks(
+  backendUrl: string,
+  project: string,
+  stack: string,
+): StackLock[] | undefined {
   if (!backendUrl.startsWith("file://")) return undefined;
   const root = fileURLToPath(backendUrl.replace(/\?.*$/, ""));
   const dir = path.join(root, ".pulumi", "locks", "organization", project, stack);
