@@ -141,7 +141,7 @@ function formatOutcome(name: string, result: RecoverResult): string {
     case "recovered":
       return `Recovered '${name}': the lock is released and the pending operations are cleared.\n\n${formatCheckSummary(result.report)}`;
     case "approved":
-      return `Approved by ${result.approval.approver}: recovery ${result.approval.planDigest}. Another person may now run \`tidegate recover ${name} --yes\`.\n`;
+      return `Approved by ${result.approval.approver}: recovery ${result.approval.planDigest} of exactly these pending operations.\nAnother person (or you, where the environment allows self-approval) may now run \`tidegate recover ${name} --yes\`.\n`;
     case "declined":
     case "refused":
       return `Not recovered: ${result.reason}\n`;
