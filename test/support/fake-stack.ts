@@ -96,7 +96,8 @@ export class FakeStack implements StackPort {
   clearPendingOperations(): Promise<Record<string, number>> {
     this.calls.push("clearPendingOperations");
     if (this.script.refresh) return Promise.reject(this.script.refresh);
-    if (this.script.locks?.length) return Promise.reject(new Error("the stack is currently locked by 1 lock(s)"));
+    if (this.script.locks?.length)
+      return Promise.reject(new Error("the stack is currently locked by 1 lock(s)"));
     this.script.pendingOperations = [];
     return Promise.resolve({ same: 1 });
   }
