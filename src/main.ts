@@ -33,6 +33,10 @@ const commands: Record<string, CommandEntry> = {
   report: { summary: "Print an environment's report, or its runs", load: () => import("./cli/report.js") },
   doctor: { summary: "Check what tidegate needs on this machine", load: () => import("./cli/doctor.js") },
   audit: { summary: "Show, filter or verify the audit log", load: () => import("./cli/audit.js") },
+  recover: {
+    summary: "Show and clear what an interrupted update left on a stack",
+    load: () => import("./cli/recover.js"),
+  },
 };
 
 const helpOption = { help: { type: "boolean", short: "h" } } as const;

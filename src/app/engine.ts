@@ -15,6 +15,7 @@ import type { GitPort } from "../adapters/git/port";
 import type { Actor } from "./actor";
 import type { AuditPort, EngineDeps, RunPorts } from "./ports";
 import { UnknownEnvironmentError } from "./errors";
+import { recover, type RecoverContext, type RecoverRequest, type RecoverResult } from "./recover";
 import { shortSha } from "../domain/commit";
 
 export { UnknownEnvironmentError };
@@ -31,11 +32,14 @@ export class Engine {
   readonly audit: AuditPort;
   /** One check or sync per stack at a time in this process; schedules share it. */
   readonly flights = new SingleFlight();
+  /** For the reads: a run whose owner is gone shows as Interrupted. */
+  readonly isOwnerDead: EngineDeps["isOwnerDead"];
 
   constructor(private readonly deps: EngineDeps) {
     this.store = deps.store;
     this.git = deps.git;
     this.audit = deps.audit;
+    this.isOwnerDead = deps.isOwnerDead;
   }
 
   /**
@@ -149,6 +153,45 @@ export class Engine {
     const env = this.environment(name);
     const run = () => this.deps.duringRun(() => runEnvironment(this.context(name), env, options));
     return this.flights.run(`stack:${env.stack}`, run, { wait: true });
+  }
+
+  /** Shows and, once confirmed, clears what an interrupted update left on the stack (src/app/recover.ts). */
+  recover(name: string, request: RecoverRequest): Promise<RecoverResult> {
+    const env = this.environment(name);
+    const run = this.deps.forRun(env);
+    const ports: RecoverContext = {
+      store: this.store,
+      git: this.git,
+      audit: (entry) => void this.audit.append(entry),
+      log: this.deps.log,
+      workspaceDir: this.deps.workspaceDir(name),
+      installDependencies: (projectDir) => run.installDependencies(projectDir),
+      openStack: (projectDir) => run.openStack(projectDir),
+      hold: (runId, work) => this.hold(env, run, runId, work),
+      gatesAt: (commit) => this.gatesAt(name, commit),
+      isOwnerDead: this.deps.isOwnerDead,
+      check: () => this.observe("check", name, request),
+      now: () => this.now(),
+      newId: () => this.deps.newId(),
+    };
+    return recover(ports, env, request);
+  }
+
+  /**
+   * Runs `work` holding the environment as a sync holds it: this process's flight on its stack,
+   * then tidegate's lease across processes. Undefined when another holder has the lease.
+   */
+  private hold<T>(env: ResolvedEnvironment, run: RunPorts, runId: string, work: () => Promise<T>) {
+    const held = async (): Promise<T | undefined> => {
+      const lease = run.acquireLease(runId);
+      if (!lease) return undefined;
+      try {
+        return await work();
+      } finally {
+        lease.release();
+      }
+    };
+    return this.flights.run(`stack:${env.stack}`, held, { wait: true });
   }
 
   /** The plan a sync would apply now, with every gate's verdict; changes nothing. */

@@ -1,6 +1,7 @@
 import type { AuditEntry, AuditFilter, VerifyResult } from "../adapters/audit";
 import type { ReportStore, RunStore, StatusStore } from "../adapters/store/port";
 import type { RunReport, ReportSummary, RunRecord } from "../domain/model";
+import type { IsDead } from "../domain/owner";
 import { type StatusRow, statusRows } from "../render/format";
 import { NotFoundError, UnknownEnvironmentError } from "./errors";
 
@@ -10,23 +11,68 @@ import { NotFoundError, UnknownEnvironmentError } from "./errors";
 
 export interface ReadPorts {
   /** Undefined when nothing was ever recorded (reading creates no store). */
-  store?: StatusStore & ReportStore & Pick<RunStore, "run">;
+  store?: StatusStore & ReportStore & Pick<RunStore, "run" | "runs">;
   /** The configured environments in promotion order; undefined when they could not be read. */
   environments?: readonly { name: string; branch: string; stack: string }[];
   /** Where the store lives, named when something is not found there. */
   dataDir?: string;
+  /** Whether a run's owner is gone; without it, only runs already marked interrupted show as such. */
+  isOwnerDead?: IsDead;
 }
 
 /** One row per configured environment (never checked: Unknown); the store's alone when none are known. */
 export async function status(read: ReadPorts): Promise<StatusRow[]> {
   const states = (await read.store?.statuses()) ?? [];
-  return read.environments ? statusRows(read.environments, states) : states;
+  const rows = read.environments ? statusRows(read.environments, states) : states;
+  const marked: StatusRow[] = [];
+  for (const row of rows) {
+    const cut = await interruptedRun(read, row.environment);
+    marked.push(
+      cut
+        ? {
+            ...row,
+            status: "Interrupted",
+            reason: interruptedReason(cut),
+            lastRunId: cut.id,
+            lastRunAt: cut.startedAt,
+          }
+        : row,
+    );
+  }
+  return marked;
+}
+
+/**
+ * The environment's newest run when its process died before it ended: no end recorded and its owner
+ * dead (computed here, so a CLI sees it with no daemon running), or marked interrupted by a sweep.
+ */
+export async function interruptedRun(
+  read: { store?: Pick<RunStore, "runs">; isOwnerDead?: IsDead },
+  environment: string,
+): Promise<RunRecord | undefined> {
+  const [newest] = (await read.store?.runs({ environment, limit: 1 })) ?? [];
+  if (!newest) return undefined;
+  if (newest.outcome === "interrupted") return newest;
+  const dead = newest.endedAt === undefined && read.isOwnerDead?.(newest.owner, newest.heartbeatAt) === true;
+  return dead ? newest : undefined;
+}
+
+/** Names the run, its commit, when it started, and the command that shows what it left behind. */
+export function interruptedReason(run: RunRecord): string {
+  const commit = run.commit ? ` of ${run.commit.slice(0, 7)}` : "";
+  return `${run.kind} run ${run.id}${commit} started ${run.startedAt} was interrupted (its tidegate process is gone); run \`tidegate recover ${run.environment}\` to see and clear what it left`;
 }
 
 /** The environment's newest report. Fails with NotFoundError when it has none yet. */
 export async function latestReport(read: ReadPorts, environment: string): Promise<RunReport> {
   assertKnown(read, environment);
   const report = await read.store?.latestReport(environment);
+  const cut = await interruptedRun(read, environment);
+  if (cut && report) {
+    // The newest run left no report: the last one is shown, with what happened since.
+    return { ...report, status: "Interrupted", reason: interruptedReason(cut) };
+  }
+  if (cut) throw new NotFoundError(`no report for '${environment}' yet: ${interruptedReason(cut)}`);
   if (!report) {
     throw new NotFoundError(
       `no report for '${environment}'${read.dataDir === undefined ? "" : ` in ${read.dataDir}`} yet: run \`tidegate check ${environment}\` (or \`tidegate run\`) first`,

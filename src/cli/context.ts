@@ -12,7 +12,8 @@ import type { Engine } from "../app/engine";
 import { createLogger, type Logger } from "../log";
 import { KnownSecrets } from "../log/redact";
 import type { RunReport } from "../domain/model";
-import type { Store } from "../adapters/store/port";
+import type { IsDead, Store } from "../adapters/store/port";
+import { ownerDeadness } from "../adapters/owner";
 import { provisionPulumi, type PulumiToolchain } from "../devenv/toolchain/pulumi";
 import { type CommandArgs, type CommandContext, ExitCode, UsageError } from "./command";
 import { type CliEmulator, openEmulator } from "./emulator";
@@ -131,6 +132,8 @@ export interface ReadContext {
   environments?: { name: string; branch: string; stack: string }[];
   /** The store, when the data directory holds one; never created here. */
   store?: Store;
+  /** Whether a run's owner is gone (its run shows as Interrupted). */
+  isOwnerDead: IsDead;
   close(): Promise<void>;
 }
 
@@ -161,7 +164,8 @@ export async function openForReading(
   }
   const { openExistingStore, storeSpec } = await import("../compose.js");
   const store = openExistingStore(storeSpec({ dataDir }));
-  return { dataDir, environments, store, close: async () => await store?.close() };
+  const isOwnerDead = ownerDeadness();
+  return { dataDir, environments, store, isOwnerDead, close: async () => await store?.close() };
 }
 
 export interface EngineSession {

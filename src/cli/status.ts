@@ -22,8 +22,8 @@ export const command: Command = {
     "",
     "Statuses: Synced, OutOfSync (pending change), Drifted, OutOfSync+Drifted, AwaitingApproval (the",
     "gates pass but for an approval: see `tidegate plan <env>`), Blocked (a gate or a rewritten history",
-    "said no), Progressing, Failed (the reason says what to do), Unknown (never checked, or the branch",
-    "is gone).",
+    "said no), Progressing, Failed (the reason says what to do), Interrupted (a run's process died:",
+    "see `tidegate recover <env>`), Unknown (never checked, or the branch is gone).",
   ].join("\n"),
   options: { ...CONFIG_OPTIONS, json: { type: "boolean" } },
   run: (args, context) =>

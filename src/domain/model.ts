@@ -11,6 +11,8 @@ export type EnvironmentStatus =
   | "Blocked"
   | "Progressing"
   | "Failed"
+  /** A run's process died before the run ended (kill, crash): `tidegate recover <env>` says what it left. */
+  | "Interrupted"
   | "Unknown";
 
 export interface CommitInfo {

@@ -19,6 +19,7 @@ export const EnvironmentStatusSchema = z
     "Blocked",
     "Progressing",
     "Failed",
+    "Interrupted",
     "Unknown",
   ])
   .describe("The status of the environment after the check.");

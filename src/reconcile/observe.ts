@@ -138,7 +138,7 @@ async function look(
     const list = interrupted.map((op) => `${op.operation} ${op.urn}`).join(", ");
     return stop(
       "Failed",
-      `an interrupted update left ${interrupted.length} pending operation(s) (${list}); confirm them in the cloud, then run \`pulumi refresh\` on stack ${env.stack}`,
+      `an interrupted update left ${interrupted.length} pending operation(s) (${list}); confirm them in the cloud, then run \`tidegate recover ${env.name}\``,
     );
   }
   const deployed = await deployedRead;

@@ -133,7 +133,7 @@ export function shortSha(sha: string | undefined): string {
 
 /**
  * The exit code of `check` and `drift`: 1 when the environment could not be checked or needs a
- * person (Failed, Blocked, Unknown, and Progressing, which a finished check never is); otherwise 0,
+ * person (Failed, Interrupted, Blocked, Unknown, and Progressing, which a finished check never is); otherwise 0,
  * except that with `detailed` (--exit-code) a difference from Git or from the live world is 3,
  * like `terraform plan -detailed-exitcode`.
  */
@@ -147,6 +147,7 @@ export function checkExitCode(status: EnvironmentStatus, detailed: boolean): num
     case "AwaitingApproval":
       return detailed ? CHANGES_EXIT_CODE : 0;
     case "Failed":
+    case "Interrupted":
     case "Blocked":
     case "Unknown":
     case "Progressing":

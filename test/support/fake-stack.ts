@@ -1,9 +1,11 @@
+import type { StackLock } from "../../src/adapters/pulumi/locks";
 import type { StackPort } from "../../src/adapters/pulumi/port";
 import type {
   Deployed,
   PendingOperation,
   PreviewOptions,
   PreviewResult,
+  StackAccess,
   UpOptions,
   UpResult,
 } from "../../src/adapters/pulumi/stack";
@@ -28,6 +30,10 @@ export interface StackScript {
   secrets?: Error;
   /** What an update returns, or the error it fails with. */
   up?: UpResult | Error;
+  /** Pulumi's lock files; cancel removes them. Undefined: the backend does not show them. */
+  locks?: StackLock[];
+  /** clearPendingOperations fails with this (and clears nothing). */
+  refresh?: Error;
 }
 
 export class FakeStack implements StackPort {
@@ -74,6 +80,37 @@ export class FakeStack implements StackPort {
   pendingOperations(): Promise<PendingOperation[]> {
     this.calls.push("pendingOperations");
     return Promise.resolve(this.script.pendingOperations ?? []);
+  }
+
+  locks(): Promise<StackLock[] | undefined> {
+    this.calls.push("locks");
+    return Promise.resolve(this.script.locks);
+  }
+
+  cancel(): Promise<void> {
+    this.calls.push("cancel");
+    if (this.script.locks) this.script.locks = [];
+    return Promise.resolve();
+  }
+
+  clearPendingOperations(): Promise<Record<string, number>> {
+    this.calls.push("clearPendingOperations");
+    if (this.script.refresh) return Promise.reject(this.script.refresh);
+    if (this.script.locks?.length)
+      return Promise.reject(new Error("the stack is currently locked by 1 lock(s)"));
+    this.script.pendingOperations = [];
+    return Promise.resolve({ same: 1 });
+  }
+
+  access(): StackAccess {
+    return {
+      stackName: "test",
+      workDir: "/work/app",
+      pulumi: "/toolchain/bin/pulumi",
+      backendUrl: "file:///state",
+      pulumiHome: "/data/pulumi-home",
+      passphraseSource: "file /etc/tidegate/passphrase",
+    };
   }
 }
 

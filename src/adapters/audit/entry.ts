@@ -15,6 +15,7 @@ export const AUDIT_ACTIONS = [
   "failure",
   "gates-change",
   "break-glass",
+  "recover",
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

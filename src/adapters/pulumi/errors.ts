@@ -17,10 +17,10 @@ export type PulumiFailureKind =
 
 const RECOVERY: Record<PulumiFailureKind, string> = {
   "lock-held":
-    "another update of this stack is running (another tidegate or a person); wait for it. If it crashed, `pulumi cancel` releases the lock.",
+    "another update of this stack is running (another tidegate or a person); wait for it. If it crashed, `tidegate recover <env>` shows the lock and releases it.",
   "stack-missing": "create the stack, or check the environment's stack name and the backend URL.",
   "pending-operations":
-    "an earlier update was interrupted; confirm the listed resources in the cloud, then run `pulumi refresh` (with --clear-pending-creates for pending creates) on the stack.",
+    "an earlier update was interrupted; confirm the listed resources in the cloud, then run `tidegate recover <env>` (it shows the pending operations, and the manual `pulumi` commands).",
   "plugin-missing": "run `tidegate doctor`: a provider plugin is not installed and cannot be downloaded.",
   "program-error": "the Pulumi program failed; fix the program or its config on the branch and push again.",
   "provider-error":

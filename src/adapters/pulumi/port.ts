@@ -1,4 +1,13 @@
-import type { Deployed, PendingOperation, PreviewOptions, PreviewResult, UpOptions, UpResult } from "./stack";
+import type { StackLock } from "./locks";
+import type {
+  Deployed,
+  PendingOperation,
+  PreviewOptions,
+  PreviewResult,
+  StackAccess,
+  UpOptions,
+  UpResult,
+} from "./stack";
 
 /** What the engine needs of one Pulumi stack; PulumiStack is the Automation API adapter. */
 export interface StackPort {
@@ -10,4 +19,12 @@ export interface StackPort {
   up(options?: UpOptions): Promise<UpResult>;
   deployed(): Promise<Deployed | undefined>;
   pendingOperations(): Promise<PendingOperation[]>;
+  /** Who holds Pulumi's lock on the stack; undefined where the backend does not show it. */
+  locks(): Promise<StackLock[] | undefined>;
+  /** Releases Pulumi's lock (`pulumi cancel`): for an update whose process is gone. */
+  cancel(): Promise<void>;
+  /** A refresh that also drops the pending creates an interrupted update left; returns its summary. */
+  clearPendingOperations(): Promise<Record<string, number>>;
+  /** How a person reaches this stack by hand (no secret values). */
+  access(): StackAccess;
 }

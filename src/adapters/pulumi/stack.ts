@@ -14,6 +14,7 @@ import type { ChangeSet } from "../../domain/changes";
 import { driftChanges, pendingChanges } from "./changes";
 import { Redactor } from "../../log/redact";
 import { classifyPulumiError, PulumiError } from "./errors";
+import { fileBackendLocks, type StackLock } from "./locks";
 import { failedOnlyOnPolicy, policyViolations, summaryOf } from "./policy";
 import { backendSecrets, readStackSettings, verifyStackSecrets, writeEncryptionSalt } from "./secrets";
 
@@ -87,6 +88,19 @@ export interface PendingOperation {
   urn: string;
   type: string;
   operation: string;
+}
+
+/** What a person needs to run `pulumi` on the stack by hand: never a secret value, only where it is. */
+export interface StackAccess {
+  stackName: string;
+  workDir: string;
+  /** The `pulumi` tidegate runs (in the sandbox, its wrapper). */
+  pulumi: string;
+  backendUrl: string;
+  pulumiHome?: string;
+  /** Where the passphrase comes from (a file, a variable), never the passphrase. */
+  passphraseSource?: string;
+  secretsProvider?: string;
 }
 
 const COMMIT_MARKER = /tidegate-commit: ([0-9a-f]{7,64})/;
@@ -285,6 +299,45 @@ export class PulumiStack {
       type: op.resource.type,
       operation: op.type,
     }));
+  }
+
+  async locks(): Promise<StackLock[] | undefined> {
+    const project = (await this.stack.workspace.projectSettings()).name;
+    return fileBackendLocks(this.options.backendUrl, project, this.stack.name);
+  }
+
+  async cancel(): Promise<void> {
+    try {
+      await this.stack.cancel();
+    } catch (err) {
+      throw failure(err, this.options);
+    }
+  }
+
+  async clearPendingOperations(): Promise<Record<string, number>> {
+    await this.verifySecrets();
+    this.exportedState = undefined;
+    try {
+      const result = await this.stack.refresh({ clearPendingCreates: true });
+      return { ...result.summary.resourceChanges };
+    } catch (err) {
+      throw failure(err, this.options);
+    }
+  }
+
+  access(): StackAccess {
+    const { options } = this;
+    return {
+      stackName: this.stack.name,
+      workDir: this.stack.workspace.workDir,
+      pulumi: path.join(options.toolchain.binDir, "pulumi"),
+      backendUrl: options.backendUrl,
+      ...(options.pulumiHome ? { pulumiHome: options.pulumiHome } : {}),
+      ...(options.passphrase === undefined
+        ? {}
+        : { passphraseSource: options.passphraseSource ?? "PULUMI_CONFIG_PASSPHRASE as given to tidegate" }),
+      ...(options.secretsProvider ? { secretsProvider: options.secretsProvider } : {}),
+    };
   }
 
   async destroy(): Promise<void> {

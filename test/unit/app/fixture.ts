@@ -79,6 +79,10 @@ export function createFixture(environments: ResolvedEnvironment[]): EngineFixtur
     up: () => Promise.resolve({ summary: { update: 1 }, outputs: {} }),
     deployed: () => Promise.resolve(undefined),
     pendingOperations: () => Promise.resolve([]),
+    locks: () => Promise.resolve([]),
+    cancel: () => Promise.resolve(),
+    clearPendingOperations: () => Promise.resolve({}),
+    access: () => ({ stackName: "app", workDir: dataDir, pulumi: "pulumi", backendUrl: "file:///state" }),
   };
   let ids = 0;
   const now = () => new Date("2025-06-01T12:00:00Z");

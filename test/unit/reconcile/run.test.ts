@@ -196,7 +196,7 @@ describe("a run's status", () => {
 
     expect(report.status).toBe("Failed");
     expect(report.reason).toMatch(/interrupted update left 1 pending operation\(s\) \(creating urn:/);
-    expect(report.reason).toMatch(/pulumi refresh` on stack test/);
+    expect(report.reason).toMatch(/`tidegate recover test`/);
     // The history is read alongside the secrets check; nothing is previewed.
     expect(h.stack.calls).toEqual(["deployed", "verifySecrets", "pendingOperations"]);
     expect(await h.store.run(report.runId)).toMatchObject({ outcome: "skipped" });
