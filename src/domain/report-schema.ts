@@ -19,6 +19,7 @@ export const EnvironmentStatusSchema = z
     "Blocked",
     "Progressing",
     "Failed",
+    "Stalled",
     "Unknown",
   ])
   .describe("The status of the environment after the check.");

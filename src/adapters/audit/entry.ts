@@ -15,6 +15,10 @@ export const AUDIT_ACTIONS = [
   "failure",
   "gates-change",
   "break-glass",
+  /** The daemon stopped running an environment that failed the same way again and again, or resumed it. */
+  "stall",
+  /** The remote could not be polled (verdict "started"), or answered again ("ended"). */
+  "outage",
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
