@@ -482,16 +482,11 @@ export const DaemonConfig = z
         description:
           "Scheduled looks at a failing environment are skipped for a while that grows with each failure; a success resets it. A person's request is never held back.",
       }),
-    stallAfter: z
-      .number()
-      .int()
-      .min(1)
-      .optional()
-      .meta({
-        description:
-          "After this many identical failures in a row the environment is Stalled: no scheduled run until its branch or its definition changes, or a person asks (tidegate check <env>).",
-        default: DEFAULTS.daemon.stallAfter,
-      }),
+    stallAfter: z.number().int().min(1).optional().meta({
+      description:
+        "After this many identical failures in a row the environment is Stalled: no scheduled run until its branch or its definition changes, or a person asks (tidegate check <env>).",
+      default: DEFAULTS.daemon.stallAfter,
+    }),
   })
   .meta({ description: "How `tidegate run` retries failing environments." });
 export type DaemonConfig = z.infer<typeof DaemonConfig>;

@@ -21,7 +21,11 @@ export interface BackoffState {
  * wait is drawn from its upper half ("equal jitter"), so it grows, and environments that failed
  * together do not all come back in the same second.
  */
-export function retryDelay(failures: number, settings: RetrySettings, random: () => number = Math.random): number {
+export function retryDelay(
+  failures: number,
+  settings: RetrySettings,
+  random: () => number = Math.random,
+): number {
   const doublings = Math.min(Math.max(failures - 1, 0), 40);
   const ceiling = Math.min(settings.maxMs, settings.initialMs * 2 ** doublings);
   const half = Math.floor(ceiling / 2);

@@ -7,6 +7,7 @@ import type { EnvironmentStatus } from "../domain/model";
 import type { Logger } from "../log";
 import { Health, type HealthStats } from "./health";
 import {
+  type ItemResult,
   type QueueStats,
   type StopResult,
   type WorkItem,
@@ -136,9 +137,9 @@ export class Daemon {
     this.feed?.start();
   }
 
-  /** Asks for a look at an environment (e.g. a webhook, a test). */
-  request(request: WorkRequest): void {
-    this.queue.add(request);
+  /** Asks for a look at an environment (e.g. a webhook, a test); settles when it has run. */
+  request(request: WorkRequest): Promise<ItemResult> {
+    return this.queue.add(request).done;
   }
 
   /**

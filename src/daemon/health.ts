@@ -141,7 +141,11 @@ export class Health {
    * A failed look: backs off, and stalls the environment when its newest runs are `stallAfter`
    * identical failures. `heads` are the remote's as the look began (undefined when it did not answer).
    */
-  async failed(env: WatchedEnvironment, heads: Record<string, string> | undefined, error: unknown): Promise<void> {
+  async failed(
+    env: WatchedEnvironment,
+    heads: Record<string, string> | undefined,
+    error: unknown,
+  ): Promise<void> {
     const { log, store, stallAfter, configRef } = this.options;
     const { failures, delayMs, retryAt } = this.backoff.failed(env.name);
     log.warn(
@@ -158,7 +162,9 @@ export class Health {
       ...state,
       status: "Stalled",
       reason: `${streak.count} identical failures in a row, scheduled runs stopped: ${message}${recovery ? ` — ${recovery}` : ""}. Fix the cause and push, change its definition, or run \`tidegate check ${env.name}\``,
-      ...(state.headCommit ?? heads[env.branch] ? { headCommit: state.headCommit ?? heads[env.branch] } : {}),
+      ...((state.headCommit ?? heads[env.branch])
+        ? { headCommit: state.headCommit ?? heads[env.branch] }
+        : {}),
       updatedAt: this.options.now().toISOString(),
     };
     await store.setStatus(stalled);
@@ -210,7 +216,10 @@ export class Health {
       reason: `the remote answers again (stale since ${stale.since}: ${stale.reason})`,
       details: { since: stale.since, status: state.status },
     });
-    this.options.log.info({ env: env.name, since: stale.since }, "the remote answers again: stale mark cleared");
+    this.options.log.info(
+      { env: env.name, since: stale.since },
+      "the remote answers again: stale mark cleared",
+    );
   }
 
   private audit(env: WatchedEnvironment, entry: Omit<AuditInput, "actor" | "environment">): void {

@@ -45,5 +45,7 @@ export function failureStreak(runs: readonly RunRecord[]): FailureStreak {
     newest ??= { ...run, error: run.error };
     count++;
   }
-  return newest ? { count, error: newest.error, ...(newest.commit ? { commit: newest.commit } : {}) } : { count };
+  return newest
+    ? { count, error: newest.error, ...(newest.commit ? { commit: newest.commit } : {}) }
+    : { count };
 }

@@ -48,9 +48,7 @@ export const EnvironmentStateSchema = z.object({
   lastRunId: z.string().optional(),
   lastRunAt: z.string().optional(),
   updatedAt: z.string(),
-  stale: z
-    .object({ since: z.string(), lastPollAt: z.string().optional(), reason: z.string() })
-    .optional(),
+  stale: z.object({ since: z.string(), lastPollAt: z.string().optional(), reason: z.string() }).optional(),
 });
 
 export const ApprovalSchema = z.object({
