@@ -154,7 +154,7 @@ export class Daemon {
     this.scheduler.stop();
     await this.feed?.stop();
     const result = await this.queue.stop(options);
-    this.options.log.info({ ...this.queue.stats(), dropped: result.dropped }, "work queue stopped");
+    this.options.log.info({ ...this.stats(), dropped: result.dropped }, "work queue stopped");
     return result;
   }
 
