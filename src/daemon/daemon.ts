@@ -212,7 +212,7 @@ export class Daemon {
         kind === "poll"
           ? await engine.poll(env.name, trigger)
           : await engine.check(env.name, { kind, trigger, allowSync: true });
-      if (report?.status === "Failed") await this.health.failed(env, heads, new Error(report.reason));
+      if (report?.status === "Failed") await this.health.failed(env, heads, report.reason ?? "Failed");
       else this.health.succeeded(env);
     } catch (error) {
       await this.health.failed(env, heads, error);

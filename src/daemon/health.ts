@@ -139,7 +139,8 @@ export class Health {
 
   /**
    * A failed look: backs off, and stalls the environment when its newest runs are `stallAfter`
-   * identical failures. `heads` are the remote's as the look began (undefined when it did not answer).
+   * identical failures. `heads` are the remote's as the look began (undefined when it did not answer);
+   * `error` is what was thrown, or the failed run's reason.
    */
   async failed(
     env: WatchedEnvironment,
@@ -149,7 +150,13 @@ export class Health {
     const { log, store, stallAfter, configRef } = this.options;
     const { failures, delayMs, retryAt } = this.backoff.failed(env.name);
     log.warn(
-      { env: env.name, failures, retryInMs: delayMs, retryAt: retryAt.toISOString(), err: error },
+      {
+        env: env.name,
+        failures,
+        retryInMs: delayMs,
+        retryAt: retryAt.toISOString(),
+        ...(typeof error === "string" ? { reason: error } : { err: error }),
+      },
       "look failed: backing off before the next scheduled look",
     );
     if (heads === undefined) return;

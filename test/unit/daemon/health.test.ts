@@ -97,6 +97,7 @@ function world() {
   daemons.push(daemon);
   return {
     daemon,
+    engine,
     store,
     remote,
     audit,
@@ -183,6 +184,25 @@ describe("a failing environment in the daemon", () => {
     expect(w.audit.at(-1)?.reason).toContain("branch 'test' moved to bbbbbbb");
     // The new commit fails too: Failed, counting afresh at the new commit.
     expect((await w.store.status("test"))?.status).toBe("Failed");
+  });
+
+  it("stays Stalled across a restart: the count and the status are the store's", async () => {
+    const w = world();
+    for (let i = 0; i < 3; i++) {
+      await w.look();
+      w.advance(10_000);
+    }
+    await w.daemon.stop();
+    const log = createLogger({ mode: "json", level: "error", stream: new PassThrough(), secrets: () => [] });
+    const restarted = new Daemon({
+      engine: w.engine,
+      log,
+      retry: { retryInitialMs: 1_000, retryMaxMs: 8_000, stallAfter: 3, configRef: "main" },
+    });
+    daemons.push(restarted);
+    expect(await restarted.startup()).toEqual(["Stalled"]);
+    expect(w.runs).toHaveLength(3);
+    expect(restarted.stats().skippedStalled).toBe(1);
   });
 
   it("resumes when the definitions' branch moves or a person asks, and stalls again on the same failure", async () => {
