@@ -88,6 +88,7 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
     engine: session.engine,
     log: session.log,
     requests: session.engine.store,
+    retry: { ...session.config.daemon, configRef: session.config.configRef },
     onRun: (item) => {
       session.progress.begin(`checking ${item.key}`, item.kind === "drift" ? "drift" : "check");
       return () => session.progress.end();

@@ -7,6 +7,7 @@ import { ConfigError, type ConfigIssue } from "./errors";
 import { type ParsedFile, parseEnvironmentFile } from "./parse";
 import { canonicalTimeZone, normalizeRepoPath } from "./rules";
 import {
+  type DaemonConfig,
   DEFAULTS,
   type DriftPolicy,
   EnvironmentFile,
@@ -97,6 +98,14 @@ export interface ResolvedSettings {
   environmentsDir: string;
   configRef: string;
   defaults: ResolvedDefaults;
+  daemon: DaemonSettings;
+}
+
+/** How the daemon retries a failing environment (see DaemonConfig). */
+export interface DaemonSettings {
+  retryInitialMs: number;
+  retryMaxMs: number;
+  stallAfter: number;
 }
 
 export interface ResolvedEnvironment {
@@ -231,6 +240,17 @@ export function resolveSettings(raw: TidegateFile, configDir: string, configFile
       syncPolicy: raw.defaults?.syncPolicy ?? DEFAULTS.syncPolicy,
       driftPolicy: raw.defaults?.driftPolicy ?? DEFAULTS.driftPolicy,
     },
+    daemon: resolveDaemon(raw.daemon),
+  };
+}
+
+/** daemon with the defaults filled in. */
+export function resolveDaemon(raw: DaemonConfig = {}): DaemonSettings {
+  const { retryInitial, retryMax, stallAfter } = DEFAULTS.daemon;
+  return {
+    retryInitialMs: duration(raw.retry?.initial ?? retryInitial, "tidegate.yaml", "daemon.retry.initial"),
+    retryMaxMs: duration(raw.retry?.max ?? retryMax, "tidegate.yaml", "daemon.retry.max"),
+    stallAfter: raw.stallAfter ?? stallAfter,
   };
 }
 

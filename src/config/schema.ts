@@ -2,7 +2,7 @@ import * as path from "node:path";
 
 import { z } from "zod";
 
-import { DURATION_FORMS } from "../gates/duration";
+import { DURATION_FORMS, parseDuration } from "../gates/duration";
 import { showValue } from "./errors";
 import {
   branchNameProblem,
@@ -39,6 +39,7 @@ export const DEFAULTS = {
   passphraseEnv: "PULUMI_CONFIG_PASSPHRASE",
   tokenUsername: "x-access-token",
   gitTimeouts: { connect: "15s", lowSpeed: "60s", lsRemote: "60s", operation: "10m" },
+  daemon: { retryInitial: "30s", retryMax: "1h", stallAfter: 5 },
   environmentsDir: "environments",
   configRef: "main",
   schedule: { poll: "*/1 * * * *", drift: "*/15 * * * *" },
@@ -450,6 +451,46 @@ export const GitTimeoutsConfig = z
   });
 export type GitTimeoutsConfig = z.infer<typeof GitTimeoutsConfig>;
 
+/** How the daemon treats an environment that keeps failing: back-off between tries, then Stalled. */
+export const DaemonConfig = z
+  .strictObject({
+    retry: z
+      .strictObject({
+        initial: PositiveDuration.optional().meta({
+          description: "The wait after a first failure; it doubles with each failure in a row (with jitter).",
+          default: DEFAULTS.daemon.retryInitial,
+        }),
+        max: PositiveDuration.optional().meta({
+          description: "The longest wait between two tries of a failing environment.",
+          default: DEFAULTS.daemon.retryMax,
+        }),
+      })
+      .check((ctx) => {
+        const initial = parseDuration(ctx.value.initial ?? DEFAULTS.daemon.retryInitial);
+        const max = parseDuration(ctx.value.max ?? DEFAULTS.daemon.retryMax);
+        if (initial === undefined || max === undefined || max >= initial) return;
+        ctx.issues.push({
+          code: "custom",
+          input: ctx.value.max,
+          path: ["max"],
+          message: `${showValue(ctx.value.max ?? DEFAULTS.daemon.retryMax)} is shorter than retry.initial`,
+          params: { expected: "a duration at least as long as retry.initial" },
+        });
+      })
+      .optional()
+      .meta({
+        description:
+          "Scheduled looks at a failing environment are skipped for a while that grows with each failure; a success resets it. A person's request is never held back.",
+      }),
+    stallAfter: z.number().int().min(1).optional().meta({
+      description:
+        "After this many identical failures in a row the environment is Stalled: no scheduled run until its branch or its definition changes, or a person asks (tidegate check <env>).",
+      default: DEFAULTS.daemon.stallAfter,
+    }),
+  })
+  .meta({ description: "How `tidegate run` retries failing environments." });
+export type DaemonConfig = z.infer<typeof DaemonConfig>;
+
 const tokenSources = "repository.tokenEnv: <VARIABLE> or repository.tokenFile: <path outside the repository>";
 
 export const Repository = z
@@ -528,6 +569,7 @@ export const TidegateFile = z
       default: DEFAULTS.configRef,
     }),
     defaults: Defaults.optional(),
+    daemon: DaemonConfig.optional(),
   })
   .meta({ title: "tidegate.yaml", description: "The configuration of the tidegate engine." });
 export type TidegateFile = z.infer<typeof TidegateFile>;

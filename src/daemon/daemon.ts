@@ -1,8 +1,13 @@
 import type { Engine } from "../app/engine";
+import type { AuditPort } from "../app/ports";
+import type { GitPort } from "../adapters/git/port";
 import type { Store } from "../adapters/store/port";
+import type { DaemonSettings } from "../config/resolve";
 import type { EnvironmentStatus } from "../domain/model";
 import type { Logger } from "../log";
+import { Health, type HealthStats } from "./health";
 import {
+  type ItemResult,
   type QueueStats,
   type StopResult,
   type WorkItem,
@@ -16,8 +21,22 @@ import { Scheduler } from "./scheduler";
 
 /** What the daemon needs of the engine: its environments, and the runs it asks for. */
 export type DaemonEngine = Pick<Engine, "environments" | "poll" | "check"> & {
-  readonly store: Pick<Store, "status">;
+  readonly store: Pick<Store, "status" | "setStatus" | "runs">;
+  readonly git: Pick<GitPort, "heads">;
+  readonly audit: Pick<AuditPort, "append">;
 };
+
+/** daemon in tidegate.yaml, and where the environment definitions live. */
+export type DaemonRetry = DaemonSettings & { configRef: string };
+
+const DEFAULT_RETRY: DaemonRetry = {
+  retryInitialMs: 30_000,
+  retryMaxMs: 60 * 60_000,
+  stallAfter: 5,
+  configRef: "main",
+};
+
+export type DaemonStats = QueueStats & HealthStats;
 
 export interface DaemonOptions {
   engine: DaemonEngine;
@@ -30,12 +49,16 @@ export interface DaemonOptions {
   requestIntervalMs?: number;
   /** Called around each run (e.g. a progress line). */
   onRun?: (item: WorkItem) => () => void;
-  /** For tests: 0 <= r < 1, as Math.random (the schedules' jitter). */
+  /** Back-off and stalling of failing environments (default: 30 s doubling to 1 h, Stalled after 5). */
+  retry?: DaemonRetry;
+  /** For tests: 0 <= r < 1, as Math.random (the schedules' and back-off's jitter). */
   random?: () => number;
+  /** For tests: the clock of back-offs and stale marks. */
+  now?: () => Date;
 }
 
 /** Statuses whose gates (approvals, windows, soak) may let a re-check go further than the last one. */
-const WAITING_ON_GATES: ReadonlySet<EnvironmentStatus> = new Set(["AwaitingApproval", "Blocked"]);
+const WAITING_ON_GATES: ReadonlySet<EnvironmentStatus> = new Set(["AwaitingApproval", "Blocked", "Stalled"]);
 
 /**
  * The daemon: a work queue of "look at environment E, because R", fed by the environments' cron
@@ -46,11 +69,23 @@ export class Daemon {
   private readonly queue: WorkQueue;
   private readonly scheduler: Scheduler;
   private readonly feed: RequestFeed | undefined;
+  private readonly health: Health;
   private watching = false;
   private stopping: Promise<StopResult> | undefined;
 
   constructor(private readonly options: DaemonOptions) {
     const { engine, log } = options;
+    const retry = options.retry ?? DEFAULT_RETRY;
+    this.health = new Health({
+      store: engine.store,
+      audit: (entry) => engine.audit.append(entry),
+      log,
+      retry: { initialMs: retry.retryInitialMs, maxMs: retry.retryMaxMs },
+      stallAfter: retry.stallAfter,
+      configRef: retry.configRef,
+      now: options.now ?? (() => new Date()),
+      ...(options.random ? { random: options.random } : {}),
+    });
     this.queue = new WorkQueue({
       run: (item) => this.run(item),
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
@@ -85,11 +120,12 @@ export class Daemon {
     );
     const results = await Promise.all(runs);
     return Promise.all(
-      this.options.engine.environments.map(async (env, i) =>
-        results[i]?.status === "succeeded"
-          ? ((await this.options.engine.store.status(env.name))?.status ?? "Unknown")
-          : "Failed",
-      ),
+      this.options.engine.environments.map(async (env, i) => {
+        const state = await this.options.engine.store.status(env.name);
+        // A remote that did not answer keeps the last known status (marked stale).
+        if (results[i]?.status === "succeeded" || state?.stale) return state?.status ?? "Unknown";
+        return "Failed";
+      }),
     );
   }
 
@@ -101,9 +137,9 @@ export class Daemon {
     this.feed?.start();
   }
 
-  /** Asks for a look at an environment (e.g. a webhook, a test). */
-  request(request: WorkRequest): void {
-    this.queue.add(request);
+  /** Asks for a look at an environment (e.g. a webhook, a test); settles when it has run. */
+  request(request: WorkRequest): Promise<ItemResult> {
+    return this.queue.add(request).done;
   }
 
   /**
@@ -118,12 +154,12 @@ export class Daemon {
     this.scheduler.stop();
     await this.feed?.stop();
     const result = await this.queue.stop(options);
-    this.options.log.info({ ...this.queue.stats(), dropped: result.dropped }, "work queue stopped");
+    this.options.log.info({ ...this.stats(), dropped: result.dropped }, "work queue stopped");
     return result;
   }
 
-  stats(): QueueStats {
-    return this.queue.stats();
+  stats(): DaemonStats {
+    return { ...this.queue.stats(), ...this.health.stats() };
   }
 
   /** Environments being checked now. */
@@ -152,13 +188,35 @@ export class Daemon {
     log.info({ env: request.environment, reason: request.reason, kind, outcome }, "request received");
   }
 
+  /**
+   * One look: a scheduled one waits out its environment's back-off and a stall; then the remote's
+   * heads are read (a failure marks the status stale), then the engine polls or checks.
+   */
   private async run(item: WorkItem): Promise<void> {
     const { engine } = this.options;
+    const env = engine.environments.find((e) => e.name === item.key);
+    if (!env) throw new Error(`unknown environment '${item.key}'`);
+    const person = item.priority === "person";
+    if (!person && this.health.heldBack(env.name)) return;
+    const configRef = (this.options.retry ?? DEFAULT_RETRY).configRef;
     const trigger = item.reasons.join(", ");
     const done = this.options.onRun?.(item);
+    let heads: Record<string, string> | undefined;
     try {
-      if (item.kind === "poll") await engine.poll(item.key, trigger);
-      else await engine.check(item.key, { kind: item.kind, trigger, allowSync: true });
+      heads = await this.health.poll(env, () => engine.git.heads([...new Set([env.branch, configRef])]));
+      const stall = await this.health.stall(env, heads, person ? trigger : undefined);
+      if (stall === "held") return;
+      // A resumed stall is looked at in full: a poll passes over an unchanged head.
+      const kind = stall === "resumed" ? "check" : item.kind;
+      const report =
+        kind === "poll"
+          ? await engine.poll(env.name, trigger)
+          : await engine.check(env.name, { kind, trigger, allowSync: true });
+      if (report?.status === "Failed") await this.health.failed(env, heads, report.reason ?? "Failed");
+      else this.health.succeeded(env);
+    } catch (error) {
+      await this.health.failed(env, heads, error);
+      throw error;
     } finally {
       done?.();
     }

@@ -13,6 +13,8 @@ export type EnvironmentStatus =
   | "Failed"
   /** A run's process died before the run ended (kill, crash): `tidegate recover <env>` says what it left. */
   | "Interrupted"
+  /** The same failure again and again: no scheduled run until the branch, definition or a person changes something. */
+  | "Stalled"
   | "Unknown";
 
 export interface CommitInfo {
@@ -114,6 +116,17 @@ export interface EnvironmentState {
   lastRunAt?: string;
   /** ISO 8601. */
   updatedAt: string;
+  /** Set while the remote cannot be polled: the status above is the last known one. */
+  stale?: Staleness;
+}
+
+/** Since when an environment's status could not be refreshed, and why. */
+export interface Staleness {
+  /** ISO 8601: the first failed poll of this outage. */
+  since: string;
+  /** ISO 8601: the last poll of the remote that answered, when known. */
+  lastPollAt?: string;
+  reason: string;
 }
 
 export interface ReportSummary {

@@ -20,6 +20,7 @@ export const EnvironmentStatusSchema = z
     "Progressing",
     "Failed",
     "Interrupted",
+    "Stalled",
     "Unknown",
   ])
   .describe("The status of the environment after the check.");

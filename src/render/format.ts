@@ -4,7 +4,7 @@ import { type ChangeSet, type PropertyChange, type ResourceChange, resourceName 
 import { KNOWN_AFTER_APPLY, MASK } from "../domain/values";
 import { shortDigest } from "../domain/plan";
 import { checkOutcome, VERDICT_SYMBOLS } from "./markdown";
-import type { EnvironmentState, ReportSummary } from "../domain/model";
+import type { EnvironmentState, ReportSummary, Staleness } from "../domain/model";
 import { shortSha as shortOf } from "../domain/commit";
 
 // The pure half of the CLI: tables, ages, change lines and exit codes. Nothing here reads a file,
@@ -59,7 +59,7 @@ export function formatStatusTable(rows: readonly StatusRow[], now: Date): string
     return [
       clean(row.environment),
       clean(row.branch),
-      row.status,
+      row.stale ? `${row.status} (stale)` : row.status,
       shortSha(row.headCommit),
       shortSha(row.deployedCommit),
       checked ? String(row.pendingCount) : "-",
@@ -73,6 +73,7 @@ export function formatStatusTable(rows: readonly StatusRow[], now: Date): string
   let shortened = false;
   rows.forEach((row, i) => {
     out.push(lines[i + 1] ?? "");
+    if (row.stale) out.push(`${REASON_PREFIX}${reasonLine(staleLine(row.stale, now), max) ?? ""}`);
     const reason = reasonLine(row.reason, max);
     if (!reason) return;
     out.push(`${REASON_PREFIX}${reason}`);
@@ -87,6 +88,12 @@ export function formatStatusTable(rows: readonly StatusRow[], now: Date): string
 }
 
 const REASON_PREFIX = "  ↳ ";
+
+/** "stale since 3m ago, last successful poll 5m ago: <reason>": the status above it is the last known. */
+export function staleLine(stale: Staleness, now: Date): string {
+  const last = stale.lastPollAt === undefined ? "unknown" : age(stale.lastPollAt, now);
+  return `stale since ${age(stale.since, now)}, last successful poll ${last}: ${stale.reason}`;
+}
 /** The reason line is as wide as the table, but never narrower than a terminal. */
 const MIN_REASON_WIDTH = 80;
 
@@ -148,6 +155,7 @@ export function checkExitCode(status: EnvironmentStatus, detailed: boolean): num
       return detailed ? CHANGES_EXIT_CODE : 0;
     case "Failed":
     case "Interrupted":
+    case "Stalled":
     case "Blocked":
     case "Unknown":
     case "Progressing":
@@ -157,7 +165,7 @@ export function checkExitCode(status: EnvironmentStatus, detailed: boolean): num
 
 /** True when the startup checks of `run --once` should exit 1. */
 export function anyFailed(statuses: readonly EnvironmentStatus[]): boolean {
-  return statuses.includes("Failed");
+  return statuses.includes("Failed") || statuses.includes("Stalled");
 }
 
 // --- check summaries --------------------------------------------------------------------------------

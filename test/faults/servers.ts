@@ -1,4 +1,5 @@
 import * as net from "node:net";
+import * as tls from "node:tls";
 
 // Misbehaving remotes on 127.0.0.1, each on a free port: real TCP servers that real Git (and ssh)
 // connect to.
@@ -99,6 +100,56 @@ export async function startCuttingProxy(targetPort: number, afterBytes: number):
   });
   const port = await listen(server);
   return proxy;
+}
+
+/**
+ * An https front on a fixed port for a plain-HTTP Git server, that can die (the listener closes and
+ * every connection is cut: connection refused from then on) and come back on the same port.
+ */
+export interface DyingFront {
+  port: number;
+  /** `https://127.0.0.1:<port>/<repo>`. */
+  url(repo: string): string;
+  die(): Promise<void>;
+  revive(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** `key` and `cert`: PEM, the certificate for 127.0.0.1 (see selfSignedCertificate in the test). */
+export async function startDyingFront(targetPort: number, key: string, cert: string): Promise<DyingFront> {
+  const sockets = new Set<net.Socket>();
+  const track = (socket: net.Socket): void => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+  };
+  const serve = (): tls.Server =>
+    tls.createServer({ key, cert }, (client) => {
+      track(client);
+      const upstream = net.connect(targetPort, "127.0.0.1");
+      track(upstream);
+      client.pipe(upstream).pipe(client);
+    });
+  let server = serve();
+  const port = await listen(server);
+  let alive = true;
+  const die = async (): Promise<void> => {
+    if (!alive) return;
+    alive = false;
+    await closeServer(server, sockets);
+  };
+  return {
+    port,
+    url: (repo) => `https://127.0.0.1:${port}/${repo}`,
+    die,
+    revive: async () => {
+      if (alive) return;
+      server = serve();
+      await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+      alive = true;
+    },
+    close: die,
+  };
 }
 
 /** Polls `condition` until it holds or `timeoutMs` passes; returns whether it held. */

@@ -16,6 +16,10 @@ export const AUDIT_ACTIONS = [
   "gates-change",
   "break-glass",
   "recover",
+  /** The daemon stopped running an environment that failed the same way again and again, or resumed it. */
+  "stall",
+  /** The remote could not be polled (verdict "started"), or answered again ("ended"). */
+  "outage",
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -119,4 +119,8 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX requests_by_time ON requests (at_ms);
   `,
+  // 4: an environment's status kept while its remote cannot be polled (JSON: since, lastPollAt, reason).
+  `
+  ALTER TABLE statuses ADD COLUMN stale TEXT;
+  `,
 ];

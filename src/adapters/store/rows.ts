@@ -48,6 +48,7 @@ export const EnvironmentStateSchema = z.object({
   lastRunId: z.string().optional(),
   lastRunAt: z.string().optional(),
   updatedAt: z.string(),
+  stale: z.object({ since: z.string(), lastPollAt: z.string().optional(), reason: z.string() }).optional(),
 });
 
 export const ApprovalSchema = z.object({
@@ -173,6 +174,10 @@ export function stateFromRow(row: Row): EnvironmentState {
       lastRunId: row.last_run_id,
       lastRunAt: row.last_run_at,
       updatedAt: row.updated_at,
+      stale:
+        row.stale === null || row.stale === undefined
+          ? null
+          : parseJson(row.stale, `status of environment ${String(row.environment)}`),
     }),
     `status of environment ${String(row.environment)}`,
   );

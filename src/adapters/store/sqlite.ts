@@ -109,15 +109,15 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     // Two processes may report out of order; a state never replaces a newer one.
     setStatus: db.prepare(
       `INSERT INTO statuses (environment, branch, stack, status, reason, head_commit, deployed_commit,
-         pending_count, drift_count, last_run_id, last_run_at, updated_at, updated_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         pending_count, drift_count, last_run_id, last_run_at, updated_at, updated_ms, stale)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (environment) DO UPDATE SET
          branch = excluded.branch, stack = excluded.stack, status = excluded.status,
          reason = excluded.reason, head_commit = excluded.head_commit,
          deployed_commit = excluded.deployed_commit, pending_count = excluded.pending_count,
          drift_count = excluded.drift_count, last_run_id = excluded.last_run_id,
          last_run_at = excluded.last_run_at, updated_at = excluded.updated_at,
-         updated_ms = excluded.updated_ms
+         updated_ms = excluded.updated_ms, stale = excluded.stale
        WHERE excluded.updated_ms >= statuses.updated_ms`,
     ),
     statuses: db.prepare("SELECT * FROM statuses ORDER BY environment"),
@@ -299,6 +299,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
         state.lastRunAt ?? null,
         state.updatedAt,
         epochMs(state.updatedAt, "updatedAt"),
+        state.stale ? JSON.stringify(state.stale) : null,
       );
     },
 

@@ -224,6 +224,24 @@ export function runContract(factory: StoreFactory): void {
         "invalid-input",
       );
     });
+
+    it("keep a stale marking with the status it qualifies, and drop it when a state comes without one", async () => {
+      const store = await handles.open();
+      const stale = {
+        since: "2025-03-04T09:06:00.000Z",
+        lastPollAt: "2025-03-04T09:05:00.000Z",
+        reason: "git ls-remote timed out",
+      };
+      await store.setStatus(state("test", { status: "Synced", stale }));
+      expect(await store.status("test")).toEqual(state("test", { status: "Synced", stale }));
+      const withoutPoll = { since: stale.since, reason: stale.reason };
+      await store.setStatus(state("test", { stale: withoutPoll, updatedAt: "2025-03-04T09:07:00.000Z" }));
+      expect((await store.status("test"))?.stale).toEqual(withoutPoll);
+      await store.setStatus(state("test", { status: "Stalled", updatedAt: "2025-03-04T09:08:00.000Z" }));
+      const [listed] = await store.statuses();
+      expect(listed?.status).toBe("Stalled");
+      expect(listed?.stale).toBeUndefined();
+    });
   });
 
   describe("reports", () => {

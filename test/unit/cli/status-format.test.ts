@@ -132,6 +132,17 @@ describe("formatStatusTable", () => {
     expect(formatStatusTable([], NOW)).toBe("No environments.\n");
   });
 
+  it("shows a stale status as the last known one, with since when and why", () => {
+    const stale = { since: minutesAgo(10), lastPollAt: minutesAgo(12), reason: "git ls-remote timed out" };
+    const rows = statusRows(
+      [{ name: "test", branch: "test", stack: "test" }],
+      [state({ environment: "test", status: "Synced", stale })],
+    );
+    const lines = formatStatusTable(rows, NOW).split("\n");
+    expect(lines[1]).toMatch(/^test\s+test\s+Synced \(stale\)\s/);
+    expect(lines[2]).toBe("  ↳ stale since 10m ago, last successful poll 12m ago: git ls-remote timed out");
+  });
+
   it("keeps terminal control characters from names and reasons out of the table", () => {
     const rows = statusRows(
       [{ name: "test", branch: "test", stack: "test" }],
@@ -182,6 +193,7 @@ describe("checkExitCode", () => {
     ["OutOfSync+Drifted", 0, CHANGES_EXIT_CODE],
     ["AwaitingApproval", 0, CHANGES_EXIT_CODE],
     ["Failed", 1, 1],
+    ["Stalled", 1, 1],
     ["Blocked", 1, 1],
     ["Unknown", 1, 1],
     ["Progressing", 1, 1],
@@ -198,6 +210,7 @@ describe("checkExitCode", () => {
   it("run --once fails only when an environment Failed", () => {
     expect(anyFailed(["Synced", "OutOfSync", "Blocked"])).toBe(false);
     expect(anyFailed(["Synced", "Failed"])).toBe(true);
+    expect(anyFailed(["Synced", "Stalled"])).toBe(true);
   });
 });
 

@@ -234,6 +234,34 @@ describe("parseTidegateFile", () => {
     expect(good.issues).toEqual([]);
   });
 
+  it("takes the daemon's retry and stall settings, and names the key of a bad one", () => {
+    const parsed = parseTidegateFile(
+      "tidegate.yaml",
+      yaml(
+        "repository:",
+        "  url: .",
+        "daemon:",
+        "  retry:",
+        "    initial: 10m",
+        "    max: 1m",
+        "  stallAfter: 0",
+      ),
+    );
+    expect(parsed.issues).toMatchObject([
+      {
+        path: "daemon.retry.max",
+        message: '"1m" is shorter than retry.initial',
+        expected: "a duration at least as long as retry.initial",
+      },
+      { path: "daemon.stallAfter", line: 7 },
+    ]);
+    const good = parseTidegateFile(
+      "tidegate.yaml",
+      yaml("repository:", "  url: .", "daemon:", "  retry: { initial: 5s, max: 10m }", "  stallAfter: 2"),
+    );
+    expect(good.issues).toEqual([]);
+  });
+
   it("wants exactly one passphrase source", () => {
     const both = parseTidegateFile(
       "tidegate.yaml",
@@ -264,7 +292,7 @@ describe("parseTidegateFile", () => {
         path: "server",
         message: "unknown key",
         expected:
-          "one of the keys repository, dataDir, backend, sandbox, secrets, environmentsDir, configRef, defaults",
+          "one of the keys repository, dataDir, backend, sandbox, secrets, environmentsDir, configRef, defaults, daemon",
         line: 5,
       },
     ]);

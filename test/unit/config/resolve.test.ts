@@ -52,6 +52,7 @@ describe("resolveSettings", () => {
         syncPolicy: "gated",
         driftPolicy: "report",
       },
+      daemon: { retryInitialMs: 30_000, retryMaxMs: 3_600_000, stallAfter: 5 },
     });
   });
 
@@ -66,6 +67,7 @@ describe("resolveSettings", () => {
         environmentsDir: "./deploy/envs/",
         configRef: "release/config",
         defaults: { schedule: { drift: "0 * * * *" }, syncPolicy: "auto", driftPolicy: "remediate" },
+        daemon: { retry: { initial: "10s", max: "5m" }, stallAfter: 3 },
       },
       "/etc/tidegate",
     );
@@ -82,6 +84,7 @@ describe("resolveSettings", () => {
         syncPolicy: "auto",
         driftPolicy: "remediate",
       },
+      daemon: { retryInitialMs: 10_000, retryMaxMs: 300_000, stallAfter: 3 },
     });
   });
 });

@@ -32,7 +32,11 @@ function fakeEngine(names: string[]) {
         statuses.has(environment)
           ? ({ environment, status: statuses.get(environment) } as EnvironmentState)
           : undefined,
+      setStatus: async (state) => void statuses.set(state.environment, state.status),
+      runs: async () => [],
     },
+    git: { heads: async (branches) => Object.fromEntries(branches.map((b) => [b, "a".repeat(40)])) },
+    audit: { append: (entry) => ({ ...entry, seq: 1, time: "", prev: "", hash: "" }) },
   };
   return { engine, calls, statuses };
 }
