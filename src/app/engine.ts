@@ -16,6 +16,7 @@ import type { Actor } from "./actor";
 import type { AuditPort, EngineDeps, RunPorts } from "./ports";
 import { UnknownEnvironmentError } from "./errors";
 import { shortSha } from "../domain/commit";
+import { errorLine, errorRecord } from "../domain/errors";
 
 export { UnknownEnvironmentError };
 
@@ -331,7 +332,7 @@ export class Engine {
         actor: options.actor,
         action: "failure",
         environment: to,
-        reason: `promotion from ${from} failed: ${err instanceof Error ? err.message : String(err)}`,
+        reason: `promotion from ${from} failed: ${errorLine(errorRecord(err))}`,
       });
       throw err;
     }

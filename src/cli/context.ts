@@ -5,6 +5,7 @@ import type { ParseArgsOptionsConfig } from "node:util";
 
 import { awsEnvVars } from "../devenv/emulator";
 import { ConfigError } from "../config/errors";
+import { EXIT_CODES } from "../domain/errors";
 import { parseTidegateFile } from "../config/parse";
 import { type ResolvedConfig, resolveSettings } from "../config/resolve";
 import { fileUrl } from "../config/url";
@@ -14,7 +15,7 @@ import { KnownSecrets } from "../log/redact";
 import type { RunReport } from "../domain/model";
 import type { Store } from "../adapters/store/port";
 import { provisionPulumi, type PulumiToolchain } from "../devenv/toolchain/pulumi";
-import { type CommandArgs, type CommandContext, ExitCode, UsageError } from "./command";
+import { type CommandArgs, type CommandContext, UsageError } from "./command";
 import { type CliEmulator, openEmulator } from "./emulator";
 import { createProgress, type Progress, type ProgressMode } from "./progress";
 
@@ -86,7 +87,8 @@ export function requireConfig(args: CommandArgs, command: string, cwd = process.
 }
 
 /**
- * Runs a command; a ConfigError prints every issue, one per line, and gives exit code 2. Nothing has
+ * Runs a command; a ConfigError prints every issue, one per line, and gives the exit code of kind
+ * `invalid`. Nothing has
  * been written by then: the configuration is loaded before anything is created.
  */
 export async function withConfigErrors(
@@ -101,7 +103,7 @@ export async function withConfigErrors(
     context.stderr(
       `tidegate: the configuration has ${count} ${count === 1 ? "problem" : "problems"}:\n${error.message}\n`,
     );
-    return ExitCode.usage;
+    return EXIT_CODES[error.kind];
   }
 }
 
