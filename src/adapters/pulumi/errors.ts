@@ -113,17 +113,36 @@ const PATTERNS: Array<[PulumiFailureKind, RegExp]> = [
 const NOISE =
   /^(?:Command failed with exit code|error: Error: Channel has been shut down|original message:|at |for call at|message severity|Will retry in|warning:)/;
 
-/** The error lines Pulumi printed, without its command line, banners, stack frames and duplicates. */
+/**
+ * The error lines Pulumi printed, each with its more-indented continuation lines (a YAML error's
+ * "line 1: …"), without the command line, banners, stack frames and duplicates.
+ */
 export function failureSummary(stderr: string, stdout: string): string {
-  const lines = `${stderr}\n${stdout}`
-    .split("\n")
+  const indent = (l: string) => l.length - l.trimStart().length;
+  const errors: string[] = [];
+  let open: { indent: number } | undefined;
+  const kept: string[] = [];
+  for (const raw of `${stderr}\n${stdout}`.split("\n")) {
     // The progress view prefixes each line with the resource it is about.
-    .map((l) => l.replace(/^\s*[+~-]?\s*pulumi:\S+ \S+(?: create| update| delete)?\s+(?=error:)/, "").trim())
-    .filter((l) => l !== "" && !NOISE.test(l));
-  const errors = lines.filter((l) => /^error:/i.test(l)).map((l) => l.replace(/^error:\s*/i, ""));
-  const chosen = errors.length > 0 ? errors : lines.filter((l) => /Exception|Error:/.test(l));
+    const line = raw.replace(/^\s*[+~-]?\s*pulumi:\S+ \S+(?: create| update| delete)?\s+(?=error:)/, "");
+    const text = line.trim();
+    if (text === "" || NOISE.test(text)) {
+      if (text === "") open = undefined;
+      continue;
+    }
+    kept.push(text);
+    if (/^error:/i.test(text)) {
+      errors.push(text.replace(/^error:\s*/i, ""));
+      open = { indent: indent(line) };
+    } else if (open && indent(line) > open.indent && errors.length > 0) {
+      errors[errors.length - 1] += ` ${text}`;
+    } else {
+      open = undefined;
+    }
+  }
+  const chosen = errors.length > 0 ? errors : kept.filter((l) => /Exception|Error:/.test(l));
   const unique = [...new Set(chosen)];
-  return unique.slice(0, 6).join("\n") || lines.slice(-3).join("\n") || "the Pulumi CLI failed";
+  return unique.slice(0, 6).join("\n") || kept.slice(-3).join("\n") || "the Pulumi CLI failed";
 }
 
 /** The precise message and recovery of a failure whose words name what to fix. */
