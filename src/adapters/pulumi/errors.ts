@@ -113,29 +113,34 @@ const PATTERNS: Array<[PulumiFailureKind, RegExp]> = [
 const NOISE =
   /^(?:Command failed with exit code|error: Error: Channel has been shut down|original message:|at |for call at|message severity|Will retry in|warning:)/;
 
+// The progress view ("+  pulumi:pulumi:Stack app-test create …") and the diagnostics' headers
+// ("  aws:s3/bucket:Bucket (logs):"): every error in them is repeated under Diagnostics.
+const PROGRESS = /^\s*[+~-]*\s*[\w-]+:[\w/:.-]+ \S/;
+
+/** At most this many lines continue one error (a YAML error's position, an exception's message). */
+const CONTINUATION = 3;
+
 /**
- * The error lines Pulumi printed, each with its more-indented continuation lines (a YAML error's
- * "line 1: …"), without the command line, banners, stack frames and duplicates.
+ * The error lines Pulumi printed, each with the lines that continue it (up to the next blank line:
+ * a YAML error's "line 1: …", the exception of a program that failed), without the command line,
+ * the progress view, stack frames and duplicates.
  */
 export function failureSummary(stderr: string, stdout: string): string {
   const indent = (l: string) => l.length - l.trimStart().length;
   const errors: string[] = [];
-  let open: { indent: number } | undefined;
   const kept: string[] = [];
-  for (const raw of `${stderr}\n${stdout}`.split("\n")) {
-    // The progress view prefixes each line with the resource it is about.
-    const line = raw.replace(/^\s*[+~-]?\s*pulumi:\S+ \S+(?: create| update| delete)?\s+(?=error:)/, "");
+  let open: { indent: number; lines: number } | undefined;
+  for (const line of `${stderr}\n${stdout}`.split("\n")) {
     const text = line.trim();
-    if (text === "" || NOISE.test(text)) {
-      if (text === "") open = undefined;
-      continue;
-    }
+    if (text === "") open = undefined;
+    if (text === "" || NOISE.test(text) || PROGRESS.test(line)) continue;
     kept.push(text);
     if (/^error:/i.test(text)) {
       errors.push(text.replace(/^error:\s*/i, ""));
-      open = { indent: indent(line) };
-    } else if (open && indent(line) > open.indent && errors.length > 0) {
+      open = { indent: indent(line), lines: 0 };
+    } else if (open && indent(line) >= open.indent && open.lines < CONTINUATION) {
       errors[errors.length - 1] += ` ${text}`;
+      open.lines += 1;
     } else {
       open = undefined;
     }
