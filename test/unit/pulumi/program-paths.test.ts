@@ -85,7 +85,10 @@ describe("assertProgramPaths", () => {
   });
 
   it("refuses a project folder outside the checkout", () => {
-    expect(refusal(check({ project: "../outside" }))).toMatchObject({ problem: "outside", path: "../outside" });
+    expect(refusal(check({ project: "../outside" }))).toMatchObject({
+      problem: "outside",
+      path: "../outside",
+    });
   });
 
   it("refuses a main outside the project folder: relative, absolute, or through a link", () => {
