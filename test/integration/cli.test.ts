@@ -39,7 +39,7 @@ function environment(name: string, order: number): string {
 }
 
 describe("tidegate CLI", () => {
-  it("prints every configuration error of every file, exits 2, and writes nothing", async () => {
+  it("prints every configuration error of every file, exits with the code of kind invalid, and writes nothing", async () => {
     const remote = await remoteWith({
       "environments/test.yaml": [
         "name: test",
