@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 
 import { type Command, type CommandContext, ExitCode, UsageError } from "./cli/command";
 import { repoRoot } from "./config/repo";
+import { errorKind, errorRecord, EXIT_CODES } from "./domain/errors";
 
 // `tidegate <command> [options]`: the composition root. Each command is a module under src/cli,
 // loaded only when it runs (later commands pull in the Pulumi SDK, which help and doctor never need).
@@ -57,9 +58,19 @@ export function usage(): string {
     "  -h, --help     Show help",
     "  --version      Print the tidegate version",
     "",
-    "Exit codes: 0 ok, 1 failure, 2 usage error. Set TIDEGATE_DEBUG=1 for stack traces.",
+    `Exit codes: 0 ok, 1 failure, 2 usage error, ${kindCodes()}.`,
+    "Set TIDEGATE_DEBUG=1 for stack traces.",
     "",
   ].join("\n");
+}
+
+/** "3 invalid, 4 not-found, …": the exit code of each kind of error, from EXIT_CODES. */
+function kindCodes(): string {
+  return Object.entries(EXIT_CODES)
+    .filter(([kind]) => kind !== "internal")
+    .sort(([, a], [, b]) => a - b)
+    .map(([kind, code]) => `${code} ${kind}`)
+    .join(", ");
 }
 
 function commandHelp(command: Command): string {
@@ -143,7 +154,7 @@ export function reportError(error: unknown, context: Pick<CommandContext, "env" 
     }
     return ExitCode.usage;
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const { message, recovery } = errorRecord(error);
   const [firstLine = "", ...more] = message.trim().split("\n");
   if (debug) {
     context.stderr(`tidegate: ${error instanceof Error ? (error.stack ?? message) : message}\n`);
@@ -151,7 +162,8 @@ export function reportError(error: unknown, context: Pick<CommandContext, "env" 
     const hint = more.length > 0 ? " (TIDEGATE_DEBUG=1 shows the rest)" : "";
     context.stderr(`tidegate: ${firstLine}${hint}\n`);
   }
-  return ExitCode.failure;
+  if (recovery) context.stderr(`what to do: ${recovery}\n`);
+  return EXIT_CODES[errorKind(error)];
 }
 
 /** The process entry point used by bin/tidegate.js and `tsx src/main.ts`. */

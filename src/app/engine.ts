@@ -17,6 +17,7 @@ import type { AuditPort, EngineDeps, RunPorts } from "./ports";
 import { UnknownEnvironmentError } from "./errors";
 import { recover, type RecoverContext, type RecoverRequest, type RecoverResult } from "./recover";
 import { shortSha } from "../domain/commit";
+import { errorLine, errorRecord } from "../domain/errors";
 
 export { UnknownEnvironmentError };
 
@@ -374,7 +375,7 @@ export class Engine {
         actor: options.actor,
         action: "failure",
         environment: to,
-        reason: `promotion from ${from} failed: ${err instanceof Error ? err.message : String(err)}`,
+        reason: `promotion from ${from} failed: ${errorLine(errorRecord(err))}`,
       });
       throw err;
     }

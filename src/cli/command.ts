@@ -1,4 +1,5 @@
 import type { ParseArgsOptionsConfig } from "node:util";
+import { TidegateError } from "../domain/errors";
 
 /** Process exit codes every command shares. */
 export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const;
@@ -31,12 +32,12 @@ export interface Command {
 }
 
 /** Bad command line: main prints the message with usage and exits with code 2. */
-export class UsageError extends Error {
+export class UsageError extends TidegateError {
   constructor(
     message: string,
     readonly command?: string,
   ) {
-    super(message);
+    super("invalid", message, { remoteSafe: true });
     this.name = "UsageError";
   }
 }

@@ -5,6 +5,7 @@ import type { ParseArgsOptionsConfig } from "node:util";
 
 import { awsEnvVars } from "../devenv/emulator";
 import { ConfigError } from "../config/errors";
+import { EXIT_CODES } from "../domain/errors";
 import { parseTidegateFile } from "../config/parse";
 import { type ResolvedConfig, resolveSettings } from "../config/resolve";
 import { fileUrl } from "../config/url";
@@ -15,7 +16,7 @@ import type { RunReport } from "../domain/model";
 import type { IsDead, Store } from "../adapters/store/port";
 import { ownerDeadness } from "../adapters/owner";
 import { provisionPulumi, type PulumiToolchain } from "../devenv/toolchain/pulumi";
-import { type CommandArgs, type CommandContext, ExitCode, UsageError } from "./command";
+import { type CommandArgs, type CommandContext, UsageError } from "./command";
 import { type CliEmulator, openEmulator } from "./emulator";
 import { createProgress, type Progress, type ProgressMode } from "./progress";
 
@@ -87,7 +88,8 @@ export function requireConfig(args: CommandArgs, command: string, cwd = process.
 }
 
 /**
- * Runs a command; a ConfigError prints every issue, one per line, and gives exit code 2. Nothing has
+ * Runs a command; a ConfigError prints every issue, one per line, and gives the exit code of kind
+ * `invalid`. Nothing has
  * been written by then: the configuration is loaded before anything is created.
  */
 export async function withConfigErrors(
@@ -102,7 +104,7 @@ export async function withConfigErrors(
     context.stderr(
       `tidegate: the configuration has ${count} ${count === 1 ? "problem" : "problems"}:\n${error.message}\n`,
     );
-    return ExitCode.usage;
+    return EXIT_CODES[error.kind];
   }
 }
 

@@ -1,3 +1,4 @@
+import { TidegateError } from "../domain/errors";
 import { redactUrl } from "./url";
 
 /** One problem in one configuration file, precise enough to fix without guessing. */
@@ -18,11 +19,14 @@ export interface ConfigIssue {
 }
 
 /** The configuration cannot be used; `issues` holds every problem found in every file. */
-export class ConfigError extends Error {
+export class ConfigError extends TidegateError {
   readonly issues: readonly ConfigIssue[];
 
   constructor(issues: readonly ConfigIssue[], options?: ErrorOptions) {
-    super(formatConfigIssues(issues), options);
+    super("invalid", formatConfigIssues(issues), {
+      recovery: "fix each file at the line named; nothing ran.",
+      cause: options?.cause,
+    });
     this.name = "ConfigError";
     this.issues = issues;
   }

@@ -107,6 +107,24 @@ export function errorRecord(error: unknown): ErrorRecord {
   return { kind: error.kind, message, ...(error.recovery ? { recovery: error.recovery } : {}) };
 }
 
+/** At most this many characters of a message reach a status line; the run record keeps it whole. */
+const MAX_LINE_MESSAGE = 400;
+
+/**
+ * A failure as one line: the status reason, the report's reason and the audit entry all carry this
+ * line, so a person reads the same words wherever they look. `message — what to do: recovery`,
+ * the message's lines joined with "; ".
+ */
+export function errorLine(record: ErrorRecord): string {
+  const joined = record.message
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join("; ");
+  const message = joined.length > MAX_LINE_MESSAGE ? `${joined.slice(0, MAX_LINE_MESSAGE - 1)}…` : joined;
+  return record.recovery ? `${message} — what to do: ${record.recovery}` : message;
+}
+
 /** What a remote caller may see of an error: its message when safe, else only its kind. */
 export function remoteMessage(error: unknown): string {
   if (isTidegateError(error) && error.remoteSafe) return error.message;

@@ -1,6 +1,7 @@
 import type { AuditInput } from "../adapters/audit";
 import type { EnvironmentState, NewSuccess, Store } from "../adapters/store/port";
 import { ENGINE_ACTOR } from "../domain/actor";
+import { errorKind, isTidegateError, TidegateError } from "../domain/errors";
 import type { RunReport } from "../domain/model";
 import type { Logger } from "../log";
 import type { Judgement } from "./judge";
@@ -33,7 +34,7 @@ export interface RunMeta {
 }
 
 /** The run's work ended, but the store, the report files or the audit log could not take its record. */
-export class RunNotRecordedError extends Error {
+export class RunNotRecordedError extends TidegateError {
   override readonly name = "RunNotRecordedError";
 
   constructor(
@@ -41,9 +42,11 @@ export class RunNotRecordedError extends Error {
     readonly report: RunReport,
     cause: unknown,
   ) {
+    const recovery = isTidegateError(cause) ? cause.recovery : undefined;
     super(
+      errorKind(cause),
       `run ${report.runId} of ${report.environment} ended ${report.status} but could not be recorded: ${cause instanceof Error ? cause.message : String(cause)}`,
-      { cause },
+      { cause, ...(recovery ? { recovery } : {}) },
     );
   }
 }

@@ -1,4 +1,4 @@
-import { PulumiError } from "../adapters/pulumi/errors";
+import { errorLine, errorRecord, type ErrorRecord } from "../domain/errors";
 import type { RunReport, EnvironmentStatus, RunOutcome } from "../domain/model";
 import { observedStatus } from "./classify";
 import type { Judgement } from "./judge";
@@ -17,19 +17,12 @@ export type RunResult =
       outcome: SyncOutcome;
     };
 
-/** What went wrong, and what an operator should do about it. */
-export interface Failure {
-  kind: string;
-  message: string;
-  recovery?: string;
-}
-
 /** How a run ended: the environment's status and why, and the run's outcome. */
 export interface Conclusion {
   status: EnvironmentStatus;
   reason?: string;
   outcome: Extract<RunOutcome, "succeeded" | "failed" | "skipped">;
-  failure?: Failure;
+  failure?: ErrorRecord;
 }
 
 export interface ReportMeta {
@@ -77,21 +70,10 @@ export function conclude(run: RunResult): Conclusion {
   }
 }
 
+/** A failed run: the run record keeps the error whole, the status and the audit entry its one line. */
 function failed(error: unknown): Conclusion {
-  const failure = describeFailure(error);
-  return {
-    status: "Failed",
-    reason: `${failure.message}${failure.recovery ? ` — ${failure.recovery}` : ""}`,
-    outcome: "failed",
-    failure,
-  };
-}
-
-export function describeFailure(err: unknown): Failure {
-  if (err instanceof PulumiError)
-    return { kind: `pulumi:${err.kind}`, message: err.message, recovery: err.recovery };
-  if (err instanceof Error) return { kind: err.name, message: err.message };
-  return { kind: "unknown", message: String(err) };
+  const failure = errorRecord(error);
+  return { status: "Failed", reason: errorLine(failure), outcome: "failed", failure };
 }
 
 /** The head the run found on the branch; undefined when the branch was missing or polling failed. */

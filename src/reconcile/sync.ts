@@ -104,9 +104,9 @@ async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncO
       const leftovers = await stack.pendingOperations().catch(() => []);
       if (leftovers.length > 0 && err instanceof PulumiError) {
         throw new PulumiError(
-          err.kind,
+          err.failure,
           `${err.message}\nThe update stopped halfway: ${leftovers.length} operation(s) are pending on stack ${env.stack}.`,
-          { cause: err },
+          { cause: err, ...(err.recovery ? { recovery: err.recovery } : {}) },
         );
       }
       throw err;

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 
 import { runCli } from "../helpers/cli";
+import { EXIT_CODES } from "../../src/domain/errors";
 import { createGitRemote, type GitRemoteFixture } from "../helpers/git";
 
 // The CLI as a user runs it: a child process, the repository's Node 22 first on PATH, in a folder of
@@ -38,7 +39,7 @@ function environment(name: string, order: number): string {
 }
 
 describe("tidegate CLI", () => {
-  it("prints every configuration error of every file, exits 2, and writes nothing", async () => {
+  it("prints every configuration error of every file, exits with the code of kind invalid, and writes nothing", async () => {
     const remote = await remoteWith({
       "environments/test.yaml": [
         "name: test",
@@ -71,7 +72,7 @@ describe("tidegate CLI", () => {
     const result = await tidegate(dir, ["check", "test", "--config", configPath]);
     const output = `${result.stdout}\n${result.stderr}`; // shown when an assertion fails
 
-    expect(result.code, output).toBe(2);
+    expect(result.code, output).toBe(EXIT_CODES.invalid);
     expect(result.stdout, output).toBe("");
     const lines = result.stderr.split("\n");
     const line = (file: string, field: string) =>

@@ -123,7 +123,7 @@ describe("a program that leads outside what the gates judged", () => {
     });
 
     await expect(dry).rejects.toBeInstanceOf(ProgramPathError);
-    await expect(dry).rejects.toMatchObject({ kind: "outside", where: `${PROJECT}/Pulumi.yaml: main` });
+    await expect(dry).rejects.toMatchObject({ problem: "outside", where: `${PROJECT}/Pulumi.yaml: main` });
     expect(fs.existsSync(stackFile("stage"))).toBe(false);
   });
 

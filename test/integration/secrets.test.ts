@@ -60,7 +60,7 @@ describe("secrets fail closed", () => {
     expect(report.timings.drift).toBeUndefined();
     expect(report.sync).toBeUndefined();
     expect(fs.readFileSync(stateFile).equals(before)).toBe(true);
-    expect((await wrong.store.run(report.runId))?.error?.kind).toBe("pulumi:passphrase");
+    expect((await wrong.store.run(report.runId))?.error?.kind).toBe("unauthorized");
   });
 
   it("the right passphrase still opens the stack afterwards, and its update keeps the salt", async () => {

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { isProcessAlive } from "../pid";
+import { TidegateError } from "../../domain/errors";
 
 // A synchronous, cross-process lock: a directory that only one process can create (mkdir is atomic
 // on local file systems). The holder writes who it is inside; a waiter takes over a lock whose
@@ -28,14 +29,14 @@ interface Owner {
 const OWNER_FILE = "owner.json";
 
 /** The lock could not be taken in time: names the lock and who holds it. */
-export class LockTimeoutError extends Error {
+export class LockTimeoutError extends TidegateError {
   constructor(
     readonly lockDir: string,
     holder: string,
   ) {
-    super(
-      `could not lock ${lockDir}: held by ${holder}; if no tidegate process is running, remove that folder`,
-    );
+    super("conflict", `could not lock ${lockDir}: held by ${holder}`, {
+      recovery: `wait for the holder; if no tidegate process is running, remove ${lockDir}.`,
+    });
     this.name = "LockTimeoutError";
   }
 }

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 import { redactUrlsIn } from "../../config/url";
+import { TidegateError } from "../../domain/errors";
 import {
   type AuditAction,
   AuditEntry,
@@ -45,14 +46,14 @@ export interface AuditFilter {
 }
 
 /** The log cannot be appended to as it is: appending would hide or build on damage. */
-export class AuditLogError extends Error {
+export class AuditLogError extends TidegateError {
   constructor(
     readonly file: string,
     problem: string,
   ) {
-    super(
-      `cannot append to the audit log ${file}: ${problem}; nothing was written (see \`tidegate audit verify\`)`,
-    );
+    super("internal", `cannot append to the audit log ${file}: ${problem}; nothing was written`, {
+      recovery: "run `tidegate audit verify` to see the damage; restore the log from a backup.",
+    });
     this.name = "AuditLogError";
   }
 }

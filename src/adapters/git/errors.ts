@@ -1,9 +1,14 @@
+import { type ErrorKind, TidegateError } from "../../domain/errors";
+
 /**
  * Typed Git failures. Every message, `stderr` and `cause` is already redacted: a repository URL's
  * credentials never reach an error, so callers may log these as they are.
  */
 export interface GitErrorDetails {
   cause?: unknown;
+  /** What it means to the caller; default `internal` for a local Git failure tidegate cannot name. */
+  kind?: ErrorKind;
+  recovery?: string;
   /** The Git command line, redacted, e.g. ["fetch", "--prune", "https://***@host/x.git", "..."]. */
   command?: string[];
   exitCode?: number;
@@ -11,13 +16,16 @@ export interface GitErrorDetails {
   stderr?: string;
 }
 
-export class GitError extends Error {
+export class GitError extends TidegateError {
   readonly command?: string[];
   readonly exitCode?: number;
   readonly stderr?: string;
 
   constructor(message: string, details: GitErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    super(details.kind ?? "internal", message, {
+      ...(details.cause === undefined ? {} : { cause: details.cause }),
+      ...(details.recovery === undefined ? {} : { recovery: details.recovery }),
+    });
     this.name = "GitError";
     this.command = details.command;
     this.exitCode = details.exitCode;
@@ -31,7 +39,11 @@ export class BranchNotFoundError extends GitError {
     readonly branch: string,
     details: GitErrorDetails = {},
   ) {
-    super(`branch "${branch}" not found on the remote`, details);
+    super(`branch "${branch}" not found on the remote`, {
+      kind: "not-found",
+      recovery: `push the branch "${branch}", or change the environment's branch.`,
+      ...details,
+    });
     this.name = "BranchNotFoundError";
   }
 }
@@ -50,7 +62,7 @@ export class CommitNotFoundError extends GitError {
       branch === undefined
         ? `commit ${sha} not found on the remote`
         : `commit ${sha} is not on branch "${branch}" (was the branch rewritten?)`,
-      details,
+      { kind: "not-found", ...details },
     );
     this.name = "CommitNotFoundError";
   }
@@ -63,7 +75,7 @@ export class GitInputError extends GitError {
     readonly value: string,
     expected: string,
   ) {
-    super(`invalid ${what} "${value}": expected ${expected}`);
+    super(`invalid ${what} "${value}": expected ${expected}`, { kind: "invalid" });
     this.name = "GitInputError";
   }
 }
@@ -85,7 +97,13 @@ export class PushRejectedError extends GitError {
       moved
         ? `push to branch "${branch}" rejected: the branch moved on the remote meanwhile (${reason}); nothing was pushed, and tidegate never forces a push`
         : `the remote refused the push to branch "${branch}" (${reason}); nothing was pushed`,
-      details,
+      {
+        kind: moved ? "conflict" : "refused",
+        recovery: moved
+          ? "run the command again: it starts from the branch as it is now."
+          : "see the remote's reason (a hook or a branch protection rule); nothing was pushed.",
+        ...details,
+      },
     );
     this.name = "PushRejectedError";
   }
@@ -102,7 +120,11 @@ export class AuthenticationError extends GitError {
   ) {
     super(
       `authentication to ${remote} failed: the remote refused the credentials (check the token in repository.url, repository.tokenEnv or repository.tokenFile, and that it may read the repository)`,
-      details,
+      {
+        kind: "unauthorized",
+        recovery: "give tidegate a token the remote accepts (repository.tokenEnv or repository.tokenFile).",
+        ...details,
+      },
     );
     this.name = "AuthenticationError";
   }
@@ -111,7 +133,10 @@ export class AuthenticationError extends GitError {
 /** The configured token could not be read (variable unset, file missing or empty); Git was not run. */
 export class GitCredentialsError extends GitError {
   constructor(message: string) {
-    super(message);
+    super(message, {
+      kind: "unauthorized",
+      recovery: "set the variable or file that repository.tokenEnv or repository.tokenFile names.",
+    });
     this.name = "GitCredentialsError";
   }
 }
@@ -155,7 +180,7 @@ export class GitTimeoutError extends GitError {
     const setting = TIMEOUT_SETTING[limit](operation);
     super(
       `git ${operation} ${operation === "push" ? "to" : "from"} ${remote} timed out: ${what} (${setting}: ${limitText}). ${TIMEOUT_ADVICE[limit]}`,
-      details,
+      { kind: "timeout", ...details },
     );
     this.name = "GitTimeoutError";
     this.setting = setting;
@@ -185,7 +210,7 @@ export class RemoteClosedError extends GitError {
   ) {
     super(
       `git ${operation} ${operation === "push" ? "to" : "from"} ${remote} failed: the remote closed the connection before the transfer finished. Check the Git server's logs, and any proxy or load balancer's time or size limits; the mirror keeps what it had, and the next poll or command tries again.`,
-      details,
+      { kind: "unavailable", ...details },
     );
     this.name = "RemoteClosedError";
   }

@@ -620,7 +620,7 @@ export class SimpleGitAdapter implements GitPort {
       error = new RemoteClosedError(operation, this.shownUrl, details);
     } else {
       const detail = stderr.trim() || `exit code ${result.exitCode}`;
-      error = new GitError(`git ${command.join(" ")} failed: ${detail}`, details);
+      error = new GitError(`git ${command.join(" ")} failed: ${detail}`, { kind: "unavailable", ...details });
     }
     this.logEntry({ ...entry, error: error.message }, "git failed");
     throw error;

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { installProcessEnv } from "../targets/process-env";
+import { DependencyError, npmFailure } from "./npm-errors";
 
 export interface DependencyOptions {
   /** Folder with Pulumi.yaml. */
@@ -31,12 +32,7 @@ export interface DependencyResult {
   linked: boolean;
 }
 
-export class DependencyError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "DependencyError";
-  }
-}
+export { DependencyError } from "./npm-errors";
 
 /**
  * The folder of the program: Pulumi.yaml's `main` when set (a folder or a file), else the project.
@@ -125,7 +121,12 @@ async function install(packageDir: string, entry: string, options: DependencyOpt
     }
     const args = hasLock ? ["ci"] : ["install"];
     const scripts = options.scripts ? [] : ["--ignore-scripts"];
-    await runNpm([...args, ...scripts, "--no-audit", "--no-fund", "--loglevel=error"], scratch, options);
+    await runNpm(
+      [...args, ...scripts, "--no-audit", "--no-fund", "--loglevel=error"],
+      scratch,
+      options,
+      packageDir,
+    );
     fs.writeFileSync(path.join(scratch, ".complete"), new Date().toISOString());
     try {
       fs.renameSync(scratch, entry);
@@ -138,7 +139,7 @@ async function install(packageDir: string, entry: string, options: DependencyOpt
   }
 }
 
-function runNpm(args: string[], cwd: string, options: DependencyOptions): Promise<void> {
+function runNpm(args: string[], cwd: string, options: DependencyOptions, packageDir: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn("npm", args, {
       cwd,
@@ -149,7 +150,8 @@ function runNpm(args: string[], cwd: string, options: DependencyOptions): Promis
     const onData = (chunk: Buffer): void => {
       for (const line of chunk.toString().split("\n").filter(Boolean)) {
         tail.push(line);
-        if (tail.length > 20) tail.shift();
+        // npm names the cause near the top (EUSAGE) or the bottom: keep enough of both.
+        if (tail.length > 200) tail.shift();
         options.onOutput?.(line);
       }
     };
@@ -157,9 +159,7 @@ function runNpm(args: string[], cwd: string, options: DependencyOptions): Promis
     child.stderr.on("data", onData);
     child.on("error", (err) => reject(new DependencyError(`cannot run npm: ${err.message}`, { cause: err })));
     child.on("close", (code) =>
-      code === 0
-        ? resolve()
-        : reject(new DependencyError(`npm ${args[0]} failed in ${cwd} (exit ${code}):\n${tail.join("\n")}`)),
+      code === 0 ? resolve() : reject(npmFailure(args[0] ?? "install", tail, packageDir)),
     );
   });
 }

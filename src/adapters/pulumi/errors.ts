@@ -1,9 +1,12 @@
 import { CommandError, ConcurrentUpdateError, StackNotFoundError } from "@pulumi/pulumi/automation";
+import { redactUrl } from "../../config/url";
+import { type ErrorKind, TidegateError } from "../../domain/errors";
 
-/** What went wrong in a Pulumi operation, and what an operator should do about it. */
+/** What went wrong in a Pulumi operation, in Pulumi's terms; `PulumiError.kind` is the caller's. */
 export type PulumiFailureKind =
   | "lock-held"
   | "stack-missing"
+  | "stack-file"
   | "pending-operations"
   | "plugin-missing"
   | "program-error"
@@ -15,17 +18,35 @@ export type PulumiFailureKind =
   | "secrets-replaced"
   | "unknown";
 
+const KIND: Record<PulumiFailureKind, ErrorKind> = {
+  "lock-held": "conflict",
+  "stack-missing": "not-found",
+  "stack-file": "invalid",
+  "pending-operations": "interrupted",
+  "plugin-missing": "unavailable",
+  "program-error": "invalid",
+  "provider-error": "unavailable",
+  "backend-unreachable": "unavailable",
+  cancelled: "interrupted",
+  passphrase: "unauthorized",
+  "secrets-mismatch": "invalid",
+  "secrets-replaced": "internal",
+  unknown: "internal",
+};
+
 const RECOVERY: Record<PulumiFailureKind, string> = {
   "lock-held":
     "another update of this stack is running (another tidegate or a person); wait for it. If it crashed, `tidegate recover <env>` shows the lock and releases it.",
   "stack-missing": "create the stack, or check the environment's stack name and the backend URL.",
+  "stack-file": "fix the stack's settings file at the line named, commit and push; nothing ran.",
   "pending-operations":
     "an earlier update was interrupted; confirm the listed resources in the cloud, then run `tidegate recover <env>` (it shows the pending operations, and the manual `pulumi` commands).",
   "plugin-missing": "run `tidegate doctor`: a provider plugin is not installed and cannot be downloaded.",
   "program-error": "the Pulumi program failed; fix the program or its config on the branch and push again.",
   "provider-error":
     "the cloud provider rejected an operation; see the message, fix the cause and sync again.",
-  "backend-unreachable": "check the backend URL and credentials, and that the backend is reachable.",
+  "backend-unreachable":
+    "check that the backend is up and reachable from this machine (network, proxy, endpoint) and its credentials; the next check tries again.",
   cancelled: "the operation was cancelled; run it again.",
   passphrase:
     "give the environment the passphrase its stack was created with, at the source named; nothing ran, so the stack and its secrets provider are unchanged.",
@@ -36,31 +57,45 @@ const RECOVERY: Record<PulumiFailureKind, string> = {
   unknown: "see the message; rerun with TIDEGATE_DEBUG=1 for details.",
 };
 
-/** A classified Pulumi failure. `message` is already free of engine noise and secrets are masked by Pulumi. */
-export class PulumiError extends Error {
-  readonly recovery: string;
-
+/**
+ * A classified Pulumi failure. `message` is already free of engine noise (no command line, no
+ * stack traces); secrets are masked by Pulumi and by the stack adapter.
+ */
+export class PulumiError extends TidegateError {
   constructor(
-    readonly kind: PulumiFailureKind,
+    /** What failed, in Pulumi's terms; `kind` is what it means to the caller. */
+    readonly failure: PulumiFailureKind,
     message: string,
-    options?: { cause?: unknown },
+    options: { cause?: unknown; recovery?: string } = {},
   ) {
-    super(message, options);
+    super(KIND[failure], message, { ...options, recovery: options.recovery ?? RECOVERY[failure] });
     this.name = "PulumiError";
-    this.recovery = RECOVERY[kind];
   }
 }
 
-// The one place that reads the CLI's words; everything else switches on PulumiError.kind.
+/** What the classifier may name: the backend (masked here), the environment, the passphrase source. */
+export interface PulumiFailureContext {
+  backendUrl?: string;
+  /** "environment 'test' (stack test)". */
+  subject?: string;
+  /** Where the passphrase comes from, e.g. "environment variable TEST_PASSPHRASE" (never the value). */
+  passphraseSource?: string;
+  /** The stack's settings file as the person knows it, e.g. "Pulumi.test.yaml". */
+  stackFile?: string;
+}
+
+// The one place that reads the CLI's words; everything else switches on PulumiError.failure or kind.
 const PATTERNS: Array<[PulumiFailureKind, RegExp]> = [
   [
     "plugin-missing",
-    /no resource plugin|plugin 'pulumi-[a-z]+-[\w-]+' found|failed to load plugin|could not find plugin/i,
+    /no resource plugin|plugin 'pulumi-[a-z]+-[\w-]+' found|failed to load plugin|could not find plugin|could not automatically download and install resource plugin/i,
   ],
   ["pending-operations", /pending operations from previous deployment|interrupted while/i],
+  ["passphrase", /incorrect passphrase|passphrase must be set/i],
+  ["stack-file", /getting stack configuration: invalid YAML|validating stack config/i],
   [
     "backend-unreachable",
-    /failed to (?:open|login to) (?:the )?(?:backend|bucket)|no such host|connection refused.*(?:s3|api\.pulumi)/i,
+    /failed to (?:open|login to) (?:the )?(?:backend|bucket)|no such host|performing HTTP request|read "\.pulumi\/meta\.yaml"|connection refused|i\/o timeout/i,
   ],
   [
     "program-error",
@@ -73,17 +108,96 @@ const PATTERNS: Array<[PulumiFailureKind, RegExp]> = [
   ],
 ];
 
-/** The error lines Pulumi printed, without its banners and blank lines. */
+// Lines that are the engine talking about itself, never the cause: the Automation API's command
+// line, gRPC teardown after the real error, stack frames, retry notices.
+const NOISE =
+  /^(?:Command failed with exit code|error: Error: Channel has been shut down|original message:|at |for call at|message severity|Will retry in|warning:)/;
+
+// The progress view ("+  pulumi:pulumi:Stack app-test create …") and the diagnostics' headers
+// ("  aws:s3/bucket:Bucket (logs):"): every error in them is repeated under Diagnostics.
+const PROGRESS = /^\s*[+~-]*\s*[\w-]+:[\w/:.-]+ \S/;
+
+/** At most this many lines continue one error (a YAML error's position, an exception's message). */
+const CONTINUATION = 3;
+
+/**
+ * The error lines Pulumi printed, each with the lines that continue it (up to the next blank line:
+ * a YAML error's "line 1: …", the exception of a program that failed), without the command line,
+ * the progress view, stack frames and duplicates.
+ */
 export function failureSummary(stderr: string, stdout: string): string {
-  const lines = `${stderr}\n${stdout}`
-    .split("\n")
-    .map((l) => l.trimEnd())
-    .filter((l) => /^\s*error:/i.test(l) || /^\s{2,}\S/.test(l) || /Exception|Error:/.test(l));
-  const unique = [...new Set(lines.map((l) => l.trim()))].filter(Boolean);
-  return unique.slice(0, 12).join("\n") || stderr.trim().split("\n").slice(-5).join("\n");
+  const indent = (l: string) => l.length - l.trimStart().length;
+  const errors: string[] = [];
+  const kept: string[] = [];
+  let open: { indent: number; lines: number } | undefined;
+  for (const line of `${stderr}\n${stdout}`.split("\n")) {
+    const text = line.trim();
+    if (text === "") open = undefined;
+    if (text === "" || NOISE.test(text) || PROGRESS.test(line)) continue;
+    kept.push(text);
+    if (/^error:/i.test(text)) {
+      errors.push(text.replace(/^error:\s*/i, ""));
+      open = { indent: indent(line), lines: 0 };
+    } else if (open && indent(line) >= open.indent && open.lines < CONTINUATION) {
+      errors[errors.length - 1] += ` ${text}`;
+      open.lines += 1;
+    } else {
+      open = undefined;
+    }
+  }
+  const chosen = errors.length > 0 ? errors : kept.filter((l) => /Exception|Error:/.test(l));
+  const unique = [...new Set(chosen)];
+  return unique.slice(0, 6).join("\n") || kept.slice(-3).join("\n") || "the Pulumi CLI failed";
 }
 
-export function classifyPulumiError(err: unknown): PulumiError {
+/** The precise message and recovery of a failure whose words name what to fix. */
+function specific(
+  failure: PulumiFailureKind,
+  text: string,
+  summary: string,
+  context: PulumiFailureContext,
+): { message: string; recovery?: string } {
+  const subject = context.subject ?? "the stack";
+  switch (failure) {
+    case "plugin-missing": {
+      const found =
+        /resource plugin '?(?:pulumi-resource-)?([\w-]+)'? at version v?([\w.+-]+)/i.exec(text) ??
+        /no resource plugin '?(?:pulumi-resource-)?([\w-]+)'? found.*?(?:version )?v?(\d[\w.+-]*)?/i.exec(
+          text,
+        );
+      if (!found) break;
+      const [, name, version] = found;
+      const at = version ? ` v${version}` : "";
+      return {
+        message: `${subject}: the provider plugin ${name}${at} is not installed and could not be downloaded`,
+        recovery: `install it where tidegate's Pulumi looks (PULUMI_HOME of the data directory): \`pulumi plugin install resource ${name}${version ? ` v${version}` : ""}\`, or let this machine reach get.pulumi.com; \`tidegate doctor\` shows the plugin folder.`,
+      };
+    }
+    case "backend-unreachable": {
+      if (context.backendUrl === undefined) break;
+      const cause = /dial tcp [^:]+:\d+: [^"\n]+|no such host|i\/o timeout|connection refused/i.exec(
+        text,
+      )?.[0];
+      return {
+        message: `${subject}: the backend ${redactUrl(context.backendUrl)} did not answer${cause ? ` (${cause})` : ""}`,
+      };
+    }
+    case "passphrase":
+      return {
+        message: `${subject}: the passphrase${context.passphraseSource ? ` from ${context.passphraseSource}` : ""} does not open the stack's secrets (Pulumi: ${summary})`,
+      };
+    case "stack-file": {
+      if (context.stackFile === undefined) break;
+      const line = /line (\d+)/.exec(text)?.[1];
+      return { message: `${context.stackFile}${line ? `:${line}` : ""}: ${summary}` };
+    }
+    default:
+      break;
+  }
+  return { message: summary };
+}
+
+export function classifyPulumiError(err: unknown, context: PulumiFailureContext = {}): PulumiError {
   if (err instanceof PulumiError) return err;
   if (err instanceof ConcurrentUpdateError) {
     return new PulumiError("lock-held", "the stack is locked by another update", { cause: err });
@@ -93,11 +207,12 @@ export function classifyPulumiError(err: unknown): PulumiError {
   }
   if (err instanceof CommandError) {
     const result = (err as unknown as { commandResult?: { stdout: string; stderr: string } }).commandResult;
-    const text = `${result?.stderr ?? ""}\n${result?.stdout ?? ""}\n${err.message}`;
-    const kind = PATTERNS.find(([, re]) => re.test(text))?.[0] ?? "unknown";
-    return new PulumiError(kind, failureSummary(result?.stderr ?? err.message, result?.stdout ?? ""), {
-      cause: err,
-    });
+    const stderr = result?.stderr ?? err.message;
+    const stdout = result?.stdout ?? "";
+    const text = `${stderr}\n${stdout}`;
+    const failure = PATTERNS.find(([, re]) => re.test(text))?.[0] ?? "unknown";
+    const { message, recovery } = specific(failure, text, failureSummary(stderr, stdout), context);
+    return new PulumiError(failure, message, { cause: err, ...(recovery ? { recovery } : {}) });
   }
   const message = err instanceof Error ? err.message : String(err);
   return new PulumiError("unknown", message, { cause: err });

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
+import { TidegateError } from "../../domain/errors";
 import { packageDirOf } from "./dependencies";
 
 // The program that runs must be the program the gates judged: the tree digest covers the project
@@ -22,20 +23,23 @@ export type ProgramPathProblem =
   | "unreadable";
 
 /** A path the run would follow out of the program the gates judged; nothing was installed or run. */
-export class ProgramPathError extends Error {
+export class ProgramPathError extends TidegateError {
   override readonly name = "ProgramPathError";
 
   constructor(
-    readonly kind: ProgramPathProblem,
+    /** What is wrong with the path; `kind` is always invalid. */
+    readonly problem: ProgramPathProblem,
     /** The file and field that holds the path, e.g. "stacks/app/Pulumi.yaml: main". */
     readonly where: string,
     /** The offending path, as written (or the link's repository-relative path). */
     readonly path: string,
     /** What was expected instead. */
     readonly expected: string,
-    problem: string,
+    what: string,
   ) {
-    super(`${where} '${path}' ${problem}; expected ${expected}. Nothing was installed or run`);
+    super("invalid", `${where} '${path}' ${what}; expected ${expected}. Nothing was installed or run`, {
+      recovery: `change ${where} on the branch to ${expected}, commit and push.`,
+    });
   }
 }
 

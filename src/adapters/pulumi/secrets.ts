@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { PulumiError } from "./errors";
+import { assertStackFile } from "./stack-file";
 
 // Pulumi's passphrase secrets provider (pkg/secrets/passphrase/manager.go, config/crypt.go): the
 // state is "v1:<base64 salt>:v1:<base64 nonce>:<base64 ciphertext>"; the key is PBKDF2-SHA256 of
@@ -141,6 +142,7 @@ export function readStackSettings(projectDir: string, stackName: string): StackS
   const name = stackName.split("/").pop() as string;
   const file = path.join(configDir, `Pulumi.${name}.${ext}`);
   if (!fs.existsSync(file)) return { file, exists: false };
+  assertStackFile(file);
   const settings = readYaml(file) ?? {};
   return {
     file,

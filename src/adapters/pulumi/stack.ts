@@ -122,7 +122,7 @@ export class PulumiStack {
         : {
             passphrase: options.passphrase,
             source: options.passphraseSource ?? "PULUMI_CONFIG_PASSPHRASE as given to the stack",
-            subject: `${options.environment ? `environment '${options.environment}'` : "stack"} (stack ${options.stackName})`,
+            subject: subjectOf(options),
           };
   }
 
@@ -160,19 +160,20 @@ export class PulumiStack {
   }
 
   private async pinSecrets(): Promise<string | undefined> {
+    // Read first, with or without secrets: a malformed settings file is named with its line.
+    const settings = readStackSettings(this.stack.workspace.workDir, this.stack.name);
     if (!this.secrets) return undefined;
     const backend = backendSecrets(await this.exported());
-    const settings = readStackSettings(this.stack.workspace.workDir, this.stack.name);
     const verdict = await verifyStackSecrets({ ...this.secrets, backend, settings });
     if (verdict.writeSalt && verdict.salt) writeEncryptionSalt(settings.file, verdict.salt);
     return verdict.salt;
   }
 
-  private async exported(): Promise<unknown> {
+  private async exported(): ReturnType<Stack["exportStack"]> {
     try {
       return await this.state();
     } catch (err) {
-      throw classifyPulumiError(err);
+      throw failure(err, this.options);
     }
   }
 
@@ -282,7 +283,9 @@ export class PulumiStack {
 
   /** The last successful update and the commit it deployed, or undefined for a stack never deployed. */
   async deployed(): Promise<Deployed | undefined> {
-    const history = await this.stack.history(20);
+    const history = await this.stack.history(20).catch((err: unknown) => {
+      throw failure(err, this.options);
+    });
     const last = history.find((u) => u.kind === "update" && u.result === "succeeded");
     if (!last) return undefined;
     const commit = COMMIT_MARKER.exec(last.message)?.[1] ?? last.environment["git.head"];
@@ -291,7 +294,7 @@ export class PulumiStack {
 
   /** Operations an interrupted update left in the state (a crash mid-update). */
   async pendingOperations(): Promise<PendingOperation[]> {
-    const state = await this.state();
+    const state = await this.exported();
     const deployment = state.deployment as
       { pending_operations?: Array<{ resource: { urn: string; type: string }; type: string }> } | undefined;
     return (deployment?.pending_operations ?? []).map((op) => ({
@@ -355,12 +358,25 @@ export class PulumiStack {
  * print a credential in an error, and the message goes to the status, the store and the report.
  */
 function failure(err: unknown, options: StackOptions): PulumiError {
-  const classified = classifyPulumiError(err);
+  const classified = classifyPulumiError(err, {
+    backendUrl: options.backendUrl,
+    subject: subjectOf(options),
+    ...(options.passphraseSource ? { passphraseSource: options.passphraseSource } : {}),
+    stackFile: `Pulumi.${options.stackName.split("/").pop() ?? options.stackName}.yaml`,
+  });
   if (!options.secrets) return classified;
   const message = new Redactor({ secrets: options.secrets, stacks: false }).text(classified.message);
   return message === classified.message
     ? classified
-    : new PulumiError(classified.kind, message, { cause: classified.cause });
+    : new PulumiError(classified.failure, message, {
+        cause: classified.cause,
+        recovery: classified.recovery,
+      });
+}
+
+/** Whose stack it is, for messages: "environment 'test' (stack test)". */
+function subjectOf(options: StackOptions): string {
+  return `${options.environment ? `environment '${options.environment}'` : "stack"} (stack ${options.stackName})`;
 }
 
 /** `env` with what the engine needs of tidegate: its toolchain on PATH, the backend, the passphrase. */

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { TidegateError } from "../../domain/errors";
 import type { RunReport } from "../../domain/model";
 import { renderMarkdown } from "../../render/markdown";
 
@@ -14,9 +15,9 @@ export interface ReportFiles {
 }
 
 /** A name that would escape the report directory or is no file name at all. */
-export class ReportPathError extends Error {
+export class ReportPathError extends TidegateError {
   constructor(message: string) {
-    super(message);
+    super("invalid", message);
     this.name = "ReportPathError";
   }
 }

@@ -2,10 +2,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { Bind } from "./bubblewrap";
+import { TidegateError } from "../../domain/errors";
 
-export class SandboxError extends Error {
+/** The sandbox cannot be set up as configured; nothing ran unsandboxed. */
+export class SandboxError extends TidegateError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super("unavailable", message, {
+      ...options,
+      recovery: "run `tidegate doctor` to see what the sandbox needs.",
+    });
     this.name = "SandboxError";
   }
 }

@@ -1,4 +1,6 @@
-/** What went wrong in the store. Callers switch on `kind`, never on the message. */
+import { type ErrorKind, TidegateError } from "../../domain/errors";
+
+/** What went wrong in the store. Callers switch on `problem` (or `kind`), never on the message. */
 export type StoreErrorKind =
   /** The file was written by a newer tidegate (its schema version is ahead of this code). */
   | "newer-schema"
@@ -13,13 +15,29 @@ export type StoreErrorKind =
   /** Another process held the write lock for longer than the busy timeout. */
   | "busy";
 
-export class StoreError extends Error {
+const KIND: Record<StoreErrorKind, ErrorKind> = {
+  "newer-schema": "invalid",
+  "not-found": "not-found",
+  conflict: "conflict",
+  "invalid-input": "invalid",
+  corrupt: "internal",
+  busy: "conflict",
+};
+
+const RECOVERY: Partial<Record<StoreErrorKind, string>> = {
+  "newer-schema": "run the tidegate version that wrote the data directory, or a newer one.",
+  corrupt: "restore the data directory's database from a backup, or move it away to start afresh.",
+  busy: "another tidegate process holds the store; wait for it, or stop it.",
+};
+
+export class StoreError extends TidegateError {
   constructor(
-    readonly kind: StoreErrorKind,
+    /** What went wrong, in the store's terms; `kind` is what it means to the caller. */
+    readonly problem: StoreErrorKind,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(KIND[problem], message, { ...options, recovery: RECOVERY[problem] });
     this.name = "StoreError";
   }
 }

@@ -1,5 +1,6 @@
 import type { CredentialSources, ResolvedEnvironment, ValueSourceSpec } from "../../config/resolve";
 import type { KnownSecrets } from "../../log/redact";
+import { TidegateError } from "../../domain/errors";
 import type { StackOptions } from "../pulumi/stack";
 import { environmentProcessEnv, installProcessEnv, type ProcessEnv } from "./process-env";
 import { readSource, SourceError, sourceLabel } from "./sources";
@@ -38,9 +39,12 @@ export interface TargetOptions {
 }
 
 /** A credential or passphrase that could not be read, naming the environment, field and source. */
-export class CredentialError extends Error {
+export class CredentialError extends TidegateError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super("unauthorized", message, {
+      ...options,
+      recovery: "provide the value at the source named (a variable, a file or a command), then check again.",
+    });
     this.name = "CredentialError";
   }
 }

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import type { ValueSourceSpec } from "../../config/resolve";
+import { TidegateError } from "../../domain/errors";
 import { inheritedEnv } from "./process-env";
 
 // Reads a secret value from where an environment definition says it is: a variable of tidegate's
@@ -10,9 +11,9 @@ import { inheritedEnv } from "./process-env";
 export const SOURCE_COMMAND_TIMEOUT_MS = 30_000;
 
 /** A source that gave no value; the message names the source, never a value. */
-export class SourceError extends Error {
+export class SourceError extends TidegateError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super("unauthorized", message, options);
     this.name = "SourceError";
   }
 }

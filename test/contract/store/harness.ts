@@ -56,7 +56,7 @@ export async function storeError(work: () => unknown): Promise<StoreErrorKind> {
   try {
     await work();
   } catch (error) {
-    if (error instanceof StoreError) return error.kind;
+    if (error instanceof StoreError) return error.problem;
     throw error;
   }
   throw new Error("expected a StoreError");

@@ -188,18 +188,18 @@ describe("runCommand", () => {
     );
     await eventually(() => fs.existsSync(path.join(dir, "sleep.pid")) && pidIn("sleep.pid") > 0);
     controller.abort();
-    await expect(running).rejects.toMatchObject({ name: "GateCommandError", kind: "aborted" });
+    await expect(running).rejects.toMatchObject({ name: "GateCommandError", problem: "aborted" });
     expect(await eventually(() => !alive(pidIn("sleep.pid")))).toBe(true);
 
     await expect(run("echo never", {}, { signal: AbortSignal.abort() })).rejects.toMatchObject({
-      kind: "aborted",
+      problem: "aborted",
     });
   });
 
   it("refuses a folder that does not exist and a timeout that is no positive number", async () => {
     await expect(run("true", {}, { cwd: path.join(dir, "gone") })).rejects.toThrow(GateCommandError);
     await expect(run("true", {}, { cwd: path.join(dir, "gone") })).rejects.toThrow(/gone does not exist/);
-    await expect(run("true", { timeoutMs: 0 })).rejects.toMatchObject({ kind: "cannot-start" });
+    await expect(run("true", { timeoutMs: 0 })).rejects.toMatchObject({ problem: "cannot-start" });
   });
 });
 

@@ -71,7 +71,7 @@ describe("assertProgramPaths", () => {
     fs.rmSync(path.join(checkout, PROJECT), { recursive: true });
     fs.symlinkSync(outside, path.join(checkout, PROJECT));
     const err = refusal(check());
-    expect(err).toMatchObject({ kind: "symlinked-folder", where: `${FILE}: project`, path: PROJECT });
+    expect(err).toMatchObject({ problem: "symlinked-folder", where: `${FILE}: project`, path: PROJECT });
     expect(err.expected).toMatch(/not a symbolic link/);
     expect(err.message).toContain(`${FILE}: project 'stacks/app' is a symbolic link (to '${outside}')`);
   });
@@ -80,19 +80,22 @@ describe("assertProgramPaths", () => {
     fs.renameSync(path.join(checkout, "stacks"), path.join(checkout, "real-stacks"));
     fs.symlinkSync("real-stacks", path.join(checkout, "stacks"));
     const err = refusal(check());
-    expect(err.kind).toBe("symlinked-folder");
+    expect(err.problem).toBe("symlinked-folder");
     expect(err.message).toContain("passes through the symbolic link stacks (to 'real-stacks')");
   });
 
   it("refuses a project folder outside the checkout", () => {
-    expect(refusal(check({ project: "../outside" }))).toMatchObject({ kind: "outside", path: "../outside" });
+    expect(refusal(check({ project: "../outside" }))).toMatchObject({
+      problem: "outside",
+      path: "../outside",
+    });
   });
 
   it("refuses a main outside the project folder: relative, absolute, or through a link", () => {
     projectFile("runtime: nodejs\nmain: ../../other\n");
     const err = refusal(check());
     expect(err).toMatchObject({
-      kind: "outside",
+      problem: "outside",
       where: `${PROJECT}/Pulumi.yaml: main`,
       path: "../../other",
       expected: `a relative path inside the project folder ${PROJECT}`,
@@ -102,11 +105,11 @@ describe("assertProgramPaths", () => {
     );
 
     projectFile(`runtime: nodejs\nmain: ${outside}\n`);
-    expect(refusal(check())).toMatchObject({ kind: "outside", path: outside });
+    expect(refusal(check())).toMatchObject({ problem: "outside", path: outside });
 
     fs.symlinkSync(outside, path.join(checkout, PROJECT, "elsewhere"));
     projectFile("runtime: nodejs\nmain: elsewhere/index.js\n");
-    expect(refusal(check())).toMatchObject({ kind: "outside", path: "elsewhere/index.js" });
+    expect(refusal(check())).toMatchObject({ problem: "outside", path: "elsewhere/index.js" });
   });
 
   it("lets a main inside the project folder through", () => {
@@ -152,7 +155,7 @@ describe("assertProgramPaths", () => {
   ])("refuses %s outside the project folder", (_, text, field, written) => {
     projectFile(text.startsWith("runtime:") ? text : `runtime: nodejs\n${text}`);
     expect(refusal(check())).toMatchObject({
-      kind: "outside",
+      problem: "outside",
       where: `${PROJECT}/Pulumi.yaml: ${field}`,
       path: written,
     });
@@ -168,7 +171,7 @@ describe("assertProgramPaths", () => {
   it("refuses a project that names its own backend", () => {
     projectFile("runtime: nodejs\nbackend:\n  url: file://../../state\n");
     expect(refusal(check())).toMatchObject({
-      kind: "backend",
+      problem: "backend",
       where: `${PROJECT}/Pulumi.yaml: backend.url`,
       path: "file://../../state",
     });
@@ -177,7 +180,7 @@ describe("assertProgramPaths", () => {
   it("refuses a project file it cannot read, rather than let its paths through unchecked", () => {
     projectFile("runtime: nodejs\nmain: src\nmain: ../other\n");
     expect(refusal(check())).toMatchObject({
-      kind: "unreadable",
+      problem: "unreadable",
       where: `project folder ${PROJECT}`,
       path: `${PROJECT}/Pulumi.yaml`,
     });
@@ -193,7 +196,7 @@ describe("assertProgramPaths", () => {
     fs.mkdirSync(path.join(checkout, PROJECT, "lib"));
     fs.symlinkSync(path.join(outside, "index.js"), path.join(checkout, PROJECT, "lib", "helper.js"));
     expect(refusal(check())).toMatchObject({
-      kind: "escaping-link",
+      problem: "escaping-link",
       where: `symbolic link ${PROJECT}/lib/helper.js`,
       path: path.join(outside, "index.js"),
     });
@@ -202,23 +205,23 @@ describe("assertProgramPaths", () => {
   it("refuses an escaping link that dangles, a relative one, and one to a sibling folder of the checkout", () => {
     const link = path.join(checkout, PROJECT, "up");
     fs.symlinkSync("../../../nowhere", link);
-    expect(refusal(check()).kind).toBe("escaping-link");
+    expect(refusal(check()).problem).toBe("escaping-link");
     fs.rmSync(link);
     fs.mkdirSync(path.join(checkout, "stacks", "shared"));
     fs.symlinkSync("../shared", link);
-    expect(refusal(check()).kind).toBe("escaping-link");
+    expect(refusal(check()).problem).toBe("escaping-link");
   });
 
   it("refuses a node_modules link anywhere but the program's package folder", () => {
     fs.mkdirSync(path.join(checkout, PROJECT, "lib"));
     fs.symlinkSync(outside, path.join(checkout, PROJECT, "lib", "node_modules"));
-    expect(refusal(check())).toMatchObject({ kind: "escaping-link", path: outside });
+    expect(refusal(check())).toMatchObject({ problem: "escaping-link", path: outside });
   });
 
   it("checks the policy pack folders the definition names", () => {
     write(checkout, { "policies/base/PulumiPolicy.yaml": "runtime: nodejs\nmain: ../../../outside\n" });
     expect(refusal(check({ policyPacks: ["policies/base"] }))).toMatchObject({
-      kind: "outside",
+      problem: "outside",
       where: "policies/base/PulumiPolicy.yaml: main",
       expected: "a relative path inside the policy pack folder policies/base",
     });
@@ -226,11 +229,11 @@ describe("assertProgramPaths", () => {
     fs.rmSync(path.join(checkout, "policies", "base"), { recursive: true });
     fs.symlinkSync(outside, path.join(checkout, "policies", "base"));
     expect(refusal(check({ policyPacks: ["policies/base"] }))).toMatchObject({
-      kind: "symlinked-folder",
+      problem: "symlinked-folder",
       where: `${FILE}: gates.policyPacks[0]`,
     });
     expect(refusal(() => assertPolicyPackPaths(checkout, "policies/base"))).toMatchObject({
-      kind: "symlinked-folder",
+      problem: "symlinked-folder",
       where: "policy pack",
     });
   });

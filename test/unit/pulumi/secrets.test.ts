@@ -146,7 +146,7 @@ describe("verifying a stack's secrets before the engine runs", () => {
 
   it("a wrong passphrase names the environment and the source, never the value", async () => {
     const err = await failure(check({ passphrase: "B-is-wrong" }));
-    expect(err.kind).toBe("passphrase");
+    expect(err.failure).toBe("passphrase");
     expect(err.message).toBe(
       "environment 'test' (stack test): the passphrase from file /etc/tidegate/test-passphrase does not open the deployed stack's secrets; nothing was run",
     );
@@ -156,20 +156,20 @@ describe("verifying a stack's secrets before the engine runs", () => {
   it("a wrong passphrase against the committed salt names the file", async () => {
     const settings = { file: "/w/Pulumi.test.yaml", exists: true, encryptionSalt: PULUMI_SALT_FOR_A };
     const err = await failure(check({ passphrase: "B", backend: undefined, settings }));
-    expect(err.kind).toBe("passphrase");
+    expect(err.failure).toBe("passphrase");
     expect(err.message).toMatch(/does not open the encryptionsalt committed in Pulumi\.test\.yaml/);
   });
 
   it("an empty passphrase is refused", async () => {
     const err = await failure(check({ passphrase: "" }));
-    expect(err.kind).toBe("passphrase");
+    expect(err.failure).toBe("passphrase");
     expect(err.message).toMatch(/passphrase from file \/etc\/tidegate\/test-passphrase is empty/);
   });
 
   it("a committed salt that differs from the deployed one fails, even when both open", async () => {
     const settings = { file: "/w/Pulumi.test.yaml", exists: true, encryptionSalt: other };
     const err = await failure(check({ settings }));
-    expect(err.kind).toBe("secrets-mismatch");
+    expect(err.failure).toBe("secrets-mismatch");
     expect(err.message).toMatch(
       /encryptionsalt committed in Pulumi\.test\.yaml disagrees with the deployed stack's/,
     );
@@ -178,7 +178,7 @@ describe("verifying a stack's secrets before the engine runs", () => {
   it("a malformed committed salt names the file and the expected form", async () => {
     const settings = { file: "/w/Pulumi.test.yaml", exists: true, encryptionSalt: "v1:oops" };
     const err = await failure(check({ settings }));
-    expect(err.kind).toBe("secrets-mismatch");
+    expect(err.failure).toBe("secrets-mismatch");
     expect(err.message).toMatch(/encryptionsalt in Pulumi\.test\.yaml is not a passphrase provider salt/);
   });
 

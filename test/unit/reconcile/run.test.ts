@@ -171,13 +171,13 @@ describe("a run's status", () => {
     const report = await h.run(environment());
 
     expect(report.status).toBe("Failed");
-    expect(report.reason).toMatch(/^error: creating bucket failed — the cloud provider rejected/);
+    expect(report.reason).toMatch(/^error: creating bucket failed — what to do: the cloud provider rejected/);
     // What was learned before the failure stays in the report.
     expect(report).toMatchObject({ desired: { sha: head }, deployed: { commit: deployed } });
     expect(report.dependencies).toEqual({ key: "lock-1", installed: false });
     expect(await h.store.run(report.runId)).toMatchObject({
       outcome: "failed",
-      error: { kind: "pulumi:provider-error", message: "error: creating bucket failed" },
+      error: { kind: "unavailable", message: "error: creating bucket failed" },
     });
     expect(h.audit.map((e) => [e.action, e.verdict])).toEqual([["failure", "Failed"]]);
     expect(
