@@ -64,16 +64,19 @@ export function errorKind(error: unknown): ErrorKind {
   return isTidegateError(error) ? error.kind : "internal";
 }
 
-/** The CLI's exit code for a kind: 0 ok, 1 failure, 2 usage, then one code per kind a script may test. */
+/**
+ * The CLI's exit code for a kind. 0 ok, 1 failure, 2 usage and 3 (`check --exit-code`: out of sync
+ * or drifted, not an error) keep their meanings; each other kind has its own code a script may test.
+ */
 export const EXIT_CODES: Record<ErrorKind, number> = {
-  invalid: 3,
-  "not-found": 4,
-  conflict: 5,
-  refused: 6,
-  unauthorized: 7,
-  unavailable: 8,
-  timeout: 9,
-  interrupted: 10,
+  invalid: 4,
+  "not-found": 5,
+  conflict: 6,
+  refused: 7,
+  unauthorized: 8,
+  unavailable: 9,
+  timeout: 10,
+  interrupted: 11,
   internal: 1,
 };
 

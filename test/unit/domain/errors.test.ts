@@ -14,8 +14,8 @@ describe("TidegateError", () => {
     const kinds = Object.keys(EXIT_CODES) as ErrorKind[];
     expect(new Set(kinds.map((k) => EXIT_CODES[k])).size).toBe(kinds.length);
     for (const kind of kinds) {
-      // 0, 1 and 2 keep their meanings (ok, failure, usage); only `internal` shares 1.
-      if (kind !== "internal") expect(EXIT_CODES[kind]).toBeGreaterThan(2);
+      // 0 to 3 keep their meanings (ok, failure, usage, changes found); only `internal` shares 1.
+      if (kind !== "internal") expect(EXIT_CODES[kind]).toBeGreaterThan(3);
       expect(HTTP_STATUS[kind]).toBeGreaterThanOrEqual(400);
     }
   });

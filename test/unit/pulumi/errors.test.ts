@@ -98,7 +98,7 @@ describe("classifyPulumiError on the real CLI's words", () => {
   it("keeps the Pulumi failure under `failure`, and the caller's meaning under `kind`", () => {
     const error = new PulumiError("lock-held", "the stack is locked by another update");
     expect(error).toMatchObject({ failure: "lock-held", kind: "conflict" });
-    expect(error.recovery).toContain("pulumi cancel");
+    expect(error.recovery).toContain("tidegate recover");
   });
 });
 
