@@ -10,6 +10,7 @@ import type { PromoteResult } from "../domain/promotion";
 import { runEnvironment, type RunContext, type RunOptions } from "../reconcile/run";
 import { approvalProblem } from "../reconcile/gating";
 import { SingleFlight } from "./single-flight";
+import { runOwnerId, WAIT_IF_HELD, withEnvironmentLease, type LeasePolicy } from "./environment-lease";
 import type { EnvironmentState, Store } from "../adapters/store/port";
 import type { GitPort } from "../adapters/git/port";
 import type { Actor } from "./actor";
@@ -70,7 +71,7 @@ export class Engine {
   }
 
   /** The context of one run of environment `name`. */
-  private context(name: string): RunContext {
+  private context(name: string, runId?: string): RunContext {
     const { deps } = this;
     const run = deps.forRun(this.environment(name));
     return {
@@ -89,7 +90,7 @@ export class Engine {
       audit: (entry) => void this.audit.append(entry),
       versions: deps.versions,
       now: () => this.now(),
-      newRunId: () => deps.newId(),
+      newRunId: runId === undefined ? () => deps.newId() : () => runId,
     };
   }
 
@@ -144,21 +145,36 @@ export class Engine {
     return dirs;
   }
 
-  /** One check of one environment; waits for any other operation on its stack to finish first. */
-  async check(name: string, options: RunOptions): Promise<RunReport> {
+  /**
+   * One check of one environment; waits for any other operation on its stack in this process to
+   * finish first. The whole run (checkout to the record of the deployed commit) holds the
+   * environment's lease in the store, so no other process writes its worktree meanwhile; `lease`
+   * says whether to wait for another holder or fail with EnvironmentHeldError at once.
+   */
+  async check(name: string, options: RunOptions, lease: LeasePolicy = WAIT_IF_HELD): Promise<RunReport> {
     const env = this.environment(name);
-    const run = () => this.deps.duringRun(() => runEnvironment(this.context(name), env, options));
+    const { deps } = this;
+    // The run's id is chosen here so that the lease names it to whoever waits.
+    const runId = deps.newId();
+    const leased = { store: this.store, isDead: deps.isOwnerDead, owner: runOwnerId(deps.owner, runId) };
+    const onRenewFailed = (err: unknown) =>
+      deps.log.error({ env: name, runId, err }, "could not keep the environment's lease");
+    const run = () =>
+      withEnvironmentLease(name, lease, { ...leased, onRenewFailed }, () =>
+        deps.duringRun(() => runEnvironment(this.context(name, runId), env, options)),
+      );
     return this.flights.run(`stack:${env.stack}`, run, { wait: true });
   }
 
   /** The plan a sync would apply now, with every gate's verdict; changes nothing. */
   plan(name: string, request: RunRequest): Promise<RunReport> {
-    return this.check(name, {
+    const options: RunOptions = {
       kind: "check",
       trigger: triggerOf(request),
       actor: request.actor.id,
       allowSync: false,
-    });
+    };
+    return this.check(name, options, request.lease);
   }
 
   /**
@@ -166,12 +182,13 @@ export class Engine {
    * actor, now (waiting for any other operation on the stack).
    */
   observe(kind: RunKind, name: string, request: RunRequest): Promise<RunReport> {
-    return this.check(name, {
+    const options: RunOptions = {
       kind,
       trigger: triggerOf(request),
       actor: request.actor.id,
       allowSync: kind === "sync",
-    });
+    };
+    return this.check(name, options, request.lease);
   }
 
   /**
@@ -290,7 +307,7 @@ export class Engine {
    * failed, or it waits on its gates and they may have changed (an approval or revocation since, or
    * time passing for windows and soak times).
    */
-  async poll(name: string, trigger = "schedule"): Promise<RunReport | undefined> {
+  async poll(name: string, trigger = "schedule", lease?: LeasePolicy): Promise<RunReport | undefined> {
     const env = this.environment(name);
     const heads = await this.git.heads([env.branch]);
     const last = await this.store.status(env.name);
@@ -300,7 +317,7 @@ export class Engine {
       last.status !== "Failed" &&
       !(await this.gatesMayHaveChanged(env.name, last));
     if (unchanged) return undefined;
-    return this.check(name, { kind: "check", trigger, allowSync: true });
+    return this.check(name, { kind: "check", trigger, allowSync: true }, lease);
   }
 
   private async gatesMayHaveChanged(name: string, last: EnvironmentState): Promise<boolean> {
@@ -386,6 +403,8 @@ const GATE_RECHECK_MS = 5 * 60_000;
 export interface RunRequest {
   actor: Actor;
   trigger?: string;
+  /** When another process holds the environment (default: wait up to 10 minutes, silently). */
+  lease?: LeasePolicy;
 }
 
 function triggerOf(request: RunRequest): string {

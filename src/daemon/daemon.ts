@@ -1,9 +1,11 @@
 import type { Engine } from "../app/engine";
+import { describeHolder, EnvironmentHeldError, SKIP_IF_HELD } from "../app/environment-lease";
 import type { Store } from "../adapters/store/port";
 import type { EnvironmentStatus } from "../domain/model";
 import type { Logger } from "../log";
 import {
   type QueueStats,
+  type RunAgainLater,
   type StopResult,
   type WorkItem,
   type WorkKind,
@@ -28,11 +30,15 @@ export interface DaemonOptions {
   workers?: number;
   /** How often the request source is read (default 1 s). */
   requestIntervalMs?: number;
+  /** How long an environment another process holds waits before it is looked at again (default 15 s). */
+  heldRetryMs?: number;
   /** Called around each run (e.g. a progress line). */
   onRun?: (item: WorkItem) => () => void;
   /** For tests: 0 <= r < 1, as Math.random (the schedules' jitter). */
   random?: () => number;
 }
+
+const HELD_RETRY_MS = 15_000;
 
 /** Statuses whose gates (approvals, windows, soak) may let a re-check go further than the last one. */
 const WAITING_ON_GATES: ReadonlySet<EnvironmentStatus> = new Set(["AwaitingApproval", "Blocked"]);
@@ -86,7 +92,8 @@ export class Daemon {
     const results = await Promise.all(runs);
     return Promise.all(
       this.options.engine.environments.map(async (env, i) =>
-        results[i]?.status === "succeeded"
+        // Held by another process: its status is the one that process records.
+        results[i]?.status === "succeeded" || results[i]?.status === "held"
           ? ((await this.options.engine.store.status(env.name))?.status ?? "Unknown")
           : "Failed",
       ),
@@ -152,13 +159,22 @@ export class Daemon {
     log.info({ env: request.environment, reason: request.reason, kind, outcome }, "request received");
   }
 
-  private async run(item: WorkItem): Promise<void> {
+  /** The daemon never waits for another process holding an environment: it looks again later. */
+  private async run(item: WorkItem): Promise<void | RunAgainLater> {
     const { engine } = this.options;
     const trigger = item.reasons.join(", ");
     const done = this.options.onRun?.(item);
     try {
-      if (item.kind === "poll") await engine.poll(item.key, trigger);
-      else await engine.check(item.key, { kind: item.kind, trigger, allowSync: true });
+      if (item.kind === "poll") await engine.poll(item.key, trigger, SKIP_IF_HELD);
+      else await engine.check(item.key, { kind: item.kind, trigger, allowSync: true }, SKIP_IF_HELD);
+    } catch (err) {
+      if (!(err instanceof EnvironmentHeldError)) throw err;
+      const afterMs = this.options.heldRetryMs ?? HELD_RETRY_MS;
+      this.options.log.info(
+        { env: item.key, kind: item.kind, holder: err.holder.owner, retryInMs: afterMs },
+        `environment ${item.key} is held by ${describeHolder(err.holder)}; skipped, looking again later`,
+      );
+      return { held: true, afterMs };
     } finally {
       done?.();
     }
