@@ -36,6 +36,8 @@ export default defineConfig({
         test: {
           name: "faults",
           include: ["test/faults/**/*.test.ts"],
+          // Some faults race real tidegate processes on the real engine and emulator.
+          globalSetup: ["test/integration/global-setup.ts"],
           // Each fault waits out a real limit of a few seconds; a loaded machine stretches that.
           testTimeout: 120_000,
           // The files share nothing: each has its own servers, ports and folders.
