@@ -99,7 +99,9 @@ describe("two tidegate processes racing on one environment", () => {
       },
       "Y: a longer visibility timeout",
     );
-    sync = startTidegate(["sync", "test", "--config", f.configPath, "--wait", "8m"], env);
+    // The default bound (10 minutes) covers the daemon's update; the same command line runs on a
+    // tidegate from before the lease, to show this test failing there.
+    sync = startTidegate(["sync", "test", "--config", f.configPath], env);
     const s = sync;
     // The sync says who holds the environment (or, without the lease, goes ahead and finishes).
     await eventually(
@@ -109,10 +111,14 @@ describe("two tidegate processes racing on one environment", () => {
     );
     fs.writeFileSync(release(), "");
     const exit = await s.exit;
-    await eventually("every run of test to end", 300_000, async () => {
-      const runs = await f.engine.store.runs({ environment: "test" });
-      return runs.length >= 2 && runs.every((r) => r.endedAt !== undefined) ? runs : undefined;
-    });
+    await eventually(
+      () => `every run of test to end (daemon stderr:\n${d.stderr().slice(-6000)})`,
+      300_000,
+      async () => {
+        const runs = await f.engine.store.runs({ environment: "test" });
+        return runs.length >= 2 && runs.every((r) => r.endedAt !== undefined) ? runs : undefined;
+      },
+    );
     d.child.kill("SIGINT");
     await d.exit;
 
