@@ -5,7 +5,7 @@ import { GetQueueAttributesCommand, GetQueueUrlCommand } from "@aws-sdk/client-s
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { awsEnvVars } from "../../src/devenv/emulator";
-import { awsClients } from "../helpers/aws";
+import { awsClients, emulatorDefinition } from "../helpers/aws";
 import { createEngineFixture, PROJECT, type EngineFixture } from "../helpers/engine";
 import { eventually, killTidegate, startTidegate, type TidegateProcess } from "../helpers/process";
 
@@ -38,15 +38,7 @@ describe("two tidegate processes racing on one environment", () => {
         sync: "auto",
         drift: "report",
         gates: { checks: [{ name: "stall", run: "PLACEHOLDER", timeout: "10m" }] },
-        definition: {
-          config: { AWS_ENDPOINT_URL: aws.AWS_ENDPOINT_URL, AWS_REGION: aws.AWS_REGION },
-          credentials: {
-            read: {
-              AWS_ACCESS_KEY_ID: { env: "AWS_ACCESS_KEY_ID" },
-              AWS_SECRET_ACCESS_KEY: { env: "AWS_SECRET_ACCESS_KEY" },
-            },
-          },
-        },
+        definition: emulatorDefinition(),
       },
     ]);
     // The check names the test's folder, known only now: the config ref's definition carries it.

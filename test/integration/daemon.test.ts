@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { awsEnvVars } from "../../src/devenv/emulator";
+import { emulatorDefinition } from "../helpers/aws";
 import { runCli } from "../helpers/cli";
 import { createEngineFixture, type EngineFixture } from "../helpers/engine";
 import { eventually, killTidegate, startTidegate, type TidegateProcess } from "../helpers/process";
@@ -20,7 +21,6 @@ describe("tidegate run: the daemon as a work queue", () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    const aws = awsEnvVars(inject("aws"));
     // The daemon hands a stack only what its environment declares: the emulator's endpoint and
     // region as config, its keys as credentials read from the daemon's own environment.
     f = await createEngineFixture([
@@ -28,15 +28,7 @@ describe("tidegate run: the daemon as a work queue", () => {
         name: "prod",
         sync: "gated",
         drift: "report",
-        definition: {
-          config: { AWS_ENDPOINT_URL: aws.AWS_ENDPOINT_URL, AWS_REGION: aws.AWS_REGION },
-          credentials: {
-            read: {
-              AWS_ACCESS_KEY_ID: { env: "AWS_ACCESS_KEY_ID" },
-              AWS_SECRET_ACCESS_KEY: { env: "AWS_SECRET_ACCESS_KEY" },
-            },
-          },
-        },
+        definition: emulatorDefinition(),
       },
     ]);
     const config = parse(fs.readFileSync(f.configPath, "utf8")) as Record<string, unknown>;
