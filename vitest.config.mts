@@ -36,7 +36,7 @@ export default defineConfig({
         test: {
           name: "faults",
           include: ["test/faults/**/*.test.ts"],
-          // Faults against a stack need the engine and the emulator, as the integration tests do.
+          // Faults against a stack (and racing tidegate processes) need the engine and the emulator.
           globalSetup: ["test/integration/global-setup.ts"],
           hookTimeout: 900_000,
           // Each fault waits out a real limit of a few seconds; a loaded machine stretches that.

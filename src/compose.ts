@@ -19,6 +19,7 @@ import { writeReportFiles } from "./adapters/reports/files";
 import type { Store } from "./adapters/store/port";
 import { openSqliteStore } from "./adapters/store/sqlite";
 import type { Engine } from "./app/engine";
+import { runOwnerId } from "./app/environment-lease";
 import type { EngineDeps, RunPorts } from "./app/ports";
 import { HEARTBEAT_INTERVAL_MS, ownerDeadness, processOwner } from "./adapters/owner";
 import { StackSandbox } from "./adapters/sandbox";
@@ -121,6 +122,7 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
   const now = options.now ?? (() => new Date());
   const cacheDir = options.dependencyCacheDir ?? paths.dependencies;
   const owner = processOwner();
+  const isDead = ownerDeadness();
   const knownSecrets = options.knownSecrets ?? new KnownSecrets();
   if (passphrase !== undefined) knownSecrets.add(passphrase);
   const store = openStore(storeSpec(config));
@@ -181,7 +183,8 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
       },
       acquireLease: (runId) =>
         acquireLease(leaseDir(env.backendUrl ?? config.backendUrl, config.dataDir), env.stack, {
-          owner: `${owner}:${runId}`,
+          owner: runOwnerId(owner, runId),
+          isDead,
         }),
       installDependencies: async (projectDir) =>
         ensureDependencies({ projectDir, cacheDir, ...install, scripts: await scripts() }),
@@ -211,7 +214,7 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
     forRun,
     owner,
     duringRun: (work) => heartbeat.during(work),
-    isOwnerDead: ownerDeadness(),
+    isOwnerDead: isDead,
     writeReport: (report) => void writeReportFiles(paths.reports, report),
     workspaceDir: (environment) => path.join(paths.workspaces, environment),
     scratchDir: () => path.join(config.dataDir, "scratch", `promote-${randomUUID().slice(0, 8)}`),

@@ -37,14 +37,15 @@ export function processStart(pid: number): string | undefined {
   return fields[19];
 }
 
-/** The deadness decision at `now`, for the store's markInterrupted and lease takeover. */
+/** The deadness decision (at `now`, or whenever it is asked), for the store's markInterrupted and lease takeover. */
 export function ownerDeadness(options: { now?: number; ttlMs?: number } = {}): IsDead {
   const probe = {
     host: os.hostname(),
-    now: options.now ?? Date.now(),
     ttlMs: options.ttlMs ?? HEARTBEAT_TTL_MS,
     pidAlive: isProcessAlive,
     startOf: processStart,
   };
-  return (owner, heartbeatAt) => isOwnerDead(owner, heartbeatAt, probe);
+  // The clock is read at each decision: a long-running daemon keeps one of these for its lifetime.
+  return (owner, heartbeatAt) =>
+    isOwnerDead(owner, heartbeatAt, { ...probe, now: options.now ?? Date.now() });
 }

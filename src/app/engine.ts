@@ -10,6 +10,14 @@ import type { PromoteResult } from "../domain/promotion";
 import { runEnvironment, type RunContext, type RunOptions } from "../reconcile/run";
 import { approvalProblem } from "../reconcile/gating";
 import { SingleFlight } from "./single-flight";
+import {
+  EnvironmentHeldError,
+  runOwnerId,
+  SKIP_IF_HELD,
+  WAIT_IF_HELD,
+  withEnvironmentLease,
+  type LeasePolicy,
+} from "./environment-lease";
 import type { EnvironmentState, Store } from "../adapters/store/port";
 import type { GitPort } from "../adapters/git/port";
 import type { Actor } from "./actor";
@@ -75,7 +83,7 @@ export class Engine {
   }
 
   /** The context of one run of environment `name`. */
-  private context(name: string): RunContext {
+  private context(name: string, runId?: string): RunContext {
     const { deps } = this;
     const run = deps.forRun(this.environment(name));
     return {
@@ -94,7 +102,7 @@ export class Engine {
       audit: (entry) => void this.audit.append(entry),
       versions: deps.versions,
       now: () => this.now(),
-      newRunId: () => deps.newId(),
+      newRunId: runId === undefined ? () => deps.newId() : () => runId,
     };
   }
 
@@ -149,10 +157,24 @@ export class Engine {
     return dirs;
   }
 
-  /** One check of one environment; waits for any other operation on its stack to finish first. */
-  async check(name: string, options: RunOptions): Promise<RunReport> {
+  /**
+   * One check of one environment; waits for any other operation on its stack in this process to
+   * finish first. The whole run (checkout to the record of the deployed commit) holds the
+   * environment's lease in the store, so no other process writes its worktree meanwhile; `lease`
+   * says whether to wait for another holder or fail with EnvironmentHeldError at once.
+   */
+  async check(name: string, options: RunOptions, lease: LeasePolicy = WAIT_IF_HELD): Promise<RunReport> {
     const env = this.environment(name);
-    const run = () => this.deps.duringRun(() => runEnvironment(this.context(name), env, options));
+    const { deps } = this;
+    // The run's id is chosen here so that the lease names it to whoever waits.
+    const runId = deps.newId();
+    const leased = { store: this.store, isDead: deps.isOwnerDead, owner: runOwnerId(deps.owner, runId) };
+    const onRenewFailed = (err: unknown) =>
+      deps.log.error({ env: name, runId, err }, "could not keep the environment's lease");
+    const run = () =>
+      withEnvironmentLease(name, lease, { ...leased, onRenewFailed }, () =>
+        deps.duringRun(() => runEnvironment(this.context(name, runId), env, options)),
+      );
     return this.flights.run(`stack:${env.stack}`, run, { wait: true });
   }
 
@@ -180,10 +202,19 @@ export class Engine {
 
   /**
    * Runs `work` holding the environment as a sync holds it: this process's flight on its stack,
-   * then tidegate's lease across processes. Undefined when another holder has the lease.
+   * the environment's lease in the store, and the stack's lease beside its backend. Undefined when
+   * another process holds either lease: recovery never waits behind a run.
    */
   private hold<T>(env: ResolvedEnvironment, run: RunPorts, runId: string, work: () => Promise<T>) {
-    const held = async (): Promise<T | undefined> => {
+    const { deps } = this;
+    const leased = {
+      store: this.store,
+      isDead: deps.isOwnerDead,
+      owner: runOwnerId(deps.owner, runId),
+      onRenewFailed: (err: unknown) =>
+        deps.log.error({ env: env.name, runId, err }, "could not keep the environment's lease"),
+    };
+    const stackLeased = async (): Promise<T | undefined> => {
       const lease = run.acquireLease(runId);
       if (!lease) return undefined;
       try {
@@ -192,17 +223,26 @@ export class Engine {
         lease.release();
       }
     };
+    const held = async (): Promise<T | undefined> => {
+      try {
+        return await withEnvironmentLease(env.name, SKIP_IF_HELD, leased, stackLeased);
+      } catch (err) {
+        if (err instanceof EnvironmentHeldError) return undefined;
+        throw err;
+      }
+    };
     return this.flights.run(`stack:${env.stack}`, held, { wait: true });
   }
 
   /** The plan a sync would apply now, with every gate's verdict; changes nothing. */
   plan(name: string, request: RunRequest): Promise<RunReport> {
-    return this.check(name, {
+    const options: RunOptions = {
       kind: "check",
       trigger: triggerOf(request),
       actor: request.actor.id,
       allowSync: false,
-    });
+    };
+    return this.check(name, options, request.lease);
   }
 
   /**
@@ -210,12 +250,13 @@ export class Engine {
    * actor, now (waiting for any other operation on the stack).
    */
   observe(kind: RunKind, name: string, request: RunRequest): Promise<RunReport> {
-    return this.check(name, {
+    const options: RunOptions = {
       kind,
       trigger: triggerOf(request),
       actor: request.actor.id,
       allowSync: kind === "sync",
-    });
+    };
+    return this.check(name, options, request.lease);
   }
 
   /**
@@ -334,7 +375,7 @@ export class Engine {
    * failed, or it waits on its gates and they may have changed (an approval or revocation since, or
    * time passing for windows and soak times).
    */
-  async poll(name: string, trigger = "schedule"): Promise<RunReport | undefined> {
+  async poll(name: string, trigger = "schedule", lease?: LeasePolicy): Promise<RunReport | undefined> {
     const env = this.environment(name);
     const heads = await this.git.heads([env.branch]);
     const last = await this.store.status(env.name);
@@ -344,7 +385,7 @@ export class Engine {
       last.status !== "Failed" &&
       !(await this.gatesMayHaveChanged(env.name, last));
     if (unchanged) return undefined;
-    return this.check(name, { kind: "check", trigger, allowSync: true });
+    return this.check(name, { kind: "check", trigger, allowSync: true }, lease);
   }
 
   private async gatesMayHaveChanged(name: string, last: EnvironmentState): Promise<boolean> {
@@ -430,6 +471,8 @@ const GATE_RECHECK_MS = 5 * 60_000;
 export interface RunRequest {
   actor: Actor;
   trigger?: string;
+  /** When another process holds the environment (default: wait up to 10 minutes, silently). */
+  lease?: LeasePolicy;
 }
 
 function triggerOf(request: RunRequest): string {

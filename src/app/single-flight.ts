@@ -16,7 +16,8 @@ export interface SingleFlightOptions {
 /**
  * At most one operation per key (per stack) at a time in this process. A scheduled tick that finds
  * its stack busy is skipped rather than queued: the next tick looks again, and a queue of stale checks
- * would only delay the fresh one. Across processes, Pulumi's lock and tidegate's lease take over.
+ * would only delay the fresh one. Across processes, the environment's lease in the store takes over
+ * (src/app/environment-lease.ts).
  */
 export class SingleFlight {
   private readonly running = new Map<string, Promise<unknown>>();

@@ -3,6 +3,8 @@ import { renderPlan } from "../render/plan";
 import { type Command, ExitCode } from "./command";
 import { CONFIG_HELP, CONFIG_OPTIONS, flag, stringOption, withConfigErrors } from "./context";
 import { withEnvironmentEngine } from "./environment-session";
+import { DEFAULT_LEASE_WAIT_MS } from "../app/environment-lease";
+import { waitForHolder } from "./lease-wait";
 
 // `tidegate approve <env>`: approve exactly the plan a sync would apply now.
 
@@ -48,6 +50,7 @@ export const command: Command = {
           ...(digest !== undefined ? { digest } : {}),
           ...(comment !== undefined ? { comment } : {}),
           protected: flag(args, "protected"),
+          lease: waitForHolder(name, DEFAULT_LEASE_WAIT_MS, (text) => session.progress.stream.write(text)),
         });
         session.progress.end();
         if (flag(args, "json")) {

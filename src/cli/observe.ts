@@ -3,6 +3,7 @@ import type { RunKind } from "../domain/model";
 import type { Command, CommandArgs, CommandContext } from "./command";
 import { CONFIG_HELP, CONFIG_OPTIONS, flag, latestReportFiles, withConfigErrors } from "./context";
 import { withEnvironmentEngine } from "./environment-session";
+import { WAIT_HELP, WAIT_OPTION, waitForHolder, waitOption } from "./lease-wait";
 import { CHANGES_EXIT_CODE, checkExitCode, formatCheckSummary, reasonLine } from "../render/format";
 
 // `tidegate check`, `drift` and `sync`: one run of the engine on one environment, from the command
@@ -37,7 +38,7 @@ const ABOUT: Record<RunKind, { verb: string; summary: string[] }> = {
 export function observeCommand(kind: RunKind): Command {
   const detailed = kind !== "sync";
   return {
-    usage: `${kind} <env> [--json]${detailed ? " [--exit-code]" : ""} [--config <file>] [--data-dir <dir>]`,
+    usage: `${kind} <env> [--json]${detailed ? " [--exit-code]" : ""} [--wait <duration>] [--config <file>] [--data-dir <dir>]`,
     description: [
       ...ABOUT[kind].summary,
       "",
@@ -47,6 +48,7 @@ export function observeCommand(kind: RunKind): Command {
         ? [`  --exit-code         Exit ${CHANGES_EXIT_CODE} when the environment differs (see exit codes)`]
         : []),
       "  --emulator          Point the stacks at the AWS emulator (always so for the embedded default)",
+      WAIT_HELP,
       ...CONFIG_HELP,
       "",
       "Exit codes:",
@@ -67,6 +69,7 @@ export function observeCommand(kind: RunKind): Command {
       ...CONFIG_OPTIONS,
       json: { type: "boolean" },
       emulator: { type: "boolean" },
+      ...WAIT_OPTION,
       ...(detailed ? { "exit-code": { type: "boolean" } } : {}),
     },
     allowPositionals: true,
@@ -75,11 +78,14 @@ export function observeCommand(kind: RunKind): Command {
 }
 
 async function observe(kind: RunKind, args: CommandArgs, context: CommandContext): Promise<number> {
+  const waitMs = waitOption(args, kind);
   return withEnvironmentEngine(args, context, kind, async (name, session) => {
     session.progress.begin(`${ABOUT[kind].verb} ${name}`, kind);
     const report = await session.engine.observe(kind, name, {
       actor: cliActor(context.env),
       trigger: cliTrigger(context.env),
+      // Written above the progress line, which stays.
+      lease: waitForHolder(name, waitMs, (text) => session.progress.stream.write(text)),
     });
     session.progress.end();
 

@@ -3,6 +3,8 @@ import { renderPlan } from "../render/plan";
 import { type Command, ExitCode } from "./command";
 import { CONFIG_HELP, CONFIG_OPTIONS, flag, withConfigErrors } from "./context";
 import { withEnvironmentEngine } from "./environment-session";
+import { DEFAULT_LEASE_WAIT_MS } from "../app/environment-lease";
+import { waitForHolder } from "./lease-wait";
 
 // `tidegate plan <env>`: the preview a sync would apply, with every gate's verdict and the digest
 // an approval binds to. Changes nothing.
@@ -29,7 +31,10 @@ export const command: Command = {
       withEnvironmentEngine(args, context, "plan", async (name, session) => {
         session.progress.begin(`planning ${name}`, "check");
         const actor = cliActor(context.env);
-        const report = await session.engine.plan(name, { actor, trigger: `cli:${actor.id}` });
+        const lease = waitForHolder(name, DEFAULT_LEASE_WAIT_MS, (text) =>
+          session.progress.stream.write(text),
+        );
+        const report = await session.engine.plan(name, { actor, trigger: `cli:${actor.id}`, lease });
         session.progress.end();
         context.stdout(flag(args, "json") ? `${JSON.stringify(report, null, 2)}\n` : renderPlan(report));
         if (report.status === "AwaitingApproval") return 3;

@@ -1,6 +1,7 @@
 import type { Engine } from "../app/engine";
 import type { AuditPort } from "../app/ports";
 import type { GitPort } from "../adapters/git/port";
+import { describeHolder, EnvironmentHeldError, SKIP_IF_HELD } from "../app/environment-lease";
 import type { Store } from "../adapters/store/port";
 import type { DaemonSettings } from "../config/resolve";
 import type { EnvironmentStatus } from "../domain/model";
@@ -9,6 +10,7 @@ import { Health, type HealthStats } from "./health";
 import {
   type ItemResult,
   type QueueStats,
+  type RunAgainLater,
   type StopResult,
   type WorkItem,
   type WorkKind,
@@ -47,6 +49,8 @@ export interface DaemonOptions {
   workers?: number;
   /** How often the request source is read (default 1 s). */
   requestIntervalMs?: number;
+  /** How long an environment another process holds waits before it is looked at again (default 15 s). */
+  heldRetryMs?: number;
   /** Called around each run (e.g. a progress line). */
   onRun?: (item: WorkItem) => () => void;
   /** Back-off and stalling of failing environments (default: 30 s doubling to 1 h, Stalled after 5). */
@@ -56,6 +60,8 @@ export interface DaemonOptions {
   /** For tests: the clock of back-offs and stale marks. */
   now?: () => Date;
 }
+
+const HELD_RETRY_MS = 15_000;
 
 /** Statuses whose gates (approvals, windows, soak) may let a re-check go further than the last one. */
 const WAITING_ON_GATES: ReadonlySet<EnvironmentStatus> = new Set(["AwaitingApproval", "Blocked", "Stalled"]);
@@ -122,8 +128,10 @@ export class Daemon {
     return Promise.all(
       this.options.engine.environments.map(async (env, i) => {
         const state = await this.options.engine.store.status(env.name);
-        // A remote that did not answer keeps the last known status (marked stale).
-        if (results[i]?.status === "succeeded" || state?.stale) return state?.status ?? "Unknown";
+        // A remote that did not answer keeps the last known status (marked stale); an environment
+        // held by another process has the status that process records.
+        const status = results[i]?.status;
+        if (status === "succeeded" || status === "held" || state?.stale) return state?.status ?? "Unknown";
         return "Failed";
       }),
     );
@@ -190,9 +198,10 @@ export class Daemon {
 
   /**
    * One look: a scheduled one waits out its environment's back-off and a stall; then the remote's
-   * heads are read (a failure marks the status stale), then the engine polls or checks.
+   * heads are read (a failure marks the status stale), then the engine polls or checks. The daemon
+   * never waits for another process holding an environment: it looks again later.
    */
-  private async run(item: WorkItem): Promise<void> {
+  private async run(item: WorkItem): Promise<void | RunAgainLater> {
     const { engine } = this.options;
     const env = engine.environments.find((e) => e.name === item.key);
     if (!env) throw new Error(`unknown environment '${item.key}'`);
@@ -210,11 +219,19 @@ export class Daemon {
       const kind = stall === "resumed" ? "check" : item.kind;
       const report =
         kind === "poll"
-          ? await engine.poll(env.name, trigger)
-          : await engine.check(env.name, { kind, trigger, allowSync: true });
+          ? await engine.poll(env.name, trigger, SKIP_IF_HELD)
+          : await engine.check(env.name, { kind, trigger, allowSync: true }, SKIP_IF_HELD);
       if (report?.status === "Failed") await this.health.failed(env, heads, report.reason ?? "Failed");
       else this.health.succeeded(env);
     } catch (error) {
+      if (error instanceof EnvironmentHeldError) {
+        const afterMs = this.options.heldRetryMs ?? HELD_RETRY_MS;
+        this.options.log.info(
+          { env: env.name, kind: item.kind, holder: error.holder.owner, retryInMs: afterMs },
+          `environment ${env.name} is held by ${describeHolder(error.holder)}; skipped, looking again later`,
+        );
+        return { held: true, afterMs };
+      }
       await this.health.failed(env, heads, error);
       throw error;
     } finally {

@@ -38,7 +38,17 @@ export interface WorkItem {
 export type AddOutcome = "queued" | "merged" | "requeued" | "skipped" | "stopped";
 
 export type ItemResult =
-  { status: "succeeded" } | { status: "failed"; error: unknown } | { status: "dropped" };
+  | { status: "succeeded" }
+  | { status: "failed"; error: unknown }
+  | { status: "dropped" }
+  /** Another process held the key's environment: nothing ran, and the key is queued again later. */
+  | { status: "held" };
+
+/** What a run returns when another process held its environment: run it again after `afterMs`. */
+export interface RunAgainLater {
+  held: true;
+  afterMs: number;
+}
 
 export interface AddResult {
   outcome: AddOutcome;
@@ -56,6 +66,8 @@ export interface QueueStats {
   failed: number;
   /** Schedule ticks dropped because their environment was in flight with a run that covers them. */
   skippedInFlight: number;
+  /** Runs skipped because another process held their environment; each was queued again. */
+  skippedHeld: number;
   /** Now: items waiting, and keys in flight. */
   waiting: number;
   inFlight: number;
@@ -73,7 +85,7 @@ export interface WorkQueueOptions {
    * Runs one item. The signal aborts when the queue stops and means "start nothing new": a run in
    * the middle of a Pulumi update lets it finish (interrupting it leaves pending operations).
    */
-  run: (item: WorkItem, signal: AbortSignal) => Promise<void>;
+  run: (item: WorkItem, signal: AbortSignal) => Promise<void | RunAgainLater>;
   /** How many keys run at once (default 1). A key never runs concurrently with itself. */
   workers?: number;
   /** A run failed; the queue goes on. */
@@ -126,7 +138,14 @@ export class WorkQueue {
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private order = 0;
   private stopped = false;
-  private readonly counters = { enqueued: 0, coalesced: 0, run: 0, failed: 0, skippedInFlight: 0 };
+  private readonly counters = {
+    enqueued: 0,
+    coalesced: 0,
+    run: 0,
+    failed: 0,
+    skippedInFlight: 0,
+    skippedHeld: 0,
+  };
 
   constructor(private readonly options: WorkQueueOptions) {
     const workers = options.workers ?? 1;
@@ -236,7 +255,12 @@ export class WorkQueue {
     const finished = Promise.resolve()
       .then(() => this.options.run(item, this.controller.signal))
       .then(
-        (): ItemResult => ({ status: "succeeded" }),
+        (value): ItemResult => {
+          if (!value) return { status: "succeeded" };
+          this.counters.skippedHeld++;
+          this.again(item, value.afterMs);
+          return { status: "held" };
+        },
         (error: unknown): ItemResult => {
           this.counters.failed++;
           this.report(() => this.options.onFailed?.(item, error));
@@ -251,6 +275,15 @@ export class WorkQueue {
         return result;
       });
     this.running.set(item.key, { item, finished });
+  }
+
+  // Not a busy loop: the holder is another process, and its run takes a while.
+  private again(item: WorkItem, afterMs: number): void {
+    const { key, kind, priority, reasons } = item;
+    this.sleep(afterMs, this.controller.signal).then(
+      () => void this.add({ key, kind, priority, reason: reasons.join(", ") }),
+      () => undefined, // stopping: nothing is queued again
+    );
   }
 
   // A throwing reporter must not break the queue; there is nowhere left to report it.

@@ -1,75 +1,26 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { awsEnvVars } from "../../src/devenv/emulator";
+import { emulatorDefinition } from "../helpers/aws";
 import { runCli } from "../helpers/cli";
 import { createEngineFixture, type EngineFixture } from "../helpers/engine";
+import { eventually, killTidegate, startTidegate, type TidegateProcess } from "../helpers/process";
 
 // `tidegate run` as a real child process on a real repository, store and engine: an approval given
 // by a second process reaches the daemon through the store's requests, and the daemon syncs at once,
 // long before any schedule (here: once a year) or the 5-minute gate re-check could have.
 
-const repoRoot = path.resolve(__dirname, "../..");
-const bin = path.join(repoRoot, "node_modules", ".bin");
 const APPROVER = "alice@example.com";
 // Never fires while the test runs: only a request can explain a second run.
 const YEARLY = "0 0 1 1 *";
 
-interface Daemon {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function startDaemon(configPath: string, env: Record<string, string>): Daemon {
-  const child = spawn(
-    path.join(bin, "tsx"),
-    [path.join(repoRoot, "src", "main.ts"), "run", "--config", configPath, "--log-format", "json"],
-    {
-      env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}`, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal })),
-  );
-  return { child, stdout: () => stdout, stderr: () => stderr, exit };
-}
-
-/** Polls `probe` every 500 ms until it returns a value, or fails after `timeoutMs`. */
-async function eventually<T>(
-  what: string | (() => string),
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${typeof what === "string" ? what : what()}`,
-      );
-    }
-    await sleep(500);
-  }
-}
-
 describe("tidegate run: the daemon as a work queue", () => {
   let f: EngineFixture;
-  let daemon: Daemon | undefined;
+  let daemon: TidegateProcess | undefined;
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    const aws = awsEnvVars(inject("aws"));
     // The daemon hands a stack only what its environment declares: the emulator's endpoint and
     // region as config, its keys as credentials read from the daemon's own environment.
     f = await createEngineFixture([
@@ -77,15 +28,7 @@ describe("tidegate run: the daemon as a work queue", () => {
         name: "prod",
         sync: "gated",
         drift: "report",
-        definition: {
-          config: { AWS_ENDPOINT_URL: aws.AWS_ENDPOINT_URL, AWS_REGION: aws.AWS_REGION },
-          credentials: {
-            read: {
-              AWS_ACCESS_KEY_ID: { env: "AWS_ACCESS_KEY_ID" },
-              AWS_SECRET_ACCESS_KEY: { env: "AWS_SECRET_ACCESS_KEY" },
-            },
-          },
-        },
+        definition: emulatorDefinition(),
       },
     ]);
     const config = parse(fs.readFileSync(f.configPath, "utf8")) as Record<string, unknown>;
@@ -96,15 +39,12 @@ describe("tidegate run: the daemon as a work queue", () => {
     env = { ...awsEnvVars(inject("aws")), TIDEGATE_ACTOR: APPROVER };
   });
   afterAll(async () => {
-    if (daemon && daemon.child.exitCode === null) {
-      daemon.child.kill("SIGKILL");
-      await daemon.exit;
-    }
+    await killTidegate(daemon);
     await f?.cleanup();
   });
 
   it("syncs a gated environment within seconds of an approval given by another process, and stops cleanly on SIGINT", async () => {
-    daemon = startDaemon(f.configPath, env);
+    daemon = startTidegate(["run", "--config", f.configPath, "--log-format", "json"], env);
     const d = daemon;
     const status = async () => (await f.engine.store.status("prod"))?.status;
 

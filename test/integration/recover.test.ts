@@ -111,8 +111,6 @@ describe("kill -9 mid-update, then tidegate recover", () => {
     );
     // What the `contain` slice makes happen by itself: the engine and the provider die with tidegate.
     killLeftovers(remote.root);
-    // What the `lease` slice makes happen by itself: a dead holder's lease is taken over at once.
-    fs.rmSync(path.join(stateDir, ".tidegate", "leases", `${STACK}.lease`), { recursive: true, force: true });
 
     // 2. The status a person sees, with no daemon running.
     const status = await tidegate(["status", "--json"]);

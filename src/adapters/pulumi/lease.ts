@@ -1,10 +1,10 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
+import type { IsDead, OwnerId } from "../../domain/owner";
 
-// The plan: the store's LeaseStore (src/adapters/store/port.ts) takes over from these lease files,
-// so that replicas sharing a store share leases whatever the backend; until the failure-handling
-// work moves the engine onto it, this guards file:// backends.
+// A run holds its environment's lease in the store (src/app/environment-lease.ts) from checkout to
+// record; that covers every process sharing the store. Machines sharing a file:// backend do not
+// share a store, so the update itself also holds this lease file beside the backend's state.
 
 /** tidegate's own lease on a stack, held for the whole of a sync (Pulumi's lock covers only the update). */
 export interface Lease {
@@ -13,23 +13,25 @@ export interface Lease {
 }
 
 interface LeaseFile {
-  owner: string;
-  pid: number;
-  host: string;
+  /** The holder's OwnerId (host, pid, process start time): a dead holder on this host is seen at once. */
+  owner: OwnerId;
   acquiredAt: string;
+  /** The holder's last renewal (its heartbeat). */
+  renewedAt: string;
   expiresAt: string;
 }
 
 /**
  * Takes the lease `<dir>/<name>.lease` or returns undefined when another live holder has it.
  * mkdir is atomic on every filesystem tidegate supports, so two processes — or two machines on a
- * shared file backend — cannot both succeed. A holder renews the lease while it works; a lease
- * left by a crashed holder expires after `ttlMs` and may then be taken over.
+ * shared file backend — cannot both succeed. A holder renews the lease while it works. A lease
+ * left by a holder `isDead` says is dead (on this host: its pid is gone or reused) is taken over at
+ * once; any other after `ttlMs` without renewal (a holder on another host may only be slow).
  */
 export function acquireLease(
   dir: string,
   name: string,
-  options: { owner: string; ttlMs?: number; now?: () => number },
+  options: { owner: OwnerId; ttlMs?: number; now?: () => number; isDead?: IsDead },
 ): Lease | undefined {
   const ttl = options.ttlMs ?? 120_000;
   const now = options.now ?? Date.now;
@@ -37,8 +39,9 @@ export function acquireLease(
   fs.mkdirSync(dir, { recursive: true });
   if (!tryCreate(lockDir)) {
     const held = read(lockDir);
-    if (held && Date.parse(held.expiresAt) > now()) return undefined;
-    // Expired (or unreadable, i.e. the holder died while writing): take it over atomically.
+    const dead = held && (options.isDead?.(held.owner, held.renewedAt) ?? false);
+    if (held && !dead && Date.parse(held.expiresAt) > now()) return undefined;
+    // Dead, expired or unreadable (the holder died while writing): take it over atomically.
     const stale = `${lockDir}.stale-${process.pid}-${now()}`;
     try {
       fs.renameSync(lockDir, stale);
@@ -48,12 +51,12 @@ export function acquireLease(
     }
     if (!tryCreate(lockDir)) return undefined;
   }
+  const acquiredAt = new Date(now()).toISOString();
   const write = (): void => {
     const file: LeaseFile = {
       owner: options.owner,
-      pid: process.pid,
-      host: os.hostname(),
-      acquiredAt: new Date(now()).toISOString(),
+      acquiredAt,
+      renewedAt: new Date(now()).toISOString(),
       expiresAt: new Date(now() + ttl).toISOString(),
     };
     const tmp = path.join(lockDir, `owner.json.${process.pid}`);
