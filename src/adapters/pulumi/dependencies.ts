@@ -4,6 +4,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { installProcessEnv } from "../targets/process-env";
+import { killGroup, withParentDeath } from "../sandbox/contain";
+import { TidegateError } from "../../domain/errors";
 
 export interface DependencyOptions {
   /** Folder with Pulumi.yaml. */
@@ -18,6 +20,26 @@ export interface DependencyOptions {
    */
   scripts?: boolean;
   onOutput?: (line: string) => void;
+  /** The deadline of one npm install; default DEFAULT_INSTALL_TIMEOUT_MS. */
+  timeoutMs?: number;
+}
+
+/** timeouts.install when tidegate.yaml sets none. */
+export const DEFAULT_INSTALL_TIMEOUT_MS = 15 * 60_000;
+
+/** An npm install that outlived its deadline; npm and everything it started were stopped. */
+export class InstallTimeoutError extends TidegateError {
+  constructor(cwd: string, ms: number) {
+    super(
+      "timeout",
+      `npm install in ${cwd} did not finish within ${Math.round(ms / 1000)}s and was stopped`,
+      {
+        recovery:
+          "check that the npm registry (or the proxy in .npmrc) answers from this machine, or raise timeouts.install in tidegate.yaml",
+      },
+    );
+    this.name = "InstallTimeoutError";
+  }
 }
 
 export interface DependencyResult {
@@ -139,12 +161,23 @@ async function install(packageDir: string, entry: string, options: DependencyOpt
 }
 
 function runNpm(args: string[], cwd: string, options: DependencyOptions): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_INSTALL_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
-    const child = spawn("npm", args, {
+    const [program, ...rest] = withParentDeath(["npm", ...args]);
+    // A session of its own (the terminal's Ctrl-C is tidegate's to handle), dying with tidegate.
+    const child = spawn(program, rest, {
       cwd,
       env: options.env ?? installProcessEnv(),
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
+    const onExit = (): void => killGroup(child.pid, "SIGKILL");
+    process.on("exit", onExit);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid, "SIGKILL");
+    }, timeoutMs);
     const tail: string[] = [];
     const onData = (chunk: Buffer): void => {
       for (const line of chunk.toString().split("\n").filter(Boolean)) {
@@ -155,11 +188,21 @@ function runNpm(args: string[], cwd: string, options: DependencyOptions): Promis
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
-    child.on("error", (err) => reject(new DependencyError(`cannot run npm: ${err.message}`, { cause: err })));
-    child.on("close", (code) =>
-      code === 0
-        ? resolve()
-        : reject(new DependencyError(`npm ${args[0]} failed in ${cwd} (exit ${code}):\n${tail.join("\n")}`)),
-    );
+    const done = (): void => {
+      clearTimeout(timer);
+      process.removeListener("exit", onExit);
+    };
+    child.on("error", (err) => {
+      done();
+      reject(new DependencyError(`cannot run npm: ${err.message}`, { cause: err }));
+    });
+    child.on("close", (code) => {
+      done();
+      // What npm left behind (a hung lifecycle script) goes with it.
+      killGroup(child.pid, "SIGKILL");
+      if (timedOut) reject(new InstallTimeoutError(cwd, timeoutMs));
+      else if (code === 0) resolve();
+      else reject(new DependencyError(`npm ${args[0]} failed in ${cwd} (exit ${code}):\n${tail.join("\n")}`));
+    });
   });
 }

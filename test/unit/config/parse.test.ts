@@ -264,7 +264,7 @@ describe("parseTidegateFile", () => {
         path: "server",
         message: "unknown key",
         expected:
-          "one of the keys repository, dataDir, backend, sandbox, secrets, environmentsDir, configRef, defaults",
+          "one of the keys repository, dataDir, backend, sandbox, timeouts, secrets, environmentsDir, configRef, defaults",
         line: 5,
       },
     ]);
