@@ -3,6 +3,7 @@ import type { RunKind } from "../domain/model";
 import type { Command, CommandArgs, CommandContext } from "./command";
 import { CONFIG_HELP, CONFIG_OPTIONS, flag, latestReportFiles, withConfigErrors } from "./context";
 import { withEnvironmentEngine } from "./environment-session";
+import { interruptible, INTERRUPTED_EXIT_CODE } from "./interrupt";
 import { CHANGES_EXIT_CODE, checkExitCode, formatCheckSummary, reasonLine } from "../render/format";
 
 // `tidegate check`, `drift` and `sync`: one run of the engine on one environment, from the command
@@ -60,6 +61,8 @@ export function observeCommand(kind: RunKind): Command {
         : ["  0  Synced, or checked and left as the policy says (OutOfSync, Drifted, ...)"]),
       "  1  Failed, Blocked or Unknown (the reason says why), or tidegate itself failed",
       "  2  bad command line or configuration",
+      "  130  interrupted (SIGINT or SIGTERM): the first lets the run finish, the second cancels an update",
+      "     through Pulumi (the report says whether it left pending operations), the third exits at once",
       "",
       "The reports are kept in <dataDir>/reports/<env>/ (latest.md and latest.json are the newest).",
     ].join("\n"),
@@ -76,11 +79,11 @@ export function observeCommand(kind: RunKind): Command {
 
 async function observe(kind: RunKind, args: CommandArgs, context: CommandContext): Promise<number> {
   return withEnvironmentEngine(args, context, kind, async (name, session) => {
-    session.progress.begin(`${ABOUT[kind].verb} ${name}`, kind);
-    const report = await session.engine.observe(kind, name, {
-      actor: cliActor(context.env),
-      trigger: cliTrigger(context.env),
-    });
+    const what = `${ABOUT[kind].verb} ${name}`;
+    session.progress.begin(what, kind);
+    const { value: report, interrupted } = await interruptible(what, context.stderr, () =>
+      session.engine.observe(kind, name, { actor: cliActor(context.env), trigger: cliTrigger(context.env) }),
+    );
     session.progress.end();
 
     if (flag(args, "json")) {
@@ -97,6 +100,7 @@ async function observe(kind: RunKind, args: CommandArgs, context: CommandContext
       lines.push(`Report: ${files.markdown} (JSON: ${files.json})\n`);
       context.stdout(lines.join("\n"));
     }
+    if (interrupted) return INTERRUPTED_EXIT_CODE;
     return checkExitCode(report.status, kind !== "sync" && flag(args, "exit-code"));
   });
 }
