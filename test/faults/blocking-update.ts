@@ -49,7 +49,9 @@ export interface BlockingSync {
 }
 
 /** A repository with the blocking program on branch `test`, and a tidegate.yaml for it (sandbox off). */
-export async function blockingSync(options: { timeouts?: Record<string, string> } = {}): Promise<BlockingSync> {
+export async function blockingSync(
+  options: { timeouts?: Record<string, string> } = {},
+): Promise<BlockingSync> {
   const remote = await createGitRemote();
   const root = remote.root;
   const startedFile = path.join(root, "create-started");
@@ -58,7 +60,8 @@ export async function blockingSync(options: { timeouts?: Record<string, string> 
   await remote.commitFiles(
     {
       ".gitignore": "node_modules/\n",
-      [`${project}/Pulumi.yaml`]: "name: blocker\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
+      [`${project}/Pulumi.yaml`]:
+        "name: blocker\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
       [`${project}/package.json`]: fs.readFileSync(path.join(EXAMPLE, "package.json"), "utf8"),
       [`${project}/package-lock.json`]: fs.readFileSync(path.join(EXAMPLE, "package-lock.json"), "utf8"),
       [`${project}/tsconfig.json`]: fs.readFileSync(path.join(EXAMPLE, "tsconfig.json"), "utf8"),
@@ -116,7 +119,12 @@ export interface TidegateProcess {
 export function startTidegate(args: string[], cwd: string): TidegateProcess {
   const bin = path.join(repoRoot, "node_modules", ".bin");
   const tsx = path.join(repoRoot, "node_modules", "tsx", "dist");
-  const loader = ["--require", path.join(tsx, "preflight.cjs"), "--import", pathToFileURL(path.join(tsx, "loader.mjs")).href];
+  const loader = [
+    "--require",
+    path.join(tsx, "preflight.cjs"),
+    "--import",
+    pathToFileURL(path.join(tsx, "loader.mjs")).href,
+  ];
   const child = spawn(process.execPath, [...loader, path.join(repoRoot, "src", "main.ts"), ...args], {
     cwd,
     env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}` },
@@ -133,7 +141,11 @@ export function startTidegate(args: string[], cwd: string): TidegateProcess {
 }
 
 /** Waits until `file` exists (the blocking create began), failing with the process's output. */
-export async function waitForFile(file: string, tidegate: TidegateProcess, timeoutMs = 240_000): Promise<void> {
+export async function waitForFile(
+  file: string,
+  tidegate: TidegateProcess,
+  timeoutMs = 240_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!fs.existsSync(file)) {
     if (tidegate.child.exitCode !== null) throw new Error(`tidegate exited early:\n${tidegate.output()}`);
@@ -182,7 +194,7 @@ export function processes(): Proc[] {
 export function startedBy(rootPid: number, folder: string): Proc[] {
   const all = processes();
   const descendants = new Set<number>([rootPid]);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const p of all) {
       if (!descendants.has(p.pid) && descendants.has(p.ppid)) {

@@ -17,9 +17,15 @@ describe("kill -9 of tidegate mid-update", () => {
 
     // Mid-update: the CLI, the language host and the provider run, all started by tidegate.
     const before = startedBy(pid, fixture.root);
-    expect(before.some((p) => /\/pulumi( |$)/.test(p.cmdline)), JSON.stringify(before, null, 1)).toBe(true);
+    expect(
+      before.some((p) => /\/pulumi( |$)/.test(p.cmdline)),
+      JSON.stringify(before, null, 1),
+    ).toBe(true);
     expect(before.some((p) => p.cmdline.includes("pulumi-language-nodejs"))).toBe(true);
-    expect(before.some((p) => p.cmdline.includes("@pulumi/pulumi/cmd/dynamic-provider")), JSON.stringify(before, null, 1)).toBe(true);
+    expect(
+      before.some((p) => p.cmdline.includes("@pulumi/pulumi/cmd/dynamic-provider")),
+      JSON.stringify(before, null, 1),
+    ).toBe(true);
 
     process.kill(pid, "SIGKILL");
     expect(await tidegate.exit).toEqual({ code: null, signal: "SIGKILL" });
