@@ -171,6 +171,7 @@ export function boundedRun(run: RunCommand, options: BoundOptions): RunCommand {
 }
 
 function formatMs(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   return `${Math.round(ms / 1000)}s`;
