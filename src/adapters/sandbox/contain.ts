@@ -122,3 +122,16 @@ export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void
     // ESRCH: the group is gone already.
   }
 }
+
+/** What `tidegate doctor` says about containment: the level, what it costs, and the fix. */
+export async function containmentDiagnosis(
+  bwrap = "bwrap",
+): Promise<{ ok: boolean; detail: string; fix?: string }> {
+  const containment = await probeContainment(bwrap);
+  if (containment.level === "namespace") return { ok: true, detail: containment.detail };
+  return {
+    ok: false,
+    detail: containment.detail,
+    fix: "install bubblewrap and util-linux (apt-get install bubblewrap util-linux), and allow unprivileged user namespaces",
+  };
+}

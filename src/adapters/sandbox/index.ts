@@ -13,7 +13,7 @@ import { PROXY_VARIABLES } from "../targets/process-env";
 
 export { SandboxError } from "./state";
 export { probeBubblewrap, sandboxDiagnosis } from "./bubblewrap";
-export { probeContainment, type Containment } from "./contain";
+export { containmentDiagnosis, probeContainment, type Containment } from "./contain";
 
 export interface SandboxOptions {
   mode: SandboxMode;
