@@ -1,24 +1,7 @@
-import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
 import { pulumiCancellation } from "../../../src/adapters/pulumi/deadline";
 import { interruptible, INTERRUPTED_EXIT_CODE } from "../../../src/cli/interrupt";
-import type { SignalTarget } from "../../../src/daemon";
-
-function fakeProcess() {
-  const emitter = new EventEmitter();
-  const exits: number[] = [];
-  const target: SignalTarget = {
-    on: (signal, listener) => emitter.on(signal, listener),
-    off: (signal, listener) => emitter.off(signal, listener),
-    exit: (code) => void exits.push(code),
-  };
-  return {
-    target,
-    exits,
-    send: (s: NodeJS.Signals) => emitter.emit(s, s),
-    count: () => emitter.listenerCount("SIGINT"),
-  };
-}
+import { fakeProcess } from "../../helpers/signals";
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -32,7 +15,7 @@ describe("interruptible (one-shot commands)", () => {
       proc.target,
     );
     expect(result).toEqual({ value: 42, interrupted: false });
-    expect(proc.count()).toBe(0);
+    expect(proc.listeners("SIGINT")).toBe(0);
   });
 
   it("the first signal lets the work finish and says so; the result says it was interrupted", async () => {

@@ -1,19 +1,6 @@
-import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
-import { FORCED_EXIT_CODE, onShutdown, type SignalTarget } from "../../../src/daemon/signals";
-
-/** A stand-in for `process`: signals are emitted by the test, exit is recorded. */
-function fakeProcess() {
-  const emitter = new EventEmitter();
-  const exits: number[] = [];
-  const target: SignalTarget = {
-    on: (signal, listener) => emitter.on(signal, listener),
-    off: (signal, listener) => emitter.off(signal, listener),
-    exit: (code) => void exits.push(code),
-  };
-  const send = (signal: NodeJS.Signals) => emitter.emit(signal, signal);
-  return { target, exits, send, listeners: (s: string) => emitter.listenerCount(s) };
-}
+import { FORCED_EXIT_CODE, onShutdown } from "../../../src/daemon/signals";
+import { fakeProcess } from "../../helpers/signals";
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
