@@ -48,14 +48,17 @@ export interface BlockingSync {
   cleanup(): void;
 }
 
-/** A repository with the blocking program on branch `test`, and a tidegate.yaml for it (sandbox off). */
-export async function blockingSync(
-  options: { timeouts?: Record<string, string> } = {},
-): Promise<BlockingSync> {
+/**
+ * A repository with the blocking program on branch `test`, and a tidegate.yaml for it. The files
+ * the program reads and writes are in the environment's worktree, which a sandbox sees too.
+ */
+export async function blockingSync(options: { sandbox?: "off" | "bubblewrap" } = {}): Promise<BlockingSync> {
   const remote = await createGitRemote();
   const root = remote.root;
-  const startedFile = path.join(root, "create-started");
-  const releaseFile = path.join(root, "create-release");
+  const dataDir = path.join(root, "data");
+  const worktree = path.join(dataDir, "workspaces", "test");
+  const startedFile = path.join(worktree, "create-started");
+  const releaseFile = path.join(worktree, "create-release");
   const project = "stacks/blocker";
   await remote.commitFiles(
     {
@@ -94,11 +97,9 @@ export async function blockingSync(
       dataDir: "data",
       backend: { url: "file://./state" },
       secrets: { passphraseFile: "passphrase" },
-      sandbox: "off",
-      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+      sandbox: options.sandbox ?? "off",
     }),
   );
-  const dataDir = path.join(root, "data");
   // The dependency cache the integration tests keep: no npm install when it holds this lockfile.
   fs.mkdirSync(path.join(dataDir, "cache"), { recursive: true });
   fs.mkdirSync(DEPENDENCY_CACHE, { recursive: true });

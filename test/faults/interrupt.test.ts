@@ -1,17 +1,21 @@
 import * as fs from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
+import { bubblewrapWorks } from "../helpers/sandbox";
 import { blockingSync, type BlockingSync, startTidegate, waitForFile } from "./blocking-update";
 
 // Ctrl-C in a terminal reaches the foreground process group: tidegate's. The processes tidegate
 // starts are in sessions of their own, so only tidegate hears it, and it decides: the first lets
 // the update finish, the second cancels it through Pulumi's own cancellation.
-describe("Ctrl-C during `tidegate sync`", () => {
+describe.each([
+  { sandbox: "off" as const },
+  ...(bubblewrapWorks() ? [{ sandbox: "bubblewrap" as const }] : []),
+])("Ctrl-C during `tidegate sync` (sandbox: $sandbox)", ({ sandbox }) => {
   let fixture: BlockingSync | undefined;
   afterEach(() => fixture?.cleanup());
 
   it("the first lets the update finish: Synced, exit 130", { timeout: 300_000 }, async () => {
-    fixture = await blockingSync();
+    fixture = await blockingSync({ sandbox });
     const tidegate = startTidegate(["sync", "test", "--config", fixture.configPath], fixture.root);
     await waitForFile(fixture.startedFile, tidegate);
 
@@ -30,7 +34,7 @@ describe("Ctrl-C during `tidegate sync`", () => {
   });
 
   it("the second cancels it through Pulumi and says what state it left", { timeout: 300_000 }, async () => {
-    fixture = await blockingSync();
+    fixture = await blockingSync({ sandbox });
     const tidegate = startTidegate(["sync", "test", "--config", fixture.configPath], fixture.root);
     await waitForFile(fixture.startedFile, tidegate);
 

@@ -1,16 +1,20 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
+import { bubblewrapWorks } from "../helpers/sandbox";
 import { blockingSync, type BlockingSync, startedBy, startTidegate, waitForFile } from "./blocking-update";
 
 // `kill -9` of tidegate while an update runs: everything it started (the Pulumi CLI, its wrapper,
 // the language host running the program, the dynamic provider holding the blocked create) dies
 // with it, through the parent-death signal and the pid namespace the CLI runs in.
-describe("kill -9 of tidegate mid-update", () => {
+describe.each([
+  { sandbox: "off" as const },
+  ...(bubblewrapWorks() ? [{ sandbox: "bubblewrap" as const }] : []),
+])("kill -9 of tidegate mid-update (sandbox: $sandbox)", ({ sandbox }) => {
   let fixture: BlockingSync | undefined;
   afterEach(() => fixture?.cleanup());
 
   it("leaves no process it started running", { timeout: 300_000 }, async () => {
-    fixture = await blockingSync();
+    fixture = await blockingSync({ sandbox });
     const tidegate = startTidegate(["sync", "test", "--config", fixture.configPath], fixture.root);
     await waitForFile(fixture.startedFile, tidegate);
     const pid = tidegate.child.pid!;
