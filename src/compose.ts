@@ -169,8 +169,8 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
         return openPulumiStack({
           workDir: projectDir,
           stackName: env.stack,
-          toolchain,
           pulumiHome: paths.pulumiHome,
+          timeouts: config.timeouts,
           ...opened.stackOptions(),
           ...(await sandbox.forStack({
             environment: env.name,
@@ -187,13 +187,20 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
           isDead,
         }),
       installDependencies: async (projectDir) =>
-        ensureDependencies({ projectDir, cacheDir, ...install, scripts: await scripts() }),
+        ensureDependencies({
+          projectDir,
+          cacheDir,
+          ...install,
+          scripts: await scripts(),
+          timeoutMs: config.timeouts.installMs,
+        }),
       installPolicyPack: async (packDir) =>
         void (await ensurePolicyPackDependencies({
           packDir,
           cacheDir,
           ...install,
           scripts: await scripts(),
+          timeoutMs: config.timeouts.installMs,
         })),
       runCommand: async (command, { cwd, commit }) =>
         runCommand(command, { cwd, commit, env: (await target()).readEnv, secrets: [...knownSecrets] }),

@@ -10,7 +10,7 @@ import { DEFAULT_LOCALSTACK_IMAGE } from "../devenv/emulator/localstack";
 import { venvPaths } from "../devenv/emulator/moto";
 import { provisionPulumi, type PulumiToolchain, ToolchainError } from "../devenv/toolchain/pulumi";
 import { enginePath } from "../adapters/pulumi/toolchain";
-import { sandboxDiagnosis } from "../adapters/sandbox";
+import { containmentDiagnosis, sandboxDiagnosis } from "../adapters/sandbox";
 import type { Command, CommandContext } from "./command";
 import {
   type Finding,
@@ -114,6 +114,7 @@ const CHECKS: ProbeSpec[] = [
   { name: "python3", required: false, run: probePython },
   { name: "git", required: true, run: probeGit },
   { name: "sandbox", required: false, run: () => sandboxDiagnosis() },
+  { name: "containment", required: false, run: () => containmentDiagnosis() },
 ];
 
 export async function runChecks(context: Pick<CommandContext, "repoRoot" | "env">): Promise<Finding[]> {

@@ -4,6 +4,7 @@ import type { Command, CommandArgs, CommandContext } from "./command";
 import { CONFIG_HELP, CONFIG_OPTIONS, flag, latestReportFiles, withConfigErrors } from "./context";
 import { withEnvironmentEngine } from "./environment-session";
 import { WAIT_HELP, WAIT_OPTION, waitForHolder, waitOption } from "./lease-wait";
+import { interruptible, INTERRUPTED_EXIT_CODE } from "./interrupt";
 import { CHANGES_EXIT_CODE, checkExitCode, formatCheckSummary, reasonLine } from "../render/format";
 
 // `tidegate check`, `drift` and `sync`: one run of the engine on one environment, from the command
@@ -62,6 +63,8 @@ export function observeCommand(kind: RunKind): Command {
         : ["  0  Synced, or checked and left as the policy says (OutOfSync, Drifted, ...)"]),
       "  1  Failed, Blocked or Unknown (the reason says why), or tidegate itself failed",
       "  2  bad command line or configuration",
+      "  130  interrupted (SIGINT or SIGTERM): the first lets the run finish, the second cancels an update",
+      "     through Pulumi (the report says whether it left pending operations), the third exits at once",
       "",
       "The reports are kept in <dataDir>/reports/<env>/ (latest.md and latest.json are the newest).",
     ].join("\n"),
@@ -80,13 +83,16 @@ export function observeCommand(kind: RunKind): Command {
 async function observe(kind: RunKind, args: CommandArgs, context: CommandContext): Promise<number> {
   const waitMs = waitOption(args, kind);
   return withEnvironmentEngine(args, context, kind, async (name, session) => {
-    session.progress.begin(`${ABOUT[kind].verb} ${name}`, kind);
-    const report = await session.engine.observe(kind, name, {
-      actor: cliActor(context.env),
-      trigger: cliTrigger(context.env),
-      // Written above the progress line, which stays.
-      lease: waitForHolder(name, waitMs, (text) => session.progress.stream.write(text)),
-    });
+    const what = `${ABOUT[kind].verb} ${name}`;
+    session.progress.begin(what, kind);
+    const { value: report, interrupted } = await interruptible(what, context.stderr, () =>
+      session.engine.observe(kind, name, {
+        actor: cliActor(context.env),
+        trigger: cliTrigger(context.env),
+        // Written above the progress line, which stays.
+        lease: waitForHolder(name, waitMs, (text) => session.progress.stream.write(text)),
+      }),
+    );
     session.progress.end();
 
     if (flag(args, "json")) {
@@ -103,6 +109,7 @@ async function observe(kind: RunKind, args: CommandArgs, context: CommandContext
       lines.push(`Report: ${files.markdown} (JSON: ${files.json})\n`);
       context.stdout(lines.join("\n"));
     }
+    if (interrupted) return INTERRUPTED_EXIT_CODE;
     return checkExitCode(report.status, kind !== "sync" && flag(args, "exit-code"));
   });
 }

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 import { Daemon, onShutdown, type StopResult } from "../daemon";
+import { pulumiCancellation } from "../adapters/pulumi/deadline";
 import { prepareExample, type ExampleSetup } from "../compose";
 import { type Command, type CommandArgs, type CommandContext, UsageError } from "./command";
 import {
@@ -31,7 +32,8 @@ export const command: Command = {
   description: [
     "Runs tidegate: checks every environment once (syncing those whose policy allows it), prints the",
     "status table and where the reports are, then polls each environment's branch and checks its drift",
-    "on its schedule until SIGINT or SIGTERM (a running update is let finish). An approval or revocation",
+    "on its schedule until SIGINT or SIGTERM (a running update is let finish; a second signal cancels it",
+    "through Pulumi, a third exits at once). An approval or revocation",
     "(from any process sharing the data directory) makes it look at that environment again within seconds.",
     "",
     "Without --config and without ./tidegate.yaml it runs the embedded example: a Git repository seeded",
@@ -96,19 +98,19 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
   });
 
   // Registered before the startup checks, so a signal during them still stops cleanly.
-  let stopping = false;
+  let stopping: NodeJS.Signals | undefined;
   let reportStopped: (result: StopResult) => void = () => {};
   const stopped = new Promise<StopResult>((resolve) => (reportStopped = resolve));
   const removeSignals = onShutdown(
     async (signal) => {
-      stopping = true;
+      stopping = signal;
       session.log.info(
         { signal },
-        "stopping: a running check or update finishes first (a second signal forces the exit)",
+        "stopping: a running check or update finishes first (a second signal cancels it through Pulumi, a third forces the exit)",
       );
       reportStopped(await daemon.stop({ timeoutMs: STOP_TIMEOUT_MS }));
     },
-    { running: () => daemon.running() },
+    { running: () => daemon.running(), cancel: () => pulumiCancellation.cancel() },
   );
 
   try {
@@ -131,7 +133,8 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
       context.stderr(`tidegate: stopped while still running: ${stillRunning.join(", ")}\n`);
       return 1;
     }
-    return 0;
+    // A service manager's SIGTERM is a clean stop; a person's Ctrl-C is an interrupt.
+    return stopping === "SIGINT" ? INTERRUPTED : 0;
   } finally {
     removeSignals();
     await daemon.stop({ timeoutMs: STOP_TIMEOUT_MS });

@@ -14,6 +14,7 @@ import {
   type EnvironmentSecrets,
   GatesConfig,
   type GitTimeoutsConfig,
+  type TimeoutsConfig,
   PromotionConfig,
   type Repository,
   type SandboxMode,
@@ -57,6 +58,15 @@ export interface GitTimeouts {
   operationMs: number;
 }
 
+/** tidegate.yaml's timeouts (Pulumi CLI and npm) with their defaults, in milliseconds. */
+export interface Timeouts {
+  previewMs: number;
+  updateMs: number;
+  refreshMs: number;
+  stackMs: number;
+  installMs: number;
+}
+
 /** Where the passphrase for the stacks' secrets comes from. */
 export type SecretsSource = { kind: "env"; name: string } | { kind: "file"; path: string };
 
@@ -93,6 +103,7 @@ export interface ResolvedSettings {
   dataDir: string;
   backendUrl: string;
   sandbox: SandboxMode;
+  timeouts: Timeouts;
   secrets: SecretsSource;
   /** Relative to the repository root, normalized ("environments"). */
   environmentsDir: string;
@@ -229,6 +240,7 @@ export function resolveSettings(raw: TidegateFile, configDir: string, configFile
     dataDir,
     backendUrl,
     sandbox: raw.sandbox ?? DEFAULTS.sandbox,
+    timeouts: resolveTimeouts(raw.timeouts),
     secrets,
     environmentsDir: normalizeRepoPath(raw.environmentsDir ?? DEFAULTS.environmentsDir),
     configRef: raw.configRef ?? DEFAULTS.configRef,
@@ -269,6 +281,19 @@ export function resolveRepository(raw: Repository, configDir: string): ResolvedR
     };
   }
   return { url, timeouts };
+}
+
+/** timeouts with the defaults filled in. */
+export function resolveTimeouts(raw: TimeoutsConfig = {}): Timeouts {
+  const ms = (key: keyof TimeoutsConfig): number =>
+    duration(raw[key] ?? DEFAULTS.timeouts[key], "tidegate.yaml", `timeouts.${key}`);
+  return {
+    previewMs: ms("preview"),
+    updateMs: ms("update"),
+    refreshMs: ms("refresh"),
+    stackMs: ms("stack"),
+    installMs: ms("install"),
+  };
 }
 
 /** repository.timeouts with the defaults filled in. */

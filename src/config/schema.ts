@@ -40,6 +40,7 @@ export const DEFAULTS = {
   tokenUsername: "x-access-token",
   gitTimeouts: { connect: "15s", lowSpeed: "60s", lsRemote: "60s", operation: "10m" },
   daemon: { retryInitial: "30s", retryMax: "1h", stallAfter: 5 },
+  timeouts: { preview: "30m", update: "60m", refresh: "30m", stack: "5m", install: "15m" },
   environmentsDir: "environments",
   configRef: "main",
   schedule: { poll: "*/1 * * * *", drift: "*/15 * * * *" },
@@ -490,6 +491,31 @@ export const DaemonConfig = z
   })
   .meta({ description: "How `tidegate run` retries failing environments." });
 export type DaemonConfig = z.infer<typeof DaemonConfig>;
+const deadline = (key: keyof typeof DEFAULTS.timeouts, description: string) =>
+  PositiveDuration.optional().meta({ description, default: DEFAULTS.timeouts[key] });
+
+export const TimeoutsConfig = z
+  .strictObject({
+    preview: deadline("preview", "The deadline of one Pulumi preview (pending changes or drift)."),
+    update: deadline(
+      "update",
+      "The deadline of one Pulumi update; the update is cancelled after it (the resource operations in flight get 2 minutes to finish), and pending operations it leaves are reported.",
+    ),
+    refresh: deadline("refresh", "The deadline of one Pulumi refresh."),
+    stack: deadline(
+      "stack",
+      "The deadline of the other Pulumi calls: stack select and init, export, history.",
+    ),
+    install: deadline(
+      "install",
+      "The deadline of one npm install of a project's or a policy pack's dependencies.",
+    ),
+  })
+  .meta({
+    description:
+      "Deadlines of the Pulumi CLI and npm; a call that exceeds one is stopped and fails with an error naming the operation and what to check.",
+  });
+export type TimeoutsConfig = z.infer<typeof TimeoutsConfig>;
 
 const tokenSources = "repository.tokenEnv: <VARIABLE> or repository.tokenFile: <path outside the repository>";
 
@@ -559,6 +585,7 @@ export const TidegateFile = z
       .optional()
       .meta({ description: "The Pulumi state backend; default file://<dataDir>/state." }),
     sandbox: SandboxMode.optional().meta({ default: DEFAULTS.sandbox }),
+    timeouts: TimeoutsConfig.optional(),
     secrets: Secrets.optional(),
     environmentsDir: RepoPath.optional().meta({
       description: "The folder in the repository holding one <env>.yaml per environment.",

@@ -109,8 +109,12 @@ describe("kill -9 mid-update, then tidegate recover", () => {
       10_000,
       () => "tidegate still alive",
     );
-    // What the `contain` slice makes happen by itself: the engine and the provider die with tidegate.
-    killLeftovers(remote.root);
+    // Everything tidegate started (the Pulumi CLI, the language host, the provider) died with it.
+    await waitFor(
+      () => leftovers(remote.root).length === 0,
+      5_000,
+      () => `processes tidegate started outlived it: ${leftovers(remote.root).join("; ")}`,
+    );
 
     // 2. The status a person sees, with no daemon running.
     const status = await tidegate(["status", "--json"]);
@@ -201,26 +205,21 @@ function realNode(wrapper: number): number {
 }
 
 /** Kills every process whose command line or working folder is inside `dir` (what tidegate started). */
-function killLeftovers(dir: string): void {
+/** Processes still running in `dir` (their working folder or command line names it). */
+function leftovers(dir: string): string[] {
+  const found: string[] = [];
   for (const entry of fs.readdirSync("/proc")) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
-    let inside: boolean;
     try {
       const cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
       const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      inside = cwd.startsWith(dir) || cmdline.includes(dir);
+      if (cwd.startsWith(dir) || cmdline.includes(dir)) found.push(`${pid} ${cmdline.replace(/\0/g, " ")}`);
     } catch {
-      continue; // gone, or not ours to read
-    }
-    if (inside) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
+      // gone, or not ours to read
     }
   }
+  return found;
 }
 
 async function waitFor(done: () => boolean, ms: number, what: () => string): Promise<void> {

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import type { GateCommand, CommandResult } from "../../domain/gates";
 import { MIN_SECRET_LENGTH, Redactor, SECRET_KEY } from "../../log/redact";
 import { inheritedEnv } from "../targets/process-env";
+import { withParentDeath } from "../sandbox/contain";
 import { GateCommandError } from "./errors";
 import { OUTPUT_LIMIT_BYTES, OutputTail } from "./output";
 
@@ -67,10 +68,12 @@ export async function runCommand(command: GateCommand, options: RunCommandOption
   const at = (options.now ?? (() => new Date()))().toISOString();
   const started = performance.now();
 
-  const child = spawn(SHELL, ["-c", INTERLEAVE, "sh", command.run], {
+  // Dies with tidegate even on `kill -9` (setpriv keeps the pid, so the group id stays the shell's).
+  const [program, ...args] = withParentDeath([SHELL, "-c", INTERLEAVE, "sh", command.run]);
+  const child = spawn(program, args, {
     cwd,
     env,
-    detached: true, // its own process group, with the shell's pid as the group id
+    detached: true, // its own session and process group, with the shell's pid as the group id
     stdio: ["ignore", "pipe", "ignore"],
   });
   const output = new OutputTail(OUTPUT_LIMIT_BYTES);

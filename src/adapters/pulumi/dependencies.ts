@@ -5,6 +5,8 @@ import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { installProcessEnv } from "../targets/process-env";
 import { DependencyError, npmFailure } from "./npm-errors";
+import { killGroup, withParentDeath } from "../sandbox/contain";
+import { TidegateError } from "../../domain/errors";
 
 export interface DependencyOptions {
   /** Folder with Pulumi.yaml. */
@@ -19,6 +21,26 @@ export interface DependencyOptions {
    */
   scripts?: boolean;
   onOutput?: (line: string) => void;
+  /** The deadline of one npm install; default DEFAULT_INSTALL_TIMEOUT_MS. */
+  timeoutMs?: number;
+}
+
+/** timeouts.install when tidegate.yaml sets none. */
+export const DEFAULT_INSTALL_TIMEOUT_MS = 15 * 60_000;
+
+/** An npm install that outlived its deadline; npm and everything it started were stopped. */
+export class InstallTimeoutError extends TidegateError {
+  constructor(cwd: string, ms: number) {
+    super(
+      "timeout",
+      `npm install in ${cwd} did not finish within ${Math.round(ms / 1000)}s and was stopped`,
+      {
+        recovery:
+          "check that the npm registry (or the proxy in .npmrc) answers from this machine, or raise timeouts.install in tidegate.yaml",
+      },
+    );
+    this.name = "InstallTimeoutError";
+  }
 }
 
 export interface DependencyResult {
@@ -140,12 +162,23 @@ async function install(packageDir: string, entry: string, options: DependencyOpt
 }
 
 function runNpm(args: string[], cwd: string, options: DependencyOptions, packageDir: string): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_INSTALL_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
-    const child = spawn("npm", args, {
+    const [program, ...rest] = withParentDeath(["npm", ...args]);
+    // A session of its own (the terminal's Ctrl-C is tidegate's to handle), dying with tidegate.
+    const child = spawn(program, rest, {
       cwd,
       env: options.env ?? installProcessEnv(),
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
+    const onExit = (): void => killGroup(child.pid, "SIGKILL");
+    process.on("exit", onExit);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid, "SIGKILL");
+    }, timeoutMs);
     const tail: string[] = [];
     const onData = (chunk: Buffer): void => {
       for (const line of chunk.toString().split("\n").filter(Boolean)) {
@@ -157,9 +190,21 @@ function runNpm(args: string[], cwd: string, options: DependencyOptions, package
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
-    child.on("error", (err) => reject(new DependencyError(`cannot run npm: ${err.message}`, { cause: err })));
-    child.on("close", (code) =>
-      code === 0 ? resolve() : reject(npmFailure(args[0] ?? "install", tail, packageDir)),
-    );
+    const done = (): void => {
+      clearTimeout(timer);
+      process.removeListener("exit", onExit);
+    };
+    child.on("error", (err) => {
+      done();
+      reject(new DependencyError(`cannot run npm: ${err.message}`, { cause: err }));
+    });
+    child.on("close", (code) => {
+      done();
+      // What npm left behind (a hung lifecycle script) goes with it.
+      killGroup(child.pid, "SIGKILL");
+      if (timedOut) reject(new InstallTimeoutError(cwd, timeoutMs));
+      else if (code === 0) resolve();
+      else reject(npmFailure(args[0] ?? "install", tail, packageDir));
+    });
   });
 }

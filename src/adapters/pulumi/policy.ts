@@ -77,6 +77,7 @@ export interface PolicyPackDependencyOptions {
   /** Run npm lifecycle scripts; default false. */
   scripts?: boolean;
   onOutput?: (line: string) => void;
+  timeoutMs?: number;
 }
 
 /**
@@ -107,6 +108,7 @@ export async function ensurePolicyPackDependencies(
     ...(options.env ? { env: options.env } : {}),
     ...(options.scripts ? { scripts: true } : {}),
     ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
   });
 }
 

@@ -16,6 +16,13 @@ import { Redactor } from "../../log/redact";
 import { classifyPulumiError, PulumiError } from "./errors";
 import { fileBackendLocks, type StackLock } from "./locks";
 import { failedOnlyOnPolicy, policyViolations, summaryOf } from "./policy";
+import {
+  boundedRun,
+  PulumiCancelledError,
+  PulumiTimeoutError,
+  type PulumiTimeouts,
+  type RunCommand,
+} from "./deadline";
 import { backendSecrets, readStackSettings, verifyStackSecrets, writeEncryptionSalt } from "./secrets";
 
 export interface StackOptions {
@@ -45,7 +52,17 @@ export interface StackOptions {
   secrets?: Iterable<string>;
   /** Isolates plugins and credentials from the user's ~/.pulumi. */
   pulumiHome?: string;
+  /** Deadlines of the CLI's operations; default DEFAULT_PULUMI_TIMEOUTS. */
+  timeouts?: PulumiTimeouts;
 }
+
+/** The deadlines when tidegate.yaml sets none (see config/schema.ts). */
+export const DEFAULT_PULUMI_TIMEOUTS: PulumiTimeouts = {
+  previewMs: 30 * 60_000,
+  updateMs: 60 * 60_000,
+  refreshMs: 30 * 60_000,
+  stackMs: 5 * 60_000,
+};
 
 export interface PreviewResult {
   changes: ChangeSet;
@@ -131,7 +148,7 @@ export class PulumiStack {
       fs.mkdirSync(options.backendUrl.slice("file://".length), { recursive: true });
     }
     if (options.pulumiHome) fs.mkdirSync(options.pulumiHome, { recursive: true });
-    const pulumiCommand = withoutInheritedEnv(await pulumiCommandAt(options.toolchain.root));
+    const pulumiCommand = withoutInheritedEnv(await pulumiCommandAt(options.toolchain.root), options);
     const workspace = await LocalWorkspace.create({
       workDir: path.resolve(options.workDir),
       pulumiCommand,
@@ -259,13 +276,43 @@ export class PulumiStack {
         onOutput: options.onOutput,
       });
     } catch (err) {
-      throw failure(err, this.options);
+      throw await this.stopped(failure(err, this.options));
     } finally {
       // The update credentials serve this update only; what follows (history, state) is read-only.
       workspace.envVars = readEnv;
     }
     await this.assertSecretsKept();
     return { summary: { ...result.summary.resourceChanges }, outputs: plainOutputs(result.outputs) };
+  }
+
+  /**
+   * An update cut short (a deadline, a person's cancel): says whether it left pending operations,
+   * which the next run detects, and what to do about them.
+   */
+  private async stopped(error: Error): Promise<Error> {
+    if (!(error instanceof PulumiTimeoutError || error instanceof PulumiCancelledError)) return error;
+    const recover = `tidegate recover ${this.options.environment ?? "<env>"}`;
+    try {
+      this.exportedState = undefined;
+      const pending = await this.pendingOperations();
+      if (pending.length === 0) {
+        return error.withState({
+          state:
+            "no pending operations remain: the stack is consistent and the next sync finishes the change",
+          recovery: "run the sync again",
+        });
+      }
+      const named = pending.slice(0, 3).map((op) => `${op.operation} ${op.urn.split("::").pop()}`);
+      return error.withState({
+        state: `${pending.length} pending operation(s) remain (${named.join(", ")}${pending.length > 3 ? ", ..." : ""})`,
+        recovery: `run \`${recover}\``,
+      });
+    } catch (err) {
+      return error.withState({
+        state: `its state could not be read (${(err as Error).message.split("\n")[0]})`,
+        recovery: `run \`${recover}\` to see whether pending operations remain`,
+      });
+    }
   }
 
   /** Defence in depth: the update must have kept the salt verified before it. */
@@ -357,7 +404,9 @@ export class PulumiStack {
  * The failure, classified, with the environment's secrets masked in its message: a program may
  * print a credential in an error, and the message goes to the status, the store and the report.
  */
-function failure(err: unknown, options: StackOptions): PulumiError {
+function failure(err: unknown, options: StackOptions): Error {
+  // Deadlines and cancellations are tidegate's own, already worded.
+  if (err instanceof PulumiTimeoutError || err instanceof PulumiCancelledError) return err;
   const classified = classifyPulumiError(err, {
     backendUrl: options.backendUrl,
     subject: subjectOf(options),
@@ -392,12 +441,12 @@ function engineEnv(options: StackOptions, env: Record<string, string>): Record<s
   };
 }
 
-type RunCommand = (
-  args: string[],
-  cwd: string,
-  env: Record<string, string | undefined>,
-  ...rest: unknown[]
-) => unknown;
+/** "environment 'test' (stack test)", as errors name the stack. */
+function stackSubject(options: StackOptions): string {
+  return options.environment
+    ? `environment '${options.environment}' (stack ${options.stackName})`
+    : `stack ${options.stackName}`;
+}
 
 /**
  * The CLI as the Automation API runs it, but with exactly the environment it is given: the
@@ -421,13 +470,16 @@ function pulumiCommandAt(root: string): Promise<PulumiCommand> {
   return command;
 }
 
-function withoutInheritedEnv(command: PulumiCommand): PulumiCommand {
+function withoutInheritedEnv(command: PulumiCommand, options: StackOptions): PulumiCommand {
   const inner = command as unknown as { run: RunCommand };
   const isolated = Object.create(command) as { run: RunCommand };
-  isolated.run = (args, cwd, env, ...rest) => {
-    const withheld = Object.fromEntries(Object.keys(process.env).map((name) => [name, undefined]));
-    return inner.run.call(command, args, cwd, { ...withheld, ...env }, ...rest);
-  };
+  isolated.run = boundedRun(
+    (args, cwd, env, ...rest) => {
+      const withheld = Object.fromEntries(Object.keys(process.env).map((name) => [name, undefined]));
+      return inner.run.call(command, args, cwd, { ...withheld, ...env }, ...rest);
+    },
+    { timeouts: options.timeouts ?? DEFAULT_PULUMI_TIMEOUTS, subject: stackSubject(options) },
+  );
   return isolated as unknown as PulumiCommand;
 }
 

@@ -69,6 +69,8 @@ export function bubblewrapArgs(layout: SandboxLayout): string[] {
     "ALL",
     "--die-with-parent",
     "--new-session",
+    // The CLI is pid 1: the wrapper passes it SIGINT, and everything it started dies with it.
+    "--as-pid-1",
     "--proc",
     "/proc",
     "--dev",

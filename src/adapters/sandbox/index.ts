@@ -7,11 +7,13 @@ import type { SandboxMode } from "../../config/schema";
 import type { PulumiToolchain } from "../pulumi/toolchain";
 import { bubblewrapArgs, probeBubblewrap, systemPaths, type ProbeResult } from "./bubblewrap";
 import { isolateStackState, SandboxError } from "./state";
-import { wrapperScript, writeWrapper } from "./wrapper";
+import { containedScript, wrapperScript, writeWrapper } from "./wrapper";
+import { probeContainment } from "./contain";
 import { PROXY_VARIABLES } from "../targets/process-env";
 
 export { SandboxError } from "./state";
 export { probeBubblewrap, sandboxDiagnosis } from "./bubblewrap";
+export { containmentDiagnosis, probeContainment, type Containment } from "./contain";
 
 export interface SandboxOptions {
   mode: SandboxMode;
@@ -89,12 +91,24 @@ export class StackSandbox {
     return false;
   }
 
-  /** The toolchain and Pulumi home to open the stack with; undefined when sandboxing is off. */
-  async forStack(request: SandboxRequest): Promise<SandboxedStack | undefined> {
-    if (!(await this.enabled())) return undefined;
+  /**
+   * The toolchain (and Pulumi home) to open the stack with: the CLI always goes through a wrapper
+   * that contains it (see contain.ts); sandboxed, the wrapper also isolates it, with its own home.
+   */
+  async forStack(request: SandboxRequest): Promise<SandboxedStack | Pick<SandboxedStack, "toolchain">> {
     const { toolchain } = this.options;
-    const project = projectName(request.projectDir);
     const area = path.join(this.options.dir, safeSegment(request.environment));
+    if (!(await this.enabled())) {
+      const containment = await probeContainment(this.bwrap);
+      const script = containedScript({
+        bwrap: this.bwrap,
+        pulumi: path.join(toolchain.binDir, "pulumi"),
+        containment: containment.level,
+      });
+      const root = path.join(area, "contained");
+      return { toolchain: { root, binDir: writeWrapper(root, script) } };
+    }
+    const project = projectName(request.projectDir);
     const home = path.join(area, "home");
     const root = path.join(area, "projects", project);
     fs.mkdirSync(home, { recursive: true });
@@ -136,6 +150,7 @@ export class StackSandbox {
         TMPDIR: "/tmp",
       },
       hostTmp: os.tmpdir(),
+      containment: (await probeContainment(this.bwrap)).level === "none" ? "none" : "namespace",
     });
     return { toolchain: { root, binDir: writeWrapper(root, script) }, pulumiHome: home };
   }

@@ -1,8 +1,9 @@
-import { execFile } from "node:child_process";
+import { execFile, type ExecFileOptionsWithStringEncoding } from "node:child_process";
 import * as fs from "node:fs";
 import type { ValueSourceSpec } from "../../config/resolve";
 import { TidegateError } from "../../domain/errors";
 import { inheritedEnv } from "./process-env";
+import { killGroup, withParentDeath } from "../sandbox/contain";
 
 // Reads a secret value from where an environment definition says it is: a variable of tidegate's
 // own environment, a file outside the repository, or a command's output (never through a shell).
@@ -65,26 +66,39 @@ async function readRaw(source: ValueSourceSpec, label: string, options: ReadSour
 }
 
 function runSourceCommand(argv: string[], label: string, options: ReadSourceOptions): Promise<string> {
-  const [program, ...args] = argv;
-  if (program === undefined) return Promise.reject(new SourceError(`${label} names no program`));
+  const [first, ...rest] = argv;
+  if (first === undefined) return Promise.reject(new SourceError(`${label} names no program`));
   const timeout = options.timeoutMs ?? SOURCE_COMMAND_TIMEOUT_MS;
+  // Its own session and process group, dying with tidegate; the group is killed when it ends.
+  const [program, ...args] = withParentDeath([first, ...rest]);
   return new Promise((resolve, reject) => {
-    execFile(
-      program,
-      args,
-      { env: inheritedEnv(options.from), timeout, maxBuffer: 1024 * 1024, shell: false },
-      (error, stdout, stderr) => {
-        if (!error) return resolve(stdout);
-        const failure = error as NodeJS.ErrnoException & { killed?: boolean; code?: unknown };
-        const why =
-          failure.code === "ENOENT"
-            ? "was not found"
-            : failure.killed
-              ? `did not finish within ${timeout / 1000}s`
-              : `failed (exit ${String(failure.code)})${firstLine(stderr)}`;
-        reject(new SourceError(`${label} ${why}`, { cause: error }));
-      },
-    );
+    const onExit = (): void => killGroup(child.pid, "SIGKILL");
+    // execFile passes `detached` on to spawn; its types leave it out.
+    const spawnOptions: ExecFileOptionsWithStringEncoding & { detached: boolean } = {
+      env: inheritedEnv(options.from),
+      encoding: "utf8",
+      timeout,
+      killSignal: "SIGKILL",
+      maxBuffer: 1024 * 1024,
+      shell: false,
+      detached: true,
+    };
+    const child = execFile(program, args, spawnOptions, (error, stdout, stderr) => {
+      process.removeListener("exit", onExit);
+      killGroup(child.pid, "SIGKILL");
+      if (!error) return resolve(stdout);
+      const failure = error as NodeJS.ErrnoException & { killed?: boolean; code?: unknown };
+      const why =
+        // setpriv says so with exit 127 when it cannot start the program.
+        failure.code === "ENOENT" ||
+        ((failure.code as unknown) === 127 && stderr.includes("failed to execute"))
+          ? "was not found"
+          : failure.killed
+            ? `did not finish within ${timeout / 1000}s`
+            : `failed (exit ${String(failure.code)})${firstLine(stderr)}`;
+      reject(new SourceError(`${label} ${why}`, { cause: error }));
+    });
+    process.on("exit", onExit);
   });
 }
 

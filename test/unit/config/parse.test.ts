@@ -292,7 +292,7 @@ describe("parseTidegateFile", () => {
         path: "server",
         message: "unknown key",
         expected:
-          "one of the keys repository, dataDir, backend, sandbox, secrets, environmentsDir, configRef, defaults, daemon",
+          "one of the keys repository, dataDir, backend, sandbox, timeouts, secrets, environmentsDir, configRef, defaults, daemon",
         line: 5,
       },
     ]);

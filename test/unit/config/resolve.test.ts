@@ -33,6 +33,14 @@ const THREE = [
 
 // A daemon's limits: 15 s to connect, 60 s of near-silence, 60 s per poll, 10 minutes per fetch or push.
 const DEFAULT_TIMEOUTS = { connectMs: 15_000, lowSpeedMs: 60_000, lsRemoteMs: 60_000, operationMs: 600_000 };
+// Pulumi and npm: 30 minutes per preview or refresh, an hour per update, 5 minutes for the rest, 15 per install.
+const PULUMI_TIMEOUTS = {
+  previewMs: 1_800_000,
+  updateMs: 3_600_000,
+  refreshMs: 1_800_000,
+  stackMs: 300_000,
+  installMs: 900_000,
+};
 
 describe("resolveSettings", () => {
   it("fills every default, relative to the config file's folder", () => {
@@ -44,6 +52,7 @@ describe("resolveSettings", () => {
       dataDir: "/etc/tidegate/.tidegate",
       backendUrl: "file:///etc/tidegate/.tidegate/state",
       sandbox: "auto",
+      timeouts: PULUMI_TIMEOUTS,
       secrets: { kind: "env", name: "PULUMI_CONFIG_PASSPHRASE" },
       environmentsDir: "environments",
       configRef: "main",
@@ -63,6 +72,7 @@ describe("resolveSettings", () => {
         dataDir: "/var/lib/tidegate",
         backend: { url: "s3://acme-state" },
         sandbox: "off",
+        timeouts: { update: "2h", install: "90s" },
         secrets: { passphraseFile: "secrets/passphrase" },
         environmentsDir: "./deploy/envs/",
         configRef: "release/config",
@@ -76,6 +86,7 @@ describe("resolveSettings", () => {
       dataDir: "/var/lib/tidegate",
       backendUrl: "s3://acme-state",
       sandbox: "off",
+      timeouts: { ...PULUMI_TIMEOUTS, updateMs: 7_200_000, installMs: 90_000 },
       secrets: { kind: "file", path: "/etc/tidegate/secrets/passphrase" },
       environmentsDir: "deploy/envs",
       configRef: "release/config",

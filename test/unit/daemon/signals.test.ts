@@ -1,19 +1,6 @@
-import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
-import { FORCED_EXIT_CODE, onShutdown, type SignalTarget } from "../../../src/daemon/signals";
-
-/** A stand-in for `process`: signals are emitted by the test, exit is recorded. */
-function fakeProcess() {
-  const emitter = new EventEmitter();
-  const exits: number[] = [];
-  const target: SignalTarget = {
-    on: (signal, listener) => emitter.on(signal, listener),
-    off: (signal, listener) => emitter.off(signal, listener),
-    exit: (code) => void exits.push(code),
-  };
-  const send = (signal: NodeJS.Signals) => emitter.emit(signal, signal);
-  return { target, exits, send, listeners: (s: string) => emitter.listenerCount(s) };
-}
+import { FORCED_EXIT_CODE, onShutdown } from "../../../src/daemon/signals";
+import { fakeProcess } from "../../helpers/signals";
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -39,8 +26,37 @@ describe("onShutdown", () => {
     proc.send("SIGINT");
     expect(calls).toEqual(["SIGTERM"]);
     expect(proc.exits).toEqual([FORCED_EXIT_CODE]);
-    expect(lines).toEqual(["received SIGINT again; exiting now (still running: test:drift, prod:sync)"]);
+    expect(lines).toEqual([
+      "received SIGINT again; exiting now (still running: test:drift, prod:sync); an update cut short leaves pending operations: see `tidegate status` and run `tidegate recover <env>`",
+    ]);
     finish();
+  });
+
+  it("with cancel: the second signal cancels gracefully, the third forces exit 130", async () => {
+    const proc = fakeProcess();
+    const lines: string[] = [];
+    let cancels = 0;
+    let handled = 0;
+    onShutdown(
+      async () => {
+        handled += 1;
+        await new Promise<void>(() => undefined);
+      },
+      { target: proc.target, write: (line) => lines.push(line), cancel: () => (cancels += 1) },
+    );
+
+    proc.send("SIGINT");
+    await tick();
+    expect([handled, cancels, proc.exits]).toEqual([1, 0, []]);
+
+    proc.send("SIGINT");
+    expect([handled, cancels, proc.exits]).toEqual([1, 1, []]);
+    expect(lines[0]).toMatch(/^received SIGINT again; cancelling the work in flight through Pulumi/);
+    expect(lines[0]).toContain("says whether it left pending operations");
+
+    proc.send("SIGINT");
+    expect([handled, cancels, proc.exits]).toEqual([1, 1, [FORCED_EXIT_CODE]]);
+    expect(lines[1]).toMatch(/^received SIGINT again; exiting now \(nothing was running\)/);
   });
 
   it("exits with 1 when the handler fails", async () => {

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BWRAP_REASON, bubblewrapWorks } from "../../helpers/sandbox";
 import { SandboxError, StackSandbox } from "../../../src/adapters/sandbox";
 
@@ -14,11 +14,24 @@ const options = {
 };
 const request = { environment: "test", stack: "test", projectDir: "/nonexistent/project", envNames: [] };
 
+/** The wrapper forStack gave, when it is the unsandboxed one: the CLI contained, not isolated. */
+function containedWrapper(result: { toolchain: { binDir: string }; pulumiHome?: string }): string {
+  expect(result.pulumiHome).toBeUndefined();
+  const script = fs.readFileSync(path.join(result.toolchain.binDir, "pulumi"), "utf8");
+  expect(script).toContain("in a session of its own, dying with tidegate");
+  expect(script).toContain("'/nonexistent/pulumi/bin/pulumi' \"$@\" &");
+  return script;
+}
+
 describe("StackSandbox without a working bubblewrap", () => {
-  it("auto: runs stacks unsandboxed and says so once", async () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-modes-"))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("auto: runs stacks unsandboxed, still contained, and says so once", async () => {
     const told: string[] = [];
-    const sandbox = new StackSandbox({ ...options, mode: "auto", onUnavailable: (d) => told.push(d) });
-    expect(await sandbox.forStack(request)).toBeUndefined();
+    const sandbox = new StackSandbox({ ...options, dir, mode: "auto", onUnavailable: (d) => told.push(d) });
+    containedWrapper(await sandbox.forStack(request));
     expect(await sandbox.enabled()).toBe(false);
     expect(told).toEqual(["/nonexistent/bwrap is not installed"]);
   });
@@ -31,9 +44,14 @@ describe("StackSandbox without a working bubblewrap", () => {
     );
   });
 
-  it("off: never probes", async () => {
-    const sandbox = new StackSandbox({ ...options, mode: "off", onUnavailable: () => expect.fail("probed") });
-    expect(await sandbox.forStack(request)).toBeUndefined();
+  it("off: never probes for the sandbox, but the CLI is still contained", async () => {
+    const sandbox = new StackSandbox({
+      ...options,
+      dir,
+      mode: "off",
+      onUnavailable: () => expect.fail("probed"),
+    });
+    containedWrapper(await sandbox.forStack(request));
   });
 });
 
