@@ -88,7 +88,14 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  killLeftovers(remote.root);
+  // A failed test may leave a process behind: it must not outlive the suite.
+  for (const line of leftovers(remote.root)) {
+    try {
+      process.kill(Number(line.split(" ")[0]), "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
   remote.cleanup();
 });
 
