@@ -36,6 +36,9 @@ export default defineConfig({
         test: {
           name: "faults",
           include: ["test/faults/**/*.test.ts"],
+          // Faults against a stack need the real engine and the emulator, as integration tests do.
+          globalSetup: ["test/integration/global-setup.ts"],
+          hookTimeout: 900_000,
           // Each fault waits out a real limit of a few seconds; a loaded machine stretches that.
           testTimeout: 120_000,
           // The files share nothing: each has its own servers, ports and folders.

@@ -5,6 +5,7 @@ export type PulumiFailureKind =
   | "lock-held"
   | "stack-missing"
   | "pending-operations"
+  | "state-corrupt"
   | "plugin-missing"
   | "program-error"
   | "provider-error"
@@ -21,6 +22,8 @@ const RECOVERY: Record<PulumiFailureKind, string> = {
   "stack-missing": "create the stack, or check the environment's stack name and the backend URL.",
   "pending-operations":
     "an earlier update was interrupted; confirm the listed resources in the cloud, then run `pulumi refresh` (with --clear-pending-creates for pending creates) on the stack.",
+  "state-corrupt":
+    "the stack's state in the backend is damaged and tidegate will not use it (nor skip Pulumi's integrity check); restore the last good checkpoint from the backend's history with `pulumi stack import`, or mend it with `pulumi state repair`, then sync again. Nothing was changed.",
   "plugin-missing": "run `tidegate doctor`: a provider plugin is not installed and cannot be downloaded.",
   "program-error": "the Pulumi program failed; fix the program or its config on the branch and push again.",
   "provider-error":
@@ -57,6 +60,7 @@ const PATTERNS: Array<[PulumiFailureKind, RegExp]> = [
     "plugin-missing",
     /no resource plugin|plugin 'pulumi-[a-z]+-[\w-]+' found|failed to load plugin|could not find plugin/i,
   ],
+  ["state-corrupt", /failed to load checkpoint|snapshot integrity (?:error|failure)/i],
   ["pending-operations", /pending operations from previous deployment|interrupted while/i],
   [
     "backend-unreachable",

@@ -7,6 +7,7 @@ import {
 } from "@pulumi/pulumi/automation";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
 import type { PolicyViolation } from "../../domain/gates";
 import { enginePath, type PulumiToolchain } from "./toolchain";
 import { inheritedEnv } from "../targets/process-env";
@@ -158,7 +159,7 @@ export class PulumiStack {
     try {
       return await this.state();
     } catch (err) {
-      throw classifyPulumiError(err);
+      throw failure(err, this.options);
     }
   }
 
@@ -302,12 +303,36 @@ export class PulumiStack {
  * print a credential in an error, and the message goes to the status, the store and the report.
  */
 function failure(err: unknown, options: StackOptions): PulumiError {
-  const classified = classifyPulumiError(err);
+  const classified = namingStateFile(classifyPulumiError(err), options);
   if (!options.secrets) return classified;
   const message = new Redactor({ secrets: options.secrets, stacks: false }).text(classified.message);
   return message === classified.message
     ? classified
     : new PulumiError(classified.kind, message, { cause: classified.cause });
+}
+
+/** A damaged state names its file: the one line of Pulumi's that says what is wrong, and where. */
+function namingStateFile(error: PulumiError, options: StackOptions): PulumiError {
+  if (error.kind !== "state-corrupt") return error;
+  const what =
+    error.message.split("\n").find((l) => /integrity failure|failed to load checkpoint/i.test(l)) ??
+    error.message;
+  const detail = what.replace(/^\s*error:\s*/i, "").trim();
+  const where = options.backendUrl.startsWith("file://")
+    ? `the state file ${path.join(options.backendUrl.slice("file://".length), ".pulumi", "stacks", projectName(options.workDir), `${options.stackName}.json`)}`
+    : `the state of stack ${options.stackName} in ${options.backendUrl}`;
+  return new PulumiError(error.kind, `${where} is damaged: ${detail}`, { cause: error.cause });
+}
+
+function projectName(workDir: string): string {
+  try {
+    const project = parseYaml(fs.readFileSync(path.join(workDir, "Pulumi.yaml"), "utf8")) as {
+      name?: unknown;
+    };
+    return typeof project?.name === "string" ? project.name : "<project>";
+  } catch {
+    return "<project>";
+  }
 }
 
 /** `env` with what the engine needs of tidegate: its toolchain on PATH, the backend, the passphrase. */
