@@ -33,6 +33,17 @@ if ! command -v bwrap >/dev/null 2>&1; then
   fi
 fi
 
+# libfaketime lets the clock-jump fault test move a running tidegate's wall clock; without it that
+# test is skipped and says so.
+if ! command -v faketime >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    log "installing faketime"
+    apt-get install -y -qq faketime >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq faketime >/dev/null; }
+  else
+    log "warning: faketime is missing: the clock-jump fault test is skipped"
+  fi
+fi
+
 bash scripts/toolchain.sh >/dev/null
 # kube-apiserver, etcd and the Pulumi Kubernetes provider for the cluster tests (cold: ~40 min on 2 cores).
 bash scripts/kubernetes.sh >/dev/null
