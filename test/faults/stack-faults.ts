@@ -29,11 +29,11 @@ export function checkpointFile(f: EngineFixture, env: string): string {
 /** A fixture whose auto environments are all deployed (Synced) before the fault. */
 export async function deployedFixture(
   names: string[],
-  gates?: Record<string, unknown>,
+  /** Runs before the first sync, e.g. to mount a filesystem at the backend or data folder. */
+  prepare?: (f: EngineFixture) => void,
 ): Promise<EngineFixture> {
-  const f = await createEngineFixture(
-    names.map((name) => ({ name, sync: "auto", drift: "report", ...(gates ? { gates } : {}) })),
-  );
+  const f = await createEngineFixture(names.map((name) => ({ name, sync: "auto", drift: "report" })));
+  prepare?.(f);
   for (const name of names) {
     const report = await f.engine.check(name, SYNC);
     expect(report.status, report.reason).toBe("Synced");

@@ -6,6 +6,7 @@ export type PulumiFailureKind =
   | "stack-missing"
   | "pending-operations"
   | "state-corrupt"
+  | "backend-unwritable"
   | "plugin-missing"
   | "program-error"
   | "provider-error"
@@ -24,6 +25,8 @@ const RECOVERY: Record<PulumiFailureKind, string> = {
     "an earlier update was interrupted; confirm the listed resources in the cloud, then run `pulumi refresh` (with --clear-pending-creates for pending creates) on the stack.",
   "state-corrupt":
     "the stack's state in the backend is damaged and tidegate will not use it (nor skip Pulumi's integrity check); restore the last good checkpoint from the backend's history with `pulumi stack import`, or mend it with `pulumi state repair`, then sync again. Nothing was changed.",
+  "backend-unwritable":
+    "make the backend writable again (a disk gone read-only or full, or the folder's permissions), then sync again: the next run names any lock or pending operation the stopped update left.",
   "plugin-missing": "run `tidegate doctor`: a provider plugin is not installed and cannot be downloaded.",
   "program-error": "the Pulumi program failed; fix the program or its config on the branch and push again.",
   "provider-error":
@@ -61,6 +64,7 @@ const PATTERNS: Array<[PulumiFailureKind, RegExp]> = [
     /no resource plugin|plugin 'pulumi-[a-z]+-[\w-]+' found|failed to load plugin|could not find plugin/i,
   ],
   ["state-corrupt", /failed to load checkpoint|snapshot integrity (?:error|failure)/i],
+  ["backend-unwritable", /read-only file system|no space left on device/i],
   ["pending-operations", /pending operations from previous deployment|interrupted while/i],
   [
     "backend-unreachable",

@@ -61,7 +61,16 @@ export function acquireLease(
     fs.renameSync(tmp, path.join(lockDir, "owner.json"));
   };
   write();
-  const renew = setInterval(write, Math.max(1000, ttl / 3));
+  const renew = setInterval(
+    () => {
+      try {
+        write();
+      } catch {
+        // A backend gone read-only or full: the next renewal tries again; a throw here would kill the process.
+      }
+    },
+    Math.max(1000, ttl / 3),
+  );
   renew.unref();
   let released = false;
   return {

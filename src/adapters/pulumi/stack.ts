@@ -311,8 +311,16 @@ function failure(err: unknown, options: StackOptions): PulumiError {
     : new PulumiError(classified.kind, message, { cause: classified.cause });
 }
 
-/** A damaged state names its file: the one line of Pulumi's that says what is wrong, and where. */
+/** A backend that refuses writes, or a damaged state, is named: the backend, or the state file and what is wrong. */
 function namingStateFile(error: PulumiError, options: StackOptions): PulumiError {
+  if (error.kind === "backend-unwritable")
+    return new PulumiError(
+      error.kind,
+      `the backend ${options.backendUrl} refused a write: ${error.message}`,
+      {
+        cause: error.cause,
+      },
+    );
   if (error.kind !== "state-corrupt") return error;
   const what =
     error.message.split("\n").find((l) => /integrity failure|failed to load checkpoint/i.test(l)) ??
