@@ -74,7 +74,8 @@ describe.skipIf(!READ_ONLY)(
           "platform-sdk",
           f.stackName("test"),
         );
-        const pulumiLocked = () => fs.existsSync(locks) && fs.readdirSync(locks).some((n) => n.endsWith(".json"));
+        const pulumiLocked = () =>
+          fs.existsSync(locks) && fs.readdirSync(locks).some((n) => n.endsWith(".json"));
         expect(await eventually(pulumiLocked, 240_000)).toBe(true);
         execFileSync("mount", ["-o", "remount,ro", backend]);
 
