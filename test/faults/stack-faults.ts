@@ -1,6 +1,7 @@
 import { HeadBucketCommand } from "@aws-sdk/client-s3";
 import * as path from "node:path";
 import { expect } from "vitest";
+import type { Engine } from "../../src/app/engine";
 import { openSqliteStore } from "../../src/adapters/store/sqlite";
 import { dataPaths } from "../../src/config/paths";
 import type { RunOptions } from "../../src/reconcile/run";
@@ -56,11 +57,16 @@ export async function bucketExists(f: EngineFixture, env: string): Promise<boole
  * Nothing destroyed and nothing lost: every environment's bucket is still there, the audit chain
  * verifies, and the store opens afresh with each environment's status.
  */
-export async function expectNothingLost(f: EngineFixture, envs: string[]): Promise<void> {
+export async function expectNothingLost(
+  f: EngineFixture,
+  envs: string[],
+  /** The engine and its data directory, when not the fixture's first. */
+  which: { engine: Engine; data: string } = { engine: f.engine, data: foldersOf(f).data },
+): Promise<void> {
   for (const env of envs) expect(await bucketExists(f, env), `${env}'s bucket`).toBe(true);
-  const verified = f.engine.audit.verify();
+  const verified = which.engine.audit.verify();
   expect(verified.ok, JSON.stringify(verified)).toBe(true);
-  const store = openSqliteStore(dataPaths(foldersOf(f).data).store);
+  const store = openSqliteStore(dataPaths(which.data).store);
   try {
     for (const env of envs) expect((await store.status(env))?.environment).toBe(env);
   } finally {

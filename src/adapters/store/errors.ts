@@ -11,7 +11,9 @@ export type StoreErrorKind =
   /** A stored record no longer matches its schema. */
   | "corrupt"
   /** Another process held the write lock for longer than the busy timeout. */
-  | "busy";
+  | "busy"
+  /** The disk under the store is full: nothing of the failed write was kept. */
+  | "full";
 
 export class StoreError extends Error {
   constructor(
