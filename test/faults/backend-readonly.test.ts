@@ -5,7 +5,14 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { EngineFixture } from "../helpers/engine";
 import { eventually } from "./servers";
-import { deployedFixture, expectNothingLost, foldersOf, STACK_TIMEOUT, SYNC } from "./stack-faults";
+import {
+  commitVisibilityTimeout,
+  deployedFixture,
+  expectNothingLost,
+  foldersOf,
+  STACK_TIMEOUT,
+  SYNC,
+} from "./stack-faults";
 
 // The file:// backend folder becomes read-only in the middle of an update. Tests run as root, so a
 // chmod stops nothing, and a read-only bind mount on the folder would not reach the Pulumi CLI in
@@ -56,13 +63,7 @@ describe.skipIf(!READ_ONLY)(
     it(
       "fails naming the backend and the fix; once writable again the next run recovers; nothing destroyed",
       async () => {
-        const file = f.stackConfigFile("test");
-        const config = fs.readFileSync(path.join(f.remote.workDir, file), "utf8");
-        await f.commitTo(
-          "test",
-          { [file]: config.replace("queueVisibilityTimeout: 30", "queueVisibilityTimeout: 45") },
-          "More time per message",
-        );
+        await commitVisibilityTimeout(f, "test", 45);
 
         const running = f.engine.check("test", SYNC);
         // Pulumi holds its lock on the stack once the update is under way.

@@ -9,7 +9,7 @@ import { awsEnvVars } from "../../src/devenv/emulator";
 import { awsClients } from "../helpers/aws";
 import { createEngineFixture, type EngineFixture } from "../helpers/engine";
 import { eventually } from "./servers";
-import { expectNothingLost, foldersOf, STACK_TIMEOUT, SYNC } from "./stack-faults";
+import { commitVisibilityTimeout, expectNothingLost, foldersOf, STACK_TIMEOUT, SYNC } from "./stack-faults";
 
 // The wall clock jumps across the end of a sync window. An update is not started once the window
 // has closed, even when the preview was taken inside it; an update already running is let finish
@@ -40,16 +40,6 @@ describe("a clock jump across a sync window boundary", () => {
     );
     return out.Attributes?.VisibilityTimeout;
   };
-  const setTimeoutTo = (seconds: number) => {
-    const file = f.stackConfigFile("test");
-    const config = fs.readFileSync(path.join(f.remote.workDir, file), "utf8");
-    return f.commitTo(
-      "test",
-      { [file]: config.replace(/queueVisibilityTimeout: \d+/, `queueVisibilityTimeout: ${seconds}`) },
-      `Visibility timeout ${seconds}s`,
-    );
-  };
-
   beforeAll(async () => {
     const aws = awsEnvVars(inject("aws"));
     // The in-process engine reads the declared credentials from its own environment.
@@ -85,7 +75,7 @@ describe("a clock jump across a sync window boundary", () => {
   it(
     "the window closes between the preview and the update: nothing is applied, the status says why",
     async () => {
-      await setTimeoutTo(45);
+      await commitVisibilityTimeout(f, "test", 45);
       // The clock jumps once the gates' verdict (taken inside the window) is in the audit log.
       const judged = () => f.engine.audit.entries({ environment: "test", action: "gate" }).length;
       const before = judged();
@@ -110,7 +100,7 @@ describe("a clock jump across a sync window boundary", () => {
   it.skipIf(!LIBFAKETIME)(
     `the window closes while an update runs (libfaketime on a tidegate process): it is let finish, and the report says so${LIBFAKETIME ? "" : " — skipped: libfaketime is not installed (scripts/setup.sh installs faketime)"}`,
     async () => {
-      await setTimeoutTo(60);
+      await commitVisibilityTimeout(f, "test", 60);
       const clockFile = path.join(path.dirname(f.configPath), "faketime");
       fs.writeFileSync(clockFile, fakeTime(new Date("2026-06-03T09:20:00Z")));
       const db = new (loadSqlite().DatabaseSync)(dataPaths(foldersOf(f).data).store);

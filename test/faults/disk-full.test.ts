@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Engine } from "../../src/app/engine";
 import { createEngineFixture, type EngineFixture } from "../helpers/engine";
-import { expectNothingLost, STACK_TIMEOUT, SYNC } from "./stack-faults";
+import { commitVisibilityTimeout, expectNothingLost, STACK_TIMEOUT, SYNC } from "./stack-faults";
 
 // The data directory fills up: it lives on its own small tmpfs, filled to the last byte by a
 // file that stands for everything else on the disk. The run fails naming the folder and the lack of
@@ -75,13 +75,7 @@ describe.skipIf(!TMPFS)(
     it(
       "fails naming the folder and 'no space'; store and audit log stay whole; succeeds once space is back",
       async () => {
-        const file = f.stackConfigFile("test");
-        const config = fs.readFileSync(path.join(f.remote.workDir, file), "utf8");
-        await f.commitTo(
-          "test",
-          { [file]: config.replace("queueVisibilityTimeout: 30", "queueVisibilityTimeout: 45") },
-          "More time per message",
-        );
+        await commitVisibilityTimeout(f, "test", 45);
         const filler = path.join(data, "filler");
         fillUp(filler);
 

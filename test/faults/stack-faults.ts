@@ -1,4 +1,5 @@
 import { HeadBucketCommand } from "@aws-sdk/client-s3";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "vitest";
 import type { Engine } from "../../src/app/engine";
@@ -40,6 +41,17 @@ export async function deployedFixture(
     expect(report.status, report.reason).toBe("Synced");
   }
   return f;
+}
+
+/** Commits a new queue visibility timeout to the environment's stack config: a pending update. */
+export function commitVisibilityTimeout(f: EngineFixture, env: string, seconds: number): Promise<string> {
+  const file = f.stackConfigFile(env);
+  const config = fs.readFileSync(path.join(f.remote.workDir, file), "utf8");
+  return f.commitTo(
+    env,
+    { [file]: config.replace(/queueVisibilityTimeout: \d+/, `queueVisibilityTimeout: ${seconds}`) },
+    `Visibility timeout ${seconds}s`,
+  );
 }
 
 /** Whether the environment's bucket is still in the emulator. */
