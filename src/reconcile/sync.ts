@@ -72,6 +72,14 @@ async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncO
         };
       }
     }
+    // The gates judged the window at the preview; an update never starts after it closed.
+    const window = judgement.windows.length > 0 ? windowState(judgement.windows, ctx.now()) : undefined;
+    if (window && !window.open) {
+      return {
+        kind: "blocked",
+        reason: `the sync window closed after the preview (${window.reason}); nothing was applied — it syncs when the window opens again`,
+      };
+    }
     const previous = await ctx.store.status(env.name);
     if (previous)
       await ctx.store.setStatus({
@@ -112,6 +120,11 @@ async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncO
       throw err;
     }
   } finally {
-    lease.release();
+    try {
+      lease.release();
+    } catch (err) {
+      // A backend that became read-only keeps the lease until its TTL; the run's outcome stands.
+      log.warn({ err: String(err) }, "could not release tidegate's lease on the stack; it expires by itself");
+    }
   }
 }

@@ -58,13 +58,16 @@ function acquire(lockDir: string, options: LockOptions): string {
   const token = randomUUID();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    try {
-      fs.mkdirSync(lockDir);
+    if (created(lockDir)) {
       const owner: Owner = { pid: process.pid, host: os.hostname(), token, since: new Date().toISOString() };
-      fs.writeFileSync(path.join(lockDir, OWNER_FILE), JSON.stringify(owner));
+      try {
+        fs.writeFileSync(path.join(lockDir, OWNER_FILE), JSON.stringify(owner));
+      } catch (error) {
+        // A full disk: a lock without an owner would hold off every writer until it is stale.
+        fs.rmSync(lockDir, { recursive: true, force: true });
+        throw error;
+      }
       return token;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
     const held = inspect(lockDir);
     if (held && isStale(held, staleMs)) {
@@ -73,6 +76,17 @@ function acquire(lockDir: string, options: LockOptions): string {
     }
     if (Date.now() >= deadline) throw new LockTimeoutError(lockDir, describe(held?.owner));
     sleep(retryMs);
+  }
+}
+
+/** Whether we created the lock folder; false when it exists already. */
+function created(lockDir: string): boolean {
+  try {
+    fs.mkdirSync(lockDir);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    return false;
   }
 }
 

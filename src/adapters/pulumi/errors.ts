@@ -8,6 +8,8 @@ export type PulumiFailureKind =
   | "stack-missing"
   | "stack-file"
   | "pending-operations"
+  | "state-corrupt"
+  | "backend-unwritable"
   | "plugin-missing"
   | "program-error"
   | "provider-error"
@@ -23,6 +25,8 @@ const KIND: Record<PulumiFailureKind, ErrorKind> = {
   "stack-missing": "not-found",
   "stack-file": "invalid",
   "pending-operations": "interrupted",
+  "state-corrupt": "invalid",
+  "backend-unwritable": "unavailable",
   "plugin-missing": "unavailable",
   "program-error": "invalid",
   "provider-error": "unavailable",
@@ -41,6 +45,10 @@ const RECOVERY: Record<PulumiFailureKind, string> = {
   "stack-file": "fix the stack's settings file at the line named, commit and push; nothing ran.",
   "pending-operations":
     "an earlier update was interrupted; confirm the listed resources in the cloud, then run `tidegate recover <env>` (it shows the pending operations, and the manual `pulumi` commands).",
+  "state-corrupt":
+    "the stack's state in the backend is damaged and tidegate will not use it (nor skip Pulumi's integrity check); restore the last good checkpoint from the backend's history with `pulumi stack import`, or mend it with `pulumi state repair`, then sync again. Nothing was changed.",
+  "backend-unwritable":
+    "make the backend writable again (a disk gone read-only or full, or the folder's permissions), then sync again: the next run names any lock or pending operation the stopped update left.",
   "plugin-missing": "run `tidegate doctor`: a provider plugin is not installed and cannot be downloaded.",
   "program-error": "the Pulumi program failed; fix the program or its config on the branch and push again.",
   "provider-error":
@@ -90,6 +98,8 @@ const PATTERNS: Array<[PulumiFailureKind, RegExp]> = [
     "plugin-missing",
     /no resource plugin|plugin 'pulumi-[a-z]+-[\w-]+' found|failed to load plugin|could not find plugin|could not automatically download and install resource plugin/i,
   ],
+  ["state-corrupt", /failed to load checkpoint|snapshot integrity (?:error|failure)/i],
+  ["backend-unwritable", /read-only file system|no space left on device/i],
   ["pending-operations", /pending operations from previous deployment|interrupted while/i],
   ["passphrase", /incorrect passphrase|passphrase must be set/i],
   ["stack-file", /getting stack configuration: invalid YAML|validating stack config/i],

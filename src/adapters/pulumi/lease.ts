@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { IsDead, OwnerId } from "../../domain/owner";
+import { parseOwnerId, type IsDead, type OwnerId } from "../../domain/owner";
 
 // A run holds its environment's lease in the store (src/app/environment-lease.ts) from checkout to
 // record; that covers every process sharing the store. Machines sharing a file:// backend do not
@@ -21,6 +21,15 @@ interface LeaseFile {
   expiresAt: string;
 }
 
+/** The lease folders this process holds now: one of ours not in here is a release that failed. */
+const holding = new Set<string>();
+
+/** Whether two owner ids name the same process (host, pid and start time; the suffix names a run). */
+function sameProcess(a: OwnerId, b: OwnerId): boolean {
+  const [x, y] = [parseOwnerId(a), parseOwnerId(b)];
+  return x !== undefined && y !== undefined && x.host === y.host && x.pid === y.pid && x.start === y.start;
+}
+
 /**
  * Takes the lease `<dir>/<name>.lease` or returns undefined when another live holder has it.
  * mkdir is atomic on every filesystem tidegate supports, so two processes — or two machines on a
@@ -39,7 +48,10 @@ export function acquireLease(
   fs.mkdirSync(dir, { recursive: true });
   if (!tryCreate(lockDir)) {
     const held = read(lockDir);
-    const dead = held && (options.isDead?.(held.owner, held.renewedAt) ?? false);
+    // This process's own lease that it no longer holds: its release failed (a backend gone
+    // read-only, say); nobody is working under it.
+    const leftover = held && sameProcess(held.owner, options.owner) && !holding.has(lockDir);
+    const dead = held && (leftover || (options.isDead?.(held.owner, held.renewedAt) ?? false));
     if (held && !dead && Date.parse(held.expiresAt) > now()) return undefined;
     // Dead, expired or unreadable (the holder died while writing): take it over atomically.
     const stale = `${lockDir}.stale-${process.pid}-${now()}`;
@@ -51,6 +63,7 @@ export function acquireLease(
     }
     if (!tryCreate(lockDir)) return undefined;
   }
+  holding.add(lockDir);
   const acquiredAt = new Date(now()).toISOString();
   const write = (): void => {
     const file: LeaseFile = {
@@ -64,7 +77,16 @@ export function acquireLease(
     fs.renameSync(tmp, path.join(lockDir, "owner.json"));
   };
   write();
-  const renew = setInterval(write, Math.max(1000, ttl / 3));
+  const renew = setInterval(
+    () => {
+      try {
+        write();
+      } catch {
+        // A backend gone read-only or full: the next renewal tries again; a throw here would kill the process.
+      }
+    },
+    Math.max(1000, ttl / 3),
+  );
   renew.unref();
   let released = false;
   return {
@@ -73,6 +95,7 @@ export function acquireLease(
       if (released) return;
       released = true;
       clearInterval(renew);
+      holding.delete(lockDir);
       fs.rmSync(lockDir, { recursive: true, force: true });
     },
   };

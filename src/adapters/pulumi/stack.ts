@@ -7,6 +7,7 @@ import {
 } from "@pulumi/pulumi/automation";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
 import type { PolicyViolation } from "../../domain/gates";
 import { enginePath, type PulumiToolchain } from "./toolchain";
 import { inheritedEnv } from "../targets/process-env";
@@ -407,12 +408,15 @@ export class PulumiStack {
 function failure(err: unknown, options: StackOptions): Error {
   // Deadlines and cancellations are tidegate's own, already worded.
   if (err instanceof PulumiTimeoutError || err instanceof PulumiCancelledError) return err;
-  const classified = classifyPulumiError(err, {
-    backendUrl: options.backendUrl,
-    subject: subjectOf(options),
-    ...(options.passphraseSource ? { passphraseSource: options.passphraseSource } : {}),
-    stackFile: `Pulumi.${options.stackName.split("/").pop() ?? options.stackName}.yaml`,
-  });
+  const classified = namingStateFile(
+    classifyPulumiError(err, {
+      backendUrl: options.backendUrl,
+      subject: subjectOf(options),
+      ...(options.passphraseSource ? { passphraseSource: options.passphraseSource } : {}),
+      stackFile: `Pulumi.${options.stackName.split("/").pop() ?? options.stackName}.yaml`,
+    }),
+    options,
+  );
   if (!options.secrets) return classified;
   const message = new Redactor({ secrets: options.secrets, stacks: false }).text(classified.message);
   return message === classified.message
@@ -426,6 +430,38 @@ function failure(err: unknown, options: StackOptions): Error {
 /** Whose stack it is, for messages: "environment 'test' (stack test)". */
 function subjectOf(options: StackOptions): string {
   return `${options.environment ? `environment '${options.environment}'` : "stack"} (stack ${options.stackName})`;
+}
+
+/** A backend that refuses writes, or a damaged state, is named: the backend, or the state file and what is wrong. */
+function namingStateFile(error: PulumiError, options: StackOptions): PulumiError {
+  if (error.failure === "backend-unwritable")
+    return new PulumiError(
+      error.failure,
+      `the backend ${options.backendUrl} refused a write: ${error.message}`,
+      {
+        cause: error.cause,
+      },
+    );
+  if (error.failure !== "state-corrupt") return error;
+  const what =
+    error.message.split("\n").find((l) => /integrity failure|failed to load checkpoint/i.test(l)) ??
+    error.message;
+  const detail = what.replace(/^\s*error:\s*/i, "").trim();
+  const where = options.backendUrl.startsWith("file://")
+    ? `the state file ${path.join(options.backendUrl.slice("file://".length), ".pulumi", "stacks", projectName(options.workDir), `${options.stackName}.json`)}`
+    : `the state of stack ${options.stackName} in ${options.backendUrl}`;
+  return new PulumiError(error.failure, `${where} is damaged: ${detail}`, { cause: error.cause });
+}
+
+function projectName(workDir: string): string {
+  try {
+    const project = parseYaml(fs.readFileSync(path.join(workDir, "Pulumi.yaml"), "utf8")) as {
+      name?: unknown;
+    };
+    return typeof project?.name === "string" ? project.name : "<project>";
+  } catch {
+    return "<project>";
+  }
 }
 
 /** `env` with what the engine needs of tidegate: its toolchain on PATH, the backend, the passphrase. */

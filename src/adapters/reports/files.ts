@@ -85,6 +85,9 @@ export function writeFileAtomic(file: string, content: string): void {
     fs.renameSync(temp, file);
   } catch (error) {
     fs.rmSync(temp, { force: true });
-    throw error;
+    // A write on a full disk says only "ENOSPC ..., write": name the file, so the person knows which disk.
+    throw new Error(`cannot write ${file}: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
 }

@@ -8,6 +8,7 @@ import { MIGRATIONS } from "./migrations";
 // The SQLite file under the store: connection settings, migrations, transactions and lock errors.
 
 const SQLITE_BUSY = 5;
+const SQLITE_FULL = 13;
 
 /**
  * Opens (creating if needed) the database and brings its schema up to date. WAL lets readers run
@@ -72,7 +73,7 @@ export function immediate<T>(db: DatabaseSync, work: () => T): T {
   }
 }
 
-/** Turns SQLite's "database is locked" (after the busy timeout) into a StoreError callers can name. */
+/** Turns SQLite's "database is locked" (after the busy timeout) and "disk is full" into StoreErrors callers can name. */
 export function busyErrors<A extends unknown[], R>(
   file: string,
   busyTimeoutMs: number,
@@ -87,6 +88,13 @@ export function busyErrors<A extends unknown[], R>(
         throw new StoreError(
           "busy",
           `the store ${file} stayed locked by another process for ${busyTimeoutMs} ms; try again`,
+          { cause: error },
+        );
+      }
+      if (typeof code === "number" && (code & 0xff) === SQLITE_FULL) {
+        throw new StoreError(
+          "full",
+          `the store ${file} could not be written: no space left on its disk; nothing of this write was kept — free space in ${path.dirname(file)} and run again`,
           { cause: error },
         );
       }

@@ -13,7 +13,9 @@ export type StoreErrorKind =
   /** A stored record no longer matches its schema. */
   | "corrupt"
   /** Another process held the write lock for longer than the busy timeout. */
-  | "busy";
+  | "busy"
+  /** The disk under the store is full: nothing of the failed write was kept. */
+  | "full";
 
 const KIND: Record<StoreErrorKind, ErrorKind> = {
   "newer-schema": "invalid",
@@ -22,12 +24,14 @@ const KIND: Record<StoreErrorKind, ErrorKind> = {
   "invalid-input": "invalid",
   corrupt: "internal",
   busy: "conflict",
+  full: "unavailable",
 };
 
 const RECOVERY: Partial<Record<StoreErrorKind, string>> = {
   "newer-schema": "run the tidegate version that wrote the data directory, or a newer one.",
   corrupt: "restore the data directory's database from a backup, or move it away to start afresh.",
   busy: "another tidegate process holds the store; wait for it, or stop it.",
+  full: "free space on the data directory's disk; the next run writes again.",
 };
 
 export class StoreError extends TidegateError {
