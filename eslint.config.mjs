@@ -14,13 +14,27 @@ const layers = [
   ["reconcile", "src/reconcile/**", ["domain", "gates", "config", "log", "adapters"]],
   ["app", "src/app/**", ["domain", "gates", "render", "config", "log", "adapters", "reconcile"]],
   ["daemon", "src/daemon/**", ["domain", "config", "log", "adapters", "app"]],
+  // The HTTP API and the dashboard: an entry point beside the CLI, on the same use cases.
+  ["server", "src/server/**", ["domain", "render", "config", "log", "adapters", "app"]],
   // Development-only: the emulator, the local control plane, toolchain builds, demo seeding.
   ["devenv", "src/devenv/**", ["domain", "config", "log", "adapters"]],
   // The entry points (and src/main.ts, src/compose.ts above every layer) may import all of them.
   [
     "cli",
     "src/cli/**",
-    ["domain", "gates", "render", "config", "log", "adapters", "reconcile", "app", "daemon", "devenv"],
+    [
+      "domain",
+      "gates",
+      "render",
+      "config",
+      "log",
+      "adapters",
+      "reconcile",
+      "app",
+      "daemon",
+      "server",
+      "devenv",
+    ],
   ],
 ];
 
