@@ -29,7 +29,9 @@ export function parseScope(text: string): Scope {
   const environment = colon < 0 ? "" : scope.slice(colon + 1);
   if (environment === "") throw invalid(text, `expected ${verb}:<env>, e.g. ${verb}:prod`);
   if (!ENVIRONMENT_NAME.test(environment)) {
-    const wildcard = environment.includes("*") ? " (wildcards are not supported: name each environment, or use admin)" : "";
+    const wildcard = environment.includes("*")
+      ? " (wildcards are not supported: name each environment, or use admin)"
+      : "";
     throw invalid(text, `'${environment}' is not an environment name (kebab case, e.g. prod)${wildcard}`);
   }
   return `${verb as EnvironmentVerb}:${environment}`;
