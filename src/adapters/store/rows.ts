@@ -107,7 +107,9 @@ const LeaseSchema = z.object({
 export const NewTokenSchema = z.object({
   name: z.string().min(1),
   owner: z.string().min(1),
-  scopes: z.array(z.string().refine(isScope, "a scope (read, admin, approve:<env>, sync:<env>, promote:<env>)")),
+  scopes: z.array(
+    z.string().refine(isScope, "a scope (read, admin, approve:<env>, sync:<env>, promote:<env>)"),
+  ),
   secretHash: z.string().regex(/^sha256:[0-9a-f]{64}$/, "sha256:<64 hex digits>"),
   createdAt: z.iso.datetime({ offset: true }),
   createdBy: z.string().min(1),
