@@ -38,6 +38,7 @@ const commands: Record<string, CommandEntry> = {
     summary: "Show and clear what an interrupted update left on a stack",
     load: () => import("./cli/recover.js"),
   },
+  token: { summary: "Create, list or revoke the HTTP API's tokens", load: () => import("./cli/token.js") },
 };
 
 const helpOption = { help: { type: "boolean", short: "h" } } as const;

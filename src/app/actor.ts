@@ -7,14 +7,16 @@ export interface Actor {
   /** What the audit log and approvals record: an email, a user name, a token's name. */
   id: string;
   kind: "person" | "engine" | "token";
+  /** For a token: the person behind it (an email), whom the gates judge its approvals as. */
+  owner?: string;
 }
 
 export function person(id: string): Actor {
   return { id, kind: "person" };
 }
 
-export function token(name: string): Actor {
-  return { id: name, kind: "token" };
+export function token(name: string, owner: string): Actor {
+  return { id: name, kind: "token", owner };
 }
 
 /** tidegate itself on this host: scheduled runs, auto-syncs. */

@@ -298,6 +298,7 @@ export class Engine {
       commit: plan.commit,
       planDigest: plan.digest,
       approver: actor,
+      ...(request.actor.owner ? { owner: request.actor.owner } : {}),
       scope: request.protected ? "protected" : "sync",
       ...(request.comment ? { comment: request.comment } : {}),
       at: this.now().toISOString(),

@@ -281,7 +281,7 @@ async function countedApproval(
       a.scope === "protected" &&
       a.planDigest === plan.digest &&
       (p.approvers.length === 0 || p.approvers.includes(a.approver)) &&
-      (p.allowSelfApproval || a.approver !== actor),
+      (p.allowSelfApproval || (a.approver !== actor && a.owner !== actor)),
   );
   return counted ? counted.id : null;
 }

@@ -1,20 +1,13 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
-
 import { AUDIT_ACTIONS, type AuditAction, type AuditEntry } from "../adapters/audit/entry";
 import type { AuditFilter } from "../adapters/audit/log";
 import { type AuditReader, auditEntries, auditHead, verifyAudit } from "../app/read";
 import type { VerifyResult } from "../adapters/audit/verify";
-import { ConfigError } from "../config/errors";
-import { parseTidegateFile } from "../config/parse";
-import { resolveSettings } from "../config/resolve";
 import { type Command, type CommandArgs, ExitCode, UsageError } from "./command";
 import {
   CONFIG_HELP,
   CONFIG_OPTIONS,
-  dataDirOption,
   flag,
-  requireConfig,
+  settingsDataDir,
   stringOption,
   withConfigErrors,
 } from "./context";
@@ -119,18 +112,10 @@ function subcommand(args: CommandArgs): (typeof SUBCOMMANDS)[number] | undefined
   return known;
 }
 
-/**
- * The data directory's audit log. `--data-dir` alone is enough; otherwise the data directory of the
- * configuration (tidegate.yaml only: the environment files in Git are not needed to read the log).
- */
+/** The data directory's audit log (see settingsDataDir). */
 async function openAudit(args: CommandArgs): Promise<AuditReader> {
   const { openAuditLog } = await import("../compose.js");
-  const given = dataDirOption(args);
-  if (given !== undefined) return openAuditLog(given);
-  const choice = requireConfig(args, "audit");
-  const parsed = parseTidegateFile(choice.path, fs.readFileSync(choice.path, "utf8"));
-  if (!parsed.value) throw new ConfigError(parsed.issues);
-  return openAuditLog(resolveSettings(parsed.value, path.dirname(choice.path), choice.path).dataDir);
+  return openAuditLog(settingsDataDir(args, "audit"));
 }
 
 function count(entries: number): string {

@@ -88,6 +88,19 @@ export function requireConfig(args: CommandArgs, command: string, cwd = process.
 }
 
 /**
+ * The data directory, for commands that need nothing else: `--data-dir` alone is enough; otherwise
+ * the configuration's (tidegate.yaml only: the environment files in Git are not read).
+ */
+export function settingsDataDir(args: CommandArgs, command: string): string {
+  const given = dataDirOption(args);
+  if (given !== undefined) return given;
+  const choice = requireConfig(args, command);
+  const parsed = parseTidegateFile(choice.path, fs.readFileSync(choice.path, "utf8"));
+  if (!parsed.value) throw new ConfigError(parsed.issues);
+  return resolveSettings(parsed.value, path.dirname(choice.path), choice.path).dataDir;
+}
+
+/**
  * Runs a command; a ConfigError prints every issue, one per line, and gives the exit code of kind
  * `invalid`. Nothing has
  * been written by then: the configuration is loaded before anything is created.

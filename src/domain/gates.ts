@@ -81,6 +81,8 @@ export interface Approval {
   commit: string;
   planDigest: string;
   approver: string;
+  /** The person behind the approver when it is an API token: the gates judge the approval as theirs. */
+  owner?: string;
   /** "sync": the plan; "protected": also its protected operations. */
   scope: "sync" | "protected";
   comment?: string;

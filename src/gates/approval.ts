@@ -51,14 +51,15 @@ export function judgeApprovals(rule: ApprovalRule, facts: ApprovalFacts): Judged
     if (!problems.has(who.toLowerCase())) problems.set(who.toLowerCase(), text);
   };
   for (const approval of relevant.filter(isCurrent)) {
-    const who = approval.approver;
-    if (counted.some((c) => sameIdentity(c.approver, who))) continue;
+    const who = personOf(approval);
+    const named = label(approval);
+    if (counted.some((c) => sameIdentity(personOf(c), who))) continue;
     if (approval.revokedAt !== undefined) {
-      note(who, `approval by ${who} was revoked${approval.revokedBy ? ` by ${approval.revokedBy}` : ""}`);
-    } else if (!allowed(who)) {
-      note(who, `${who} is not an allowed approver`);
-    } else if (!rule.allowSelfApproval && isAuthor(who)) {
-      note(who, `self-approval by ${who} does not count (an author of the change)`);
+      note(who, `approval by ${named} was revoked${approval.revokedBy ? ` by ${approval.revokedBy}` : ""}`);
+    } else if (!allowed(approval.approver) && !allowed(who)) {
+      note(who, `${named} is not an allowed approver`);
+    } else if (!rule.allowSelfApproval && (isAuthor(who) || isAuthor(approval.approver))) {
+      note(who, `self-approval by ${named} does not count (an author of the change)`);
     } else {
       counted.push(approval);
     }
@@ -66,21 +67,33 @@ export function judgeApprovals(rule: ApprovalRule, facts: ApprovalFacts): Judged
   // An approval of an earlier plan: the newest per person, when nothing of theirs counts now.
   for (const approval of [...relevant].reverse()) {
     if (isCurrent(approval) || approval.revokedAt !== undefined) continue;
-    const who = approval.approver;
-    if (counted.some((c) => sameIdentity(c.approver, who))) continue;
+    const who = personOf(approval);
+    if (counted.some((c) => sameIdentity(personOf(c), who))) continue;
     note(
       who,
-      `approval by ${who} is for plan ${shortDigest(approval.planDigest)} (commit ${shortCommit(approval.commit)}), not the current plan`,
+      `approval by ${label(approval)} is for plan ${shortDigest(approval.planDigest)} (commit ${shortCommit(approval.commit)}), not the current plan`,
     );
   }
-  for (const approval of counted) problems.delete(approval.approver.toLowerCase());
+  for (const approval of counted) problems.delete(personOf(approval).toLowerCase());
   return { counted, notes: [...problems.values()] };
+}
+
+/**
+ * Who is behind an approval: an API token's owner, else the approver. Self-approval and "N distinct
+ * people" are judged on this, so a person's token is not a second person, nor a way around the rule.
+ */
+function personOf(approval: Approval): string {
+  return approval.owner ?? approval.approver;
+}
+
+function label(approval: Approval): string {
+  return approval.owner ? `${approval.approver} (token of ${approval.owner})` : approval.approver;
 }
 
 /** The approval gate: pass with enough approvals of this plan; wait for more; block when nobody left may give them. */
 export function evaluateApproval(gate: ApprovalGate, facts: ApprovalFacts): ApprovalResult {
   const { counted, notes } = judgeApprovals({ ...gate, scopes: ["sync", "protected"] }, facts);
-  const names = counted.map((approval) => approval.approver);
+  const names = counted.map(label);
   const done = (reason: string, verdict: GateVerdict["verdict"]): ApprovalResult => ({
     verdict: { gate: "approval", verdict, reason: [reason, ...notes].join("; ") },
     counted,
@@ -96,7 +109,9 @@ export function evaluateApproval(gate: ApprovalGate, facts: ApprovalFacts): Appr
     return done(`needs ${count(missing, "more approval")} from ${from}${so}`, "wait");
   }
   const isAuthor = (who: string) => facts.authors.some((author) => sameIdentity(author, who));
-  const open = gate.approvers.filter((who) => !names.some((name) => sameIdentity(name, who)));
+  const open = gate.approvers.filter(
+    (who) => !counted.some((c) => sameIdentity(personOf(c), who) || sameIdentity(c.approver, who)),
+  );
   const eligible = gate.allowSelfApproval ? open : open.filter((who) => !isAuthor(who));
   if (eligible.length < missing) {
     const authored = open.filter(isAuthor);

@@ -20,6 +20,8 @@ export const AUDIT_ACTIONS = [
   "stall",
   /** The remote could not be polled (verdict "started"), or answered again ("ended"). */
   "outage",
+  /** An API token was created or revoked (verdict "created" / "revoked"); never its secret. */
+  "token",
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -15,10 +15,18 @@ import type {
   ReportSummary,
   Revocation,
   RunFilter,
+  NewToken,
   Store,
+  TokenRecord,
   WorkRequest,
 } from "./port";
-import { EnvironmentStateSchema, NewSuccessSchema, NewWorkRequestSchema, validInput } from "./rows";
+import {
+  EnvironmentStateSchema,
+  NewSuccessSchema,
+  NewTokenSchema,
+  NewWorkRequestSchema,
+  validInput,
+} from "./rows";
 import {
   checkRevocation,
   count,
@@ -29,6 +37,7 @@ import {
   nonEmpty,
   positiveInteger,
   storedReport,
+  tokenTaken,
   validReport,
 } from "./validate";
 
@@ -53,6 +62,8 @@ export interface MemoryState {
   leases: Map<string, { expiresMs: number; lease: Lease }>;
   requestSeq: number;
   requests: Map<number, { ms: number; request: WorkRequest }>;
+  /** By name. */
+  tokens: Map<string, { secretHash: string; lastUsedMs?: number; token: TokenRecord }>;
 }
 
 export function newMemoryState(): MemoryState {
@@ -67,6 +78,7 @@ export function newMemoryState(): MemoryState {
     leases: new Map(),
     requestSeq: 0,
     requests: new Map(),
+    tokens: new Map(),
   };
 }
 
@@ -394,6 +406,42 @@ export function openMemoryStore(
         if (entry.ms < ms && state.requests.delete(seq)) pruned++;
       }
       return pruned;
+    },
+
+    async addToken(token: NewToken) {
+      const { secretHash, ...t } = validInput(NewTokenSchema, token, `token ${String(token?.name)}`);
+      const hashTaken = [...state.tokens.values()].some((e) => e.secretHash === secretHash);
+      if (state.tokens.has(t.name) || hashTaken) throw tokenTaken(t.name);
+      state.tokens.set(t.name, { secretHash, token: withoutUndefined(t) });
+    },
+
+    async tokens() {
+      return [...state.tokens.values()]
+        .map((e) => copy(e.token))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    },
+
+    async tokenByHash(secretHash: string) {
+      nonEmpty(secretHash, "secretHash");
+      const found = [...state.tokens.values()].find((e) => e.secretHash === secretHash);
+      return found ? copy(found.token) : undefined;
+    },
+
+    async touchToken(name: string, at: string) {
+      const ms = epochMs(at, "at");
+      const entry = state.tokens.get(nonEmpty(name, "name"));
+      if (!entry || (entry.lastUsedMs !== undefined && entry.lastUsedMs >= ms)) return;
+      entry.lastUsedMs = ms;
+      entry.token.lastUsedAt = at;
+    },
+
+    async revokeToken(name: string, by: string, at: string) {
+      nonEmpty(by, "by");
+      epochMs(at, "at");
+      const entry = state.tokens.get(nonEmpty(name, "name"));
+      if (!entry) return undefined;
+      if (entry.token.revokedAt === undefined) entry.token = { ...entry.token, revokedAt: at, revokedBy: by };
+      return copy(entry.token);
     },
 
     async close() {

@@ -123,4 +123,22 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE statuses ADD COLUMN stale TEXT;
   `,
+  // 5: API tokens (only a hash of each secret); the person behind a token's approval.
+  `
+  CREATE TABLE tokens (
+    seq INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    secret_hash TEXT NOT NULL UNIQUE,
+    owner TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    expires_at TEXT,
+    last_used_at TEXT,
+    last_used_ms INTEGER,
+    revoked_at TEXT,
+    revoked_by TEXT
+  ) STRICT;
+  ALTER TABLE approvals ADD COLUMN owner TEXT;
+  `,
 ];

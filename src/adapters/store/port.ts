@@ -1,6 +1,7 @@
 import type { Approval, CommandResult } from "../../domain/gates";
 import type { RunReport, EnvironmentState, RunOutcome, RunRecord, ReportSummary } from "../../domain/model";
 import type { IsDead, OwnerId } from "../../domain/owner";
+import type { Scope } from "../../domain/token";
 
 export type { EnvironmentState, IsDead, OwnerId, ReportSummary };
 
@@ -212,6 +213,47 @@ export interface RequestStore {
   pruneRequests(before: string): Promise<number>;
 }
 
+/** An API token as created: only a hash of its secret is stored, never the secret. */
+export interface NewToken {
+  /** Unique for good: a revoked token keeps its name, so the audit log's actor stays unambiguous. */
+  name: string;
+  /** The person behind the token (an email): the gates judge its approvals as theirs. */
+  owner: string;
+  scopes: Scope[];
+  /** `sha256:<hex>` of the secret: what authentication looks up. */
+  secretHash: string;
+  /** ISO 8601. */
+  createdAt: string;
+  createdBy: string;
+  /** ISO 8601; never expires when absent. */
+  expiresAt?: string;
+}
+
+/** A stored token, as read back: without its hash. */
+export interface TokenRecord extends Omit<NewToken, "secretHash"> {
+  /** ISO 8601: the last authentication, recorded at most about once a minute. */
+  lastUsedAt?: string;
+  revokedAt?: string;
+  revokedBy?: string;
+}
+
+/** API tokens: who may call the HTTP API, and as whom. */
+export interface TokenStore {
+  /** Adds a token. StoreError "conflict" when the name (or the hash) is taken, revoked or not. */
+  addToken(token: NewToken): Promise<void>;
+  /** Every token, revoked and expired ones too, by name. */
+  tokens(): Promise<TokenRecord[]>;
+  /** The token whose secret hashes to `secretHash`, whatever its state; undefined when none. */
+  tokenByHash(secretHash: string): Promise<TokenRecord | undefined>;
+  /** Records a use at `at` (ISO 8601); a later use already recorded stays. */
+  touchToken(name: string, at: string): Promise<void>;
+  /**
+   * Marks the token revoked and returns it; undefined when there is no token of that name. Revoking
+   * a revoked token changes nothing and returns it as it was.
+   */
+  revokeToken(name: string, by: string, at: string): Promise<TokenRecord | undefined>;
+}
+
 /**
  * The state store, split by what it stores. Lists are newest first (by start time). Several
  * processes may share one store; every method is safe to call from each of them.
@@ -225,6 +267,7 @@ export interface Store
     SuccessStore,
     CommandResultStore,
     LeaseStore,
-    RequestStore {
+    RequestStore,
+    TokenStore {
   close(): Promise<void>;
 }

@@ -2,6 +2,7 @@ import type { SQLOutputValue } from "node:sqlite";
 import { z } from "zod";
 import type { Approval, CommandResult } from "../../domain/gates";
 import type { RunRecord } from "../../domain/model";
+import { isScope } from "../../domain/token";
 import { EnvironmentStatusSchema } from "../../domain/report-schema";
 import { StoreError } from "./errors";
 import type {
@@ -9,8 +10,10 @@ import type {
   Lease,
   NewSuccess,
   NewWorkRequest,
+  NewToken,
   ProgramSuccess,
   ReportSummary,
+  TokenRecord,
   WorkRequest,
 } from "./port";
 
@@ -57,6 +60,7 @@ export const ApprovalSchema = z.object({
   commit: z.string().min(1),
   planDigest: z.string().min(1),
   approver: z.string().min(1),
+  owner: z.string().min(1).optional(),
   scope: z.enum(["sync", "protected"]),
   comment: z.string().optional(),
   at: z.string(),
@@ -100,6 +104,24 @@ const LeaseSchema = z.object({
   expiresAt: z.string(),
 });
 
+export const NewTokenSchema = z.object({
+  name: z.string().min(1),
+  owner: z.string().min(1),
+  scopes: z.array(
+    z.string().refine(isScope, "a scope (read, admin, approve:<env>, sync:<env>, promote:<env>)"),
+  ),
+  secretHash: z.string().regex(/^sha256:[0-9a-f]{64}$/, "sha256:<64 hex digits>"),
+  createdAt: z.iso.datetime({ offset: true }),
+  createdBy: z.string().min(1),
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+});
+
+const TokenRecordSchema = NewTokenSchema.omit({ secretHash: true }).extend({
+  lastUsedAt: z.string().optional(),
+  revokedAt: z.string().optional(),
+  revokedBy: z.string().optional(),
+});
+
 const ProgramSuccessSchema = z.object({
   environment: z.string(),
   commit: z.string(),
@@ -125,6 +147,10 @@ const sameNewSuccess: Same<z.infer<typeof NewSuccessSchema>, NewSuccess> = true;
 const sameNewRequest: Same<z.infer<typeof NewWorkRequestSchema>, NewWorkRequest> = true;
 const sameRequest: Same<z.infer<typeof WorkRequestSchema>, WorkRequest> = true;
 const sameLease: Same<z.infer<typeof LeaseSchema>, Lease> = true;
+const sameNewToken: Same<z.infer<typeof NewTokenSchema>, NewToken> = true;
+const sameToken: Same<z.infer<typeof TokenRecordSchema>, TokenRecord> = true;
+void sameNewToken;
+void sameToken;
 void sameNewRequest;
 void sameRequest;
 void sameLease;
@@ -200,6 +226,7 @@ export function approvalFromRow(row: Row): Approval {
       commit: row.commit_sha,
       planDigest: row.plan_digest,
       approver: row.approver,
+      owner: row.owner,
       scope: row.scope,
       comment: row.comment,
       at: row.at,
@@ -250,6 +277,25 @@ export function requestFromRow(row: Row): WorkRequest {
       at: row.at,
     }),
     `work request ${String(row.seq)}`,
+  );
+}
+
+export function tokenFromRow(row: Row): TokenRecord {
+  const what = `token ${String(row.name)}`;
+  return check(
+    TokenRecordSchema,
+    withoutNulls({
+      name: row.name,
+      owner: row.owner,
+      scopes: parseJson(row.scopes, what),
+      createdAt: row.created_at,
+      createdBy: row.created_by,
+      expiresAt: row.expires_at,
+      lastUsedAt: row.last_used_at,
+      revokedAt: row.revoked_at,
+      revokedBy: row.revoked_by,
+    }),
+    what,
   );
 }
 

@@ -12,12 +12,14 @@ import type {
   Lease,
   NewRun,
   NewSuccess,
+  NewToken,
   NewWorkRequest,
   ProgramSuccess,
   ReportSummary,
   Revocation,
   RunFilter,
   Store,
+  TokenRecord,
   WorkRequest,
 } from "./port";
 import {
@@ -25,6 +27,7 @@ import {
   commandResultFromRow,
   leaseFromRow,
   NewSuccessSchema,
+  NewTokenSchema,
   NewWorkRequestSchema,
   parseJson,
   requestFromRow,
@@ -32,6 +35,7 @@ import {
   stateFromRow,
   successFromRow,
   summaryFromRow,
+  tokenFromRow,
   validInput,
 } from "./rows";
 import {
@@ -44,6 +48,7 @@ import {
   nonEmpty,
   positiveInteger,
   storedReport,
+  tokenTaken,
   validReport,
 } from "./validate";
 
@@ -136,8 +141,8 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     ),
     // A second active approval of the same plan by the same approver hits approvals_active: ignored.
     insertApproval: db.prepare(
-      `INSERT INTO approvals (id, environment, commit_sha, plan_digest, approver, scope, comment, at, at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      `INSERT INTO approvals (id, environment, commit_sha, plan_digest, approver, owner, scope, comment, at, at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     ),
     approval: db.prepare("SELECT * FROM approvals WHERE id = ?"),
     activeApprovals: db.prepare(
@@ -185,6 +190,20 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     ),
     requestsSince: db.prepare("SELECT * FROM requests WHERE seq > ? ORDER BY seq LIMIT ?"),
     pruneRequests: db.prepare("DELETE FROM requests WHERE at_ms < ?"),
+    insertToken: db.prepare(
+      `INSERT INTO tokens (name, secret_hash, owner, scopes, created_at, created_by, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
+    tokens: db.prepare("SELECT * FROM tokens ORDER BY name"),
+    token: db.prepare("SELECT * FROM tokens WHERE name = ?"),
+    tokenByHash: db.prepare("SELECT * FROM tokens WHERE secret_hash = ?"),
+    touchToken: db.prepare(
+      `UPDATE tokens SET last_used_at = ?, last_used_ms = ?
+       WHERE name = ? AND (last_used_ms IS NULL OR last_used_ms < ?)`,
+    ),
+    revokeToken: db.prepare(
+      "UPDATE tokens SET revoked_at = ?, revoked_by = ? WHERE name = ? AND revoked_at IS NULL",
+    ),
   };
 
   const getRun = (id: string): RunRecord | undefined => {
@@ -361,6 +380,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
           a.commit,
           a.planDigest,
           a.approver,
+          a.owner ?? null,
           a.scope,
           a.comment ?? null,
           a.at,
@@ -466,6 +486,44 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
 
     pruneRequests(before: string): number {
       return Number(sql.pruneRequests.run(epochMs(before, "before")).changes);
+    },
+
+    addToken(token: NewToken): void {
+      const t = validInput(NewTokenSchema, token, `token ${String(token?.name)}`);
+      const added = sql.insertToken.run(
+        t.name,
+        t.secretHash,
+        t.owner,
+        JSON.stringify(t.scopes),
+        t.createdAt,
+        t.createdBy,
+        t.expiresAt ?? null,
+      );
+      if (Number(added.changes) === 0) throw tokenTaken(t.name);
+    },
+
+    tokens(): TokenRecord[] {
+      return sql.tokens.all().map(tokenFromRow);
+    },
+
+    tokenByHash(secretHash: string): TokenRecord | undefined {
+      const row = sql.tokenByHash.get(nonEmpty(secretHash, "secretHash"));
+      return row ? tokenFromRow(row) : undefined;
+    },
+
+    touchToken(name: string, at: string): void {
+      const ms = epochMs(at, "at");
+      sql.touchToken.run(at, ms, nonEmpty(name, "name"), ms);
+    },
+
+    revokeToken(name: string, by: string, at: string): TokenRecord | undefined {
+      nonEmpty(by, "by");
+      epochMs(at, "at");
+      return immediate(db, () => {
+        sql.revokeToken.run(at, by, nonEmpty(name, "name"));
+        const row = sql.token.get(name);
+        return row ? tokenFromRow(row) : undefined;
+      });
     },
 
     close(): void {

@@ -102,3 +102,11 @@ export function newCheckResult(
   const r = validInput(CommandResultSchema, result, `check result ${key}`);
   return { result: r, atMs: epochMs(r.at, "at") };
 }
+
+/** Adding a token whose name (or secret) is taken: names stay taken after a revocation. */
+export function tokenTaken(name: string): StoreError {
+  return new StoreError(
+    "conflict",
+    `a token named '${name}' exists already (names are never reused, even after a revocation): choose another name`,
+  );
+}

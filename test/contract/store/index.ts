@@ -3,6 +3,7 @@ import { coordinationContract } from "./coordination";
 import { gatesContract } from "./gates";
 import type { StoreFactory } from "./harness";
 import { runContract } from "./runs";
+import { tokensContract } from "./tokens";
 
 export type { StoreFactory, StoreUnderTest } from "./harness";
 export { STORE_NOW } from "./harness";
@@ -13,5 +14,6 @@ export function storeContract(name: string, factory: StoreFactory): void {
     runContract(factory);
     gatesContract(factory);
     coordinationContract(factory);
+    tokensContract(factory);
   });
 }

@@ -19,7 +19,7 @@ describe("the engine's use cases", () => {
     expect(checked.sync).toBeUndefined();
     expect(await f.engine.store.run(checked.runId)).toMatchObject({ kind: "check", trigger: "cli:alice" });
 
-    const drift = await f.engine.observe("drift", "prod", { actor: token("ci-bot") });
+    const drift = await f.engine.observe("drift", "prod", { actor: token("ci-bot", "ops@example.com") });
     expect(await f.engine.store.run(drift.runId)).toMatchObject({ kind: "drift", trigger: "token:ci-bot" });
 
     const synced = await f.engine.observe("sync", "prod", { actor: ENGINE });
@@ -77,6 +77,28 @@ describe("the engine's use cases", () => {
       [ALICE.id, "refused"],
       [AUTHOR, "refused"],
       [ALICE.id, "refused"],
+    ]);
+  });
+
+  it("refuses an approval through a token whose owner authored the change, as it refuses the author", async () => {
+    f = createFixture([environment("prod")]);
+    f.pending = QUEUE_UPDATE;
+    const digest = (await f.engine.plan("prod", { actor: ALICE })).plan?.digest as string;
+
+    const bot = await f.engine.approve("prod", { actor: token("ci-bot", AUTHOR), digest });
+    expect(bot.approval).toBeUndefined();
+    expect(bot.refused).toContain(
+      `self-approval by ci-bot (token of ${AUTHOR}) does not count (an author of the change)`,
+    );
+    // A token of someone else counts, and records who is behind it.
+    const other = await f.engine.approve("prod", { actor: token("release-bot", ALICE.id), digest });
+    expect(other.approval).toMatchObject({ approver: "release-bot", owner: ALICE.id });
+    expect((await f.engine.store.approvals("prod")).map((a) => [a.approver, a.owner])).toEqual([
+      ["release-bot", ALICE.id],
+    ]);
+    expect(f.engine.audit.entries({ action: "approve" }).map((e) => [e.actor, e.verdict])).toEqual([
+      ["ci-bot", "refused"],
+      ["release-bot", "approved"],
     ]);
   });
 

@@ -64,6 +64,36 @@ describe("evaluateApproval", () => {
     expect(result.verdict.reason).toContain("mallory@example.com is not an allowed approver");
   });
 
+  it("judges an approval through a token as its owner's: no self-approval, no second person", () => {
+    const bot = approval("ci-bot", { owner: "dave@example.com" });
+    const refused = evaluateApproval(ANYONE, { plan: plan(), approvals: [bot], authors: AUTHORS });
+    expect(refused.counted).toEqual([]);
+    expect(refused.verdict.reason).toContain(
+      "self-approval by ci-bot (token of dave@example.com) does not count (an author of the change)",
+    );
+
+    // Alice and her token are one person: two approvals needed, one given.
+    const twice = evaluateApproval(LISTED, {
+      plan: plan(),
+      approvals: [approval("alice@example.com"), approval("release-bot", { owner: "alice@example.com" })],
+      authors: AUTHORS,
+    });
+    expect(twice.counted.map((a) => a.approver)).toEqual(["alice@example.com"]);
+    expect(twice.verdict.verdict).toBe("wait");
+    expect(twice.verdict.reason).toContain("needs 1 more approval from bob@example.com or carol@example.com");
+
+    // A listed person's token counts for them.
+    const bobs = evaluateApproval(LISTED, {
+      plan: plan(),
+      approvals: [approval("alice@example.com"), approval("release-bot", { owner: "bob@example.com" })],
+      authors: AUTHORS,
+    });
+    expect(bobs.verdict).toMatchObject({
+      verdict: "pass",
+      reason: "approved by alice@example.com and release-bot (token of bob@example.com) (2 of 2 needed)",
+    });
+  });
+
   it("does not count self-approval, unless allowed", () => {
     const self = approval("Dave@Example.com");
     const refused = evaluateApproval(ANYONE, { plan: plan(), approvals: [self], authors: AUTHORS });
