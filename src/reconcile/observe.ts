@@ -127,10 +127,8 @@ async function look(
   facts.dependencies = { key: deps.key, installed: deps.installed };
   log.debug(facts.dependencies, "dependencies ready");
   const stack = await timed("stack", () => ctx.openStack(env, projectDir));
-  // Two read-only CLI calls, each mostly start-up time: the history is read while the secrets are
-  // checked. Its failure, if any, is raised where it is awaited (or dropped when the run stops first).
-  const deployedRead = timed("deployed", () => stack.deployed());
-  deployedRead.catch(() => undefined);
+  // First, and alone: the Pulumi CLI writes a new salt into a stack settings file that lacks one,
+  // so no other CLI call may load the stack before the deployed salt is pinned there.
   await timed("salt", () => stack.verifySecrets());
 
   const interrupted = await stack.pendingOperations();
@@ -141,7 +139,7 @@ async function look(
       `an interrupted update left ${interrupted.length} pending operation(s) (${list}); confirm them in the cloud, then run \`tidegate recover ${env.name}\``,
     );
   }
-  const deployed = await deployedRead;
+  const deployed = await timed("deployed", () => stack.deployed());
   const deployedCommit = deployed?.commit;
   facts.deployedCommit = deployedCommit;
   if (deployedCommit && deployedCommit !== head && !(await isAncestorSafe(ctx.git, deployedCommit, head))) {

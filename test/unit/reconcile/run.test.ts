@@ -54,8 +54,8 @@ describe("a run's status", () => {
       "checkout",
       "install",
       "stack",
-      "deployed",
       "salt",
+      "deployed",
       "gates",
       "preview",
       "drift",
@@ -197,8 +197,7 @@ describe("a run's status", () => {
     expect(report.status).toBe("Failed");
     expect(report.reason).toMatch(/interrupted update left 1 pending operation\(s\) \(creating urn:/);
     expect(report.reason).toMatch(/`tidegate recover test`/);
-    // The history is read alongside the secrets check; nothing is previewed.
-    expect(h.stack.calls).toEqual(["deployed", "verifySecrets", "pendingOperations"]);
+    expect(h.stack.calls).toEqual(["verifySecrets", "pendingOperations"]);
     expect(await h.store.run(report.runId)).toMatchObject({ outcome: "skipped" });
   });
 
