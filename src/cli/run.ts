@@ -16,6 +16,8 @@ import {
   stringOption,
   withConfigErrors,
 } from "./context";
+import { startApi } from "./serve";
+import type { RunningServer } from "../server";
 import { alignColumns, anyFailed, formatStatusTable, statusRows } from "../render/format";
 
 // `tidegate run`: the daemon. Checks every environment once, prints where things stand, then keeps
@@ -35,6 +37,7 @@ export const command: Command = {
     "on its schedule until SIGINT or SIGTERM (a running update is let finish; a second signal cancels it",
     "through Pulumi, a third exits at once). An approval or revocation",
     "(from any process sharing the data directory) makes it look at that environment again within seconds.",
+    "It serves the HTTP API as well (server.listen, default 127.0.0.1:7420; see `tidegate help serve`).",
     "",
     "Without --config and without ./tidegate.yaml it runs the embedded example: a Git repository seeded",
     "from this checkout in <dataDir>/example, a file:// backend, and the stacks on an AWS emulator it",
@@ -113,7 +116,10 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
     { running: () => daemon.running(), cancel: () => pulumiCancellation.cancel() },
   );
 
+  let api: RunningServer | undefined;
   try {
+    // The API answers from the start: during the startup checks it shows them Progressing.
+    if (!flag(args, "once")) api = await startApi(session, context);
     const statuses = await daemon.startup();
     if (stopping) {
       await stopped;
@@ -138,6 +144,7 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
   } finally {
     removeSignals();
     await daemon.stop({ timeoutMs: STOP_TIMEOUT_MS });
+    await api?.close();
     await session.close();
   }
 }
