@@ -16,6 +16,7 @@ import {
   stringOption,
   withConfigErrors,
 } from "./context";
+import { errorKind, errorRecord } from "../domain/errors";
 import { startApi } from "./serve";
 import type { RunningServer } from "../server";
 import { alignColumns, anyFailed, formatStatusTable, statusRows } from "../render/format";
@@ -119,7 +120,7 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
   let api: RunningServer | undefined;
   try {
     // The API answers from the start: during the startup checks it shows them Progressing.
-    if (!flag(args, "once")) api = await startApi(session, context);
+    if (!flag(args, "once")) api = await startApiBesideDaemon(session, context);
     const statuses = await daemon.startup();
     if (stopping) {
       await stopped;
@@ -146,6 +147,27 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
     await daemon.stop({ timeoutMs: STOP_TIMEOUT_MS });
     await api?.close();
     await session.close();
+  }
+}
+
+/**
+ * The daemon deploys and gates whether or not its API can listen (the address may be taken, e.g. by
+ * another daemon on the same store): a failure to listen is logged and printed, and it runs on.
+ * `tidegate serve`, whose only job is the API, fails instead.
+ */
+async function startApiBesideDaemon(
+  session: EngineSession,
+  context: CommandContext,
+): Promise<RunningServer | undefined> {
+  try {
+    return await startApi(session, context);
+  } catch (err) {
+    // A configuration error (an unreadable TLS file) stops the start, as any other one does.
+    if (errorKind(err) === "invalid") throw err;
+    const { message, recovery } = errorRecord(err);
+    session.log.error({ err }, "the HTTP API is not served; the daemon runs on without it");
+    context.stdout(`API: not served: ${message}${recovery ? ` (${recovery})` : ""}\n`);
+    return undefined;
   }
 }
 
