@@ -1,18 +1,19 @@
 import { z } from "@hono/zod-openapi";
-import { AUDIT_ACTIONS } from "../adapters/audit/entry";
+import { AUDIT_ACTIONS, AuditEntry } from "../adapters/audit/entry";
 import {
   CommitInfoSchema,
   EnvironmentStatusSchema,
   GateVerdictSchema,
   ChangeSetSchema,
   CountedApprovalSchema,
-  RunReportSchema,
+  RunReportSchema as ReportFileSchema,
 } from "../domain/report-schema";
 
 // The API's request and response shapes: the zod schemas routes validate with and the OpenAPI
 // document is generated from. The report is the same versioned schema as the JSON report files.
 
-export { RunReportSchema };
+/** The report, as the JSON report files hold it (schema/report.schema.json). */
+export const RunReportSchema = ReportFileSchema.openapi("RunReport");
 
 const timestamp = z.iso.datetime({ offset: true });
 
@@ -235,22 +236,8 @@ export const VerifySchema = z
   })
   .openapi("AuditVerification");
 
-export const AuditEntrySchema = z
-  .object({
-    seq: z.number().int(),
-    time: timestamp,
-    actor: z.string(),
-    action: z.string(),
-    environment: z.string().optional(),
-    commit: z.string().optional(),
-    planDigest: z.string().optional(),
-    verdict: z.string().optional(),
-    reason: z.string().optional(),
-    details: z.record(z.string(), z.unknown()).optional(),
-    prev: z.string(),
-    hash: z.string(),
-  })
-  .openapi("AuditEntry");
+/** The audit log's own entry schema (the one its reader validates lines with). */
+export const AuditEntrySchema = AuditEntry;
 
 export const AuditPageSchema = z.object({
   items: z.array(AuditEntrySchema).describe("Newest first."),

@@ -144,5 +144,25 @@ describe("the HTTP API of tidegate run", () => {
 
     d.child.kill("SIGTERM");
     expect(await d.exit).toEqual({ code: 0, signal: null });
+
+    // `tidegate serve`: the API alone, on the same store.
+    const server = startTidegate(["serve", "--config", f.configPath], awsEnvVars(inject("aws")));
+    daemon = server;
+    const served = await eventually(
+      () => `serve's URL (${server.stderr().slice(-4000)})`,
+      120_000,
+      async () => {
+        if (server.child.exitCode !== null)
+          throw new Error(`tidegate serve exited: ${server.stderr().slice(-4000)}`);
+        return /API: (http:\/\/127\.0\.0\.1:\d+\/api\/v1)/.exec(server.stdout())?.[1];
+      },
+    );
+    const listed = await apiCall(served, reader, "GET", "/environments");
+    expect((listed.body.environments as Row[]).map((r) => [r.environment, r.status])).toEqual([
+      ["test", "Synced"],
+      ["prod", "Synced"],
+    ]);
+    server.child.kill("SIGTERM");
+    expect(await server.exit).toEqual({ code: 0, signal: null });
   });
 });
