@@ -13,7 +13,7 @@ import {
 // document is generated from. The report is the same versioned schema as the JSON report files.
 
 /** The report, as the JSON report files hold it (schema/report.schema.json). */
-export const RunReportSchema = ReportFileSchema.openapi("RunReport");
+export const RunReportSchema = ReportFileSchema.meta({ id: "RunReport" });
 
 const timestamp = z.iso.datetime({ offset: true });
 

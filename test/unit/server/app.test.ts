@@ -363,7 +363,7 @@ describe("the HTTP API", () => {
       ]),
     );
     expect(Object.keys(doc.components.schemas)).toEqual(
-      expect.arrayContaining(["Problem", "Environment", "ApproveRequest"]),
+      expect.arrayContaining(["Problem", "Environment", "ApproveRequest", "RunReport"]),
     );
   });
 });
