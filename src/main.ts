@@ -17,6 +17,7 @@ interface CommandEntry {
 // One line per command; its module exports `command`.
 const commands: Record<string, CommandEntry> = {
   run: { summary: "Check every environment, then poll on schedule", load: () => import("./cli/run.js") },
+  serve: { summary: "Serve the HTTP API alone, on the same store", load: () => import("./cli/serve.js") },
   status: { summary: "Show every environment's last status", load: () => import("./cli/status.js") },
   check: { summary: "Check one environment now: changes and drift", load: () => import("./cli/check.js") },
   drift: { summary: "Check one environment for drift now", load: () => import("./cli/drift.js") },

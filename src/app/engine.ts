@@ -267,7 +267,7 @@ export class Engine {
   async approve(name: string, request: ApproveRequest): Promise<ApproveResult> {
     const report = await this.plan(name, request);
     const actor = request.actor.id;
-    const refuse = (reason: string): ApproveResult => {
+    const refuse = (reason: string, refusal: ApproveRefusal = "not-allowed"): ApproveResult => {
       this.audit.append({
         actor,
         action: "approve",
@@ -277,7 +277,7 @@ export class Engine {
         verdict: "refused",
         reason,
       });
-      return { report, refused: reason };
+      return { report, refused: reason, refusal };
     };
     const plan = report.plan;
     if (!plan) {
@@ -285,11 +285,13 @@ export class Engine {
         report.status === "Synced"
           ? `nothing to approve: ${name} is Synced`
           : `no plan to approve: ${report.reason ?? report.status}`,
+        "no-plan",
       );
     }
     if (request.digest !== undefined && !sameDigest(request.digest, plan.digest)) {
       return refuse(
         `the plan changed since it was reviewed: reviewed ${request.digest}, now ${plan.digest}; review it again`,
+        "stale",
       );
     }
     const approval: Approval = {
@@ -502,7 +504,11 @@ export interface ApproveResult {
   approval?: Approval;
   /** Why nothing was recorded. */
   refused?: string;
+  /** What kind of refusal: the plan changed since it was reviewed, there is none, or a rule said no. */
+  refusal?: ApproveRefusal;
 }
+
+export type ApproveRefusal = "stale" | "no-plan" | "not-allowed";
 
 export interface RevokeRequest {
   actor: Actor;

@@ -81,6 +81,19 @@ export async function latestReport(read: ReadPorts, environment: string): Promis
   return report;
 }
 
+/** The environment's newest report, or undefined when it has none (an interrupted run shown as latestReport does). */
+export async function latestReportOrNone(
+  read: ReadPorts,
+  environment: string,
+): Promise<RunReport | undefined> {
+  try {
+    return await latestReport(read, environment);
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
 /** The report of one run of the environment. Fails with NotFoundError for another environment's run. */
 export async function runReport(read: ReadPorts, environment: string, runId: string): Promise<RunReport> {
   assertKnown(read, environment);
@@ -135,12 +148,12 @@ export interface AuditListing {
 }
 
 /** The entries that match, oldest first, and whether the whole log verifies. */
-export function auditEntries(audit: AuditReader, filter: AuditFilter = {}): AuditListing {
+export function auditEntries(audit: Omit<AuditReader, "file">, filter: AuditFilter = {}): AuditListing {
   return { entries: audit.entries(filter), verification: audit.verify() };
 }
 
 /** The whole chain checked: intact (with its head), or the first bad entry. */
-export function verifyAudit(audit: AuditReader): VerifyResult {
+export function verifyAudit(audit: Omit<AuditReader, "file">): VerifyResult {
   return audit.verify();
 }
 

@@ -16,6 +16,9 @@ import {
   stringOption,
   withConfigErrors,
 } from "./context";
+import { errorKind, errorRecord } from "../domain/errors";
+import { startApi } from "./serve";
+import type { RunningServer } from "../server";
 import { alignColumns, anyFailed, formatStatusTable, statusRows } from "../render/format";
 
 // `tidegate run`: the daemon. Checks every environment once, prints where things stand, then keeps
@@ -35,6 +38,7 @@ export const command: Command = {
     "on its schedule until SIGINT or SIGTERM (a running update is let finish; a second signal cancels it",
     "through Pulumi, a third exits at once). An approval or revocation",
     "(from any process sharing the data directory) makes it look at that environment again within seconds.",
+    "It serves the HTTP API as well (server.listen, default 127.0.0.1:7420; see `tidegate help serve`).",
     "",
     "Without --config and without ./tidegate.yaml it runs the embedded example: a Git repository seeded",
     "from this checkout in <dataDir>/example, a file:// backend, and the stacks on an AWS emulator it",
@@ -113,7 +117,10 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
     { running: () => daemon.running(), cancel: () => pulumiCancellation.cancel() },
   );
 
+  let api: RunningServer | undefined;
   try {
+    // The API answers from the start: during the startup checks it shows them Progressing.
+    if (!flag(args, "once")) api = await startApiBesideDaemon(session, context);
     const statuses = await daemon.startup();
     if (stopping) {
       await stopped;
@@ -138,7 +145,29 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
   } finally {
     removeSignals();
     await daemon.stop({ timeoutMs: STOP_TIMEOUT_MS });
+    await api?.close();
     await session.close();
+  }
+}
+
+/**
+ * The daemon deploys and gates whether or not its API can listen (the address may be taken, e.g. by
+ * another daemon on the same store): a failure to listen is logged and printed, and it runs on.
+ * `tidegate serve`, whose only job is the API, fails instead.
+ */
+async function startApiBesideDaemon(
+  session: EngineSession,
+  context: CommandContext,
+): Promise<RunningServer | undefined> {
+  try {
+    return await startApi(session, context);
+  } catch (err) {
+    // A configuration error (an unreadable TLS file) stops the start, as any other one does.
+    if (errorKind(err) === "invalid") throw err;
+    const { message, recovery } = errorRecord(err);
+    session.log.error({ err }, "the HTTP API is not served; the daemon runs on without it");
+    context.stdout(`API: not served: ${message}${recovery ? ` (${recovery})` : ""}\n`);
+    return undefined;
   }
 }
 

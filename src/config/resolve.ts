@@ -5,7 +5,7 @@ import type { Gates } from "../domain/gates";
 import { programPolicyPacks } from "../domain/program";
 import { ConfigError, type ConfigIssue } from "./errors";
 import { type ParsedFile, parseEnvironmentFile } from "./parse";
-import { canonicalTimeZone, normalizeRepoPath } from "./rules";
+import { canonicalTimeZone, normalizeRepoPath, parseListen } from "./rules";
 import {
   type DaemonConfig,
   DEFAULTS,
@@ -18,6 +18,7 @@ import {
   PromotionConfig,
   type Repository,
   type SandboxMode,
+  type ServerConfig,
   type SyncPolicy,
   TidegateFile,
   type ValueSource,
@@ -110,6 +111,16 @@ export interface ResolvedSettings {
   configRef: string;
   defaults: ResolvedDefaults;
   daemon: DaemonSettings;
+  server: ServerSettings;
+}
+
+/** The HTTP API's settings (see ServerConfig). */
+export interface ServerSettings {
+  host: string;
+  port: number;
+  /** Absolute paths of the certificate chain and key: HTTPS when set. */
+  tls?: { cert: string; key: string };
+  anonymousRead: boolean;
 }
 
 /** How the daemon retries a failing environment (see DaemonConfig). */
@@ -253,6 +264,20 @@ export function resolveSettings(raw: TidegateFile, configDir: string, configFile
       driftPolicy: raw.defaults?.driftPolicy ?? DEFAULTS.driftPolicy,
     },
     daemon: resolveDaemon(raw.daemon),
+    server: resolveServer(raw.server, configDir),
+  };
+}
+
+/** server with the defaults filled in and the TLS files made absolute against `configDir`. */
+export function resolveServer(raw: ServerConfig = {}, configDir: string): ServerSettings {
+  // The schema checked the form; the default always parses.
+  const listen = parseListen(raw.listen ?? DEFAULTS.server.listen) ?? { host: "127.0.0.1", port: 7420 };
+  return {
+    ...listen,
+    ...(raw.tls
+      ? { tls: { cert: path.resolve(configDir, raw.tls.cert), key: path.resolve(configDir, raw.tls.key) } }
+      : {}),
+    anonymousRead: raw.anonymousRead ?? DEFAULTS.server.anonymousRead,
   };
 }
 

@@ -137,3 +137,16 @@ export function checkNameProblem(name: string): string | undefined {
 function lowerFirst(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1);
 }
+
+/** `host:port` (an IPv6 host in brackets: `[::1]:7420`); undefined when malformed. */
+export function parseListen(text: string): { host: string; port: number } | undefined {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text.trim());
+  if (!match) return undefined;
+  const port = Number(match[3]);
+  if (port > 65535) return undefined;
+  return { host: match[1] ?? match[2] ?? "", port };
+}
+
+export function listenProblem(text: string): string | undefined {
+  return parseListen(text) ? undefined : "is not host:port (a port from 0 to 65535)";
+}

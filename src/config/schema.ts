@@ -13,6 +13,7 @@ import {
   durationProblem,
   environmentNameProblem,
   envVarNameProblem,
+  listenProblem,
   normalizeRepoPath,
   positiveDurationProblem,
   repoPathProblem,
@@ -41,6 +42,7 @@ export const DEFAULTS = {
   gitTimeouts: { connect: "15s", lowSpeed: "60s", lsRemote: "60s", operation: "10m" },
   daemon: { retryInitial: "30s", retryMax: "1h", stallAfter: 5 },
   timeouts: { preview: "30m", update: "60m", refresh: "30m", stack: "5m", install: "15m" },
+  server: { listen: "127.0.0.1:7420", anonymousRead: false },
   environmentsDir: "environments",
   configRef: "main",
   schedule: { poll: "*/1 * * * *", drift: "*/15 * * * *" },
@@ -517,6 +519,40 @@ export const TimeoutsConfig = z
   });
 export type TimeoutsConfig = z.infer<typeof TimeoutsConfig>;
 
+/** The HTTP API of `tidegate run` and `tidegate serve`. */
+export const ServerConfig = z
+  .strictObject({
+    listen: z
+      .string()
+      .check(rule(listenProblem, "host:port, e.g. 127.0.0.1:7420 or [::1]:7420"))
+      .optional()
+      .meta({
+        description:
+          "Where the HTTP API listens, host:port. The default is loopback only: exposing it is a deliberate choice (behind a reverse proxy doing TLS, or with server.tls).",
+        default: DEFAULTS.server.listen,
+      }),
+    tls: z
+      .strictObject({
+        cert: z
+          .string()
+          .min(1)
+          .meta({ description: "The certificate chain file (PEM), relative to this file's folder." }),
+        key: z
+          .string()
+          .min(1)
+          .meta({ description: "The private key file (PEM), relative to this file's folder." }),
+      })
+      .optional()
+      .meta({ description: "Serve HTTPS with this certificate and key; absent: plain HTTP." }),
+    anonymousRead: z.boolean().optional().meta({
+      description:
+        "Let requests without a token read (GET); every change still needs a token with its scope.",
+      default: DEFAULTS.server.anonymousRead,
+    }),
+  })
+  .meta({ description: "The HTTP API (/api/v1) served by `tidegate run` and `tidegate serve`." });
+export type ServerConfig = z.infer<typeof ServerConfig>;
+
 const tokenSources = "repository.tokenEnv: <VARIABLE> or repository.tokenFile: <path outside the repository>";
 
 export const Repository = z
@@ -597,6 +633,7 @@ export const TidegateFile = z
     }),
     defaults: Defaults.optional(),
     daemon: DaemonConfig.optional(),
+    server: ServerConfig.optional(),
   })
   .meta({ title: "tidegate.yaml", description: "The configuration of the tidegate engine." });
 export type TidegateFile = z.infer<typeof TidegateFile>;

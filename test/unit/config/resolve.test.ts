@@ -62,6 +62,7 @@ describe("resolveSettings", () => {
         driftPolicy: "report",
       },
       daemon: { retryInitialMs: 30_000, retryMaxMs: 3_600_000, stallAfter: 5 },
+      server: { host: "127.0.0.1", port: 7420, anonymousRead: false },
     });
   });
 
@@ -78,6 +79,11 @@ describe("resolveSettings", () => {
         configRef: "release/config",
         defaults: { schedule: { drift: "0 * * * *" }, syncPolicy: "auto", driftPolicy: "remediate" },
         daemon: { retry: { initial: "10s", max: "5m" }, stallAfter: 3 },
+        server: {
+          listen: "[::]:8443",
+          tls: { cert: "tls/cert.pem", key: "/etc/tls/key.pem" },
+          anonymousRead: true,
+        },
       },
       "/etc/tidegate",
     );
@@ -96,6 +102,12 @@ describe("resolveSettings", () => {
         driftPolicy: "remediate",
       },
       daemon: { retryInitialMs: 10_000, retryMaxMs: 300_000, stallAfter: 3 },
+      server: {
+        host: "::",
+        port: 8443,
+        tls: { cert: "/etc/tidegate/tls/cert.pem", key: "/etc/tls/key.pem" },
+        anonymousRead: true,
+      },
     });
   });
 });
@@ -246,7 +258,7 @@ describe("buildConfig", () => {
   it("reports every problem of every file in one ConfigError, file by file, top to bottom", () => {
     const tidegate = parseTidegateFile(
       "tidegate.yaml",
-      yaml("repository:", "  url: .", "secrets:", "  passphrase: hunter2", "server: {}"),
+      yaml("repository:", "  url: .", "secrets:", "  passphrase: hunter2", "webhooks: {}"),
     );
     const error = configError(() =>
       buildConfig({
@@ -261,7 +273,7 @@ describe("buildConfig", () => {
     );
     expect(error.issues.map((issue) => `${issue.file} ${issue.path}`)).toEqual([
       "tidegate.yaml secrets.passphrase",
-      "tidegate.yaml server",
+      "tidegate.yaml webhooks",
       "environments/test.yaml schedule.poll",
       "environments/stage.yaml name",
       "environments/stage.yaml order",

@@ -1,0 +1,86 @@
+import type { GateVerdict } from "../domain/gates";
+import type { CommitInfo, EnvironmentStatus, ReportSummary } from "../domain/model";
+import type { StatusRow } from "../render/format";
+import { history, type HistoryEntry, latestReportOrNone, type ReadPorts, status } from "./read";
+
+// What a page or a script needs to see every environment at once: its status row, since when it has
+// been in that status, the head commit it wants to deploy, the plan's digest and the gates' verdicts.
+// Built from the status rows and the run history only; nothing here runs a check.
+
+/** How far back the history is read to find when the current status began. */
+const SINCE_WINDOW = 500;
+
+export interface EnvironmentOverview extends StatusRow {
+  /**
+   * When the environment entered its current status: the start of the oldest run of the newest
+   * unbroken series of runs with this status (from the run history). Undefined when never checked.
+   */
+  statusSince?: string;
+  /** The head commit the latest check saw, with its author and message (when it is still the head). */
+  head?: CommitInfo;
+  /** The plan the gates judged at the latest check. */
+  plan?: { commit: string; digest: string; remediate: boolean };
+  gates: GateVerdict[];
+}
+
+/** Every configured environment, in promotion order, with since when it is in its status. */
+export async function environmentsOverview(read: ReadPorts): Promise<EnvironmentOverview[]> {
+  const rows = await status(read);
+  const out: EnvironmentOverview[] = [];
+  for (const row of rows) {
+    const report = await latestReportOrNone(read, row.environment);
+    const summaries = (await read.store?.reports(row.environment, SINCE_WINDOW)) ?? [];
+    const since = statusSince(row.status, summaries);
+    const head = report?.desired && report.desired.sha === row.headCommit ? report.desired : undefined;
+    out.push({
+      ...row,
+      ...(since ? { statusSince: since } : {}),
+      ...(head ? { head } : {}),
+      ...(report?.plan ? { plan: report.plan } : {}),
+      gates: report?.gates ?? [],
+    });
+  }
+  return out;
+}
+
+/**
+ * The start of the oldest run in the newest unbroken series of runs with `current` status (newest
+ * first in `summaries`); undefined when the newest run has another status (or there is none).
+ */
+export function statusSince(
+  current: EnvironmentStatus,
+  summaries: readonly Pick<ReportSummary, "status" | "startedAt">[],
+): string | undefined {
+  let since: string | undefined;
+  for (const summary of summaries) {
+    if (summary.status !== current) break;
+    since = summary.startedAt;
+  }
+  return since;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** 1-based. */
+  page: number;
+  limit: number;
+  total: number;
+}
+
+/** One page of an environment's runs, newest first, with how many there are. */
+export async function historyPage(
+  read: ReadPorts,
+  environment: string,
+  paging: { page: number; limit: number },
+): Promise<Page<HistoryEntry>> {
+  const { page, limit } = paging;
+  const upTo = await history(read, environment, page * limit);
+  const total = (await read.store?.reports(environment, Number.MAX_SAFE_INTEGER))?.length ?? 0;
+  return { items: upTo.slice((page - 1) * limit), page, limit, total };
+}
+
+/** One page of a list already in memory. */
+export function pageOf<T>(all: readonly T[], paging: { page: number; limit: number }): Page<T> {
+  const { page, limit } = paging;
+  return { items: all.slice((page - 1) * limit, page * limit), page, limit, total: all.length };
+}

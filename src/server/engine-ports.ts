@@ -1,0 +1,36 @@
+import { randomUUID } from "node:crypto";
+import type { Engine } from "../app/engine";
+import { environmentsOverview, historyPage, pageOf } from "../app/overview";
+import { auditEntries, latestReport, runReport, verifyAudit } from "../app/read";
+import { requestLook, requestProgress } from "../app/requests";
+import type { ApiPorts } from "./ports";
+
+// The API's use cases over one Engine: the same calls the CLI makes. The read ports carry no data
+// directory, so no message the API shows names a local path.
+
+export function enginePorts(engine: Engine): ApiPorts {
+  const read = { store: engine.store, environments: engine.environments, isOwnerDead: engine.isOwnerDead };
+  const requests = {
+    store: engine.store,
+    environments: engine.environments,
+    now: () => new Date(),
+    newId: () => randomUUID().slice(0, 8),
+  };
+  return {
+    environments: () => environmentsOverview(read),
+    latestReport: (environment) => latestReport(read, environment),
+    runReport: (environment, runId) => runReport(read, environment, runId),
+    history: (environment, paging) => historyPage(read, environment, paging),
+    approve: (environment, input, actor) =>
+      engine.approve(environment, { actor, trigger: `api:${actor.id}`, ...input }),
+    revoke: (environment, input, actor) => engine.revoke(environment, { actor, ...input }),
+    request: (environment, kind, actor) => requestLook(requests, environment, kind, actor),
+    requestProgress: (environment, seq) => requestProgress(requests, environment, seq),
+    promote: (from, to, input, actor) => engine.promote(from, to, { actor, ...input }),
+    audit: async (filter, paging) => {
+      const { entries, verification } = auditEntries(engine.audit, filter);
+      return { ...pageOf(entries.reverse(), paging), verification };
+    },
+    verifyAudit: async () => verifyAudit(engine.audit),
+  };
+}

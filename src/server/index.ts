@@ -1,0 +1,29 @@
+import type { Engine } from "../app/engine";
+import type { ServerSettings } from "../config/resolve";
+import type { Logger } from "../log";
+import { createApp } from "./app";
+import type { Authenticate } from "./auth";
+import { enginePorts } from "./engine-ports";
+import { type RunningServer, startServer } from "./listen";
+
+export { API_BASE, createApp, type ServerDeps } from "./app";
+export type { Authenticate } from "./auth";
+export type { RunningServer } from "./listen";
+
+/** The HTTP API over an engine, listening where server.listen says. */
+export function serveApi(options: {
+  engine: Engine;
+  settings: ServerSettings;
+  authenticate: Authenticate;
+  log: Logger;
+  version?: string;
+}): Promise<RunningServer> {
+  const app = createApp({
+    api: enginePorts(options.engine),
+    authenticate: options.authenticate,
+    anonymousRead: options.settings.anonymousRead,
+    log: options.log,
+    ...(options.version ? { version: options.version } : {}),
+  });
+  return startServer(app.fetch, options.settings);
+}
