@@ -152,7 +152,10 @@ function supervise(options: Supervision): string[] {
     ? 'target=$(children "$child"); target=${target%% *}; [ -n "$target" ] || target=$child'
     : "target=$child";
   return [
-    `${options.launch.join(" ")} "$@" &`,
+    // A background job of a script ignores SIGINT and SIGQUIT, and so would the CLI's plugins and
+    // providers, which inherit it: Pulumi's SIGINT to a plugin it shuts down would go unheard until
+    // its kill timeout. The subshell restores both before it execs.
+    `(trap - INT QUIT; exec ${options.launch.join(" ")} "$@") &`,
     "child=$!",
     "timer=",
     'children() { cat "/proc/$1/task/$1/children" 2>/dev/null || true; }',

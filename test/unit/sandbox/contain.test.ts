@@ -92,6 +92,28 @@ describe("containedScript", async () => {
     expect(run.log()).toBe("SIGINT\n");
   });
 
+  it("leaves SIGINT and SIGQUIT to the CLI and what it starts (a background job of a script ignores them)", async () => {
+    // A stand-in that keeps the dispositions it inherited (Node would reset them when it starts, as
+    // Go programs such as Pulumi's plugins do not).
+    const cli = path.join(dir, "pulumi-real");
+    fs.writeFileSync(cli, '#!/bin/bash\ngrep SigIgn /proc/self/status > "$1"\n', { mode: 0o755 });
+    const wrapper = path.join(dir, "pulumi");
+    fs.writeFileSync(
+      wrapper,
+      containedScript({ bwrap: "bwrap", pulumi: cli, containment: containment.level }),
+      {
+        mode: 0o755,
+      },
+    );
+    const out = path.join(dir, "status");
+    const child = spawn(wrapper, [out], { stdio: "ignore" });
+    started.push(child);
+    await new Promise((resolve) => child.on("exit", resolve));
+    const sigIgn = /SigIgn:\s*(\w+)/.exec(fs.readFileSync(out, "utf8"))?.[1] ?? "";
+    // Bits 2 and 3: SIGINT and SIGQUIT.
+    expect(BigInt(`0x${sigIgn}`) & 0b110n).toBe(0n);
+  });
+
   it("kills a CLI that does not stop within the grace period", async () => {
     const run = start(containment.level, "stubborn");
     await run.info();

@@ -19,7 +19,7 @@ function containedWrapper(result: { toolchain: { binDir: string }; pulumiHome?: 
   expect(result.pulumiHome).toBeUndefined();
   const script = fs.readFileSync(path.join(result.toolchain.binDir, "pulumi"), "utf8");
   expect(script).toContain("in a session of its own, dying with tidegate");
-  expect(script).toContain("'/nonexistent/pulumi/bin/pulumi' \"$@\" &");
+  expect(script).toContain("'/nonexistent/pulumi/bin/pulumi' \"$@\") &");
   return script;
 }
 
