@@ -163,8 +163,11 @@ async function look(
     facts.pending = result.changes;
     facts.policy = result.policy ?? [];
   };
-  if (request.kind !== "drift") await previewPending();
-  const drift = (await timed("drift", () => stack.previewDrift())).changes;
+  const previewDrift = async () => (await timed("drift", () => stack.previewDrift())).changes;
+  // Both previews only read the state and are mostly the CLI's waiting: they run side by side, and
+  // the run goes on only once both have ended (a failure of one does not leave the other running).
+  const drift =
+    request.kind === "drift" ? await previewDrift() : (await bothEnded(previewPending(), previewDrift()))[1];
   facts.drift = drift;
   // A remediation is an update of the head too: its pending changes belong in the plan.
   if (request.kind === "drift" && env.drift.policy === "remediate" && drift.resources.length > 0) {
@@ -201,4 +204,12 @@ async function isAncestorSafe(git: RunGit, ancestor: string, descendant: string)
     if (err instanceof CommitNotFoundError) return false;
     throw err;
   }
+}
+
+/** Both values once both promises have ended; the first failure, if any, after both have ended. */
+async function bothEnded<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [x, y] = await Promise.allSettled([a, b]);
+  if (x.status === "rejected") throw x.reason;
+  if (y.status === "rejected") throw y.reason;
+  return [x.value, y.value];
 }
