@@ -378,13 +378,19 @@ export class Engine {
    * failed, or it waits on its gates and they may have changed (an approval or revocation since, or
    * time passing for windows and soak times).
    */
-  async poll(name: string, trigger = "schedule", lease?: LeasePolicy): Promise<RunReport | undefined> {
+  async poll(
+    name: string,
+    trigger = "schedule",
+    lease?: LeasePolicy,
+    /** The branch's head when the caller has just read it (the daemon does): no second ls-remote. */
+    knownHead?: string,
+  ): Promise<RunReport | undefined> {
     const env = this.environment(name);
-    const heads = await this.git.heads([env.branch]);
+    const head = knownHead ?? (await this.git.heads([env.branch]))[env.branch];
     const last = await this.store.status(env.name);
     const unchanged =
       last?.headCommit !== undefined &&
-      heads[env.branch] === last.headCommit &&
+      head === last.headCommit &&
       last.status !== "Failed" &&
       !(await this.gatesMayHaveChanged(env.name, last));
     if (unchanged) return undefined;

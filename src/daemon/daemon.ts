@@ -219,7 +219,7 @@ export class Daemon {
       const kind = stall === "resumed" ? "check" : item.kind;
       const report =
         kind === "poll"
-          ? await engine.poll(env.name, trigger, SKIP_IF_HELD)
+          ? await engine.poll(env.name, trigger, SKIP_IF_HELD, heads[env.branch])
           : await engine.check(env.name, { kind, trigger, allowSync: true }, SKIP_IF_HELD);
       if (report?.status === "Failed") await this.health.failed(env, heads, report.reason ?? "Failed");
       else this.health.succeeded(env);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ENGINE, person, token } from "../../../src/app/actor";
 import { UnknownEnvironmentError } from "../../../src/app/errors";
 import { status } from "../../../src/app/read";
@@ -118,6 +118,17 @@ describe("the engine's use cases", () => {
       [ALICE.id, `approval by ${ALICE.id} revoked`],
       [ALICE.id, `approval by ${bob.id} revoked`],
     ]);
+  });
+
+  it("poll takes a head the caller has just read instead of asking the remote again", async () => {
+    f = createFixture([environment("prod", { sync: { policy: "auto" }, gates: emptyGates() })]);
+    await f.engine.observe("sync", "prod", { actor: ENGINE });
+    const heads = vi.spyOn(f.engine.git, "heads");
+
+    expect(await f.engine.poll("prod", "schedule", undefined, HEAD)).toBeUndefined();
+    expect(heads).not.toHaveBeenCalled();
+    expect(await f.engine.poll("prod")).toBeUndefined();
+    expect(heads).toHaveBeenCalledTimes(1);
   });
 
   it("names the known environments when asked for another", async () => {
