@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { bubblewrapWorks } from "../helpers/sandbox";
-import { blockingSync, type BlockingSync, startedBy, startTidegate, waitForFile } from "./blocking-update";
+import { startedBy } from "../helpers/processes";
+import { blockingSync, type BlockingSync, startTidegate, waitForFile } from "./blocking-update";
 
 // `kill -9` of tidegate while an update runs: everything it started (the Pulumi CLI, its wrapper,
 // the language host running the program, the dynamic provider holding the blocked create) dies

@@ -8,6 +8,7 @@ import { isProcessAlive } from "../../src/adapters/pid";
 import { runCli } from "../helpers/cli";
 import { writeTidegateConfig } from "../helpers/example";
 import { createGitRemote, type GitRemoteFixture } from "../helpers/git";
+import { startedBy } from "../helpers/processes";
 
 // `kill -9` of tidegate in the middle of an update, and what a person does next: `tidegate status`
 // shows the run Interrupted, `tidegate recover test` shows what the update left and clears it once
@@ -89,9 +90,9 @@ beforeAll(async () => {
 
 afterAll(() => {
   // A failed test may leave a process behind: it must not outlive the suite.
-  for (const line of leftovers(remote.root)) {
+  for (const leftover of startedBy(undefined, remote.root)) {
     try {
-      process.kill(Number(line.split(" ")[0]), "SIGKILL");
+      process.kill(leftover.pid, "SIGKILL");
     } catch {
       // already gone
     }
@@ -118,9 +119,9 @@ describe("kill -9 mid-update, then tidegate recover", () => {
     );
     // Everything tidegate started (the Pulumi CLI, the language host, the provider) died with it.
     await waitFor(
-      () => leftovers(remote.root).length === 0,
+      () => startedBy(pid, remote.root).length === 0,
       5_000,
-      () => `processes tidegate started outlived it: ${leftovers(remote.root).join("; ")}`,
+      () => `processes tidegate started outlived it: ${JSON.stringify(startedBy(pid, remote.root))}`,
     );
 
     // 2. The status a person sees, with no daemon running.
@@ -209,24 +210,6 @@ function realNode(wrapper: number): number {
     .map(Number)
     .find((pid) => pid > 0 && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("main.ts"));
   return node ?? wrapper;
-}
-
-/** Kills every process whose command line or working folder is inside `dir` (what tidegate started). */
-/** Processes still running in `dir` (their working folder or command line names it). */
-function leftovers(dir: string): string[] {
-  const found: string[] = [];
-  for (const entry of fs.readdirSync("/proc")) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    try {
-      const cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
-      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      if (cwd.startsWith(dir) || cmdline.includes(dir)) found.push(`${pid} ${cmdline.replace(/\0/g, " ")}`);
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return found;
 }
 
 async function waitFor(done: () => boolean, ms: number, what: () => string): Promise<void> {
