@@ -125,7 +125,7 @@ describe("containedScript", async () => {
   });
 
   it.skipIf(containment.level !== "namespace")(
-    "in a pid namespace, everything the CLI started dies with the wrapper's parent, even on SIGKILL",
+    `in a pid namespace, everything the CLI started dies with the wrapper's parent, even on SIGKILL${containment.level === "namespace" ? "" : ` — skipped: containment here is '${containment.level}' (bubblewrap cannot make a pid namespace)`}`,
     async () => {
       // The wrapper's parent here is a shell the test kills, as tidegate would be.
       const cli = path.join(dir, "pulumi-real");
