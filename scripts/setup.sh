@@ -38,6 +38,9 @@ apt_tool() {
 apt_tool bwrap bubblewrap "install it so environments run sandboxed"
 # libfaketime lets the clock-jump fault test move a running tidegate's wall clock.
 apt_tool faketime faketime "the clock-jump fault test is skipped"
+# Headless Chromium drives the dashboard's browser tests (through playwright-core, whose own browser
+# download cannot work offline).
+apt_tool chromium chromium "the dashboard's browser tests fail; set TIDEGATE_CHROMIUM to a Chromium binary"
 
 bash scripts/toolchain.sh >/dev/null
 # kube-apiserver, etcd and the Pulumi Kubernetes provider for the cluster tests (cold: ~40 min on 2 cores).
