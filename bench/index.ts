@@ -106,11 +106,18 @@ async function main(): Promise<void> {
       await remote.push("test");
     };
     let checkMs = 0;
+    const stages: Record<string, Record<string, number>> = {};
+    const addStages = (row: string, timings: Record<string, number>, runs: number) => {
+      const into = (stages[row] ??= {});
+      for (const [stage, ms] of Object.entries(timings)) into[stage] = (into[stage] ?? 0) + ms / runs;
+    };
     for (let i = 0; i < 3; i++) {
       await pushChange();
-      checkMs += (
-        await time(() => engine.check("test", { kind: "check", trigger: "bench", allowSync: false }))
-      ).ms;
+      const checked = await time(() =>
+        engine.check("test", { kind: "check", trigger: "bench", allowSync: false }),
+      );
+      checkMs += checked.ms;
+      addStages("(b)", checked.value.timings, 3);
     }
     checkMs /= 3;
     const preview = await median(3, () => pulumi("preview", "--diff"));
@@ -129,8 +136,12 @@ async function main(): Promise<void> {
     rows.push(["(c) check with cold install / with cached install", coldCheck, warmCheck]);
 
     // (d) a drift check vs a raw `pulumi refresh --preview-only`.
-    const drift = await median(3, () =>
-      engine.check("test", { kind: "drift", trigger: "bench", allowSync: false }),
+    const drift = await median(3, async () =>
+      addStages(
+        "(d)",
+        (await engine.check("test", { kind: "drift", trigger: "bench", allowSync: false })).timings,
+        3,
+      ),
     );
     const refresh = await median(3, () => pulumi("refresh", "--preview-only"));
     rows.push(["(d) drift check / raw pulumi refresh --preview-only", drift, refresh]);
@@ -166,6 +177,12 @@ async function main(): Promise<void> {
       console.log(
         `| ${name} | ${(ours / 1000).toFixed(2)} s | ${(theirs / 1000).toFixed(2)} s | ${(ours / theirs).toFixed(2)}× |`,
       );
+    }
+    console.log("");
+    console.log("Where a check's time goes (mean ms per stage; stages may overlap):");
+    for (const [row, timings] of Object.entries(stages)) {
+      const parts = Object.entries(timings).map(([stage, ms]) => `${stage} ${Math.round(ms)}`);
+      console.log(`${row} ${parts.join(", ")}`);
     }
     await engine.close();
   } finally {
