@@ -23,7 +23,11 @@ export function ago(iso: string, now: Date): string {
 }
 
 /** "out of sync for 3h", "in sync for 2d"; undefined when it is not known since when. */
-export function statusAge(status: EnvironmentStatus, since: string | undefined, now: Date): string | undefined {
+export function statusAge(
+  status: EnvironmentStatus,
+  since: string | undefined,
+  now: Date,
+): string | undefined {
   if (since === undefined) return undefined;
   const ms = now.getTime() - Date.parse(since);
   if (Number.isNaN(ms)) return undefined;

@@ -86,9 +86,12 @@ input[type="text"], input[type="password"], select {
 
 .pipeline { list-style: none; padding: 0; display: grid; gap: 1rem; grid-template-columns: repeat(auto-fit, minmax(20rem, 1fr)); }
 .card { background: var(--card); border: 1px solid var(--line); border-top-width: 4px; border-radius: 6px; padding: 0.75rem 1rem; }
-.card.status-synced { border-top-color: var(--ok); }
+.card-status-synced { border-top-color: var(--ok); }
+.card-status-out-of-sync, .card-status-awaiting-approval { border-top-color: #e0a800; }
+.card-status-drifted, .card-status-out-of-sync-drifted { border-top-color: #d26a00; }
+.card-status-progressing { border-top-color: var(--info); }
+.card-status-failed, .card-status-blocked, .card-status-stalled, .card-status-interrupted { border-top-color: var(--bad); }
 .card h2 { margin: 0 0 0.25rem; }
-.card .status { background: none; }
 dl.commits { display: grid; grid-template-columns: max-content 1fr; gap: 0.15rem 0.75rem; margin: 0.5rem 0; }
 dl.commits dt { color: var(--muted); }
 dl.commits dd { margin: 0; overflow-wrap: anywhere; }

@@ -17,55 +17,91 @@ export function auditPage(
   ctx: PageContext,
 ): Html {
   const body = html`<h1>Audit log</h1>
-${verification(page.verification)}
-${filterForm(filter)}
-${
-  page.items.length === 0
-    ? html`<p class="empty">No entries match.</p>`
-    : html`<table class="audit">
-<thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">Actor</th><th scope="col">Action</th><th scope="col">Environment</th><th scope="col">Commit</th><th scope="col">Plan</th><th scope="col">Verdict</th><th scope="col">Reason</th></tr></thead>
-<tbody>
-${page.items.map((entry) => row(entry, ctx.now))}
-</tbody>
-</table>`
-}
-${pager(page, (n) => `/audit?${new URLSearchParams({ ...filter, page: String(n) }).toString()}`, "entries")}`;
+    ${verification(page.verification)} ${filterForm(filter)}
+    ${
+      page.items.length === 0
+        ? html`<p class="empty">No entries match.</p>`
+        : html`<table class="audit">
+            <thead>
+              <tr>
+                <th scope="col">#</th>
+                <th scope="col">Time</th>
+                <th scope="col">Actor</th>
+                <th scope="col">Action</th>
+                <th scope="col">Environment</th>
+                <th scope="col">Commit</th>
+                <th scope="col">Plan</th>
+                <th scope="col">Verdict</th>
+                <th scope="col">Reason</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${page.items.map((entry) => row(entry, ctx.now))}
+            </tbody>
+          </table>`
+    }
+    ${pager(page, (n) => `/audit?${new URLSearchParams({ ...filter, page: String(n) }).toString()}`, "entries")}`;
   return layout({ title: "Audit log", kind: "audit", body }, ctx);
 }
 
 function verification(result: VerifyResult): Html {
   if (result.ok) {
-    return html`<p class="verify verify-ok" data-testid="audit-verify">✔ Chain verified: ${result.entries} ${result.entries === 1 ? "entry" : "entries"}, head <code title="${result.head}">${result.head.slice(0, 12)}</code></p>`;
+    return html`<p class="verify verify-ok" data-testid="audit-verify">
+      ✔ Chain verified: ${result.entries} ${result.entries === 1 ? "entry" : "entries"}, head
+      <code title="${result.head}">${result.head.slice(0, 12)}</code>
+    </p>`;
   }
   const bad = result.firstBad;
-  return html`<p class="verify verify-broken" data-testid="audit-verify" role="alert">✖ Chain broken at line ${bad.line}${bad.seq === undefined ? "" : ` (seq ${bad.seq})`}: ${bad.problem}. The ${result.entries} ${result.entries === 1 ? "entry" : "entries"} before it verify.</p>`;
+  return html`<p class="verify verify-broken" data-testid="audit-verify" role="alert">
+    ✖ Chain broken at line ${bad.line}${bad.seq === undefined ? "" : ` (seq ${bad.seq})`}: ${bad.problem}. The
+    ${result.entries} ${result.entries === 1 ? "entry" : "entries"} before it verify.
+  </p>`;
 }
 
 function filterForm(filter: Record<string, string>): Html {
   const action = filter.action ?? "";
   return html`<form method="get" action="/audit" class="filter" data-testid="audit-filter" role="search">
-${FILTER_FIELDS.map(
-  (field) =>
-    html`<label for="filter-${field}">${field}</label> <input type="text" id="filter-${field}" name="${field}" value="${filter[field] ?? ""}"${field === "since" || field === "until" ? html` placeholder="2025-03-04T09:00:00Z"` : ""}>`,
-)}
-<label for="filter-action">action</label> <select id="filter-action" name="action">
-<option value=""${action === "" ? html` selected` : ""}>any</option>
-${AUDIT_ACTIONS.map((a) => html`<option${a === action ? html` selected` : ""}>${a}</option>`)}
-</select>
-<button type="submit">Filter</button> <a href="/audit">Clear</a>
-</form>`;
+    ${FILTER_FIELDS.map(
+      (field) =>
+        html`<label for="filter-${field}">${field}</label>
+          <input
+            type="text"
+            id="filter-${field}"
+            name="${field}"
+            value="${filter[field] ?? ""}"
+            ${field === "since" || field === "until" ? html` placeholder="2025-03-04T09:00:00Z"` : ""}
+          />`,
+    )}
+    <label for="filter-action">action</label>
+    <select id="filter-action" name="action">
+      <option value="" ${action === "" ? html` selected` : ""}>any</option>
+      ${AUDIT_ACTIONS.map((a) => html`<option${a === action ? html` selected` : ""}>${a}</option>`)}
+    </select>
+    <button type="submit">Filter</button> <a href="/audit">Clear</a>
+  </form>`;
 }
 
 function row(entry: AuditEntry, now: Date): Html {
   return html`<tr data-testid="audit-entry" data-seq="${entry.seq}">
-<td>${entry.seq}</td>
-<td><time datetime="${entry.time}" title="${entry.time}">${ago(entry.time, now)}</time></td>
-<td>${entry.actor}</td>
-<td>${entry.action}</td>
-<td>${entry.environment ?? "-"}</td>
-<td>${entry.commit ? html`<code>${shortSha(entry.commit)}</code>` : "-"}</td>
-<td>${entry.planDigest ? html`<code title="${entry.planDigest}">${shortDigest(entry.planDigest)}</code>` : "-"}</td>
-<td>${entry.verdict ?? "-"}</td>
-<td>${entry.reason ?? ""}${entry.details ? html`<details><summary>details</summary><pre>${JSON.stringify(entry.details, null, 2)}</pre></details>` : ""}</td>
-</tr>`;
+    <td>${entry.seq}</td>
+    <td><time datetime="${entry.time}" title="${entry.time}">${ago(entry.time, now)}</time></td>
+    <td>${entry.actor}</td>
+    <td>${entry.action}</td>
+    <td>${entry.environment ?? "-"}</td>
+    <td>${entry.commit ? html`<code>${shortSha(entry.commit)}</code>` : "-"}</td>
+    <td>
+      ${entry.planDigest ? html`<code title="${entry.planDigest}">${shortDigest(entry.planDigest)}</code>` : "-"}
+    </td>
+    <td>${entry.verdict ?? "-"}</td>
+    <td>
+      ${entry.reason ?? ""}${
+        entry.details
+          ? html`<details>
+              <summary>details</summary>
+              <pre>${JSON.stringify(entry.details, null, 2)}</pre>
+            </details>`
+          : ""
+      }
+    </td>
+  </tr>`;
 }

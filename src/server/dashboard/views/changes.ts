@@ -22,9 +22,9 @@ const OPEN_UP_TO = 5;
 export function changeSection(kind: ChangeSet["kind"], changes: ChangeSet | undefined): Html {
   const section = SECTIONS[kind];
   return html`<section class="changes" data-testid="${kind}" aria-labelledby="${kind}-title">
-<h2 id="${kind}-title">${section.title}</h2>
-${changeBody(kind, changes)}
-</section>`;
+    <h2 id="${kind}-title">${section.title}</h2>
+    ${changeBody(kind, changes)}
+  </section>`;
 }
 
 function changeBody(kind: ChangeSet["kind"], changes: ChangeSet | undefined): Html {
@@ -34,33 +34,54 @@ function changeBody(kind: ChangeSet["kind"], changes: ChangeSet | undefined): Ht
   if (resources.length === 0) return html`<p class="empty">none</p>`;
   const open = resources.length <= OPEN_UP_TO;
   return html`<p>${resources.length} ${resources.length === 1 ? "resource" : "resources"}</p>
-${resources.map((r) => resourceBlock(kind, r, open))}`;
+    ${resources.map((r) => resourceBlock(kind, r, open))}`;
 }
 
 function resourceBlock(kind: ChangeSet["kind"], resource: ResourceView, open: boolean): Html {
   const columns = SECTIONS[kind];
   const count = resource.properties.length;
-  return html`<details class="resource action-${resource.action}" data-testid="resource" data-urn="${resource.urn}"${open ? html` open` : ""}>
-<summary><span class="action">${resource.action}</span> <span class="type">${displayType(resource.type)}</span> <span class="name">${resource.name}</span>${count > 0 ? html` <span class="count">(${count} ${count === 1 ? "property" : "properties"})</span>` : ""}</summary>
-${
-  count === 0
-    ? html`<p class="no-detail">${WITHOUT_PROPERTIES[resource.action]}</p>`
-    : html`<table class="properties">
-<thead><tr><th scope="col">property</th><th scope="col">${columns.old}</th><th scope="col" class="arrow"><span class="sr-only">to</span></th><th scope="col">${columns.new}</th></tr></thead>
-<tbody>
-${resource.properties.map(propertyRow)}
-</tbody>
-</table>`
-}
-${unchangedLine(resource.unchanged)}
-</details>`;
+  return html`<details
+    class="resource action-${resource.action}"
+    data-testid="resource"
+    data-urn="${resource.urn}"
+    ${open ? html` open` : ""}
+  >
+    <summary>
+      <span class="action">${resource.action}</span> <span class="type">${displayType(resource.type)}</span>
+      <span class="name">${resource.name}</span
+      >${count > 0 ? html` <span class="count">(${count} ${count === 1 ? "property" : "properties"})</span>` : ""}
+    </summary>
+    ${
+      count === 0
+        ? html`<p class="no-detail">${WITHOUT_PROPERTIES[resource.action]}</p>`
+        : html`<table class="properties">
+            <thead>
+              <tr>
+                <th scope="col">property</th>
+                <th scope="col">${columns.old}</th>
+                <th scope="col" class="arrow"><span class="sr-only">to</span></th>
+                <th scope="col">${columns.new}</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${resource.properties.map(propertyRow)}
+            </tbody>
+          </table>`
+    }
+    ${unchangedLine(resource.unchanged)}
+  </details>`;
 }
 
 function propertyRow(change: PropertyChange): Html {
   return html`<tr data-testid="property" data-property="${change.path}" class="kind-${change.kind}">
-<th scope="row"><code>${change.path}</code>${change.replaces ? html` <span class="replaces">forces replacement</span>` : ""}</th>
-<td class="old">${value(change.old)}</td><td class="arrow" aria-hidden="true">→</td><td class="new">${value(change.new)}</td>
-</tr>`;
+    <th scope="row">
+      <code>${change.path}</code
+      >${change.replaces ? html` <span class="replaces">forces replacement</span>` : ""}
+    </th>
+    <td class="old">${value(change.old)}</td>
+    <td class="arrow" aria-hidden="true">→</td>
+    <td class="new">${value(change.new)}</td>
+  </tr>`;
 }
 
 function value(v: unknown): Html {
@@ -70,5 +91,7 @@ function value(v: unknown): Html {
 
 function unchangedLine(unchanged: number | undefined): Html | string {
   if (unchanged === undefined) return "";
-  return html`<p class="unchanged" data-testid="unchanged">${unchanged} unchanged ${unchanged === 1 ? "property" : "properties"} hidden</p>`;
+  return html`<p class="unchanged" data-testid="unchanged">
+    ${unchanged} unchanged ${unchanged === 1 ? "property" : "properties"} hidden
+  </p>`;
 }

@@ -23,16 +23,34 @@ export function environmentPage(view: EnvironmentView, ctx: PageContext): Html {
   const plan = report?.plan ?? overview.plan;
   const since = statusAge(overview.status, overview.statusSince, ctx.now);
   const body = html`<h1>${name}</h1>
-<p class="status-line"><span class="status ${statusClass(overview.status)}" data-testid="status">${overview.status}</span>${since ? html` <span class="since">${since}</span>` : ""}</p>
-${overview.reason ? html`<p class="reason" data-testid="reason">${overview.reason}</p>` : ""}
-${overview.stale ? html`<p class="warning" data-testid="stale">${staleLine(overview.stale, ctx.now)}</p>` : ""}
-<p class="meta">Branch <code>${overview.branch}</code>, stack <code>${overview.stack}</code>. <a href="${envPath(name, "/runs")}">History</a>${report ? html` · <a href="${envPath(name, `/runs/${encodeURIComponent(report.runId)}`)}">This report</a>` : ""}</p>
-${commitsBlock(report?.desired ?? overview.head, overview.headCommit, report?.deployed?.commit ?? overview.deployedCommit, ctx.now)}
-${planLine(plan)}
-${actions(name, plan, view.promotableFrom, report, ctx)}
-${report ? html`${reportSections(report, ctx.now)}${runFooter(report, ctx.now)}` : html`<p class="empty" data-testid="no-report">No report yet: the environment has not been checked.</p>
-<section class="changes" data-testid="pending"><h2>Pending changes (Git → deployed)</h2><p class="empty">none</p></section>
-<section class="changes" data-testid="drift"><h2>Drift (live ≠ deployed)</h2><p class="empty">none</p></section>`}`;
+    <p class="status-line">
+      <span class="status ${statusClass(overview.status)}" data-testid="status">${overview.status}</span
+      >${since ? html` <span class="since">${since}</span>` : ""}
+    </p>
+    ${overview.reason ? html`<p class="reason" data-testid="reason">${overview.reason}</p>` : ""}
+    ${overview.stale ? html`<p class="warning" data-testid="stale">${staleLine(overview.stale, ctx.now)}</p>` : ""}
+    <p class="meta">
+      Branch <code>${overview.branch}</code>, stack <code>${overview.stack}</code>.
+      <a href="${envPath(name, "/runs")}">History</a
+      >${report ? html` · <a href="${envPath(name, `/runs/${encodeURIComponent(report.runId)}`)}">This report</a>` : ""}
+    </p>
+    ${commitsBlock(report?.desired ?? overview.head, overview.headCommit, report?.deployed?.commit ?? overview.deployedCommit, ctx.now)}
+    ${planLine(plan)} ${actions(name, plan, view.promotableFrom, report, ctx)}
+    ${
+      report
+        ? html`${reportSections(report, ctx.now)}${runFooter(report, ctx.now)}`
+        : html`<p class="empty" data-testid="no-report">
+              No report yet: the environment has not been checked.
+            </p>
+            <section class="changes" data-testid="pending">
+              <h2>Pending changes (Git → deployed)</h2>
+              <p class="empty">none</p>
+            </section>
+            <section class="changes" data-testid="drift">
+              <h2>Drift (live ≠ deployed)</h2>
+              <p class="empty">none</p>
+            </section>`
+    }`;
   return layout({ title: name, kind: "environment", environment: name, body }, ctx);
 }
 
@@ -54,12 +72,18 @@ function actions(
         ctx,
         envPath(env, "/approve"),
         "approve",
-        html`<input type="hidden" name="digest" value="${plan.digest}">
-<label for="approve-comment">Comment</label> <input type="text" id="approve-comment" name="comment" maxlength="500">
-${protectedGate ? html`<label class="check"><input type="checkbox" name="protected" value="1"> Also approve its protected operations</label>` : ""}
-<button type="submit">Approve</button>`,
+        html`<input type="hidden" name="digest" value="${plan.digest}" />
+          <label for="approve-comment">Comment</label>
+          <input type="text" id="approve-comment" name="comment" maxlength="500" />
+          ${protectedGate ? html`<label class="check"><input type="checkbox" name="protected" value="1" /> Also approve its protected operations</label>` : ""}
+          <button type="submit">Approve</button>`,
       ),
-      postForm(ctx, envPath(env, "/revoke"), "revoke", html`<button type="submit">Revoke my approval</button>`),
+      postForm(
+        ctx,
+        envPath(env, "/revoke"),
+        "revoke",
+        html`<button type="submit">Revoke my approval</button>`,
+      ),
     );
   }
   if (allows(scopes, `sync:${env}`)) {
@@ -74,9 +98,9 @@ ${protectedGate ? html`<label class="check"><input type="checkbox" name="protect
         ctx,
         envPath(env, "/promote"),
         "promote",
-        html`<input type="hidden" name="from" value="${promotableFrom}">
-<label class="check"><input type="checkbox" name="dryRun" value="1"> Dry run</label>
-<button type="submit">Promote from ${promotableFrom}</button>`,
+        html`<input type="hidden" name="from" value="${promotableFrom}" />
+          <label class="check"><input type="checkbox" name="dryRun" value="1" /> Dry run</label>
+          <button type="submit">Promote from ${promotableFrom}</button>`,
       ),
     );
   }
@@ -86,14 +110,16 @@ ${protectedGate ? html`<label class="check"><input type="checkbox" name="protect
 
 export function runPage(report: RunReport, ctx: PageContext): Html {
   const env = report.environment;
-  const body = html`<p class="crumbs"><a href="${envPath(env)}">${env}</a> › <a href="${envPath(env, "/runs")}">History</a></p>
-<h1>Run <code>${report.runId}</code> of ${env}</h1>
-<p class="status-line"><span class="status ${statusClass(report.status)}" data-testid="status">${report.status}</span></p>
-${report.reason ? html`<p class="reason" data-testid="reason">${report.reason}</p>` : ""}
-<p class="meta">Branch <code>${report.branch}</code>, stack <code>${report.stack}</code>.</p>
-${commitsBlock(report.desired, undefined, report.deployed?.commit, ctx.now)}
-${planLine(report.plan)}
-${reportSections(report, ctx.now)}
-${runFooter(report, ctx.now)}`;
+  const body = html`<p class="crumbs">
+      <a href="${envPath(env)}">${env}</a> › <a href="${envPath(env, "/runs")}">History</a>
+    </p>
+    <h1>Run <code>${report.runId}</code> of ${env}</h1>
+    <p class="status-line">
+      <span class="status ${statusClass(report.status)}" data-testid="status">${report.status}</span>
+    </p>
+    ${report.reason ? html`<p class="reason" data-testid="reason">${report.reason}</p>` : ""}
+    <p class="meta">Branch <code>${report.branch}</code>, stack <code>${report.stack}</code>.</p>
+    ${commitsBlock(report.desired, undefined, report.deployed?.commit, ctx.now)} ${planLine(report.plan)}
+    ${reportSections(report, ctx.now)} ${runFooter(report, ctx.now)}`;
   return layout({ title: `${env} run ${report.runId}`, kind: "run", environment: env, body }, ctx);
 }

@@ -27,28 +27,27 @@ export interface Shell {
 
 export function layout(shell: Shell, ctx: PageContext): Html {
   return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${shell.title} · tidegate</title>
-${ctx.viewer && ctx.csrf !== undefined ? html`<meta name="csrf-token" content="${ctx.csrf}">` : ""}
-<link rel="stylesheet" href="/assets/dashboard.css">
-<script src="/assets/dashboard.js" defer></script>
-</head>
-<body data-page="${shell.kind}"${shell.environment === undefined ? "" : html` data-environment="${shell.environment}"`}>
-<header class="top">
-<a class="brand" href="/">tidegate</a>
-<nav aria-label="Main"><a href="/">Pipeline</a> <a href="/audit">Audit</a></nav>
-${viewerBox(shell.kind, ctx)}
-</header>
-<main>
-${flash(ctx)}
-${shell.body}
-</main>
-</body>
-</html>
-`;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${shell.title} · tidegate</title>
+        ${ctx.viewer && ctx.csrf !== undefined ? html`<meta name="csrf-token" content="${ctx.csrf}" />` : ""}
+        <link rel="stylesheet" href="/assets/dashboard.css" />
+        <script src="/assets/dashboard.js" defer></script>
+      </head>
+      <body
+        data-page="${shell.kind}"
+        ${shell.environment === undefined ? "" : html` data-environment="${shell.environment}"`}
+      >
+        <header class="top">
+          <a class="brand" href="/">tidegate</a>
+          <nav aria-label="Main"><a href="/">Pipeline</a> <a href="/audit">Audit</a></nav>
+          ${viewerBox(shell.kind, ctx)}
+        </header>
+        <main>${flash(ctx)} ${shell.body}</main>
+      </body>
+    </html> `;
 }
 
 function viewerBox(kind: PageKind, ctx: PageContext): Html | string {
@@ -56,23 +55,33 @@ function viewerBox(kind: PageKind, ctx: PageContext): Html | string {
     return kind === "login" ? "" : html`<div class="viewer"><a href="/login">Sign in</a></div>`;
   }
   return html`<div class="viewer">
-<span data-testid="viewer">Signed in as <strong>${ctx.viewer.name}</strong></span>
-<form method="post" action="/logout" class="inline">${csrfField(ctx)}<button type="submit">Sign out</button></form>
-</div>`;
+    <span data-testid="viewer">Signed in as <strong>${ctx.viewer.name}</strong></span>
+    <form method="post" action="/logout" class="inline">
+      ${csrfField(ctx)}<button type="submit">Sign out</button>
+    </form>
+  </div>`;
 }
 
 function flash(ctx: PageContext): Html | string {
   if (!ctx.flash) return "";
   const { kind, text } = ctx.flash;
-  return html`<p class="flash flash-${kind}" data-testid="flash" role="${kind === "error" ? "alert" : "status"}">${text}</p>`;
+  return html`<p
+    class="flash flash-${kind}"
+    data-testid="flash"
+    role="${kind === "error" ? "alert" : "status"}"
+  >
+    ${text}
+  </p>`;
 }
 
 /** The hidden CSRF field every form posts. */
 export function csrfField(ctx: PageContext): Html | string {
-  return ctx.csrf === undefined ? "" : html`<input type="hidden" name="_csrf" value="${ctx.csrf}">`;
+  return ctx.csrf === undefined ? "" : html`<input type="hidden" name="_csrf" value="${ctx.csrf}" />`;
 }
 
 /** A form that posts to `action` with the CSRF token, and `inner` (fields and its button). */
 export function postForm(ctx: PageContext, action: string, testid: string, inner: Html): Html {
-  return html`<form method="post" action="${action}" data-testid="${testid}" class="action">${csrfField(ctx)}${inner}</form>`;
+  return html`<form method="post" action="${action}" data-testid="${testid}" class="action">
+    ${csrfField(ctx)}${inner}
+  </form>`;
 }
