@@ -15,6 +15,7 @@ import {
   pipelinePage,
   runPage,
 } from "../../../src/server/dashboard/views";
+import { ago, statusAge, statusClass } from "../../../src/server/dashboard/views/ages";
 import { DIGEST, gatedReport } from "../report/fixture";
 
 // The dashboard's pages rendered from realistic reports: the hooks the browser tests use, old → new
@@ -296,6 +297,7 @@ describe("environmentPage", () => {
     );
     expect(page).toContain('data-testid="status">Unknown<');
     expect(count(page, "pending")).toBe(1);
+    expect(page).toMatch(/data-testid="drift"[\s\S]*?Not checked\./);
     expect(form(page, "approve")).toBeUndefined();
   });
 });
@@ -403,6 +405,20 @@ describe("loginPage and errorPage", () => {
     expect(page).toContain("403 Forbidden");
     expect(page).toContain("no &lt;script&gt;");
     expectNoInlineCode(page);
+  });
+});
+
+describe("ages", () => {
+  it("words since when a status holds, and how long ago a moment was", () => {
+    expect(statusAge("OutOfSync", "2025-03-04T09:29:00Z", NOW)).toBe("out of sync for 3h");
+    expect(statusAge("Drifted", "2025-03-01T12:30:00Z", NOW)).toBe("drifted for 3d");
+    expect(statusAge("AwaitingApproval", "2025-03-04T12:29:58Z", NOW)).toBe(
+      "awaiting approval for a few seconds",
+    );
+    expect(statusAge("Synced", undefined, NOW)).toBeUndefined();
+    expect(statusAge("Synced", "not a time", NOW)).toBeUndefined();
+    expect(ago("2025-03-04T12:25:00Z", NOW)).toBe("5m ago");
+    expect(statusClass("OutOfSync+Drifted")).toBe("status-out-of-sync-drifted");
   });
 });
 

@@ -5,7 +5,7 @@ import { shortSha } from "../../../render/format";
 import { ago } from "./ages";
 import { pager } from "./history";
 import { layout, type PageContext } from "./layout";
-import { html, type Html } from "./markup";
+import { html, type Html, table } from "./markup";
 
 // The audit log, filtered, with whether its hash chain verifies.
 
@@ -21,24 +21,11 @@ export function auditPage(
     ${
       page.items.length === 0
         ? html`<p class="empty">No entries match.</p>`
-        : html`<table class="audit">
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">Time</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Action</th>
-                <th scope="col">Environment</th>
-                <th scope="col">Commit</th>
-                <th scope="col">Plan</th>
-                <th scope="col">Verdict</th>
-                <th scope="col">Reason</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${page.items.map((entry) => row(entry, ctx.now))}
-            </tbody>
-          </table>`
+        : table(
+            "audit",
+            ["#", "Time", "Actor", "Action", "Environment", "Commit", "Plan", "Verdict", "Reason"],
+            page.items.map((entry) => row(entry, ctx.now)),
+          )
     }
     ${pager(page, (n) => `/audit?${new URLSearchParams({ ...filter, page: String(n) }).toString()}`, "entries")}`;
   return layout({ title: "Audit log", kind: "audit", body }, ctx);

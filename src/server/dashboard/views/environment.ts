@@ -5,6 +5,7 @@ import { staleLine } from "../../../render/format";
 import { statusAge, statusClass } from "./ages";
 import { layout, type PageContext, postForm } from "./layout";
 import { envPath, html, type Html } from "./markup";
+import { changeSection } from "./changes";
 import { commitsBlock, planLine, reportSections, runFooter } from "./report";
 
 // One environment: its status, the plan and what may be done about it (as the viewer's scopes
@@ -42,14 +43,7 @@ export function environmentPage(view: EnvironmentView, ctx: PageContext): Html {
         : html`<p class="empty" data-testid="no-report">
               No report yet: the environment has not been checked.
             </p>
-            <section class="changes" data-testid="pending">
-              <h2>Pending changes (Git → deployed)</h2>
-              <p class="empty">none</p>
-            </section>
-            <section class="changes" data-testid="drift">
-              <h2>Drift (live ≠ deployed)</h2>
-              <p class="empty">none</p>
-            </section>`
+            ${changeSection("pending", undefined)} ${changeSection("drift", undefined)}`
     }`;
   return layout({ title: name, kind: "environment", environment: name, body }, ctx);
 }

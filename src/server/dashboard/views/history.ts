@@ -5,7 +5,7 @@ import { shortSha } from "../../../render/format";
 import { duration } from "../../../render/markdown";
 import { ago, statusClass } from "./ages";
 import { layout, type PageContext } from "./layout";
-import { envPath, html, type Html } from "./markup";
+import { envPath, html, type Html, table } from "./markup";
 import { syncCounts } from "./report";
 
 // An environment's runs, newest first, each linking to its report.
@@ -19,24 +19,11 @@ export function historyPage(environment: string, page: Page<HistoryRow>, ctx: Pa
     ${
       page.items.length === 0
         ? html`<p class="empty">No runs${page.page > 1 ? " on this page" : " yet"}.</p>`
-        : html`<table class="history">
-            <thead>
-              <tr>
-                <th scope="col">Run</th>
-                <th scope="col">Started</th>
-                <th scope="col">Trigger</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Mode</th>
-                <th scope="col">Commit</th>
-                <th scope="col">Status</th>
-                <th scope="col">Duration</th>
-                <th scope="col">Applied</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${page.items.map((entry) => row(environment, entry, ctx.now))}
-            </tbody>
-          </table>`
+        : table(
+            "history",
+            ["Run", "Started", "Trigger", "Kind", "Mode", "Commit", "Status", "Duration", "Applied"],
+            page.items.map((entry) => row(environment, entry, ctx.now)),
+          )
     }
     ${pager(page, (n) => `${envPath(environment, "/runs")}?page=${n}`, "runs")}`;
   return layout({ title: `${environment} history`, kind: "history", environment, body }, ctx);

@@ -14,3 +14,17 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): Html 
 export function envPath(environment: string, suffix = ""): string {
   return `/environments/${encodeURIComponent(environment)}${suffix}`;
 }
+
+/** A table with a header row of `columns` and the given body rows. */
+export function table(className: string, columns: readonly string[], rows: readonly Html[]): Html {
+  return html`<table class="${className}">
+    <thead>
+      <tr>
+        ${columns.map((c) => html`<th scope="col">${c}</th>`)}
+      </tr>
+    </thead>
+    <tbody>
+      ${rows}
+    </tbody>
+  </table>`;
+}
