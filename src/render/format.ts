@@ -124,14 +124,20 @@ export function reasonLine(reason: string | undefined, max = 160): string | unde
 export function age(iso: string, now: Date): string {
   const ms = now.getTime() - Date.parse(iso);
   if (Number.isNaN(ms)) return "?";
+  const elapsed = span(ms);
+  return elapsed === undefined ? "just now" : `${elapsed} ago`;
+}
+
+/** A span of time as `age` words it without "ago": "45s", "3m", "5h", "2d"; undefined under 5 seconds. */
+export function span(ms: number): string | undefined {
   const seconds = Math.floor(ms / 1000);
-  if (seconds < 5) return "just now";
-  if (seconds < 60) return `${seconds}s ago`;
+  if (seconds < 5) return undefined;
+  if (seconds < 60) return `${seconds}s`;
   const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m ago`;
+  if (minutes < 60) return `${minutes}m`;
   const hours = Math.floor(minutes / 60);
-  if (hours < 48) return `${hours}h ago`;
-  return `${Math.floor(hours / 24)}d ago`;
+  if (hours < 48) return `${hours}h`;
+  return `${Math.floor(hours / 24)}d`;
 }
 
 export function shortSha(sha: string | undefined): string {
@@ -179,7 +185,7 @@ const SYMBOLS: Record<ResourceChange["action"], string> = {
   missing: "-",
 };
 
-const WITHOUT_PROPERTIES: Record<ResourceChange["action"], string> = {
+export const WITHOUT_PROPERTIES: Record<ResourceChange["action"], string> = {
   create: "will be created",
   update: "will be updated (no property detail)",
   replace: "will be replaced",

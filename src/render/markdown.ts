@@ -310,7 +310,8 @@ function footer(report: RunReport): string {
   ].join("\n");
 }
 
-function duration(ms: number): string {
+/** `850 ms`, `3.0 s`, `5 min 0 s`. */
+export function duration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 59_950) return `${(ms / 1000).toFixed(1)} s`;
   const seconds = Math.round(ms / 1000);
