@@ -107,6 +107,7 @@ function fakeApi(overrides: Partial<ApiPorts> = {}): ApiPorts {
       verification: { ok: true as const, entries: 0, head: "0".repeat(64) },
     })),
     verifyAudit: vi.fn(async () => ({ ok: true as const, entries: 3, head: "f".repeat(64) })),
+    runMarks: vi.fn(async () => []),
     ...overrides,
   };
 }
