@@ -26,7 +26,9 @@ export const ApproveForm = z.object({
 });
 
 export const PromoteForm = z.object({
-  from: z.string({ error: "name the environment to promote from" }).min(1, "name the environment to promote from"),
+  from: z
+    .string({ error: "name the environment to promote from" })
+    .min(1, "name the environment to promote from"),
   dryRun: checkbox,
 });
 

@@ -200,7 +200,9 @@ export function mountDashboard<E extends HonoEnv>(app: Hono<E>, deps: DashboardD
     );
 
   // Pages.
-  web.get("/", identify, readable, async (c) => render(c, pipelinePage(await api.environments(), pageContext(c))));
+  web.get("/", identify, readable, async (c) =>
+    render(c, pipelinePage(await api.environments(), pageContext(c))),
+  );
 
   web.get("/environments/:env", identify, readable, async (c) => {
     const env = c.req.param("env");
@@ -239,7 +241,10 @@ export function mountDashboard<E extends HonoEnv>(app: Hono<E>, deps: DashboardD
 
   web.get("/audit", identify, readable, async (c) => {
     const filter = given(c.req.query());
-    const { page, limit, since, until, ...rest } = parseQuery(AuditQuery, { limit: String(AUDIT_LIMIT), ...filter });
+    const { page, limit, since, until, ...rest } = parseQuery(AuditQuery, {
+      limit: String(AUDIT_LIMIT),
+      ...filter,
+    });
     const entries = await api.audit(
       {
         ...definedOnly(rest),
@@ -267,7 +272,10 @@ export function mountDashboard<E extends HonoEnv>(app: Hono<E>, deps: DashboardD
       render(c, loginPage({ ...context(c), error, ...(next ? { next } : {}) }), status);
     const wait = throttle.blockedFor(address);
     if (wait > 0) {
-      return again(429, `too many failed sign-ins from this address: try again in ${Math.ceil(wait / 60_000)} min`);
+      return again(
+        429,
+        `too many failed sign-ins from this address: try again in ${Math.ceil(wait / 60_000)} min`,
+      );
     }
     const form = LoginForm.safeParse(fields);
     if (!form.success) return again(400, firstIssue(form.error));
@@ -317,7 +325,11 @@ export function mountDashboard<E extends HonoEnv>(app: Hono<E>, deps: DashboardD
       if (!csrfMatches(fields, viewer.session)) return forbidden(c, BAD_CSRF, RELOAD);
       const needed: Scope = `${verb}:${env}`;
       if (!allows(viewer.principal.scopes, needed)) {
-        return forbidden(c, lacks(viewer.principal, needed), `sign in with a token with ${needed} (or admin)`);
+        return forbidden(
+          c,
+          lacks(viewer.principal, needed),
+          `sign in with a token with ${needed} (or admin)`,
+        );
       }
       delete fields["_csrf"];
       const input = form.safeParse(fields);
@@ -389,7 +401,11 @@ export function mountDashboard<E extends HonoEnv>(app: Hono<E>, deps: DashboardD
       let end: () => void = () => {};
       const ended = new Promise<void>((resolve) => (end = resolve));
       const unsubscribe = feed.subscribe((mark) => {
-        const data = JSON.stringify({ environment: mark.environment, runId: mark.runId, status: mark.status });
+        const data = JSON.stringify({
+          environment: mark.environment,
+          runId: mark.runId,
+          status: mark.status,
+        });
         stream.writeSSE({ event: "run", data }).catch(end);
       });
       const stop = () => {
@@ -404,7 +420,9 @@ export function mountDashboard<E extends HonoEnv>(app: Hono<E>, deps: DashboardD
         const keepAlive = options.keepAliveMs ?? 15_000;
         while (!stream.aborted && !stream.closed && !options.closed?.aborted) {
           let timer: NodeJS.Timeout | undefined;
-          const tick = new Promise<"tick">((resolve) => (timer = setTimeout(() => resolve("tick"), keepAlive)));
+          const tick = new Promise<"tick">(
+            (resolve) => (timer = setTimeout(() => resolve("tick"), keepAlive)),
+          );
           const woke = await Promise.race([tick, ended]);
           clearTimeout(timer);
           if (woke !== "tick") break;
@@ -443,7 +461,11 @@ export function mountDashboard<E extends HonoEnv>(app: Hono<E>, deps: DashboardD
 const BAD_CSRF = "the form's CSRF token is missing or wrong";
 const RELOAD = "reload the page and submit the form again";
 
-function render(c: Context, page: HtmlEscapedString, status: 200 | 400 | 401 | 403 | 404 | 429 | number = 200) {
+function render(
+  c: Context,
+  page: HtmlEscapedString,
+  status: 200 | 400 | 401 | 403 | 404 | 429 | number = 200,
+) {
   return c.html(page, status as 200);
 }
 
@@ -504,8 +526,9 @@ function parseFlash(raw: string): Flash | undefined {
  * so a link to the login page cannot send anyone elsewhere.
  */
 export function safeNext(next: string | undefined): string | undefined {
-  if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return undefined;
-  if (/[\u0000-\u001f\\]/.test(next)) return undefined;
+  if (!next || !next.startsWith("/") || next.startsWith("//")) return undefined;
+  // URL parsing drops tabs and newlines and reads "\" as "/": "/\t/evil.example" would be "//evil.example".
+  if (/[\s\\]/.test(next)) return undefined;
   const base = "http://tidegate.invalid";
   const url = new URL(next, base);
   return url.origin === base ? url.pathname + url.search : undefined;

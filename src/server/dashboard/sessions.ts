@@ -30,9 +30,7 @@ export function sameSecret(given: string, expected: string): boolean {
 export class SessionStore {
   private readonly sessions = new Map<string, Session>();
 
-  constructor(
-    private readonly options: { ttlMs: number; max: number; now: () => number },
-  ) {}
+  constructor(private readonly options: { ttlMs: number; max: number; now: () => number }) {}
 
   create(secret: string): Session {
     this.sweep();
@@ -83,7 +81,9 @@ export class SessionStore {
 export class LoginThrottle {
   private readonly failures = new Map<string, { count: number; until: number }>();
 
-  constructor(private readonly options: { max: number; windowMs: number; now: () => number; maxAddresses: number }) {}
+  constructor(
+    private readonly options: { max: number; windowMs: number; now: () => number; maxAddresses: number },
+  ) {}
 
   /** Milliseconds until `address` may try again; 0 when it may now. */
   blockedFor(address: string): number {
@@ -103,7 +103,8 @@ export class LoginThrottle {
     if (this.failures.size >= this.options.maxAddresses) {
       for (const [key, value] of this.failures) if (value.until <= now) this.failures.delete(key);
       const oldest = this.failures.keys().next().value;
-      if (this.failures.size >= this.options.maxAddresses && oldest !== undefined) this.failures.delete(oldest);
+      if (this.failures.size >= this.options.maxAddresses && oldest !== undefined)
+        this.failures.delete(oldest);
     }
     this.failures.set(address, { count: 1, until: now + this.options.windowMs });
   }

@@ -20,27 +20,31 @@ export interface PageContext {
 const sync = (value: HtmlEscapedString | Promise<HtmlEscapedString>) => value as HtmlEscapedString;
 
 function layout(title: string, body: unknown, ctx: PageContext): HtmlEscapedString {
-  return sync(html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <title>${title} · tidegate</title>
-        ${ctx.csrf ? html`<meta name="csrf-token" content="${ctx.csrf}" />` : ""}
-        <link rel="stylesheet" href="/assets/dashboard.css" />
-        <script src="/assets/dashboard.js" defer></script>
-      </head>
-      <body>
-        <nav><a href="/">Pipeline</a> <a href="/audit">Audit</a></nav>
-        ${ctx.viewer
-          ? html`<span>${ctx.viewer.name}</span>
-              <form method="post" action="/logout">
-                <input type="hidden" name="_csrf" value="${ctx.csrf ?? ""}" /><button>Sign out</button>
-              </form>`
-          : ""}
-        ${ctx.flash ? html`<p data-testid="flash" class="${ctx.flash.kind}">${ctx.flash.text}</p>` : ""}
-        <main>${body}</main>
-      </body>
-    </html>`);
+  return sync(
+    html`<!doctype html>
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <title>${title} · tidegate</title>
+          ${ctx.csrf ? html`<meta name="csrf-token" content="${ctx.csrf}" />` : ""}
+          <link rel="stylesheet" href="/assets/dashboard.css" />
+          <script src="/assets/dashboard.js" defer></script>
+        </head>
+        <body>
+          <nav><a href="/">Pipeline</a> <a href="/audit">Audit</a></nav>
+          ${
+            ctx.viewer
+              ? html`<span>${ctx.viewer.name}</span>
+                  <form method="post" action="/logout">
+                    <input type="hidden" name="_csrf" value="${ctx.csrf ?? ""}" /><button>Sign out</button>
+                  </form>`
+              : ""
+          }
+          ${ctx.flash ? html`<p data-testid="flash" class="${ctx.flash.kind}">${ctx.flash.text}</p>` : ""}
+          <main>${body}</main>
+        </body>
+      </html>`,
+  );
 }
 
 export function pipelinePage(envs: EnvironmentOverview[], ctx: PageContext): HtmlEscapedString {
@@ -60,8 +64,16 @@ export function environmentPage(
   const digest = view.report?.plan?.digest;
   const form =
     digest && ctx.csrf
-      ? html`<form data-testid="approve" method="post" action="/environments/${view.overview.environment}/approve">
-          <input type="hidden" name="_csrf" value="${ctx.csrf}" /><input type="hidden" name="digest" value="${digest}" />
+      ? html`<form
+          data-testid="approve"
+          method="post"
+          action="/environments/${view.overview.environment}/approve"
+        >
+          <input type="hidden" name="_csrf" value="${ctx.csrf}" /><input
+            type="hidden"
+            name="digest"
+            value="${digest}"
+          />
           <button>Approve</button>
         </form>`
       : "";
@@ -76,9 +88,20 @@ export function runPage(report: RunReport, ctx: PageContext): HtmlEscapedString 
   return layout(report.runId, html`<span data-testid="status">${report.status}</span>`, ctx);
 }
 
-export function historyPage(environment: string, page: Page<HistoryEntry>, ctx: PageContext): HtmlEscapedString {
+export function historyPage(
+  environment: string,
+  page: Page<HistoryEntry>,
+  ctx: PageContext,
+): HtmlEscapedString {
   const rows = page.items.map((run) => html`<li data-testid="run">${run.runId}</li>`);
-  return layout(`${environment} history`, html`<ul>${rows}</ul><p>${page.total}</p>`, ctx);
+  return layout(
+    `${environment} history`,
+    html`<ul>
+        ${rows}
+      </ul>
+      <p>${page.total}</p>`,
+    ctx,
+  );
 }
 
 export function auditPage(
