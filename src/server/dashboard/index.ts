@@ -5,6 +5,7 @@ import { csrf } from "hono/csrf";
 import { secureHeaders } from "hono/secure-headers";
 import { streamSSE } from "hono/streaming";
 import type { HtmlEscapedString } from "hono/utils/html";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import type { Principal } from "../../app/tokens";
 import { TidegateError } from "../../domain/errors";
@@ -198,6 +199,17 @@ export function mountDashboard<E extends HonoEnv>(app: Hono<E>, deps: DashboardD
       errorPage({ status: 403, title: "Forbidden", detail, ...(recovery ? { recovery } : {}) }, context(c)),
       403,
     );
+
+  /** The origin check, answering 403 with a page rather than a bare text. */
+  const formOrigin: MiddlewareHandler<DashEnv> = async (c, next) => {
+    try {
+      await originCheck(c, async () => {});
+    } catch {
+      const detail = "the form was posted from another site (its Origin is not this dashboard's)";
+      return c.html(errorPage({ status: 403, title: "Forbidden", detail }, { now: now() }), 403);
+    }
+    return next();
+  };
 
   // Pages.
   web.get("/", identify, readable, async (c) =>
@@ -461,24 +473,9 @@ export function mountDashboard<E extends HonoEnv>(app: Hono<E>, deps: DashboardD
 const BAD_CSRF = "the form's CSRF token is missing or wrong";
 const RELOAD = "reload the page and submit the form again";
 
-function render(
-  c: Context,
-  page: HtmlEscapedString,
-  status: 200 | 400 | 401 | 403 | 404 | 429 | number = 200,
-) {
-  return c.html(page, status as 200);
+function render(c: Context, page: HtmlEscapedString, status: number = 200): Response | Promise<Response> {
+  return c.html(page, status as ContentfulStatusCode);
 }
-
-/** The origin check, answering 403 with a page rather than a bare text. */
-const formOrigin: MiddlewareHandler<DashEnv> = async (c, next) => {
-  try {
-    await originCheck(c, async () => {});
-  } catch {
-    const detail = "the form was posted from another site (its Origin is not this dashboard's)";
-    return c.html(errorPage({ status: 403, title: "Forbidden", detail }, { now: new Date() }), 403);
-  }
-  return next();
-};
 
 function lacks(principal: Principal, scope: Scope): string {
   return `token '${principal.name}' lacks the scope ${scope}`;
