@@ -68,21 +68,26 @@ const HISTORY_LIMIT = 25;
 const AUDIT_LIMIT = 50;
 const UNKNOWN_TOKEN = "the token is unknown, expired or revoked";
 
-/** Every response, pages and API alike: a CSP that allows only our own script and style, no framing. */
-const securityHeaders = secureHeaders({
-  contentSecurityPolicy: {
-    defaultSrc: ["'none'"],
-    scriptSrc: ["'self'"],
-    styleSrc: ["'self'"],
-    imgSrc: ["'self'"],
-    connectSrc: ["'self'"],
-    formAction: ["'self'"],
-    frameAncestors: ["'none'"],
-    baseUri: ["'none'"],
-  },
-  referrerPolicy: "no-referrer",
-  xContentTypeOptions: "nosniff",
-});
+/**
+ * Every response, pages and API alike: a CSP that allows only our own script and style, no framing.
+ * HSTS only when tidegate speaks HTTPS itself (behind a proxy, the proxy decides).
+ */
+const securityHeaders = (https: boolean) =>
+  secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'none'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'"],
+      connectSrc: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+    },
+    referrerPolicy: "no-referrer",
+    xContentTypeOptions: "nosniff",
+    strictTransportSecurity: https,
+  });
 
 /** Hono's origin check (Origin or Sec-Fetch-Site must be this site) for every form post. */
 const originCheck = csrf();
@@ -124,7 +129,7 @@ export function mountDashboard<E extends HonoEnv>(app: Hono<E>, deps: DashboardD
   options.closed?.addEventListener("abort", () => feed.close(), { once: true });
   const clientAddress = options.clientAddress ?? peerAddress;
 
-  app.use("*", securityHeaders, async (c, next) => {
+  app.use("*", securityHeaders(secure), async (c, next) => {
     await next();
     if (!c.req.path.startsWith("/assets/")) c.header("Cache-Control", "no-store");
   });

@@ -84,7 +84,9 @@ describe("the dashboard's sessions", () => {
 
   it("marks the cookie Secure when the server speaks HTTPS", async () => {
     const { post } = setup({ secureCookies: true });
-    expect(setCookieLine(await post("/login", { token: "tg_read" }), "tidegate_session")).toContain("Secure");
+    const response = await post("/login", { token: "tg_read" });
+    expect(setCookieLine(response, "tidegate_session")).toContain("Secure");
+    expect(response.headers.get("strict-transport-security")).toContain("max-age=");
   });
 
   it("refuses an unknown token with 401 and the login page, saying nothing more than that", async () => {
@@ -298,6 +300,7 @@ describe("the dashboard's responses", () => {
       expect(response.headers.get("x-content-type-options")).toBe("nosniff");
       expect(response.headers.get("referrer-policy")).toBe("no-referrer");
       expect(response.headers.get("cache-control")).toBe("no-store");
+      expect(response.headers.get("strict-transport-security")).toBeNull();
     }
     const asset = await get("/assets/dashboard.js");
     expect(asset.status).toBe(200);
