@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { RunMark } from "../../../src/app/watch";
 import { createApp } from "../../../src/server";
 import { safeNext } from "../../../src/server/dashboard";
+import { startServer } from "../../../src/server/listen";
 import type { ApiPorts } from "../../../src/server/ports";
 import { sampleReport } from "../report/fixture";
 import { DIGEST, fakeApi, NEWER, principal } from "./fixture";
@@ -392,5 +393,19 @@ describe("the dashboard's events", () => {
     let done = false;
     while (!done) done = (await reader.read()).done;
     expect(done).toBe(true);
+  });
+
+  it("lets a real server close at once while a page listens (no waiting out the grace period)", async () => {
+    const closed = new AbortController();
+    const { app, signIn } = setup({ closed: closed.signal });
+    const { cookie } = await signIn("tg_read");
+    const server = await startServer(app.fetch, { host: "127.0.0.1", port: 0, anonymousRead: false });
+    const response = await fetch(new URL("/events", server.url), { headers: { cookie } });
+    expect(response.status).toBe(200);
+    await readUntil((response.body as ReadableStream<Uint8Array>).getReader(), ": connected");
+    const started = Date.now();
+    closed.abort();
+    await server.close();
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });
