@@ -80,5 +80,6 @@ export async function startApi(session: EngineSession, context: CommandContext):
     log: session.log,
   });
   context.stdout(`API: ${server.url} (OpenAPI document: ${server.url}/openapi.json)\n`);
+  context.stdout(`Dashboard: ${new URL("/", server.url).href}\n`);
   return server;
 }

@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { TidegateError } from "../domain/errors";
 import type { Logger } from "../log";
+import { type DashboardOptions, mountDashboard } from "./dashboard";
 import { authentication, type Authenticate, type AuthVariables, principalOf, requires } from "./auth";
 import type { ApiPorts } from "./ports";
 import { ApiError, apiError, PROBLEM_TYPE, problemOf, problemResponse } from "./problem";
@@ -37,6 +38,8 @@ export interface ServerDeps {
   anonymousRead: boolean;
   log: Pick<Logger, "error">;
   version?: string;
+  /** The dashboard's settings (sessions, events); defaults suit a server. */
+  dashboard?: DashboardOptions;
 }
 
 type Env = { Variables: AuthVariables };
@@ -77,8 +80,12 @@ export function createApp(deps: ServerDeps): OpenAPIHono<Env> {
     }
     return problemResponse(c, problemOf(error), error instanceof ApiError ? error.extra : {});
   });
-  app.notFound((c) =>
-    problemResponse(c, problemOf(apiError("not-found", `no route ${c.req.method} ${c.req.path}`))),
+  // The dashboard's pages, and the security headers of every response, come first.
+  const dashboard = mountDashboard(app, deps);
+  app.notFound(
+    (c) =>
+      dashboard.notFound(c) ??
+      problemResponse(c, problemOf(apiError("not-found", `no route ${c.req.method} ${c.req.path}`))),
   );
 
   app.use(`${API_BASE}/*`, async (c, next) => {

@@ -3,6 +3,7 @@ import type { Engine } from "../app/engine";
 import { environmentsOverview, historyPage, pageOf } from "../app/overview";
 import { auditEntries, latestReport, runReport, verifyAudit } from "../app/read";
 import { requestLook, requestProgress } from "../app/requests";
+import { runMarks } from "../app/watch";
 import type { ApiPorts } from "./ports";
 
 // The API's use cases over one Engine: the same calls the CLI makes. The read ports carry no data
@@ -32,5 +33,6 @@ export function enginePorts(engine: Engine): ApiPorts {
       return { ...pageOf(entries.reverse(), paging), verification };
     },
     verifyAudit: async () => verifyAudit(engine.audit),
+    runMarks: () => runMarks(read),
   };
 }

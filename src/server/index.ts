@@ -11,19 +11,29 @@ export type { Authenticate } from "./auth";
 export type { RunningServer } from "./listen";
 
 /** The HTTP API over an engine, listening where server.listen says. */
-export function serveApi(options: {
+export async function serveApi(options: {
   engine: Engine;
   settings: ServerSettings;
   authenticate: Authenticate;
   log: Logger;
   version?: string;
 }): Promise<RunningServer> {
+  // Closing the server ends the dashboard's event streams (they would hold it open) and its watch.
+  const closed = new AbortController();
   const app = createApp({
     api: enginePorts(options.engine),
+    dashboard: { secureCookies: options.settings.tls !== undefined, closed: closed.signal },
     authenticate: options.authenticate,
     anonymousRead: options.settings.anonymousRead,
     log: options.log,
     ...(options.version ? { version: options.version } : {}),
   });
-  return startServer(app.fetch, options.settings);
+  const server = await startServer(app.fetch, options.settings);
+  return {
+    ...server,
+    close: () => {
+      closed.abort();
+      return server.close();
+    },
+  };
 }

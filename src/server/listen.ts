@@ -17,6 +17,7 @@ export interface RunningServer {
 }
 
 const CLOSE_GRACE_MS = 5_000;
+const IDLE_SWEEP_MS = 50;
 
 export async function startServer(
   fetch: (request: Request) => Response | Promise<Response>,
@@ -40,9 +41,16 @@ export async function startServer(
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= new Promise<void>((resolve) => {
-      server.close(() => resolve());
+      // A connection whose last response ends during the grace period (a page's event stream, a
+      // slow request) is closed as soon as it is idle, not when its keep-alive times out.
+      const idle = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+      const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+      server.close(() => {
+        clearInterval(idle);
+        clearTimeout(cut);
+        resolve();
+      });
       server.closeIdleConnections();
-      setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
     }));
   return { url: `${tls ? "https" : "http"}://${host}:${port}${API_BASE}`, close };
 }

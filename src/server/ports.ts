@@ -4,6 +4,7 @@ import type { ApproveResult } from "../app/engine";
 import type { EnvironmentOverview, Page } from "../app/overview";
 import type { HistoryEntry } from "../app/read";
 import type { LookKind, LookRequest, RequestProgress } from "../app/requests";
+import type { RunMark } from "../app/watch";
 import type { Approval } from "../domain/gates";
 import type { RunReport } from "../domain/model";
 import type { PromoteResult } from "../domain/promotion";
@@ -37,4 +38,6 @@ export interface ApiPorts {
   ): Promise<PromoteResult>;
   audit(filter: AuditFilter, paging: Paging): Promise<Page<AuditEntry> & { verification: VerifyResult }>;
   verifyAudit(): Promise<VerifyResult>;
+  /** Each environment's latest run, from the status rows alone: what the dashboard's events poll. */
+  runMarks(): Promise<RunMark[]>;
 }
