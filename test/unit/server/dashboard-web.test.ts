@@ -242,7 +242,7 @@ describe("the dashboard's forms", () => {
     const page = await (
       await get("/environments/prod", `${cookie}; ${cookieOf(response, "tidegate_flash")}`)
     ).text();
-    expect(page).toMatch(/data-testid="flash" class="error"/);
+    expect(page).toMatch(/class="flash flash-error"\s+data-testid="flash"/);
     expect(page).toContain(`now ${NEWER}`);
   });
 
