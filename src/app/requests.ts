@@ -39,7 +39,14 @@ export async function requestLook(
   assertKnown(ports, environment);
   const reason = `${kind} requested by ${actor.id} (request ${ports.newId()})`;
   const at = ports.now().toISOString();
-  const seq = await ports.store.addRequest({ environment, reason, priority: "person", actor: actor.id, at });
+  const seq = await ports.store.addRequest({
+    environment,
+    reason,
+    priority: "person",
+    actor: actor.id,
+    look: kind,
+    at,
+  });
   return { seq, environment, kind, reason, actor: actor.id, at };
 }
 

@@ -176,8 +176,9 @@ export class Daemon {
   }
 
   /**
-   * A request re-judges its environment: in full when it waits on its gates (an approval or a
-   * revocation changes what they say), else a poll, which looks further only if the head moved.
+   * A request for a check or a sync (the API's, the dashboard's) is a full check. Any other request
+   * re-judges its environment: in full when it waits on its gates (an approval or a revocation
+   * changes what they say), else a poll, which looks further only if the head moved.
    */
   private async onRequest(request: StoredRequest): Promise<void> {
     const { engine, log } = this.options;
@@ -186,7 +187,8 @@ export class Daemon {
       return;
     }
     const status = (await engine.store.status(request.environment))?.status;
-    const kind: WorkKind = status !== undefined && WAITING_ON_GATES.has(status) ? "check" : "poll";
+    const waiting = status !== undefined && WAITING_ON_GATES.has(status);
+    const kind: WorkKind = request.look !== undefined || waiting ? "check" : "poll";
     const { outcome } = this.queue.add({
       key: request.environment,
       kind,

@@ -141,4 +141,8 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   ALTER TABLE approvals ADD COLUMN owner TEXT;
   `,
+  // 6: a request for a full check or a sync (the API's and the dashboard's), not only a re-judge.
+  `
+  ALTER TABLE requests ADD COLUMN look TEXT;
+  `,
 ];

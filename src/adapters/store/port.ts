@@ -194,6 +194,11 @@ export interface NewWorkRequest {
   reason: string;
   priority: RequestPriority;
   actor?: string;
+  /**
+   * A person asked for a full check (or a sync): the daemon checks even when the head has not
+   * moved. Without it a request only re-judges (a poll, or a check when gates wait).
+   */
+  look?: "check" | "sync";
   /** ISO 8601. */
   at: string;
 }

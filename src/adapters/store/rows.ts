@@ -91,6 +91,7 @@ export const NewWorkRequestSchema = z.object({
   reason: z.string(),
   priority: z.enum(["person", "schedule"]),
   actor: z.string().optional(),
+  look: z.enum(["check", "sync"]).optional(),
   at: z.string(),
 });
 
@@ -274,6 +275,7 @@ export function requestFromRow(row: Row): WorkRequest {
       reason: row.reason,
       priority: row.priority,
       actor: row.actor,
+      look: row.look,
       at: row.at,
     }),
     `work request ${String(row.seq)}`,

@@ -185,7 +185,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     ),
     releaseLease: db.prepare("DELETE FROM leases WHERE key = ? AND owner = ?"),
     insertRequest: db.prepare(
-      `INSERT INTO requests (environment, reason, priority, actor, at, at_ms) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO requests (environment, reason, priority, actor, look, at, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
        RETURNING seq`,
     ),
     requestsSince: db.prepare("SELECT * FROM requests WHERE seq > ? ORDER BY seq LIMIT ?"),
@@ -473,6 +473,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
         r.reason,
         r.priority,
         r.actor ?? null,
+        r.look ?? null,
         r.at,
         epochMs(r.at, "at"),
       );

@@ -123,6 +123,12 @@ export function coordinationContract(factory: StoreFactory): void {
       expect((await daemon.requestsSince(first)).map((r) => r.seq)).toEqual([second, third]);
       expect((await daemon.requestsSince(0, 2)).map((r) => r.seq)).toEqual([first, second]);
       expect(await daemon.requestsSince(third)).toEqual([]);
+
+      // A request for a full look keeps what it asked for.
+      const fourth = await cli.addRequest(request("prod", { look: "sync", at: at(2) }));
+      expect(await daemon.requestsSince(third)).toEqual([
+        { ...request("prod", { look: "sync", at: at(2) }), seq: fourth },
+      ]);
     });
 
     it("are pruned by time, and a seq is never given twice", async () => {

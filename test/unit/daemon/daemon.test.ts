@@ -45,12 +45,13 @@ function fakeSource() {
   const requests: WorkRequest[] = [];
   return {
     requests,
-    add(environment: string, reason: string) {
+    add(environment: string, reason: string, look?: "check" | "sync") {
       requests.push({
         seq: requests.length + 1,
         environment,
         reason,
         priority: "person",
+        ...(look ? { look } : {}),
         at: "2026-01-01T00:00:00Z",
       });
     },
@@ -106,6 +107,20 @@ describe("Daemon", () => {
       "poll stage (approval revoked by bob@example.com)",
     ]);
     expect(daemon.stats()).toMatchObject({ enqueued: 4, run: 4, failed: 0 });
+  });
+
+  it("checks in full when a person asked for a check or a sync, even with nothing waiting", async () => {
+    const { daemon, calls, requests } = setup(["stage"]);
+    await daemon.startup();
+    daemon.watch();
+    requests.add("stage", "check requested by ada", "check");
+    await vi.waitFor(() => expect(calls).toHaveLength(2), WAIT);
+    requests.add("stage", "sync requested by ada", "sync");
+    await vi.waitFor(() => expect(calls).toHaveLength(3), WAIT);
+    expect(calls.slice(1)).toEqual([
+      "check stage (check requested by ada)",
+      "check stage (sync requested by ada)",
+    ]);
   });
 
   it("stops once: a second stop returns the same result, and no request is read after", async () => {
