@@ -75,7 +75,7 @@ export async function historyPage(
 ): Promise<Page<HistoryEntry>> {
   const { page, limit } = paging;
   const upTo = await history(read, environment, page * limit);
-  const total = (await read.store?.reports(environment, Number.MAX_SAFE_INTEGER))?.length ?? 0;
+  const total = (await read.store?.reportCount(environment)) ?? 0;
   return { items: upTo.slice((page - 1) * limit), page, limit, total };
 }
 

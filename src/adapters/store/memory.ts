@@ -261,6 +261,10 @@ export function openMemoryStore(
       }));
     },
 
+    async reportCount(environment: string) {
+      return [...state.reports.values()].filter((e) => e.report.environment === environment).length;
+    },
+
     async report(runId: string) {
       const entry = state.reports.get(runId);
       return entry ? storedReport(runId, copy(entry.report)) : undefined;

@@ -110,6 +110,8 @@ export interface ReportStore {
   saveReport(report: RunReport): Promise<void>;
   latestReport(environment: string): Promise<RunReport | undefined>;
   reports(environment: string, limit: number): Promise<ReportSummary[]>;
+  /** How many reports the environment has (what a history's pager shows as its total). */
+  reportCount(environment: string): Promise<number>;
   report(runId: string): Promise<RunReport | undefined>;
 }
 

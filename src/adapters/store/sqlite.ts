@@ -131,6 +131,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
       `INSERT INTO reports (run_id, environment, status, started_at, started_ms, body)
        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
     ),
+    reportCount: db.prepare("SELECT count(*) AS n FROM reports WHERE environment = ?"),
     reportBody: db.prepare("SELECT body FROM reports WHERE run_id = ?"),
     latestReport: db.prepare(
       "SELECT run_id, body FROM reports WHERE environment = ? ORDER BY started_ms DESC, seq DESC LIMIT 1",
@@ -357,6 +358,10 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
 
     reports(environment: string, limit: number): ReportSummary[] {
       return sql.reports.all(environment, positiveInteger(limit, "limit")).map(summaryFromRow);
+    },
+
+    reportCount(environment: string): number {
+      return Number(sql.reportCount.get(environment)?.n ?? 0);
     },
 
     report(runId: string): RunReport | undefined {

@@ -263,6 +263,9 @@ export function runContract(factory: StoreFactory): void {
         { runId: "r1", startedAt: "2025-03-04T09:00:00.000Z", status: "Synced" },
       ]);
       expect((await store.reports("test", 2)).map((r) => r.runId)).toEqual(["r3", "r2"]);
+      expect(await store.reportCount("test")).toBe(3);
+      expect(await store.reportCount("prod")).toBe(1);
+      expect(await store.reportCount("stage")).toBe(0);
       expect((await store.latestReport("test"))?.runId).toBe("r3");
       expect((await store.latestReport("prod"))?.runId).toBe("p1");
       expect(await store.latestReport("stage")).toBeUndefined();
@@ -276,6 +279,7 @@ export function runContract(factory: StoreFactory): void {
       await store.saveReport(sampleReport());
       await store.saveReport(sampleReport());
       expect(await store.reports("test", 10)).toHaveLength(1);
+      expect(await store.reportCount("test")).toBe(1);
       expect(await storeError(async () => await store.saveReport(sampleReport({ status: "Synced" })))).toBe(
         "conflict",
       );
