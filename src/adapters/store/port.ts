@@ -112,6 +112,11 @@ export interface ReportStore {
   reports(environment: string, limit: number): Promise<ReportSummary[]>;
   /** How many reports the environment has (what a history's pager shows as its total). */
   reportCount(environment: string): Promise<number>;
+  /**
+   * Since when the environment's reports say `status`: the start of the oldest report of the newest
+   * unbroken series with that status; undefined when the newest report says another (or none is).
+   */
+  statusSince(environment: string, status: string): Promise<string | undefined>;
   report(runId: string): Promise<RunReport | undefined>;
 }
 
