@@ -8,6 +8,7 @@ import { provisionKubernetes } from "../devenv/kubernetes/binaries";
 import { chooseEmulator, type EmulatorFacts, type EmulatorKind } from "../devenv/emulator";
 import { DEFAULT_LOCALSTACK_IMAGE } from "../devenv/emulator/localstack";
 import { venvPaths } from "../devenv/emulator/moto";
+import { CHROMIUM_FIX, findChromium } from "../devenv/browser/chromium";
 import { provisionPulumi, type PulumiToolchain, ToolchainError } from "../devenv/toolchain/pulumi";
 import { enginePath } from "../adapters/pulumi/toolchain";
 import { containmentDiagnosis, sandboxDiagnosis } from "../adapters/sandbox";
@@ -113,6 +114,8 @@ const CHECKS: ProbeSpec[] = [
   { name: "go", required: false, run: probeGo },
   { name: "python3", required: false, run: probePython },
   { name: "git", required: true, run: probeGit },
+  // Only the dashboard's browser tests drive a browser: a warning, never a failure.
+  { name: "chromium", required: false, run: (p) => probeChromium(p.env) },
   { name: "sandbox", required: false, run: () => sandboxDiagnosis() },
   { name: "containment", required: false, run: () => containmentDiagnosis() },
 ];
@@ -313,6 +316,17 @@ async function probeGit(probe: ProbeContext): Promise<FindingResult> {
   return result.ok
     ? { ok: true, detail: result.detail }
     : { ok: false, detail: result.detail, fix: "install git" };
+}
+
+/** The browser the dashboard's tests drive: where it is and its version, or how to get one. */
+export async function probeChromium(env: NodeJS.ProcessEnv): Promise<FindingResult> {
+  const found = findChromium(env);
+  if (found.missing) {
+    return { ok: false, detail: `${found.missing} (only the dashboard's tests need it)`, fix: CHROMIUM_FIX };
+  }
+  const result = await versionOf(found.path, ["--version"], env);
+  if (!result.ok) return { ok: false, detail: `${found.path}: ${result.detail}`, fix: CHROMIUM_FIX };
+  return { ok: true, detail: `Chromium found at ${found.path}: ${result.detail}` };
 }
 
 /** A broken build in tidegate's cache is rebuilt by removing it; anything else by setup. */

@@ -1,7 +1,8 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 import { type CommandContext, UsageError } from "../../../src/cli/command";
 import {
@@ -17,6 +18,8 @@ import {
   pinnedPulumiVersion,
   summarize,
 } from "../../../src/cli/doctor-report";
+import { probeChromium } from "../../../src/cli/doctor";
+import { launchBrowser } from "../../helpers/browser";
 import { main, reportError } from "../../../src/main";
 
 const repoRoot = path.resolve(__dirname, "../../..");
@@ -224,5 +227,48 @@ describe("the doctor command line", () => {
     expect(await main([], context)).toBe(2);
     expect(context.err.join("")).toContain("Usage: tidegate <command> [options]");
     expect(context.err.join("")).toContain("  doctor ");
+  });
+});
+
+describe("the chromium check", () => {
+  it("names the browser and its version, or says how to get one", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "tidegate-chromium-"));
+    try {
+      const fake = path.join(dir, "chromium");
+      writeFileSync(
+        fake,
+        "#!/bin/sh\necho 'Chromium 156.0.8078.108 built on Debian GNU/Linux 12 (bookworm)'\n",
+        {
+          mode: 0o755,
+        },
+      );
+      const found = await probeChromium({ ...process.env, TIDEGATE_CHROMIUM: fake });
+      expect(found).toEqual({
+        ok: true,
+        detail: `Chromium found at ${fake}: Chromium 156.0.8078.108 built on Debian GNU/Linux 12 (bookworm)`,
+      });
+
+      const gone = path.join(dir, "nope");
+      const missing = await probeChromium({ ...process.env, TIDEGATE_CHROMIUM: gone });
+      expect(missing.ok).toBe(false);
+      expect(missing.detail).toContain(`TIDEGATE_CHROMIUM=${gone}`);
+      expect(missing.fix).toContain("scripts/setup.sh");
+      expect(missing.fix).toContain("TIDEGATE_CHROMIUM");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("launchBrowser", () => {
+  it("fails naming the fix when there is no Chromium", async () => {
+    vi.stubEnv("TIDEGATE_CHROMIUM", "/nonexistent/chromium");
+    try {
+      await expect(launchBrowser()).rejects.toThrow(
+        /no executable Chromium at TIDEGATE_CHROMIUM=\/nonexistent\/chromium; fix: bash scripts\/setup\.sh/,
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
