@@ -131,13 +131,7 @@ async function latency(
   };
   if ((await get()) !== 200) return undefined;
   for (let i = 0; i < WARM_UP; i++) await get();
-  const times: number[] = [];
-  for (let i = 0; i < REQUESTS; i++) {
-    const start = performance.now();
-    await get();
-    times.push(performance.now() - start);
-  }
-  times.sort((a, b) => a - b);
+  const times = await sortedTimes(REQUESTS, get);
   return { p50: percentile(times, 50), p95: percentile(times, 95) };
 }
 
@@ -163,15 +157,15 @@ async function pageHeaders(origin: string, secret: string): Promise<Record<strin
   return cookie ? { cookie } : bearer;
 }
 
-async function medianOf(n: number, fn: () => Promise<unknown>): Promise<number> {
+/** How long each of `n` sequential calls took, in ms, shortest first. */
+async function sortedTimes(n: number, fn: () => Promise<unknown>): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const start = performance.now();
     await fn();
     times.push(performance.now() - start);
   }
-  times.sort((a, b) => a - b);
-  return percentile(times, 50);
+  return times.sort((a, b) => a - b);
 }
 
 export async function apiBench(log: (line: string) => void = (l) => console.error(l)): Promise<LatencyRow[]> {
@@ -204,7 +198,8 @@ export async function apiBench(log: (line: string) => void = (l) => console.erro
     try {
       // The baseline: what `tidegate status --json` does once its store is open (read every status
       // row, then print it), in this process so process start-up does not hide the difference.
-      const baseline = await medianOf(21, async () => JSON.stringify({ environments: await status(read) }));
+      const statusJson = async () => JSON.stringify({ environments: await status(read) });
+      const baseline = percentile(await sortedTimes(21, statusJson), 50);
       const origin = server.url.replace(/\/api\/v1$/, "");
       const auth = { authorization: `Bearer ${secret}` };
       const rows: LatencyRow[] = [];
