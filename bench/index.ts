@@ -16,6 +16,7 @@ import { enginePath } from "../src/adapters/pulumi/toolchain";
 import { repoRoot } from "../src/config/repo";
 import { exampleRepositoryFiles, PROJECT, writeTidegateConfig } from "../test/helpers/example";
 import { createGitRemote } from "../test/helpers/git";
+import { apiBench, formatLatencyTable } from "./api";
 
 const run = promisify(execFile);
 
@@ -190,6 +191,9 @@ async function main(): Promise<void> {
     remote.cleanup();
     fs.rmSync(scratch, { recursive: true, force: true });
   }
+  // The HTTP API and the dashboard on a large store (no emulator or Pulumi needed).
+  console.log("");
+  console.log(formatLatencyTable(await apiBench()));
 }
 
 main().catch((err) => {

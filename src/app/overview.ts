@@ -1,14 +1,11 @@
 import type { GateVerdict } from "../domain/gates";
-import type { CommitInfo, EnvironmentStatus, ReportSummary } from "../domain/model";
+import type { CommitInfo } from "../domain/model";
 import type { StatusRow } from "../render/format";
-import { history, type HistoryEntry, latestReportOrNone, type ReadPorts, status } from "./read";
+import { history, type HistoryEntry, type ReadPorts, status } from "./read";
 
 // What a page or a script needs to see every environment at once: its status row, since when it has
 // been in that status, the head commit it wants to deploy, the plan's digest and the gates' verdicts.
 // Built from the status rows and the run history only; nothing here runs a check.
-
-/** How far back the history is read to find when the current status began. */
-const SINCE_WINDOW = 500;
 
 export interface EnvironmentOverview extends StatusRow {
   /**
@@ -28,9 +25,10 @@ export async function environmentsOverview(read: ReadPorts): Promise<Environment
   const rows = await status(read);
   const out: EnvironmentOverview[] = [];
   for (const row of rows) {
-    const report = await latestReportOrNone(read, row.environment);
-    const summaries = (await read.store?.reports(row.environment, SINCE_WINDOW)) ?? [];
-    const since = statusSince(row.status, summaries);
+    // The row already says whether a run was interrupted; of the report, only its facts are read.
+    const report = await read.store?.latestReport(row.environment);
+    // One query per environment: reading its run history here made this page slow on a busy store.
+    const since = await read.store?.statusSince(row.environment, row.status);
     const head = report?.desired && report.desired.sha === row.headCommit ? report.desired : undefined;
     out.push({
       ...row,
@@ -41,22 +39,6 @@ export async function environmentsOverview(read: ReadPorts): Promise<Environment
     });
   }
   return out;
-}
-
-/**
- * The start of the oldest run in the newest unbroken series of runs with `current` status (newest
- * first in `summaries`); undefined when the newest run has another status (or there is none).
- */
-export function statusSince(
-  current: EnvironmentStatus,
-  summaries: readonly Pick<ReportSummary, "status" | "startedAt">[],
-): string | undefined {
-  let since: string | undefined;
-  for (const summary of summaries) {
-    if (summary.status !== current) break;
-    since = summary.startedAt;
-  }
-  return since;
 }
 
 export interface Page<T> {
@@ -75,7 +57,7 @@ export async function historyPage(
 ): Promise<Page<HistoryEntry>> {
   const { page, limit } = paging;
   const upTo = await history(read, environment, page * limit);
-  const total = (await read.store?.reports(environment, Number.MAX_SAFE_INTEGER))?.length ?? 0;
+  const total = (await read.store?.reportCount(environment)) ?? 0;
   return { items: upTo.slice((page - 1) * limit), page, limit, total };
 }
 

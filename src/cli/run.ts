@@ -18,6 +18,8 @@ import {
 } from "./context";
 import { errorKind, errorRecord } from "../domain/errors";
 import { startApi } from "./serve";
+import { dashboardLine, exampleReadToken } from "./example-token";
+import { TokenService } from "../app/tokens";
 import type { RunningServer } from "../server";
 import { alignColumns, anyFailed, formatStatusTable, statusRows } from "../render/format";
 
@@ -121,6 +123,10 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
   try {
     // The API answers from the start: during the startup checks it shows them Progressing.
     if (!flag(args, "once")) api = await startApiBesideDaemon(session, context);
+    if (api && example) {
+      const tokens = new TokenService({ store: session.engine.store, audit: session.engine.audit });
+      context.stdout(dashboardLine(api.url, (await exampleReadToken(tokens)).secret));
+    }
     const statuses = await daemon.startup();
     if (stopping) {
       await stopped;

@@ -2,6 +2,7 @@ import { person } from "../../src/app/actor";
 import { TokenService } from "../../src/app/tokens";
 import { openAuditLog, openStore, storeSpec } from "../../src/compose";
 import { parseScope } from "../../src/domain/token";
+import { eventually, type TidegateProcess } from "./process";
 
 // API tokens for tests against a real tidegate process: the one place that makes them.
 
@@ -44,4 +45,17 @@ export async function apiCall(
     type: response.headers.get("content-type") ?? "",
     body: (await response.json()) as Record<string, unknown>,
   };
+}
+
+/** The API's base URL a `tidegate run` or `serve` prints once it listens (fails when it exits first). */
+export function apiUrlOf(tidegate: TidegateProcess, timeoutMs = 120_000): Promise<string> {
+  const logs = () => `stderr:\n${tidegate.stderr().slice(-4000)}`;
+  return eventually(
+    () => `the API's URL (${logs()})`,
+    timeoutMs,
+    async () => {
+      if (tidegate.child.exitCode !== null) throw new Error(`tidegate exited: ${logs()}`);
+      return /API: (http:\/\/127\.0\.0\.1:\d+\/api\/v1)/.exec(tidegate.stdout())?.[1];
+    },
+  );
 }

@@ -9,6 +9,7 @@ import type { Engine } from "../../src/app/engine";
 import { dataPaths } from "../../src/config/paths";
 import { createLogger } from "../../src/log";
 import { KnownSecrets } from "../../src/log/redact";
+import { PulumiStack } from "../../src/adapters/pulumi/stack";
 import { composeEngine, loadEngineConfig } from "../../src/compose";
 import { exampleRepositoryFiles, PROJECT, writeTidegateConfig } from "./example";
 import { createGitRemote, type GitRemoteFixture } from "./git";
@@ -163,4 +164,41 @@ export function reportTexts(dataDir: string): string[] {
   };
   walk(dir);
   return out;
+}
+
+/**
+ * Sets stack config values as a developer would (`pulumi config set [--secret]` in a clone of the
+ * environment's branch), commits the stack config file and pushes it; returns the file as committed.
+ * The deployed salt is pinned first: without it Pulumi would encrypt with a new salt, and tidegate
+ * refuses a committed salt that would replace the deployed stack's.
+ */
+export async function setStackConfig(
+  f: EngineFixture,
+  env: string,
+  options: { passphrase: string; values: Record<string, string>; secret: boolean; message: string },
+): Promise<string> {
+  const clone = path.join(f.remote.workDir, PROJECT);
+  await f.remote.switchBranch(env);
+  await f.remote.git("pull", "--quiet", "--ff-only", "origin", env);
+  const modules = path.join(clone, "node_modules");
+  fs.symlinkSync(path.join(__dirname, "..", "..", "node_modules"), modules);
+  try {
+    const stack = await PulumiStack.open({
+      workDir: clone,
+      stackName: f.stackName(env),
+      backendUrl: `file://${path.join(path.dirname(f.configPath), "state")}`,
+      passphrase: options.passphrase,
+      toolchain: inject("toolchain"),
+    });
+    await stack.verifySecrets();
+    for (const [key, value] of Object.entries(options.values))
+      await stack.setConfig(key, value, options.secret);
+  } finally {
+    fs.unlinkSync(modules);
+  }
+  const file = fs.readFileSync(path.join(f.remote.workDir, f.stackConfigFile(env)), "utf8");
+  await f.remote.commitFiles({ [f.stackConfigFile(env)]: file }, options.message);
+  await f.remote.push(env);
+  await f.remote.switchBranch("main");
+  return file;
 }

@@ -1,11 +1,14 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
 import * as http from "node:http";
+import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
+import * as path from "node:path";
 
 /** A real Git smart-HTTP server on 127.0.0.1: `git http-backend` behind HTTP Basic auth. */
 export interface GitHttpServer {
-  /** `http://127.0.0.1:<port>/<repo>` (no credentials). */
+  /** `http(s)://127.0.0.1:<port>/<repo>` (no credentials). */
   url(repo: string): string;
   /** Requests that came with the right credentials, and those refused. */
   counts: { authorized: number; refused: number };
@@ -17,6 +20,33 @@ export interface GitHttpServerOptions {
   projectRoot: string;
   username: string;
   password: string;
+  /** Serve HTTPS with this key and certificate (see selfSignedCertificate). */
+  tls?: { key: string; cert: string };
+}
+
+/**
+ * A key and a certificate for 127.0.0.1 written into `dir`, and a Git configuration trusting it:
+ * point XDG_CONFIG_HOME at `xdgConfigHome` for the Git that should trust the server.
+ */
+export function selfSignedCertificate(dir: string): { key: string; cert: string; xdgConfigHome: string } {
+  const keyFile = path.join(dir, "key.pem");
+  const certFile = path.join(dir, "cert.pem");
+  execFileSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"].concat([
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+    ]),
+    { stdio: "ignore" },
+  );
+  const xdgConfigHome = path.join(dir, "xdg");
+  fs.mkdirSync(path.join(xdgConfigHome, "git"), { recursive: true });
+  fs.writeFileSync(path.join(xdgConfigHome, "git", "config"), `[http]\n\tsslCAInfo = ${certFile}\n`);
+  return { key: fs.readFileSync(keyFile, "utf8"), cert: fs.readFileSync(certFile, "utf8"), xdgConfigHome };
 }
 
 /**
@@ -26,7 +56,7 @@ export interface GitHttpServerOptions {
 export async function startGitHttpServer(options: GitHttpServerOptions): Promise<GitHttpServer> {
   const expected = `Basic ${Buffer.from(`${options.username}:${options.password}`).toString("base64")}`;
   const counts = { authorized: 0, refused: 0 };
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     if (req.headers.authorization !== expected) {
       counts.refused++;
       res.writeHead(401, { "WWW-Authenticate": 'Basic realm="tidegate-test"' }).end();
@@ -85,11 +115,12 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
       if (!headersSent) res.writeHead(500);
       res.end();
     });
-  });
+  };
+  const server = options.tls ? https.createServer(options.tls, handler) : http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: (repo) => `http://127.0.0.1:${port}/${repo}`,
+    url: (repo) => `${options.tls ? "https" : "http"}://127.0.0.1:${port}/${repo}`,
     counts,
     close: () =>
       new Promise((resolve) => {

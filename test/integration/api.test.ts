@@ -5,7 +5,7 @@ import { parse, stringify } from "yaml";
 import { awsEnvVars } from "../../src/devenv/emulator";
 import { RunReportSchema } from "../../src/domain/report-schema";
 import { emulatorDefinition } from "../helpers/aws";
-import { apiCall, createApiToken } from "../helpers/api";
+import { apiCall, apiUrlOf, createApiToken } from "../helpers/api";
 import { createEngineFixture, type EngineFixture } from "../helpers/engine";
 import { eventually, killTidegate, startTidegate, type TidegateProcess } from "../helpers/process";
 
@@ -52,14 +52,7 @@ describe("the HTTP API of tidegate run", () => {
     const d = daemon;
     const logs = () => `daemon stderr:\n${d.stderr().slice(-4000)}`;
 
-    const base = await eventually(
-      () => `the API's URL (${logs()})`,
-      120_000,
-      async () => {
-        if (d.child.exitCode !== null) throw new Error(`tidegate run exited: ${logs()}`);
-        return /API: (http:\/\/127\.0\.0\.1:\d+\/api\/v1)/.exec(d.stdout())?.[1];
-      },
-    );
+    const base = await apiUrlOf(d);
 
     // Without a token: 401, as problem+json.
     const anonymous = await apiCall(base, undefined, "GET", "/environments");
@@ -148,15 +141,7 @@ describe("the HTTP API of tidegate run", () => {
     // `tidegate serve`: the API alone, on the same store.
     const server = startTidegate(["serve", "--config", f.configPath], awsEnvVars(inject("aws")));
     daemon = server;
-    const served = await eventually(
-      () => `serve's URL (${server.stderr().slice(-4000)})`,
-      120_000,
-      async () => {
-        if (server.child.exitCode !== null)
-          throw new Error(`tidegate serve exited: ${server.stderr().slice(-4000)}`);
-        return /API: (http:\/\/127\.0\.0\.1:\d+\/api\/v1)/.exec(server.stdout())?.[1];
-      },
-    );
+    const served = await apiUrlOf(server);
     const listed = await apiCall(served, reader, "GET", "/environments");
     expect((listed.body.environments as Row[]).map((r) => [r.environment, r.status])).toEqual([
       ["test", "Synced"],

@@ -2,14 +2,13 @@ import { GetBucketTaggingCommand, PutBucketTaggingCommand } from "@aws-sdk/clien
 import { GetQueueAttributesCommand, GetQueueUrlCommand, type QueueAttributeName } from "@aws-sdk/client-sqs";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dataPaths } from "../../src/config/paths";
 import type { RunReport } from "../../src/domain/model";
 import type { ResourceChange } from "../../src/domain/changes";
-import { PulumiStack } from "../../src/adapters/pulumi/stack";
 import { awsClients } from "../helpers/aws";
 import { runCli } from "../helpers/cli";
-import { createEngineFixture, PROJECT, reportTexts, type EngineFixture } from "../helpers/engine";
+import { createEngineFixture, reportTexts, setStackConfig, type EngineFixture } from "../helpers/engine";
 
 const SECRET = "tidegate-planted-secret-8f3a1c";
 
@@ -170,27 +169,13 @@ describe("checking and syncing environments", () => {
 
   it("never logs, reports or stores a secret from the stack config", async () => {
     // Set the secret as a developer would (pulumi config set --secret) and commit the encrypted file.
-    const clone = path.join(f.remote.workDir, PROJECT);
-    await f.remote.switchBranch("test");
-    await f.remote.git("pull", "--quiet", "--ff-only", "origin", "test");
-    fs.symlinkSync(path.join(__dirname, "..", "..", "node_modules"), path.join(clone, "node_modules"));
-    const stack = await PulumiStack.open({
-      workDir: clone,
-      stackName: f.stackName("test"),
-      backendUrl: `file://${stateDir}`,
+    const encrypted = await setStackConfig(f, "test", {
       passphrase: f.passphrase,
-      toolchain: inject("toolchain"),
+      values: { databasePassword: SECRET },
+      secret: true,
+      message: "Add the database password",
     });
-    // Pins the deployed salt in the clone's stack config first: without it, Pulumi would encrypt with
-    // a new salt, and tidegate refuses a committed salt that would replace the deployed stack's.
-    await stack.verifySecrets();
-    await stack.setConfig("databasePassword", SECRET, true);
-    fs.unlinkSync(path.join(clone, "node_modules"));
-    const encrypted = fs.readFileSync(path.join(f.remote.workDir, f.stackConfigFile("test")), "utf8");
     expect(encrypted).not.toContain(SECRET);
-    await f.remote.commitFiles({ [f.stackConfigFile("test")]: encrypted }, "Add the database password");
-    await f.remote.push("test");
-    await f.remote.switchBranch("main");
 
     const checked: RunReport = await f.engine.check("test", {
       kind: "sync",

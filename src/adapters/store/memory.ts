@@ -261,6 +261,20 @@ export function openMemoryStore(
       }));
     },
 
+    async reportCount(environment: string) {
+      return [...state.reports.values()].filter((e) => e.report.environment === environment).length;
+    },
+
+    async statusSince(environment: string, status: string) {
+      let since: string | undefined;
+      for (const e of newestFirst(state.reports.values())) {
+        if (e.report.environment !== environment) continue;
+        if (e.report.status !== status) break;
+        since = e.report.startedAt;
+      }
+      return since;
+    },
+
     async report(runId: string) {
       const entry = state.reports.get(runId);
       return entry ? storedReport(runId, copy(entry.report)) : undefined;

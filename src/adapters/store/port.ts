@@ -110,6 +110,13 @@ export interface ReportStore {
   saveReport(report: RunReport): Promise<void>;
   latestReport(environment: string): Promise<RunReport | undefined>;
   reports(environment: string, limit: number): Promise<ReportSummary[]>;
+  /** How many reports the environment has (what a history's pager shows as its total). */
+  reportCount(environment: string): Promise<number>;
+  /**
+   * Since when the environment's reports say `status`: the start of the oldest report of the newest
+   * unbroken series with that status; undefined when the newest report says another (or none is).
+   */
+  statusSince(environment: string, status: string): Promise<string | undefined>;
   report(runId: string): Promise<RunReport | undefined>;
 }
 

@@ -131,6 +131,17 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
       `INSERT INTO reports (run_id, environment, status, started_at, started_ms, body)
        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
     ),
+    reportCount: db.prepare("SELECT count(*) AS n FROM reports WHERE environment = ?"),
+    // The newest report with another status ends the series; the oldest report after it began it.
+    statusSince: db.prepare(
+      `WITH other AS (
+         SELECT started_ms, seq FROM reports WHERE environment = :environment AND status <> :status
+         ORDER BY started_ms DESC, seq DESC LIMIT 1)
+       SELECT started_at FROM reports
+       WHERE environment = :environment
+         AND (NOT EXISTS (SELECT 1 FROM other) OR (started_ms, seq) > (SELECT started_ms, seq FROM other))
+       ORDER BY started_ms, seq LIMIT 1`,
+    ),
     reportBody: db.prepare("SELECT body FROM reports WHERE run_id = ?"),
     latestReport: db.prepare(
       "SELECT run_id, body FROM reports WHERE environment = ? ORDER BY started_ms DESC, seq DESC LIMIT 1",
@@ -357,6 +368,15 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
 
     reports(environment: string, limit: number): ReportSummary[] {
       return sql.reports.all(environment, positiveInteger(limit, "limit")).map(summaryFromRow);
+    },
+
+    reportCount(environment: string): number {
+      return Number(sql.reportCount.get(environment)?.n ?? 0);
+    },
+
+    statusSince(environment: string, status: string): string | undefined {
+      const row = sql.statusSince.get({ environment, status });
+      return row ? String(row.started_at) : undefined;
     },
 
     report(runId: string): RunReport | undefined {

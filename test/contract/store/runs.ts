@@ -263,6 +263,9 @@ export function runContract(factory: StoreFactory): void {
         { runId: "r1", startedAt: "2025-03-04T09:00:00.000Z", status: "Synced" },
       ]);
       expect((await store.reports("test", 2)).map((r) => r.runId)).toEqual(["r3", "r2"]);
+      expect(await store.reportCount("test")).toBe(3);
+      expect(await store.reportCount("prod")).toBe(1);
+      expect(await store.reportCount("stage")).toBe(0);
       expect((await store.latestReport("test"))?.runId).toBe("r3");
       expect((await store.latestReport("prod"))?.runId).toBe("p1");
       expect(await store.latestReport("stage")).toBeUndefined();
@@ -271,11 +274,45 @@ export function runContract(factory: StoreFactory): void {
       expect(await storeError(async () => await store.reports("test", 0))).toBe("invalid-input");
     });
 
+    it("say since when an environment's reports hold a status: the newest unbroken series", async () => {
+      const store = await handles.open();
+      expect(await store.statusSince("test", "Synced")).toBeUndefined();
+      await store.saveReport(at("r1", "2025-03-04T09:00:00.000Z", "AwaitingApproval"));
+      await store.saveReport(at("r2", "2025-03-04T10:00:00.000Z", "Synced"));
+      await store.saveReport(at("r3", "2025-03-04T11:00:00.000Z", "AwaitingApproval"));
+      await store.saveReport(at("r4", "2025-03-04T11:00:00.000Z", "AwaitingApproval")); // same time: recorded later
+      await store.saveReport(at("r5", "2025-03-04T12:00:00.000Z", "AwaitingApproval"));
+      await store.saveReport(
+        sampleReport({
+          runId: "p1",
+          environment: "prod",
+          startedAt: "2025-03-04T13:00:00.000Z",
+          status: "Synced",
+        }),
+      );
+      expect(await store.statusSince("test", "AwaitingApproval")).toBe("2025-03-04T11:00:00.000Z");
+      expect(await store.statusSince("test", "Synced")).toBeUndefined(); // the newest says otherwise
+      expect(await store.statusSince("prod", "Synced")).toBe("2025-03-04T13:00:00.000Z");
+      expect(await store.statusSince("stage", "Synced")).toBeUndefined();
+
+      await store.saveReport(at("r6", "2025-03-04T12:30:00.000Z", "Synced"));
+      expect(await store.statusSince("test", "Synced")).toBe("2025-03-04T12:30:00.000Z");
+      expect(await store.statusSince("test", "AwaitingApproval")).toBeUndefined();
+    });
+
+    it("date a status held by every report from the oldest one", async () => {
+      const store = await handles.open();
+      await store.saveReport(at("r1", "2025-03-04T09:00:00.000Z", "Drifted"));
+      await store.saveReport(at("r2", "2025-03-04T10:00:00.000Z", "Drifted"));
+      expect(await store.statusSince("test", "Drifted")).toBe("2025-03-04T09:00:00.000Z");
+    });
+
     it("accept the same report twice but never rewrite one", async () => {
       const store = await handles.open();
       await store.saveReport(sampleReport());
       await store.saveReport(sampleReport());
       expect(await store.reports("test", 10)).toHaveLength(1);
+      expect(await store.reportCount("test")).toBe(1);
       expect(await storeError(async () => await store.saveReport(sampleReport({ status: "Synced" })))).toBe(
         "conflict",
       );

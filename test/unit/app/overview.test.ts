@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { person } from "../../../src/app/actor";
 import { NotFoundError, UnknownEnvironmentError } from "../../../src/app/errors";
-import { environmentsOverview, historyPage, statusSince } from "../../../src/app/overview";
+import { environmentsOverview, historyPage } from "../../../src/app/overview";
 import { requestLook, requestProgress } from "../../../src/app/requests";
 import { openMemoryStore } from "../../../src/adapters/store/memory";
 import type { Store } from "../../../src/adapters/store/port";
@@ -44,18 +44,6 @@ async function record(
 }
 
 describe("the API's read use cases", () => {
-  it("statusSince: the oldest run of the newest unbroken series with the current status", () => {
-    const runs = [
-      { status: "AwaitingApproval" as const, startedAt: "t4" },
-      { status: "AwaitingApproval" as const, startedAt: "t3" },
-      { status: "Synced" as const, startedAt: "t2" },
-      { status: "AwaitingApproval" as const, startedAt: "t1" },
-    ];
-    expect(statusSince("AwaitingApproval", runs)).toBe("t3");
-    expect(statusSince("Synced", runs)).toBeUndefined();
-    expect(statusSince("Synced", [])).toBeUndefined();
-  });
-
   it("overview: every environment with since when it is in its status, its head commit and gates", async () => {
     const store = openMemoryStore();
     await record(store, "r1", "Synced", "2026-01-01T00:00:00.000Z");
