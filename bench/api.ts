@@ -6,8 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PassThrough } from "node:stream";
 import { person } from "../src/app/actor";
-import { environmentsOverview, historyPage } from "../src/app/overview";
-import { latestReport, type ReadPorts, runReport, status } from "../src/app/read";
+import { type ReadPorts, status } from "../src/app/read";
 import { TokenService } from "../src/app/tokens";
 import { openAuditLog } from "../src/compose";
 import { openSqliteStore, STORE_FILE } from "../src/adapters/store/sqlite";
@@ -16,6 +15,7 @@ import type { EnvironmentStatus } from "../src/domain/model";
 import { createLogger } from "../src/log";
 import { createApp } from "../src/server";
 import { startServer } from "../src/server/listen";
+import { readApiPorts } from "../src/server/engine-ports";
 import type { ApiPorts } from "../src/server/ports";
 import { gatedReport } from "../test/unit/report/fixture";
 
@@ -101,10 +101,7 @@ function readOnlyPorts(read: ReadPorts): ApiPorts {
     throw new Error("the API bench only reads");
   };
   return {
-    environments: () => environmentsOverview(read),
-    latestReport: (environment) => latestReport(read, environment),
-    runReport: (environment, runId) => runReport(read, environment, runId),
-    history: (environment, paging) => historyPage(read, environment, paging),
+    ...readApiPorts(read),
     approve: refuse,
     revoke: refuse,
     request: refuse,

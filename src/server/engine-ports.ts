@@ -1,13 +1,29 @@
 import { randomUUID } from "node:crypto";
 import type { Engine } from "../app/engine";
 import { environmentsOverview, historyPage, pageOf } from "../app/overview";
-import { auditEntries, latestReport, runReport, verifyAudit } from "../app/read";
+import { auditEntries, latestReport, type ReadPorts, runReport, verifyAudit } from "../app/read";
 import { requestLook, requestProgress } from "../app/requests";
 import { runMarks } from "../app/watch";
 import type { ApiPorts } from "./ports";
 
 // The API's use cases over one Engine: the same calls the CLI makes. The read ports carry no data
 // directory, so no message the API shows names a local path.
+
+/** The ports that only read the store: what a page or GET needs. */
+export type ReadApiPorts = Pick<
+  ApiPorts,
+  "environments" | "latestReport" | "runReport" | "history" | "runMarks"
+>;
+
+export function readApiPorts(read: ReadPorts): ReadApiPorts {
+  return {
+    environments: () => environmentsOverview(read),
+    latestReport: (environment) => latestReport(read, environment),
+    runReport: (environment, runId) => runReport(read, environment, runId),
+    history: (environment, paging) => historyPage(read, environment, paging),
+    runMarks: () => runMarks(read),
+  };
+}
 
 export function enginePorts(engine: Engine): ApiPorts {
   const read = { store: engine.store, environments: engine.environments, isOwnerDead: engine.isOwnerDead };
@@ -18,10 +34,7 @@ export function enginePorts(engine: Engine): ApiPorts {
     newId: () => randomUUID().slice(0, 8),
   };
   return {
-    environments: () => environmentsOverview(read),
-    latestReport: (environment) => latestReport(read, environment),
-    runReport: (environment, runId) => runReport(read, environment, runId),
-    history: (environment, paging) => historyPage(read, environment, paging),
+    ...readApiPorts(read),
     approve: (environment, input, actor) =>
       engine.approve(environment, { actor, trigger: `api:${actor.id}`, ...input }),
     revoke: (environment, input, actor) => engine.revoke(environment, { actor, ...input }),
@@ -33,6 +46,5 @@ export function enginePorts(engine: Engine): ApiPorts {
       return { ...pageOf(entries.reverse(), paging), verification };
     },
     verifyAudit: async () => verifyAudit(engine.audit),
-    runMarks: () => runMarks(read),
   };
 }
