@@ -56,9 +56,9 @@ export async function historyPage(
   paging: { page: number; limit: number },
 ): Promise<Page<HistoryEntry>> {
   const { page, limit } = paging;
-  const upTo = await history(read, environment, page * limit);
+  const items = await history(read, environment, limit, (page - 1) * limit);
   const total = (await read.store?.reportCount(environment)) ?? 0;
-  return { items: upTo.slice((page - 1) * limit), page, limit, total };
+  return { items, page, limit, total };
 }
 
 /** One page of a list already in memory. */

@@ -106,24 +106,36 @@ export async function runReport(read: ReadPorts, environment: string, runId: str
   return report;
 }
 
-/** A run as history lists it: its report's summary, and how it was started when the run is known. */
-export type HistoryEntry = ReportSummary & Partial<Pick<RunRecord, "kind" | "mode" | "trigger" | "commit">>;
+/**
+ * A run as history lists it: its report's summary; how it was started, when it ended and how, when
+ * the run is known; and what its sync applied (`sync`, from its report).
+ */
+export type HistoryEntry = ReportSummary &
+  Partial<Pick<RunRecord, "kind" | "mode" | "trigger" | "commit" | "endedAt" | "outcome">> &
+  Partial<Pick<RunReport, "sync">>;
 
-/** The environment's runs, newest first, at most `limit`. */
-export async function history(read: ReadPorts, environment: string, limit: number): Promise<HistoryEntry[]> {
+/** The environment's runs, newest first, at most `limit`, after skipping the newest `offset`. */
+export async function history(
+  read: ReadPorts,
+  environment: string,
+  limit: number,
+  offset = 0,
+): Promise<HistoryEntry[]> {
   assertKnown(read, environment);
   const store = read.store;
   if (!store) return [];
   const entries: HistoryEntry[] = [];
-  for (const summary of await store.reports(environment, limit)) {
-    const run = await store.run(summary.runId);
+  for (const summary of await store.reports(environment, limit, offset)) {
+    const [run, report] = await Promise.all([store.run(summary.runId), store.report(summary.runId)]);
     const details = run && {
       kind: run.kind,
       ...(run.mode ? { mode: run.mode } : {}),
       trigger: run.trigger,
       ...(run.commit ? { commit: run.commit } : {}),
+      ...(run.endedAt ? { endedAt: run.endedAt } : {}),
+      ...(run.outcome ? { outcome: run.outcome } : {}),
     };
-    entries.push({ ...summary, ...details });
+    entries.push({ ...summary, ...details, ...(report?.sync ? { sync: report.sync } : {}) });
   }
   return entries;
 }

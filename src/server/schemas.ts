@@ -101,6 +101,16 @@ export const HistoryEntrySchema = z
     mode: z.enum(["report", "reconcile"]).optional(),
     trigger: z.string().optional(),
     commit: z.string().optional(),
+    endedAt: timestamp.optional(),
+    outcome: z.enum(["succeeded", "failed", "interrupted", "skipped"]).optional(),
+    sync: z
+      .object({
+        applied: z.boolean(),
+        summary: z.record(z.string(), z.number()).optional(),
+        windowClosedDuringUpdate: z.string().optional(),
+      })
+      .optional()
+      .openapi({ description: "What the run's sync applied, by operation." }),
   })
   .openapi("HistoryEntry");
 

@@ -249,10 +249,13 @@ export function openMemoryStore(
       return latest ? storedReport(latest.report.runId, copy(latest.report)) : undefined;
     },
 
-    async reports(environment: string, limit: number) {
+    async reports(environment: string, limit: number, offset = 0) {
       positiveInteger(limit, "limit");
+      count(offset, "offset");
       return limited(
-        newestFirst(state.reports.values()).filter((e) => e.report.environment === environment),
+        newestFirst(state.reports.values())
+          .filter((e) => e.report.environment === environment)
+          .slice(offset),
         limit,
       ).map((e): ReportSummary => ({
         runId: e.report.runId,

@@ -109,7 +109,8 @@ export interface ReportStore {
    */
   saveReport(report: RunReport): Promise<void>;
   latestReport(environment: string): Promise<RunReport | undefined>;
-  reports(environment: string, limit: number): Promise<ReportSummary[]>;
+  /** The environment's reports, newest first: at most `limit`, after skipping the newest `offset`. */
+  reports(environment: string, limit: number, offset?: number): Promise<ReportSummary[]>;
   /** How many reports the environment has (what a history's pager shows as its total). */
   reportCount(environment: string): Promise<number>;
   /**

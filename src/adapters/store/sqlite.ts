@@ -148,7 +148,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     ),
     reports: db.prepare(
       `SELECT run_id, started_at, status FROM reports WHERE environment = ?
-       ORDER BY started_ms DESC, seq DESC LIMIT ?`,
+       ORDER BY started_ms DESC, seq DESC LIMIT ? OFFSET ?`,
     ),
     // A second active approval of the same plan by the same approver hits approvals_active: ignored.
     insertApproval: db.prepare(
@@ -366,8 +366,10 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
       return row ? readReport(String(row.run_id), row.body) : undefined;
     },
 
-    reports(environment: string, limit: number): ReportSummary[] {
-      return sql.reports.all(environment, positiveInteger(limit, "limit")).map(summaryFromRow);
+    reports(environment: string, limit: number, offset = 0): ReportSummary[] {
+      return sql.reports
+        .all(environment, positiveInteger(limit, "limit"), count(offset, "offset"))
+        .map(summaryFromRow);
     },
 
     reportCount(environment: string): number {

@@ -263,6 +263,9 @@ export function runContract(factory: StoreFactory): void {
         { runId: "r1", startedAt: "2025-03-04T09:00:00.000Z", status: "Synced" },
       ]);
       expect((await store.reports("test", 2)).map((r) => r.runId)).toEqual(["r3", "r2"]);
+      expect((await store.reports("test", 2, 1)).map((r) => r.runId)).toEqual(["r2", "r1"]);
+      expect(await store.reports("test", 2, 3)).toEqual([]);
+      expect(await storeError(async () => await store.reports("test", 1, -1))).toBe("invalid-input");
       expect(await store.reportCount("test")).toBe(3);
       expect(await store.reportCount("prod")).toBe(1);
       expect(await store.reportCount("stage")).toBe(0);

@@ -75,11 +75,28 @@ describe("the read-only use cases", () => {
 
     expect((await latestReport(read, "prod")).runId).toBe("r2");
     expect((await runReport(read, "prod", "r1")).runId).toBe("r1");
+    const ended = { endedAt: expect.any(String), outcome: "succeeded" };
     expect(await history(read, "prod", 10)).toEqual([
-      { runId: "r2", startedAt: "2025-06-01T11:00:00Z", status: "Synced", kind: "sync", trigger: "cli:r2" },
-      { runId: "r1", startedAt: "2025-06-01T10:00:00Z", status: "Synced", kind: "check", trigger: "cli:r1" },
+      {
+        runId: "r2",
+        startedAt: "2025-06-01T11:00:00Z",
+        status: "Synced",
+        kind: "sync",
+        trigger: "cli:r2",
+        ...ended,
+      },
+      {
+        runId: "r1",
+        startedAt: "2025-06-01T10:00:00Z",
+        status: "Synced",
+        kind: "check",
+        trigger: "cli:r1",
+        ...ended,
+      },
     ]);
-    expect(await history(read, "prod", 1)).toHaveLength(1);
+    expect((await history(read, "prod", 1)).map((e) => e.runId)).toEqual(["r2"]);
+    expect((await history(read, "prod", 1, 1)).map((e) => e.runId)).toEqual(["r1"]);
+    expect(await history(read, "prod", 1, 2)).toEqual([]);
 
     // Another environment's run is not this one's.
     await expect(runReport(read, "prod", "t1")).rejects.toThrow(

@@ -1,6 +1,5 @@
 import type { Page } from "../../../app/overview";
 import type { HistoryEntry } from "../../../app/read";
-import type { RunOutcome, RunReport } from "../../../domain/model";
 import { shortSha } from "../../../render/format";
 import { duration } from "../../../render/markdown";
 import { ago, statusClass } from "./ages";
@@ -10,10 +9,7 @@ import { syncCounts } from "./report";
 
 // An environment's runs, newest first, each linking to its report.
 
-/** A history row; duration, outcome and what a sync applied show when the entry carries them. */
-export type HistoryRow = HistoryEntry & { endedAt?: string; outcome?: RunOutcome; sync?: RunReport["sync"] };
-
-export function historyPage(environment: string, page: Page<HistoryRow>, ctx: PageContext): Html {
+export function historyPage(environment: string, page: Page<HistoryEntry>, ctx: PageContext): Html {
   const body = html`<p class="crumbs"><a href="${envPath(environment)}">${environment}</a></p>
     <h1>History of ${environment}</h1>
     ${
@@ -29,7 +25,7 @@ export function historyPage(environment: string, page: Page<HistoryRow>, ctx: Pa
   return layout({ title: `${environment} history`, kind: "history", environment, body }, ctx);
 }
 
-function row(environment: string, entry: HistoryRow, now: Date): Html {
+function row(environment: string, entry: HistoryEntry, now: Date): Html {
   const took = entry.endedAt === undefined ? NaN : Date.parse(entry.endedAt) - Date.parse(entry.startedAt);
   return html`<tr data-testid="run" data-run="${entry.runId}">
     <td>
