@@ -22,6 +22,11 @@ export interface ResourceChange {
   name: string;
   action: ResourceAction;
   properties: PropertyChange[];
+  /**
+   * How many of the resource's top-level properties did not change, so a reader knows what was left
+   * out. Absent where the whole resource comes or goes (create, delete, missing).
+   */
+  unchanged?: number;
 }
 
 export interface ChangeSet {

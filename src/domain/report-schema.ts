@@ -69,6 +69,14 @@ export const ResourceChangeSchema = z
     properties: z
       .array(PropertyChangeSchema)
       .describe("Property-level differences; empty for create, delete, missing."),
+    unchanged: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        "How many top-level properties did not change (shown as 'n unchanged properties hidden'); absent for create, delete, missing.",
+      ),
   })
   .meta({ id: "ResourceChange", description: "One resource that differs." });
 

@@ -92,7 +92,10 @@ function resourceBlock(resource: ResourceChange, columns: readonly string[]): st
   if (resource.properties.length === 0) return `${heading}\n\n${WITHOUT_PROPERTIES[resource.action]}`;
   const rows = resource.properties.map((p) => tableRow([propertyCell(p), value(p.old), value(p.new)]));
   const table = [tableRow([...columns]), tableRow(columns.map(() => "---")), ...rows].join("\n");
-  return `${heading}\n\n${table}`;
+  const hidden = resource.unchanged
+    ? `\n\n_${resource.unchanged} unchanged ${resource.unchanged === 1 ? "property" : "properties"} hidden._`
+    : "";
+  return `${heading}\n\n${table}${hidden}`;
 }
 
 function propertyCell(change: PropertyChange): string {

@@ -187,6 +187,9 @@ describe("the dashboard of tidegate run, in a browser", () => {
     expect(await tag.locator(".old").textContent()).toContain("platform");
     expect(await tag.locator(".new").textContent()).toContain("intruders");
     expect(await page.getByTestId("pending").textContent()).toMatch(/none/i);
+    expect(await page.getByTestId("drift").getByTestId("unchanged").textContent()).toMatch(
+      /\d+ unchanged propert(y|ies) hidden/,
+    );
     await shoot(page, "environment-drifted");
 
     // prod: the digest on the page is the plan's; Approve, and prod syncs.

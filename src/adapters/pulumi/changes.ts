@@ -112,15 +112,67 @@ export function pendingChanges(events: readonly EngineEvent[]): ChangeSet {
     if (!action) continue;
     const existing = byUrn.get(meta.urn);
     if (existing && (existing.action === "replace" || !REPLACE_OPS.has(meta.op))) continue;
-    const properties =
-      action === "create" || action === "delete"
-        ? []
-        : meta.detailedDiff
-          ? fromDetailedDiff(meta.detailedDiff, meta.old, meta.new)
-          : markReplaces(diffProperties(meta.old?.inputs, meta.new?.inputs), meta.keys ?? []);
-    byUrn.set(meta.urn, { urn: meta.urn, type: meta.type, name: resourceName(meta.urn), action, properties });
+    const whole = action === "create" || action === "delete";
+    const properties = whole
+      ? []
+      : meta.detailedDiff
+        ? fromDetailedDiff(meta.detailedDiff, meta.old, meta.new)
+        : markReplaces(diffProperties(meta.old?.inputs, meta.new?.inputs), meta.keys ?? []);
+    byUrn.set(meta.urn, {
+      urn: meta.urn,
+      type: meta.type,
+      name: resourceName(meta.urn),
+      action,
+      properties,
+      ...(whole ? {} : { unchanged: unchangedCount(meta.old?.inputs, meta.new?.inputs) }),
+    });
   }
   return { kind: "pending", resources: [...byUrn.values()] };
+}
+
+/**
+ * How many leaf properties are the same on both sides: what a reader of the changes does not see.
+ * Engine-internal keys and, for Kubernetes, fields the API server maintains are not counted.
+ */
+function unchangedCount(
+  olds: Record<string, unknown> | undefined,
+  news: Record<string, unknown> | undefined,
+  type?: string,
+): number {
+  const skipped = (at: PathSegment[]) =>
+    (at.length === 1 && isInternalKey(String(at[0]))) ||
+    (type !== undefined && at.length > 0 && isServerMaintained(type, formatPath(at)));
+  const leaves = (value: unknown, at: PathSegment[]): number => {
+    if (skipped(at)) return 0;
+    if (value === null || typeof value !== "object" || isSecret(value)) return 1;
+    const entries = Object.entries(value as object);
+    if (entries.length === 0) return 1;
+    return entries.reduce(
+      (n, [key, v]) => n + leaves(v, [...at, Array.isArray(value) ? Number(key) : key]),
+      0,
+    );
+  };
+  const same = (a: unknown, b: unknown, at: PathSegment[]): number => {
+    if (skipped(at)) return 0;
+    if (deepEqual(a, b)) return a === undefined ? 0 : leaves(a, at);
+    const bothObjects =
+      a !== null &&
+      b !== null &&
+      typeof a === "object" &&
+      typeof b === "object" &&
+      !isSecret(a) &&
+      !isSecret(b) &&
+      Array.isArray(a) === Array.isArray(b);
+    if (!bothObjects) return 0;
+    const keys = new Set([...Object.keys(a as object), ...Object.keys(b as object)]);
+    let n = 0;
+    for (const key of keys) {
+      const seg: PathSegment = Array.isArray(a) ? Number(key) : key;
+      n += same((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], [...at, seg]);
+    }
+    return n;
+  };
+  return same(olds ?? {}, news ?? {}, []);
 }
 
 function markReplaces(properties: PropertyChange[], replaceKeys: readonly string[]): PropertyChange[] {
@@ -161,6 +213,7 @@ export function driftChanges(events: readonly EngineEvent[]): ChangeSet {
       name: resourceName(meta.urn),
       action: "drifted",
       properties,
+      unchanged: unchangedCount(meta.old?.outputs, meta.new?.outputs, meta.type),
     });
   }
   return { kind: "drift", resources: [...byUrn.values()] };

@@ -83,8 +83,28 @@ describe("pendingChanges", () => {
         name: "web",
         action: "update",
         properties: [{ path: "spec.replicas", kind: "update", old: 1, new: 3, replaces: false }],
+        unchanged: 0,
       },
     ]);
+  });
+
+  it("counts the leaf properties that did not change, not engine-internal ones", () => {
+    const spec = { image: "web:1", ports: [80, 443] };
+    const events = [
+      pre(
+        step(
+          {
+            op: "update",
+            type: DEPLOYMENT,
+            old: state(DEPLOYMENT, { __defaults: [], name: "web", spec: { ...spec, replicas: 1 } }),
+            new: state(DEPLOYMENT, { __defaults: ["x"], name: "web", spec: { ...spec, replicas: 3 } }),
+          },
+          "web",
+        ),
+      ),
+    ];
+    // name, spec.image, spec.ports[0], spec.ports[1]
+    expect(pendingChanges(events).resources[0]).toMatchObject({ unchanged: 4 });
   });
 
   it("collapses the steps of a replacement into one entry and flags the replacing property", () => {
@@ -149,6 +169,7 @@ describe("driftChanges", () => {
         name: "events",
         action: "drifted",
         properties: [{ path: "visibilityTimeoutSeconds", kind: "update", old: 30, new: 99, replaces: false }],
+        unchanged: 1,
       },
     ]);
   });

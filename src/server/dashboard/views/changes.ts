@@ -5,12 +5,6 @@ import { html, type Html } from "./markup";
 // Pending changes and drift, per resource and per property, old → new. Values are shown as the
 // report holds them: a masked secret stays "[secret]", an unknown reads "(known after apply)".
 
-/**
- * A resource as a page reads it. `unchanged` is how many of its properties did not change (they are
- * not in the report), when the report says so.
- */
-export type ResourceView = ResourceChange & { unchanged?: number };
-
 const SECTIONS = {
   pending: { title: "Pending changes (Git → deployed)", old: "deployed", new: "desired" },
   drift: { title: "Drift (live ≠ deployed)", old: "deployed", new: "live" },
@@ -30,14 +24,14 @@ export function changeSection(kind: ChangeSet["kind"], changes: ChangeSet | unde
 function changeBody(kind: ChangeSet["kind"], changes: ChangeSet | undefined): Html {
   // Absent means the check stopped before this preview; that is not the same as "none".
   if (!changes) return html`<p class="empty">Not checked.</p>`;
-  const resources: readonly ResourceView[] = changes.resources;
+  const resources: readonly ResourceChange[] = changes.resources;
   if (resources.length === 0) return html`<p class="empty">none</p>`;
   const open = resources.length <= OPEN_UP_TO;
   return html`<p>${resources.length} ${resources.length === 1 ? "resource" : "resources"}</p>
     ${resources.map((r) => resourceBlock(kind, r, open))}`;
 }
 
-function resourceBlock(kind: ChangeSet["kind"], resource: ResourceView, open: boolean): Html {
+function resourceBlock(kind: ChangeSet["kind"], resource: ResourceChange, open: boolean): Html {
   const columns = SECTIONS[kind];
   const count = resource.properties.length;
   return html`<details
