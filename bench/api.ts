@@ -143,6 +143,8 @@ async function pageHeaders(origin: string, secret: string): Promise<Record<strin
   if (first.status === 200) return bearer;
   const login = await fetch(`${origin}/login`, {
     method: "POST",
+    // A browser sends its origin with a form; the sign-in's CSRF check wants it.
+    headers: { origin },
     body: new URLSearchParams({ token: secret, next: "/" }),
     redirect: "manual",
   });
