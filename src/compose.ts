@@ -97,6 +97,8 @@ export interface EngineOptions {
   versions: RunReport["versions"];
   /** The clock gates read (sync windows, soak times); tests pass their own. */
   now?: () => Date;
+  /** The collector Pulumi's previews and updates send their spans to (--otel-traces). */
+  pulumiTraces?: string;
   /** Called with each run's report once it is recorded (metrics). */
   onReport?: (report: RunReport) => void;
 }
@@ -173,6 +175,7 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
           stackName: env.stack,
           pulumiHome: paths.pulumiHome,
           timeouts: config.timeouts,
+          ...(options.pulumiTraces ? { otelTraces: options.pulumiTraces } : {}),
           ...opened.stackOptions(),
           ...(await sandbox.forStack({
             environment: env.name,

@@ -209,6 +209,12 @@ export interface SessionOptions {
   logFormat?: "json" | "pretty";
 }
 
+/** Pulumi's --otel-traces takes the collector's base URL, from tidegate.yaml or OTEL_EXPORTER_OTLP_ENDPOINT. */
+function pulumiTraces(endpoint: string | undefined, env: NodeJS.ProcessEnv): { pulumiTraces?: string } {
+  const base = endpoint ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  return base ? { pulumiTraces: base } : {};
+}
+
 /** An Engine for this command line: passphrase, logger, toolchain, emulator, versions. */
 export async function openEngine(options: SessionOptions): Promise<EngineSession> {
   const { config, context } = options;
@@ -264,6 +270,7 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
       knownSecrets,
       ...(emulator ? { stackEnv: awsEnvVars(emulator) } : {}),
       versions: await versions(context.repoRoot, toolchain),
+      ...(tracing ? pulumiTraces(config.telemetry.traces.endpoint, context.env) : {}),
       onReport: (report) =>
         void telemetry
           .reportWritten(report)

@@ -559,11 +559,15 @@ function collectorUrlProblem(value: string): string | undefined {
   try {
     url = new URL(value);
   } catch {
-    return "is not a URL";
+    return "the collector endpoint is not a URL";
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return "is not http:// or https://";
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return "the collector endpoint is not http:// or https://";
+  }
   // The endpoint is logged and shown; credentials go in OTEL_EXPORTER_OTLP_HEADERS instead.
-  if (url.username || url.password) return "carries credentials";
+  if (url.username || url.password) {
+    return "the collector endpoint carries credentials: put them in OTEL_EXPORTER_OTLP_HEADERS";
+  }
   return undefined;
 }
 
@@ -583,7 +587,10 @@ export const TelemetryConfig = z
       .strictObject({
         endpoint: z
           .string()
-          .check(rule(collectorUrlProblem, "the OTLP/HTTP collector's base URL, e.g. http://127.0.0.1:4318"))
+          // Not echoed: a URL with credentials must not reach the output.
+          .check(
+            rule(collectorUrlProblem, "the OTLP/HTTP collector's base URL, e.g. http://127.0.0.1:4318", true),
+          )
           .optional()
           .meta({
             description:

@@ -25,10 +25,14 @@ interface OtlpSpan {
   attributes?: { key: string; value: { stringValue?: string } }[];
 }
 
-/** A collector's /v1/traces: keeps every span of every JSON export request. */
-function otlpReceiver(): { server: Server; spans: OtlpSpan[]; contentTypes: string[] } {
+/**
+ * A collector's /v1/traces: keeps every span of tidegate's JSON export requests, and the raw
+ * protobuf bodies the Pulumi CLI sends.
+ */
+function otlpReceiver(): { server: Server; spans: OtlpSpan[]; contentTypes: string[]; protobuf: Buffer[] } {
   const spans: OtlpSpan[] = [];
   const contentTypes: string[] = [];
+  const protobuf: Buffer[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -40,10 +44,13 @@ function otlpReceiver(): { server: Server; spans: OtlpSpan[]; contentTypes: stri
         };
         for (const r of body.resourceSpans) for (const s of r.scopeSpans) spans.push(...s.spans);
       }
+      if (req.url === "/v1/traces" && req.headers["content-type"] === "application/x-protobuf") {
+        protobuf.push(Buffer.concat(chunks));
+      }
       res.writeHead(200, { "content-type": "application/json" }).end("{}");
     });
   });
-  return { server, spans, contentTypes };
+  return { server, spans, contentTypes, protobuf };
 }
 
 describe("metrics and traces of tidegate run", () => {
@@ -165,6 +172,12 @@ describe("metrics and traces of tidegate run", () => {
           .sort(),
       );
       for (const child of children) expect(child.traceId).toBe(run.traceId);
+      // The Pulumi CLI's own spans (--otel-traces, TRACEPARENT) are in the run's trace.
+      const traceId = Buffer.from(run.traceId, "hex");
+      expect(
+        receiver.protobuf.some((body) => body.includes(traceId)),
+        `Pulumi spans of run ${attribute(run, "tidegate.run_id")}`,
+      ).toBe(true);
     }
   });
 });
