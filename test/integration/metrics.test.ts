@@ -176,7 +176,7 @@ describe("metrics and traces of tidegate run", () => {
       const traceId = Buffer.from(run.traceId, "hex");
       expect(
         receiver.protobuf.some((body) => body.includes(traceId)),
-        `Pulumi spans of run ${attribute(run, "tidegate.run_id")}`,
+        `Pulumi spans of run ${attribute(run, "tidegate.run_id")} among ${receiver.protobuf.length} protobuf bodies:\n${receiver.contentTypes.join("\n")}`,
       ).toBe(true);
     }
   });
