@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Store } from "../adapters/store/port";
 import type { EnvironmentStatus, RunKind, RunReport } from "../domain/model";
+import { EnvironmentStatusSchema } from "../domain/report-schema";
 
 // Prometheus metrics, on a registry of their own (never prom-client's global one). The environment
 // gauges are computed from the store at scrape time, so `tidegate serve` alone serves them; the run
@@ -8,19 +9,8 @@ import type { EnvironmentStatus, RunKind, RunReport } from "../domain/model";
 // environment, stack, gate and provider names, statuses, verdicts and outcomes: no commit messages,
 // no config values, no secrets.
 
-export const STATUSES: readonly EnvironmentStatus[] = [
-  "Synced",
-  "OutOfSync",
-  "Drifted",
-  "OutOfSync+Drifted",
-  "AwaitingApproval",
-  "Blocked",
-  "Progressing",
-  "Failed",
-  "Interrupted",
-  "Stalled",
-  "Unknown",
-];
+/** Every status, each a series of tidegate_environment_status. */
+export const STATUSES: readonly EnvironmentStatus[] = EnvironmentStatusSchema.options;
 /** The statuses whose age is worth an alert: out of sync, drifted, waiting for a person. */
 export const AGED_STATUSES: ReadonlySet<string> = new Set([
   "OutOfSync",
@@ -28,20 +18,6 @@ export const AGED_STATUSES: ReadonlySet<string> = new Set([
   "OutOfSync+Drifted",
   "AwaitingApproval",
 ]);
-export const PHASES = [
-  "poll",
-  "checkout",
-  "install",
-  "stack",
-  "salt",
-  "deployed",
-  "gates",
-  "preview",
-  "drift",
-  "judge",
-  "sync",
-] as const;
-
 /** The daemon's queue counters (a structural copy of DaemonStats: the daemon is a higher layer). */
 export interface QueueCounters {
   waiting: number;
