@@ -97,6 +97,10 @@ export interface EngineOptions {
   versions: RunReport["versions"];
   /** The clock gates read (sync windows, soak times); tests pass their own. */
   now?: () => Date;
+  /** The collector Pulumi's previews and updates send their spans to (--otel-traces). */
+  pulumiTraces?: string;
+  /** Called with each run's report once it is recorded (metrics). */
+  onReport?: (report: RunReport) => void;
 }
 
 /**
@@ -171,6 +175,7 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
           stackName: env.stack,
           pulumiHome: paths.pulumiHome,
           timeouts: config.timeouts,
+          ...(options.pulumiTraces ? { otelTraces: options.pulumiTraces } : {}),
           ...opened.stackOptions(),
           ...(await sandbox.forStack({
             environment: env.name,
@@ -222,12 +227,46 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
     owner,
     duringRun: (work) => heartbeat.during(work),
     isOwnerDead: isDead,
-    writeReport: (report) => void writeReportFiles(paths.reports, report),
+    writeReport: (report) => {
+      writeReportFiles(paths.reports, report);
+      options.onReport?.(report);
+    },
     workspaceDir: (environment) => path.join(paths.workspaces, environment),
     scratchDir: () => path.join(config.dataDir, "scratch", `promote-${randomUUID().slice(0, 8)}`),
     versions: options.versions,
     now,
     newId: () => randomUUID(),
+  };
+}
+
+/**
+ * /readyz: ready when the store answers a read and the toolchain's Pulumi CLI and Node language host
+ * are there and executable.
+ */
+export function readinessCheck(
+  store: Pick<Store, "statuses">,
+  toolchain: PulumiToolchain,
+): () => Promise<{ ready: boolean; checks: Record<string, string> }> {
+  const settle = async (work: () => Promise<unknown>) => {
+    try {
+      await work();
+      return "ok";
+    } catch (error) {
+      return `not usable: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  };
+  return async () => {
+    const checks = {
+      store: await settle(() => store.statuses()),
+      toolchain: await settle(() =>
+        Promise.all(
+          ["pulumi", "pulumi-language-nodejs"].map((bin) =>
+            fs.promises.access(path.join(toolchain.binDir, bin), fs.constants.X_OK),
+          ),
+        ),
+      ),
+    };
+    return { ready: Object.values(checks).every((v) => v === "ok"), checks };
   };
 }
 

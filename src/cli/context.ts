@@ -19,6 +19,9 @@ import { provisionPulumi, type PulumiToolchain } from "../devenv/toolchain/pulum
 import { type CommandArgs, type CommandContext, UsageError } from "./command";
 import { type CliEmulator, openEmulator } from "./emulator";
 import { createProgress, type Progress, type ProgressMode } from "./progress";
+import type { Telemetry } from "../app/metrics";
+import { tracingConfigured } from "../adapters/telemetry/configured";
+import type { Readiness } from "../server";
 
 // What the commands share: which configuration a command line means, loading it, and opening an
 // engine (passphrase, logger, toolchain, emulator) or only the store for it. The engine and setup
@@ -191,6 +194,9 @@ export interface EngineSession {
   log: Logger;
   progress: Progress;
   emulator?: CliEmulator;
+  /** /metrics' registry (its gauges read the engine's store) and /readyz's check. */
+  telemetry: Telemetry;
+  readiness: () => Promise<Readiness>;
   /** Closes the engine's store and stops the emulator; stop the daemon (src/daemon) first. Idempotent. */
   close(): Promise<void>;
 }
@@ -203,13 +209,18 @@ export interface SessionOptions {
   logFormat?: "json" | "pretty";
 }
 
+/** Pulumi's --otel-traces takes the collector's base URL, from tidegate.yaml or OTEL_EXPORTER_OTLP_ENDPOINT. */
+function pulumiTraces(endpoint: string | undefined, env: NodeJS.ProcessEnv): { pulumiTraces?: string } {
+  const base = endpoint ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  return base ? { pulumiTraces: base } : {};
+}
+
 /** An Engine for this command line: passphrase, logger, toolchain, emulator, versions. */
 export async function openEngine(options: SessionOptions): Promise<EngineSession> {
   const { config, context } = options;
-  const [{ dataPaths }, { composeEngine, readPassphrase }] = await Promise.all([
-    import("../config/paths.js"),
-    import("../compose.js"),
-  ]);
+  const [{ dataPaths }, { composeEngine, readPassphrase, readinessCheck }, { Telemetry }] = await Promise.all(
+    [import("../config/paths.js"), import("../compose.js"), import("../app/metrics.js")],
+  );
   // Read only when an environment uses it: one with its own secrets provider never sees it.
   const passphrase = config.environments.every((env) => env.secrets)
     ? undefined
@@ -244,6 +255,13 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
     if (provisioned.status === "rejected") throw provisioned.reason;
     if (started.status === "rejected") throw started.reason;
     const toolchain = provisioned.value;
+    const telemetry = new Telemetry();
+    const tracing = tracingConfigured(config.telemetry.traces.endpoint, context.env)
+      ? (await import("../adapters/telemetry/tracing.js")).startTracing({
+          ...config.telemetry.traces,
+          env: context.env,
+        })
+      : undefined;
     const engine = await composeEngine({
       config,
       toolchain,
@@ -252,7 +270,14 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
       knownSecrets,
       ...(emulator ? { stackEnv: awsEnvVars(emulator) } : {}),
       versions: await versions(context.repoRoot, toolchain),
+      ...(tracing ? pulumiTraces(config.telemetry.traces.endpoint, context.env) : {}),
+      onReport: (report) =>
+        void telemetry
+          .reportWritten(report)
+          .catch((err: unknown) => log.warn({ err }, "could not count the run in the metrics")),
     });
+    const environments = () => engine.environments;
+    telemetry.watch({ store: engine.store, environments, now: () => new Date() });
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
@@ -260,12 +285,25 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
         try {
           await engine.close();
         } finally {
+          // Buffered spans are flushed before the process ends.
+          await tracing?.shutdown();
           await emulator?.stop();
         }
       })());
     progress.end();
     const reportsDir = dataPaths(config.dataDir).reports;
-    return { engine, config, reportsDir, log, progress, ...(emulator ? { emulator } : {}), close };
+    const readiness = readinessCheck(engine.store, toolchain);
+    return {
+      engine,
+      config,
+      reportsDir,
+      log,
+      progress,
+      ...(emulator ? { emulator } : {}),
+      telemetry,
+      readiness,
+      close,
+    };
   } catch (error) {
     progress.end();
     await emulator?.stop();

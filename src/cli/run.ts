@@ -103,6 +103,8 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
     },
   });
 
+  session.telemetry.watchQueue(() => daemon.stats());
+
   // Registered before the startup checks, so a signal during them still stops cleanly.
   let stopping: NodeJS.Signals | undefined;
   let reportStopped: (result: StopResult) => void = () => {};

@@ -78,6 +78,11 @@ export async function startApi(session: EngineSession, context: CommandContext):
     settings: session.config.server,
     authenticate: (secret) => tokens.authenticate(secret),
     log: session.log,
+    telemetry: {
+      scrape: () => session.telemetry.scrape(),
+      readiness: session.readiness,
+      requireToken: session.config.telemetry.metrics.requireToken,
+    },
   });
   context.stdout(`API: ${server.url} (OpenAPI document: ${server.url}/openapi.json)\n`);
   context.stdout(`Dashboard: ${new URL("/", server.url).href}\n`);

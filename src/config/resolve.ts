@@ -112,6 +112,13 @@ export interface ResolvedSettings {
   defaults: ResolvedDefaults;
   daemon: DaemonSettings;
   server: ServerSettings;
+  telemetry: TelemetrySettings;
+}
+
+/** /metrics and traces (see TelemetryConfig). */
+export interface TelemetrySettings {
+  metrics: { requireToken: boolean };
+  traces: { endpoint?: string };
 }
 
 /** The HTTP API's settings (see ServerConfig). */
@@ -265,6 +272,10 @@ export function resolveSettings(raw: TidegateFile, configDir: string, configFile
     },
     daemon: resolveDaemon(raw.daemon),
     server: resolveServer(raw.server, configDir),
+    telemetry: {
+      metrics: { requireToken: raw.telemetry?.metrics?.requireToken ?? false },
+      traces: raw.telemetry?.traces?.endpoint ? { endpoint: raw.telemetry.traces.endpoint } : {},
+    },
   };
 }
 

@@ -553,6 +553,55 @@ export const ServerConfig = z
   .meta({ description: "The HTTP API (/api/v1) served by `tidegate run` and `tidegate serve`." });
 export type ServerConfig = z.infer<typeof ServerConfig>;
 
+/** Why `value` is not a collector URL tidegate posts traces to, or undefined. */
+function collectorUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "the collector endpoint is not a URL";
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return "the collector endpoint is not http:// or https://";
+  }
+  // The endpoint is logged and shown; credentials go in OTEL_EXPORTER_OTLP_HEADERS instead.
+  if (url.username || url.password) {
+    return "the collector endpoint carries credentials: put them in OTEL_EXPORTER_OTLP_HEADERS";
+  }
+  return undefined;
+}
+
+/** Prometheus metrics, health checks and OpenTelemetry traces. */
+export const TelemetryConfig = z
+  .strictObject({
+    metrics: z
+      .strictObject({
+        requireToken: z.boolean().optional().meta({
+          description:
+            "Require a token with the read scope on /metrics. Off by default: Prometheus scrapes without one, and the metrics hold only names, statuses, counts and durations.",
+          default: false,
+        }),
+      })
+      .optional(),
+    traces: z
+      .strictObject({
+        endpoint: z
+          .string()
+          // Not echoed: a URL with credentials must not reach the output.
+          .check(
+            rule(collectorUrlProblem, "the OTLP/HTTP collector's base URL, e.g. http://127.0.0.1:4318", true),
+          )
+          .optional()
+          .meta({
+            description:
+              "Export a span per run and per stage to this OTLP/HTTP collector (/v1/traces is appended). Without it, OTEL_EXPORTER_OTLP_ENDPOINT turns traces on; with neither, no spans are exported.",
+          }),
+      })
+      .optional(),
+  })
+  .meta({ description: "/metrics, /healthz, /readyz and traces." });
+export type TelemetryConfig = z.infer<typeof TelemetryConfig>;
+
 const tokenSources = "repository.tokenEnv: <VARIABLE> or repository.tokenFile: <path outside the repository>";
 
 export const Repository = z
@@ -634,6 +683,7 @@ export const TidegateFile = z
     defaults: Defaults.optional(),
     daemon: DaemonConfig.optional(),
     server: ServerConfig.optional(),
+    telemetry: TelemetryConfig.optional(),
   })
   .meta({ title: "tidegate.yaml", description: "The configuration of the tidegate engine." });
 export type TidegateFile = z.infer<typeof TidegateFile>;

@@ -9,6 +9,7 @@ import type { RunResult } from "./report";
 import { sync, type SyncContext } from "./sync";
 import { stageTimer, type RunEnvironment, type RunOptions, type Timed } from "./types";
 import { shortSha } from "../domain/commit";
+import { inSpan, RUN_SPAN } from "./trace";
 
 export type { RunGit } from "./observe";
 export { RunNotRecordedError } from "./record";
@@ -36,6 +37,26 @@ export async function runEnvironment(
   options: RunOptions,
 ): Promise<RunReport> {
   const runId = ctx.newRunId();
+  const attributes = {
+    "tidegate.environment": env.name,
+    "tidegate.stack": env.stack,
+    "tidegate.mode": options.kind,
+    "tidegate.trigger": options.trigger,
+    "tidegate.run_id": runId,
+  };
+  return inSpan(RUN_SPAN, attributes, async (span) => {
+    const report = await runTraced(ctx, env, options, runId);
+    span.setAttribute("tidegate.status", report.status);
+    return report;
+  });
+}
+
+async function runTraced(
+  ctx: RunContext,
+  env: RunEnvironment,
+  options: RunOptions,
+  runId: string,
+): Promise<RunReport> {
   const startedAt = ctx.now().toISOString();
   const { timings, timed } = stageTimer();
   const log = ctx.log.child({ env: env.name, stack: env.stack, runId });

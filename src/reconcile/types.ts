@@ -1,5 +1,6 @@
 import type { Gates } from "../domain/gates";
 import type { RunKind, Timings } from "../domain/model";
+import { inSpan } from "./trace";
 
 /** The part of an environment definition a run needs. */
 export interface RunEnvironment {
@@ -35,7 +36,8 @@ export function stageTimer(): { timings: Timings; timed: Timed } {
     // Keyed at the start, so stages that overlap keep the order they began in.
     timings[stage] ??= 0;
     try {
-      return await work();
+      // Each stage is a child span of the run's (see reconcile/trace.ts).
+      return await inSpan(`tidegate.${stage}`, { "tidegate.phase": stage }, () => work());
     } finally {
       timings[stage] = Math.round(performance.now() - start);
     }

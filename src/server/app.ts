@@ -4,6 +4,7 @@ import { TidegateError } from "../domain/errors";
 import type { Logger } from "../log";
 import { type DashboardOptions, mountDashboard } from "./dashboard";
 import { authentication, type Authenticate, type AuthVariables, principalOf, requires } from "./auth";
+import { mountTelemetry, type TelemetryRoutes } from "./metrics";
 import type { ApiPorts } from "./ports";
 import { ApiError, apiError, PROBLEM_TYPE, problemOf, problemResponse } from "./problem";
 import {
@@ -40,6 +41,8 @@ export interface ServerDeps {
   version?: string;
   /** The dashboard's settings (sessions, events); defaults suit a server. */
   dashboard?: DashboardOptions;
+  /** /metrics, /healthz and /readyz; absent: not served. */
+  telemetry?: TelemetryRoutes;
 }
 
 type Env = { Variables: AuthVariables };
@@ -87,6 +90,8 @@ export function createApp(deps: ServerDeps): OpenAPIHono<Env> {
       dashboard.notFound(c) ??
       problemResponse(c, problemOf(apiError("not-found", `no route ${c.req.method} ${c.req.path}`))),
   );
+
+  if (deps.telemetry) mountTelemetry(app, deps.telemetry, deps.authenticate);
 
   app.use(`${API_BASE}/*`, async (c, next) => {
     if (c.req.path === `${API_BASE}/openapi.json`) return next();

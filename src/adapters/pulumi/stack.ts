@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { PolicyViolation } from "../../domain/gates";
 import { enginePath, type PulumiToolchain } from "./toolchain";
+import { withPulumiTracing } from "../telemetry/pulumi";
 import { inheritedEnv } from "../targets/process-env";
 import type { ChangeSet } from "../../domain/changes";
 import { driftChanges, pendingChanges } from "./changes";
@@ -55,6 +56,8 @@ export interface StackOptions {
   pulumiHome?: string;
   /** Deadlines of the CLI's operations; default DEFAULT_PULUMI_TIMEOUTS. */
   timeouts?: PulumiTimeouts;
+  /** The collector previews and updates send Pulumi's own spans to (telemetry.traces). */
+  otelTraces?: string;
 }
 
 /** The deadlines when tidegate.yaml sets none (see config/schema.ts). */
@@ -510,8 +513,9 @@ function withoutInheritedEnv(command: PulumiCommand, options: StackOptions): Pul
   const inner = command as unknown as { run: RunCommand };
   const isolated = Object.create(command) as { run: RunCommand };
   isolated.run = boundedRun(
-    (args, cwd, env, ...rest) => {
+    (plainArgs, cwd, plainEnv, ...rest) => {
       const withheld = Object.fromEntries(Object.keys(process.env).map((name) => [name, undefined]));
+      const { args, env } = withPulumiTracing(options.otelTraces, plainArgs, plainEnv);
       return inner.run.call(command, args, cwd, { ...withheld, ...env }, ...rest);
     },
     { timeouts: options.timeouts ?? DEFAULT_PULUMI_TIMEOUTS, subject: stackSubject(options) },

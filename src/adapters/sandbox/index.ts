@@ -57,6 +57,8 @@ const ENGINE_ENV = [
   "PULUMI_EXPERIMENTAL",
   // The Automation API's hidden flags (--event-log) need it.
   "PULUMI_DEBUG_COMMANDS",
+  // The run's span, parent of Pulumi's own (--otel-traces): ids only.
+  "TRACEPARENT",
 ];
 
 /** The host's network settings (trusted CAs, proxies, locale): shared by every environment, no secret of one. */

@@ -202,6 +202,43 @@ describe("parseTidegateFile", () => {
     expect(formatConfigIssues(parsed.issues)).not.toContain("hunter2");
   });
 
+  it("takes telemetry settings, and refuses a collector endpoint with credentials without echoing it", () => {
+    const ok = parseTidegateFile(
+      "tidegate.yaml",
+      yaml(
+        "repository:",
+        "  url: .",
+        "telemetry:",
+        "  metrics: { requireToken: true }",
+        "  traces:",
+        "    endpoint: https://otel.example.com",
+      ),
+    );
+    expect(ok.issues).toEqual([]);
+    const bad = parseTidegateFile(
+      "tidegate.yaml",
+      yaml(
+        "repository:",
+        "  url: .",
+        "telemetry:",
+        "  traces:",
+        "    endpoint: https://user:s3cr3t@otel.example.com",
+        "  metrics: { requireToken: yes }",
+      ),
+    );
+    expect(bad.issues).toMatchObject([
+      { path: "telemetry.metrics.requireToken", line: 6 },
+      { path: "telemetry.traces.endpoint", message: expect.stringMatching(/carries credentials/), line: 5 },
+    ]);
+    expect(JSON.stringify(bad.issues)).not.toContain("s3cr3t");
+    expect(
+      parseTidegateFile(
+        "tidegate.yaml",
+        yaml("repository:", "  url: .", "telemetry:", "  traces: { endpoint: ftp://x }"),
+      ).issues,
+    ).toMatchObject([{ path: "telemetry.traces.endpoint", message: expect.stringMatching(/not http/) }]);
+  });
+
   it("takes Git timeouts as durations, and names the key of a bad one", () => {
     const parsed = parseTidegateFile(
       "tidegate.yaml",
@@ -292,7 +329,7 @@ describe("parseTidegateFile", () => {
         path: "webhooks",
         message: "unknown key",
         expected:
-          "one of the keys repository, dataDir, backend, sandbox, timeouts, secrets, environmentsDir, configRef, defaults, daemon, server",
+          "one of the keys repository, dataDir, backend, sandbox, timeouts, secrets, environmentsDir, configRef, defaults, daemon, server, telemetry",
         line: 5,
       },
     ]);

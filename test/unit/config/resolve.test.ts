@@ -63,6 +63,7 @@ describe("resolveSettings", () => {
       },
       daemon: { retryInitialMs: 30_000, retryMaxMs: 3_600_000, stallAfter: 5 },
       server: { host: "127.0.0.1", port: 7420, anonymousRead: false },
+      telemetry: { metrics: { requireToken: false }, traces: {} },
     });
   });
 
@@ -84,6 +85,7 @@ describe("resolveSettings", () => {
           tls: { cert: "tls/cert.pem", key: "/etc/tls/key.pem" },
           anonymousRead: true,
         },
+        telemetry: { metrics: { requireToken: true }, traces: { endpoint: "http://collector:4318" } },
       },
       "/etc/tidegate",
     );
@@ -108,6 +110,7 @@ describe("resolveSettings", () => {
         tls: { cert: "/etc/tidegate/tls/cert.pem", key: "/etc/tls/key.pem" },
         anonymousRead: true,
       },
+      telemetry: { metrics: { requireToken: true }, traces: { endpoint: "http://collector:4318" } },
     });
   });
 });
