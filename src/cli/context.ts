@@ -215,6 +215,14 @@ function pulumiTraces(endpoint: string | undefined, env: NodeJS.ProcessEnv): { p
   return base ? { pulumiTraces: base } : {};
 }
 
+/** The values of OTEL_EXPORTER_OTLP_(TRACES_)HEADERS ("k=v,k2=v2"): a collector's credentials, never logged. */
+export function otlpHeaderValues(env: Record<string, string | undefined>): string[] {
+  return [env.OTEL_EXPORTER_OTLP_HEADERS, env.OTEL_EXPORTER_OTLP_TRACES_HEADERS]
+    .flatMap((list) => (list ?? "").split(","))
+    .map((pair) => pair.slice(pair.indexOf("=") + 1).trim())
+    .filter((value) => value.length > 0);
+}
+
 /** An Engine for this command line: passphrase, logger, toolchain, emulator, versions. */
 export async function openEngine(options: SessionOptions): Promise<EngineSession> {
   const { config, context } = options;
@@ -225,7 +233,7 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
   const passphrase = config.environments.every((env) => env.secrets)
     ? undefined
     : readPassphrase(config.secrets);
-  const knownSecrets = new KnownSecrets([passphrase]);
+  const knownSecrets = new KnownSecrets([passphrase, ...otlpHeaderValues(context.env)]);
   const logFormat = options.logFormat ?? "pretty";
   const progress = createProgress({ write: context.stderr, mode: progressMode(logFormat, context.env) });
   const log = progress.observe(
