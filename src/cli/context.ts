@@ -189,6 +189,8 @@ export interface EngineSession {
   /** `<dataDir>/reports`. */
   reportsDir: string;
   log: Logger;
+  /** What the logs mask; a secret read later (a webhook's) is added here. */
+  knownSecrets: KnownSecrets;
   progress: Progress;
   emulator?: CliEmulator;
   /** Closes the engine's store and stops the emulator; stop the daemon (src/daemon) first. Idempotent. */
@@ -265,7 +267,16 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
       })());
     progress.end();
     const reportsDir = dataPaths(config.dataDir).reports;
-    return { engine, config, reportsDir, log, progress, ...(emulator ? { emulator } : {}), close };
+    return {
+      engine,
+      config,
+      reportsDir,
+      log,
+      knownSecrets,
+      progress,
+      ...(emulator ? { emulator } : {}),
+      close,
+    };
   } catch (error) {
     progress.end();
     await emulator?.stop();

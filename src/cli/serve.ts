@@ -78,6 +78,8 @@ export async function startApi(session: EngineSession, context: CommandContext):
     settings: session.config.server,
     authenticate: (secret) => tokens.authenticate(secret),
     log: session.log,
+    webhooks: session.config.webhooks,
+    registerSecret: (secret) => session.knownSecrets.add(secret),
   });
   context.stdout(`API: ${server.url} (OpenAPI document: ${server.url}/openapi.json)\n`);
   context.stdout(`Dashboard: ${new URL("/", server.url).href}\n`);

@@ -5,6 +5,7 @@ import type { Logger } from "../log";
 import { type DashboardOptions, mountDashboard } from "./dashboard";
 import { authentication, type Authenticate, type AuthVariables, principalOf, requires } from "./auth";
 import type { ApiPorts } from "./ports";
+import { mountWebhooks, type WebhookDeps } from "./webhooks/route";
 import { ApiError, apiError, PROBLEM_TYPE, problemOf, problemResponse } from "./problem";
 import {
   ApprovedSchema,
@@ -40,6 +41,8 @@ export interface ServerDeps {
   version?: string;
   /** The dashboard's settings (sessions, events); defaults suit a server. */
   dashboard?: DashboardOptions;
+  /** Webhooks in (POST /api/v1/webhooks/<provider>); every provider is refused without it. */
+  webhooks?: WebhookDeps;
 }
 
 type Env = { Variables: AuthVariables };
@@ -90,8 +93,11 @@ export function createApp(deps: ServerDeps): OpenAPIHono<Env> {
 
   app.use(`${API_BASE}/*`, async (c, next) => {
     if (c.req.path === `${API_BASE}/openapi.json`) return next();
+    // A webhook's signature is its authentication.
+    if (c.req.path.startsWith(`${API_BASE}/webhooks/`)) return next();
     return authentication(deps)(c, next);
   });
+  if (deps.webhooks) mountWebhooks(app, API_BASE, deps.webhooks);
 
   app.openapi(
     createRoute({

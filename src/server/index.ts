@@ -1,5 +1,6 @@
 import type { Engine } from "../app/engine";
-import type { ServerSettings } from "../config/resolve";
+import { loadWebhookSecrets, WebhookIntake } from "../app/webhooks";
+import type { ServerSettings, WebhookSettings } from "../config/resolve";
 import type { Logger } from "../log";
 import { createApp } from "./app";
 import type { Authenticate } from "./auth";
@@ -17,7 +18,19 @@ export async function serveApi(options: {
   authenticate: Authenticate;
   log: Logger;
   version?: string;
+  /** webhooks in tidegate.yaml; none: every provider is refused. */
+  webhooks?: WebhookSettings;
+  /** Registers a secret read here with the logs' redaction. */
+  registerSecret?: (secret: string) => void;
 }): Promise<RunningServer> {
+  const { engine, log } = options;
+  const providers = loadWebhookSecrets(options.webhooks ?? {}, options.registerSecret ?? (() => {}));
+  const intake = new WebhookIntake({
+    store: engine.store,
+    environments: engine.environments,
+    now: () => new Date(),
+    onError: (err) => log.warn({ err }, "cannot leave a webhook's request for the daemon"),
+  });
   // Closing the server ends the dashboard's event streams (they would hold it open) and its watch.
   const closed = new AbortController();
   const app = createApp({
@@ -26,6 +39,7 @@ export async function serveApi(options: {
     authenticate: options.authenticate,
     anonymousRead: options.settings.anonymousRead,
     log: options.log,
+    webhooks: { providers, intake },
     ...(options.version ? { version: options.version } : {}),
   });
   const server = await startServer(app.fetch, options.settings);
@@ -33,6 +47,7 @@ export async function serveApi(options: {
     ...server,
     close: () => {
       closed.abort();
+      intake.close();
       return server.close();
     },
   };
