@@ -3,6 +3,13 @@ import { secondHandle, storeError, useStore, type StoreFactory } from "./harness
 
 // Webhook deliveries: per provider and repository, the last verified one and the refused count.
 
+const mark = (provider: string, repository: string, outcome: "verified" | "refused", at: string) => ({
+  provider,
+  repository,
+  outcome,
+  at,
+});
+
 export function webhooksContract(factory: StoreFactory): void {
   const handles = useStore(factory);
 
@@ -10,36 +17,11 @@ export function webhooksContract(factory: StoreFactory): void {
     it("keep the latest verified time and count the refused ones, by provider then repository", async (ctx) => {
       const store = await handles.open();
       expect(await store.webhookDeliveries()).toEqual([]);
-      await store.recordWebhook({
-        provider: "github",
-        repository: "acme/infra",
-        outcome: "verified",
-        at: "2025-03-04T09:00:02.000Z",
-      });
-      await store.recordWebhook({
-        provider: "github",
-        repository: "acme/infra",
-        outcome: "verified",
-        at: "2025-03-04T09:00:01.000Z",
-      });
-      await store.recordWebhook({
-        provider: "github",
-        repository: "",
-        outcome: "refused",
-        at: "2025-03-04T09:00:03.000Z",
-      });
-      await store.recordWebhook({
-        provider: "github",
-        repository: "",
-        outcome: "refused",
-        at: "2025-03-04T09:00:04.000Z",
-      });
-      await store.recordWebhook({
-        provider: "gitea",
-        repository: "",
-        outcome: "refused",
-        at: "2025-03-04T09:00:05.000Z",
-      });
+      await store.recordWebhook(mark("github", "acme/infra", "verified", "2025-03-04T09:00:02.000Z"));
+      await store.recordWebhook(mark("github", "acme/infra", "verified", "2025-03-04T09:00:01.000Z"));
+      await store.recordWebhook(mark("github", "", "refused", "2025-03-04T09:00:03.000Z"));
+      await store.recordWebhook(mark("github", "", "refused", "2025-03-04T09:00:04.000Z"));
+      await store.recordWebhook(mark("gitea", "", "refused", "2025-03-04T09:00:05.000Z"));
 
       const other = await secondHandle(handles, ctx);
       expect(await other.webhookDeliveries()).toEqual([
@@ -57,14 +39,10 @@ export function webhooksContract(factory: StoreFactory): void {
     it("refuse a mark without a provider or with a bad time", async () => {
       const store = await handles.open();
       const at = "2025-03-04T09:00:00.000Z";
-      expect(
-        await storeError(() => store.recordWebhook({ provider: "", repository: "", outcome: "refused", at })),
-      ).toBe("invalid-input");
-      expect(
-        await storeError(() =>
-          store.recordWebhook({ provider: "github", repository: "", outcome: "refused", at: "now" }),
-        ),
-      ).toBe("invalid-input");
+      expect(await storeError(() => store.recordWebhook(mark("", "", "refused", at)))).toBe("invalid-input");
+      expect(await storeError(() => store.recordWebhook(mark("github", "", "refused", "now")))).toBe(
+        "invalid-input",
+      );
       expect(await store.webhookDeliveries()).toEqual([]);
     });
   });
