@@ -77,11 +77,15 @@ function verifyStandardWebhook(signingSecret: string, header: HeaderOf, body: Ui
   const signature = header("webhook-signature");
   if (id === undefined || timestamp === undefined || signature === undefined) return false;
   try {
-    new Webhook(signingSecret).verify(Buffer.from(body), {
-      "webhook-id": id,
-      "webhook-timestamp": timestamp,
-      "webhook-signature": signature,
-    });
+    new Webhook(signingSecret).verify(
+      Buffer.from(body),
+      {
+        "webhook-id": id,
+        "webhook-timestamp": timestamp,
+        "webhook-signature": signature,
+      },
+      { jsonParse: false },
+    );
     return true;
   } catch {
     return false;
