@@ -63,6 +63,7 @@ describe("resolveSettings", () => {
       },
       daemon: { retryInitialMs: 30_000, retryMaxMs: 3_600_000, stallAfter: 5 },
       server: { host: "127.0.0.1", port: 7420, anonymousRead: false },
+      webhooks: {},
     });
   });
 
@@ -108,6 +109,7 @@ describe("resolveSettings", () => {
         tls: { cert: "/etc/tidegate/tls/cert.pem", key: "/etc/tls/key.pem" },
         anonymousRead: true,
       },
+      webhooks: {},
     });
   });
 });
@@ -258,7 +260,7 @@ describe("buildConfig", () => {
   it("reports every problem of every file in one ConfigError, file by file, top to bottom", () => {
     const tidegate = parseTidegateFile(
       "tidegate.yaml",
-      yaml("repository:", "  url: .", "secrets:", "  passphrase: hunter2", "webhooks: {}"),
+      yaml("repository:", "  url: .", "secrets:", "  passphrase: hunter2", "hooks: {}"),
     );
     const error = configError(() =>
       buildConfig({
@@ -273,7 +275,7 @@ describe("buildConfig", () => {
     );
     expect(error.issues.map((issue) => `${issue.file} ${issue.path}`)).toEqual([
       "tidegate.yaml secrets.passphrase",
-      "tidegate.yaml webhooks",
+      "tidegate.yaml hooks",
       "environments/test.yaml schedule.poll",
       "environments/stage.yaml name",
       "environments/stage.yaml order",
