@@ -108,6 +108,7 @@ function readOnlyPorts(read: ReadPorts): ApiPorts {
     requestProgress: refuse,
     promote: refuse,
     audit: refuse,
+    webhookDeliveries: async () => [],
     verifyAudit: refuse,
   };
 }

@@ -192,6 +192,8 @@ export interface EngineSession {
   /** `<dataDir>/reports`. */
   reportsDir: string;
   log: Logger;
+  /** What the logs mask; a secret read later (a webhook's) is added here. */
+  knownSecrets: KnownSecrets;
   progress: Progress;
   emulator?: CliEmulator;
   /** /metrics' registry (its gauges read the engine's store) and /readyz's check. */
@@ -310,6 +312,7 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
       ...(emulator ? { emulator } : {}),
       telemetry,
       readiness,
+      knownSecrets,
       close,
     };
   } catch (error) {

@@ -83,6 +83,9 @@ export async function startApi(session: EngineSession, context: CommandContext):
       readiness: session.readiness,
       requireToken: session.config.telemetry.metrics.requireToken,
     },
+    webhooks: session.config.webhooks,
+    onWebhook: (provider, outcome) => session.telemetry.webhookDelivery(provider, outcome),
+    registerSecret: (secret) => session.knownSecrets.add(secret),
   });
   context.stdout(`API: ${server.url} (OpenAPI document: ${server.url}/openapi.json)\n`);
   context.stdout(`Dashboard: ${new URL("/", server.url).href}\n`);

@@ -1,6 +1,7 @@
 import type { Command } from "./command";
 import { CONFIG_HELP, CONFIG_OPTIONS, flag, openForReading, withConfigErrors } from "./context";
 import { status } from "../app/read";
+import { webhookLines, type WebhookDeliveryStats } from "../app/webhooks";
 import { formatStatusTable, type StatusRow } from "../render/format";
 
 // `tidegate status`: every environment at a glance, from the store. It runs no Pulumi and polls no
@@ -32,13 +33,18 @@ export const command: Command = {
         context.stderr(`tidegate: warning: ${message}\n`),
       );
       let rows: StatusRow[];
+      let webhooks: WebhookDeliveryStats[];
       try {
         rows = await status(read);
+        webhooks = (await read.store?.webhookDeliveries()) ?? [];
       } finally {
         await read.close();
       }
       if (flag(args, "json")) context.stdout(`${JSON.stringify({ environments: rows }, null, 2)}\n`);
-      else context.stdout(formatStatusTable(rows, new Date()));
+      else {
+        const lines = webhookLines(webhooks, new Date());
+        context.stdout(formatStatusTable(rows, new Date()) + lines.map((line) => `${line}\n`).join(""));
+      }
       return 0;
     }),
 };

@@ -22,7 +22,12 @@ import {
   type SyncPolicy,
   TidegateFile,
   type ValueSource,
+  WEBHOOK_PROVIDERS,
+  type WebhooksConfig,
 } from "./schema";
+
+export type WebhookProviderName = (typeof WEBHOOK_PROVIDERS)[number];
+const DEFAULT_WEBHOOK_BODY_BYTES = 1024 * 1024;
 import { fileUrl, resolveBackendUrl, resolveRepositoryUrl } from "./url";
 
 // Raw files → resolved configuration: defaults filled in, paths made absolute, and the checks that
@@ -113,6 +118,7 @@ export interface ResolvedSettings {
   daemon: DaemonSettings;
   server: ServerSettings;
   telemetry: TelemetrySettings;
+  webhooks: WebhookSettings;
 }
 
 /** /metrics and traces (see TelemetryConfig). */
@@ -120,6 +126,17 @@ export interface TelemetrySettings {
   metrics: { requireToken: boolean };
   traces: { endpoint?: string };
 }
+
+/** A webhook secret's source: a variable, or an absolute file path. */
+export type WebhookSecretSource = { kind: "env"; name: string } | { kind: "file"; path: string };
+
+/** webhooks in tidegate.yaml: only the providers with a secret; the others are refused. */
+export type WebhookSettings = Partial<
+  Record<
+    WebhookProviderName,
+    { secret?: WebhookSecretSource; signingSecret?: WebhookSecretSource; maxBodyBytes: number }
+  >
+>;
 
 /** The HTTP API's settings (see ServerConfig). */
 export interface ServerSettings {
@@ -276,6 +293,7 @@ export function resolveSettings(raw: TidegateFile, configDir: string, configFile
       metrics: { requireToken: raw.telemetry?.metrics?.requireToken ?? false },
       traces: raw.telemetry?.traces?.endpoint ? { endpoint: raw.telemetry.traces.endpoint } : {},
     },
+    webhooks: resolveWebhooks(raw.webhooks, configDir),
   };
 }
 
@@ -290,6 +308,28 @@ export function resolveServer(raw: ServerConfig = {}, configDir: string): Server
       : {}),
     anonymousRead: raw.anonymousRead ?? DEFAULTS.server.anonymousRead,
   };
+}
+
+/** webhooks with the default body cap, files made absolute; providers without a secret are left out. */
+export function resolveWebhooks(raw: WebhooksConfig = {}, configDir: string): WebhookSettings {
+  const source = (value: { env?: string; file?: string } | undefined): WebhookSecretSource | undefined => {
+    if (value?.env !== undefined) return { kind: "env", name: value.env };
+    if (value?.file !== undefined) return { kind: "file", path: path.resolve(configDir, value.file) };
+    return undefined;
+  };
+  const settings: WebhookSettings = {};
+  for (const name of WEBHOOK_PROVIDERS) {
+    const provider = raw[name];
+    const secret = source(provider?.secret);
+    const signingSecret = source(provider?.signingSecret);
+    if (!secret && !signingSecret) continue;
+    settings[name] = {
+      ...(secret ? { secret } : {}),
+      ...(signingSecret ? { signingSecret } : {}),
+      maxBodyBytes: provider?.maxBodyBytes ?? DEFAULT_WEBHOOK_BODY_BYTES,
+    };
+  }
+  return settings;
 }
 
 /** daemon with the defaults filled in. */

@@ -601,6 +601,77 @@ export const TelemetryConfig = z
   })
   .meta({ description: "/metrics, /healthz, /readyz and traces." });
 export type TelemetryConfig = z.infer<typeof TelemetryConfig>;
+/** Where a webhook secret comes from: never inline, since this file is committed. */
+const WebhookSecret = z
+  .strictObject({
+    env: EnvVarName.optional().meta({ description: "A variable of tidegate's own environment." }),
+    file: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: "A file (relative to this file's folder); its content, trimmed." }),
+  })
+  .check(oneOfTwo("env", "file"))
+  .meta({
+    description: "Where the secret comes from: exactly one of { env: VARIABLE } or { file: path }.",
+    oneOf: [{ required: ["env"] }, { required: ["file"] }],
+  });
+
+/** The hard maximum of webhooks.<provider>.maxBodyBytes (25 MiB, GitHub's own cap on a delivery). */
+export const WEBHOOK_MAX_BODY_BYTES = 25 * 1024 * 1024;
+
+const WebhookProvider = z
+  .strictObject({
+    secret: WebhookSecret.optional().meta({
+      description:
+        "The shared secret (GitHub, Gitea/Forgejo, Bitbucket, generic: the HMAC key; GitLab: the secret token sent in X-Gitlab-Token).",
+    }),
+    signingSecret: WebhookSecret.optional().meta({
+      description:
+        "GitLab only: the signing token (whsec_...) of the signed webhook-signature scheme (Standard Webhooks).",
+    }),
+    maxBodyBytes: z
+      .int()
+      .check(
+        rule(
+          (n: number) => (n < 1 || n > WEBHOOK_MAX_BODY_BYTES ? "is out of range" : undefined),
+          `a whole number of bytes from 1 to ${WEBHOOK_MAX_BODY_BYTES} (25 MiB)`,
+        ),
+      )
+      .optional()
+      .meta({
+        description: "The largest body accepted, in bytes (default 1 MiB, at most 25 MiB).",
+        default: 1048576,
+      }),
+  })
+  .meta({ description: "One provider's webhook: off until a secret is set." });
+
+export const WEBHOOK_PROVIDERS = ["github", "gitlab", "gitea", "forgejo", "bitbucket", "generic"] as const;
+
+export const WebhooksConfig = z
+  .strictObject(
+    Object.fromEntries(WEBHOOK_PROVIDERS.map((name) => [name, WebhookProvider.optional()])) as Record<
+      (typeof WEBHOOK_PROVIDERS)[number],
+      z.ZodOptional<typeof WebhookProvider>
+    >,
+  )
+  .check((ctx) => {
+    for (const name of WEBHOOK_PROVIDERS) {
+      if (name === "gitlab" || ctx.value[name]?.signingSecret === undefined) continue;
+      ctx.issues.push({
+        code: "custom",
+        input: ctx.value,
+        path: [name, "signingSecret"],
+        message: "is only for gitlab",
+        params: { expected: `secret (the HMAC key) for ${name}` },
+      });
+    }
+  })
+  .meta({
+    description:
+      "Webhooks in (POST /api/v1/webhooks/<provider>): a verified push makes the daemon poll the environments of the branches it names.",
+  });
+export type WebhooksConfig = z.infer<typeof WebhooksConfig>;
 
 const tokenSources = "repository.tokenEnv: <VARIABLE> or repository.tokenFile: <path outside the repository>";
 
@@ -684,6 +755,7 @@ export const TidegateFile = z
     daemon: DaemonConfig.optional(),
     server: ServerConfig.optional(),
     telemetry: TelemetryConfig.optional(),
+    webhooks: WebhooksConfig.optional(),
   })
   .meta({ title: "tidegate.yaml", description: "The configuration of the tidegate engine." });
 export type TidegateFile = z.infer<typeof TidegateFile>;

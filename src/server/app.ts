@@ -6,6 +6,7 @@ import { type DashboardOptions, mountDashboard } from "./dashboard";
 import { authentication, type Authenticate, type AuthVariables, principalOf, requires } from "./auth";
 import { mountTelemetry, type TelemetryRoutes } from "./metrics";
 import type { ApiPorts } from "./ports";
+import { mountWebhooks, type WebhookDeps } from "./webhooks/route";
 import { ApiError, apiError, PROBLEM_TYPE, problemOf, problemResponse } from "./problem";
 import {
   ApprovedSchema,
@@ -43,6 +44,8 @@ export interface ServerDeps {
   dashboard?: DashboardOptions;
   /** /metrics, /healthz and /readyz; absent: not served. */
   telemetry?: TelemetryRoutes;
+  /** Webhooks in (POST /api/v1/webhooks/<provider>); every provider is refused without it. */
+  webhooks?: WebhookDeps;
 }
 
 type Env = { Variables: AuthVariables };
@@ -95,8 +98,11 @@ export function createApp(deps: ServerDeps): OpenAPIHono<Env> {
 
   app.use(`${API_BASE}/*`, async (c, next) => {
     if (c.req.path === `${API_BASE}/openapi.json`) return next();
+    // A webhook's signature is its authentication.
+    if (c.req.path.startsWith(`${API_BASE}/webhooks/`)) return next();
     return authentication(deps)(c, next);
   });
+  if (deps.webhooks) mountWebhooks(app, API_BASE, deps.webhooks);
 
   app.openapi(
     createRoute({

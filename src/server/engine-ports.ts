@@ -46,5 +46,6 @@ export function enginePorts(engine: Engine): ApiPorts {
       return { ...pageOf(entries.reverse(), paging), verification };
     },
     verifyAudit: async () => verifyAudit(engine.audit),
+    webhookDeliveries: () => engine.store.webhookDeliveries(),
   };
 }

@@ -3,6 +3,7 @@ import type { Actor } from "../app/actor";
 import type { ApproveResult } from "../app/engine";
 import type { EnvironmentOverview, Page } from "../app/overview";
 import type { HistoryEntry } from "../app/read";
+import type { WebhookDeliveryStats } from "../app/webhooks";
 import type { LookKind, LookRequest, RequestProgress } from "../app/requests";
 import type { RunMark } from "../app/watch";
 import type { Approval } from "../domain/gates";
@@ -40,4 +41,6 @@ export interface ApiPorts {
   verifyAudit(): Promise<VerifyResult>;
   /** Each environment's latest run, from the status rows alone: what the dashboard's events poll. */
   runMarks(): Promise<RunMark[]>;
+  /** Per webhook provider and repository: the last verified delivery and how many were refused. */
+  webhookDeliveries(): Promise<WebhookDeliveryStats[]>;
 }

@@ -19,6 +19,8 @@ import type {
   Store,
   TokenRecord,
   WorkRequest,
+  WebhookDeliveryMark,
+  WebhookDeliveryStats,
 } from "./port";
 import {
   EnvironmentStateSchema,
@@ -39,6 +41,7 @@ import {
   storedReport,
   tokenTaken,
   validReport,
+  webhookMark,
 } from "./validate";
 
 // The whole port in memory, with the SQLite store's semantics (the contract suite holds both to
@@ -61,6 +64,7 @@ export interface MemoryState {
   checkResults: Map<string, { ms: number; result: CommandResult }>;
   leases: Map<string, { expiresMs: number; lease: Lease }>;
   requestSeq: number;
+  webhooks: Map<string, WebhookDeliveryStats>;
   requests: Map<number, { ms: number; request: WorkRequest }>;
   /** By name. */
   tokens: Map<string, { secretHash: string; lastUsedMs?: number; token: TokenRecord }>;
@@ -77,6 +81,7 @@ export function newMemoryState(): MemoryState {
     checkResults: new Map(),
     leases: new Map(),
     requestSeq: 0,
+    webhooks: new Map(),
     requests: new Map(),
     tokens: new Map(),
   };
@@ -423,6 +428,25 @@ export function openMemoryStore(
         if (entry.ms < ms && state.requests.delete(seq)) pruned++;
       }
       return pruned;
+    },
+
+    async recordWebhook(mark: WebhookDeliveryMark) {
+      const m = webhookMark(mark);
+      const key = JSON.stringify([m.provider, m.repository]);
+      const stats = state.webhooks.get(key) ?? { provider: m.provider, repository: m.repository, refused: 0 };
+      if (m.outcome === "refused") {
+        stats.refused++;
+        if (!stats.lastRefusedAt || stats.lastRefusedAt < m.at) stats.lastRefusedAt = m.at;
+      } else if (!stats.lastVerifiedAt || epochMs(stats.lastVerifiedAt, "at") < epochMs(m.at, "at")) {
+        stats.lastVerifiedAt = m.at;
+      }
+      state.webhooks.set(key, stats);
+    },
+
+    async webhookDeliveries() {
+      return [...state.webhooks.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([, stats]) => copy(stats));
     },
 
     async addToken(token: NewToken) {

@@ -145,4 +145,16 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE requests ADD COLUMN look TEXT;
   `,
+  // 7: webhook deliveries per provider and repository: the last verified one, how many were refused.
+  `
+  CREATE TABLE webhook_deliveries (
+    provider TEXT NOT NULL,
+    repository TEXT NOT NULL,
+    last_verified_at TEXT,
+    last_verified_ms INTEGER,
+    refused INTEGER NOT NULL DEFAULT 0,
+    last_refused_at TEXT,
+    PRIMARY KEY (provider, repository)
+  ) STRICT;
+  `,
 ];

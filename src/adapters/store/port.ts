@@ -267,6 +267,33 @@ export interface TokenStore {
   revokeToken(name: string, by: string, at: string): Promise<TokenRecord | undefined>;
 }
 
+/** A webhook delivery as the receiver judged it: verified (its repository known) or refused. */
+export interface WebhookDeliveryMark {
+  provider: string;
+  /** The repository the verified payload names; "" when unknown (a refused delivery is never read). */
+  repository: string;
+  outcome: "verified" | "refused";
+  /** ISO 8601. */
+  at: string;
+}
+
+/** Per provider and repository: the last verified delivery and how many were refused. */
+export interface WebhookDeliveryStats {
+  provider: string;
+  repository: string;
+  lastVerifiedAt?: string;
+  refused: number;
+  /** ISO 8601: the last refusal. */
+  lastRefusedAt?: string;
+}
+
+/** What `tidegate status` and the dashboard show of the webhooks received. */
+export interface WebhookStore {
+  recordWebhook(mark: WebhookDeliveryMark): Promise<void>;
+  /** By provider, then repository. */
+  webhookDeliveries(): Promise<WebhookDeliveryStats[]>;
+}
+
 /**
  * The state store, split by what it stores. Lists are newest first (by start time). Several
  * processes may share one store; every method is safe to call from each of them.
@@ -281,6 +308,7 @@ export interface Store
     CommandResultStore,
     LeaseStore,
     RequestStore,
-    TokenStore {
+    TokenStore,
+    WebhookStore {
   close(): Promise<void>;
 }

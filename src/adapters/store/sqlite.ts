@@ -21,6 +21,8 @@ import type {
   Store,
   TokenRecord,
   WorkRequest,
+  WebhookDeliveryMark,
+  WebhookDeliveryStats,
 } from "./port";
 import {
   approvalFromRow,
@@ -50,6 +52,7 @@ import {
   storedReport,
   tokenTaken,
   validReport,
+  webhookMark,
 } from "./validate";
 
 /** The store's file name in the data directory. */
@@ -201,6 +204,18 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     ),
     requestsSince: db.prepare("SELECT * FROM requests WHERE seq > ? ORDER BY seq LIMIT ?"),
     pruneRequests: db.prepare("DELETE FROM requests WHERE at_ms < ?"),
+    webhookVerified: db.prepare(
+      `INSERT INTO webhook_deliveries (provider, repository, last_verified_at, last_verified_ms) VALUES (?, ?, ?, ?)
+       ON CONFLICT (provider, repository) DO UPDATE SET last_verified_at = excluded.last_verified_at,
+         last_verified_ms = excluded.last_verified_ms
+       WHERE last_verified_ms IS NULL OR last_verified_ms < excluded.last_verified_ms`,
+    ),
+    webhookRefused: db.prepare(
+      `INSERT INTO webhook_deliveries (provider, repository, refused, last_refused_at) VALUES (?, ?, 1, ?)
+       ON CONFLICT (provider, repository) DO UPDATE SET refused = refused + 1,
+         last_refused_at = MAX(COALESCE(last_refused_at, ''), excluded.last_refused_at)`,
+    ),
+    webhookDeliveries: db.prepare("SELECT * FROM webhook_deliveries ORDER BY provider, repository"),
     insertToken: db.prepare(
       `INSERT INTO tokens (name, secret_hash, owner, scopes, created_at, created_by, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
@@ -509,6 +524,23 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
 
     pruneRequests(before: string): number {
       return Number(sql.pruneRequests.run(epochMs(before, "before")).changes);
+    },
+
+    recordWebhook(mark: WebhookDeliveryMark): void {
+      const m = webhookMark(mark);
+      if (m.outcome === "verified")
+        sql.webhookVerified.run(m.provider, m.repository, m.at, epochMs(m.at, "at"));
+      else sql.webhookRefused.run(m.provider, m.repository, m.at);
+    },
+
+    webhookDeliveries(): WebhookDeliveryStats[] {
+      return sql.webhookDeliveries.all().map((row) => ({
+        provider: String(row.provider),
+        repository: String(row.repository),
+        ...(row.last_verified_at === null ? {} : { lastVerifiedAt: String(row.last_verified_at) }),
+        refused: Number(row.refused),
+        ...(row.last_refused_at === null ? {} : { lastRefusedAt: String(row.last_refused_at) }),
+      }));
     },
 
     addToken(token: NewToken): void {

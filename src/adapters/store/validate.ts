@@ -2,7 +2,7 @@ import type { Approval, CommandResult } from "../../domain/gates";
 import type { RunReport, RunRecord } from "../../domain/model";
 import { InvalidReportError, parseRunReport } from "../../domain/report-schema";
 import { StoreError } from "./errors";
-import type { Revocation } from "./port";
+import type { Revocation, WebhookDeliveryMark } from "./port";
 import { ApprovalSchema, CommandResultSchema, validInput } from "./rows";
 
 // Argument checks every store implementation applies the same way, so they fail alike.
@@ -109,4 +109,19 @@ export function tokenTaken(name: string): StoreError {
     "conflict",
     `a token named '${name}' exists already (names are never reused, even after a revocation): choose another name`,
   );
+}
+
+/** A webhook mark checked: a provider, a repository ("" when unknown), an outcome and a time. */
+export function webhookMark(mark: WebhookDeliveryMark): WebhookDeliveryMark {
+  nonEmpty(mark.provider, "provider");
+  if (typeof mark.repository !== "string")
+    throw new StoreError("invalid-input", "webhook repository: not a string");
+  if (mark.outcome !== "verified" && mark.outcome !== "refused") {
+    throw new StoreError(
+      "invalid-input",
+      `webhook outcome: '${String(mark.outcome)}' is not verified or refused`,
+    );
+  }
+  epochMs(mark.at, "at");
+  return mark;
 }

@@ -218,7 +218,7 @@ export function mountDashboard<E extends HonoEnv>(app: Hono<E>, deps: DashboardD
 
   // Pages.
   web.get("/", identify, readable, async (c) =>
-    render(c, pipelinePage(await api.environments(), pageContext(c))),
+    render(c, pipelinePage(await api.environments(), pageContext(c), await api.webhookDeliveries())),
   );
 
   web.get("/environments/:env", identify, readable, async (c) => {

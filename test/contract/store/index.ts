@@ -4,6 +4,7 @@ import { gatesContract } from "./gates";
 import type { StoreFactory } from "./harness";
 import { runContract } from "./runs";
 import { tokensContract } from "./tokens";
+import { webhooksContract } from "./webhooks";
 
 export type { StoreFactory, StoreUnderTest } from "./harness";
 export { STORE_NOW } from "./harness";
@@ -15,5 +16,6 @@ export function storeContract(name: string, factory: StoreFactory): void {
     gatesContract(factory);
     coordinationContract(factory);
     tokensContract(factory);
+    webhooksContract(factory);
   });
 }

@@ -320,16 +320,16 @@ describe("parseTidegateFile", () => {
   it("lists the allowed keys for an unknown one, without the refused passphrase", () => {
     const parsed = parseTidegateFile(
       "tidegate.yaml",
-      yaml("repository:", "  url: .", "secrets:", "  passwordEnv: X", "webhooks:", "  port: 8080"),
+      yaml("repository:", "  url: .", "secrets:", "  passwordEnv: X", "hooks:", "  port: 8080"),
     );
     expect(parsed.issues).toMatchObject([
       { path: "secrets.passwordEnv", expected: "one of the keys passphraseEnv, passphraseFile", line: 4 },
       { path: "secrets", message: "sets neither passphraseEnv nor passphraseFile" },
       {
-        path: "webhooks",
+        path: "hooks",
         message: "unknown key",
         expected:
-          "one of the keys repository, dataDir, backend, sandbox, timeouts, secrets, environmentsDir, configRef, defaults, daemon, server, telemetry",
+          "one of the keys repository, dataDir, backend, sandbox, timeouts, secrets, environmentsDir, configRef, defaults, daemon, server, telemetry, webhooks",
         line: 5,
       },
     ]);

@@ -64,6 +64,7 @@ describe("resolveSettings", () => {
       daemon: { retryInitialMs: 30_000, retryMaxMs: 3_600_000, stallAfter: 5 },
       server: { host: "127.0.0.1", port: 7420, anonymousRead: false },
       telemetry: { metrics: { requireToken: false }, traces: {} },
+      webhooks: {},
     });
   });
 
@@ -111,6 +112,7 @@ describe("resolveSettings", () => {
         anonymousRead: true,
       },
       telemetry: { metrics: { requireToken: true }, traces: { endpoint: "http://collector:4318" } },
+      webhooks: {},
     });
   });
 });
@@ -261,7 +263,7 @@ describe("buildConfig", () => {
   it("reports every problem of every file in one ConfigError, file by file, top to bottom", () => {
     const tidegate = parseTidegateFile(
       "tidegate.yaml",
-      yaml("repository:", "  url: .", "secrets:", "  passphrase: hunter2", "webhooks: {}"),
+      yaml("repository:", "  url: .", "secrets:", "  passphrase: hunter2", "hooks: {}"),
     );
     const error = configError(() =>
       buildConfig({
@@ -276,7 +278,7 @@ describe("buildConfig", () => {
     );
     expect(error.issues.map((issue) => `${issue.file} ${issue.path}`)).toEqual([
       "tidegate.yaml secrets.passphrase",
-      "tidegate.yaml webhooks",
+      "tidegate.yaml hooks",
       "environments/test.yaml schedule.poll",
       "environments/stage.yaml name",
       "environments/stage.yaml order",

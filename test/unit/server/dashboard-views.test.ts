@@ -183,6 +183,24 @@ describe("pipelinePage", () => {
     expect(anonymous).not.toContain("csrf-token");
     expect(anonymous).toContain('href="/login"');
   });
+
+  it("shows the webhooks received, per provider and repository, only when there were some", () => {
+    expect(flat(pipelinePage([overview(prod)], ctx()))).not.toContain('data-testid="webhooks"');
+    const shown = flat(
+      pipelinePage([overview(prod)], ctx(), [
+        { provider: "github", repository: "", refused: 3 },
+        {
+          provider: "github",
+          repository: "acme/<infra>",
+          refused: 0,
+          lastVerifiedAt: "2025-03-01T00:00:00Z",
+        },
+      ]),
+    );
+    expect(shown).toContain('data-testid="webhooks"');
+    expect(shown).toMatch(/github: last verified never, <span data-testid="refused">3<\/span> refused/);
+    expect(shown).toContain("<code>acme/&lt;infra&gt;</code>: last verified");
+  });
 });
 
 describe("environmentPage", () => {

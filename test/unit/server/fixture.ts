@@ -105,6 +105,7 @@ export function fakeApi(overrides: Partial<ApiPorts> = {}): ApiPorts {
     })),
     verifyAudit: vi.fn(async () => ({ ok: true as const, entries: 3, head: "f".repeat(64) })),
     runMarks: vi.fn(async () => []),
+    webhookDeliveries: vi.fn(async () => []),
     ...overrides,
   };
 }

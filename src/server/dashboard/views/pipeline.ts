@@ -1,4 +1,5 @@
 import type { EnvironmentOverview } from "../../../app/overview";
+import type { WebhookDeliveryStats } from "../../../app/webhooks";
 import { shortSha, staleLine } from "../../../render/format";
 import { ago, statusAge, statusClass } from "./ages";
 import { gateList } from "./gates";
@@ -9,7 +10,11 @@ import { commitLine } from "./report";
 // Every environment side by side, in promotion order: status and since when, head vs deployed,
 // pending and drift counts, and what each gate says.
 
-export function pipelinePage(envs: readonly EnvironmentOverview[], ctx: PageContext): Html {
+export function pipelinePage(
+  envs: readonly EnvironmentOverview[],
+  ctx: PageContext,
+  webhooks: readonly WebhookDeliveryStats[] = [],
+): Html {
   const body = html`<h1>Pipeline</h1>
     ${
       envs.length === 0
@@ -17,7 +22,8 @@ export function pipelinePage(envs: readonly EnvironmentOverview[], ctx: PageCont
         : html`<ol class="pipeline">
             ${envs.map((env) => card(env, ctx.now))}
           </ol>`
-    }`;
+    }
+    ${webhooks.length === 0 ? "" : webhookSection(webhooks, ctx.now)}`;
   return layout({ title: "Pipeline", kind: "pipeline", body }, ctx);
 }
 
@@ -48,4 +54,27 @@ function card(env: EnvironmentOverview, now: Date): Html {
     </p>
     ${gateList(env.gates)}
   </li>`;
+}
+
+/** Per provider and repository: the last verified delivery and the refused count. */
+function webhookSection(webhooks: readonly WebhookDeliveryStats[], now: Date): Html {
+  return html`<section class="webhooks" data-testid="webhooks">
+    <h2>Webhooks</h2>
+    <ul>
+      ${webhooks.map(
+        (w) =>
+          html`<li>
+            ${w.provider}${w.repository ? html` <code>${w.repository}</code>` : ""}: last verified
+            ${
+              w.lastVerifiedAt
+                ? html`<time datetime="${w.lastVerifiedAt}" title="${w.lastVerifiedAt}"
+                    >${ago(w.lastVerifiedAt, now)}</time
+                  >`
+                : "never"
+            },
+            <span data-testid="refused">${w.refused}</span> refused
+          </li>`,
+      )}
+    </ul>
+  </section>`;
 }
