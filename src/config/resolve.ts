@@ -19,6 +19,7 @@ import {
   type Repository,
   type SandboxMode,
   type ServerConfig,
+  type NotificationsConfig,
   type SyncPolicy,
   TidegateFile,
   type ValueSource,
@@ -112,6 +113,8 @@ export interface ResolvedSettings {
   defaults: ResolvedDefaults;
   daemon: DaemonSettings;
   server: ServerSettings;
+  /** As written: the secrets are read when the daemon starts (src/app/notify). */
+  notifications?: NotificationsConfig;
 }
 
 /** The HTTP API's settings (see ServerConfig). */
@@ -121,6 +124,8 @@ export interface ServerSettings {
   /** Absolute paths of the certificate chain and key: HTTPS when set. */
   tls?: { cert: string; key: string };
   anonymousRead: boolean;
+  /** Where notifications link to, ending in "/"; default: the address the API listens on. */
+  publicUrl?: string;
 }
 
 /** How the daemon retries a failing environment (see DaemonConfig). */
@@ -265,6 +270,7 @@ export function resolveSettings(raw: TidegateFile, configDir: string, configFile
     },
     daemon: resolveDaemon(raw.daemon),
     server: resolveServer(raw.server, configDir),
+    ...(raw.notifications ? { notifications: raw.notifications } : {}),
   };
 }
 
@@ -278,7 +284,12 @@ export function resolveServer(raw: ServerConfig = {}, configDir: string): Server
       ? { tls: { cert: path.resolve(configDir, raw.tls.cert), key: path.resolve(configDir, raw.tls.key) } }
       : {}),
     anonymousRead: raw.anonymousRead ?? DEFAULTS.server.anonymousRead,
+    ...(raw.publicUrl ? { publicUrl: withSlash(raw.publicUrl) } : {}),
   };
+}
+
+function withSlash(url: string): string {
+  return url.endsWith("/") ? url : `${url}/`;
 }
 
 /** daemon with the defaults filled in. */
