@@ -40,6 +40,7 @@ import {
   tokenTaken,
   validReport,
 } from "./validate";
+import { memoryNotificationStore, newNotifyMemoryState, type NotifyMemoryState } from "./notify-memory";
 
 // The whole port in memory, with the SQLite store's semantics (the contract suite holds both to
 // them): for tests and for a one-shot tidegate that needs no history. Records are copied in and
@@ -64,6 +65,7 @@ export interface MemoryState {
   requests: Map<number, { ms: number; request: WorkRequest }>;
   /** By name. */
   tokens: Map<string, { secretHash: string; lastUsedMs?: number; token: TokenRecord }>;
+  notify: NotifyMemoryState;
 }
 
 export function newMemoryState(): MemoryState {
@@ -79,6 +81,7 @@ export function newMemoryState(): MemoryState {
     requestSeq: 0,
     requests: new Map(),
     tokens: new Map(),
+    notify: newNotifyMemoryState(),
   };
 }
 
@@ -118,6 +121,7 @@ export function openMemoryStore(
   };
 
   const store: Store = {
+    ...memoryNotificationStore(state.notify),
     async startRun(run: NewRun) {
       const ms = epochMs(run.startedAt, "startedAt");
       nonEmpty(run.owner, "owner");

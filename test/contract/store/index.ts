@@ -2,6 +2,7 @@ import { describe } from "vitest";
 import { coordinationContract } from "./coordination";
 import { gatesContract } from "./gates";
 import type { StoreFactory } from "./harness";
+import { notificationsContract } from "./notifications";
 import { runContract } from "./runs";
 import { tokensContract } from "./tokens";
 
@@ -15,5 +16,6 @@ export function storeContract(name: string, factory: StoreFactory): void {
     gatesContract(factory);
     coordinationContract(factory);
     tokensContract(factory);
+    notificationsContract(factory);
   });
 }
