@@ -190,6 +190,8 @@ export interface EngineSession {
   reportsDir: string;
   log: Logger;
   progress: Progress;
+  /** Secret values masked in every sink; a notifier adds its sinks' URLs and keys. */
+  knownSecrets: KnownSecrets;
   emulator?: CliEmulator;
   /** Closes the engine's store and stops the emulator; stop the daemon (src/daemon) first. Idempotent. */
   close(): Promise<void>;
@@ -265,7 +267,16 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
       })());
     progress.end();
     const reportsDir = dataPaths(config.dataDir).reports;
-    return { engine, config, reportsDir, log, progress, ...(emulator ? { emulator } : {}), close };
+    return {
+      engine,
+      config,
+      reportsDir,
+      log,
+      progress,
+      knownSecrets,
+      ...(emulator ? { emulator } : {}),
+      close,
+    };
   } catch (error) {
     progress.end();
     await emulator?.stop();

@@ -549,10 +549,13 @@ export const ServerConfig = z
         "Let requests without a token read (GET); every change still needs a token with its scope.",
       default: DEFAULTS.server.anonymousRead,
     }),
-    publicUrl: z.url({ protocol: /^https?$/ }).optional().meta({
-      description:
-        "The dashboard's address as people reach it (behind a proxy): notifications link to it. Default: http://<listen>/.",
-    }),
+    publicUrl: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .meta({
+        description:
+          "The dashboard's address as people reach it (behind a proxy): notifications link to it. Default: http://<listen>/.",
+      }),
   })
   .meta({ description: "The HTTP API (/api/v1) served by `tidegate run` and `tidegate serve`." });
 export type ServerConfig = z.infer<typeof ServerConfig>;
@@ -648,7 +651,10 @@ export const NOTIFY_EVENTS = [
 export type NotifyEventName = (typeof NOTIFY_EVENTS)[number];
 
 const StaleTiming = z.strictObject({
-  after: PositiveDuration.optional().meta({ description: "Alert once a status is this old.", default: "24h" }),
+  after: PositiveDuration.optional().meta({
+    description: "Alert once a status is this old.",
+    default: "24h",
+  }),
   every: PositiveDuration.optional().meta({ description: "Then again at this interval.", default: "24h" }),
 });
 
@@ -685,7 +691,9 @@ export const NotificationsConfig = z
         }),
       )
       .optional()
-      .meta({ description: "Which events of which environments go to which sinks; default: all to every sink." }),
+      .meta({
+        description: "Which events of which environments go to which sinks; default: all to every sink.",
+      }),
     stale: StaleTiming.extend({
       statuses: z
         .partialRecord(z.enum(["OutOfSync", "Drifted", "AwaitingApproval", "Blocked", "Failed"]), StaleTiming)
@@ -695,7 +703,9 @@ export const NotificationsConfig = z
       .optional()
       .meta({ description: "Reminders while an environment stays out of Synced." }),
   })
-  .meta({ description: "Notifications of status changes, syncs and human actions, with staleness reminders." });
+  .meta({
+    description: "Notifications of status changes, syncs and human actions, with staleness reminders.",
+  });
 export type NotificationsConfig = z.infer<typeof NotificationsConfig>;
 
 export const TidegateFile = z

@@ -7,7 +7,8 @@ import { epochMs, nonEmpty } from "./validate";
 export function checkedNotification(n: NewNotification): NewNotification {
   nonEmpty(n.key, "notification key");
   nonEmpty(n.sink, "notification sink");
-  if (typeof n.body !== "string") throw new StoreError("invalid-input", "a notification's body must be a string");
+  if (typeof n.body !== "string")
+    throw new StoreError("invalid-input", "a notification's body must be a string");
   epochMs(n.at, "at");
   return { key: n.key, sink: n.sink, body: n.body, at: n.at };
 }

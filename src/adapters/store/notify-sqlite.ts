@@ -23,7 +23,9 @@ export function sqliteNotificationStore(db: DatabaseSync): Synchronous<Notificat
     due: db.prepare(
       `SELECT * FROM notify_outbox WHERE delivered_at IS NULL AND next_ms <= ? ORDER BY next_ms, id LIMIT ?`,
     ),
-    hold: db.prepare("UPDATE notify_outbox SET attempts = attempts + 1, next_at = ?, next_ms = ? WHERE id = ?"),
+    hold: db.prepare(
+      "UPDATE notify_outbox SET attempts = attempts + 1, next_at = ?, next_ms = ? WHERE id = ?",
+    ),
     delivered: db.prepare("UPDATE notify_outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL"),
     failed: db.prepare(
       "UPDATE notify_outbox SET last_error = ?, next_at = ?, next_ms = ? WHERE id = ? AND delivered_at IS NULL",

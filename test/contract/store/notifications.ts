@@ -20,10 +20,18 @@ export function notificationsContract(factory: StoreFactory): void {
     it("queue with their marks in one step, and a key queued before for a sink is not queued again", async () => {
       const store = await handles.open();
       expect(await store.notifyMarks()).toEqual({});
-      expect(await store.queueNotifications([note("a"), note("a", "hook")], { "status:prod": "Drifted" })).toBe(2);
-      expect(await store.queueNotifications([note("a"), note("b")], { "status:prod": "Synced", audit: "3" })).toBe(1);
+      expect(
+        await store.queueNotifications([note("a"), note("a", "hook")], { "status:prod": "Drifted" }),
+      ).toBe(2);
+      expect(
+        await store.queueNotifications([note("a"), note("b")], { "status:prod": "Synced", audit: "3" }),
+      ).toBe(1);
       expect(await store.notifyMarks()).toEqual({ "status:prod": "Synced", audit: "3" });
-      expect((await store.notifications(10)).map((n) => `${n.key}/${n.sink}`)).toEqual(["b/slack", "a/hook", "a/slack"]);
+      expect((await store.notifications(10)).map((n) => `${n.key}/${n.sink}`)).toEqual([
+        "b/slack",
+        "a/hook",
+        "a/slack",
+      ]);
     });
 
     it("are claimed once while held, retried when due, and delivered once", async (ctx) => {

@@ -1,0 +1,27 @@
+import { Notifier } from "../app/notify/service";
+import type { RunningServer } from "../server";
+import type { EngineSession } from "./context";
+
+/**
+ * The notifier of `tidegate run`, when tidegate.yaml configures notifications; links go to
+ * server.publicUrl, else to the address the API listens on.
+ */
+export function startNotifications(
+  session: EngineSession,
+  api: RunningServer | undefined,
+): Notifier | undefined {
+  const { config, engine } = session;
+  if (!config.notifications) return undefined;
+  const listening = api?.url ?? `http://${config.server.host}:${config.server.port}`;
+  const publicUrl = config.server.publicUrl ?? (listening.endsWith("/") ? listening : `${listening}/`);
+  const notifier = new Notifier({
+    config: config.notifications,
+    store: engine.store,
+    audit: engine.audit,
+    log: session.log,
+    secrets: session.knownSecrets,
+    publicUrl,
+  });
+  notifier.start();
+  return notifier;
+}
