@@ -12,8 +12,10 @@ export function startNotifications(
 ): Notifier | undefined {
   const { config, engine } = session;
   if (!config.notifications) return undefined;
-  const listening = api?.url ?? `http://${config.server.host}:${config.server.port}`;
-  const publicUrl = config.server.publicUrl ?? (listening.endsWith("/") ? listening : `${listening}/`);
+  const origin = api
+    ? new URL(api.url).origin
+    : `${config.server.tls ? "https" : "http"}://${config.server.host}:${config.server.port}`;
+  const publicUrl = config.server.publicUrl ?? `${origin}/`;
   const notifier = new Notifier({
     config: config.notifications,
     store: engine.store,
