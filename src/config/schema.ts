@@ -611,26 +611,42 @@ export const Repository = z
   .meta({ description: "The Git repository holding the Pulumi programs and the environment branches." });
 export type Repository = z.infer<typeof Repository>;
 
-/** tidegate.yaml: the engine's own configuration. */
+/** An absolute path to a file holding a secret (its content, trimmed, is the value). */
+function secretFile(example: string, description: string) {
+  return z
+    .string()
+    .min(1)
+    .check(
+      rule(
+        (file: string) => (path.isAbsolute(file) ? undefined : "is not an absolute path"),
+        `an absolute path outside the repository, like ${example}`,
+      ),
+    )
+    .optional()
+    .meta({ description });
+}
+
 /** Where a notification secret (a webhook URL, a signing key) comes from: never inline. */
-export const NotifySecret = z
+const NotifySecretSource = z
   .strictObject({
     env: EnvVarName.optional().meta({ description: "A variable of tidegate's own environment." }),
-    file: z
-      .string()
-      .min(1)
-      .check(
-        rule(
-          (file: string) => (path.isAbsolute(file) ? undefined : "is not an absolute path"),
-          "an absolute path outside the repository, like /etc/tidegate/slack-url",
-        ),
-      )
-      .optional()
-      .meta({ description: "An absolute path; its content, trimmed, is the value." }),
+    file: secretFile("/etc/tidegate/slack-url", "An absolute path; its content, trimmed, is the value."),
   })
   .check(oneOfTwo("env", "file"))
   .meta({ description: "Exactly one of { env: VARIABLE } or { file: /absolute/path }." });
-export type NotifySecret = z.infer<typeof NotifySecret>;
+
+/** A value written inline is refused without being echoed: it is a secret. */
+export const NotifySecret = z.preprocess((value, ctx) => {
+  if (typeof value !== "string") return value;
+  ctx.issues.push({
+    code: "custom",
+    input: "[secret]",
+    message: "is written inline, and it is a secret",
+    params: { expected: "{ env: VARIABLE } or { file: /absolute/path }", hideValue: true },
+  });
+  return { env: "INLINE" };
+}, NotifySecretSource);
+export type NotifySecret = z.infer<typeof NotifySecretSource>;
 
 export const NOTIFY_EVENTS = [
   "OutOfSync",
@@ -708,6 +724,7 @@ export const NotificationsConfig = z
   });
 export type NotificationsConfig = z.infer<typeof NotificationsConfig>;
 
+/** tidegate.yaml: the engine's own configuration. */
 export const TidegateFile = z
   .strictObject({
     repository: Repository,
@@ -762,17 +779,10 @@ const SOURCE_FORMS =
 export const ValueSource = z
   .strictObject({
     env: EnvVarName.optional().meta({ description: "A variable of tidegate's own environment." }),
-    file: z
-      .string()
-      .min(1)
-      .check(
-        rule(
-          (file: string) => (path.isAbsolute(file) ? undefined : "is not an absolute path"),
-          "an absolute path outside the repository, like /etc/tidegate/prod/aws-secret",
-        ),
-      )
-      .optional()
-      .meta({ description: "An absolute path outside the repository; its content, trimmed, is the value." }),
+    file: secretFile(
+      "/etc/tidegate/prod/aws-secret",
+      "An absolute path outside the repository; its content, trimmed, is the value.",
+    ),
     command: z
       .array(z.string().min(1))
       .check(

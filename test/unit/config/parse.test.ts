@@ -292,7 +292,7 @@ describe("parseTidegateFile", () => {
         path: "webhooks",
         message: "unknown key",
         expected:
-          "one of the keys repository, dataDir, backend, sandbox, timeouts, secrets, environmentsDir, configRef, defaults, daemon, server",
+          "one of the keys repository, dataDir, backend, sandbox, timeouts, secrets, environmentsDir, configRef, defaults, daemon, server, notifications",
         line: 5,
       },
     ]);
