@@ -170,9 +170,13 @@ describe("notifications of tidegate run", () => {
     expect(of("flaky", "Drifted")).toEqual([]);
     d.child.kill("SIGTERM");
     expect(await d.exit).toEqual({ code: 0, signal: null });
+    // Held for it: the transition and its reminder (a route naming a status takes its reminders).
     const held = (await f.engine.store.notifications(100)).filter((n) => n.sink === "flaky");
-    expect(held).toMatchObject([{ lastError: expect.stringContaining("503") }]);
-    expect(held[0]!.deliveredAt).toBeUndefined();
+    expect(held.map((n) => n.key.split(":")[0]).sort()).toEqual(["stale", "status"]);
+    for (const n of held) {
+      expect(n.lastError).toContain("503");
+      expect(n.deliveredAt).toBeUndefined();
+    }
     expect(JSON.stringify(await f.engine.store.notifications(100))).not.toContain(HOOK_SECRET);
 
     // The sink comes back; tidegate starts again on the same data directory (and checks again).
@@ -196,6 +200,7 @@ describe("notifications of tidegate run", () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 6000));
     expect(of("flaky", "Drifted")).toHaveLength(1);
+    expect(of("flaky", "stale")).toHaveLength(1);
     expect(of("chat", "Drifted")).toHaveLength(1);
     expect(of("hook", "Drifted")).toHaveLength(1);
     expect(slackTitles().filter((t) => t.startsWith("prod has been Drifted for"))).toHaveLength(1);
