@@ -1,4 +1,3 @@
-import { PutBucketTaggingCommand } from "@aws-sdk/client-s3";
 import { createHmac } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -6,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { awsEnvVars } from "../../src/devenv/emulator";
-import { awsClients, emulatorDefinition } from "../helpers/aws";
+import { emulatorDefinition, plantTagDrift } from "../helpers/aws";
 import { createEngineFixture, type EngineFixture } from "../helpers/engine";
 import { eventually, killTidegate, startTidegate, type TidegateProcess } from "../helpers/process";
 
@@ -109,19 +108,7 @@ describe("notifications of tidegate run", () => {
     );
 
     // Drift planted outside Pulumi; a person asks for a check.
-    await awsClients().s3.send(
-      new PutBucketTaggingCommand({
-        Bucket: `platform-sdk-${f.stackName("prod")}-artifacts`,
-        Tagging: {
-          TagSet: [
-            { Key: "team", Value: "intruders" },
-            { Key: "environment", Value: f.stackName("prod") },
-            { Key: "managed-by", Value: "pulumi" },
-            { Key: "data-classification", Value: "internal" },
-          ],
-        },
-      }),
-    );
+    await plantTagDrift(f.stackName("prod"));
     await f.engine.store.addRequest({
       environment: "prod",
       reason: "notifications test",
