@@ -192,7 +192,7 @@ export interface EngineSession {
   /** `<dataDir>/reports`. */
   reportsDir: string;
   log: Logger;
-  /** What the logs mask; a secret read later (a webhook's) is added here. */
+  /** Secret values masked in every sink; one read later (a webhook's, a notifier's sinks') is added here. */
   knownSecrets: KnownSecrets;
   progress: Progress;
   emulator?: CliEmulator;

@@ -18,6 +18,7 @@ import {
 } from "./context";
 import { errorKind, errorRecord } from "../domain/errors";
 import { startApi } from "./serve";
+import { startNotifications } from "./notifications";
 import { dashboardLine, exampleReadToken } from "./example-token";
 import { TokenService } from "../app/tokens";
 import type { RunningServer } from "../server";
@@ -122,6 +123,7 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
   );
 
   let api: RunningServer | undefined;
+  let notifier: ReturnType<typeof startNotifications>;
   try {
     // The API answers from the start: during the startup checks it shows them Progressing.
     if (!flag(args, "once")) api = await startApiBesideDaemon(session, context);
@@ -129,6 +131,7 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
       const tokens = new TokenService({ store: session.engine.store, audit: session.engine.audit });
       context.stdout(dashboardLine(api.url, (await exampleReadToken(tokens)).secret));
     }
+    if (!flag(args, "once")) notifier = startNotifications(session, api);
     const statuses = await daemon.startup();
     if (stopping) {
       await stopped;
@@ -153,6 +156,7 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
   } finally {
     removeSignals();
     await daemon.stop({ timeoutMs: STOP_TIMEOUT_MS });
+    await notifier?.stop();
     await api?.close();
     await session.close();
   }

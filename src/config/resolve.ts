@@ -19,6 +19,7 @@ import {
   type Repository,
   type SandboxMode,
   type ServerConfig,
+  type NotificationsConfig,
   type SyncPolicy,
   TidegateFile,
   type ValueSource,
@@ -119,6 +120,8 @@ export interface ResolvedSettings {
   server: ServerSettings;
   telemetry: TelemetrySettings;
   webhooks: WebhookSettings;
+  /** As written: the secrets are read when the daemon starts (src/app/notify). */
+  notifications?: NotificationsConfig;
 }
 
 /** /metrics and traces (see TelemetryConfig). */
@@ -145,6 +148,8 @@ export interface ServerSettings {
   /** Absolute paths of the certificate chain and key: HTTPS when set. */
   tls?: { cert: string; key: string };
   anonymousRead: boolean;
+  /** Where notifications link to, ending in "/"; default: the address the API listens on. */
+  publicUrl?: string;
 }
 
 /** How the daemon retries a failing environment (see DaemonConfig). */
@@ -294,6 +299,7 @@ export function resolveSettings(raw: TidegateFile, configDir: string, configFile
       traces: raw.telemetry?.traces?.endpoint ? { endpoint: raw.telemetry.traces.endpoint } : {},
     },
     webhooks: resolveWebhooks(raw.webhooks, configDir),
+    ...(raw.notifications ? { notifications: raw.notifications } : {}),
   };
 }
 
@@ -307,6 +313,7 @@ export function resolveServer(raw: ServerConfig = {}, configDir: string): Server
       ? { tls: { cert: path.resolve(configDir, raw.tls.cert), key: path.resolve(configDir, raw.tls.key) } }
       : {}),
     anonymousRead: raw.anonymousRead ?? DEFAULTS.server.anonymousRead,
+    ...(raw.publicUrl ? { publicUrl: withSlash(raw.publicUrl) } : {}),
   };
 }
 
@@ -330,6 +337,10 @@ export function resolveWebhooks(raw: WebhooksConfig = {}, configDir: string): We
     };
   }
   return settings;
+}
+
+function withSlash(url: string): string {
+  return url.endsWith("/") ? url : `${url}/`;
 }
 
 /** daemon with the defaults filled in. */

@@ -549,6 +549,13 @@ export const ServerConfig = z
         "Let requests without a token read (GET); every change still needs a token with its scope.",
       default: DEFAULTS.server.anonymousRead,
     }),
+    publicUrl: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .meta({
+        description:
+          "The dashboard's address as people reach it (behind a proxy): notifications link to it. Default: http://<listen>/.",
+      }),
   })
   .meta({ description: "The HTTP API (/api/v1) served by `tidegate run` and `tidegate serve`." });
 export type ServerConfig = z.infer<typeof ServerConfig>;
@@ -724,6 +731,119 @@ export const Repository = z
   .meta({ description: "The Git repository holding the Pulumi programs and the environment branches." });
 export type Repository = z.infer<typeof Repository>;
 
+/** An absolute path to a file holding a secret (its content, trimmed, is the value). */
+function secretFile(example: string, description: string) {
+  return z
+    .string()
+    .min(1)
+    .check(
+      rule(
+        (file: string) => (path.isAbsolute(file) ? undefined : "is not an absolute path"),
+        `an absolute path outside the repository, like ${example}`,
+      ),
+    )
+    .optional()
+    .meta({ description });
+}
+
+/** Where a notification secret (a webhook URL, a signing key) comes from: never inline. */
+const NotifySecretSource = z
+  .strictObject({
+    env: EnvVarName.optional().meta({ description: "A variable of tidegate's own environment." }),
+    file: secretFile("/etc/tidegate/slack-url", "An absolute path; its content, trimmed, is the value."),
+  })
+  .check(oneOfTwo("env", "file"))
+  .meta({ description: "Exactly one of { env: VARIABLE } or { file: /absolute/path }." });
+
+/** A value written inline is refused without being echoed: it is a secret. */
+export const NotifySecret = z.preprocess((value, ctx) => {
+  if (typeof value !== "string") return value;
+  ctx.issues.push({
+    code: "custom",
+    input: "[secret]",
+    message: "is written inline, and it is a secret",
+    params: { expected: "{ env: VARIABLE } or { file: /absolute/path }", hideValue: true },
+  });
+  return { env: "INLINE" };
+}, NotifySecretSource);
+export type NotifySecret = z.infer<typeof NotifySecretSource>;
+
+export const NOTIFY_EVENTS = [
+  "OutOfSync",
+  "Drifted",
+  "AwaitingApproval",
+  "Blocked",
+  "Failed",
+  "Synced",
+  "stale",
+  "sync-started",
+  "sync-succeeded",
+  "sync-failed",
+  "approved",
+  "revoked",
+  "promoted",
+  "gates-change",
+] as const;
+export type NotifyEventName = (typeof NOTIFY_EVENTS)[number];
+
+const StaleTiming = z.strictObject({
+  after: PositiveDuration.optional().meta({
+    description: "Alert once a status is this old.",
+    default: "24h",
+  }),
+  every: PositiveDuration.optional().meta({ description: "Then again at this interval.", default: "24h" }),
+});
+
+export const NotificationsConfig = z
+  .strictObject({
+    sinks: z
+      .record(
+        EnvironmentName,
+        z.discriminatedUnion("kind", [
+          z.strictObject({
+            kind: z.literal("slack"),
+            url: NotifySecret.meta({ description: "The Slack incoming webhook URL." }),
+          }),
+          z.strictObject({
+            kind: z.literal("teams"),
+            url: NotifySecret.meta({ description: "The Microsoft Teams Workflows webhook URL." }),
+          }),
+          z.strictObject({
+            kind: z.literal("webhook"),
+            url: NotifySecret.meta({ description: "Where the JSON is POSTed." }),
+            secret: NotifySecret.optional().meta({
+              description: "Signs the body: Pulumi-Webhook-Signature is the hex HMAC-SHA256 of it.",
+            }),
+          }),
+        ]),
+      )
+      .meta({ description: "Named sinks: slack, teams or webhook (generic JSON, signed)." }),
+    routes: z
+      .array(
+        z.strictObject({
+          sinks: z.array(EnvironmentName).min(1),
+          environments: z.array(EnvironmentName).optional().meta({ description: "Default: all." }),
+          events: z.array(z.enum(NOTIFY_EVENTS)).optional().meta({ description: "Default: all." }),
+        }),
+      )
+      .optional()
+      .meta({
+        description: "Which events of which environments go to which sinks; default: all to every sink.",
+      }),
+    stale: StaleTiming.extend({
+      statuses: z
+        .partialRecord(z.enum(["OutOfSync", "Drifted", "AwaitingApproval", "Blocked", "Failed"]), StaleTiming)
+        .optional()
+        .meta({ description: "Per status timings; a status not listed uses the global ones." }),
+    })
+      .optional()
+      .meta({ description: "Reminders while an environment stays out of Synced." }),
+  })
+  .meta({
+    description: "Notifications of status changes, syncs and human actions, with staleness reminders.",
+  });
+export type NotificationsConfig = z.infer<typeof NotificationsConfig>;
+
 /** tidegate.yaml: the engine's own configuration. */
 export const TidegateFile = z
   .strictObject({
@@ -756,6 +876,7 @@ export const TidegateFile = z
     server: ServerConfig.optional(),
     telemetry: TelemetryConfig.optional(),
     webhooks: WebhooksConfig.optional(),
+    notifications: NotificationsConfig.optional(),
   })
   .meta({ title: "tidegate.yaml", description: "The configuration of the tidegate engine." });
 export type TidegateFile = z.infer<typeof TidegateFile>;
@@ -780,17 +901,10 @@ const SOURCE_FORMS =
 export const ValueSource = z
   .strictObject({
     env: EnvVarName.optional().meta({ description: "A variable of tidegate's own environment." }),
-    file: z
-      .string()
-      .min(1)
-      .check(
-        rule(
-          (file: string) => (path.isAbsolute(file) ? undefined : "is not an absolute path"),
-          "an absolute path outside the repository, like /etc/tidegate/prod/aws-secret",
-        ),
-      )
-      .optional()
-      .meta({ description: "An absolute path outside the repository; its content, trimmed, is the value." }),
+    file: secretFile(
+      "/etc/tidegate/prod/aws-secret",
+      "An absolute path outside the repository; its content, trimmed, is the value.",
+    ),
     command: z
       .array(z.string().min(1))
       .check(

@@ -1,4 +1,4 @@
-import { S3Client } from "@aws-sdk/client-s3";
+import { PutBucketTaggingCommand, S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { inject } from "vitest";
 import { awsClientConfig, awsEnvVars } from "../../src/devenv/emulator";
@@ -24,4 +24,21 @@ export function emulatorDefinition(): Record<string, unknown> {
       },
     },
   };
+}
+
+/** Drift outside Pulumi: the artifacts bucket of a stack gets its team tag changed on the emulator. */
+export async function plantTagDrift(stackName: string): Promise<void> {
+  await awsClients().s3.send(
+    new PutBucketTaggingCommand({
+      Bucket: `platform-sdk-${stackName}-artifacts`,
+      Tagging: {
+        TagSet: [
+          { Key: "team", Value: "intruders" },
+          { Key: "environment", Value: stackName },
+          { Key: "managed-by", Value: "pulumi" },
+          { Key: "data-classification", Value: "internal" },
+        ],
+      },
+    }),
+  );
 }

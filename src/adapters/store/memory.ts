@@ -43,6 +43,7 @@ import {
   validReport,
   webhookMark,
 } from "./validate";
+import { memoryNotificationStore, newNotifyMemoryState, type NotifyMemoryState } from "./notify-memory";
 
 // The whole port in memory, with the SQLite store's semantics (the contract suite holds both to
 // them): for tests and for a one-shot tidegate that needs no history. Records are copied in and
@@ -68,6 +69,7 @@ export interface MemoryState {
   requests: Map<number, { ms: number; request: WorkRequest }>;
   /** By name. */
   tokens: Map<string, { secretHash: string; lastUsedMs?: number; token: TokenRecord }>;
+  notify: NotifyMemoryState;
 }
 
 export function newMemoryState(): MemoryState {
@@ -84,6 +86,7 @@ export function newMemoryState(): MemoryState {
     webhooks: new Map(),
     requests: new Map(),
     tokens: new Map(),
+    notify: newNotifyMemoryState(),
   };
 }
 
@@ -123,6 +126,7 @@ export function openMemoryStore(
   };
 
   const store: Store = {
+    ...memoryNotificationStore(state.notify),
     async startRun(run: NewRun) {
       const ms = epochMs(run.startedAt, "startedAt");
       nonEmpty(run.owner, "owner");

@@ -157,4 +157,25 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (provider, repository)
   ) STRICT;
   `,
+  // 8: the notifications outbox (one row per event and sink) and the detector's marks.
+  `
+  CREATE TABLE notify_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL,
+    sink TEXT NOT NULL,
+    body TEXT NOT NULL,
+    at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at TEXT NOT NULL,
+    next_ms INTEGER NOT NULL,
+    last_error TEXT,
+    delivered_at TEXT,
+    UNIQUE (key, sink)
+  ) STRICT;
+  CREATE INDEX notify_outbox_due ON notify_outbox (next_ms, id) WHERE delivered_at IS NULL;
+  CREATE TABLE notify_marks (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) STRICT;
+  `,
 ];

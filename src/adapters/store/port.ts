@@ -294,6 +294,48 @@ export interface WebhookStore {
   webhookDeliveries(): Promise<WebhookDeliveryStats[]>;
 }
 
+/** A notification to deliver to one sink: the event as JSON, rendered for the sink when sent. */
+export interface NewNotification {
+  /** The event's identity: a key already queued for this sink is not queued again. */
+  key: string;
+  sink: string;
+  body: string;
+  /** ISO 8601: when it was queued (and first due). */
+  at: string;
+}
+
+export interface Notification extends NewNotification {
+  id: number;
+  /** Delivery attempts begun. */
+  attempts: number;
+  /** ISO 8601: not tried again before this. */
+  nextAttemptAt: string;
+  lastError?: string;
+  deliveredAt?: string;
+}
+
+/** The notifications outbox and the detector's marks (cursors, last notified status). */
+export interface NotificationStore {
+  /** Every mark, by name. */
+  notifyMarks(): Promise<Record<string, string>>;
+  /**
+   * In one transaction: queues the notifications (skipping a key and sink queued before) and sets
+   * the marks, so a crash neither loses nor repeats an event. Returns how many were queued.
+   */
+  queueNotifications(notifications: NewNotification[], marks: Record<string, string>): Promise<number>;
+  /**
+   * Claims up to `limit` undelivered notifications due at `now`, oldest first: each gets one more
+   * attempt and is not due again before `holdUntil` (another sender skips it meanwhile).
+   */
+  claimNotifications(now: string, holdUntil: string, limit: number): Promise<Notification[]>;
+  /** Marks one delivered; false when it already was. */
+  notificationDelivered(id: number, at: string): Promise<boolean>;
+  /** Records a failed attempt and when to try again. */
+  notificationFailed(id: number, error: string, nextAttemptAt: string): Promise<void>;
+  /** The newest notifications first, delivered or not. */
+  notifications(limit: number): Promise<Notification[]>;
+}
+
 /**
  * The state store, split by what it stores. Lists are newest first (by start time). Several
  * processes may share one store; every method is safe to call from each of them.
@@ -309,6 +351,7 @@ export interface Store
     LeaseStore,
     RequestStore,
     TokenStore,
-    WebhookStore {
+    WebhookStore,
+    NotificationStore {
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import type { IsDead } from "../../domain/owner";
 import { deepEqual } from "../../domain/values";
 import { StoreError } from "./errors";
 import { busyErrors, immediate, openDatabase } from "./database";
+import { sqliteNotificationStore } from "./notify-sqlite";
 import type {
   ApprovalQuery,
   EnvironmentState,
@@ -257,6 +258,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
   let closed = false;
 
   const store: Synchronous<Store> = {
+    ...sqliteNotificationStore(db),
     startRun(run: NewRun): void {
       const startedMs = epochMs(run.startedAt, "startedAt");
       const changes = sql.insertRun.run(

@@ -2,6 +2,7 @@ import { describe } from "vitest";
 import { coordinationContract } from "./coordination";
 import { gatesContract } from "./gates";
 import type { StoreFactory } from "./harness";
+import { notificationsContract } from "./notifications";
 import { runContract } from "./runs";
 import { tokensContract } from "./tokens";
 import { webhooksContract } from "./webhooks";
@@ -17,5 +18,6 @@ export function storeContract(name: string, factory: StoreFactory): void {
     coordinationContract(factory);
     tokensContract(factory);
     webhooksContract(factory);
+    notificationsContract(factory);
   });
 }
