@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PassThrough } from "node:stream";
 import { inject } from "vitest";
+import { parse, stringify } from "yaml";
 import { awsEnvVars } from "../../src/devenv/emulator";
 import type { Engine } from "../../src/app/engine";
 import { dataPaths } from "../../src/config/paths";
@@ -201,4 +202,26 @@ export async function setStackConfig(
   await f.remote.push(env);
   await f.remote.switchBranch("main");
   return file;
+}
+
+/** Never fires while a test runs: only the startup checks and the requests explain a run. */
+export const YEARLY = "0 0 1 1 *";
+
+/**
+ * Rewrites a fixture's tidegate.yaml for a `tidegate run` a test drives: no scheduled looks, the
+ * server on a free loopback port (its URL is read from what `run` prints), and `extra` top-level
+ * keys (a `server` in `extra` is merged into that one).
+ */
+export function configureServed(configPath: string, extra: Record<string, unknown> = {}): void {
+  const config = parse(fs.readFileSync(configPath, "utf8")) as Record<string, unknown>;
+  const { server, ...rest } = extra;
+  fs.writeFileSync(
+    configPath,
+    stringify({
+      ...config,
+      defaults: { schedule: { poll: YEARLY, drift: YEARLY } },
+      server: { listen: "127.0.0.1:0", ...(server as Record<string, unknown> | undefined) },
+      ...rest,
+    }),
+  );
 }

@@ -1,20 +1,15 @@
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { parse, stringify } from "yaml";
 import { awsEnvVars } from "../../src/devenv/emulator";
 import { RunReportSchema } from "../../src/domain/report-schema";
 import { emulatorDefinition } from "../helpers/aws";
 import { apiCall, apiUrlOf, createApiToken } from "../helpers/api";
-import { createEngineFixture, type EngineFixture } from "../helpers/engine";
+import { configureServed, createEngineFixture, type EngineFixture } from "../helpers/engine";
 import { eventually, killTidegate, startTidegate, type TidegateProcess } from "../helpers/process";
 
 // The HTTP API of a real `tidegate run` (real engine, real Git, the emulator) over real HTTP: the
 // statuses the engine computed, a report, scopes, a stale digest refused, and an approval with the
 // digest shown that the daemon acts on within seconds.
-
-// Never fires while the test runs: only the startup checks and requests explain a run.
-const YEARLY = "0 0 1 1 *";
 
 describe("the HTTP API of tidegate run", () => {
   let f: EngineFixture;
@@ -25,16 +20,7 @@ describe("the HTTP API of tidegate run", () => {
       { name: "test", sync: "auto", drift: "report", definition: emulatorDefinition() },
       { name: "prod", sync: "gated", drift: "report", definition: emulatorDefinition() },
     ]);
-    const config = parse(fs.readFileSync(f.configPath, "utf8")) as Record<string, unknown>;
-    fs.writeFileSync(
-      f.configPath,
-      stringify({
-        ...config,
-        defaults: { schedule: { poll: YEARLY, drift: YEARLY } },
-        // Port 0: a free one; the URL is read from what `run` prints.
-        server: { listen: "127.0.0.1:0" },
-      }),
-    );
+    configureServed(f.configPath);
   });
   afterAll(async () => {
     await killTidegate(daemon);

@@ -1,14 +1,12 @@
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { PutBucketTaggingCommand } from "@aws-sdk/client-s3";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { parse, stringify } from "yaml";
 import { awsEnvVars } from "../../src/devenv/emulator";
 import { apiCall, createApiToken } from "../helpers/api";
 import { awsClients, emulatorDefinition } from "../helpers/aws";
 import { launchBrowser, screenshotDir } from "../helpers/browser";
-import { createEngineFixture, type EngineFixture } from "../helpers/engine";
+import { configureServed, createEngineFixture, type EngineFixture } from "../helpers/engine";
 import { eventually, killTidegate, startTidegate, type TidegateProcess } from "../helpers/process";
 
 // The dashboard of a real `tidegate run` (real engine, real Git, the emulator) in a real headless
@@ -16,8 +14,6 @@ import { eventually, killTidegate, startTidegate, type TidegateProcess } from ".
 // person with an approve token approves prod's plan and watches it sync, and a read-only token sees
 // no Approve button and has its forged POST refused. Each page's screenshot goes to the test output.
 
-// Never fires while the test runs: only the startup checks and the requests explain a run.
-const YEARLY = "0 0 1 1 *";
 /** A check or a sync of one stack on 2 shared cores, with room to spare. */
 const RUN_MS = 180_000;
 
@@ -32,15 +28,7 @@ describe("the dashboard of tidegate run, in a browser", () => {
       { name: "stage", sync: "auto", drift: "report", definition: emulatorDefinition() },
       { name: "prod", sync: "gated", drift: "report", definition: emulatorDefinition() },
     ]);
-    const config = parse(fs.readFileSync(f.configPath, "utf8")) as Record<string, unknown>;
-    fs.writeFileSync(
-      f.configPath,
-      stringify({
-        ...config,
-        defaults: { schedule: { poll: YEARLY, drift: YEARLY } },
-        server: { listen: "127.0.0.1:0" },
-      }),
-    );
+    configureServed(f.configPath);
     browser = await launchBrowser();
   });
   afterAll(async () => {

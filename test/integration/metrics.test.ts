@@ -1,21 +1,17 @@
-import * as fs from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { parse, stringify } from "yaml";
 import { awsEnvVars } from "../../src/devenv/emulator";
 import { STATUSES } from "../../src/app/metrics";
 import { emulatorDefinition } from "../helpers/aws";
 import { apiUrlOf } from "../helpers/api";
-import { createEngineFixture, type EngineFixture } from "../helpers/engine";
+import { configureServed, createEngineFixture, type EngineFixture } from "../helpers/engine";
 import { parseMetrics, sampleValue } from "../helpers/metrics";
 import { eventually, killTidegate, startTidegate, type TidegateProcess } from "../helpers/process";
 
 // /metrics of a real `tidegate run` (real engine, Git, the emulator) scraped over real HTTP and read
 // with a real Prometheus text parser: the values match the store. /readyz is 200, and the run and
 // stage spans reach a real OTLP/HTTP receiver on loopback, flushed when the daemon stops.
-
-const YEARLY = "0 0 1 1 *";
 
 interface OtlpSpan {
   name: string;
@@ -65,16 +61,9 @@ describe("metrics and traces of tidegate run", () => {
       { name: "test", sync: "auto", drift: "report", definition: emulatorDefinition() },
       { name: "prod", sync: "gated", drift: "report", definition: emulatorDefinition() },
     ]);
-    const config = parse(fs.readFileSync(f.configPath, "utf8")) as Record<string, unknown>;
-    fs.writeFileSync(
-      f.configPath,
-      stringify({
-        ...config,
-        defaults: { schedule: { poll: YEARLY, drift: YEARLY } },
-        server: { listen: "127.0.0.1:0" },
-        telemetry: { traces: { endpoint: `http://127.0.0.1:${port}` } },
-      }),
-    );
+    configureServed(f.configPath, {
+      telemetry: { traces: { endpoint: `http://127.0.0.1:${port}` } },
+    });
   });
   afterAll(async () => {
     await killTidegate(daemon);

@@ -1,12 +1,10 @@
 import { createHmac } from "node:crypto";
-import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { parse, stringify } from "yaml";
 import { awsEnvVars } from "../../src/devenv/emulator";
 import { emulatorDefinition, plantTagDrift } from "../helpers/aws";
-import { createEngineFixture, type EngineFixture } from "../helpers/engine";
+import { configureServed, createEngineFixture, type EngineFixture } from "../helpers/engine";
 import { eventually, killTidegate, startTidegate, type TidegateProcess } from "../helpers/process";
 
 // Notifications of a real `tidegate run` to a real HTTP receiver on loopback: drift planted in the
@@ -14,7 +12,6 @@ import { eventually, killTidegate, startTidegate, type TidegateProcess } from ".
 // staleness reminder follows after the configured age; a sink answering 503 gets its message once
 // after it recovers, across a restart of tidegate.
 
-const YEARLY = "0 0 1 1 *";
 const HOOK_SECRET = "notify-hook-secret-5d1e7a";
 
 interface Received {
@@ -57,24 +54,18 @@ describe("notifications of tidegate run", () => {
     f = await createEngineFixture([
       { name: "prod", sync: "auto", drift: "report", definition: emulatorDefinition() },
     ]);
-    const config = parse(fs.readFileSync(f.configPath, "utf8")) as Record<string, unknown>;
-    fs.writeFileSync(
-      f.configPath,
-      stringify({
-        ...config,
-        defaults: { schedule: { poll: YEARLY, drift: YEARLY } },
-        server: { listen: "127.0.0.1:0", publicUrl: "https://tidegate.example.com" },
-        notifications: {
-          sinks: {
-            chat: { kind: "slack", url: { env: "NOTIFY_SLACK_URL" } },
-            hook: { kind: "webhook", url: { env: "NOTIFY_HOOK_URL" }, secret: { env: "NOTIFY_HOOK_SECRET" } },
-            flaky: { kind: "webhook", url: { env: "NOTIFY_FLAKY_URL" } },
-          },
-          routes: [{ sinks: ["chat", "hook"] }, { sinks: ["flaky"], events: ["Drifted"] }],
-          stale: { after: "2s", every: "1h" },
+    configureServed(f.configPath, {
+      server: { publicUrl: "https://tidegate.example.com" },
+      notifications: {
+        sinks: {
+          chat: { kind: "slack", url: { env: "NOTIFY_SLACK_URL" } },
+          hook: { kind: "webhook", url: { env: "NOTIFY_HOOK_URL" }, secret: { env: "NOTIFY_HOOK_SECRET" } },
+          flaky: { kind: "webhook", url: { env: "NOTIFY_FLAKY_URL" } },
         },
-      }),
-    );
+        routes: [{ sinks: ["chat", "hook"] }, { sinks: ["flaky"], events: ["Drifted"] }],
+        stale: { after: "2s", every: "1h" },
+      },
+    });
   });
   afterAll(async () => {
     await killTidegate(daemon);

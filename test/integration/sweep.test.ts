@@ -2,11 +2,16 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
-import { parse, stringify } from "yaml";
 import { awsEnvVars } from "../../src/devenv/emulator";
 import { emulatorDefinition } from "../helpers/aws";
 import { apiUrlOf, createApiToken } from "../helpers/api";
-import { createEngineFixture, type EngineFixture, PROJECT, setStackConfig } from "../helpers/engine";
+import {
+  configureServed,
+  createEngineFixture,
+  type EngineFixture,
+  PROJECT,
+  setStackConfig,
+} from "../helpers/engine";
 import { type GitHttpServer, selfSignedCertificate, startGitHttpServer } from "../helpers/git-http";
 import { eventually, killTidegate, startTidegate, type TidegateProcess } from "../helpers/process";
 
@@ -14,7 +19,6 @@ import { eventually, killTidegate, startTidegate, type TidegateProcess } from ".
 // it can give swept for them: each API route (good and bad input, each scope) and every dashboard
 // page reachable from the pipeline. A status line, header or body holding one is a leak.
 
-const YEARLY = "0 0 1 1 *";
 const GIT_USER = "sweep-bot";
 // Characters a URL must encode: the decoded and the encoded form are both planted.
 const GIT_PASSWORD = `pw@${randomBytes(6).toString("hex")}/:x`;
@@ -88,16 +92,7 @@ describe("no planted secret reaches an HTTP answer", () => {
     });
     const repo = path.relative(f.remote.root, f.remote.remoteDir);
     const url = git.url(repo).replace("https://", `https://${GIT_USER}:${encodeURIComponent(GIT_PASSWORD)}@`);
-    const config = parse(fs.readFileSync(f.configPath, "utf8")) as Record<string, unknown>;
-    fs.writeFileSync(
-      f.configPath,
-      stringify({
-        ...config,
-        repository: { url },
-        defaults: { schedule: { poll: YEARLY, drift: YEARLY } },
-        server: { listen: "127.0.0.1:0" },
-      }),
-    );
+    configureServed(f.configPath, { repository: { url } });
   });
   afterAll(async () => {
     await killTidegate(daemon);

@@ -4,21 +4,18 @@ import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { parse, stringify } from "yaml";
 import { awsEnvVars } from "../../src/devenv/emulator";
 import type { RunRecord } from "../../src/domain/model";
 import { emulatorDefinition } from "../helpers/aws";
 import { apiUrlOf } from "../helpers/api";
 import { runCli } from "../helpers/cli";
-import { createEngineFixture, type EngineFixture } from "../helpers/engine";
+import { configureServed, createEngineFixture, type EngineFixture } from "../helpers/engine";
 import { eventually, killTidegate, startTidegate, type TidegateProcess } from "../helpers/process";
 
 // Webhooks into a real `tidegate run` over real HTTP on loopback: a push delivered and signed the way
 // each provider signs it makes the daemon poll the right environment (which finds the commit pushed
 // just before); refused deliveries cause no run; a burst of 200 deliveries is one run.
 
-// Never fires while the test runs: only the startup checks and the webhooks explain a run.
-const YEARLY = "0 0 1 1 *";
 const SECRET = "hook-secret-for-the-integration-test";
 const SIGNING = `whsec_${Buffer.from("a 24-byte gitlab signing key").toString("base64")}`;
 const GENERIC_CAP = 4096;
@@ -86,22 +83,15 @@ describe("webhooks into tidegate run", () => {
     ]);
     const secretFile = path.join(path.dirname(f.configPath), "gitea-hook-secret");
     fs.writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
-    const config = parse(fs.readFileSync(f.configPath, "utf8")) as Record<string, unknown>;
-    fs.writeFileSync(
-      f.configPath,
-      stringify({
-        ...config,
-        defaults: { schedule: { poll: YEARLY, drift: YEARLY } },
-        server: { listen: "127.0.0.1:0" },
-        webhooks: {
-          github: { secret: { env: "HOOK_SECRET" } },
-          gitlab: { secret: { env: "HOOK_SECRET" }, signingSecret: { env: "GITLAB_SIGNING" } },
-          gitea: { secret: { file: secretFile } },
-          bitbucket: { secret: { env: "HOOK_SECRET" } },
-          generic: { secret: { env: "HOOK_SECRET" }, maxBodyBytes: GENERIC_CAP },
-        },
-      }),
-    );
+    configureServed(f.configPath, {
+      webhooks: {
+        github: { secret: { env: "HOOK_SECRET" } },
+        gitlab: { secret: { env: "HOOK_SECRET" }, signingSecret: { env: "GITLAB_SIGNING" } },
+        gitea: { secret: { file: secretFile } },
+        bitbucket: { secret: { env: "HOOK_SECRET" } },
+        generic: { secret: { env: "HOOK_SECRET" }, maxBodyBytes: GENERIC_CAP },
+      },
+    });
   });
   afterAll(async () => {
     await killTidegate(daemon);
