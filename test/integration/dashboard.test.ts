@@ -1,10 +1,9 @@
 import * as path from "node:path";
-import { PutBucketTaggingCommand } from "@aws-sdk/client-s3";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { awsEnvVars } from "../../src/devenv/emulator";
 import { apiCall, createApiToken } from "../helpers/api";
-import { awsClients, emulatorDefinition } from "../helpers/aws";
+import { emulatorDefinition, plantTagDrift } from "../helpers/aws";
 import { launchBrowser, screenshotDir } from "../helpers/browser";
 import { configureServed, createEngineFixture, type EngineFixture } from "../helpers/engine";
 import { eventually, killTidegate, startTidegate, type TidegateProcess } from "../helpers/process";
@@ -155,19 +154,7 @@ describe("the dashboard of tidegate run, in a browser", () => {
     await page.goto(`${base}/environments/test`);
     await signIn(page, approver);
     expect(new URL(page.url()).pathname).toBe("/environments/test");
-    await awsClients().s3.send(
-      new PutBucketTaggingCommand({
-        Bucket: `platform-sdk-${f.stackName("test")}-artifacts`,
-        Tagging: {
-          TagSet: [
-            { Key: "team", Value: "intruders" },
-            { Key: "environment", Value: f.stackName("test") },
-            { Key: "managed-by", Value: "pulumi" },
-            { Key: "data-classification", Value: "internal" },
-          ],
-        },
-      }),
-    );
+    await plantTagDrift(f.stackName("test"));
     await page.getByRole("button", { name: "Check" }).click();
     await page.getByTestId("flash").waitFor();
     await showsStatus(page, "Drifted");
