@@ -112,6 +112,7 @@ export class StackSandbox {
     }
     const project = projectName(request.projectDir);
     const home = path.join(area, "home");
+    const tmp = privateTmp(path.join(area, "tmp"));
     const root = path.join(area, "projects", project);
     fs.mkdirSync(home, { recursive: true });
     fs.mkdirSync(this.options.dependencyCacheDir, { recursive: true });
@@ -138,6 +139,7 @@ export class StackSandbox {
         ...hostCaPaths().map((from) => ({ from })),
       ],
       readWrite: [{ from: worktree }, { from: home }, ...state.readWrite],
+      tmp,
     });
     const script = wrapperScript({
       bwrap: this.bwrap,
@@ -160,6 +162,26 @@ export class StackSandbox {
   private get bwrap(): string {
     return this.options.bwrap ?? "bwrap";
   }
+}
+
+/**
+ * The environment's own /tmp, made if missing. bwrap leaves an empty folder in it for each bind
+ * under the host's /tmp (the Automation API's, a worktree there); those are removed first so they
+ * do not pile up over runs. Only one run of an environment opens its stack at a time.
+ */
+function privateTmp(dir: string): string {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const prune = (folder: string): boolean => {
+    let empty = true;
+    for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
+      const inside = path.join(folder, entry.name);
+      if (entry.isDirectory() && prune(inside)) fs.rmdirSync(inside);
+      else empty = false;
+    }
+    return empty;
+  };
+  prune(dir);
+  return dir;
 }
 
 /** CA files the host's settings name, outside the system folders bound anyway. */

@@ -44,6 +44,18 @@ describe("bubblewrapArgs", () => {
     expect(args.slice(args.indexOf("--tmpfs"), args.indexOf("--tmpfs") + 2)).toEqual(["--tmpfs", "/tmp"]);
   });
 
+  it("binds an environment's own folder at /tmp when given, before any bind under /tmp", () => {
+    const args = bubblewrapArgs({
+      ...layout,
+      tmp: "/data/sandbox/prod/tmp",
+      readWrite: [{ from: "/tmp/work/prod" }],
+    });
+    expect(args).not.toContain("--tmpfs");
+    const at = args.indexOf("/data/sandbox/prod/tmp");
+    expect(args.slice(at - 1, at + 2)).toEqual(["--bind", "/data/sandbox/prod/tmp", "/tmp"]);
+    expect(args.indexOf("/tmp/work/prod")).toBeGreaterThan(at);
+  });
+
   it("binds system paths read-only, keeps top-level symlinks, and the caller's paths as asked", () => {
     expect(binds(bubblewrapArgs(layout))).toEqual([
       ["--ro-bind", "/usr", "/usr"],
