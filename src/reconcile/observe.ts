@@ -139,35 +139,34 @@ async function look(
       `an interrupted update left ${interrupted.length} pending operation(s) (${list}); confirm them in the cloud, then run \`tidegate recover ${env.name}\``,
     );
   }
-  const deployed = await timed("deployed", () => stack.deployed());
-  const deployedCommit = deployed?.commit;
-  facts.deployedCommit = deployedCommit;
-  if (deployedCommit && deployedCommit !== head && !(await isAncestorSafe(ctx.git, deployedCommit, head))) {
-    return stop(
-      "Blocked",
-      `history rewritten: ${shortSha(head)} on '${env.branch}' does not descend from the deployed ${shortSha(deployedCommit)}; nothing was changed. Restore the branch, or deploy the new history deliberately.`,
-    );
+  const previewDrift = async () => (await timed("drift", () => stack.previewDrift())).changes;
+  // The drift preview needs neither the deployed commit nor the gates: it starts now, beside the
+  // history read and the gates, and nothing returns or throws before it has ended.
+  const driftRun = previewDrift();
+  const driftEnded = driftRun.then(
+    () => undefined,
+    () => undefined,
+  );
+  let judged: Judged | ObserveResult;
+  try {
+    judged = await deployedAndGates({ ctx, env, timed, log, stack, head, workDir, facts, stop });
+  } catch (error) {
+    await driftEnded;
+    throw error;
   }
-
-  const inForce = await timed("gates", () => gatesInForce(ctx, env, deployedCommit, head));
-  if (inForce.change.length > 0) {
-    facts.gatesChange = inForce.change;
-    log.warn({ changes: inForce.change }, "this commit changes the environment's gates");
+  if ("kind" in judged) {
+    await driftEnded;
+    return judged;
   }
-  const packs = [...new Set(inForce.sets.flatMap((g) => g.policyPacks))];
-  const packDirs =
-    packs.length > 0 ? await timed("policy", () => ctx.preparePolicyPacks(packs, workDir)) : [];
-  const previewOptions: PreviewOptions = packDirs.length > 0 ? { policyPacks: packDirs } : {};
+  const { inForce, previewOptions } = judged;
   const previewPending = async () => {
     const result = await timed("preview", () => stack.preview(previewOptions));
     facts.pending = result.changes;
     facts.policy = result.policy ?? [];
   };
-  const previewDrift = async () => (await timed("drift", () => stack.previewDrift())).changes;
   // Both previews only read the state and are mostly the CLI's waiting: they run side by side, and
   // the run goes on only once both have ended (a failure of one does not leave the other running).
-  const drift =
-    request.kind === "drift" ? await previewDrift() : (await bothEnded(previewPending(), previewDrift()))[1];
+  const drift = request.kind === "drift" ? await driftRun : (await bothEnded(previewPending(), driftRun))[1];
   facts.drift = drift;
   // A remediation is an update of the head too: its pending changes belong in the plan.
   if (request.kind === "drift" && env.drift.policy === "remediate" && drift.resources.length > 0) {
@@ -194,6 +193,44 @@ async function look(
       stack,
     },
   };
+}
+
+interface Judged {
+  inForce: GatesInForce;
+  previewOptions: PreviewOptions;
+}
+
+/** The deployed commit (refusing a rewritten history) and the gates in force for it and the head. */
+async function deployedAndGates(input: {
+  ctx: ObserveContext;
+  env: RunEnvironment;
+  timed: Timed;
+  log: Logger;
+  stack: StackPort;
+  head: string;
+  workDir: string;
+  facts: ObservedFacts;
+  stop: (status: EnvironmentStatus, reason: string) => ObserveResult;
+}): Promise<Judged | ObserveResult> {
+  const { ctx, env, timed, log, stack, head, workDir, facts, stop } = input;
+  const deployed = await timed("deployed", () => stack.deployed());
+  const deployedCommit = deployed?.commit;
+  facts.deployedCommit = deployedCommit;
+  if (deployedCommit && deployedCommit !== head && !(await isAncestorSafe(ctx.git, deployedCommit, head))) {
+    return stop(
+      "Blocked",
+      `history rewritten: ${shortSha(head)} on '${env.branch}' does not descend from the deployed ${shortSha(deployedCommit)}; nothing was changed. Restore the branch, or deploy the new history deliberately.`,
+    );
+  }
+  const inForce = await timed("gates", () => gatesInForce(ctx, env, deployedCommit, head));
+  if (inForce.change.length > 0) {
+    facts.gatesChange = inForce.change;
+    log.warn({ changes: inForce.change }, "this commit changes the environment's gates");
+  }
+  const packs = [...new Set(inForce.sets.flatMap((g) => g.policyPacks))];
+  const packDirs =
+    packs.length > 0 ? await timed("policy", () => ctx.preparePolicyPacks(packs, workDir)) : [];
+  return { inForce, previewOptions: packDirs.length > 0 ? { policyPacks: packDirs } : {} };
 }
 
 async function isAncestorSafe(git: RunGit, ancestor: string, descendant: string): Promise<boolean> {

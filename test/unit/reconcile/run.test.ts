@@ -55,10 +55,11 @@ describe("a run's status", () => {
       "install",
       "stack",
       "salt",
+      // The drift preview starts beside the history read and the gates.
+      "drift",
       "deployed",
       "gates",
       "preview",
-      "drift",
     ]);
     expect(await h.store.status("test")).toMatchObject({
       status: "Synced",
@@ -138,7 +139,7 @@ describe("a run's status", () => {
     expect(h.stack.calls).not.toContain("up");
   });
 
-  it("is Blocked when the head does not descend from the deployed commit, before any preview", async () => {
+  it("is Blocked when the head does not descend from the deployed commit, before the pending preview", async () => {
     const deployed = h.git.add("deployed");
     const rewritten = h.git.add("rewritten");
     h.git.branches.set("env/test", rewritten);
