@@ -126,7 +126,8 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
   let notifier: ReturnType<typeof startNotifications>;
   try {
     // The API answers from the start: during the startup checks it shows them Progressing.
-    if (!flag(args, "once")) api = await startApiBesideDaemon(session, context);
+    // The example prints its dashboard line with the token to sign in with (below).
+    if (!flag(args, "once")) api = await startApiBesideDaemon(session, context, example === undefined);
     if (api && example) {
       const tokens = new TokenService({ store: session.engine.store, audit: session.engine.audit });
       context.stdout(dashboardLine(api.url, (await exampleReadToken(tokens)).secret));
@@ -170,9 +171,10 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
 async function startApiBesideDaemon(
   session: EngineSession,
   context: CommandContext,
+  dashboardLine: boolean,
 ): Promise<RunningServer | undefined> {
   try {
-    return await startApi(session, context);
+    return await startApi(session, context, { dashboardLine });
   } catch (err) {
     // A configuration error (an unreadable TLS file) stops the start, as any other one does.
     if (errorKind(err) === "invalid") throw err;

@@ -66,7 +66,12 @@ export const command: Command = {
 };
 
 /** The API over this session's engine, listening where server.listen says; prints its URL. */
-export async function startApi(session: EngineSession, context: CommandContext): Promise<RunningServer> {
+/** Serves the API and the dashboard; `dashboardLine: false` leaves the dashboard's line to the caller. */
+export async function startApi(
+  session: EngineSession,
+  context: CommandContext,
+  options: { dashboardLine?: boolean } = {},
+): Promise<RunningServer> {
   const { serveApi } = await import("../server/index.js");
   const tokens = new TokenService({
     store: session.engine.store,
@@ -88,6 +93,6 @@ export async function startApi(session: EngineSession, context: CommandContext):
     registerSecret: (secret) => session.knownSecrets.add(secret),
   });
   context.stdout(`API: ${server.url} (OpenAPI document: ${server.url}/openapi.json)\n`);
-  context.stdout(`Dashboard: ${new URL("/", server.url).href}\n`);
+  if (options.dashboardLine !== false) context.stdout(`Dashboard: ${new URL("/", server.url).href}\n`);
   return server;
 }
