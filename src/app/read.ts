@@ -81,19 +81,6 @@ export async function latestReport(read: ReadPorts, environment: string): Promis
   return report;
 }
 
-/** The environment's newest report, or undefined when it has none (an interrupted run shown as latestReport does). */
-export async function latestReportOrNone(
-  read: ReadPorts,
-  environment: string,
-): Promise<RunReport | undefined> {
-  try {
-    return await latestReport(read, environment);
-  } catch (error) {
-    if (error instanceof NotFoundError) return undefined;
-    throw error;
-  }
-}
-
 /** The report of one run of the environment. Fails with NotFoundError for another environment's run. */
 export async function runReport(read: ReadPorts, environment: string, runId: string): Promise<RunReport> {
   assertKnown(read, environment);
