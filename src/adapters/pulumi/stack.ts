@@ -16,6 +16,7 @@ import type { ChangeSet } from "../../domain/changes";
 import { driftChanges, pendingChanges } from "./changes";
 import { Redactor } from "../../log/redact";
 import { classifyPulumiError, PulumiError } from "./errors";
+import { fileStatePath, readFileHistory, readFileState } from "./file-state";
 import { fileBackendLocks, type StackLock } from "./locks";
 import { failedOnlyOnPolicy, policyViolations, summaryOf } from "./policy";
 import {
@@ -160,7 +161,7 @@ export class PulumiStack {
       ...(options.secretsProvider ? { secretsProvider: options.secretsProvider } : {}),
     });
     try {
-      return new PulumiStack(await Stack.createOrSelect(options.stackName, workspace), options);
+      return new PulumiStack(await selectOrCreate(options, workspace), options);
     } catch (err) {
       throw failure(err, options);
     }
@@ -203,13 +204,18 @@ export class PulumiStack {
    * the pending-operations check of a run share one `pulumi stack export`.
    */
   private state(): ReturnType<Stack["exportStack"]> {
-    this.exportedState ??= this.stack.exportStack();
+    this.exportedState ??= this.readState();
     const read = this.exportedState;
     // A failed read is not kept: the next caller tries again.
     read.catch(() => {
       if (this.exportedState === read) this.exportedState = undefined;
     });
     return read;
+  }
+
+  private async readState(): ReturnType<Stack["exportStack"]> {
+    const { backendUrl, workDir } = this.options;
+    return readFileState(backendUrl, projectName(workDir), this.stack.name) ?? this.stack.exportStack();
   }
 
   async setConfig(key: string, value: string, secret = false): Promise<void> {
@@ -334,9 +340,12 @@ export class PulumiStack {
 
   /** The last successful update and the commit it deployed, or undefined for a stack never deployed. */
   async deployed(): Promise<Deployed | undefined> {
-    const history = await this.stack.history(20).catch((err: unknown) => {
-      throw failure(err, this.options);
-    });
+    const { backendUrl, workDir } = this.options;
+    const history =
+      readFileHistory(backendUrl, projectName(workDir), this.stack.name, 20) ??
+      (await this.stack.history(20).catch((err: unknown) => {
+        throw failure(err, this.options);
+      }));
     const last = history.find((u) => u.kind === "update" && u.result === "succeeded");
     if (!last) return undefined;
     const commit = COMMIT_MARKER.exec(last.message)?.[1] ?? last.environment["git.head"];
@@ -401,6 +410,22 @@ export class PulumiStack {
 
   async remove(): Promise<void> {
     await this.stack.workspace.removeStack(this.stack.name, { force: true });
+  }
+}
+
+/**
+ * The stack, selected. Every command the Automation API runs names its stack (`--stack`), so a stack
+ * whose checkpoint is in a file backend needs no `pulumi stack select` (a CLI start per run).
+ */
+async function selectOrCreate(options: StackOptions, workspace: LocalWorkspace): Promise<Stack> {
+  const file = fileStatePath(options.backendUrl, projectName(options.workDir), options.stackName);
+  if (file === undefined || !fs.existsSync(file)) return Stack.createOrSelect(options.stackName, workspace);
+  // Stack.select's only CLI call is the workspace's selectStack: shadowed on the instance for it.
+  workspace.selectStack = async () => undefined;
+  try {
+    return await Stack.select(options.stackName, workspace);
+  } finally {
+    delete (workspace as Partial<Pick<LocalWorkspace, "selectStack">>).selectStack;
   }
 }
 
