@@ -244,7 +244,7 @@ async function isAncestorSafe(git: RunGit, ancestor: string, descendant: string)
 }
 
 /** Both values once both promises have ended; the first failure, if any, after both have ended. */
-async function bothEnded<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+export async function bothEnded<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
   const [x, y] = await Promise.allSettled([a, b]);
   if (x.status === "rejected") throw x.reason;
   if (y.status === "rejected") throw y.reason;

@@ -7,7 +7,7 @@ import { windowState } from "../gates/windows";
 import type { Logger } from "../log";
 import type { Judgement } from "./judge";
 import { planOf } from "./judge";
-import type { Observation } from "./observe";
+import { bothEnded, type Observation } from "./observe";
 import type { RunEnvironment } from "./types";
 import { shortSha } from "../domain/commit";
 
@@ -62,8 +62,10 @@ async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncO
     }
     if (judgement.gates.bound) {
       // Apply exactly what was approved: preview again under the lease; any difference aborts.
-      const pending = (await stack.preview(observation.previewOptions)).changes;
-      const drift = (await stack.previewDrift()).changes;
+      // Both only read: side by side, as when the plan was first observed.
+      const [pending, drift] = (
+        await bothEnded(stack.preview(observation.previewOptions), stack.previewDrift())
+      ).map((result) => result.changes);
       const digest = planOf(env, head, plan.remediate, pending, drift).digest;
       if (digest !== plan.digest) {
         return {
