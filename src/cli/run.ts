@@ -98,6 +98,7 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
     log: session.log,
     requests: session.engine.store,
     retry: { ...session.config.daemon, configRef: session.config.configRef },
+    workers: session.config.daemon.concurrency,
     onRun: (item) => {
       session.progress.begin(`checking ${item.key}`, item.kind === "drift" ? "drift" : "check");
       return () => session.progress.end();

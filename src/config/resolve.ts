@@ -1,3 +1,4 @@
+import * as os from "node:os";
 import * as path from "node:path";
 
 import { parseDuration } from "../gates/duration";
@@ -157,6 +158,8 @@ export interface DaemonSettings {
   retryInitialMs: number;
   retryMaxMs: number;
   stallAfter: number;
+  /** Environments run at once (daemon.concurrency, 'auto' resolved against this machine). */
+  concurrency: number;
 }
 
 export interface ResolvedEnvironment {
@@ -345,12 +348,24 @@ function withSlash(url: string): string {
 
 /** daemon with the defaults filled in. */
 export function resolveDaemon(raw: DaemonConfig = {}): DaemonSettings {
-  const { retryInitial, retryMax, stallAfter } = DEFAULTS.daemon;
+  const { retryInitial, retryMax, stallAfter, concurrency } = DEFAULTS.daemon;
+  const workers = raw.concurrency ?? concurrency;
   return {
     retryInitialMs: duration(raw.retry?.initial ?? retryInitial, "tidegate.yaml", "daemon.retry.initial"),
     retryMaxMs: duration(raw.retry?.max ?? retryMax, "tidegate.yaml", "daemon.retry.max"),
     stallAfter: raw.stallAfter ?? stallAfter,
+    concurrency: workers === "auto" ? autoConcurrency(os.availableParallelism(), os.totalmem()) : workers,
   };
+}
+
+const GIB = 1024 ** 3;
+
+/**
+ * One run per core, and at most one per GiB of memory: a check runs two engine previews at once,
+ * each with its language host and provider plugins, about half a GiB together.
+ */
+export function autoConcurrency(cores: number, memoryBytes: number): number {
+  return Math.max(1, Math.min(cores, Math.floor(memoryBytes / GIB)));
 }
 
 /** The repository with a local path and a token file made absolute against `configDir`. */

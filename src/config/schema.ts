@@ -40,7 +40,7 @@ export const DEFAULTS = {
   passphraseEnv: "PULUMI_CONFIG_PASSPHRASE",
   tokenUsername: "x-access-token",
   gitTimeouts: { connect: "15s", lowSpeed: "60s", lsRemote: "60s", operation: "10m" },
-  daemon: { retryInitial: "30s", retryMax: "1h", stallAfter: 5 },
+  daemon: { retryInitial: "30s", retryMax: "1h", stallAfter: 5, concurrency: "auto" as const },
   timeouts: { preview: "30m", update: "60m", refresh: "30m", stack: "5m", install: "15m" },
   server: { listen: "127.0.0.1:7420", anonymousRead: false },
   environmentsDir: "environments",
@@ -490,8 +490,16 @@ export const DaemonConfig = z
         "After this many identical failures in a row the environment is Stalled: no scheduled run until its branch or its definition changes, or a person asks (tidegate check <env>).",
       default: DEFAULTS.daemon.stallAfter,
     }),
+    concurrency: z
+      .union([z.number().int().min(1).max(64), z.literal("auto")])
+      .optional()
+      .meta({
+        description:
+          "How many environments `tidegate run` checks or syncs at once (one environment never runs beside itself). 'auto': one per CPU core, at most one per GiB of memory.",
+        default: DEFAULTS.daemon.concurrency,
+      }),
   })
-  .meta({ description: "How `tidegate run` retries failing environments." });
+  .meta({ description: "How `tidegate run` works through the environments." });
 export type DaemonConfig = z.infer<typeof DaemonConfig>;
 const deadline = (key: keyof typeof DEFAULTS.timeouts, description: string) =>
   PositiveDuration.optional().meta({ description, default: DEFAULTS.timeouts[key] });

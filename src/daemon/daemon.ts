@@ -29,7 +29,7 @@ export type DaemonEngine = Pick<Engine, "environments" | "poll" | "check"> & {
 };
 
 /** daemon in tidegate.yaml, and where the environment definitions live. */
-export type DaemonRetry = DaemonSettings & { configRef: string };
+export type DaemonRetry = Omit<DaemonSettings, "concurrency"> & { configRef: string };
 
 const DEFAULT_RETRY: DaemonRetry = {
   retryInitialMs: 30_000,

@@ -282,6 +282,7 @@ describe("parseTidegateFile", () => {
         "    initial: 10m",
         "    max: 1m",
         "  stallAfter: 0",
+        "  concurrency: none",
       ),
     );
     expect(parsed.issues).toMatchObject([
@@ -291,6 +292,7 @@ describe("parseTidegateFile", () => {
         expected: "a duration at least as long as retry.initial",
       },
       { path: "daemon.stallAfter", line: 7 },
+      { path: "daemon.concurrency", line: 8 },
     ]);
     const good = parseTidegateFile(
       "tidegate.yaml",

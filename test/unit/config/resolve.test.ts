@@ -1,8 +1,10 @@
+import * as os from "node:os";
 import { describe, expect, it } from "vitest";
 
 import { ConfigError } from "../../../src/config/errors";
 import { parseEnvironmentFile, parseTidegateFile } from "../../../src/config/parse";
 import {
+  autoConcurrency,
   buildConfig,
   checkEnvironmentSet,
   environmentIdentity,
@@ -61,7 +63,12 @@ describe("resolveSettings", () => {
         syncPolicy: "gated",
         driftPolicy: "report",
       },
-      daemon: { retryInitialMs: 30_000, retryMaxMs: 3_600_000, stallAfter: 5 },
+      daemon: {
+        retryInitialMs: 30_000,
+        retryMaxMs: 3_600_000,
+        stallAfter: 5,
+        concurrency: autoConcurrency(os.availableParallelism(), os.totalmem()),
+      },
       server: { host: "127.0.0.1", port: 7420, anonymousRead: false },
       telemetry: { metrics: { requireToken: false }, traces: {} },
       webhooks: {},
@@ -80,7 +87,7 @@ describe("resolveSettings", () => {
         environmentsDir: "./deploy/envs/",
         configRef: "release/config",
         defaults: { schedule: { drift: "0 * * * *" }, syncPolicy: "auto", driftPolicy: "remediate" },
-        daemon: { retry: { initial: "10s", max: "5m" }, stallAfter: 3 },
+        daemon: { retry: { initial: "10s", max: "5m" }, stallAfter: 3, concurrency: 4 },
         server: {
           listen: "[::]:8443",
           tls: { cert: "tls/cert.pem", key: "/etc/tls/key.pem" },
@@ -104,7 +111,7 @@ describe("resolveSettings", () => {
         syncPolicy: "auto",
         driftPolicy: "remediate",
       },
-      daemon: { retryInitialMs: 10_000, retryMaxMs: 300_000, stallAfter: 3 },
+      daemon: { retryInitialMs: 10_000, retryMaxMs: 300_000, stallAfter: 3, concurrency: 4 },
       server: {
         host: "::",
         port: 8443,
@@ -376,5 +383,14 @@ describe("checkEnvironmentSet", () => {
   it("reads the base name of .yaml and .yml files", () => {
     expect(fileBaseName("environments/prod.yaml")).toBe("prod");
     expect(fileBaseName("C:\\repo\\environments\\eu-west.yml")).toBe("eu-west");
+  });
+});
+
+describe("daemon.concurrency 'auto'", () => {
+  it("runs one environment per core, at most one per GiB of memory, and always one", () => {
+    const gib = 1024 ** 3;
+    expect(autoConcurrency(2, 24 * gib)).toBe(2);
+    expect(autoConcurrency(16, 4 * gib)).toBe(4);
+    expect(autoConcurrency(8, 0.5 * gib)).toBe(1);
   });
 });
