@@ -95,6 +95,10 @@ export class Daemon {
     this.queue = new WorkQueue({
       run: (item) => this.run(item),
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
+      upstream: (key) => {
+        const from = engine.environments.find((env) => env.name === key)?.gates.promotion?.from;
+        return from === undefined ? [] : [from];
+      },
       onFailed: (item, err) =>
         log.error({ env: item.key, kind: item.kind, reasons: item.reasons, err }, "run failed"),
       onSkipped: (request) =>

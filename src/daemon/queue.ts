@@ -88,6 +88,11 @@ export interface WorkQueueOptions {
   run: (item: WorkItem, signal: AbortSignal) => Promise<void | RunAgainLater>;
   /** How many keys run at once (default 1). A key never runs concurrently with itself. */
   workers?: number;
+  /**
+   * The keys whose work goes first: a key waits while one of these runs or waits ahead of it (an
+   * environment is checked after the one it is promoted from, whatever the workers). Acyclic.
+   */
+  upstream?: (key: string) => readonly string[];
   /** A run failed; the queue goes on. */
   onFailed?: (item: WorkItem, error: unknown) => void;
   /** A schedule's tick was dropped because its key is in flight. */
@@ -243,11 +248,19 @@ export class WorkQueue {
   /** Starts waiting items, best first, while a worker is free; a key in flight waits its turn. */
   private pump(): void {
     while (!this.stopped && this.running.size < this.workers) {
-      const next = [...this.waiting.values()].filter((w) => !this.running.has(w.item.key)).sort(before)[0];
+      const next = [...this.waiting.values()].filter((w) => this.ready(w)).sort(before)[0];
       if (!next) return;
       this.waiting.delete(next.item.key);
       this.start(next);
     }
+  }
+
+  private ready(entry: Waiting): boolean {
+    if (this.running.has(entry.item.key)) return false;
+    return !(this.options.upstream?.(entry.item.key) ?? []).some((key) => {
+      const ahead = this.waiting.get(key);
+      return this.running.has(key) || (ahead !== undefined && ahead.order < entry.order);
+    });
   }
 
   private start(entry: Waiting): void {

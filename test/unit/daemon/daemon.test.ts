@@ -16,7 +16,7 @@ function fakeEngine(names: string[]) {
   const statuses = new Map<string, EnvironmentStatus>();
   const engine: DaemonEngine = {
     environments: names.map(
-      (name) => ({ name, schedule: { poll: YEARLY, drift: YEARLY } }) as ResolvedEnvironment,
+      (name) => ({ name, schedule: { poll: YEARLY, drift: YEARLY }, gates: {} }) as ResolvedEnvironment,
     ),
     poll: async (name, trigger) => {
       calls.push(`poll ${name} (${trigger})`);

@@ -28,7 +28,13 @@ function world() {
   const lines: string[] = [];
   const runs: string[] = [];
   const failure: { message?: string } = { message: BROKEN };
-  const env = { name: "test", branch: "test", stack: "test", schedule: { poll: YEARLY, drift: YEARLY } };
+  const env = {
+    name: "test",
+    branch: "test",
+    stack: "test",
+    schedule: { poll: YEARLY, drift: YEARLY },
+    gates: {},
+  };
 
   const check = async (name: string, options: RunOptions): Promise<RunReport> => {
     const id = `r${runs.length + 1}`;

@@ -162,6 +162,28 @@ describe("WorkQueue", () => {
     expect(runner.keysStarted()).toEqual(["a", "b", "c", "d"]);
   });
 
+  it("runs an environment after the one it is promoted from, and other pipelines beside them", async () => {
+    // test → stage → prod, and an unrelated pipeline dev → qa.
+    const from: Record<string, string> = { stage: "test", prod: "stage", qa: "dev" };
+    const { queue, runner } = setup({ workers: 3, upstream: (key) => (from[key] ? [from[key]] : []) });
+    for (const key of ["test", "stage", "prod", "dev", "qa"]) queue.add(req(key, "check"));
+    await settle();
+    expect(queue.inFlight()).toEqual(["test", "dev"]);
+    await runner.finish("test");
+    expect(queue.inFlight()).toEqual(["dev", "stage"]);
+    await runner.finish("dev");
+    expect(queue.inFlight()).toEqual(["stage", "qa"]);
+    await runner.finish("stage");
+    expect(queue.inFlight()).toEqual(["qa", "prod"]);
+    await runner.finish("qa");
+    await runner.finish("prod");
+    // A downstream key asked for first does not wait for an upstream one that is not queued.
+    queue.add(req("prod", "check"));
+    await settle();
+    expect(queue.inFlight()).toEqual(["prod"]);
+    await runner.finish("prod");
+  });
+
   it("counts a failed run, reports it, and goes on with the next", async () => {
     const { queue, runner, failures } = setup();
     const failing = queue.add(req("a", "poll"));
