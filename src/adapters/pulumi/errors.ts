@@ -14,6 +14,7 @@ export type PulumiFailureKind =
   | "program-error"
   | "provider-error"
   | "backend-unreachable"
+  | "backend-rejected"
   | "cancelled"
   | "passphrase"
   | "secrets-mismatch"
@@ -31,6 +32,7 @@ const KIND: Record<PulumiFailureKind, ErrorKind> = {
   "program-error": "invalid",
   "provider-error": "unavailable",
   "backend-unreachable": "unavailable",
+  "backend-rejected": "invalid",
   cancelled: "interrupted",
   passphrase: "unauthorized",
   "secrets-mismatch": "invalid",
@@ -55,6 +57,8 @@ const RECOVERY: Record<PulumiFailureKind, string> = {
     "the cloud provider rejected an operation; see the message, fix the cause and sync again.",
   "backend-unreachable":
     "check that the backend is up and reachable from this machine (network, proxy, endpoint) and its credentials; the next check tries again.",
+  "backend-rejected":
+    "check the environment's backend URL (the bucket, its endpoint and region, and parameters Pulumi knows: endpoint, region, s3ForcePathStyle, disableSSL, profile) and the environment's credentials for it (credentials.read, and credentials.update for updates), then check again.",
   cancelled: "the operation was cancelled; run it again.",
   passphrase:
     "give the environment the passphrase its stack was created with, at the source named; nothing ran, so the stack and its secrets provider are unchanged.",
@@ -103,6 +107,12 @@ const PATTERNS: Array<[PulumiFailureKind, RegExp]> = [
   ["pending-operations", /pending operations from previous deployment|interrupted while/i],
   ["passphrase", /incorrect passphrase|passphrase must be set/i],
   ["stack-file", /getting stack configuration: invalid YAML|validating stack config/i],
+  // The backend answered and refused: a bucket that does not exist, a URL parameter Pulumi does not
+  // know, credentials the object store does not accept.
+  [
+    "backend-rejected",
+    /NoSuchBucket|unable to open bucket|InvalidAccessKeyId|SignatureDoesNotMatch|blob (?:\(key "[^"]*"\) )?\(code=PermissionDenied\)/,
+  ],
   [
     "backend-unreachable",
     /failed to (?:open|login to) (?:the )?(?:backend|bucket)|no such host|performing HTTP request|read "\.pulumi\/meta\.yaml"|connection refused|i\/o timeout/i,
@@ -191,6 +201,16 @@ function specific(
       return {
         message: `${subject}: the backend ${redactUrl(context.backendUrl)} did not answer${cause ? ` (${cause})` : ""}`,
       };
+    }
+    case "backend-rejected": {
+      if (context.backendUrl === undefined) break;
+      const why = /NoSuchBucket/.test(text)
+        ? "its bucket does not exist"
+        : (/unknown query parameter "[^"]+"/.exec(text)?.[0] ??
+          (/InvalidAccessKeyId|SignatureDoesNotMatch|PermissionDenied/.test(text)
+            ? "it did not accept the environment's credentials"
+            : summary));
+      return { message: `${subject}: the backend ${redactUrl(context.backendUrl)} refused: ${why}` };
     }
     case "passphrase":
       return {

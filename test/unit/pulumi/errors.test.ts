@@ -90,6 +90,21 @@ describe("classifyPulumiError on the real CLI's words", () => {
     }
   });
 
+  it("a backend that answers and refuses is a configuration problem naming the backend and what it refused", () => {
+    const cases = {
+      "backend-s3-no-bucket": "refused: its bucket does not exist",
+      "backend-s3-bad-parameter": 'refused: unknown query parameter "insecure"',
+    };
+    for (const [name, why] of Object.entries(cases)) {
+      const { error, line: shown } = line(name);
+      expect(error).toMatchObject({ failure: "backend-rejected", kind: "invalid" });
+      expect(error.message).toBe(
+        `environment 'test' (stack test): the backend s3://***@bucket?endpoint=http://127.0.0.1:9 ${why}`,
+      );
+      expect(shown).toContain("credentials.update");
+    }
+  });
+
   it("without context, keeps Pulumi's own error line", () => {
     const error = classifyPulumiError(commandError("backend-s3-refused"));
     expect(error.message).toMatch(/^read "\.pulumi\/meta\.yaml": blob/);
