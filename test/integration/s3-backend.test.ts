@@ -7,8 +7,13 @@ import { PulumiStack } from "../../src/adapters/pulumi/stack";
 import { environmentProcessEnv } from "../../src/adapters/targets";
 import { awsClients } from "../helpers/aws";
 import { runCli, type CliRun } from "../helpers/cli";
-import { createEngineFixture, DEPENDENCY_CACHE, PROJECT, type EngineFixture } from "../helpers/engine";
-import { startTidegate } from "../helpers/process";
+import {
+  createEngineFixture,
+  DEPENDENCY_CACHE,
+  PROJECT,
+  reportTexts,
+  type EngineFixture,
+} from "../helpers/engine";
 
 // An environment whose Pulumi backend is a bucket on the AWS emulator's S3, driven by `tidegate`
 // processes as a person runs them: the backend's credentials are the environment's own (read from
@@ -27,16 +32,20 @@ describe("an s3:// backend on the emulator", () => {
   const env = { TEST_STATE_KEY_ID: KEY_ID, TEST_STATE_SECRET: SECRET };
   const outputs: string[] = [];
 
+  const dataDirs = ["data", "data-a", "data-b"];
+  const dataPath = (dataDir: string) => path.join(path.dirname(f.configPath), dataDir);
+  /** The npm trees the engine tests installed before: no install in each new data directory. */
+  const linkDependencyCache = (dataDir: string): void => {
+    const deps = path.join(dataPath(dataDir), "cache", "deps");
+    fs.mkdirSync(path.dirname(deps), { recursive: true });
+    fs.mkdirSync(DEPENDENCY_CACHE, { recursive: true });
+    fs.symlinkSync(DEPENDENCY_CACHE, deps);
+  };
   /** tidegate.yaml of the fixture with another data directory: another host, as far as tidegate knows. */
   const configWithDataDir = (dataDir: string): string => {
     const config = parse(fs.readFileSync(f.configPath, "utf8")) as Record<string, unknown>;
     const file = path.join(path.dirname(f.configPath), `tidegate-${dataDir}.yaml`);
     fs.writeFileSync(file, stringify({ ...config, dataDir }));
-    // The npm trees the engine tests installed before: no install in each new data directory.
-    const deps = path.join(path.dirname(f.configPath), dataDir, "cache", "deps");
-    fs.mkdirSync(path.dirname(deps), { recursive: true });
-    fs.mkdirSync(DEPENDENCY_CACHE, { recursive: true });
-    if (!fs.existsSync(deps)) fs.symlinkSync(DEPENDENCY_CACHE, deps);
     return file;
   };
   const tidegate = async (args: string[], config = f.configPath): Promise<CliRun> => {
@@ -92,7 +101,7 @@ describe("an s3:// backend on the emulator", () => {
         },
       },
     ]);
-    configWithDataDir("data");
+    for (const dataDir of dataDirs) linkDependencyCache(dataDir);
   }, 120_000);
   afterAll(async () => {
     await f?.cleanup();
@@ -129,18 +138,10 @@ describe("an s3:// backend on the emulator", () => {
       { [file]: config.replace(`${VISIBILITY}: 30`, `${VISIBILITY}: 45`) },
       "A longer visibility timeout",
     );
-    const [a, b] = ["data-a", "data-b"].map((dataDir) =>
-      startTidegate(["sync", "test", "--json", "--config", configWithDataDir(dataDir)], env),
+    const runs = await Promise.all(
+      ["data-a", "data-b"].map((dataDir) => tidegate(["sync", "test", "--json"], configWithDataDir(dataDir))),
     );
-    const exits = await Promise.all([a!.exit, b!.exit]);
-    const runs: CliRun[] = [a!, b!].map((p, i) => ({
-      code: exits[i]?.code ?? -1,
-      stdout: p.stdout(),
-      stderr: p.stderr(),
-    }));
-    outputs.push(...runs.flatMap((r) => [r.stdout, r.stderr]));
     const shown = runs.map((r) => `exit ${r.code}\n${r.stderr.slice(-2500)}`).join("\n----\n");
-    console.log(shown);
 
     // Exactly one more update, of the new commit.
     const history = await updates();
@@ -154,9 +155,17 @@ describe("an s3:// backend on the emulator", () => {
     expect(loser?.reason ?? "", shown).toMatch(/locked by another update|deployed meanwhile/);
   }, 300_000);
 
-  it("never writes the backend's credentials to any output", () => {
-    const all = outputs.join("\n");
-    expect(all.length).toBeGreaterThan(0);
+  it("never writes the backend's credentials to an output, a report, the store or the audit log", () => {
+    const stored = dataDirs.flatMap((dataDir) => [
+      ...reportTexts(dataPath(dataDir)),
+      ...fs
+        .readdirSync(dataPath(dataDir))
+        .filter((name) => name.startsWith("tidegate.db") || name.startsWith("audit"))
+        .map((name) => fs.readFileSync(path.join(dataPath(dataDir), name)).toString("latin1")),
+    ]);
+    expect(stored.length).toBeGreaterThan(dataDirs.length * 2);
+    const all = [...outputs, ...stored].join("\n");
+    expect(all).toContain(f.stackName("test"));
     expect(all).not.toContain(SECRET);
   });
 });
