@@ -131,7 +131,7 @@ const PATTERNS: Array<[PulumiFailureKind, RegExp]> = [
 // Lines that are the engine talking about itself, never the cause: the Automation API's command
 // line, gRPC teardown after the real error, stack frames, retry notices.
 const NOISE =
-  /^(?:Command failed with exit code|error: Error: Channel has been shut down|original message:|at |for call at|message severity|Will retry in|warning:)/;
+  /^(?:SDK \d{4}\/\d\d\/\d\d [\d:]+ WARN|Command failed with exit code|error: Error: Channel has been shut down|original message:|at |for call at|message severity|Will retry in|warning:)/;
 
 // The progress view ("+  pulumi:pulumi:Stack app-test create …") and the diagnostics' headers
 // ("  aws:s3/bucket:Bucket (logs):"): every error in them is repeated under Diagnostics.
@@ -227,10 +227,32 @@ function specific(
   return { message: summary };
 }
 
+/** The CLI's output in a CommandError (what the Automation API kept of it), or its message. */
+function commandText(err: CommandError): string {
+  const result = (err as unknown as { commandResult?: { stdout: string; stderr: string } }).commandResult;
+  return result ? `${result.stderr}\n${result.stdout}` : err.message;
+}
+
+/**
+ * Who holds Pulumi's lock, as its refusal lists them ("…: created by user@host (pid 42) at <time>"):
+ * the only view of the lock a backend other than file:// gives. The lock's own URL is left out.
+ */
+export function lockHolders(text: string): string | undefined {
+  const holders = [...text.matchAll(/created by (\S+) \(pid (\d+)\) at (\S+)/g)].map(
+    ([, who, pid, since]) => `${who} pid ${pid} since ${since}`,
+  );
+  return holders.length > 0 ? [...new Set(holders)].join("; ") : undefined;
+}
+
 export function classifyPulumiError(err: unknown, context: PulumiFailureContext = {}): PulumiError {
   if (err instanceof PulumiError) return err;
   if (err instanceof ConcurrentUpdateError) {
-    return new PulumiError("lock-held", "the stack is locked by another update", { cause: err });
+    const holders = lockHolders(commandText(err));
+    return new PulumiError(
+      "lock-held",
+      `the stack is locked by another update${holders ? ` (held by ${holders})` : ""}`,
+      { cause: err },
+    );
   }
   if (err instanceof StackNotFoundError) {
     return new PulumiError("stack-missing", "the stack does not exist on the backend", { cause: err });

@@ -1,4 +1,4 @@
-import { CommandError } from "@pulumi/pulumi/automation";
+import { CommandError, ConcurrentUpdateError } from "@pulumi/pulumi/automation";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -21,9 +21,13 @@ const captured = JSON.parse(
 function commandError(name: string): CommandError {
   const result = captured[name];
   if (!result) throw new Error(`no fixture ${name}`);
-  const error = Object.create(CommandError.prototype) as CommandError;
+  // The Automation API raises its own subclass for Pulumi's lock.
+  const locked = name.startsWith("lock-held");
+  const error = Object.create(
+    locked ? ConcurrentUpdateError.prototype : CommandError.prototype,
+  ) as CommandError;
   Object.assign(error, {
-    name: "CommandError",
+    name: locked ? "ConcurrentUpdateError" : "CommandError",
     message: `code: ${result.code}\n stdout: ${result.stdout}\n stderr: ${result.stderr}\n err?: `,
     commandResult: result,
   });
@@ -103,6 +107,15 @@ describe("classifyPulumiError on the real CLI's words", () => {
       );
       expect(shown).toContain("credentials.update");
     }
+  });
+
+  it("a stack locked in an s3:// backend names who holds Pulumi's lock, not the lock's URL", () => {
+    const { error, line: shown } = line("lock-held-s3");
+    expect(error).toMatchObject({ failure: "lock-held", kind: "conflict" });
+    expect(error.message).toBe(
+      "the stack is locked by another update (held by deployer@build-7 pid 4242 since 2026-11-30T07:41:19Z)",
+    );
+    expect(shown).not.toContain("s3://");
   });
 
   it("without context, keeps Pulumi's own error line", () => {
