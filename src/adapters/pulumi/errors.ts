@@ -14,6 +14,7 @@ export type PulumiFailureKind =
   | "program-error"
   | "provider-error"
   | "backend-unreachable"
+  | "backend-rejected"
   | "cancelled"
   | "passphrase"
   | "secrets-mismatch"
@@ -31,6 +32,7 @@ const KIND: Record<PulumiFailureKind, ErrorKind> = {
   "program-error": "invalid",
   "provider-error": "unavailable",
   "backend-unreachable": "unavailable",
+  "backend-rejected": "invalid",
   cancelled: "interrupted",
   passphrase: "unauthorized",
   "secrets-mismatch": "invalid",
@@ -55,6 +57,8 @@ const RECOVERY: Record<PulumiFailureKind, string> = {
     "the cloud provider rejected an operation; see the message, fix the cause and sync again.",
   "backend-unreachable":
     "check that the backend is up and reachable from this machine (network, proxy, endpoint) and its credentials; the next check tries again.",
+  "backend-rejected":
+    "check the environment's backend URL (the bucket, its endpoint and region, and parameters Pulumi knows: endpoint, region, s3ForcePathStyle, disableSSL, profile) and the environment's credentials for it (credentials.read, and credentials.update for updates), then check again.",
   cancelled: "the operation was cancelled; run it again.",
   passphrase:
     "give the environment the passphrase its stack was created with, at the source named; nothing ran, so the stack and its secrets provider are unchanged.",
@@ -103,6 +107,12 @@ const PATTERNS: Array<[PulumiFailureKind, RegExp]> = [
   ["pending-operations", /pending operations from previous deployment|interrupted while/i],
   ["passphrase", /incorrect passphrase|passphrase must be set/i],
   ["stack-file", /getting stack configuration: invalid YAML|validating stack config/i],
+  // The backend answered and refused: a bucket that does not exist, a URL parameter Pulumi does not
+  // know, credentials the object store does not accept.
+  [
+    "backend-rejected",
+    /NoSuchBucket|unable to open bucket|InvalidAccessKeyId|SignatureDoesNotMatch|blob (?:\(key "[^"]*"\) )?\(code=PermissionDenied\)/,
+  ],
   [
     "backend-unreachable",
     /failed to (?:open|login to) (?:the )?(?:backend|bucket)|no such host|performing HTTP request|read "\.pulumi\/meta\.yaml"|connection refused|i\/o timeout/i,
@@ -121,7 +131,7 @@ const PATTERNS: Array<[PulumiFailureKind, RegExp]> = [
 // Lines that are the engine talking about itself, never the cause: the Automation API's command
 // line, gRPC teardown after the real error, stack frames, retry notices.
 const NOISE =
-  /^(?:Command failed with exit code|error: Error: Channel has been shut down|original message:|at |for call at|message severity|Will retry in|warning:)/;
+  /^(?:SDK \d{4}\/\d\d\/\d\d [\d:]+ WARN|Command failed with exit code|error: Error: Channel has been shut down|original message:|at |for call at|message severity|Will retry in|warning:)/;
 
 // The progress view ("+  pulumi:pulumi:Stack app-test create …") and the diagnostics' headers
 // ("  aws:s3/bucket:Bucket (logs):"): every error in them is repeated under Diagnostics.
@@ -192,6 +202,16 @@ function specific(
         message: `${subject}: the backend ${redactUrl(context.backendUrl)} did not answer${cause ? ` (${cause})` : ""}`,
       };
     }
+    case "backend-rejected": {
+      if (context.backendUrl === undefined) break;
+      const why = /NoSuchBucket/.test(text)
+        ? "its bucket does not exist"
+        : (/unknown query parameter "[^"]+"/.exec(text)?.[0] ??
+          (/InvalidAccessKeyId|SignatureDoesNotMatch|PermissionDenied/.test(text)
+            ? "it did not accept the environment's credentials"
+            : summary));
+      return { message: `${subject}: the backend ${redactUrl(context.backendUrl)} refused: ${why}` };
+    }
     case "passphrase":
       return {
         message: `${subject}: the passphrase${context.passphraseSource ? ` from ${context.passphraseSource}` : ""} does not open the stack's secrets (Pulumi: ${summary})`,
@@ -207,10 +227,32 @@ function specific(
   return { message: summary };
 }
 
+/** The CLI's output in a CommandError (what the Automation API kept of it), or its message. */
+function commandText(err: CommandError): string {
+  const result = (err as unknown as { commandResult?: { stdout: string; stderr: string } }).commandResult;
+  return result ? `${result.stderr}\n${result.stdout}` : err.message;
+}
+
+/**
+ * Who holds Pulumi's lock, as its refusal lists them ("…: created by user@host (pid 42) at <time>"):
+ * the only view of the lock a backend other than file:// gives. The lock's own URL is left out.
+ */
+export function lockHolders(text: string): string | undefined {
+  const holders = [...text.matchAll(/created by (\S+) \(pid (\d+)\) at (\S+)/g)].map(
+    ([, who, pid, since]) => `${who} pid ${pid} since ${since}`,
+  );
+  return holders.length > 0 ? [...new Set(holders)].join("; ") : undefined;
+}
+
 export function classifyPulumiError(err: unknown, context: PulumiFailureContext = {}): PulumiError {
   if (err instanceof PulumiError) return err;
   if (err instanceof ConcurrentUpdateError) {
-    return new PulumiError("lock-held", "the stack is locked by another update", { cause: err });
+    const holders = lockHolders(commandText(err));
+    return new PulumiError(
+      "lock-held",
+      `the stack is locked by another update${holders ? ` (held by ${holders})` : ""}`,
+      { cause: err },
+    );
   }
   if (err instanceof StackNotFoundError) {
     return new PulumiError("stack-missing", "the stack does not exist on the backend", { cause: err });

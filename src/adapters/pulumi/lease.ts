@@ -119,7 +119,12 @@ function read(lockDir: string): LeaseFile | undefined {
   }
 }
 
-/** Where leases live: beside a file:// backend's state, so every tidegate using it sees them. */
+/**
+ * Where leases live: beside a file:// backend's state, so every tidegate using it sees them. Other
+ * backends (s3://, Pulumi Cloud) have no folder to share: the lease is per data directory, and
+ * tidegates on other hosts are kept apart by Pulumi's lock alone (a second update is refused) until
+ * a shared store holds this lease.
+ */
 export function leaseDir(backendUrl: string, dataDir: string): string {
   return backendUrl.startsWith("file://")
     ? path.join(backendUrl.slice("file://".length), ".tidegate", "leases")

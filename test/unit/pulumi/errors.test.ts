@@ -1,4 +1,4 @@
-import { CommandError } from "@pulumi/pulumi/automation";
+import { CommandError, ConcurrentUpdateError } from "@pulumi/pulumi/automation";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -21,9 +21,13 @@ const captured = JSON.parse(
 function commandError(name: string): CommandError {
   const result = captured[name];
   if (!result) throw new Error(`no fixture ${name}`);
-  const error = Object.create(CommandError.prototype) as CommandError;
+  // The Automation API raises its own subclass for Pulumi's lock.
+  const locked = name.startsWith("lock-held");
+  const error = Object.create(
+    locked ? ConcurrentUpdateError.prototype : CommandError.prototype,
+  ) as CommandError;
   Object.assign(error, {
-    name: "CommandError",
+    name: locked ? "ConcurrentUpdateError" : "CommandError",
     message: `code: ${result.code}\n stdout: ${result.stdout}\n stderr: ${result.stderr}\n err?: `,
     commandResult: result,
   });
@@ -88,6 +92,30 @@ describe("classifyPulumiError on the real CLI's words", () => {
       expect(shown).toContain("the backend s3://***@bucket?endpoint=http://127.0.0.1:9 did not answer");
       expect(shown).toContain("dial tcp 127.0.0.1:9: connect: connection refused");
     }
+  });
+
+  it("a backend that answers and refuses is a configuration problem naming the backend and what it refused", () => {
+    const cases = {
+      "backend-s3-no-bucket": "refused: its bucket does not exist",
+      "backend-s3-bad-parameter": 'refused: unknown query parameter "insecure"',
+    };
+    for (const [name, why] of Object.entries(cases)) {
+      const { error, line: shown } = line(name);
+      expect(error).toMatchObject({ failure: "backend-rejected", kind: "invalid" });
+      expect(error.message).toBe(
+        `environment 'test' (stack test): the backend s3://***@bucket?endpoint=http://127.0.0.1:9 ${why}`,
+      );
+      expect(shown).toContain("credentials.update");
+    }
+  });
+
+  it("a stack locked in an s3:// backend names who holds Pulumi's lock, not the lock's URL", () => {
+    const { error, line: shown } = line("lock-held-s3");
+    expect(error).toMatchObject({ failure: "lock-held", kind: "conflict" });
+    expect(error.message).toBe(
+      "the stack is locked by another update (held by deployer@build-7 pid 4242 since 2026-11-30T07:41:19Z)",
+    );
+    expect(shown).not.toContain("s3://");
   });
 
   it("without context, keeps Pulumi's own error line", () => {
