@@ -106,7 +106,8 @@ export function readSettings(project: string, get: ConfigSource): Settings {
     replicas,
     namespace: name("namespace", "tidegate"),
     createNamespace: flag("createNamespace", true),
-    ...readTidegateYaml(project, text("tidegateConfig"), replicas, fail),
+    // Untrimmed: the ConfigMap holds the text as given.
+    ...readTidegateYaml(project, text("tidegateConfig") && get("tidegateConfig"), replicas, fail),
     secretName: name("secretName", "tidegate"),
     secretEnv: secretEnv as Record<string, string>,
     resources: readResources(json("resources", "an object with requests and limits"), fail),
