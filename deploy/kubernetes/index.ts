@@ -39,6 +39,9 @@ const namespace: pulumi.Input<string> = settings.createNamespace
       .name
   : settings.namespace;
 
+// Fixed names (no auto-naming suffix): one tidegate per namespace.
+const metadata = { name: app, namespace, labels };
+
 const configMap = new k8s.core.v1.ConfigMap(
   "config",
   {
@@ -51,7 +54,7 @@ const configMap = new k8s.core.v1.ConfigMap(
 const serviceAccount = new k8s.core.v1.ServiceAccount(
   "service-account",
   // tidegate does not call the Kubernetes API itself; stacks that do get their own kubeconfig.
-  { metadata: { name: app, namespace, labels }, automountServiceAccountToken: false },
+  { metadata, automountServiceAccountToken: false },
   opts,
 );
 
@@ -65,7 +68,7 @@ const probe = (path: string, periodSeconds: number, failureThreshold: number) =>
 const deployment = new k8s.apps.v1.Deployment(
   app,
   {
-    metadata: { name: app, namespace, labels, annotations },
+    metadata: { ...metadata, annotations },
     spec: {
       replicas: settings.replicas,
       selector: { matchLabels: selector },
@@ -144,7 +147,7 @@ const deployment = new k8s.apps.v1.Deployment(
 const service = new k8s.core.v1.Service(
   app,
   {
-    metadata: { name: app, namespace, labels, annotations },
+    metadata: { ...metadata, annotations },
     spec: {
       type: settings.serviceType,
       selector,
@@ -158,7 +161,7 @@ const service = new k8s.core.v1.Service(
 const disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(
   app,
   {
-    metadata: { name: app, namespace, labels },
+    metadata,
     spec: { maxUnavailable: 1, selector: { matchLabels: selector } },
   },
   opts,

@@ -8,14 +8,13 @@ import { parse, stringify } from "yaml";
 import type { Engine } from "../../../src/app/engine";
 import { composeEngine, loadEngineConfig } from "../../../src/compose";
 import { repoRoot } from "../../../src/config/repo";
-import { provisionKubernetes } from "../../../src/devenv/kubernetes/binaries";
-import { startControlPlane, type ControlPlane } from "../../../src/devenv/kubernetes/control-plane";
+import type { ControlPlane } from "../../../src/devenv/kubernetes/control-plane";
 import { createLogger } from "../../../src/log";
 import { KnownSecrets } from "../../../src/log/redact";
 import { DEPENDENCY_CACHE } from "../../helpers/engine";
 import { writeTidegateConfig } from "../../helpers/example";
 import { createGitRemote, type GitRemoteFixture } from "../../helpers/git";
-import { KubeApi } from "../../helpers/kubernetes";
+import { KubeApi, startLocalCluster } from "../../helpers/kubernetes";
 
 // The recipe is a stack like any other: an environment of a real repository points at
 // deploy/kubernetes, and tidegate's own check previews it against the local control plane (its
@@ -30,8 +29,8 @@ describe("tidegate checks deploy/kubernetes like any other stack", () => {
   let engine: Engine | undefined;
 
   beforeAll(async () => {
-    const binaries = await provisionKubernetes({ repoRoot: repoRoot(__dirname) });
-    plane = await startControlPlane({ binDir: binaries.binDir });
+    const cluster = await startLocalCluster();
+    plane = cluster.plane;
     remote = await createGitRemote();
 
     const source = path.join(repoRoot(__dirname), PROJECT);
@@ -87,7 +86,7 @@ describe("tidegate checks deploy/kubernetes like any other stack", () => {
       passphrase,
       knownSecrets,
       stackEnv: {
-        PATH: `${binaries.binDir}${path.delimiter}${process.env.PATH ?? ""}`,
+        PATH: `${cluster.binDir}${path.delimiter}${process.env.PATH ?? ""}`,
         KUBECONFIG: plane.kubeconfigPath,
       },
       dependencyCacheDir: DEPENDENCY_CACHE,

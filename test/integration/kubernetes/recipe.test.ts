@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { provisionKubernetes } from "../../../src/devenv/kubernetes/binaries";
-import { startControlPlane, type ControlPlane } from "../../../src/devenv/kubernetes/control-plane";
-import { repoRoot } from "../../../src/config/repo";
-import { KubeApi, openKubernetesStack } from "../../helpers/kubernetes";
+import type { ControlPlane } from "../../../src/devenv/kubernetes/control-plane";
+import { type KubeApi, openKubernetesStack, startLocalCluster } from "../../helpers/kubernetes";
 import type { TestStack } from "../../helpers/stacks";
 
 // deploy/kubernetes, the recipe that runs tidegate itself on Kubernetes, deployed by the real engine
@@ -46,14 +44,10 @@ describe("deploy/kubernetes against a real API server", () => {
         : `/api/v1/namespaces/${NAMESPACE}/${kind}/${name}`;
 
   beforeAll(async () => {
-    const binaries = await provisionKubernetes({
-      repoRoot: repoRoot(__dirname),
-      onProgress: (line) => void process.stderr.write(`${line}\n`),
-    });
-    plane = await startControlPlane({ binDir: binaries.binDir });
-    api = new KubeApi(plane);
+    const cluster = await startLocalCluster();
+    ({ plane, api } = cluster);
     t = await openKubernetesStack("deploy/kubernetes", {
-      k8sBinDir: binaries.binDir,
+      k8sBinDir: cluster.binDir,
       kubeconfigPath: plane.kubeconfigPath,
       config: {
         image: IMAGE,
