@@ -1,7 +1,26 @@
 import * as path from "node:path";
+import { repoRoot } from "../../src/config/repo";
+import { provisionKubernetes } from "../../src/devenv/kubernetes/binaries";
 import { kubeRequest } from "../../src/devenv/kubernetes/client";
-import type { ControlPlane } from "../../src/devenv/kubernetes/control-plane";
+import { startControlPlane, type ControlPlane } from "../../src/devenv/kubernetes/control-plane";
 import { openTestStack, type TestStack } from "./stacks";
+
+export interface LocalCluster {
+  /** kube-apiserver, etcd and pulumi-resource-kubernetes, as built by scripts/kubernetes.sh. */
+  binDir: string;
+  plane: ControlPlane;
+  api: KubeApi;
+}
+
+/** The cached Kubernetes binaries (built on first use) and a control plane on them; stop `plane` after. */
+export async function startLocalCluster(): Promise<LocalCluster> {
+  const binaries = await provisionKubernetes({
+    repoRoot: repoRoot(__dirname),
+    onProgress: (line) => void process.stderr.write(`${line}\n`),
+  });
+  const plane = await startControlPlane({ binDir: binaries.binDir });
+  return { binDir: binaries.binDir, plane, api: new KubeApi(plane) };
+}
 
 export interface KubernetesStackOptions {
   /** Folder with kube-apiserver, etcd and pulumi-resource-kubernetes (`provisionKubernetes`). */

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { provisionKubernetes } from "../../../src/devenv/kubernetes/binaries";
-import { startControlPlane, type ControlPlane } from "../../../src/devenv/kubernetes/control-plane";
+import type { ControlPlane } from "../../../src/devenv/kubernetes/control-plane";
 import type { ResourceChange } from "../../../src/domain/changes";
-import { repoRoot } from "../../../src/config/repo";
-import { KubeApi, openKubernetesStack } from "../../helpers/kubernetes";
+import { type KubeApi, openKubernetesStack, startLocalCluster } from "../../helpers/kubernetes";
 import type { TestStack } from "../../helpers/stacks";
 
 // The real engine, the locally built Kubernetes provider and a real kube-apiserver: every claim is
@@ -31,14 +29,10 @@ describe("stacks/kubernetes against a real API server", () => {
   let paths: { namespace: string; configMap: string; deployment: string; service: string };
 
   beforeAll(async () => {
-    const binaries = await provisionKubernetes({
-      repoRoot: repoRoot(__dirname),
-      onProgress: (line) => void process.stderr.write(`${line}\n`),
-    });
-    plane = await startControlPlane({ binDir: binaries.binDir });
-    api = new KubeApi(plane);
+    const cluster = await startLocalCluster();
+    ({ plane, api } = cluster);
     t = await openKubernetesStack("stacks/kubernetes", {
-      k8sBinDir: binaries.binDir,
+      k8sBinDir: cluster.binDir,
       kubeconfigPath: plane.kubeconfigPath,
       config: { replicas: String(REPLICAS), image: IMAGE, settings: JSON.stringify(SETTINGS) },
     });
