@@ -180,7 +180,11 @@ describe("the daemon, when another process holds an environment", () => {
     };
     const engine: DaemonEngine = {
       environments: [
-        { name: "test", schedule: { poll: "0 0 1 1 *", drift: "0 0 1 1 *" }, gates: {} } as ResolvedEnvironment,
+        {
+          name: "test",
+          schedule: { poll: "0 0 1 1 *", drift: "0 0 1 1 *" },
+          gates: {},
+        } as ResolvedEnvironment,
       ],
       poll: () => Promise.resolve(undefined),
       check: async (name, options, lease) => {
