@@ -1,4 +1,3 @@
-import type { SQLOutputValue } from "node:sqlite";
 import { z } from "zod";
 import type { Approval, CommandResult } from "../../domain/gates";
 import type { RunRecord } from "../../domain/model";
@@ -17,10 +16,11 @@ import type {
   WorkRequest,
 } from "./port";
 
-// Rows back into records. The file may have been written by another tidegate version, so each
-// record is checked against its schema on the way out.
+// Rows back into records (SQLite's or PostgreSQL's: column names are the same). The data may have
+// been written by another tidegate version, so each record is checked against its schema on the way out.
 
-type Row = Record<string, SQLOutputValue>;
+/** A row as a driver returns it: column name → value. */
+export type Row = Record<string, unknown>;
 
 export const RunRecordSchema = z.object({
   id: z.string(),
@@ -315,7 +315,7 @@ export function validInput<T>(schema: z.ZodType<T>, value: unknown, what: string
   });
 }
 
-export function parseJson(text: SQLOutputValue, what: string): unknown {
+export function parseJson(text: unknown, what: string): unknown {
   try {
     return JSON.parse(String(text));
   } catch (error) {

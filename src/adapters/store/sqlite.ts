@@ -46,6 +46,7 @@ import {
   count,
   epochMs,
   interruptedError,
+  leaseArguments,
   newApproval,
   newCheckResult,
   nonEmpty,
@@ -590,10 +591,4 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     },
   };
   return store;
-}
-
-function leaseArguments(key: string, owner: string, ttlMs: number): void {
-  nonEmpty(key, "key");
-  nonEmpty(owner, "owner");
-  positiveInteger(ttlMs, "ttlMs");
 }
