@@ -13,6 +13,7 @@ import type {
   ProgramSuccess,
   ReportSummary,
   TokenRecord,
+  WebhookDeliveryStats,
   WorkRequest,
 } from "./port";
 
@@ -304,6 +305,17 @@ export function tokenFromRow(row: Row): TokenRecord {
 export function commandResultFromRow(row: Row): CommandResult {
   const what = `check result ${String(row.key)} of environment ${String(row.environment)}`;
   return check(CommandResultSchema, parseJson(row.body, what), what);
+}
+
+/** A webhook_deliveries row as the stats status shows. */
+export function webhookStatsFromRow(row: Row): WebhookDeliveryStats {
+  return {
+    provider: String(row.provider),
+    repository: String(row.repository),
+    ...(row.last_verified_at === null ? {} : { lastVerifiedAt: String(row.last_verified_at) }),
+    refused: Number(row.refused),
+    ...(row.last_refused_at === null ? {} : { lastRefusedAt: String(row.last_refused_at) }),
+  };
 }
 
 /** The value, checked against its schema before it is written; a mismatch is "invalid-input". */

@@ -19,6 +19,7 @@ import {
   validInput,
   type Row,
 } from "../rows";
+import { approvalValues } from "../values";
 import { checkRevocation, epochMs, newApproval, newCheckResult } from "../validate";
 
 // What the gates read on PostgreSQL: approvals and their revocations, successes, cached check results.
@@ -33,18 +34,7 @@ export function postgresGateStore(pool: pg.Pool): ApprovalStore & SuccessStore &
       const { rowCount } = await pool.query(
         `INSERT INTO approvals (id, environment, commit_sha, plan_digest, approver, owner, scope, comment, at, at_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
-        [
-          a.id,
-          a.environment,
-          a.commit,
-          a.planDigest,
-          a.approver,
-          a.owner ?? null,
-          a.scope,
-          a.comment ?? null,
-          a.at,
-          atMs,
-        ],
+        approvalValues(a, atMs),
       );
       if (rowCount !== null && rowCount > 0) return;
       const { rows } = await pool.query<Row>("SELECT * FROM approvals WHERE id = $1", [a.id]);

@@ -22,6 +22,7 @@ import {
   storedReport,
   validReport,
 } from "../validate";
+import { runValues, statusValues } from "../values";
 import { transaction } from "./pool";
 
 // Runs, environment statuses and reports on PostgreSQL.
@@ -38,23 +39,11 @@ export function postgresRunStore(pool: pg.Pool, now: () => Date): RunStore & Sta
 
   return {
     async startRun(run: NewRun): Promise<void> {
-      const startedMs = epochMs(run.startedAt, "startedAt");
       const { rowCount } = await pool.query(
         `INSERT INTO runs (id, environment, stack, kind, triggered_by, commit_sha, mode, owner,
            started_at, started_ms, heartbeat_at, heartbeat_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $10) ON CONFLICT (id) DO NOTHING`,
-        [
-          run.id,
-          run.environment,
-          run.stack,
-          run.kind,
-          run.trigger,
-          run.commit ?? null,
-          run.mode ?? null,
-          nonEmpty(run.owner, "owner"),
-          run.startedAt,
-          startedMs,
-        ],
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
+        runValues(run),
       );
       if (rowCount === 0) throw new StoreError("conflict", `run ${run.id} already exists`);
     },
@@ -154,22 +143,7 @@ export function postgresRunStore(pool: pg.Pool, now: () => Date): RunStore & Sta
            last_run_at = excluded.last_run_at, updated_at = excluded.updated_at,
            updated_ms = excluded.updated_ms, stale = excluded.stale
          WHERE excluded.updated_ms >= statuses.updated_ms`,
-        [
-          state.environment,
-          state.branch,
-          state.stack,
-          state.status,
-          state.reason ?? null,
-          state.headCommit ?? null,
-          state.deployedCommit ?? null,
-          count(state.pendingCount, "pendingCount"),
-          count(state.driftCount, "driftCount"),
-          state.lastRunId ?? null,
-          state.lastRunAt ?? null,
-          state.updatedAt,
-          epochMs(state.updatedAt, "updatedAt"),
-          state.stale ? JSON.stringify(state.stale) : null,
-        ],
+        statusValues(state),
       );
     },
 

@@ -7,7 +7,8 @@ import type {
   WebhookDeliveryStats,
   WebhookStore,
 } from "../port";
-import { NewTokenSchema, tokenFromRow, validInput, type Row } from "../rows";
+import { NewTokenSchema, tokenFromRow, validInput, webhookStatsFromRow, type Row } from "../rows";
+import { tokenValues } from "../values";
 import { epochMs, nonEmpty, tokenTaken, webhookMark } from "../validate";
 
 // API tokens and webhook deliveries on PostgreSQL.
@@ -19,15 +20,7 @@ export function postgresTokenStore(pool: pg.Pool): TokenStore & WebhookStore {
       const { rowCount } = await pool.query(
         `INSERT INTO tokens (name, secret_hash, owner, scopes, created_at, created_by, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-        [
-          t.name,
-          t.secretHash,
-          t.owner,
-          JSON.stringify(t.scopes),
-          t.createdAt,
-          t.createdBy,
-          t.expiresAt ?? null,
-        ],
+        tokenValues(t),
       );
       if (rowCount === 0) throw tokenTaken(t.name);
     },
@@ -91,13 +84,7 @@ export function postgresTokenStore(pool: pg.Pool): TokenStore & WebhookStore {
       const { rows } = await pool.query<Row>(
         'SELECT * FROM webhook_deliveries ORDER BY provider COLLATE "C", repository COLLATE "C"',
       );
-      return rows.map((row) => ({
-        provider: String(row.provider),
-        repository: String(row.repository),
-        ...(row.last_verified_at === null ? {} : { lastVerifiedAt: String(row.last_verified_at) }),
-        refused: Number(row.refused),
-        ...(row.last_refused_at === null ? {} : { lastRefusedAt: String(row.last_refused_at) }),
-      }));
+      return rows.map(webhookStatsFromRow);
     },
   };
 }
