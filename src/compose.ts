@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import { loadConfig } from "./config/load";
-import type { ResolvedConfig, ResolvedEnvironment, SecretsSource } from "./config/resolve";
+import type { ResolvedConfig, ResolvedEnvironment, ResolvedSettings, SecretsSource } from "./config/resolve";
 import { exampleSeeded, seedExampleRepository, type SeededRepository } from "./devenv/demo/seed";
 import { AuditLog } from "./adapters/audit";
 import { runCommand } from "./adapters/commands/run";
@@ -17,8 +17,10 @@ import type { StackOptions } from "./adapters/pulumi/stack";
 import type { PulumiToolchain } from "./adapters/pulumi/toolchain";
 import { writeReportFiles } from "./adapters/reports/files";
 import type { Store } from "./adapters/store/port";
+import { openPostgresStore } from "./adapters/store/postgres";
 import { openSqliteStore } from "./adapters/store/sqlite";
 import type { Engine } from "./app/engine";
+import { readSecret } from "./app/webhooks";
 import { runOwnerId } from "./app/environment-lease";
 import type { EngineDeps, RunPorts } from "./app/ports";
 import { HEARTBEAT_INTERVAL_MS, ownerDeadness, processOwner } from "./adapters/owner";
@@ -36,11 +38,20 @@ import { KnownSecrets, Redactor } from "./log/redact";
 // need through these functions and nothing else.
 
 /** Which store holds runs, statuses, reports and approvals. */
-export type StoreSpec = { kind: "sqlite"; file: string } | { kind: "postgres"; url: string };
+export type StoreSpec =
+  { kind: "sqlite"; file: string } | { kind: "postgres"; url: string; password: string };
 
-/** The store the configuration asks for; today always the SQLite file in the data directory. */
-export function storeSpec(config: Pick<ResolvedConfig, "dataDir">): StoreSpec {
-  return { kind: "sqlite", file: dataPaths(config.dataDir).store };
+/**
+ * The store the configuration asks for: PostgreSQL when `store:` is set (its password read here;
+ * register it with the redaction), else the SQLite file in the data directory.
+ */
+export function storeSpec(
+  config: Pick<ResolvedSettings, "dataDir" | "store">,
+  env: NodeJS.ProcessEnv = process.env,
+): StoreSpec {
+  if (config.store === undefined) return { kind: "sqlite", file: dataPaths(config.dataDir).store };
+  const password = readSecret(config.store.password, "tidegate.yaml store.password", env);
+  return { kind: "postgres", url: config.store.url, password };
 }
 
 /** Opens (creating when missing) the store a spec names. */
@@ -50,7 +61,7 @@ export function openStore(spec: StoreSpec): Store {
       fs.mkdirSync(path.dirname(spec.file), { recursive: true });
       return openSqliteStore(spec.file);
     case "postgres":
-      throw new Error("store kind 'postgres' is not available yet; use the SQLite store (the default)");
+      return openPostgresStore({ url: spec.url, password: spec.password });
   }
 }
 
@@ -129,7 +140,9 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
   const isDead = ownerDeadness();
   const knownSecrets = options.knownSecrets ?? new KnownSecrets();
   if (passphrase !== undefined) knownSecrets.add(passphrase);
-  const store = openStore(storeSpec(config));
+  const spec = storeSpec(config);
+  if (spec.kind === "postgres") knownSecrets.add(spec.password);
+  const store = openStore(spec);
   const heartbeat = new Heartbeat({
     store,
     owner,

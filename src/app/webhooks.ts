@@ -50,7 +50,8 @@ export function loadWebhookSecrets(
   return out;
 }
 
-function readSecret(source: WebhookSecretSource, field: string, env: NodeJS.ProcessEnv): string {
+/** A secret from a variable or a file, trimmed; a clear error naming `field` when it is missing or empty. */
+export function readSecret(source: WebhookSecretSource, field: string, env: NodeJS.ProcessEnv): string {
   if (source.kind === "env") {
     const value = env[source.name]?.trim();
     if (value) return value;

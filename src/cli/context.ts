@@ -7,7 +7,7 @@ import { awsEnvVars } from "../devenv/emulator";
 import { ConfigError } from "../config/errors";
 import { EXIT_CODES } from "../domain/errors";
 import { parseTidegateFile } from "../config/parse";
-import { type ResolvedConfig, resolveSettings } from "../config/resolve";
+import { type ResolvedConfig, type ResolvedSettings, resolveSettings } from "../config/resolve";
 import { fileUrl } from "../config/url";
 import type { Engine } from "../app/engine";
 import { createLogger, type Logger } from "../log";
@@ -95,12 +95,24 @@ export function requireConfig(args: CommandArgs, command: string, cwd = process.
  * the configuration's (tidegate.yaml only: the environment files in Git are not read).
  */
 export function settingsDataDir(args: CommandArgs, command: string): string {
+  return dataDirOption(args) ?? storeSettings(args, command).dataDir;
+}
+
+/**
+ * The data directory and the store (tidegate.yaml only), for commands that open the store and
+ * nothing else. `--data-dir` alone is enough when there is no configuration to name a store.
+ */
+export function storeSettings(
+  args: CommandArgs,
+  command: string,
+): Pick<ResolvedSettings, "dataDir" | "store"> {
   const given = dataDirOption(args);
-  if (given !== undefined) return given;
-  const choice = requireConfig(args, command);
+  const choice = given === undefined ? requireConfig(args, command) : findConfig(args);
+  if (choice === undefined) return { dataDir: given as string };
   const parsed = parseTidegateFile(choice.path, fs.readFileSync(choice.path, "utf8"));
   if (!parsed.value) throw new ConfigError(parsed.issues);
-  return resolveSettings(parsed.value, path.dirname(choice.path), choice.path).dataDir;
+  const settings = resolveSettings(parsed.value, path.dirname(choice.path), choice.path);
+  return { dataDir: given ?? settings.dataDir, ...(settings.store ? { store: settings.store } : {}) };
 }
 
 /**
@@ -167,21 +179,23 @@ export async function openForReading(
 ): Promise<ReadContext> {
   const choice = requireConfig(args, command);
   const override = dataDirOption(args);
-  let dataDir: string;
+  let settings: Pick<ResolvedSettings, "dataDir" | "store">;
   let environments: ReadContext["environments"];
   try {
     const config = await loadCliConfig(choice.path, override);
-    dataDir = config.dataDir;
+    settings = config;
     environments = config.environments;
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     const parsed = parseTidegateFile(choice.path, fs.readFileSync(choice.path, "utf8"));
     if (!parsed.value) throw error;
-    dataDir = override ?? resolveSettings(parsed.value, path.dirname(choice.path), choice.path).dataDir;
+    const resolved = resolveSettings(parsed.value, path.dirname(choice.path), choice.path);
+    settings = { ...resolved, dataDir: override ?? resolved.dataDir };
     warn(`cannot read the environment definitions (${firstLine(error)}); showing what the store holds`);
   }
+  const dataDir = settings.dataDir;
   const { openExistingStore, storeSpec } = await import("../compose.js");
-  const store = openExistingStore(storeSpec({ dataDir }));
+  const store = openExistingStore(storeSpec(settings));
   const isOwnerDead = ownerDeadness();
   return { dataDir, environments, store, isOwnerDead, close: async () => await store?.close() };
 }

@@ -13,6 +13,7 @@ import { provisionPulumi, type PulumiToolchain, ToolchainError } from "../devenv
 import { enginePath } from "../adapters/pulumi/toolchain";
 import { containmentDiagnosis, sandboxDiagnosis } from "../adapters/sandbox";
 import type { Command, CommandContext } from "./command";
+import { probePostgres, probeStore } from "./doctor-postgres";
 import {
   type Finding,
   emulatorReason,
@@ -45,7 +46,8 @@ export const command: Command = {
   usage: "doctor [--json]",
   description: [
     "Checks Node, the Pulumi toolchain (CLI, language host, launchers), provider plugins, the AWS",
-    "emulator tidegate would use, and the build tools. Starts nothing long-lived and changes nothing.",
+    "emulator tidegate would use, the build tools, PostgreSQL's binaries and the configured store",
+    "(whether store.url connects). Starts nothing long-lived and changes nothing.",
     "",
     "Options:",
     "  --json   Print { ok, checks: [{ name, ok, required, detail, fix? }] } instead of text",
@@ -116,6 +118,9 @@ const CHECKS: ProbeSpec[] = [
   { name: "git", required: true, run: probeGit },
   // Only the dashboard's browser tests drive a browser: a warning, never a failure.
   { name: "chromium", required: false, run: (p) => probeChromium(p.env) },
+  // Only the PostgreSQL store's tests start a server; a configured store must connect.
+  { name: "postgresql", required: false, run: (p) => probePostgres(p.env) },
+  { name: "store", required: false, run: (p) => probeStore(p.env) },
   { name: "sandbox", required: false, run: () => sandboxDiagnosis() },
   { name: "containment", required: false, run: () => containmentDiagnosis() },
 ];

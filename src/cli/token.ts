@@ -4,14 +4,7 @@ import { expiryFrom, type NewTokenInput, type TokenInfo, TokenService } from "..
 import { alignColumns, clean } from "../render/format";
 import { cliActor } from "./actor";
 import { type Command, type CommandArgs, ExitCode, UsageError } from "./command";
-import {
-  CONFIG_HELP,
-  CONFIG_OPTIONS,
-  flag,
-  settingsDataDir,
-  stringOption,
-  withConfigErrors,
-} from "./context";
+import { CONFIG_HELP, CONFIG_OPTIONS, flag, storeSettings, stringOption, withConfigErrors } from "./context";
 
 // `tidegate token create|list|revoke`: the HTTP API's tokens, kept in the data directory's store.
 // Like `audit`, it needs only the data directory: no Git, no Pulumi.
@@ -63,9 +56,10 @@ export const command: Command = {
               ...expiryOf(args),
             }
           : undefined;
-      const dataDir = settingsDataDir(args, "token");
+      const settings = storeSettings(args, "token");
+      const dataDir = settings.dataDir;
       const { openAuditLog, openStore, storeSpec } = await import("../compose.js");
-      const store = openStore(storeSpec({ dataDir }));
+      const store = openStore(storeSpec(settings));
       try {
         const tokens = new TokenService({ store, audit: openAuditLog(dataDir) });
         const json = flag(args, "json");

@@ -123,6 +123,14 @@ export interface ResolvedSettings {
   webhooks: WebhookSettings;
   /** As written: the secrets are read when the daemon starts (src/app/notify). */
   notifications?: NotificationsConfig;
+  /** The store on PostgreSQL; absent: SQLite in the data directory. The password is read when it opens. */
+  store?: StoreSettings;
+}
+
+/** store: in tidegate.yaml, its password file made absolute. */
+export interface StoreSettings {
+  url: string;
+  password: SecretsSource;
 }
 
 /** /metrics and traces (see TelemetryConfig). */
@@ -303,6 +311,17 @@ export function resolveSettings(raw: TidegateFile, configDir: string, configFile
     },
     webhooks: resolveWebhooks(raw.webhooks, configDir),
     ...(raw.notifications ? { notifications: raw.notifications } : {}),
+    ...(raw.store
+      ? {
+          store: {
+            url: raw.store.url,
+            password:
+              raw.store.password.env !== undefined
+                ? { kind: "env", name: raw.store.password.env }
+                : { kind: "file", path: path.resolve(configDir, raw.store.password.file ?? "") },
+          },
+        }
+      : {}),
   };
 }
 

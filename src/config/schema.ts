@@ -27,6 +27,8 @@ import {
   environmentBackendUrlProblem,
   REPOSITORY_URL_FORMS,
   repositoryUrlProblem,
+  STORE_URL_FORM,
+  storeUrlProblem,
 } from "./url";
 
 // The two kinds of files as they are written: every key the user may leave out is optional here,
@@ -852,6 +854,25 @@ export const NotificationsConfig = z
   });
 export type NotificationsConfig = z.infer<typeof NotificationsConfig>;
 
+/** store: the shared store on PostgreSQL; without it, SQLite in the data directory. */
+const StoreConfig = z
+  .strictObject({
+    // The URL is never echoed in an issue: a refused one may hold a password.
+    url: z
+      .string()
+      .check(rule(storeUrlProblem, STORE_URL_FORM, true))
+      .meta({ description: `The PostgreSQL database: ${STORE_URL_FORM}.` }),
+    password: WebhookSecret.meta({
+      description:
+        "Where the database password comes from: exactly one of { env: VARIABLE } or { file: path } (relative to this file's folder).",
+    }),
+  })
+  .meta({
+    description:
+      "The store shared by every tidegate replica: PostgreSQL. Without it the store is SQLite in the data directory.",
+  });
+export type StoreConfig = z.infer<typeof StoreConfig>;
+
 /** tidegate.yaml: the engine's own configuration. */
 export const TidegateFile = z
   .strictObject({
@@ -885,6 +906,7 @@ export const TidegateFile = z
     telemetry: TelemetryConfig.optional(),
     webhooks: WebhooksConfig.optional(),
     notifications: NotificationsConfig.optional(),
+    store: StoreConfig.optional(),
   })
   .meta({ title: "tidegate.yaml", description: "The configuration of the tidegate engine." });
 export type TidegateFile = z.infer<typeof TidegateFile>;

@@ -67,6 +67,27 @@ export function backendUrlProblem(url: string): string | undefined {
   return `uses the unsupported scheme "${scheme}://"`;
 }
 
+export const STORE_URL_FORM =
+  "postgres://user@host:5432/database (the password apart, in store.password.env or store.password.file)";
+
+/** Why `url` is not a store URL, or undefined. A password in it is refused: this file is committed. */
+export function storeUrlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "is not a URL";
+  }
+  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
+    return `uses the unsupported scheme "${parsed.protocol}//"`;
+  }
+  if (parsed.hostname === "") return "names no host";
+  if (parsed.password !== "") {
+    return "holds a password: remove it from the URL and use store.password.env or store.password.file";
+  }
+  return undefined;
+}
+
 /**
  * Why `url` is not a backend URL an environment file may name, or undefined: a relative file://
  * path would be relative to nothing the reader of a committed file can see.

@@ -15,7 +15,9 @@ export type StoreErrorKind =
   /** Another process held the write lock for longer than the busy timeout. */
   | "busy"
   /** The disk under the store is full: nothing of the failed write was kept. */
-  | "full";
+  | "full"
+  /** The store's server (PostgreSQL) cannot be reached or refused the connection. */
+  | "unavailable";
 
 const KIND: Record<StoreErrorKind, ErrorKind> = {
   "newer-schema": "invalid",
@@ -25,6 +27,7 @@ const KIND: Record<StoreErrorKind, ErrorKind> = {
   corrupt: "internal",
   busy: "conflict",
   full: "unavailable",
+  unavailable: "unavailable",
 };
 
 const RECOVERY: Partial<Record<StoreErrorKind, string>> = {
@@ -32,6 +35,7 @@ const RECOVERY: Partial<Record<StoreErrorKind, string>> = {
   corrupt: "restore the data directory's database from a backup, or move it away to start afresh.",
   busy: "another tidegate process holds the store; wait for it, or stop it.",
   full: "free space on the data directory's disk; the next run writes again.",
+  unavailable: "check that the store's server is up and that store.url and store.password are right.",
 };
 
 export class StoreError extends TidegateError {

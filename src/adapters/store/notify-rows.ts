@@ -1,6 +1,6 @@
-import type { SQLOutputValue } from "node:sqlite";
 import { StoreError } from "./errors";
-import type { NewNotification } from "./port";
+import type { NewNotification, Notification } from "./port";
+import type { Row } from "./rows";
 import { epochMs, nonEmpty } from "./validate";
 
 /** A notification as queued: key, sink and body present, `at` a time. */
@@ -13,6 +13,21 @@ export function checkedNotification(n: NewNotification): NewNotification {
   return { key: n.key, sink: n.sink, body: n.body, at: n.at };
 }
 
-export function text(value: SQLOutputValue): string {
+export function text(value: unknown): string {
   return String(value);
+}
+
+/** An outbox row as a notification. */
+export function notificationFromRow(row: Row): Notification {
+  return {
+    id: Number(row.id),
+    key: text(row.key),
+    sink: text(row.sink),
+    body: text(row.body),
+    at: text(row.at),
+    attempts: Number(row.attempts),
+    nextAttemptAt: text(row.next_at),
+    ...(row.last_error === null ? {} : { lastError: text(row.last_error) }),
+    ...(row.delivered_at === null ? {} : { deliveredAt: text(row.delivered_at) }),
+  };
 }

@@ -1,7 +1,7 @@
-import type { DatabaseSync, SQLOutputValue } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 import { immediate } from "./database";
 import type { NewNotification, Notification, NotificationStore } from "./port";
-import { checkedNotification, text } from "./notify-rows";
+import { checkedNotification, notificationFromRow, text } from "./notify-rows";
 import { epochMs, positiveInteger } from "./validate";
 
 // The notifications outbox on SQLite: queueing and the detector's marks share one transaction.
@@ -54,7 +54,11 @@ export function sqliteNotificationStore(db: DatabaseSync): Synchronous<Notificat
       return immediate(db, () =>
         sql.due.all(nowMs, positiveInteger(limit, "limit")).map((row) => {
           sql.hold.run(holdUntil, holdMs, row.id as number);
-          return { ...fromRow(row), attempts: Number(row.attempts) + 1, nextAttemptAt: holdUntil };
+          return {
+            ...notificationFromRow(row),
+            attempts: Number(row.attempts) + 1,
+            nextAttemptAt: holdUntil,
+          };
         }),
       );
     },
@@ -66,21 +70,7 @@ export function sqliteNotificationStore(db: DatabaseSync): Synchronous<Notificat
       sql.failed.run(error, nextAttemptAt, epochMs(nextAttemptAt, "nextAttemptAt"), id);
     },
     notifications(limit: number): Notification[] {
-      return sql.newest.all(positiveInteger(limit, "limit")).map(fromRow);
+      return sql.newest.all(positiveInteger(limit, "limit")).map(notificationFromRow);
     },
-  };
-}
-
-function fromRow(row: Record<string, SQLOutputValue>): Notification {
-  return {
-    id: Number(row.id),
-    key: text(row.key),
-    sink: text(row.sink),
-    body: text(row.body),
-    at: text(row.at),
-    attempts: Number(row.attempts),
-    nextAttemptAt: text(row.next_at),
-    ...(row.last_error === null ? {} : { lastError: text(row.last_error) }),
-    ...(row.delivered_at === null ? {} : { deliveredAt: text(row.delivered_at) }),
   };
 }

@@ -1,4 +1,3 @@
-import type { SQLOutputValue } from "node:sqlite";
 import { z } from "zod";
 import type { Approval, CommandResult } from "../../domain/gates";
 import type { RunRecord } from "../../domain/model";
@@ -14,13 +13,15 @@ import type {
   ProgramSuccess,
   ReportSummary,
   TokenRecord,
+  WebhookDeliveryStats,
   WorkRequest,
 } from "./port";
 
-// Rows back into records. The file may have been written by another tidegate version, so each
-// record is checked against its schema on the way out.
+// Rows back into records (SQLite's or PostgreSQL's: column names are the same). The data may have
+// been written by another tidegate version, so each record is checked against its schema on the way out.
 
-type Row = Record<string, SQLOutputValue>;
+/** A row as a driver returns it: column name → value. */
+export type Row = Record<string, unknown>;
 
 export const RunRecordSchema = z.object({
   id: z.string(),
@@ -306,6 +307,17 @@ export function commandResultFromRow(row: Row): CommandResult {
   return check(CommandResultSchema, parseJson(row.body, what), what);
 }
 
+/** A webhook_deliveries row as the stats status shows. */
+export function webhookStatsFromRow(row: Row): WebhookDeliveryStats {
+  return {
+    provider: String(row.provider),
+    repository: String(row.repository),
+    ...(row.last_verified_at === null ? {} : { lastVerifiedAt: String(row.last_verified_at) }),
+    refused: Number(row.refused),
+    ...(row.last_refused_at === null ? {} : { lastRefusedAt: String(row.last_refused_at) }),
+  };
+}
+
 /** The value, checked against its schema before it is written; a mismatch is "invalid-input". */
 export function validInput<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value);
@@ -315,7 +327,7 @@ export function validInput<T>(schema: z.ZodType<T>, value: unknown, what: string
   });
 }
 
-export function parseJson(text: SQLOutputValue, what: string): unknown {
+export function parseJson(text: unknown, what: string): unknown {
   try {
     return JSON.parse(String(text));
   } catch (error) {

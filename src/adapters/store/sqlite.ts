@@ -40,12 +40,15 @@ import {
   summaryFromRow,
   tokenFromRow,
   validInput,
+  webhookStatsFromRow,
 } from "./rows";
+import { approvalValues, runValues, statusValues, tokenValues } from "./values";
 import {
   checkRevocation,
   count,
   epochMs,
   interruptedError,
+  leaseArguments,
   newApproval,
   newCheckResult,
   nonEmpty,
@@ -260,21 +263,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
   const store: Synchronous<Store> = {
     ...sqliteNotificationStore(db),
     startRun(run: NewRun): void {
-      const startedMs = epochMs(run.startedAt, "startedAt");
-      const changes = sql.insertRun.run(
-        run.id,
-        run.environment,
-        run.stack,
-        run.kind,
-        run.trigger,
-        run.commit ?? null,
-        run.mode ?? null,
-        nonEmpty(run.owner, "owner"),
-        run.startedAt,
-        startedMs,
-        run.startedAt,
-        startedMs,
-      ).changes;
+      const changes = sql.insertRun.run(...runValues(run)).changes;
       if (Number(changes) === 0) throw new StoreError("conflict", `run ${run.id} already exists`);
     },
 
@@ -332,22 +321,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     },
 
     setStatus(state: EnvironmentState): void {
-      sql.setStatus.run(
-        state.environment,
-        state.branch,
-        state.stack,
-        state.status,
-        state.reason ?? null,
-        state.headCommit ?? null,
-        state.deployedCommit ?? null,
-        count(state.pendingCount, "pendingCount"),
-        count(state.driftCount, "driftCount"),
-        state.lastRunId ?? null,
-        state.lastRunAt ?? null,
-        state.updatedAt,
-        epochMs(state.updatedAt, "updatedAt"),
-        state.stale ? JSON.stringify(state.stale) : null,
-      );
+      sql.setStatus.run(...statusValues(state));
     },
 
     statuses(): EnvironmentState[] {
@@ -413,18 +387,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
           if (deepEqual(stored, a)) return;
           throw new StoreError("conflict", `a different approval with id ${a.id} is already stored`);
         }
-        sql.insertApproval.run(
-          a.id,
-          a.environment,
-          a.commit,
-          a.planDigest,
-          a.approver,
-          a.owner ?? null,
-          a.scope,
-          a.comment ?? null,
-          a.at,
-          atMs,
-        );
+        sql.insertApproval.run(...approvalValues(a, atMs));
       });
     },
 
@@ -536,26 +499,12 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     },
 
     webhookDeliveries(): WebhookDeliveryStats[] {
-      return sql.webhookDeliveries.all().map((row) => ({
-        provider: String(row.provider),
-        repository: String(row.repository),
-        ...(row.last_verified_at === null ? {} : { lastVerifiedAt: String(row.last_verified_at) }),
-        refused: Number(row.refused),
-        ...(row.last_refused_at === null ? {} : { lastRefusedAt: String(row.last_refused_at) }),
-      }));
+      return sql.webhookDeliveries.all().map(webhookStatsFromRow);
     },
 
     addToken(token: NewToken): void {
       const t = validInput(NewTokenSchema, token, `token ${String(token?.name)}`);
-      const added = sql.insertToken.run(
-        t.name,
-        t.secretHash,
-        t.owner,
-        JSON.stringify(t.scopes),
-        t.createdAt,
-        t.createdBy,
-        t.expiresAt ?? null,
-      );
+      const added = sql.insertToken.run(...tokenValues(t));
       if (Number(added.changes) === 0) throw tokenTaken(t.name);
     },
 
@@ -590,10 +539,4 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     },
   };
   return store;
-}
-
-function leaseArguments(key: string, owner: string, ttlMs: number): void {
-  nonEmpty(key, "key");
-  nonEmpty(owner, "owner");
-  positiveInteger(ttlMs, "ttlMs");
 }

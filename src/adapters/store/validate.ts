@@ -34,6 +34,13 @@ export function nonEmpty(value: string, field: string): string {
   return value;
 }
 
+/** A lease's key, owner and TTL, checked. */
+export function leaseArguments(key: string, owner: string, ttlMs: number): void {
+  nonEmpty(key, "key");
+  nonEmpty(owner, "owner");
+  positiveInteger(ttlMs, "ttlMs");
+}
+
 /** A report about to be saved, checked against the report schema. */
 export function validReport(report: RunReport): RunReport {
   try {

@@ -1,0 +1,46 @@
+import type pg from "pg";
+import { StoreError } from "../errors";
+import { PG_MIGRATIONS } from "./migrations";
+import { transaction } from "./pool";
+
+/** The advisory lock every replica takes to migrate: an arbitrary constant ("tide" in ASCII). */
+export const MIGRATION_LOCK = 0x74696465;
+
+/**
+ * Brings the schema up to date in one transaction under an advisory lock, so several replicas opening
+ * a new database at once migrate it once (the others wait, then find nothing left to do). Returns the
+ * versions it applied.
+ */
+export async function migrate(
+  pool: pg.Pool,
+  now: () => Date,
+  migrations: readonly string[] = PG_MIGRATIONS,
+): Promise<number[]> {
+  return transaction(pool, async (client) => {
+    await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    await client.query(
+      "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+    );
+    const { rows } = await client.query<{ version: number }>(
+      "SELECT coalesce(max(version), 0)::integer AS version FROM schema_version",
+    );
+    const current = Number(rows[0]?.version ?? 0);
+    if (current > migrations.length) {
+      throw new StoreError(
+        "newer-schema",
+        `the store was written by a newer tidegate (schema version ${current}; this one knows up to ${migrations.length}): upgrade tidegate`,
+      );
+    }
+    const applied: number[] = [];
+    for (const [i, migration] of migrations.slice(current).entries()) {
+      const version = current + i + 1;
+      await client.query(migration);
+      await client.query("INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)", [
+        version,
+        now().toISOString(),
+      ]);
+      applied.push(version);
+    }
+    return applied;
+  });
+}

@@ -1,0 +1,68 @@
+import type { Store } from "../port";
+import { postgresCoordinationStore } from "./coordination";
+import { postgresGateStore } from "./gates";
+import { migrate } from "./migrate";
+import { postgresNotificationStore } from "./notify";
+import { postgresPool, storeErrorOf, type PostgresSettings } from "./pool";
+import { postgresRunStore } from "./runs";
+import { postgresTokenStore } from "./tokens";
+
+export interface PostgresStoreOptions {
+  /** The clock finishRun and the schema's records read; tests pass a fixed one. */
+  now?: () => Date;
+}
+
+const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+
+/**
+ * The store on a PostgreSQL database, shared by every replica on it. Opening is synchronous and
+ * connects nothing: the first call connects and migrates (the `ready` promise every method awaits),
+ * so a server that is down fails that call with StoreError "unavailable", and a later call tries again.
+ */
+export function openPostgresStore(settings: PostgresSettings, options: PostgresStoreOptions = {}): Store {
+  const now = options.now ?? (() => new Date());
+  const pool = postgresPool(settings);
+  const timeoutMs = settings.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  const fail = (error: unknown) => storeErrorOf(error, settings.url, timeoutMs);
+
+  let ready: Promise<void> | undefined;
+  const whenReady = (): Promise<void> =>
+    (ready ??= migrate(pool, now).then(
+      () => undefined,
+      (error: unknown) => {
+        ready = undefined; // the server may be back next time
+        throw error;
+      },
+    ));
+
+  const methods: Omit<Store, "close"> = {
+    ...postgresRunStore(pool, now),
+    ...postgresGateStore(pool),
+    ...postgresCoordinationStore(pool),
+    ...postgresTokenStore(pool),
+    ...postgresNotificationStore(pool),
+  };
+  const guarded = Object.fromEntries(
+    Object.entries(methods).map(([name, method]) => [
+      name,
+      async (...args: unknown[]) => {
+        try {
+          await whenReady();
+          return await (method as (...a: unknown[]) => Promise<unknown>)(...args);
+        } catch (error) {
+          throw fail(error);
+        }
+      },
+    ]),
+  ) as unknown as Omit<Store, "close">;
+
+  let closed: Promise<void> | undefined;
+  return {
+    ...guarded,
+    close: () =>
+      (closed ??= (async () => {
+        await ready?.catch(() => undefined);
+        await pool.end();
+      })()),
+  };
+}
