@@ -1,7 +1,8 @@
 import { Pool } from "pg";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AUDIT_TABLE, PostgresAuditLog } from "../../src/adapters/audit";
 import { type PostgresServer, startPostgres } from "../../src/devenv/postgres/server";
+import { openAuditLog } from "../../src/compose";
 import { auditContract } from "./audit";
 
 // A real PostgreSQL server for the file, a new database per test; each handle has its own pool,
@@ -50,4 +51,23 @@ auditContract("postgres", async () => {
       await Promise.all(pools.map((p) => p.end()));
     },
   };
+});
+
+describe("openAuditLog with a pool", () => {
+  it("gives the PostgreSQL log, redacting the secrets the engine knows", async () => {
+    const url = new URL(await server.createDatabase("audit_compose"));
+    url.password = server.password;
+    const pool = new Pool({ connectionString: url.href, max: 2 });
+    pool.on("error", () => undefined);
+    try {
+      const log = openAuditLog("/nonexistent", { pool, secrets: ["s3cret-token"] });
+      await log.append({ actor: "ada", action: "failure", reason: "bad s3cret-token" });
+      const rows = await pool.query<{ entry: string }>(`SELECT entry FROM ${AUDIT_TABLE}`);
+      expect(rows.rows).toHaveLength(1);
+      expect(rows.rows[0]?.entry).not.toContain("s3cret-token");
+      expect(await log.verify()).toMatchObject({ ok: true, entries: 1 });
+    } finally {
+      await pool.end();
+    }
+  });
 });
