@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 
 import { AuditLog, AuditLogError, entryHash, GENESIS_HASH } from "../../../src/adapters/audit";
-import { logWith, readLines, steppingClock, tempDataDir, writeLines } from "./helpers";
+import { logWith, readLines, tempDataDir, writeLines } from "./helpers";
 
 const execFileAsync = promisify(execFile);
 const repoRoot = path.resolve(__dirname, "../../..");
@@ -148,51 +148,10 @@ describe("AuditLog.append", () => {
   });
 });
 
+// Filters are in the audit contract suite (test/contract/audit), run against this log too.
 describe("AuditLog.entries", () => {
-  async function sample(): Promise<AuditLog> {
-    const log = new AuditLog(path.join(tempDataDir(), "audit.jsonl"), { now: steppingClock() });
-    await log.append({ actor: "tidegate@host", action: "check", environment: "test", commit: "aaaa1111" });
-    await log.append({
-      actor: "Ada@Example.com",
-      action: "approve",
-      environment: "prod",
-      commit: "bbbb2222",
-    });
-    await log.append({
-      actor: "tidegate@host",
-      action: "gate",
-      environment: "prod",
-      commit: "bbbb2222",
-      verdict: "wait",
-    });
-    await log.append({ actor: "bob@example.com", action: "revoke", environment: "prod", commit: "bbbb2222" });
-    await log.append({ actor: "tidegate@host", action: "sync", environment: "test", commit: "cccc3333" });
-    return log;
-  }
-
-  it("filters by environment, action, actor (any case) and commit prefix", async () => {
-    const log = await sample();
-    expect((await log.entries({ environment: "prod" })).map((e) => e.seq)).toEqual([2, 3, 4]);
-    expect((await log.entries({ action: "sync" })).map((e) => e.seq)).toEqual([5]);
-    expect((await log.entries({ actor: "ada@example.com" })).map((e) => e.seq)).toEqual([2]);
-    expect((await log.entries({ commit: "BBBB" })).map((e) => e.seq)).toEqual([2, 3, 4]);
-    expect((await log.entries({ environment: "prod", actor: "tidegate@host" })).map((e) => e.seq)).toEqual([
-      3,
-    ]);
-  });
-
-  it("filters by time (since inclusive, until exclusive) and keeps the newest `limit`", async () => {
-    const log = await sample();
-    const since = new Date("2025-05-01T10:01:00Z");
-    const until = new Date("2025-05-01T10:04:00Z");
-    expect((await log.entries({ since })).map((e) => e.seq)).toEqual([2, 3, 4, 5]);
-    expect((await log.entries({ since, until })).map((e) => e.seq)).toEqual([2, 3, 4]);
-    expect((await log.entries({ limit: 2 })).map((e) => e.seq)).toEqual([4, 5]);
-    expect((await log.entries({ environment: "test", limit: 1 })).map((e) => e.seq)).toEqual([5]);
-  });
-
   it("skips lines that are not entries (verify names them)", async () => {
-    const log = await sample();
+    const log = await logWith(5);
     const lines = readLines(log.file);
     writeLines(log.file, [lines[0] ?? "", "garbage", ...lines.slice(1)]);
     expect(await log.entries()).toHaveLength(5);
