@@ -5,7 +5,8 @@ import { stringify } from "yaml";
 import { loadConfig } from "./config/load";
 import type { ResolvedConfig, ResolvedEnvironment, ResolvedSettings, SecretsSource } from "./config/resolve";
 import { exampleSeeded, seedExampleRepository, type SeededRepository } from "./devenv/demo/seed";
-import { AuditLog } from "./adapters/audit";
+import type { Pool } from "pg";
+import { AuditLog, PostgresAuditLog } from "./adapters/audit";
 import { runCommand } from "./adapters/commands/run";
 import { withoutCredentials } from "./adapters/git/redact";
 import { SimpleGitAdapter } from "./adapters/git/simple-git";
@@ -79,18 +80,33 @@ export function openExistingStore(spec: StoreSpec): Store | undefined {
 }
 
 /**
- * The data directory's audit log; `secrets` are redacted from everything appended (read at each
- * append: the secrets a run reads join the set as it goes).
+ * The audit log: the data directory's file, or with `pool` the PostgreSQL log (one chain for every
+ * replica on that database). `secrets` are redacted from everything appended (read at each append:
+ * the secrets a run reads join the set as it goes).
  */
+export function openAuditLog(dataDir: string, options?: AuditLogSettings & { pool?: undefined }): AuditLog;
+export function openAuditLog(dataDir: string, options: AuditLogSettings & { pool: Pool }): PostgresAuditLog;
 export function openAuditLog(
   dataDir: string,
-  options: { secrets?: Iterable<string>; now?: () => Date } = {},
-): AuditLog {
+  options?: AuditLogSettings & { pool?: Pool },
+): AuditLog | PostgresAuditLog;
+export function openAuditLog(
+  dataDir: string,
+  options: AuditLogSettings & { pool?: Pool } = {},
+): AuditLog | PostgresAuditLog {
   const secrets = options.secrets ?? [];
-  return new AuditLog(dataPaths(dataDir).audit, {
-    redact: (text) => new Redactor({ secrets, stacks: false }).text(text),
+  const settings = {
+    redact: (text: string) => new Redactor({ secrets, stacks: false }).text(text),
     ...(options.now ? { now: options.now } : {}),
-  });
+  };
+  return options.pool
+    ? new PostgresAuditLog(options.pool, settings)
+    : new AuditLog(dataPaths(dataDir).audit, settings);
+}
+
+export interface AuditLogSettings {
+  secrets?: Iterable<string>;
+  now?: () => Date;
 }
 
 export interface EngineOptions {

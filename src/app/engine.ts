@@ -99,7 +99,7 @@ export class Engine {
       gatesAt: (env, commit) => this.gatesAt(env.name, commit),
       runCommand: (command, options) => this.runCommandCached(run, command, options),
       preparePolicyPacks: (packs, workDir) => this.preparePolicyPacks(run, packs, workDir),
-      audit: (entry) => void this.audit.append(entry),
+      audit: (entry) => this.audit.append(entry),
       versions: deps.versions,
       now: () => this.now(),
       newRunId: runId === undefined ? () => deps.newId() : () => runId,
@@ -185,7 +185,7 @@ export class Engine {
     const ports: RecoverContext = {
       store: this.store,
       git: this.git,
-      audit: (entry) => void this.audit.append(entry),
+      audit: (entry) => this.audit.append(entry),
       log: this.deps.log,
       workspaceDir: this.deps.workspaceDir(name),
       installDependencies: (projectDir) => run.installDependencies(projectDir),
@@ -267,8 +267,11 @@ export class Engine {
   async approve(name: string, request: ApproveRequest): Promise<ApproveResult> {
     const report = await this.plan(name, request);
     const actor = request.actor.id;
-    const refuse = (reason: string, refusal: ApproveRefusal = "not-allowed"): ApproveResult => {
-      this.audit.append({
+    const refuse = async (
+      reason: string,
+      refusal: ApproveRefusal = "not-allowed",
+    ): Promise<ApproveResult> => {
+      await this.audit.append({
         actor,
         action: "approve",
         environment: name,
@@ -321,7 +324,7 @@ export class Engine {
     );
     if (problem) return refuse(problem);
     // Audited first: an approval the log cannot record is not recorded at all.
-    this.audit.append({
+    await this.audit.append({
       actor,
       action: "approve",
       environment: name,
@@ -346,7 +349,7 @@ export class Engine {
       ...(request.all ? {} : { approver: request.approver ?? actor }),
     });
     for (const approval of revoked) {
-      this.audit.append({
+      await this.audit.append({
         actor,
         action: "revoke",
         environment: name,
@@ -421,7 +424,7 @@ export class Engine {
     try {
       result = await this.promoteUnaudited(from, to, options);
     } catch (err) {
-      this.audit.append({
+      await this.audit.append({
         actor: options.actor,
         action: "failure",
         environment: to,
@@ -429,7 +432,7 @@ export class Engine {
       });
       throw err;
     }
-    this.audit.append({
+    await this.audit.append({
       actor: options.actor,
       action: "promote",
       environment: to,

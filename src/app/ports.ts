@@ -14,9 +14,9 @@ import type { Logger } from "../log";
 
 /** The hash-chained audit log: appended to by the use cases, read by `audit`. */
 export interface AuditPort {
-  append(input: AuditInput): AuditEntry;
-  entries(filter?: AuditFilter): AuditEntry[];
-  verify(): VerifyResult;
+  append(input: AuditInput): Promise<AuditEntry>;
+  entries(filter?: AuditFilter): Promise<AuditEntry[]>;
+  verify(): Promise<VerifyResult>;
 }
 
 /** The part of the configuration the engine reads. */

@@ -136,8 +136,8 @@ function assertKnown(read: ReadPorts, environment: string): void {
 /** What the audit use cases read: the log's file, its entries, its chain. */
 export interface AuditReader {
   readonly file: string;
-  entries(filter?: AuditFilter): AuditEntry[];
-  verify(): VerifyResult;
+  entries(filter?: AuditFilter): Promise<AuditEntry[]>;
+  verify(): Promise<VerifyResult>;
 }
 
 export interface AuditListing {
@@ -147,19 +147,22 @@ export interface AuditListing {
 }
 
 /** The entries that match, oldest first, and whether the whole log verifies. */
-export function auditEntries(audit: Omit<AuditReader, "file">, filter: AuditFilter = {}): AuditListing {
-  return { entries: audit.entries(filter), verification: audit.verify() };
+export async function auditEntries(
+  audit: Omit<AuditReader, "file">,
+  filter: AuditFilter = {},
+): Promise<AuditListing> {
+  return { entries: await audit.entries(filter), verification: await audit.verify() };
 }
 
 /** The whole chain checked: intact (with its head), or the first bad entry. */
-export function verifyAudit(audit: Omit<AuditReader, "file">): VerifyResult {
+export function verifyAudit(audit: Omit<AuditReader, "file">): Promise<VerifyResult> {
   return audit.verify();
 }
 
 export type AuditHead = { ok: true; seq: number; head: string } | Extract<VerifyResult, { ok: false }>;
 
 /** The last entry's hash, once the whole chain verifies: what to publish elsewhere. */
-export function auditHead(audit: AuditReader): AuditHead {
-  const result = audit.verify();
+export async function auditHead(audit: AuditReader): Promise<AuditHead> {
+  const result = await audit.verify();
   return result.ok ? { ok: true, seq: result.entries, head: result.head } : result;
 }

@@ -32,7 +32,7 @@ import { interruptedRun } from "./read";
 export interface RecoverContext {
   store: Pick<Store, "runs" | "markInterrupted" | "approvals" | "addApproval">;
   git: Pick<GitPort, "heads" | "checkout">;
-  audit(entry: AuditInput): void;
+  audit(entry: AuditInput): Promise<unknown>;
   log: Logger;
   /** The environment's checkout (the one its syncs use; recovery holds the environment). */
   workspaceDir: string;
@@ -135,7 +135,7 @@ export async function recover(
     try {
       const found = await inspect(ctx, env);
       plan = found.plan;
-      audit("inspect", "shown", plan);
+      await audit("inspect", "shown", plan);
       // The dead run is over, whatever follows; the check afterwards becomes the newest run.
       await ctx.store.markInterrupted({ now: ctx.now().toISOString(), isDead: ctx.isOwnerDead });
       const clean = plan.pendingOperations.length === 0 && plan.locks?.length === 0;
@@ -147,12 +147,12 @@ export async function recover(
           ? `clearing pending operations on protected resources needs an approval of exactly these operations by another person: tidegate recover ${env.name} --approve`
           : undefined);
       if (blocked) {
-        audit("gate", "refused", plan, { reason: blocked });
+        await audit("gate", "refused", plan, { reason: blocked });
         return { outcome: "refused", plan, reason: blocked };
       }
       const answer = await request.confirm(plan);
       if (!answer.ok) {
-        audit("confirm", "declined", plan, { reason: answer.reason });
+        await audit("confirm", "declined", plan, { reason: answer.reason });
         return { outcome: "declined", plan, reason: answer.reason };
       }
       if (request.approve) return await recordApproval(ctx, env, plan, request.actor, audit);
@@ -160,24 +160,24 @@ export async function recover(
       if (plan.locks === undefined || plan.locks.length > 0) {
         try {
           await found.stack.cancel();
-          audit("cancel", "released", plan, approvalId ? { details: { approval: approvalId } } : {});
+          await audit("cancel", "released", plan, approvalId ? { details: { approval: approvalId } } : {});
         } catch (err) {
           if (plan.locks !== undefined) throw err;
           // The backend does not show its locks: nothing running is what cancel says then.
-          audit("cancel", "nothing-to-cancel", plan, { reason: message(err) });
+          await audit("cancel", "nothing-to-cancel", plan, { reason: message(err) });
         }
       }
       const summary = await found.stack.clearPendingOperations();
-      audit("refresh", "recovered", plan, { details: { summary } });
+      await audit("refresh", "recovered", plan, { details: { summary } });
       return { outcome: "recovered", plan, summary };
     } catch (err) {
-      audit("failure", "failed", plan, { reason: message(err) });
+      await audit("failure", "failed", plan, { reason: message(err) });
       throw err;
     }
   });
   if (held === undefined) {
     const reason = `another tidegate holds environment '${env.name}' (a sync or check is running); try again when it ends`;
-    audit("hold", "refused", undefined, { reason });
+    await audit("hold", "refused", undefined, { reason });
     return { outcome: "refused", reason };
   }
   if (held.outcome === "clean" || held.outcome === "recovered") return { ...held, report: await ctx.check() };
@@ -291,7 +291,7 @@ async function recordApproval(
   env: ResolvedEnvironment,
   plan: RecoveryPlan,
   actor: Actor,
-  audit: (step: string, verdict: string, plan: RecoveryPlan, more?: Partial<AuditInput>) => void,
+  audit: (step: string, verdict: string, plan: RecoveryPlan, more?: Partial<AuditInput>) => Promise<unknown>,
 ): Promise<Held> {
   const approval: Approval = {
     id: ctx.newId(),
@@ -304,7 +304,7 @@ async function recordApproval(
     at: ctx.now().toISOString(),
   };
   // Audited first: an approval the log cannot record is not recorded at all.
-  audit("approve", "approved", plan, { details: { approval: approval.id } });
+  await audit("approve", "approved", plan, { details: { approval: approval.id } });
   await ctx.store.addApproval(approval);
   return { outcome: "approved", plan, approval };
 }

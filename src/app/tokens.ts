@@ -84,7 +84,7 @@ export class TokenService {
       ...(expiresAt ? { expiresAt } : {}),
     };
     // Audited first: a token the log cannot record is not made at all.
-    this.deps.audit.append({
+    await this.deps.audit.append({
       actor: actor.id,
       action: "token",
       verdict: "created",
@@ -115,7 +115,7 @@ export class TokenService {
     if (before.revokedAt !== undefined) return this.info(before);
     // Revoked before it is audited: taking access away never waits for the log.
     const after = await this.deps.store.revokeToken(name, actor.id, this.now().toISOString());
-    this.deps.audit.append({
+    await this.deps.audit.append({
       actor: actor.id,
       action: "token",
       verdict: "revoked",

@@ -1,5 +1,5 @@
 import { AUDIT_ACTIONS, type AuditAction, type AuditEntry } from "../adapters/audit/entry";
-import type { AuditFilter } from "../adapters/audit/log";
+import type { AuditFilter } from "../adapters/audit/content";
 import { type AuditReader, auditEntries, auditHead, verifyAudit } from "../app/read";
 import type { VerifyResult } from "../adapters/audit/verify";
 import { type Command, type CommandArgs, ExitCode, UsageError } from "./command";
@@ -63,7 +63,7 @@ export const command: Command = {
       const json = flag(args, "json");
       if (sub === undefined) {
         const filter = parseFilter(args, new Date());
-        const { entries, verification } = auditEntries(await openAudit(args), filter);
+        const { entries, verification } = await auditEntries(await openAudit(args), filter);
         if (json) {
           context.stdout(`${JSON.stringify({ entries }, null, 2)}\n`);
         } else {
@@ -80,7 +80,7 @@ export const command: Command = {
         throw new UsageError(`audit ${sub} takes no filters (got --${given.join(", --")})`, "audit");
       }
       const log = await openAudit(args);
-      const result = sub === "head" ? auditHead(log) : verifyAudit(log);
+      const result = sub === "head" ? await auditHead(log) : await verifyAudit(log);
       if (json) {
         // The head is printed bare: { file, seq, head }; a verdict whole.
         const out = "seq" in result ? { seq: result.seq, head: result.head } : result;

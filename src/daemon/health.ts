@@ -13,7 +13,7 @@ import { failureStreak } from "./stall";
 
 export interface HealthOptions {
   store: Pick<Store, "status" | "setStatus" | "runs">;
-  audit: (entry: AuditInput) => void;
+  audit: (entry: AuditInput) => Promise<unknown>;
   log: Logger;
   retry: RetrySettings;
   /** Identical failures in a row before an environment is Stalled. */
@@ -126,7 +126,7 @@ export class Health {
     }
     this.stalls.delete(env.name);
     this.backoff.succeeded(env.name);
-    this.audit(env, { action: "stall", verdict: "resumed", commit: heads[env.branch], reason: why });
+    await this.audit(env, { action: "stall", verdict: "resumed", commit: heads[env.branch], reason: why });
     this.options.log.info({ env: env.name, reason: why }, "Stalled environment resumed");
     return "resumed";
   }
@@ -179,7 +179,7 @@ export class Health {
       ...(stalled.headCommit ? { branchHead: stalled.headCommit } : {}),
       ...(heads[configRef] ? { configHead: heads[configRef] } : {}),
     });
-    this.audit(env, {
+    await this.audit(env, {
       action: "stall",
       verdict: "stalled",
       commit: stalled.headCommit,
@@ -201,7 +201,12 @@ export class Health {
     this.outages.add(env.name);
     // Audited once per outage: a restart that finds the mark already set does not audit it again.
     if (state?.stale) return;
-    this.audit(env, { action: "outage", verdict: "started", reason, details: { status: known.status } });
+    await this.audit(env, {
+      action: "outage",
+      verdict: "started",
+      reason,
+      details: { status: known.status },
+    });
     this.options.log.warn(
       { env: env.name, status: known.status, err: error },
       "the remote cannot be polled: the status is kept, marked stale",
@@ -217,7 +222,7 @@ export class Health {
     if (!state?.stale) return;
     const { stale, ...fresh } = state;
     await store.setStatus(fresh);
-    this.audit(env, {
+    await this.audit(env, {
       action: "outage",
       verdict: "ended",
       reason: `the remote answers again (stale since ${stale.since}: ${stale.reason})`,
@@ -229,9 +234,12 @@ export class Health {
     );
   }
 
-  private audit(env: WatchedEnvironment, entry: Omit<AuditInput, "actor" | "environment">): void {
+  private async audit(
+    env: WatchedEnvironment,
+    entry: Omit<AuditInput, "actor" | "environment">,
+  ): Promise<void> {
     try {
-      this.options.audit({ actor: ENGINE_ACTOR, environment: env.name, ...entry });
+      await this.options.audit({ actor: ENGINE_ACTOR, environment: env.name, ...entry });
     } catch (err) {
       this.options.log.error({ env: env.name, action: entry.action, err }, "could not audit");
     }

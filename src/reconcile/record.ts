@@ -16,7 +16,7 @@ import { shortSha } from "../domain/commit";
 export interface RecordContext {
   store: Pick<Store, "setStatus" | "setRunCommit" | "finishRun" | "saveReport" | "recordSuccess">;
   writeReport(report: RunReport): void;
-  audit(entry: AuditInput): void;
+  audit(entry: AuditInput): Promise<unknown>;
   versions: RunReport["versions"];
   now(): Date;
 }
@@ -61,16 +61,16 @@ function auditor(ctx: RecordContext, meta: RunMeta) {
  * in the log even if the process dies during the update. Returns the judgement, or a failed one
  * when the verdict could not be audited: then nothing is applied.
  */
-export function recordJudgement(
+export async function recordJudgement(
   ctx: RecordContext,
   meta: RunMeta,
   observation: Observation,
   judgement: Judgement,
-): Judgement {
+): Promise<Judgement> {
   if (judgement.kind === "failed" || !judgement.gates) return judgement;
   const { plan, gates } = judgement;
   try {
-    auditor(
+    await auditor(
       ctx,
       meta,
     )({
@@ -123,7 +123,9 @@ export async function recordRun(ctx: RecordContext, meta: RunMeta, run: RunResul
     await ctx.store.saveReport(report);
   });
   await attempt(() => ctx.writeReport(report));
-  await attempt(() => auditEntries(meta, run, report, conclusion).forEach(auditor(ctx, meta)));
+  await attempt(async () => {
+    for (const entry of auditEntries(meta, run, report, conclusion)) await auditor(ctx, meta)(entry);
+  });
   if (failures.length > 0) {
     const error = new RunNotRecordedError(report, failures[0]);
     log.error({ status: report.status }, error.message);

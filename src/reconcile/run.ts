@@ -87,7 +87,7 @@ async function work(ctx: RunContext, meta: RunMeta, timed: Timed): Promise<RunRe
   if (observed.kind !== "observed") return { ended: "observe", observed };
   const { observation } = observed;
   const judged = await judge(ctx, env, observation, { allowSync: options.allowSync, timed });
-  const judgement = recordJudgement(ctx, meta, observation, judged);
+  const judgement = await recordJudgement(ctx, meta, observation, judged);
   if (judgement.kind !== "apply") return { ended: "judge", observation, judgement };
   const log = meta.log.child({ commit: shortSha(observation.head) });
   // Written before the update starts, so that a run cut short mid-update still names its commit.

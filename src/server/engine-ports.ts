@@ -42,10 +42,10 @@ export function enginePorts(engine: Engine): ApiPorts {
     requestProgress: (environment, seq) => requestProgress(requests, environment, seq),
     promote: (from, to, input, actor) => engine.promote(from, to, { actor, ...input }),
     audit: async (filter, paging) => {
-      const { entries, verification } = auditEntries(engine.audit, filter);
+      const { entries, verification } = await auditEntries(engine.audit, filter);
       return { ...pageOf(entries.reverse(), paging), verification };
     },
-    verifyAudit: async () => verifyAudit(engine.audit),
+    verifyAudit: () => verifyAudit(engine.audit),
     webhookDeliveries: () => engine.store.webhookDeliveries(),
   };
 }

@@ -45,7 +45,7 @@ describe("configuration mistakes name the fix", () => {
   const expectNothingLost = async (): Promise<void> => {
     for (const env of ["test", "stage"]) expect(await bucketExists(f, env), `${env}'s bucket`).toBe(true);
     for (const engine of [f.engine, ...engines]) {
-      const verified = engine.audit.verify();
+      const verified = await engine.audit.verify();
       expect(verified.ok, JSON.stringify(verified)).toBe(true);
     }
   };
@@ -91,7 +91,7 @@ describe("configuration mistakes name the fix", () => {
           kind: "invalid",
           message: expect.stringContaining(`${name}:${badLine}:`),
         });
-        const audited = f.engine.audit.entries({ environment: "test" }).at(-1);
+        const audited = (await f.engine.audit.entries({ environment: "test" })).at(-1);
         expect(audited).toMatchObject({ action: "failure", verdict: "Failed", reason: report.reason });
 
         const stage = await f.engine.check("stage", SYNC);

@@ -76,7 +76,7 @@ export async function expectNothingLost(
   which: { engine: Engine; data: string } = { engine: f.engine, data: foldersOf(f).data },
 ): Promise<void> {
   for (const env of envs) expect(await bucketExists(f, env), `${env}'s bucket`).toBe(true);
-  const verified = which.engine.audit.verify();
+  const verified = await which.engine.audit.verify();
   expect(verified.ok, JSON.stringify(verified)).toBe(true);
   const store = openSqliteStore(dataPaths(which.data).store);
   try {

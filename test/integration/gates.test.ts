@@ -200,7 +200,9 @@ describe("gated updates and promotion", () => {
     expect(report.sync).toBeUndefined();
     expect(report.gatesChange?.changes.join("\n")).toMatch(/approval/);
     expect(latestMarkdown("prod")).toMatch(/gates/i);
-    expect(f.engine.audit.entries({ environment: "prod", action: "gates-change" }).length).toBeGreaterThan(0);
+    expect(
+      (await f.engine.audit.entries({ environment: "prod", action: "gates-change" })).length,
+    ).toBeGreaterThan(0);
   });
 
   it("a failing check blocks stage, with its output in the report", async () => {
@@ -311,7 +313,7 @@ describe("gated updates and promotion", () => {
   });
 
   it("keeps every decision in a hash-chained audit log, and `audit verify` names a tampered entry", async () => {
-    const actions = new Set(f.engine.audit.entries().map((e) => e.action));
+    const actions = new Set((await f.engine.audit.entries()).map((e) => e.action));
     for (const action of [
       "check",
       "gate",
@@ -324,7 +326,7 @@ describe("gated updates and promotion", () => {
     ]) {
       expect(actions).toContain(action);
     }
-    expect(f.engine.audit.verify().ok).toBe(true);
+    expect((await f.engine.audit.verify()).ok).toBe(true);
     const intact = await cli(["audit", "verify", "--config", f.configPath]);
     expect(intact.code).toBe(0);
 

@@ -161,7 +161,7 @@ describe("kill -9 mid-update, then tidegate recover", () => {
 
     // 5. Audited, and the chain verifies.
     const audit = openAuditLog(dataDir);
-    const steps = audit.entries({ action: "recover" }).map((e) => [e.details?.step, e.verdict]);
+    const steps = (await audit.entries({ action: "recover" })).map((e) => [e.details?.step, e.verdict]);
     expect(steps).toEqual([
       ["inspect", "shown"],
       ["confirm", "declined"],
@@ -169,10 +169,10 @@ describe("kill -9 mid-update, then tidegate recover", () => {
       ["cancel", "released"],
       ["refresh", "recovered"],
     ]);
-    expect(audit.entries({ action: "recover" })[0]?.details?.pendingOperations).toEqual([
+    expect((await audit.entries({ action: "recover" }))[0]?.details?.pendingOperations).toEqual([
       `creating ${SLOW_URN}`,
     ]);
-    expect(audit.verify().ok).toBe(true);
+    expect((await audit.verify()).ok).toBe(true);
 
     // 6. The program no longer blocks: the next sync creates "slow" and the environment is Synced.
     await remote.commitFiles(

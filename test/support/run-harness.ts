@@ -104,7 +104,7 @@ function context(h: RunHarness, dir: string, newRunId: () => string): RunContext
     acquireLease: h.leases.acquire,
     writeReport: (report) => void h.reportFiles.push(report),
     preparePolicyPacks: (packs, workDir) => Promise.resolve(packs.map((p) => path.join(workDir, p))),
-    audit: (entry) => void h.audit.push(entry),
+    audit: async (entry) => void h.audit.push(entry),
     gatesAt: (_env, commit) => Promise.resolve(h.gatesAt.get(commit)),
     runCommand: (command) => Promise.reject(new Error(`no check command is scripted (${command.name})`)),
     versions: { tidegate: "0.0.0-test", pulumi: "3.0.0", node: process.version },

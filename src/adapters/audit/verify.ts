@@ -71,6 +71,30 @@ function seqOf(text: string): number | undefined {
   return parsed.ok ? parsed.entry.seq : parsed.seq;
 }
 
+/**
+ * The entry a new one is chained to: the log's last line (undefined: the log is empty), once it is
+ * intact and where the head anchor says the log ends; otherwise what is wrong, so nothing is appended.
+ */
+export function chainHead(
+  lastLine: string | undefined,
+  anchor: AnchorRead,
+  anchorName: string,
+): { ok: true; last?: AuditEntry } | { ok: false; problem: string } {
+  let last: AuditEntry | undefined;
+  if (lastLine !== undefined) {
+    const parsed = parseLine(lastLine);
+    if (!parsed.ok) return { ok: false, problem: `its last line is damaged: ${parsed.problem}` };
+    if (parsed.computedHash !== parsed.entry.hash) {
+      const edited = editedProblem(parsed.entry.hash, parsed.computedHash);
+      return { ok: false, problem: `its last entry (seq ${parsed.entry.seq}) is damaged: ${edited}` };
+    }
+    last = parsed.entry;
+  }
+  const mismatch = anchorProblem(anchor, last, anchorName);
+  if (mismatch) return { ok: false, problem: mismatch.problem };
+  return last ? { ok: true, last } : { ok: true };
+}
+
 /** Whether the log ends where the anchor says. An anchor one behind is an append cut off before it. */
 export function anchorProblem(
   read: AnchorRead,

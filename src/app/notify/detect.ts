@@ -20,7 +20,7 @@ export interface DetectorOptions {
     Store,
     "statuses" | "statusSince" | "latestReport" | "report" | "runs" | "notifyMarks" | "queueNotifications"
   >;
-  audit: { entries(): AuditEntry[] };
+  audit: { entries(): Promise<AuditEntry[]> };
   /** The sinks an event goes to (none: it is not queued). */
   route(event: NotifyEvent): string[];
   /** The staleness timing of an event name; undefined: no reminder. */
@@ -194,7 +194,7 @@ export class Detector {
     marks: Record<string, string>,
     changed: Record<string, string>,
   ): Promise<NotifyEvent[]> {
-    const entries = this.options.audit.entries();
+    const entries = await this.options.audit.entries();
     const last = entries.at(-1)?.seq ?? 0;
     const cursor = marks.audit === undefined ? undefined : Number(marks.audit);
     if (cursor === undefined || cursor > last) {

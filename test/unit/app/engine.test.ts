@@ -24,7 +24,7 @@ describe("the engine's use cases", () => {
 
     const synced = await f.engine.observe("sync", "prod", { actor: ENGINE });
     expect(synced).toMatchObject({ status: "Synced", sync: { applied: true } });
-    const actors = f.engine.audit.entries({ environment: "prod" }).map((e) => [e.actor, e.action]);
+    const actors = (await f.engine.audit.entries({ environment: "prod" })).map((e) => [e.actor, e.action]);
     expect(actors).toEqual([
       ["alice@example.com", "gate"],
       ["alice@example.com", "check"],
@@ -52,7 +52,7 @@ describe("the engine's use cases", () => {
       scope: "sync",
     });
     expect(await f.engine.store.approvals("prod")).toHaveLength(1);
-    const approvals = f.engine.audit.entries({ action: "approve" });
+    const approvals = await f.engine.audit.entries({ action: "approve" });
     expect(approvals).toMatchObject([
       { actor: ALICE.id, verdict: "approved", planDigest: digest, reason: "looks right" },
     ]);
@@ -73,7 +73,7 @@ describe("the engine's use cases", () => {
     expect(nothing.refused).toBe("nothing to approve: prod is Synced");
 
     expect(await f.engine.store.approvals("prod")).toEqual([]);
-    expect(f.engine.audit.entries({ action: "approve" }).map((e) => [e.actor, e.verdict])).toEqual([
+    expect((await f.engine.audit.entries({ action: "approve" })).map((e) => [e.actor, e.verdict])).toEqual([
       [ALICE.id, "refused"],
       [AUTHOR, "refused"],
       [ALICE.id, "refused"],
@@ -96,7 +96,7 @@ describe("the engine's use cases", () => {
     expect((await f.engine.store.approvals("prod")).map((a) => [a.approver, a.owner])).toEqual([
       ["release-bot", ALICE.id],
     ]);
-    expect(f.engine.audit.entries({ action: "approve" }).map((e) => [e.actor, e.verdict])).toEqual([
+    expect((await f.engine.audit.entries({ action: "approve" })).map((e) => [e.actor, e.verdict])).toEqual([
       ["ci-bot", "refused"],
       ["release-bot", "approved"],
     ]);
@@ -114,7 +114,7 @@ describe("the engine's use cases", () => {
     expect((await f.engine.revoke("prod", { actor: ALICE, all: true })).map((a) => a.approver)).toEqual([
       bob.id,
     ]);
-    expect(f.engine.audit.entries({ action: "revoke" }).map((e) => [e.actor, e.reason])).toEqual([
+    expect((await f.engine.audit.entries({ action: "revoke" })).map((e) => [e.actor, e.reason])).toEqual([
       [ALICE.id, `approval by ${ALICE.id} revoked`],
       [ALICE.id, `approval by ${bob.id} revoked`],
     ]);
@@ -142,7 +142,7 @@ describe("the engine's use cases", () => {
     f = createFixture([environment("test", { order: 0 }), environment("prod", { order: 1 })]);
     const result = await f.engine.promote("prod", "test", { actor: ALICE });
     expect(result).toMatchObject({ outcome: "refused", actor: ALICE.id });
-    expect(f.engine.audit.entries({ action: "promote" })).toMatchObject([
+    expect(await f.engine.audit.entries({ action: "promote" })).toMatchObject([
       { actor: ALICE.id, environment: "test", verdict: "refused" },
     ]);
   });

@@ -109,7 +109,7 @@ describe("the read-only use cases", () => {
     expect(await history({ environments: ENVIRONMENTS }, "prod", 5)).toEqual([]);
   });
 
-  it("opening for reading creates no store", () => {
+  it("opening for reading creates no store", async () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-read-empty-"));
     try {
       expect(openExistingStore(storeSpec({ dataDir: empty }))).toBeUndefined();
@@ -119,23 +119,28 @@ describe("the read-only use cases", () => {
     }
   });
 
-  it("audit: filtered entries with the chain's verdict, verify and the head", () => {
+  it("audit: filtered entries with the chain's verdict, verify and the head", async () => {
     const log = openAuditLog(dataDir, { secrets: ["hunter2-passphrase"] });
-    log.append({ actor: "alice@example.com", action: "approve", environment: "prod", reason: "ok" });
-    log.append({ actor: "tidegate@host", action: "sync", environment: "prod", reason: "hunter2-passphrase" });
-    log.append({ actor: "tidegate@host", action: "check", environment: "test" });
+    await log.append({ actor: "alice@example.com", action: "approve", environment: "prod", reason: "ok" });
+    await log.append({
+      actor: "tidegate@host",
+      action: "sync",
+      environment: "prod",
+      reason: "hunter2-passphrase",
+    });
+    await log.append({ actor: "tidegate@host", action: "check", environment: "test" });
 
-    const listing = auditEntries(log, { environment: "prod" });
+    const listing = await auditEntries(log, { environment: "prod" });
     expect(listing.entries.map((e) => e.action)).toEqual(["approve", "sync"]);
     expect(listing.entries[1]?.reason).not.toContain("hunter2");
     expect(listing.verification.ok).toBe(true);
-    const verified = verifyAudit(log);
+    const verified = await verifyAudit(log);
     expect(verified).toMatchObject({ ok: true, entries: 3 });
-    expect(auditHead(log)).toEqual({ ok: true, seq: 3, head: verified.ok ? verified.head : "" });
+    expect(await auditHead(log)).toEqual({ ok: true, seq: 3, head: verified.ok ? verified.head : "" });
 
     fs.appendFileSync(log.file, "garbage\n");
-    expect(auditEntries(log).verification.ok).toBe(false);
-    expect(auditHead(log)).toMatchObject({ ok: false, entries: 3, firstBad: { line: 4 } });
+    expect((await auditEntries(log)).verification.ok).toBe(false);
+    expect(await auditHead(log)).toMatchObject({ ok: false, entries: 3, firstBad: { line: 4 } });
   });
 });
 

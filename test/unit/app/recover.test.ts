@@ -58,7 +58,7 @@ function harness(script: StackScript, options: { free?: boolean; gates?: Gates }
         heads: (branches) => Promise.resolve(Object.fromEntries(branches.map((b) => [b, HEAD]))),
         checkout: () => Promise.resolve(),
       },
-      audit: (entry) => void audit.push(entry),
+      audit: async (entry) => void audit.push(entry),
       log: createLogger({ mode: "json", level: "error", stream: new PassThrough().resume() }),
       workspaceDir: "/data/workspaces/test",
       installDependencies: () => Promise.resolve(),

@@ -83,7 +83,7 @@ describe("TokenService", () => {
     const sinks = [
       JSON.stringify(await tokens.list()),
       fs.readFileSync(audit.file, "utf8"),
-      JSON.stringify(audit.entries()),
+      JSON.stringify(await audit.entries()),
       logged,
     ];
     for (const sink of sinks) {
@@ -99,7 +99,7 @@ describe("TokenService", () => {
     await create();
     await tokens.revoke("ci-bot", person("sec@example.com"));
     await tokens.revoke("ci-bot", person("sec@example.com")); // already revoked: nothing new
-    expect(audit.entries({ action: "token" })).toMatchObject([
+    expect(await audit.entries({ action: "token" })).toMatchObject([
       {
         actor: LEAD.id,
         verdict: "created",
@@ -112,7 +112,7 @@ describe("TokenService", () => {
         details: { token: "ci-bot", scopes: ["read", "approve:prod"] },
       },
     ]);
-    expect(audit.entries({ action: "token" })).toHaveLength(2);
+    expect(await audit.entries({ action: "token" })).toHaveLength(2);
   });
 
   it("authenticates a valid secret as the token, with its owner behind it", async () => {
@@ -189,7 +189,7 @@ describe("TokenService", () => {
     await tokens.revoke("ci-bot", LEAD);
     await expect(create()).rejects.toMatchObject({ kind: "conflict" });
     await expect(tokens.revoke("nobody", LEAD)).rejects.toMatchObject({ kind: "not-found" });
-    expect(audit.entries({ action: "token" }).map((e) => e.verdict)).toEqual(["created", "revoked"]);
+    expect((await audit.entries({ action: "token" })).map((e) => e.verdict)).toEqual(["created", "revoked"]);
   });
 });
 

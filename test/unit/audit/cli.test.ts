@@ -26,17 +26,17 @@ async function audit(dataDir: string, ...args: string[]) {
   return { code, ...out };
 }
 
-function seeded(): { dataDir: string; log: AuditLog } {
+async function seeded(): Promise<{ dataDir: string; log: AuditLog }> {
   const dataDir = tempDataDir();
   const log = new AuditLog(path.join(dataDir, "audit.jsonl"), { now: steppingClock() });
-  log.append({
+  await log.append({
     actor: "tidegate@host",
     action: "check",
     environment: "test",
     commit: "a".repeat(40),
     verdict: "OutOfSync",
   });
-  log.append({
+  await log.append({
     actor: "ada@example.com",
     action: "approve",
     environment: "prod",
@@ -44,7 +44,7 @@ function seeded(): { dataDir: string; log: AuditLog } {
     planDigest: `sha256:${"c".repeat(64)}`,
     reason: "looks right\nsecond line",
   });
-  log.append({
+  await log.append({
     actor: "tidegate@host",
     action: "sync",
     environment: "test",
@@ -56,8 +56,8 @@ function seeded(): { dataDir: string; log: AuditLog } {
 
 describe("tidegate audit verify", () => {
   it("exits 0 with the count and head for an intact log, and for no log at all", async () => {
-    const { dataDir, log } = seeded();
-    const head = log.verify();
+    const { dataDir, log } = await seeded();
+    const head = await log.verify();
     const run = await audit(dataDir, "verify");
     expect(run).toMatchObject({
       code: 0,
@@ -70,7 +70,7 @@ describe("tidegate audit verify", () => {
   });
 
   it("exits 1 naming the first bad entry of a tampered log", async () => {
-    const { dataDir, log } = seeded();
+    const { dataDir, log } = await seeded();
     const lines = readLines(log.file);
     writeLines(log.file, [
       lines[0] ?? "",
@@ -88,7 +88,7 @@ describe("tidegate audit verify", () => {
   });
 
   it("exits 1 for a cut-off tail", async () => {
-    const { dataDir, log } = seeded();
+    const { dataDir, log } = await seeded();
     writeLines(log.file, readLines(log.file).slice(0, 2));
     const run = await audit(dataDir, "verify");
     expect(run.code).toBe(1);
@@ -98,8 +98,8 @@ describe("tidegate audit verify", () => {
 
 describe("tidegate audit head", () => {
   it("prints the verified head, and refuses a broken log", async () => {
-    const { dataDir, log } = seeded();
-    const result = log.verify();
+    const { dataDir, log } = await seeded();
+    const result = await log.verify();
     const head = result.ok ? result.head : "";
     expect(await audit(dataDir, "head")).toMatchObject({ code: 0, stdout: `seq 3 head ${head}\n` });
     expect(JSON.parse((await audit(dataDir, "head", "--json")).stdout)).toEqual({
@@ -114,7 +114,7 @@ describe("tidegate audit head", () => {
 
 describe("tidegate audit (list)", () => {
   it("prints a table of the entries, filtered", async () => {
-    const { dataDir } = seeded();
+    const { dataDir } = await seeded();
     const all = await audit(dataDir);
     expect(all.code).toBe(0);
     const lines = all.stdout.trimEnd().split("\n");
@@ -138,7 +138,7 @@ describe("tidegate audit (list)", () => {
   });
 
   it("warns when the log does not verify", async () => {
-    const { dataDir, log } = seeded();
+    const { dataDir, log } = await seeded();
     writeLines(log.file, readLines(log.file).slice(1));
     const run = await audit(dataDir);
     expect(run.code).toBe(0);
@@ -158,14 +158,14 @@ describe("tidegate audit (list)", () => {
 describe("parseTime", () => {
   const now = new Date("2025-05-10T12:00:00Z");
 
-  it("reads ages back from now", () => {
+  it("reads ages back from now", async () => {
     expect(parseTime("1h", now)?.toISOString()).toBe("2025-05-10T11:00:00.000Z");
     expect(parseTime("2d", now)?.toISOString()).toBe("2025-05-08T12:00:00.000Z");
     expect(parseTime("1h30m", now)?.toISOString()).toBe("2025-05-10T10:30:00.000Z");
     expect(parseTime("1w", now)?.toISOString()).toBe("2025-05-03T12:00:00.000Z");
   });
 
-  it("reads ISO dates and times, and nothing else", () => {
+  it("reads ISO dates and times, and nothing else", async () => {
     expect(parseTime("2025-05-01", now)?.toISOString()).toBe("2025-05-01T00:00:00.000Z");
     expect(parseTime("2025-05-01T12:30Z", now)?.toISOString()).toBe("2025-05-01T12:30:00.000Z");
     expect(parseTime("2025-05-01T12:30:00+02:00", now)?.toISOString()).toBe("2025-05-01T10:30:00.000Z");
@@ -176,7 +176,7 @@ describe("parseTime", () => {
 });
 
 describe("formatAuditTable", () => {
-  it("says so when there are no entries", () => {
+  it("says so when there are no entries", async () => {
     expect(formatAuditTable([])).toBe("No audit entries.\n");
   });
 });

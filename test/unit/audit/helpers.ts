@@ -25,10 +25,15 @@ export function steppingClock(start = Date.parse("2025-05-01T10:00:00Z")): () =>
 }
 
 /** A log in a fresh data directory with `count` check entries for env "test", seq 1..count. */
-export function logWith(count: number, options: AuditLogOptions = {}): AuditLog {
+export async function logWith(count: number, options: AuditLogOptions = {}): Promise<AuditLog> {
   const log = new AuditLog(path.join(tempDataDir(), "audit.jsonl"), { now: steppingClock(), ...options });
   for (let i = 1; i <= count; i++) {
-    log.append({ actor: "ada@example.com", action: "check", environment: "test", reason: `check ${i}` });
+    await log.append({
+      actor: "ada@example.com",
+      action: "check",
+      environment: "test",
+      reason: `check ${i}`,
+    });
   }
   return log;
 }

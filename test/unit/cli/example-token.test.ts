@@ -43,7 +43,7 @@ describe("the embedded example's dashboard token", () => {
       "example-reader-2": "revoked",
       "example-reader-3": "active",
     });
-    expect(JSON.stringify(audit.entries())).not.toContain(third.secret);
+    expect(JSON.stringify(await audit.entries())).not.toContain(third.secret);
 
     expect(dashboardLine("http://127.0.0.1:40123/api/v1", third.secret)).toBe(
       `Dashboard: http://127.0.0.1:40123/  (sign in with the read token ${third.secret})\n`,

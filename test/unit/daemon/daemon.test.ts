@@ -36,7 +36,7 @@ function fakeEngine(names: string[]) {
       runs: async () => [],
     },
     git: { heads: async (branches) => Object.fromEntries(branches.map((b) => [b, "a".repeat(40)])) },
-    audit: { append: (entry) => ({ ...entry, seq: 1, time: "", prev: "", hash: "" }) },
+    audit: { append: async (entry) => ({ ...entry, seq: 1, time: "", prev: "", hash: "" }) },
   };
   return { engine, calls, statuses };
 }

@@ -85,7 +85,7 @@ function world() {
       },
     },
     audit: {
-      append: (entry) => {
+      append: async (entry) => {
         audit.push(entry);
         return { ...entry, seq: audit.length, time: new Date(now).toISOString(), prev: "", hash: "" };
       },

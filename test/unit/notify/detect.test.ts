@@ -19,7 +19,7 @@ function setup(options: { staleAfterMs?: number; staleEveryMs?: number; secrets?
   const redactor = new Redactor({ secrets: options.secrets ?? [], stacks: false });
   const detector = new Detector({
     store,
-    audit: { entries: () => entries },
+    audit: { entries: async () => entries },
     route: (event) => (event.name === "Synced" && event.environment === "dev" ? [] : ["slack", "hook"]),
     stale: () =>
       options.staleAfterMs === undefined
