@@ -24,9 +24,14 @@ if ((major < 22 || (major === 22 && minor < 13)) && !process.env.TIDEGATE_NODE_H
     });
     process.exit(result.status ?? 1);
   }
-  process.stderr.write(`tidegate: needs Node >= 22.13 (this is ${process.version}); run 'npm install' to get it\n`);
+  process.stderr.write(
+    `tidegate: needs Node >= 22.13 (this is ${process.version}); run 'npm install' to get it\n`,
+  );
   process.exit(1);
 }
+
+// V8's compiled code for every module, cached on disk (Node >= 22.1): later starts skip compiling.
+require("node:module").enableCompileCache?.();
 
 if (compiledIsCurrent()) {
   require("../dist/main.js").runCli();
@@ -40,7 +45,11 @@ if (compiledIsCurrent()) {
 /** The `node` package's binary: beside this checkout, or hoisted next to this installed package. */
 function pinnedNode() {
   try {
-    const binary = path.join(path.dirname(require.resolve("node/package.json", { paths: [root] })), "bin", "node");
+    const binary = path.join(
+      path.dirname(require.resolve("node/package.json", { paths: [root] })),
+      "bin",
+      "node",
+    );
     return fs.existsSync(binary) ? binary : undefined;
   } catch {
     return undefined;

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
@@ -7,7 +7,7 @@ import type { ResolvedConfig, ResolvedEnvironment, SecretsSource } from "./confi
 import { exampleSeeded, seedExampleRepository, type SeededRepository } from "./devenv/demo/seed";
 import { AuditLog } from "./adapters/audit";
 import { runCommand } from "./adapters/commands/run";
-import { withoutCredentials } from "./adapters/git/redact";
+import { environmentFilesReader } from "./adapters/git/config-files";
 import { SimpleGitAdapter } from "./adapters/git/simple-git";
 import { ensureDependencies } from "./adapters/pulumi/dependencies";
 import { acquireLease, leaseDir } from "./adapters/pulumi/lease";
@@ -17,7 +17,7 @@ import type { StackOptions } from "./adapters/pulumi/stack";
 import type { PulumiToolchain } from "./adapters/pulumi/toolchain";
 import { writeReportFiles } from "./adapters/reports/files";
 import type { Store } from "./adapters/store/port";
-import { openSqliteStore } from "./adapters/store/sqlite";
+import { openStore, storeSpec } from "./adapters/store/open";
 import type { Engine } from "./app/engine";
 import { runOwnerId } from "./app/environment-lease";
 import type { EngineDeps, RunPorts } from "./app/ports";
@@ -25,7 +25,7 @@ import { HEARTBEAT_INTERVAL_MS, ownerDeadness, processOwner } from "./adapters/o
 import { StackSandbox } from "./adapters/sandbox";
 import { Heartbeat } from "./adapters/store/heartbeat";
 import { EnvironmentTarget, installSettings } from "./adapters/targets";
-import { dataPaths, userCacheDir } from "./config/paths";
+import { dataPaths } from "./config/paths";
 import { describePassphraseSource } from "./config/passphrase-source";
 import type { RunReport } from "./domain/model";
 import type { Logger } from "./log";
@@ -35,37 +35,7 @@ import { KnownSecrets, Redactor } from "./log/redact";
 // and handed to the use cases as ports. Entry points (the CLI, soon the HTTP API) open what they
 // need through these functions and nothing else.
 
-/** Which store holds runs, statuses, reports and approvals. */
-export type StoreSpec = { kind: "sqlite"; file: string } | { kind: "postgres"; url: string };
-
-/** The store the configuration asks for; today always the SQLite file in the data directory. */
-export function storeSpec(config: Pick<ResolvedConfig, "dataDir">): StoreSpec {
-  return { kind: "sqlite", file: dataPaths(config.dataDir).store };
-}
-
-/** Opens (creating when missing) the store a spec names. */
-export function openStore(spec: StoreSpec): Store {
-  switch (spec.kind) {
-    case "sqlite":
-      fs.mkdirSync(path.dirname(spec.file), { recursive: true });
-      return openSqliteStore(spec.file);
-    case "postgres":
-      throw new Error("store kind 'postgres' is not available yet; use the SQLite store (the default)");
-  }
-}
-
-/**
- * For the commands that only read: the store when it exists, undefined when nothing was ever
- * recorded (reading creates nothing).
- */
-export function openExistingStore(spec: StoreSpec): Store | undefined {
-  switch (spec.kind) {
-    case "sqlite":
-      return fs.existsSync(spec.file) ? openSqliteStore(spec.file) : undefined;
-    case "postgres":
-      return openStore(spec);
-  }
-}
+export { openExistingStore, openStore, storeSpec, type StoreSpec } from "./adapters/store/open";
 
 /**
  * The data directory's audit log; `secrets` are redacted from everything appended (read at each
@@ -271,24 +241,11 @@ export function readinessCheck(
 }
 
 /** The configuration, with environment files read from the repository at the config ref. */
-export async function loadEngineConfig(configPath: string): Promise<ResolvedConfig> {
-  return loadConfig({
-    configPath,
-    readEnvironmentFiles: async (dir, ref, repository) => {
-      // The data dir is not known before tidegate.yaml is valid, and reading config must write
-      // nothing there: the environment files are fetched through a per-user cache mirror, named
-      // by the URL without credentials (a rotated token keeps the same mirror).
-      const key = createHash("sha256").update(withoutCredentials(repository.url)).digest("hex").slice(0, 16);
-      const git = new SimpleGitAdapter({
-        url: repository.url,
-        token: repository.token,
-        timeouts: repository.timeouts,
-        mirrorDir: path.join(userCacheDir(), "config-mirrors", key),
-      });
-      const sha = await git.fetch(ref);
-      return git.readFiles(sha, dir);
-    },
-  });
+export async function loadEngineConfig(
+  configPath: string,
+  options: { fetch?: boolean } = {},
+): Promise<ResolvedConfig> {
+  return loadConfig({ configPath, readEnvironmentFiles: environmentFilesReader(options) });
 }
 
 /** The passphrase from where the configuration says it comes. */

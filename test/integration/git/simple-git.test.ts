@@ -261,7 +261,10 @@ describe("SimpleGitAdapter", () => {
   describe("readFiles", () => {
     it("reads a folder or one file at a commit, without a checkout", async () => {
       const old = await remote.commitFiles(
-        { "environments/test.yaml": "branch: test\n", "environments/prod.yaml": "branch: prod\n" },
+        {
+          "environments/test.yaml": "branch: test\n",
+          "environments/prod.yaml": "branch: prod # Zürich — 東京\n",
+        },
         "environments",
       );
       const current = await remote.commitFiles(
@@ -271,7 +274,7 @@ describe("SimpleGitAdapter", () => {
       await remote.push("main");
 
       expect(await git.readFiles(current, "environments")).toEqual([
-        { file: "environments/prod.yaml", text: "branch: prod\n" },
+        { file: "environments/prod.yaml", text: "branch: prod # Zürich — 東京\n" },
         { file: "environments/test.yaml", text: "branch: test\nsync: auto\n" },
       ]);
       expect(await git.readFiles(old, "environments/test.yaml")).toEqual([
