@@ -52,7 +52,9 @@ const ms = (seconds: number) => `${Math.round(seconds * 1000)} ms`;
 export async function startBench(): Promise<GoalRow[]> {
   const bare = await best(15, node, ["-e", "0"]);
   const help = await best(15, node, [tidegate, "--help"]);
-  const compiled = fs.existsSync(path.join(root, "dist", ".build-stamp")) ? "dist/" : "tsx (no build: npm run build)";
+  const compiled = fs.existsSync(path.join(root, "dist", ".build-stamp"))
+    ? "dist/"
+    : "tsx (no build: npm run build)";
   return [
     {
       measure: "tidegate --help / node -e 0",

@@ -258,6 +258,21 @@ describe("SimpleGitAdapter", () => {
     });
   });
 
+  describe("lastFetched", () => {
+    it("says where a branch was at the last fetch, and never fetches", async () => {
+      const first = await remote.commitFile("environments/test.yaml", "branch: test\n", "first");
+      await remote.push("main");
+      expect(await git.lastFetched("main")).toBeUndefined(); // no mirror yet
+      expect(await git.fetch("main")).toBe(first);
+
+      await remote.commitFile("environments/prod.yaml", "branch: prod\n", "second");
+      await remote.push("main");
+      expect(await git.lastFetched("main")).toBe(first);
+      expect(await git.lastFetched("gone")).toBeUndefined();
+      expect(gitCommands("fetch")).toBe(1);
+    });
+  });
+
   describe("readFiles", () => {
     it("reads a folder or one file at a commit, without a checkout", async () => {
       const old = await remote.commitFiles(
