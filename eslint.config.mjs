@@ -39,7 +39,7 @@ const layers = [
 ];
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "**/node_modules/**", ".venv/**", "coverage/**"] },
+  { ignores: ["dist/**", "dist.new/**", "node_modules/**", "**/node_modules/**", ".venv/**", "coverage/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -17,6 +17,8 @@ import { repoRoot } from "../src/config/repo";
 import { exampleRepositoryFiles, PROJECT, writeTidegateConfig } from "../test/helpers/example";
 import { createGitRemote } from "../test/helpers/git";
 import { apiBench, formatLatencyTable } from "./api";
+import { startBench, statusBench } from "./cli";
+import { formatGoalTable, type GoalRow, judge, jsonTarget, writeGoalJson } from "./goals";
 
 const run = promisify(execFile);
 
@@ -34,7 +36,12 @@ async function median(n: number, fn: () => Promise<unknown>): Promise<number> {
   return times[Math.floor(times.length / 2)];
 }
 
+/** Issue 12's goals: the most each ratio may be. */
+const GOALS = { poll: 1.5, check: 1.2, drift: 1.15, approvedSync: 1.25 };
+
 async function main(): Promise<void> {
+  const target = jsonTarget(process.argv.slice(2));
+  const goals: GoalRow[] = [];
   const root = repoRoot(__dirname);
   const toolchain = await provisionPulumi({ repoRoot: root, onProgress: (l) => console.error(l) });
   const emulator = await startEmulator({ repoRoot: root, log: () => undefined });
@@ -88,12 +95,12 @@ async function main(): Promise<void> {
 
     // Deploy once (cold dependency install measured here), so later checks see a deployed stack.
     const cold = await time(() => engine.check("test", { kind: "sync", trigger: "bench", allowSync: true }));
-    const rows: Array<[string, number, number]> = [];
+    const rows: Array<[string, number, number, number?]> = [];
 
     // (a) a no-change poll cycle vs one `git ls-remote` of the same branch.
     const lsRemote = await median(7, () => run("git", ["ls-remote", "--heads", remote.url, "test"]));
     const poll = await median(7, () => engine.poll("test"));
-    rows.push(["(a) no-change poll cycle / git ls-remote", poll, lsRemote]);
+    rows.push(["(a) no-change poll cycle / git ls-remote", poll, lsRemote, GOALS.poll]);
 
     // (b) push → pending change reported vs a raw `pulumi preview` (warm dependencies).
     let n = 0;
@@ -122,7 +129,7 @@ async function main(): Promise<void> {
     }
     checkMs /= 3;
     const preview = await median(3, () => pulumi("preview", "--diff"));
-    rows.push(["(b) check after a push / raw pulumi preview", checkMs, preview]);
+    rows.push(["(b) check after a push / raw pulumi preview", checkMs, preview, GOALS.check]);
 
     // (c) the same check with a cold vs a cached dependency install.
     fs.rmSync(depsCache, { recursive: true, force: true });
@@ -145,7 +152,7 @@ async function main(): Promise<void> {
       ),
     );
     const refresh = await median(3, () => pulumi("refresh", "--preview-only"));
-    rows.push(["(d) drift check / raw pulumi refresh --preview-only", drift, refresh]);
+    rows.push(["(d) drift check / raw pulumi refresh --preview-only", drift, refresh, GOALS.drift]);
 
     // (e) a sync that needed an approval (previewed again under the lease, applied only if the plan
     // digest is the approved one) vs an ungated sync of the same change.
@@ -168,13 +175,22 @@ async function main(): Promise<void> {
       gatedMs += await syncOnce("gated", gatedFile, gatedBase, 40 + i, true);
       ungatedMs += await syncOnce("test", stackFile, base, 60 + i, false);
     }
-    rows.push(["(e) approved sync (plan verified) / ungated sync", gatedMs / 3, ungatedMs / 3]);
+    rows.push([
+      "(e) approved sync (plan verified) / ungated sync",
+      gatedMs / 3,
+      ungatedMs / 3,
+      GOALS.approvedSync,
+    ]);
 
     console.log(`first sync with a cold dependency install: ${(cold.ms / 1000).toFixed(1)} s`);
     console.log("");
     console.log("| comparison | tidegate | baseline | ratio |");
     console.log("|---|---:|---:|---:|");
-    for (const [name, ours, theirs] of rows) {
+    for (const [name, ours, theirs, goal] of rows) {
+      if (goal !== undefined) {
+        const detail = `${(ours / 1000).toFixed(2)} s vs ${(theirs / 1000).toFixed(2)} s`;
+        goals.push({ measure: name, value: ours / theirs, goal, unit: "×", detail });
+      }
       console.log(
         `| ${name} | ${(ours / 1000).toFixed(2)} s | ${(theirs / 1000).toFixed(2)} s | ${(ours / theirs).toFixed(2)}× |`,
       );
@@ -194,6 +210,13 @@ async function main(): Promise<void> {
   // The HTTP API and the dashboard on a large store (no emulator or Pulumi needed).
   console.log("");
   console.log(formatLatencyTable(await apiBench()));
+  // Starting and reading: the CLI as processes (bench/cli.ts).
+  goals.push(...(await startBench()), ...(await statusBench()));
+  const results = judge(goals);
+  console.log("");
+  console.log("Issue 12's goals:");
+  console.log(formatGoalTable(results));
+  if (target) writeGoalJson(target, results);
 }
 
 main().catch((err) => {

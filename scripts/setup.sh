@@ -21,6 +21,9 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   echo "$want" >"$stamp"
 fi
 node_modules/.bin/node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<22||(a===22&&b<13)) { console.error(`Node ${process.version} from node_modules is too old`); process.exit(1) }'
+# bin/tidegate.js runs the compiled dist/ while it is newer than src/ (starting ~3x faster than tsx).
+log "building dist/"
+PATH="$PWD/node_modules/.bin:$PATH" npm run build --silent
 
 # Installs Debian package $1 when apt-get can (as root); else warns with $2.
 apt_install() {

@@ -1,14 +1,14 @@
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import { loadConfig } from "./config/load";
-import type { ResolvedConfig, ResolvedEnvironment, ResolvedSettings, SecretsSource } from "./config/resolve";
+import type { ResolvedConfig, ResolvedEnvironment, SecretsSource } from "./config/resolve";
 import { exampleSeeded, seedExampleRepository, type SeededRepository } from "./devenv/demo/seed";
 import type { Pool } from "pg";
 import { AuditLog, PostgresAuditLog } from "./adapters/audit";
 import { runCommand } from "./adapters/commands/run";
-import { withoutCredentials } from "./adapters/git/redact";
+import { environmentFilesReader } from "./adapters/git/config-files";
 import { SimpleGitAdapter } from "./adapters/git/simple-git";
 import { ensureDependencies } from "./adapters/pulumi/dependencies";
 import { acquireLease, leaseDir } from "./adapters/pulumi/lease";
@@ -18,17 +18,16 @@ import type { StackOptions } from "./adapters/pulumi/stack";
 import type { PulumiToolchain } from "./adapters/pulumi/toolchain";
 import { writeReportFiles } from "./adapters/reports/files";
 import type { Store } from "./adapters/store/port";
-import { openPostgresStore } from "./adapters/store/postgres";
-import { openSqliteStore } from "./adapters/store/sqlite";
+import { openStore, storeSpec, type StoreSpec } from "./adapters/store/open";
+import { postgresPool } from "./adapters/store/postgres";
 import type { Engine } from "./app/engine";
-import { readSecret } from "./app/webhooks";
 import { runOwnerId } from "./app/environment-lease";
 import type { EngineDeps, RunPorts } from "./app/ports";
 import { HEARTBEAT_INTERVAL_MS, ownerDeadness, processOwner } from "./adapters/owner";
 import { StackSandbox } from "./adapters/sandbox";
 import { Heartbeat } from "./adapters/store/heartbeat";
 import { EnvironmentTarget, installSettings } from "./adapters/targets";
-import { dataPaths, userCacheDir } from "./config/paths";
+import { dataPaths } from "./config/paths";
 import { describePassphraseSource } from "./config/passphrase-source";
 import type { RunReport } from "./domain/model";
 import type { Logger } from "./log";
@@ -38,46 +37,7 @@ import { KnownSecrets, Redactor } from "./log/redact";
 // and handed to the use cases as ports. Entry points (the CLI, soon the HTTP API) open what they
 // need through these functions and nothing else.
 
-/** Which store holds runs, statuses, reports and approvals. */
-export type StoreSpec =
-  { kind: "sqlite"; file: string } | { kind: "postgres"; url: string; password: string };
-
-/**
- * The store the configuration asks for: PostgreSQL when `store:` is set (its password read here;
- * register it with the redaction), else the SQLite file in the data directory.
- */
-export function storeSpec(
-  config: Pick<ResolvedSettings, "dataDir" | "store">,
-  env: NodeJS.ProcessEnv = process.env,
-): StoreSpec {
-  if (config.store === undefined) return { kind: "sqlite", file: dataPaths(config.dataDir).store };
-  const password = readSecret(config.store.password, "tidegate.yaml store.password", env);
-  return { kind: "postgres", url: config.store.url, password };
-}
-
-/** Opens (creating when missing) the store a spec names. */
-export function openStore(spec: StoreSpec): Store {
-  switch (spec.kind) {
-    case "sqlite":
-      fs.mkdirSync(path.dirname(spec.file), { recursive: true });
-      return openSqliteStore(spec.file);
-    case "postgres":
-      return openPostgresStore({ url: spec.url, password: spec.password });
-  }
-}
-
-/**
- * For the commands that only read: the store when it exists, undefined when nothing was ever
- * recorded (reading creates nothing).
- */
-export function openExistingStore(spec: StoreSpec): Store | undefined {
-  switch (spec.kind) {
-    case "sqlite":
-      return fs.existsSync(spec.file) ? openSqliteStore(spec.file) : undefined;
-    case "postgres":
-      return openStore(spec);
-  }
-}
+export { openExistingStore, openStore, storeSpec, type StoreSpec } from "./adapters/store/open";
 
 /**
  * The audit log: the data directory's file, or with `pool` the PostgreSQL log (one chain for every
@@ -107,6 +67,20 @@ export function openAuditLog(
 export interface AuditLogSettings {
   secrets?: Iterable<string>;
   now?: () => Date;
+}
+
+/**
+ * The audit log that goes with a store: the data directory's file beside SQLite, the database's
+ * log beside PostgreSQL (every replica appends to one chain). `close` ends what it opened.
+ */
+export function auditFor(
+  spec: StoreSpec,
+  dataDir: string,
+  settings: AuditLogSettings = {},
+): { audit: AuditLog | PostgresAuditLog; close(): Promise<void> } {
+  if (spec.kind === "sqlite") return { audit: openAuditLog(dataDir, settings), close: async () => undefined };
+  const pool = postgresPool({ url: spec.url, password: spec.password, max: 2 });
+  return { audit: openAuditLog(dataDir, { ...settings, pool }), close: () => pool.end() };
 }
 
 export interface EngineOptions {
@@ -158,7 +132,15 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
   if (passphrase !== undefined) knownSecrets.add(passphrase);
   const spec = storeSpec(config);
   if (spec.kind === "postgres") knownSecrets.add(spec.password);
-  const store = openStore(spec);
+  const audited = auditFor(spec, config.dataDir, { secrets: knownSecrets, now });
+  const opened = openStore(spec);
+  const store: Store = {
+    ...opened,
+    close: async () => {
+      await opened.close();
+      await audited.close();
+    },
+  };
   const heartbeat = new Heartbeat({
     store,
     owner,
@@ -250,7 +232,7 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
       mirrorDir: paths.mirror,
       log: (entry, message) => log.debug(entry, message),
     }),
-    audit: openAuditLog(config.dataDir, { secrets: knownSecrets, now }),
+    audit: audited.audit,
     log,
     forRun,
     owner,
@@ -300,24 +282,11 @@ export function readinessCheck(
 }
 
 /** The configuration, with environment files read from the repository at the config ref. */
-export async function loadEngineConfig(configPath: string): Promise<ResolvedConfig> {
-  return loadConfig({
-    configPath,
-    readEnvironmentFiles: async (dir, ref, repository) => {
-      // The data dir is not known before tidegate.yaml is valid, and reading config must write
-      // nothing there: the environment files are fetched through a per-user cache mirror, named
-      // by the URL without credentials (a rotated token keeps the same mirror).
-      const key = createHash("sha256").update(withoutCredentials(repository.url)).digest("hex").slice(0, 16);
-      const git = new SimpleGitAdapter({
-        url: repository.url,
-        token: repository.token,
-        timeouts: repository.timeouts,
-        mirrorDir: path.join(userCacheDir(), "config-mirrors", key),
-      });
-      const sha = await git.fetch(ref);
-      return git.readFiles(sha, dir);
-    },
-  });
+export async function loadEngineConfig(
+  configPath: string,
+  options: { fetch?: boolean } = {},
+): Promise<ResolvedConfig> {
+  return loadConfig({ configPath, readEnvironmentFiles: environmentFilesReader(options) });
 }
 
 /** The passphrase from where the configuration says it comes. */

@@ -3,14 +3,7 @@ import type { AuditFilter } from "../adapters/audit/content";
 import { type AuditReader, auditEntries, auditHead, verifyAudit } from "../app/read";
 import type { VerifyResult } from "../adapters/audit/verify";
 import { type Command, type CommandArgs, ExitCode, UsageError } from "./command";
-import {
-  CONFIG_HELP,
-  CONFIG_OPTIONS,
-  flag,
-  settingsDataDir,
-  stringOption,
-  withConfigErrors,
-} from "./context";
+import { CONFIG_HELP, CONFIG_OPTIONS, flag, storeSettings, stringOption, withConfigErrors } from "./context";
 import { alignColumns, clean, reasonLine } from "../render/format";
 
 // `tidegate audit`: the audit log of the data directory, shown, filtered, verified. It needs only
@@ -63,7 +56,8 @@ export const command: Command = {
       const json = flag(args, "json");
       if (sub === undefined) {
         const filter = parseFilter(args, new Date());
-        const { entries, verification } = await auditEntries(await openAudit(args), filter);
+        const log = await openAudit(args);
+        const { entries, verification } = await auditEntries(log, filter).finally(() => log.close());
         if (json) {
           context.stdout(`${JSON.stringify({ entries }, null, 2)}\n`);
         } else {
@@ -80,7 +74,7 @@ export const command: Command = {
         throw new UsageError(`audit ${sub} takes no filters (got --${given.join(", --")})`, "audit");
       }
       const log = await openAudit(args);
-      const result = sub === "head" ? await auditHead(log) : await verifyAudit(log);
+      const result = await (sub === "head" ? auditHead(log) : verifyAudit(log)).finally(() => log.close());
       if (json) {
         // The head is printed bare: { file, seq, head }; a verdict whole.
         const out = "seq" in result ? { seq: result.seq, head: result.head } : result;
@@ -112,10 +106,12 @@ function subcommand(args: CommandArgs): (typeof SUBCOMMANDS)[number] | undefined
   return known;
 }
 
-/** The data directory's audit log (see settingsDataDir). */
-async function openAudit(args: CommandArgs): Promise<AuditReader> {
-  const { openAuditLog } = await import("../compose.js");
-  return openAuditLog(settingsDataDir(args, "audit"));
+/** The audit log beside the configured store (see storeSettings). */
+async function openAudit(args: CommandArgs): Promise<AuditReader & { close(): Promise<void> }> {
+  const { auditFor, storeSpec } = await import("../compose.js");
+  const settings = storeSettings(args, "audit");
+  const { audit, close } = auditFor(storeSpec(settings), settings.dataDir);
+  return Object.assign(audit, { close });
 }
 
 function count(entries: number): string {

@@ -182,7 +182,17 @@ export async function openForReading(
   let settings: Pick<ResolvedSettings, "dataDir" | "store">;
   let environments: ReadContext["environments"];
   try {
-    const config = await loadCliConfig(choice.path, override);
+    // The environment files as tidegate last fetched them: reading never waits for the remote. And
+    // not through compose.ts, whose engine (the Pulumi SDK) takes longer to load than status may.
+    const [{ loadConfig }, { environmentFilesReader }] = await Promise.all([
+      import("../config/load.js"),
+      import("../adapters/git/config-files.js"),
+    ]);
+    const loaded = await loadConfig({
+      configPath: choice.path,
+      readEnvironmentFiles: environmentFilesReader({ fetch: false }),
+    });
+    const config = override === undefined ? loaded : withDataDir(loaded, override);
     settings = config;
     environments = config.environments;
   } catch (error) {
@@ -194,7 +204,7 @@ export async function openForReading(
     warn(`cannot read the environment definitions (${firstLine(error)}); showing what the store holds`);
   }
   const dataDir = settings.dataDir;
-  const { openExistingStore, storeSpec } = await import("../compose.js");
+  const { openExistingStore, storeSpec } = await import("../adapters/store/open.js");
   const store = openExistingStore(storeSpec(settings));
   const isOwnerDead = ownerDeadness();
   return { dataDir, environments, store, isOwnerDead, close: async () => await store?.close() };

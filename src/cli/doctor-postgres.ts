@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describeServer, postgresPool } from "../adapters/store/postgres";
-import { readSecret } from "../app/webhooks";
+import { readSecret } from "../config/secret";
 import { parseTidegateFile } from "../config/parse";
 import { resolveSettings } from "../config/resolve";
 import { findPostgres } from "../devenv/postgres/server";

@@ -5,7 +5,7 @@ import { webhookLines, type WebhookDeliveryStats } from "../app/webhooks";
 import { formatStatusTable, type StatusRow } from "../render/format";
 
 // `tidegate status`: every environment at a glance, from the store. It runs no Pulumi and polls no
-// branch; the environment definitions are read from the config ref (a fetch into a local mirror).
+// branch; the environment definitions are read from the config ref as last fetched (no fetch but the first).
 
 export const command: Command = {
   usage: "status [--json] [--config <file>] [--data-dir <dir>]",

@@ -22,8 +22,8 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun
   const bin = path.join(repoRoot, "node_modules", ".bin");
   return new Promise((resolve) => {
     execFile(
-      path.join(bin, "tsx"),
-      [path.join(repoRoot, "src", "main.ts"), ...args],
+      path.join(bin, "node"),
+      [path.join(repoRoot, "bin", "tidegate.js"), ...args],
       {
         env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}`, ...options.env },
         timeout: options.timeout ?? 120_000,

@@ -17,7 +17,7 @@ export interface TidegateProcess {
 
 /** `tidegate <args>` on the repository's Node 22, its output collected as it comes. */
 export function startTidegate(args: string[], env: Record<string, string>): TidegateProcess {
-  const child = spawn(path.join(bin, "tsx"), [path.join(repoRoot, "src", "main.ts"), ...args], {
+  const child = spawn(path.join(bin, "node"), [path.join(repoRoot, "bin", "tidegate.js"), ...args], {
     env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}`, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -258,10 +258,28 @@ describe("SimpleGitAdapter", () => {
     });
   });
 
+  describe("lastFetched", () => {
+    it("says where a branch was at the last fetch, and never fetches", async () => {
+      const first = await remote.commitFile("environments/test.yaml", "branch: test\n", "first");
+      await remote.push("main");
+      expect(await git.lastFetched("main")).toBeUndefined(); // no mirror yet
+      expect(await git.fetch("main")).toBe(first);
+
+      await remote.commitFile("environments/prod.yaml", "branch: prod\n", "second");
+      await remote.push("main");
+      expect(await git.lastFetched("main")).toBe(first);
+      expect(await git.lastFetched("gone")).toBeUndefined();
+      expect(gitCommands("fetch")).toBe(1);
+    });
+  });
+
   describe("readFiles", () => {
     it("reads a folder or one file at a commit, without a checkout", async () => {
       const old = await remote.commitFiles(
-        { "environments/test.yaml": "branch: test\n", "environments/prod.yaml": "branch: prod\n" },
+        {
+          "environments/test.yaml": "branch: test\n",
+          "environments/prod.yaml": "branch: prod # Zürich — 東京\n",
+        },
         "environments",
       );
       const current = await remote.commitFiles(
@@ -271,7 +289,7 @@ describe("SimpleGitAdapter", () => {
       await remote.push("main");
 
       expect(await git.readFiles(current, "environments")).toEqual([
-        { file: "environments/prod.yaml", text: "branch: prod\n" },
+        { file: "environments/prod.yaml", text: "branch: prod # Zürich — 東京\n" },
         { file: "environments/test.yaml", text: "branch: test\nsync: auto\n" },
       ]);
       expect(await git.readFiles(old, "environments/test.yaml")).toEqual([
