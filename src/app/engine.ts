@@ -93,7 +93,7 @@ export class Engine {
       log: deps.log,
       workspaceDir: (env) => deps.workspaceDir(env.name),
       installDependencies: (projectDir) => run.installDependencies(projectDir),
-      openStack: (_env, projectDir) => run.openStack(projectDir),
+      openStack: (_env, projectDir, options) => run.openStack(projectDir, options),
       acquireLease: (_env, runId) => run.acquireLease(runId),
       writeReport: (report) => deps.writeReport(report),
       gatesAt: (env, commit) => this.gatesAt(env.name, commit),

@@ -7,7 +7,7 @@ import { windowState } from "../gates/windows";
 import type { Logger } from "../log";
 import type { Judgement } from "./judge";
 import { planOf } from "./judge";
-import type { Observation } from "./observe";
+import { expectedDrift, type Observation } from "./observe";
 import type { RunEnvironment } from "./types";
 import { shortSha } from "../domain/commit";
 
@@ -63,7 +63,7 @@ async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncO
     if (judgement.gates.bound) {
       // Apply exactly what was approved: preview again under the lease; any difference aborts.
       const pending = (await stack.preview(observation.previewOptions)).changes;
-      const drift = (await stack.previewDrift()).changes;
+      const drift = expectedDrift(env, (await stack.previewDrift()).changes, ctx.now()).drift;
       const digest = planOf(env, head, plan.remediate, pending, drift).digest;
       if (digest !== plan.digest) {
         return {
