@@ -10,12 +10,10 @@ export const IGNORE_CHANGES_VARIABLE = "TIDEGATE_IGNORE_CHANGES";
 // Runs in every Node.js process of the stack (program, dynamic providers); acts only where the Pulumi
 // runtime starts a stack: it wraps runInPulumiStack to register the transformation first.
 const HOOK = `
-import { createRequire } from "node:module";
+import Module from "node:module";
 const rules = JSON.parse(process.env.${IGNORE_CHANGES_VARIABLE} || "[]").map((r) => ({
   type: new RegExp(r.type), name: new RegExp(r.name), paths: r.paths,
 }));
-const require = createRequire(import.meta.url);
-const Module = require("node:module");
 const load = Module._load;
 Module._load = function (request, parent, isMain) {
   const exports = load.apply(this, arguments);
