@@ -112,8 +112,7 @@ export const DriftPolicy = z.enum(["report", "remediate"]).meta({
 });
 export type DriftPolicy = z.infer<typeof DriftPolicy>;
 
-const nonEmpty = (what: string) =>
-  checkedString((v) => (v.trim() === "" ? "is empty" : undefined), what);
+const nonEmpty = (what: string) => checkedString((v) => (v.trim() === "" ? "is empty" : undefined), what);
 
 /** One drift.ignore rule: drift an environment expects, with why (see src/domain/ignore.ts). */
 export const DriftIgnoreRule = z
@@ -141,15 +140,21 @@ export const DriftIgnoreRule = z
       propertyGlobProblem,
       'a property path like "tags.team", "tags.*" or "spec.replicas" (`*` is any one key)',
     ).meta({ description: "The property path the rule covers, and everything below it." }),
-    reason: nonEmpty("why this drift is expected").meta({ description: "Why this drift is expected; shown wherever it is." }),
+    reason: nonEmpty("why this drift is expected").meta({
+      description: "Why this drift is expected; shown wherever it is.",
+    }),
     owner: nonEmpty("who answers for the rule").optional().meta({ description: "Who answers for the rule." }),
     expires: checkedString(
       (v) =>
-        /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) ? undefined : "is not a date",
+        /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`))
+          ? undefined
+          : "is not a date",
       'a date like "2026-12-31"',
     )
       .optional()
-      .meta({ description: "YYYY-MM-DD: the rule applies through that day (UTC); after it, the drift counts again." }),
+      .meta({
+        description: "YYYY-MM-DD: the rule applies through that day (UTC); after it, the drift counts again.",
+      }),
   })
   .meta({ description: "Drift to expect: shown as ignored, not Drifted, never reverted by remediate." });
 export type DriftIgnoreRule = z.infer<typeof DriftIgnoreRule>;
@@ -1071,12 +1076,13 @@ export const EnvironmentFile = z
       .strictObject({
         policy: DriftPolicy.optional(),
         ignore: z.array(DriftIgnoreRule).optional().meta({
-          description:
-            "Expected drift (read at the config ref only, so a branch cannot hide its own drift).",
+          description: "Expected drift (read at the config ref only, so a branch cannot hide its own drift).",
         }),
       })
       .optional()
-      .meta({ description: "What to do about drift; default policy: defaults.driftPolicy in tidegate.yaml." }),
+      .meta({
+        description: "What to do about drift; default policy: defaults.driftPolicy in tidegate.yaml.",
+      }),
     config: z
       .record(
         checkedString(

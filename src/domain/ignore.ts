@@ -175,7 +175,9 @@ export function ignoreNote(
     );
   }
   for (const rule of expired.filter((r) => r.covers > 0)) {
-    parts.push(`drift.ignore rule ${rule.rule} expired ${rule.expires ?? ""} (${rule.reason}): its drift counts again`);
+    parts.push(
+      `drift.ignore rule ${rule.rule} expired ${rule.expires ?? ""} (${rule.reason}): its drift counts again`,
+    );
   }
   return parts.length > 0 ? parts.join("; ") : undefined;
 }

@@ -327,7 +327,9 @@ function propertyChange(change: PropertyChange): string {
  * then the rules that expired: `- artifacts (aws-sdk:Bucket) tags.team: "a" → "b" — ignored: <reason>`.
  */
 export function ignoredDriftLines(ignored: NonNullable<RunReport["ignoredDrift"]>): string[] {
-  const out = [`Ignored drift (drift.ignore): ${ignored.properties.length === 0 ? "none" : ignored.properties.length}`];
+  const out = [
+    `Ignored drift (drift.ignore): ${ignored.properties.length === 0 ? "none" : ignored.properties.length}`,
+  ];
   for (const p of ignored.properties) {
     const by = p.ignoredBy;
     const owner = by.owner ? `, owner ${clean(by.owner)}` : "";
