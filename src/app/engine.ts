@@ -9,6 +9,7 @@ import { promote, PROMOTION_IDENTITY, type PromoteOptions } from "./promote";
 import type { PromoteResult } from "../domain/promotion";
 import { runEnvironment, type RunContext, type RunOptions } from "../reconcile/run";
 import { approvalProblem } from "../reconcile/gating";
+import { stackOpenOptions } from "../reconcile/observe";
 import { SingleFlight } from "./single-flight";
 import {
   EnvironmentHeldError,
@@ -463,7 +464,8 @@ export class Engine {
           const projectDir = path.join(dir, env.project);
           assertProgramPaths(dir, this.environment(env.name));
           await check.installDependencies(projectDir);
-          const stack = await check.openStack(this.environment(env.name), projectDir);
+          const target = this.environment(env.name);
+          const stack = await check.openStack(target, projectDir, stackOpenOptions(target, this.now()));
           return (await stack.preview()).changes;
         },
         now: () => this.now(),

@@ -136,10 +136,7 @@ async function look(
   const deps = await timed("install", () => ctx.installDependencies(projectDir));
   facts.dependencies = { key: deps.key, installed: deps.installed };
   log.debug(facts.dependencies, "dependencies ready");
-  const ignoreChanges = ignoreChangesSpec(env.drift.ignore ?? [], ctx.now());
-  const stack = await timed("stack", () =>
-    ctx.openStack(env, projectDir, ignoreChanges.length > 0 ? { ignoreChanges } : undefined),
-  );
+  const stack = await timed("stack", () => ctx.openStack(env, projectDir, stackOpenOptions(env, ctx.now())));
   // First, and alone: the Pulumi CLI writes a new salt into a stack settings file that lacks one,
   // so no other CLI call may load the stack before the deployed salt is pinned there.
   await timed("salt", () => stack.verifySecrets());
@@ -210,6 +207,15 @@ async function look(
       stack,
     },
   };
+}
+
+/** How a run opens the environment's stack: the drift.ignore rules in force as ignoreChanges. */
+export function stackOpenOptions(
+  env: RunEnvironment,
+  now: Date,
+): { ignoreChanges?: IgnoreChangesSpec[] } | undefined {
+  const ignoreChanges = ignoreChangesSpec(env.drift.ignore ?? [], now);
+  return ignoreChanges.length > 0 ? { ignoreChanges } : undefined;
 }
 
 /** Drift less what the environment's drift.ignore rules expect; the rest for the report. */
