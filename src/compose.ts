@@ -179,9 +179,10 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
         knownSecrets,
       }));
     return {
-      openStack: async (projectDir) => {
+      openStack: async (projectDir, stackOptions) => {
         const opened = await target();
         return openPulumiStack({
+          ...(stackOptions?.ignoreChanges ? { ignoreChanges: stackOptions.ignoreChanges } : {}),
           workDir: projectDir,
           stackName: env.stack,
           pulumiHome: paths.pulumiHome,

@@ -9,6 +9,7 @@ import { promote, PROMOTION_IDENTITY, type PromoteOptions } from "./promote";
 import type { PromoteResult } from "../domain/promotion";
 import { runEnvironment, type RunContext, type RunOptions } from "../reconcile/run";
 import { approvalProblem } from "../reconcile/gating";
+import { stackOpenOptions } from "../reconcile/observe";
 import { SingleFlight } from "./single-flight";
 import {
   EnvironmentHeldError,
@@ -93,7 +94,7 @@ export class Engine {
       log: deps.log,
       workspaceDir: (env) => deps.workspaceDir(env.name),
       installDependencies: (projectDir) => run.installDependencies(projectDir),
-      openStack: (_env, projectDir) => run.openStack(projectDir),
+      openStack: (_env, projectDir, options) => run.openStack(projectDir, options),
       acquireLease: (_env, runId) => run.acquireLease(runId),
       writeReport: (report) => deps.writeReport(report),
       gatesAt: (env, commit) => this.gatesAt(env.name, commit),
@@ -466,7 +467,8 @@ export class Engine {
           const projectDir = path.join(dir, env.project);
           assertProgramPaths(dir, this.environment(env.name));
           await check.installDependencies(projectDir);
-          const stack = await check.openStack(this.environment(env.name), projectDir);
+          const target = this.environment(env.name);
+          const stack = await check.openStack(target, projectDir, stackOpenOptions(target, this.now()));
           return (await stack.preview()).changes;
         },
         now: () => this.now(),

@@ -6,6 +6,7 @@ import type { StackPort } from "../adapters/pulumi/port";
 import type { IsDead, Store } from "../adapters/store/port";
 import type { ResolvedConfig, ResolvedEnvironment } from "../config/resolve";
 import type { GateCommand, CommandResult } from "../domain/gates";
+import type { IgnoreChangesSpec } from "../domain/ignore";
 import type { RunReport } from "../domain/model";
 import type { Logger } from "../log";
 
@@ -22,10 +23,15 @@ export interface AuditPort {
 /** The part of the configuration the engine reads. */
 export type EngineConfig = Pick<ResolvedConfig, "environments" | "environmentsDir">;
 
+/** How a run opens its stack: `ignoreChanges` from the drift.ignore rules in force. */
+export interface StackOpenOptions {
+  ignoreChanges?: IgnoreChangesSpec[];
+}
+
 /** The outside world of one run of one environment, with that environment's credentials. */
 export interface RunPorts {
   /** The environment's stack, opened on the program checked out in `projectDir`. */
-  openStack(projectDir: string): Promise<StackPort>;
+  openStack(projectDir: string, options?: StackOpenOptions): Promise<StackPort>;
   /** tidegate's own lease on the environment's stack for one run; undefined when another holds it. */
   acquireLease(runId: string): Lease | undefined;
   /** Installs a Pulumi project's dependencies. */

@@ -11,6 +11,7 @@ import {
   type DaemonConfig,
   DEFAULTS,
   type DriftPolicy,
+  type DriftIgnoreRule,
   EnvironmentFile,
   type EnvironmentSecrets,
   GatesConfig,
@@ -181,7 +182,8 @@ export interface ResolvedEnvironment {
   order: number;
   schedule: Schedule;
   sync: { policy: SyncPolicy };
-  drift: { policy: DriftPolicy };
+  /** ignore: expected drift, from the definition at the config ref (see src/domain/ignore.ts). */
+  drift: { policy: DriftPolicy; ignore: DriftIgnoreRule[] };
   /** Extra non-secret environment variables for the engine. */
   config: Record<string, string>;
   /** The environment's credentials: `update` is `read` when the file names none. */
@@ -453,7 +455,7 @@ export function resolveEnvironment(
       drift: raw.schedule?.drift ?? defaults.schedule.drift,
     },
     sync: { policy: syncPolicy },
-    drift: { policy: raw.drift?.policy ?? defaults.driftPolicy },
+    drift: { policy: raw.drift?.policy ?? defaults.driftPolicy, ignore: [...(raw.drift?.ignore ?? [])] },
     config: { ...raw.config },
     credentials: {
       read: credentialSources(raw.credentials?.read),

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { z } from "zod";
 
 import { DURATION_FORMS, parseDuration } from "../gates/duration";
+import { propertyGlobProblem } from "../domain/ignore";
 import { showValue } from "./errors";
 import {
   branchNameProblem,
@@ -112,6 +113,53 @@ export const DriftPolicy = z.enum(["report", "remediate"]).meta({
   description: "report: only report drift; remediate: run an update that puts the deployed state back.",
 });
 export type DriftPolicy = z.infer<typeof DriftPolicy>;
+
+const nonEmpty = (what: string) => checkedString((v) => (v.trim() === "" ? "is empty" : undefined), what);
+
+/** One drift.ignore rule: drift an environment expects, with why (see src/domain/ignore.ts). */
+export const DriftIgnoreRule = z
+  .strictObject({
+    resource: z
+      .strictObject({
+        type: nonEmpty('a glob on the resource type, like "aws:s3/bucket:Bucket" or "aws:*"')
+          .optional()
+          .meta({ description: "Glob (`*`, `?`) on the resource's type." }),
+        name: nonEmpty('a glob on the resource name, like "artifacts" or "app-*"')
+          .optional()
+          .meta({ description: "Glob (`*`, `?`) on the resource's name (the last part of its URN)." }),
+      })
+      .check((ctx) => {
+        if (ctx.value.type !== undefined || ctx.value.name !== undefined) return;
+        ctx.issues.push({
+          code: "custom",
+          input: ctx.value,
+          message: "names no resource",
+          params: { expected: "type, name or both" },
+        });
+      })
+      .meta({ description: "Which resources: a type glob, a name glob, or both." }),
+    property: checkedString(
+      propertyGlobProblem,
+      'a property path like "tags.team", "tags.*" or "spec.replicas" (`*` is any one key)',
+    ).meta({ description: "The property path the rule covers, and everything below it." }),
+    reason: nonEmpty("why this drift is expected").meta({
+      description: "Why this drift is expected; shown wherever it is.",
+    }),
+    owner: nonEmpty("who answers for the rule").optional().meta({ description: "Who answers for the rule." }),
+    expires: checkedString(
+      (v) =>
+        /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`))
+          ? undefined
+          : "is not a date",
+      'a date like "2026-12-31"',
+    )
+      .optional()
+      .meta({
+        description: "YYYY-MM-DD: the rule applies through that day (UTC); after it, the drift counts again.",
+      }),
+  })
+  .meta({ description: "Drift to expect: shown as ignored, not Drifted, never reverted by remediate." });
+export type DriftIgnoreRule = z.infer<typeof DriftIgnoreRule>;
 
 export const SandboxMode = z.enum(["auto", "bubblewrap", "off"]).meta({
   description:
@@ -1055,9 +1103,16 @@ export const EnvironmentFile = z
       description: "How pending changes are applied; default: defaults.syncPolicy in tidegate.yaml.",
     }),
     drift: z
-      .strictObject({ policy: DriftPolicy })
+      .strictObject({
+        policy: DriftPolicy.optional(),
+        ignore: z.array(DriftIgnoreRule).optional().meta({
+          description: "Expected drift (read at the config ref only, so a branch cannot hide its own drift).",
+        }),
+      })
       .optional()
-      .meta({ description: "What to do about drift; default: defaults.driftPolicy in tidegate.yaml." }),
+      .meta({
+        description: "What to do about drift; default policy: defaults.driftPolicy in tidegate.yaml.",
+      }),
     config: z
       .record(
         checkedString(

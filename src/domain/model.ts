@@ -1,5 +1,6 @@
 import type { CommandResult, GateVerdict, PolicyViolation } from "./gates";
 import type { ChangeSet } from "./changes";
+import type { ExpiredRule, IgnoredProperty } from "./ignore";
 
 /** The status of an environment, as `tidegate status` shows it. */
 export type EnvironmentStatus =
@@ -71,6 +72,8 @@ export interface RunReport {
   deployed?: { commit?: string };
   pending?: ChangeSet;
   drift?: ChangeSet;
+  /** Drift the environment's drift.ignore rules expect (left out of `drift`), and rules that expired. */
+  ignoredDrift?: { properties: IgnoredProperty[]; expiredRules: ExpiredRule[] };
   sync?: {
     applied: boolean;
     summary?: Record<string, number>;

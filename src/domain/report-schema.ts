@@ -56,6 +56,36 @@ export const PropertyChangeSchema = z
   })
   .meta({ id: "PropertyChange", description: "One leaf property that differs." });
 
+const RuleRefShape = {
+  rule: z.int().min(0).describe("Its place (from 0) in the environment's drift.ignore list."),
+  reason: z.string().describe("Why this drift is expected."),
+  owner: z.string().optional().describe("Who answers for the rule."),
+  expires: z.string().optional().describe("YYYY-MM-DD: the rule applies through that day (UTC)."),
+};
+
+export const IgnoredDriftSchema = z
+  .object({
+    properties: z
+      .array(
+        PropertyChangeSchema.extend({
+          urn: z.string(),
+          type: z.string(),
+          name: z.string(),
+          ignoredBy: z.object(RuleRefShape).describe("The rule that covers it."),
+        }),
+      )
+      .describe("Drifted properties a rule in force covers: shown, not counted as drift, never reverted."),
+    expiredRules: z
+      .array(
+        z.object({
+          ...RuleRefShape,
+          covers: z.int().min(0).describe("Drifted properties it would cover: they count as drift again."),
+        }),
+      )
+      .describe("Rules past their expires date: they no longer apply."),
+  })
+  .meta({ id: "IgnoredDrift", description: "Expected drift, declared in drift.ignore." });
+
 export const ResourceChangeSchema = z
   .object({
     urn: z.string().describe("Pulumi URN of the resource."),
@@ -166,6 +196,7 @@ export const RunReportSchema = z
     drift: ChangeSetSchema.optional().describe(
       "Drift (live ≠ deployed), from a refresh preview; absent when the check did not get that far.",
     ),
+    ignoredDrift: IgnoredDriftSchema.optional(),
     sync: z
       .object({
         applied: z.boolean().describe("Whether an update ran."),

@@ -11,6 +11,8 @@ import type { Logger } from "../log";
 import { gatesInForce, programTree, type GatesInForce, type GatingContext, type GatingGit } from "./gating";
 import type { RunEnvironment, Timed } from "./types";
 import { shortSha } from "../domain/commit";
+import { ignoreChangesSpec, splitDrift, type IgnoreChangesSpec } from "../domain/ignore";
+import type { RunReport } from "../domain/model";
 
 /** The Git operations observing an environment uses (see src/adapters/git/port.ts for the full port). */
 export interface RunGit {
@@ -24,7 +26,13 @@ export interface ObserveContext extends Pick<GatingContext, "gatesAt"> {
   git: RunGit & Pick<GatingGit, "treeHash">;
   workspaceDir(env: RunEnvironment): string;
   installDependencies(projectDir: string): Promise<DependencyResult>;
-  openStack(env: RunEnvironment, projectDir: string): Promise<StackPort>;
+  /** `ignoreChanges`: what the program must leave as it is (drift.ignore rules in force). */
+  openStack(
+    env: RunEnvironment,
+    projectDir: string,
+    options?: { ignoreChanges?: IgnoreChangesSpec[] },
+  ): Promise<StackPort>;
+  now(): Date;
   /** Policy pack folders (repository-relative, in the checkout at `workDir`) → absolute, dependencies installed. */
   preparePolicyPacks(packs: string[], workDir: string): Promise<string[]>;
 }
@@ -47,6 +55,8 @@ export interface ObservedFacts {
   gatesChange?: string[];
   pending?: ChangeSet;
   drift?: ChangeSet;
+  /** Drift the drift.ignore rules took out of `drift`, and the rules that expired; absent without rules. */
+  ignoredDrift?: RunReport["ignoredDrift"];
   /** Policy pack findings on the pending preview (set whenever it ran). */
   policy?: PolicyViolation[];
 }
@@ -126,7 +136,7 @@ async function look(
   const deps = await timed("install", () => ctx.installDependencies(projectDir));
   facts.dependencies = { key: deps.key, installed: deps.installed };
   log.debug(facts.dependencies, "dependencies ready");
-  const stack = await timed("stack", () => ctx.openStack(env, projectDir));
+  const stack = await timed("stack", () => ctx.openStack(env, projectDir, stackOpenOptions(env, ctx.now())));
   // First, and alone: the Pulumi CLI writes a new salt into a stack settings file that lacks one,
   // so no other CLI call may load the stack before the deployed salt is pinned there.
   await timed("salt", () => stack.verifySecrets());
@@ -139,7 +149,11 @@ async function look(
       `an interrupted update left ${interrupted.length} pending operation(s) (${list}); confirm them in the cloud, then run \`tidegate recover ${env.name}\``,
     );
   }
-  const previewDrift = async () => (await timed("drift", () => stack.previewDrift())).changes;
+  const previewDrift = async () => {
+    const split = expectedDrift(env, (await timed("drift", () => stack.previewDrift())).changes, ctx.now());
+    if (split.ignoredDrift) facts.ignoredDrift = split.ignoredDrift;
+    return split.drift;
+  };
   // The drift preview needs neither the deployed commit nor the gates: it starts now, beside the
   // history read and the gates, and nothing returns or throws before it has ended.
   const driftRun = previewDrift();
@@ -192,6 +206,31 @@ async function look(
       previewOptions,
       stack,
     },
+  };
+}
+
+/** How a run opens the environment's stack: the drift.ignore rules in force as ignoreChanges. */
+export function stackOpenOptions(
+  env: RunEnvironment,
+  now: Date,
+): { ignoreChanges?: IgnoreChangesSpec[] } | undefined {
+  const ignoreChanges = ignoreChangesSpec(env.drift.ignore ?? [], now);
+  return ignoreChanges.length > 0 ? { ignoreChanges } : undefined;
+}
+
+/** Drift less what the environment's drift.ignore rules expect; the rest for the report. */
+export function expectedDrift(
+  env: RunEnvironment,
+  drift: ChangeSet,
+  now: Date,
+): { drift: ChangeSet; ignoredDrift?: RunReport["ignoredDrift"] } {
+  const rules = env.drift.ignore ?? [];
+  if (rules.length === 0) return { drift };
+  const split = splitDrift(drift, rules, now);
+  const said = split.ignored.length > 0 || split.expired.length > 0;
+  return {
+    drift: split.drift,
+    ...(said ? { ignoredDrift: { properties: split.ignored, expiredRules: split.expired } } : {}),
   };
 }
 

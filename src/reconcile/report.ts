@@ -1,3 +1,4 @@
+import { ignoreNote } from "../domain/ignore";
 import { errorLine, errorRecord, type ErrorRecord } from "../domain/errors";
 import type { RunReport, EnvironmentStatus, RunOutcome } from "../domain/model";
 import { observedStatus } from "./classify";
@@ -98,7 +99,10 @@ export function buildReport(run: RunResult, conclusion: Conclusion, meta: Report
       : run.outcome.kind === "applied"
         ? run.outcome.sync
         : { applied: false };
-  const { status, reason } = conclusion;
+  const { status } = conclusion;
+  const ignored = facts.ignoredDrift;
+  const note = ignored ? ignoreNote(ignored.properties, ignored.expiredRules) : undefined;
+  const reason = [conclusion.reason, note].filter(Boolean).join("; ");
   return {
     schemaVersion: 1,
     runId: meta.runId,
@@ -111,6 +115,7 @@ export function buildReport(run: RunResult, conclusion: Conclusion, meta: Report
     deployed: { commit: applied(run) ? facts.head : facts.deployedCommit },
     ...(facts.pending ? { pending: facts.pending } : {}),
     ...(facts.drift ? { drift: facts.drift } : {}),
+    ...(facts.ignoredDrift ? { ignoredDrift: facts.ignoredDrift } : {}),
     ...(sync ? { sync } : {}),
     ...(plan ? { plan: { commit: plan.commit, digest: plan.digest, remediate: plan.remediate } } : {}),
     ...(gates

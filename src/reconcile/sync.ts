@@ -7,7 +7,7 @@ import { windowState } from "../gates/windows";
 import type { Logger } from "../log";
 import type { Judgement } from "./judge";
 import { planOf } from "./judge";
-import { bothEnded, type Observation } from "./observe";
+import { bothEnded, expectedDrift, type Observation } from "./observe";
 import type { RunEnvironment } from "./types";
 import { shortSha } from "../domain/commit";
 
@@ -63,9 +63,12 @@ async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncO
     if (judgement.gates.bound) {
       // Apply exactly what was approved: preview again under the lease; any difference aborts.
       // Both only read: side by side, as when the plan was first observed.
-      const [pending, drift] = (
-        await bothEnded(stack.preview(observation.previewOptions), stack.previewDrift())
-      ).map((result) => result.changes);
+      const [previewed, drifted] = await bothEnded(
+        stack.preview(observation.previewOptions),
+        stack.previewDrift(),
+      );
+      const pending = previewed.changes;
+      const drift = expectedDrift(env, drifted.changes, ctx.now()).drift;
       const digest = planOf(env, head, plan.remediate, pending, drift).digest;
       if (digest !== plan.digest) {
         return {

@@ -1,4 +1,5 @@
 import type { Gates } from "../domain/gates";
+import type { DriftIgnoreRule } from "../domain/ignore";
 import type { RunKind, Timings } from "../domain/model";
 import { inSpan } from "./trace";
 
@@ -10,7 +11,8 @@ export interface RunEnvironment {
   /** Pulumi project folder, relative to the repository root. */
   project: string;
   sync: { policy: "auto" | "gated" };
-  drift: { policy: "report" | "remediate" };
+  /** ignore: expected drift, from the definition at the config ref; absent: none. */
+  drift: { policy: "report" | "remediate"; ignore?: readonly DriftIgnoreRule[] };
   /** The gates of the definition at the config ref; see gatesInForce for the ones that apply. */
   gates: Gates;
 }

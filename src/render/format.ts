@@ -218,6 +218,7 @@ export function formatCheckSummary(report: RunReport): string {
     if (kind === "pending" && changes === undefined && report.drift !== undefined) continue;
     out.push("", ...changeSection(kind, changes));
   }
+  if (report.ignoredDrift) out.push("", ...ignoredDriftLines(report.ignoredDrift));
   const findings = [...checkLines(report.checks), ...policyLines(report.policy)];
   if (findings.length > 0) out.push("", ...findings);
   if (report.sync) out.push("", ...syncLines(report.sync));
@@ -319,6 +320,30 @@ export function displayType(type: string): string {
 function propertyChange(change: PropertyChange): string {
   const replaces = change.replaces ? " (forces replacement)" : "";
   return `${clean(change.path)}: ${formatValue(change.old)} → ${formatValue(change.new)}${replaces}`;
+}
+
+/**
+ * Drift the environment's drift.ignore rules expect, one line per property with the rule's reason,
+ * then the rules that expired: `- artifacts (aws-sdk:Bucket) tags.team: "a" → "b" — ignored: <reason>`.
+ */
+export function ignoredDriftLines(ignored: NonNullable<RunReport["ignoredDrift"]>): string[] {
+  const out = [
+    `Ignored drift (drift.ignore): ${ignored.properties.length === 0 ? "none" : ignored.properties.length}`,
+  ];
+  for (const p of ignored.properties) {
+    const by = p.ignoredBy;
+    const owner = by.owner ? `, owner ${clean(by.owner)}` : "";
+    const until = by.expires ? `, until ${clean(by.expires)}` : "";
+    out.push(
+      `  - ${clean(p.name)} (${displayType(p.type)}) ${propertyChange(p)} — ignored by rule ${by.rule}: ${clean(by.reason)}${owner}${until}`,
+    );
+  }
+  for (const r of ignored.expiredRules) {
+    out.push(
+      `  ⚠ rule ${r.rule} expired ${clean(r.expires ?? "")} (${clean(r.reason)}): no longer applies; ${r.covers} drifted ${r.covers === 1 ? "property" : "properties"} it covered count as drift`,
+    );
+  }
+  return out;
 }
 
 /** Compact values: strings quoted, objects as JSON (shortened), the model's markers as they are. */

@@ -40,6 +40,7 @@ export function renderMarkdown(report: RunReport): string {
     gatesChangeSection(report),
     changeSection("pending", report.pending),
     changeSection("drift", report.drift),
+    ignoredSection(report.ignoredDrift),
     policySection(report.policy),
     checksSection(report),
     syncSection(report),
@@ -78,6 +79,35 @@ function changeSection(kind: ChangeSet["kind"], changes: ChangeSet | undefined):
   if (changes.resources.length === 0) return `${title}\n\n${section.empty}`;
   const blocks = [title, summaryLine(changes)];
   for (const resource of changes.resources) blocks.push(resourceBlock(resource, section.columns));
+  return blocks.join("\n\n");
+}
+
+/** Drift that drift.ignore rules expect, with each rule's reason; then the rules that expired. */
+function ignoredSection(ignored: RunReport["ignoredDrift"]): string {
+  if (!ignored) return "";
+  const blocks = ["## Ignored drift (drift.ignore)"];
+  if (ignored.properties.length > 0) {
+    const columns = ["resource", "property", "deployed", "live", "rule", "reason", "owner", "expires"];
+    const rows = ignored.properties.map((p) =>
+      tableRow([
+        p.name,
+        p.path,
+        value(p.old),
+        value(p.new),
+        String(p.ignoredBy.rule),
+        p.ignoredBy.reason,
+        p.ignoredBy.owner ?? "",
+        p.ignoredBy.expires ?? "",
+      ]),
+    );
+    blocks.push([tableRow(columns), tableRow(columns.map(() => "---")), ...rows].join("\n"));
+  } else blocks.push("Nothing ignored.");
+  for (const r of ignored.expiredRules) {
+    const n = `${r.covers} drifted ${r.covers === 1 ? "property" : "properties"}`;
+    blocks.push(
+      `> ⚠ Rule ${r.rule} (${inline(r.reason)}) expired ${inline(r.expires ?? "")}: it no longer applies; ${n} it covered count as drift.`,
+    );
+  }
   return blocks.join("\n\n");
 }
 

@@ -9,6 +9,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { PolicyViolation } from "../../domain/gates";
+import type { IgnoreChangesSpec } from "../../domain/ignore";
+import { ignoreChangesEnv } from "./ignore-changes";
 import { enginePath, type PulumiToolchain } from "./toolchain";
 import { withPulumiTracing } from "../telemetry/pulumi";
 import { inheritedEnv } from "../targets/process-env";
@@ -59,6 +61,8 @@ export interface StackOptions {
   timeouts?: PulumiTimeouts;
   /** The collector previews and updates send Pulumi's own spans to (telemetry.traces). */
   otelTraces?: string;
+  /** What the program leaves as it is (drift.ignore rules in force), as Pulumi ignoreChanges. */
+  ignoreChanges?: IgnoreChangesSpec[];
 }
 
 /** The deadlines when tidegate.yaml sets none (see config/schema.ts). */
@@ -502,6 +506,7 @@ function engineEnv(options: StackOptions, env: Record<string, string>): Record<s
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
     ...(options.pulumiHome ? { PULUMI_HOME: options.pulumiHome } : {}),
+    ...ignoreChangesEnv(options.ignoreChanges, env.NODE_OPTIONS),
   };
 }
 

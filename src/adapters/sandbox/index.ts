@@ -59,6 +59,9 @@ const ENGINE_ENV = [
   "PULUMI_DEBUG_COMMANDS",
   // The run's span, parent of Pulumi's own (--otel-traces): ids only.
   "TRACEPARENT",
+  // drift.ignore rules as ignoreChanges, and the Node.js hook that applies them (pulumi/ignore-changes.ts).
+  "TIDEGATE_IGNORE_CHANGES",
+  "NODE_OPTIONS",
 ];
 
 /** The host's network settings (trusted CAs, proxies, locale): shared by every environment, no secret of one. */

@@ -55,9 +55,11 @@ const bucketProvider: pulumi.dynamic.ResourceProvider<BucketState, BucketState> 
     await putTags(inputs.bucketName, inputs.tags ?? {});
     return { id: inputs.bucketName, outs: { bucketName: inputs.bucketName, tags: inputs.tags ?? {} } };
   },
+  // The live values are the inputs too, as a real provider's read gives them: a refresh then keeps
+  // a property the program's ignoreChanges names (tidegate's drift.ignore) at its live value.
   async read(id) {
     const live = await readBucket(id);
-    return live ? { id, props: live } : {};
+    return live ? { id, props: live, inputs: live } : {};
   },
   async diff(_id, olds, news) {
     const replaces = olds.bucketName !== news.bucketName ? ["bucketName"] : [];

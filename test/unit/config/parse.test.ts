@@ -448,3 +448,57 @@ describe("parseTidegateFile", () => {
     ]);
   });
 });
+
+describe("drift.ignore rules", () => {
+  const TEST = "environments/test.yaml";
+  const rules = (...lines: string[]) =>
+    parseEnvironmentFile(TEST, yaml("name: test", "order: 1", "drift:", "  ignore:", ...lines));
+
+  it("takes a rule as written; the policy may be left to the defaults", () => {
+    const parsed = rules(
+      "    - resource: { type: 'aws:s3/*', name: artifacts }",
+      "      property: tags.team",
+      "      reason: the cost tool re-tags team",
+      "      owner: finops",
+      '      expires: "2026-12-31"',
+    );
+    expect(parsed.issues).toEqual([]);
+    expect(parsed.value?.drift).toEqual({
+      ignore: [
+        {
+          resource: { type: "aws:s3/*", name: "artifacts" },
+          property: "tags.team",
+          reason: "the cost tool re-tags team",
+          owner: "finops",
+          expires: "2026-12-31",
+        },
+      ],
+    });
+  });
+
+  it("names the file, the field and what was expected for each bad rule", () => {
+    const parsed = rules("    - resource: {}", "      property: tags[team", "      expires: next week");
+    expect(parsed.value).toBeUndefined();
+    expect(parsed.issues).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          file: TEST,
+          path: "drift.ignore[0].resource",
+          expected: "type, name or both",
+        }),
+        expect.objectContaining({
+          file: TEST,
+          path: "drift.ignore[0].property",
+          expected: expect.stringMatching(/property path like "tags.team"/),
+        }),
+        expect.objectContaining({
+          file: TEST,
+          path: "drift.ignore[0].expires",
+          message: '"next week" is not a date',
+          expected: 'a date like "2026-12-31"',
+        }),
+        expect.objectContaining({ file: TEST, path: "drift.ignore[0].reason" }),
+      ]),
+    );
+  });
+});

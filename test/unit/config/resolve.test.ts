@@ -175,7 +175,7 @@ describe("resolveEnvironment", () => {
       order: 2,
       schedule: { poll: "*/1 * * * *", drift: "*/15 * * * *" },
       sync: { policy: "gated" },
-      drift: { policy: "report" },
+      drift: { policy: "report", ignore: [] },
       config: {},
       credentials: { read: {}, update: {} },
       install: { scripts: false },
@@ -213,7 +213,7 @@ describe("resolveEnvironment", () => {
       project: "stacks/aws",
       schedule: { poll: "*/5 * * * *", drift: "*/15 * * * *" },
       sync: { policy: "auto" },
-      drift: { policy: "remediate" },
+      drift: { policy: "remediate", ignore: [] },
       config: { AWS_REGION: "eu-west-1" },
     });
   });

@@ -98,6 +98,7 @@ describe("RunReportSchema", () => {
       "CommitInfo",
       "CountedApproval",
       "GateVerdict",
+      "IgnoredDrift",
       "PolicyViolation",
       "PropertyChange",
       "ResourceChange",
