@@ -157,6 +157,10 @@ export interface DaemonSettings {
   retryInitialMs: number;
   retryMaxMs: number;
   stallAfter: number;
+  /** How long a replica's ownership of an environment lasts without a heartbeat. */
+  ownershipTtlMs: number;
+  /** How often a replica renews, counts the others and rebalances. */
+  heartbeatMs: number;
 }
 
 export interface ResolvedEnvironment {
@@ -345,11 +349,17 @@ function withSlash(url: string): string {
 
 /** daemon with the defaults filled in. */
 export function resolveDaemon(raw: DaemonConfig = {}): DaemonSettings {
-  const { retryInitial, retryMax, stallAfter } = DEFAULTS.daemon;
+  const { retryInitial, retryMax, stallAfter, ownershipTtl, heartbeat } = DEFAULTS.daemon;
   return {
     retryInitialMs: duration(raw.retry?.initial ?? retryInitial, "tidegate.yaml", "daemon.retry.initial"),
     retryMaxMs: duration(raw.retry?.max ?? retryMax, "tidegate.yaml", "daemon.retry.max"),
     stallAfter: raw.stallAfter ?? stallAfter,
+    ownershipTtlMs: duration(
+      raw.replicas?.ownershipTtl ?? ownershipTtl,
+      "tidegate.yaml",
+      "daemon.replicas.ownershipTtl",
+    ),
+    heartbeatMs: duration(raw.replicas?.heartbeat ?? heartbeat, "tidegate.yaml", "daemon.replicas.heartbeat"),
   };
 }
 
