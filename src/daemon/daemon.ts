@@ -126,7 +126,12 @@ export class Daemon {
             log.info({ replica: options.replica?.me, environments: envs }, "environments taken over");
             if (!this.started) return;
             for (const key of envs)
-              void this.queue.add({ key, kind: "check", priority: "schedule", reason: "ownership taken over" });
+              void this.queue.add({
+                key,
+                kind: "check",
+                priority: "schedule",
+                reason: "ownership taken over",
+              });
           },
           onLost: (envs) =>
             log.info({ replica: options.replica?.me, environments: envs }, "environments handed over"),

@@ -179,7 +179,8 @@ export class Ownership {
     }
 
     for (const lease of replicaLeases)
-      if (nowMs - Date.parse(lease.expiresAt) > FORGET_REPLICA_MS) await store.release(lease.key, lease.owner);
+      if (nowMs - Date.parse(lease.expiresAt) > FORGET_REPLICA_MS)
+        await store.release(lease.key, lease.owner);
 
     if (lost.length > 0) this.options.onLost?.(lost);
     if (gained.length > 0) this.options.onGained?.(gained);

@@ -61,7 +61,13 @@ describe("resolveSettings", () => {
         syncPolicy: "gated",
         driftPolicy: "report",
       },
-      daemon: { retryInitialMs: 30_000, retryMaxMs: 3_600_000, stallAfter: 5 },
+      daemon: {
+        retryInitialMs: 30_000,
+        retryMaxMs: 3_600_000,
+        stallAfter: 5,
+        ownershipTtlMs: 30_000,
+        heartbeatMs: 5_000,
+      },
       server: { host: "127.0.0.1", port: 7420, anonymousRead: false },
       telemetry: { metrics: { requireToken: false }, traces: {} },
       webhooks: {},
@@ -80,7 +86,11 @@ describe("resolveSettings", () => {
         environmentsDir: "./deploy/envs/",
         configRef: "release/config",
         defaults: { schedule: { drift: "0 * * * *" }, syncPolicy: "auto", driftPolicy: "remediate" },
-        daemon: { retry: { initial: "10s", max: "5m" }, stallAfter: 3 },
+        daemon: {
+          retry: { initial: "10s", max: "5m" },
+          stallAfter: 3,
+          replicas: { ownershipTtl: "12s", heartbeat: "2s" },
+        },
         server: {
           listen: "[::]:8443",
           tls: { cert: "tls/cert.pem", key: "/etc/tls/key.pem" },
@@ -104,7 +114,13 @@ describe("resolveSettings", () => {
         syncPolicy: "auto",
         driftPolicy: "remediate",
       },
-      daemon: { retryInitialMs: 10_000, retryMaxMs: 300_000, stallAfter: 3 },
+      daemon: {
+        retryInitialMs: 10_000,
+        retryMaxMs: 300_000,
+        stallAfter: 3,
+        ownershipTtlMs: 12_000,
+        heartbeatMs: 2_000,
+      },
       server: {
         host: "::",
         port: 8443,
