@@ -1,4 +1,5 @@
 import type { IsDead, Lease, LeaseStore, OwnerId } from "../adapters/store/port";
+import { OWNER_LEASE_PREFIX as OWNER_PREFIX, REPLICA_LEASE_PREFIX as REPLICA_PREFIX } from "../app/replicas";
 
 // Several `tidegate run` processes (replicas) on one store share the environments. A replica says it
 // is alive by holding the lease `replica:<id>`, and owns environment E by holding `owner:E`; both are
@@ -7,9 +8,6 @@ import type { IsDead, Lease, LeaseStore, OwnerId } from "../adapters/store/port"
 // work. A replica that dies leaves its leases to expire (at once on its own host: its pid is gone); one
 // that stops releases them. The per-run environment lease stays the guard against two writers:
 // ownership only spreads the work.
-
-export const REPLICA_PREFIX = "replica:";
-export const OWNER_PREFIX = "owner:";
 
 /** What one replica sees at a heartbeat. */
 export interface OwnershipView {

@@ -31,6 +31,8 @@ let remote: GitRemoteFixture;
 let configPath: string;
 let store: Store;
 const replicas: TidegateProcess[] = [];
+/** The replicas' own pids (tsx's wrapper does not pass a SIGKILL on): killed after, whatever happened. */
+const replicaPids = new Set<number>();
 
 beforeAll(async () => {
   remote = await createGitRemote();
@@ -83,6 +85,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const pid of replicaPids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone already
+    }
+  }
   for (const replica of replicas) await killTidegate(replica);
   await store?.close();
   remote?.cleanup();
@@ -108,7 +117,9 @@ async function spreadOver(among: string[]): Promise<Map<string, string> | undefi
 
 /** The replicas the store lists alive, by owner id. */
 async function liveReplicas(): Promise<string[]> {
-  return live(await store.leases("replica:")).map((l) => l.owner);
+  const ids = live(await store.leases("replica:")).map((l) => l.owner);
+  for (const id of ids) replicaPids.add(pidOf(id));
+  return ids;
 }
 
 /** Runs of each environment never overlap, whoever ran them; returns each environment's run owners' pids. */
@@ -156,7 +167,7 @@ describe("replicas sharing the environments of one store", () => {
         return statuses.length === ENVS.length && open.length === 0 ? true : undefined;
       },
     );
-    expect((await store.statuses()).map((s) => s.status)).toEqual(ENVS.map(() => "AwaitingApproval"));
+    expect((await store.statuses()).map((s) => s.status)).toEqual(ENVS.map(() => "Synced"));
     // Each replica id names the process: a replica's runs are its own.
     const pids = new Set(ids.map(pidOf));
     for (const [env, runPids] of await runsByEnvironment()) {
@@ -227,5 +238,12 @@ describe("replicas sharing the environments of one store", () => {
     expect(Date.now() - termAt).toBeLessThan(TTL_MS);
     expect(await liveReplicas()).toEqual([last]);
     await runsByEnvironment();
+
+    // The last one stops cleanly too, and leaves no lease behind.
+    const lastProcess = replicas.find((r) => r.stderr().includes(last));
+    process.kill(pidOf(last), "SIGTERM");
+    expect(await lastProcess?.exit).toEqual({ code: 0, signal: null });
+    expect(await store.leases("owner:")).toEqual([]);
+    expect((await store.leases("replica:")).map((l) => l.owner)).toEqual([victim]);
   }, 290_000);
 });
