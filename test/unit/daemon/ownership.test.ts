@@ -130,6 +130,16 @@ describe("Ownership over a shared store", () => {
     };
   }
 
+  /** Two replicas, "a" first, after enough heartbeats to share the environments evenly. */
+  async function balancedPair(c: ReturnType<typeof cluster>): Promise<[Ownership, Ownership]> {
+    const a = c.replica("a");
+    const b = c.replica("b");
+    await a.tick();
+    await b.tick();
+    await c.beat([a, b], 3);
+    return [a, b];
+  }
+
   const owners = async (store: Store) =>
     Object.fromEntries((await store.leases("owner:")).map((l) => [l.key.slice("owner:".length), l.owner]));
 
@@ -175,11 +185,7 @@ describe("Ownership over a shared store", () => {
 
   it("takes over a silent replica's environments once its leases expire, not before", async () => {
     const c = cluster();
-    const a = c.replica("a");
-    const b = c.replica("b");
-    await a.tick();
-    await b.tick();
-    await c.beat([a, b], 3);
+    const [a, b] = await balancedPair(c);
     const hadA = a.mine();
     expect(hadA).toHaveLength(2);
 
@@ -193,11 +199,7 @@ describe("Ownership over a shared store", () => {
 
   it("takes over at once from a replica known dead (its pid is gone on this host)", async () => {
     const c = cluster();
-    const a = c.replica("a");
-    const b = c.replica("b");
-    await a.tick();
-    await b.tick();
-    await c.beat([a, b], 3);
+    const [, b] = await balancedPair(c);
     c.dead.add("a");
     await c.beat([b]);
     expect(b.mine()).toEqual(ENVS);
@@ -205,11 +207,7 @@ describe("Ownership over a shared store", () => {
 
   it("a stopped replica releases everything at once; the other takes it at its next heartbeat", async () => {
     const c = cluster();
-    const a = c.replica("a");
-    const b = c.replica("b");
-    await a.tick();
-    await b.tick();
-    await c.beat([a, b], 3);
+    const [a, b] = await balancedPair(c);
     await a.stop();
     expect(a.mine()).toEqual([]);
     expect(Object.values(await owners(c.store))).not.toContain("a");
