@@ -23,11 +23,12 @@ import { scheduleEnvironments } from "./schedules";
 import { Scheduler } from "./scheduler";
 
 /** What the daemon needs of the engine: its environments, and the runs it asks for. */
-export type DaemonEngine = Pick<Engine, "environments" | "poll" | "check"> & {
-  readonly store: Pick<Store, "status" | "setStatus" | "runs">;
-  readonly git: Pick<GitPort, "heads">;
-  readonly audit: Pick<AuditPort, "append">;
-};
+export type DaemonEngine = Pick<Engine, "environments" | "poll" | "check"> &
+  Partial<Pick<Engine, "recoverInterruptedRuns">> & {
+    readonly store: Pick<Store, "status" | "setStatus" | "runs">;
+    readonly git: Pick<GitPort, "heads">;
+    readonly audit: Pick<AuditPort, "append">;
+  };
 
 /** daemon in tidegate.yaml, and where the environment definitions live. */
 export type DaemonRetry = Pick<DaemonSettings, "retryInitialMs" | "retryMaxMs" | "stallAfter"> & {
@@ -124,14 +125,7 @@ export class Daemon {
           // Taken over after the startup: whoever had it may have left it mid-way, so look now.
           onGained: (envs) => {
             log.info({ replica: options.replica?.me, environments: envs }, "environments taken over");
-            if (!this.started) return;
-            for (const key of envs)
-              void this.queue.add({
-                key,
-                kind: "check",
-                priority: "schedule",
-                reason: "ownership taken over",
-              });
+            if (this.started) void this.takeOver(envs);
           },
           onLost: (envs) =>
             log.info({ replica: options.replica?.me, environments: envs }, "environments handed over"),
@@ -215,6 +209,15 @@ export class Daemon {
   /** Environments being checked now. */
   running(): string[] {
     return this.queue.inFlight();
+  }
+
+  /** A dead replica's unfinished runs are marked interrupted first; then each environment is looked at. */
+  private async takeOver(environments: string[]): Promise<void> {
+    await this.options.engine
+      .recoverInterruptedRuns?.()
+      .catch((err: unknown) => this.options.log.warn({ err }, "cannot mark interrupted runs"));
+    for (const key of environments)
+      void this.queue.add({ key, kind: "check", priority: "schedule", reason: "ownership taken over" });
   }
 
   /** Whether this process looks at the environment: always, unless replicas share the environments. */
