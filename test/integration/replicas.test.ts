@@ -9,6 +9,7 @@ import { parseOwnerId } from "../../src/domain/owner";
 import { DEPENDENCY_CACHE, YEARLY } from "../helpers/engine";
 import { writeTidegateConfig } from "../helpers/example";
 import { createGitRemote, type GitRemoteFixture } from "../helpers/git";
+import { startedBy } from "../helpers/processes";
 import { eventually, killTidegate, startTidegate, type TidegateProcess } from "../helpers/process";
 
 // Three `tidegate run` processes on one store share four environments: each environment is owned by
@@ -31,8 +32,6 @@ let remote: GitRemoteFixture;
 let configPath: string;
 let store: Store;
 const replicas: TidegateProcess[] = [];
-/** The replicas' own pids (tsx's wrapper does not pass a SIGKILL on): killed after, whatever happened. */
-const replicaPids = new Set<number>();
 
 beforeAll(async () => {
   remote = await createGitRemote();
@@ -85,9 +84,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const pid of replicaPids) {
+  // The replicas themselves (tsx's wrapper does not pass a SIGKILL on), whatever happened.
+  for (const leftover of remote ? startedBy(undefined, remote.root) : []) {
     try {
-      process.kill(pid, "SIGKILL");
+      process.kill(leftover.pid, "SIGKILL");
     } catch {
       // gone already
     }
@@ -103,10 +103,12 @@ const start = (): TidegateProcess => {
   return replica;
 };
 const logs = () => replicas.map((r, i) => `--- replica ${i}:\n${r.stderr().slice(-3000)}`).join("\n");
-const live = (leases: Lease[]) => leases.filter((l) => Date.parse(l.expiresAt) > Date.now());
+const pidOf = (owner: string) => parseOwnerId(owner)?.pid ?? -1;
+// Current, and held by a process still alive (as a replica on this host judges it).
+const live = (leases: Lease[]) =>
+  leases.filter((l) => Date.parse(l.expiresAt) > Date.now() && isProcessAlive(pidOf(l.owner)));
 const owners = async () =>
   new Map(live(await store.leases("owner:")).map((l) => [l.key.slice("owner:".length), l.owner]));
-const pidOf = (owner: string) => parseOwnerId(owner)?.pid ?? -1;
 
 /** Every environment owned by one of `among`, and every one of those owning at least one. */
 async function spreadOver(among: string[]): Promise<Map<string, string> | undefined> {
@@ -117,9 +119,7 @@ async function spreadOver(among: string[]): Promise<Map<string, string> | undefi
 
 /** The replicas the store lists alive, by owner id. */
 async function liveReplicas(): Promise<string[]> {
-  const ids = live(await store.leases("replica:")).map((l) => l.owner);
-  for (const id of ids) replicaPids.add(pidOf(id));
-  return ids;
+  return live(await store.leases("replica:")).map((l) => l.owner);
 }
 
 /** Runs of each environment never overlap, whoever ran them; returns each environment's run owners' pids. */
