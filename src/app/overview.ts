@@ -2,6 +2,7 @@ import type { GateVerdict } from "../domain/gates";
 import type { CommitInfo } from "../domain/model";
 import type { StatusRow } from "../render/format";
 import { history, type HistoryEntry, type ReadPorts, status } from "./read";
+import { replicasView } from "./replicas";
 
 // What a page or a script needs to see every environment at once: its status row, since when it has
 // been in that status, the head commit it wants to deploy, the plan's digest and the gates' verdicts.
@@ -18,11 +19,17 @@ export interface EnvironmentOverview extends StatusRow {
   /** The plan the gates judged at the latest check. */
   plan?: { commit: string; digest: string; remediate: boolean };
   gates: GateVerdict[];
+  /** The replica (`tidegate run` process) that owns the environment now, when replicas share them. */
+  owner?: string;
 }
 
 /** Every configured environment, in promotion order, with since when it is in its status. */
 export async function environmentsOverview(read: ReadPorts): Promise<EnvironmentOverview[]> {
   const rows = await status(read);
+  const leases = read.store?.leases?.bind(read.store);
+  const { owners } = leases
+    ? await replicasView({ leases }, new Date())
+    : { owners: new Map<string, string>() };
   const out: EnvironmentOverview[] = [];
   for (const row of rows) {
     // The row already says whether a run was interrupted; of the report, only its facts are read.
@@ -36,6 +43,7 @@ export async function environmentsOverview(read: ReadPorts): Promise<Environment
       ...(head ? { head } : {}),
       ...(report?.plan ? { plan: report.plan } : {}),
       gates: report?.gates ?? [],
+      ...(owners.has(row.environment) ? { owner: owners.get(row.environment) } : {}),
     });
   }
   return out;

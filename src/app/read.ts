@@ -1,5 +1,5 @@
 import type { AuditEntry, AuditFilter, VerifyResult } from "../adapters/audit";
-import type { ReportStore, RunStore, StatusStore } from "../adapters/store/port";
+import type { LeaseStore, ReportStore, RunStore, StatusStore } from "../adapters/store/port";
 import type { RunReport, ReportSummary, RunRecord } from "../domain/model";
 import type { IsDead } from "../domain/owner";
 import { type StatusRow, statusRows } from "../render/format";
@@ -11,7 +11,7 @@ import { NotFoundError, UnknownEnvironmentError } from "./errors";
 
 export interface ReadPorts {
   /** Undefined when nothing was ever recorded (reading creates no store). */
-  store?: StatusStore & ReportStore & Pick<RunStore, "run" | "runs">;
+  store?: StatusStore & ReportStore & Pick<RunStore, "run" | "runs"> & Partial<Pick<LeaseStore, "leases">>;
   /** The configured environments in promotion order; undefined when they could not be read. */
   environments?: readonly { name: string; branch: string; stack: string }[];
   /** Where the store lives, named when something is not found there. */

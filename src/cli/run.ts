@@ -3,6 +3,7 @@ import * as path from "node:path";
 
 import { Daemon, onShutdown, type StopResult } from "../daemon";
 import { pulumiCancellation } from "../adapters/pulumi/deadline";
+import { ownerDeadness, processOwner } from "../adapters/owner";
 import { prepareExample, type ExampleSetup } from "../compose";
 import { type Command, type CommandArgs, type CommandContext, UsageError } from "./command";
 import {
@@ -93,12 +94,25 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
 
   // The daemon owns the store's runs: one left without an end was cut short by a crash or kill.
   await session.engine.recoverInterruptedRuns();
+  const { ownershipTtlMs, heartbeatMs, ...retry } = session.config.daemon;
   const daemon = new Daemon({
     engine: session.engine,
     log: session.log,
     requests: session.engine.store,
-    retry: { ...session.config.daemon, configRef: session.config.configRef },
+    retry: { ...retry, configRef: session.config.configRef },
     workers: session.config.daemon.concurrency,
+    // Every `run` is a replica: the environments are shared with the others on the same store.
+    ...(flag(args, "once")
+      ? {}
+      : {
+          replica: {
+            store: session.engine.store,
+            me: processOwner(),
+            ttlMs: ownershipTtlMs,
+            heartbeatMs,
+            isDead: ownerDeadness({ ttlMs: ownershipTtlMs }),
+          },
+        }),
     onRun: (item) => {
       session.progress.begin(`checking ${item.key}`, item.kind === "drift" ? "drift" : "check");
       return () => session.progress.end();

@@ -1,8 +1,9 @@
 import type { Command } from "./command";
 import { CONFIG_HELP, CONFIG_OPTIONS, flag, openForReading, withConfigErrors } from "./context";
 import { status } from "../app/read";
+import { replicaLines, replicasView, type ReplicasView } from "../app/replicas";
 import { webhookLines, type WebhookDeliveryStats } from "../app/webhooks";
-import { formatStatusTable, type StatusRow } from "../render/format";
+import { age, formatStatusTable, type StatusRow } from "../render/format";
 
 // `tidegate status`: every environment at a glance, from the store. It runs no Pulumi and polls no
 // branch; the environment definitions are read from the config ref as last fetched (no fetch but the first).
@@ -14,11 +15,13 @@ export const command: Command = {
     "resources have pending changes or drift, and when it was last checked, with the reason on the line",
     "below when there is one (which gate waits or blocks, and why), cut to the table's width; --json and",
     "`tidegate report <env>` have it whole. Environments never checked are Unknown. Reads the store",
-    "only: no Pulumi, no branch polls.",
+    "only: no Pulumi, no branch polls. When several `tidegate run` replicas share the store, it lists",
+    "them under the table: each one's last heartbeat and the environments it owns.",
     "",
     "Options:",
     "  --json              Print { environments: [{ environment, branch, stack, status, reason?,",
-    "                      headCommit?, deployedCommit?, pendingCount, driftCount, lastRunId?, lastRunAt? }] }",
+    "                      headCommit?, deployedCommit?, pendingCount, driftCount, lastRunId?, lastRunAt?, owner? }],",
+    "                      replicas: [{ id, lastHeartbeat, alive, owns }] }",
     ...CONFIG_HELP,
     "",
     "Statuses: Synced, OutOfSync (pending change), Drifted, OutOfSync+Drifted, AwaitingApproval (the",
@@ -34,16 +37,30 @@ export const command: Command = {
       );
       let rows: StatusRow[];
       let webhooks: WebhookDeliveryStats[];
+      let replicas: ReplicasView = { replicas: [], owners: new Map() };
+      const now = new Date();
       try {
         rows = await status(read);
         webhooks = (await read.store?.webhookDeliveries()) ?? [];
+        if (read.store) replicas = await replicasView(read.store, now);
       } finally {
         await read.close();
       }
-      if (flag(args, "json")) context.stdout(`${JSON.stringify({ environments: rows }, null, 2)}\n`);
-      else {
-        const lines = webhookLines(webhooks, new Date());
-        context.stdout(formatStatusTable(rows, new Date()) + lines.map((line) => `${line}\n`).join(""));
+      if (flag(args, "json")) {
+        const environments = rows.map((row) => {
+          const owner = replicas.owners.get(row.environment);
+          return owner === undefined ? row : { ...row, owner };
+        });
+        const list = replicas.replicas.map(({ id, lastHeartbeat, alive, owns }) => ({
+          id,
+          lastHeartbeat,
+          alive,
+          owns,
+        }));
+        context.stdout(`${JSON.stringify({ environments, replicas: list }, null, 2)}\n`);
+      } else {
+        const lines = [...webhookLines(webhooks, now), ...replicaLines(replicas, now, age)];
+        context.stdout(formatStatusTable(rows, now) + lines.map((line) => `${line}\n`).join(""));
       }
       return 0;
     }),

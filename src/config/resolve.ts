@@ -169,6 +169,10 @@ export interface DaemonSettings {
   stallAfter: number;
   /** Environments run at once (daemon.concurrency, 'auto' resolved against this machine). */
   concurrency: number;
+  /** How long a replica's ownership of an environment lasts without a heartbeat. */
+  ownershipTtlMs: number;
+  /** How often a replica renews, counts the others and rebalances. */
+  heartbeatMs: number;
 }
 
 export interface ResolvedEnvironment {
@@ -369,13 +373,19 @@ function withSlash(url: string): string {
 
 /** daemon with the defaults filled in. */
 export function resolveDaemon(raw: DaemonConfig = {}): DaemonSettings {
-  const { retryInitial, retryMax, stallAfter, concurrency } = DEFAULTS.daemon;
+  const { retryInitial, retryMax, stallAfter, concurrency, ownershipTtl, heartbeat } = DEFAULTS.daemon;
   const workers = raw.concurrency ?? concurrency;
   return {
     retryInitialMs: duration(raw.retry?.initial ?? retryInitial, "tidegate.yaml", "daemon.retry.initial"),
     retryMaxMs: duration(raw.retry?.max ?? retryMax, "tidegate.yaml", "daemon.retry.max"),
     stallAfter: raw.stallAfter ?? stallAfter,
     concurrency: workers === "auto" ? autoConcurrency(os.availableParallelism(), os.totalmem()) : workers,
+    ownershipTtlMs: duration(
+      raw.replicas?.ownershipTtl ?? ownershipTtl,
+      "tidegate.yaml",
+      "daemon.replicas.ownershipTtl",
+    ),
+    heartbeatMs: duration(raw.replicas?.heartbeat ?? heartbeat, "tidegate.yaml", "daemon.replicas.heartbeat"),
   };
 }
 

@@ -43,7 +43,14 @@ export const DEFAULTS = {
   passphraseEnv: "PULUMI_CONFIG_PASSPHRASE",
   tokenUsername: "x-access-token",
   gitTimeouts: { connect: "15s", lowSpeed: "60s", lsRemote: "60s", operation: "10m" },
-  daemon: { retryInitial: "30s", retryMax: "1h", stallAfter: 5, concurrency: "auto" as const },
+  daemon: {
+    retryInitial: "30s",
+    retryMax: "1h",
+    stallAfter: 5,
+    concurrency: "auto" as const,
+    ownershipTtl: "30s",
+    heartbeat: "5s",
+  },
   timeouts: { preview: "30m", update: "60m", refresh: "30m", stack: "5m", install: "15m" },
   server: { listen: "127.0.0.1:7420", anonymousRead: false },
   environmentsDir: "environments",
@@ -547,6 +554,36 @@ export const DaemonConfig = z
         description:
           "How many environments `tidegate run` checks or syncs at once (one environment never runs beside itself). 'auto': one per CPU core, at most one per GiB of memory.",
         default: DEFAULTS.daemon.concurrency,
+      }),
+    replicas: z
+      .strictObject({
+        ownershipTtl: PositiveDuration.optional().meta({
+          description:
+            "How long a replica's ownership of an environment lasts without a heartbeat: the longest an environment of a replica that died (on another host) waits before another replica takes it over.",
+          default: DEFAULTS.daemon.ownershipTtl,
+        }),
+        heartbeat: PositiveDuration.optional().meta({
+          description:
+            "How often a replica renews what it owns, sees the other replicas, and takes or hands over environments to even out the work.",
+          default: DEFAULTS.daemon.heartbeat,
+        }),
+      })
+      .check((ctx) => {
+        const ttl = parseDuration(ctx.value.ownershipTtl ?? DEFAULTS.daemon.ownershipTtl);
+        const beat = parseDuration(ctx.value.heartbeat ?? DEFAULTS.daemon.heartbeat);
+        if (ttl === undefined || beat === undefined || beat < ttl) return;
+        ctx.issues.push({
+          code: "custom",
+          input: ctx.value.heartbeat,
+          path: ["heartbeat"],
+          message: `${showValue(ctx.value.heartbeat ?? DEFAULTS.daemon.heartbeat)} is not shorter than ownershipTtl`,
+          params: { expected: "a duration shorter than replicas.ownershipTtl (a few heartbeats per TTL)" },
+        });
+      })
+      .optional()
+      .meta({
+        description:
+          "Several `tidegate run` processes on one store share the environments: each is owned by one live replica at a time, and a replica that stops or dies hands its environments to the others.",
       }),
   })
   .meta({ description: "How `tidegate run` works through the environments." });

@@ -17,19 +17,23 @@ import {
   type WorkRequest,
   WorkQueue,
 } from "./queue";
+import { Ownership, type OwnershipOptions } from "./ownership";
 import { RequestFeed, type RequestSource, type WorkRequest as StoredRequest } from "./requests";
 import { scheduleEnvironments } from "./schedules";
 import { Scheduler } from "./scheduler";
 
 /** What the daemon needs of the engine: its environments, and the runs it asks for. */
-export type DaemonEngine = Pick<Engine, "environments" | "poll" | "check"> & {
-  readonly store: Pick<Store, "status" | "setStatus" | "runs">;
-  readonly git: Pick<GitPort, "heads">;
-  readonly audit: Pick<AuditPort, "append">;
-};
+export type DaemonEngine = Pick<Engine, "environments" | "poll" | "check"> &
+  Partial<Pick<Engine, "recoverInterruptedRuns">> & {
+    readonly store: Pick<Store, "status" | "setStatus" | "runs">;
+    readonly git: Pick<GitPort, "heads">;
+    readonly audit: Pick<AuditPort, "append">;
+  };
 
 /** daemon in tidegate.yaml, and where the environment definitions live. */
-export type DaemonRetry = Omit<DaemonSettings, "concurrency"> & { configRef: string };
+export type DaemonRetry = Pick<DaemonSettings, "retryInitialMs" | "retryMaxMs" | "stallAfter"> & {
+  configRef: string;
+};
 
 const DEFAULT_RETRY: DaemonRetry = {
   retryInitialMs: 30_000,
@@ -59,6 +63,11 @@ export interface DaemonOptions {
   random?: () => number;
   /** For tests: the clock of back-offs and stale marks. */
   now?: () => Date;
+  /**
+   * Share the environments with the other replicas on the store: only the environments this one
+   * owns are looked at. Without it this process looks at every environment.
+   */
+  replica?: Omit<OwnershipOptions, "environments" | "onGained" | "onLost" | "onError">;
 }
 
 const HELD_RETRY_MS = 15_000;
@@ -76,6 +85,8 @@ export class Daemon {
   private readonly scheduler: Scheduler;
   private readonly feed: RequestFeed | undefined;
   private readonly health: Health;
+  private readonly ownership: Ownership | undefined;
+  private started = false;
   private watching = false;
   private stopping: Promise<StopResult> | undefined;
 
@@ -108,7 +119,23 @@ export class Daemon {
         ),
     });
     this.scheduler = new Scheduler(options.random ? { random: options.random } : {});
-    scheduleEnvironments(this.scheduler, engine.environments, (request) => void this.queue.add(request));
+    scheduleEnvironments(this.scheduler, engine.environments, (request) => {
+      if (this.mine(request.key)) void this.queue.add(request);
+    });
+    this.ownership = options.replica
+      ? new Ownership({
+          ...options.replica,
+          environments: engine.environments.map((env) => env.name),
+          // Taken over after the startup: whoever had it may have left it mid-way, so look now.
+          onGained: (envs) => {
+            log.info({ replica: options.replica?.me, environments: envs }, "environments taken over");
+            if (this.started) void this.takeOver(envs);
+          },
+          onLost: (envs) =>
+            log.info({ replica: options.replica?.me, environments: envs }, "environments handed over"),
+          onError: (err) => log.warn({ err }, "replica heartbeat failed; trying again"),
+        })
+      : undefined;
     this.feed = options.requests
       ? new RequestFeed({
           source: options.requests,
@@ -125,8 +152,13 @@ export class Daemon {
    */
   async startup(): Promise<EnvironmentStatus[]> {
     await this.feed?.skipExisting();
-    const runs = this.options.engine.environments.map(
-      (env) => this.queue.add({ key: env.name, kind: "check", priority: "schedule", reason: "startup" }).done,
+    // A replica claims its share first: it looks at what it owns; the others' owners look at theirs.
+    await this.ownership?.start();
+    this.started = true;
+    const runs = this.options.engine.environments.map((env) =>
+      this.mine(env.name)
+        ? this.queue.add({ key: env.name, kind: "check", priority: "schedule", reason: "startup" }).done
+        : Promise.resolve({ status: "held" } as const),
     );
     const results = await Promise.all(runs);
     return Promise.all(
@@ -165,6 +197,10 @@ export class Daemon {
   private async stopOnce(options: { timeoutMs?: number }): Promise<StopResult> {
     this.scheduler.stop();
     await this.feed?.stop();
+    // Handed over at once; a run in flight keeps its environment lease until it ends.
+    await this.ownership
+      ?.stop()
+      .catch((err: unknown) => this.options.log.warn({ err }, "cannot release ownership; it expires"));
     const result = await this.queue.stop(options);
     this.options.log.info({ ...this.stats(), dropped: result.dropped }, "work queue stopped");
     return result;
@@ -179,6 +215,20 @@ export class Daemon {
     return this.queue.inFlight();
   }
 
+  /** A dead replica's unfinished runs are marked interrupted first; then each environment is looked at. */
+  private async takeOver(environments: string[]): Promise<void> {
+    await this.options.engine
+      .recoverInterruptedRuns?.()
+      .catch((err: unknown) => this.options.log.warn({ err }, "cannot mark interrupted runs"));
+    for (const key of environments)
+      void this.queue.add({ key, kind: "check", priority: "schedule", reason: "ownership taken over" });
+  }
+
+  /** Whether this process looks at the environment: always, unless replicas share the environments. */
+  private mine(environment: string): boolean {
+    return this.ownership?.owns(environment) ?? true;
+  }
+
   /**
    * A request for a check or a sync (the API's, the dashboard's) is a full check. Any other request
    * re-judges its environment: in full when it waits on its gates (an approval or a revocation
@@ -188,6 +238,10 @@ export class Daemon {
     const { engine, log } = this.options;
     if (!engine.environments.some((env) => env.name === request.environment)) {
       log.warn({ env: request.environment, seq: request.seq }, "request for an unknown environment ignored");
+      return;
+    }
+    if (!this.mine(request.environment)) {
+      log.debug({ env: request.environment, seq: request.seq }, "request left to the environment's owner");
       return;
     }
     const status = (await engine.store.status(request.environment))?.status;
@@ -211,6 +265,8 @@ export class Daemon {
     const { engine } = this.options;
     const env = engine.environments.find((e) => e.name === item.key);
     if (!env) throw new Error(`unknown environment '${item.key}'`);
+    // Handed over while it waited: the new owner looks at it.
+    if (!this.mine(env.name)) return;
     const person = item.priority === "person";
     if (!person && this.health.heldBack(env.name)) return;
     const configRef = (this.options.retry ?? DEFAULT_RETRY).configRef;

@@ -408,6 +408,13 @@ export function openMemoryStore(
       return held ? copy(held.lease) : undefined;
     },
 
+    async leases(prefix: string) {
+      return [...state.leases.values()]
+        .filter(({ lease }) => lease.key.startsWith(prefix))
+        .map(({ lease }) => copy(lease))
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    },
+
     async addRequest(request: NewWorkRequest) {
       const r = validInput(NewWorkRequestSchema, request, "work request");
       const ms = epochMs(r.at, "at");

@@ -195,6 +195,8 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     ),
     checkResult: db.prepare("SELECT * FROM check_results WHERE environment = ? AND key = ?"),
     lease: db.prepare("SELECT * FROM leases WHERE key = ?"),
+    // substr, not LIKE: a prefix may hold % or _.
+    leases: db.prepare("SELECT * FROM leases WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key"),
     putLease: db.prepare(
       `INSERT INTO leases (key, owner, acquired_at, renewed_at, expires_at, expires_ms)
        VALUES (?, ?, ?, ?, ?, ?)
@@ -466,6 +468,10 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     holder(key: string): Lease | undefined {
       const row = sql.lease.get(key);
       return row ? leaseFromRow(row) : undefined;
+    },
+
+    leases(prefix: string): Lease[] {
+      return sql.leases.all(prefix).map(leaseFromRow);
     },
 
     addRequest(request: NewWorkRequest): number {

@@ -87,6 +87,28 @@ export function coordinationContract(factory: StoreFactory): void {
       expect(await store.acquire("k", B, TTL, at(0, 20), (owner) => owner === A)).toMatchObject({ owner: B });
     });
 
+    it("are listed by key prefix, expired ones too, in key order, across processes", async (ctx) => {
+      const a = await handles.open();
+      const b = await secondHandle(handles, ctx);
+      await a.acquire("owner:stage", A, TTL, at(0));
+      await b.acquire("owner:prod", B, TTL, at(0, 30));
+      await a.acquire("replica:a", A, TTL, at(0));
+      await a.acquire("owner%:x", A, TTL, at(0)); // a LIKE pattern would match this too
+      await b.acquire("owner", B, TTL, at(0)); // shorter than the prefix
+
+      expect(await b.leases("owner:")).toEqual([
+        { key: "owner:prod", owner: B, acquiredAt: at(0, 30), renewedAt: at(0, 30), expiresAt: at(1, 30) },
+        { key: "owner:stage", owner: A, acquiredAt: at(0), renewedAt: at(0), expiresAt: at(1) },
+      ]);
+      expect((await a.leases("owner%")).map((l) => l.key)).toEqual(["owner%:x"]);
+      expect((await a.leases("replica:")).map((l) => l.owner)).toEqual([A]);
+      expect(await a.leases("none:")).toEqual([]);
+      expect((await a.leases("")).length).toBe(5);
+
+      expect(await a.release("owner:stage", A)).toBe(true);
+      expect((await b.leases("owner:")).map((l) => l.key)).toEqual(["owner:prod"]);
+    });
+
     it("refuse bad arguments", async () => {
       const store = await handles.open();
       expect(await storeError(async () => await store.acquire("", A, TTL, at(0)))).toBe("invalid-input");

@@ -301,6 +301,30 @@ describe("parseTidegateFile", () => {
     expect(good.issues).toEqual([]);
   });
 
+  it("wants a replica heartbeat shorter than the ownership TTL", () => {
+    const parsed = parseTidegateFile(
+      "tidegate.yaml",
+      yaml("repository:", "  url: .", "daemon:", "  replicas: { ownershipTtl: 10s, heartbeat: 10s }"),
+    );
+    expect(parsed.issues).toMatchObject([
+      {
+        path: "daemon.replicas.heartbeat",
+        message: '"10s" is not shorter than ownershipTtl',
+        expected: "a duration shorter than replicas.ownershipTtl (a few heartbeats per TTL)",
+      },
+    ]);
+    const defaults = parseTidegateFile(
+      "tidegate.yaml",
+      yaml("repository:", "  url: .", "daemon:", "  replicas: { heartbeat: 31s }"),
+    );
+    expect(defaults.issues.map((i) => i.path)).toEqual(["daemon.replicas.heartbeat"]);
+    const good = parseTidegateFile(
+      "tidegate.yaml",
+      yaml("repository:", "  url: .", "daemon:", "  replicas: { ownershipTtl: 6s, heartbeat: 1s }"),
+    );
+    expect(good.issues).toEqual([]);
+  });
+
   it("wants exactly one passphrase source", () => {
     const both = parseTidegateFile(
       "tidegate.yaml",

@@ -68,6 +68,8 @@ describe("resolveSettings", () => {
         retryMaxMs: 3_600_000,
         stallAfter: 5,
         concurrency: autoConcurrency(os.availableParallelism(), os.totalmem()),
+        ownershipTtlMs: 30_000,
+        heartbeatMs: 5_000,
       },
       server: { host: "127.0.0.1", port: 7420, anonymousRead: false },
       telemetry: { metrics: { requireToken: false }, traces: {} },
@@ -87,7 +89,12 @@ describe("resolveSettings", () => {
         environmentsDir: "./deploy/envs/",
         configRef: "release/config",
         defaults: { schedule: { drift: "0 * * * *" }, syncPolicy: "auto", driftPolicy: "remediate" },
-        daemon: { retry: { initial: "10s", max: "5m" }, stallAfter: 3, concurrency: 4 },
+        daemon: {
+          retry: { initial: "10s", max: "5m" },
+          stallAfter: 3,
+          concurrency: 4,
+          replicas: { ownershipTtl: "12s", heartbeat: "2s" },
+        },
         server: {
           listen: "[::]:8443",
           tls: { cert: "tls/cert.pem", key: "/etc/tls/key.pem" },
@@ -111,7 +118,14 @@ describe("resolveSettings", () => {
         syncPolicy: "auto",
         driftPolicy: "remediate",
       },
-      daemon: { retryInitialMs: 10_000, retryMaxMs: 300_000, stallAfter: 3, concurrency: 4 },
+      daemon: {
+        retryInitialMs: 10_000,
+        retryMaxMs: 300_000,
+        stallAfter: 3,
+        concurrency: 4,
+        ownershipTtlMs: 12_000,
+        heartbeatMs: 2_000,
+      },
       server: {
         host: "::",
         port: 8443,

@@ -1,5 +1,6 @@
 import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { openMemoryStore } from "../../../src/adapters/store/memory";
 import type { ResolvedEnvironment } from "../../../src/config/resolve";
 import { Daemon, type DaemonEngine } from "../../../src/daemon";
 import type { WorkRequest } from "../../../src/daemon/requests";
@@ -133,5 +134,65 @@ describe("Daemon", () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(calls).toEqual(["check prod (startup)"]);
     expect(lines.filter((l) => l.includes("work queue stopped"))).toHaveLength(1);
+  });
+});
+
+describe("Daemon replicas", () => {
+  // Two daemons on one store, sharing one request source, on the real clock (short leases).
+  function pair(names: string[]) {
+    const store = openMemoryStore();
+    const requests = fakeSource();
+    const replica = (me: string) => {
+      const { engine, calls } = fakeEngine(names);
+      // A takeover first marks the runs a dead replica left open.
+      engine.recoverInterruptedRuns = async () => void calls.push("recover interrupted runs");
+      const { log } = logger();
+      const daemon = new Daemon({
+        engine,
+        log,
+        requests: requests.source,
+        requestIntervalMs: 10,
+        replica: { store, me, ttlMs: 60_000, heartbeatMs: 20, isDead: () => false },
+      });
+      daemons.push(daemon);
+      return { daemon, calls };
+    };
+    return { store, requests, a: replica("a"), b: replica("b") };
+  }
+
+  it("looks only at what each replica owns; a request reaches the owner alone; a stop hands over", async () => {
+    const { store, requests, a, b } = pair(["dev", "test", "stage", "prod"]);
+    // The first replica owns everything before its first look.
+    expect(await a.daemon.startup()).toEqual(["Synced", "Synced", "Synced", "Synced"]);
+    expect(a.calls).toHaveLength(4); // the startup checks: the first takeover is no takeover
+    a.daemon.watch();
+    // The second takes what the first hands over, and looks at each as it takes it.
+    await b.daemon.startup();
+    b.daemon.watch();
+    await vi.waitFor(async () => {
+      const owners = (await store.leases("owner:")).map((l) => l.owner);
+      expect(owners.filter((o) => o === "b")).toHaveLength(2);
+      expect(owners.filter((o) => o === "a")).toHaveLength(2);
+    }, WAIT);
+    const ownedByB = (await store.leases("owner:")).filter((l) => l.owner === "b").map((l) => l.key.slice(6));
+    await vi.waitFor(() => expect(b.calls.filter((c) => c.startsWith("check"))).toHaveLength(2), WAIT);
+    expect(b.calls[0]).toBe("recover interrupted runs");
+    expect(b.calls.filter((c) => c.startsWith("check")).sort()).toEqual(
+      ownedByB.map((env) => `check ${env} (ownership taken over)`).sort(),
+    );
+
+    const [env] = ownedByB as [string];
+    requests.add(env, "approved by alice@example.com", "check");
+    await vi.waitFor(() => expect(b.calls).toContain(`check ${env} (approved by alice@example.com)`), WAIT);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(a.calls.filter((c) => c.includes("alice"))).toEqual([]);
+
+    await b.daemon.stop();
+    expect((await store.leases("owner:")).filter((l) => l.owner === "b")).toEqual([]);
+    await vi.waitFor(
+      async () => expect((await store.leases("owner:")).every((l) => l.owner === "a")).toBe(true),
+      WAIT,
+    );
+    await vi.waitFor(() => expect(a.calls).toContain(`check ${env} (ownership taken over)`), WAIT);
   });
 });

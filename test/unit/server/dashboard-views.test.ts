@@ -203,6 +203,17 @@ describe("pipelinePage", () => {
   });
 });
 
+describe("the owning replica", () => {
+  it("is named on the pipeline card and the environment page when replicas share the environments", () => {
+    const prod = prodReport();
+    const owned = overview(prod, { owner: "web-1/4242/99/ab12cd34" });
+    expect(flat(pipelinePage([owned], ctx()))).toContain('data-testid="owner">Owned by web-1 pid 4242<');
+    const page = flat(environmentPage({ overview: owned, report: prod }, ctx()));
+    expect(page).toContain('Owned by replica <code data-testid="owner">web-1 pid 4242</code>');
+    expect(flat(pipelinePage([overview(prod)], ctx()))).not.toContain('data-testid="owner"');
+  });
+});
+
 describe("environmentPage", () => {
   it("shows pending and drift per resource and property, old → new, secrets masked as held", () => {
     const page = envPage(["read"]);

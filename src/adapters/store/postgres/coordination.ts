@@ -78,6 +78,15 @@ export function postgresCoordinationStore(pool: pg.Pool): LeaseStore & RequestSt
       return rows[0] ? leaseFromRow(rows[0]) : undefined;
     },
 
+    async leases(prefix: string): Promise<Lease[]> {
+      // left(), not LIKE: a prefix may hold % or _.
+      const { rows } = await pool.query<Row>(
+        'SELECT * FROM leases WHERE left(key, length($1)) = $1 ORDER BY key COLLATE "C"',
+        [prefix],
+      );
+      return rows.map(leaseFromRow);
+    },
+
     async addRequest(request: NewWorkRequest): Promise<number> {
       const r = validInput(NewWorkRequestSchema, request, "work request");
       // Seqs become visible in the order they are taken: without the lock a writer could commit seq

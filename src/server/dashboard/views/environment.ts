@@ -1,4 +1,5 @@
 import type { EnvironmentOverview } from "../../../app/overview";
+import { replicaName } from "../../../app/replicas";
 import type { RunReport } from "../../../domain/model";
 import { allows } from "../../../domain/token";
 import { staleLine } from "../../../render/format";
@@ -32,6 +33,7 @@ export function environmentPage(view: EnvironmentView, ctx: PageContext): Html {
     ${overview.stale ? html`<p class="warning" data-testid="stale">${staleLine(overview.stale, ctx.now)}</p>` : ""}
     <p class="meta">
       Branch <code>${overview.branch}</code>, stack <code>${overview.stack}</code>.
+      ${overview.owner ? html`Owned by replica <code data-testid="owner">${replicaName(overview.owner)}</code>.` : ""}
       <a href="${envPath(name, "/runs")}">History</a
       >${report ? html` · <a href="${envPath(name, `/runs/${encodeURIComponent(report.runId)}`)}">This report</a>` : ""}
     </p>

@@ -1,4 +1,5 @@
 import type { EnvironmentOverview } from "../../../app/overview";
+import { replicaName } from "../../../app/replicas";
 import type { WebhookDeliveryStats } from "../../../app/webhooks";
 import { shortSha, staleLine } from "../../../render/format";
 import { ago, statusAge, statusClass } from "./ages";
@@ -53,6 +54,7 @@ function card(env: EnvironmentOverview, now: Date): Html {
       ${env.lastRunAt === undefined ? "never" : html`<time datetime="${env.lastRunAt}" title="${env.lastRunAt}">${ago(env.lastRunAt, now)}</time>`}
     </p>
     ${gateList(env.gates)}
+    ${env.owner ? html`<p class="owner" data-testid="owner">Owned by ${replicaName(env.owner)}</p>` : ""}
   </li>`;
 }
 
