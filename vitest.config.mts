@@ -1,9 +1,26 @@
 import { defineConfig } from "vitest/config";
 
-// Four projects: unit tests are pure and fast; contract tests run one suite per port against every
-// implementation (the store: memory and a real SQLite file); integration tests run the real Pulumi
-// engine, real Git repositories and a real AWS emulator, provisioned once by the global setup; fault
-// tests point real Git at misbehaving servers (silent, dying, stalling) on 127.0.0.1.
+// Five projects: unit tests are pure and fast; contract tests run one suite per port against every
+// implementation (the store: memory, a real SQLite file and a real PostgreSQL server; the audit
+// log: a file and PostgreSQL); integration and service tests run the real Pulumi engine, real Git
+// repositories and a real AWS emulator, provisioned by the global setup, in two lines side by side;
+// fault tests point real Git at misbehaving servers (silent, dying, stalling) on 127.0.0.1.
+// Integration files that run in the second line (see the "service" project).
+const SERVICE = [
+  "test/integration/api.test.ts",
+  "test/integration/dashboard.test.ts",
+  "test/integration/webhooks.test.ts",
+  "test/integration/notifications.test.ts",
+  "test/integration/metrics.test.ts",
+  "test/integration/sweep.test.ts",
+  "test/integration/token-cli.test.ts",
+  "test/integration/doctor.test.ts",
+  "test/integration/package.test.ts",
+  "test/integration/replicas.test.ts",
+  "test/integration/s3-backend.test.ts",
+  "test/integration/kubernetes/**/*.test.ts",
+];
+
 export default defineConfig({
   test: {
     projects: [
@@ -25,10 +42,24 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
+          exclude: SERVICE,
           globalSetup: ["test/integration/global-setup.ts"],
           testTimeout: 300_000,
           hookTimeout: 900_000,
-          // The engine is CPU-heavy and shares one emulator; files run one at a time.
+          // The engine is CPU-heavy; files run one at a time.
+          fileParallelism: false,
+        },
+      },
+      {
+        // The same kind of tests, one at a time too, but as a second line beside "integration":
+        // these files spend much of their time waiting (on processes, HTTP, a browser, a cluster),
+        // and none shares state with another file. Its own emulator (global setup).
+        test: {
+          name: "service",
+          include: SERVICE,
+          globalSetup: ["test/integration/global-setup.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 900_000,
           fileParallelism: false,
         },
       },
