@@ -11,7 +11,7 @@ import { runCommand } from "./adapters/commands/run";
 import { environmentFilesReader } from "./adapters/git/config-files";
 import { SimpleGitAdapter } from "./adapters/git/simple-git";
 import { ensureDependencies } from "./adapters/pulumi/dependencies";
-import { acquireLease, leaseDir } from "./adapters/pulumi/lease";
+import { acquireLease, leaseDir, type Lease } from "./adapters/pulumi/lease";
 import { ensurePolicyPackDependencies } from "./adapters/pulumi/policy";
 import type { StackPort } from "./adapters/pulumi/port";
 import type { StackOptions } from "./adapters/pulumi/stack";
@@ -20,6 +20,7 @@ import { writeReportFiles } from "./adapters/reports/files";
 import type { Store } from "./adapters/store/port";
 import { openStore, storeSpec, type StoreSpec } from "./adapters/store/open";
 import { postgresPool } from "./adapters/store/postgres";
+import { acquireStoreLease, stackLeaseKey } from "./adapters/store/stack-lease";
 import type { Engine } from "./app/engine";
 import { runOwnerId } from "./app/environment-lease";
 import type { EngineDeps, RunPorts } from "./app/ports";
@@ -198,11 +199,25 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
           })),
         });
       },
-      acquireLease: (runId) =>
-        acquireLease(leaseDir(env.backendUrl ?? config.backendUrl, config.dataDir), env.stack, {
-          owner: runOwnerId(owner, runId),
-          isDead,
-        }),
+      acquireLease: async (runId) => {
+        const holder = runOwnerId(owner, runId);
+        const backendUrl = env.backendUrl ?? config.backendUrl;
+        // A shared store holds the lease for every replica on it, whatever the backend; a file
+        // backend's lease file also keeps out the tidegates on other stores sharing its folder.
+        const shared =
+          spec.kind === "postgres"
+            ? await acquireStoreLease(store, stackLeaseKey(backendUrl, env.stack), {
+                owner: holder,
+                isDead,
+                onRenewFailed: (err) => log.error({ env: env.name, err }, "could not keep the stack's lease"),
+              })
+            : undefined;
+        if (spec.kind === "postgres" && !shared) return undefined;
+        if (shared && !backendUrl.startsWith("file://")) return shared;
+        const file = acquireLease(leaseDir(backendUrl, config.dataDir), env.stack, { owner: holder, isDead });
+        if (!file) shared?.release();
+        return file && shared ? bothLeases(shared, file) : file;
+      },
       installDependencies: async (projectDir) =>
         ensureDependencies({
           projectDir,
@@ -360,4 +375,15 @@ export async function prepareExample(repoRoot: string, dataDir: string): Promise
   ].join("\n");
   fs.writeFileSync(configPath, header + stringify(config));
   return { configPath, repository };
+}
+
+/** Two leases held as one: released together. */
+function bothLeases(a: Lease, b: Lease): Lease {
+  return {
+    owner: a.owner,
+    release() {
+      b.release();
+      a.release();
+    },
+  };
 }

@@ -216,7 +216,7 @@ export class Engine {
         deps.log.error({ env: env.name, runId, err }, "could not keep the environment's lease"),
     };
     const stackLeased = async (): Promise<T | undefined> => {
-      const lease = run.acquireLease(runId);
+      const lease = await run.acquireLease(runId);
       if (!lease) return undefined;
       try {
         return await work();

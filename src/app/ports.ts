@@ -33,7 +33,7 @@ export interface RunPorts {
   /** The environment's stack, opened on the program checked out in `projectDir`. */
   openStack(projectDir: string, options?: StackOpenOptions): Promise<StackPort>;
   /** tidegate's own lease on the environment's stack for one run; undefined when another holds it. */
-  acquireLease(runId: string): Lease | undefined;
+  acquireLease(runId: string): Promise<Lease | undefined>;
   /** Installs a Pulumi project's dependencies. */
   installDependencies(projectDir: string): Promise<DependencyResult>;
   /** Installs a policy pack's dependencies. */

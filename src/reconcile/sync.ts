@@ -13,7 +13,7 @@ import { shortSha } from "../domain/commit";
 
 export interface SyncContext {
   store: Pick<Store, "status" | "setStatus">;
-  acquireLease(env: RunEnvironment, runId: string): Lease | undefined;
+  acquireLease(env: RunEnvironment, runId: string): Promise<Lease | undefined>;
   now(): Date;
 }
 
@@ -50,7 +50,7 @@ async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncO
   const { env, observation, judgement, runId, log } = request;
   const { head, stack } = observation;
   const { plan } = judgement;
-  const lease = ctx.acquireLease(env, runId);
+  const lease = await ctx.acquireLease(env, runId);
   if (!lease) {
     return { kind: "skipped", reason: "another tidegate is syncing this stack; it will be checked again" };
   }

@@ -101,7 +101,7 @@ function context(h: RunHarness, dir: string, newRunId: () => string): RunContext
     installDependencies: (projectDir) =>
       Promise.resolve({ packageDir: projectDir, key: "lock-1", installed: false, linked: false }),
     openStack: () => Promise.resolve(h.stack),
-    acquireLease: h.leases.acquire,
+    acquireLease: async (env, runId) => h.leases.acquire(env, runId),
     writeReport: (report) => void h.reportFiles.push(report),
     preparePolicyPacks: (packs, workDir) => Promise.resolve(packs.map((p) => path.join(workDir, p))),
     audit: async (entry) => void h.audit.push(entry),

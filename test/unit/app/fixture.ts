@@ -94,7 +94,7 @@ export function createFixture(environments: ResolvedEnvironment[]): EngineFixtur
     log: createLogger({ mode: "json", level: "error", stream: new PassThrough().resume() }),
     forRun: (env) => ({
       openStack: () => Promise.resolve(stack),
-      acquireLease: (runId) => ({ owner: `${env.stack}:${runId}`, release: () => {} }),
+      acquireLease: async (runId) => ({ owner: `${env.stack}:${runId}`, release: () => {} }),
       installDependencies: (projectDir) =>
         Promise.resolve({ packageDir: projectDir, key: "deps", installed: false, linked: false }),
       installPolicyPack: () => Promise.resolve(),
