@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { PulumiStack } from "../../src/adapters/pulumi/stack";
 import { environmentProcessEnv } from "../../src/adapters/targets";
+import { startPostgres, type PostgresServer } from "../../src/devenv/postgres/server";
 import { awsClients } from "../helpers/aws";
 import { runCli, type CliRun } from "../helpers/cli";
 import {
@@ -27,13 +28,14 @@ const VISIBILITY = "platform-sdk:queueVisibilityTimeout";
 
 describe("an s3:// backend on the emulator", () => {
   let f: EngineFixture;
+  let pg: PostgresServer;
   let bucket: string;
   let backendUrl: string;
   /** tidegate's own environment: the credentials under names only the environment file reads. */
-  const env = { TEST_STATE_KEY_ID: KEY_ID, TEST_STATE_SECRET: SECRET };
+  const env: Record<string, string> = { TEST_STATE_KEY_ID: KEY_ID, TEST_STATE_SECRET: SECRET };
   const outputs: string[] = [];
 
-  const dataDirs = ["data", "data-a", "data-b"];
+  const dataDirs = ["data", "data-a", "data-b", "data-c", "data-d"];
   const dataPath = (dataDir: string) => path.join(path.dirname(f.configPath), dataDir);
   /** The npm trees the engine tests installed before: no install in each new data directory. */
   const linkDependencyCache = (dataDir: string): void => {
@@ -43,10 +45,10 @@ describe("an s3:// backend on the emulator", () => {
     fs.symlinkSync(DEPENDENCY_CACHE, deps);
   };
   /** tidegate.yaml of the fixture with another data directory: another host, as far as tidegate knows. */
-  const configWithDataDir = (dataDir: string): string => {
+  const configWithDataDir = (dataDir: string, extra: Record<string, unknown> = {}): string => {
     const config = parse(fs.readFileSync(f.configPath, "utf8")) as Record<string, unknown>;
     const file = path.join(path.dirname(f.configPath), `tidegate-${dataDir}.yaml`);
-    fs.writeFileSync(file, stringify({ ...config, dataDir }));
+    fs.writeFileSync(file, stringify({ ...config, dataDir, ...extra }));
     return file;
   };
   const tidegate = async (args: string[], config = f.configPath): Promise<CliRun> => {
@@ -103,9 +105,12 @@ describe("an s3:// backend on the emulator", () => {
       },
     ]);
     for (const dataDir of dataDirs) linkDependencyCache(dataDir);
+    pg = await startPostgres();
+    env.TIDEGATE_STORE_PASSWORD = pg.password;
   }, 120_000);
   afterAll(async () => {
     await f?.cleanup();
+    await pg?.stop();
   }, 60_000);
 
   it("keeps state and history in the bucket: a check sees the pending stack, a sync applies it, the next check reads the deployed commit back", async () => {
@@ -160,6 +165,49 @@ describe("an s3:// backend on the emulator", () => {
         `locked by another update \\(held by \\S+@${os.hostname()} pid \\d+ since |deployed meanwhile`,
       ),
     );
+  }, 300_000);
+
+  it("two hosts on one PostgreSQL store: the stack's lease is shared, so one updates and the other waits and finds the commit deployed, never refused by Pulumi's lock", async () => {
+    const store = { store: { url: pg.url, password: { env: "TIDEGATE_STORE_PASSWORD" } } };
+    const file = f.stackConfigFile("test");
+    const config = await f.readAt("test", file);
+    const head = await f.commitTo(
+      "test",
+      { [file]: config.replace(`${VISIBILITY}: 45`, `${VISIBILITY}: 60`) },
+      "A longer visibility timeout still",
+    );
+    const configs = ["data-c", "data-d"].map((dataDir) => configWithDataDir(dataDir, store));
+    const runs = await Promise.all(configs.map((config) => tidegate(["sync", "test", "--json"], config)));
+    const shown = runs.map((r) => `exit ${r.code}\n${r.stderr.slice(-2500)}`).join("\n----\n");
+
+    expect(
+      runs.map((r) => r.code),
+      shown,
+    ).toEqual([0, 0]);
+    const history = await updates();
+    expect(history, shown).toHaveLength(3);
+    expect(history[0]?.message).toContain(`tidegate-commit: ${head}`);
+    const reports = runs.map(report);
+    expect(
+      reports.filter((r) => r.sync?.applied === true),
+      shown,
+    ).toHaveLength(1);
+    expect(reports.map((r) => r.status)).toEqual(["Synced", "Synced"]);
+
+    // One audit chain in the database, with both hosts' entries, verified from either.
+    const verify = await tidegate(["audit", "verify", "--json"], configs[1]);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
+    const audit = await tidegate(["audit", "--json"], configs[0]);
+    const entries = (
+      JSON.parse(audit.stdout) as {
+        entries: Array<{ action: string; commit?: string; details?: { runId?: string } }>;
+      }
+    ).entries.filter((e) => e.commit === head && (e.action === "sync" || e.action === "check"));
+    // Each host's run of the new commit is in the one chain: one applied it, the other checked.
+    expect(entries.map((e) => e.action).sort(), audit.stdout.slice(-3000)).toEqual(["check", "sync"]);
+    expect(new Set(entries.map((e) => e.details?.runId)).size).toBe(2);
+    expect([...outputs, verify.stdout, audit.stdout].join("\n")).not.toContain(pg.password);
   }, 300_000);
 
   it("never writes the backend's credentials to an output, a report, the store or the audit log", () => {

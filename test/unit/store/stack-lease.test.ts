@@ -32,7 +32,7 @@ describe("a stack's lease in a shared store", () => {
     await acquireStoreLease(store, key, { owner: "host-a/1/1/run-1" });
     const taken = await acquireStoreLease(store, key, {
       owner: "host-a/9/9/run-2",
-      isDead: (owner) => owner.startsWith("host-a/1/"),
+      isDead: (owner) => owner?.startsWith("host-a/1/") ?? false,
     });
     expect(taken?.owner).toBe("host-a/9/9/run-2");
     taken?.release();
