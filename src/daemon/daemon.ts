@@ -274,7 +274,9 @@ export class Daemon {
     const done = this.options.onRun?.(item);
     let heads: Record<string, string> | undefined;
     try {
-      heads = await this.health.poll(env, () => engine.git.heads([...new Set([env.branch, configRef])]));
+      // The polls of one tick share one listing of the remote's heads (no older than the tick).
+      const branches = [...new Set([env.branch, configRef])];
+      heads = await this.health.poll(env, () => engine.git.heads(branches, { notBefore: item.asOf }));
       const stall = await this.health.stall(env, heads, person ? trigger : undefined);
       if (stall === "held") return;
       // A resumed stall is looked at in full: a poll passes over an unchanged head.

@@ -18,6 +18,8 @@ export interface WorkRequest {
   priority: WorkPriority;
   /** Why, e.g. "schedule:poll" or "approved by alice@example.com". */
   reason: string;
+  /** The branch heads its run reads must be listed at or after this (default: when it arrives). */
+  asOf?: Date;
 }
 
 /** One unit of work: every request for the key that arrived while it waited, merged. */
@@ -29,6 +31,8 @@ export interface WorkItem {
   reasons: string[];
   /** When the first of its requests arrived. */
   enqueuedAt: Date;
+  /** The newest of its requests' asOf: the heads its run reads are listed at or after this. */
+  asOf: Date;
 }
 
 /**
@@ -169,7 +173,7 @@ export class WorkQueue {
     const queued = this.waiting.get(key);
     if (queued) {
       this.counters.coalesced++;
-      merge(queued.item, request);
+      merge(queued.item, request, this.now());
       return { outcome: "merged", done: this.waitFor(queued) };
     }
 
@@ -183,13 +187,15 @@ export class WorkQueue {
     }
 
     this.counters.enqueued++;
+    const now = this.now();
     const entry: Waiting = {
       item: {
         key,
         kind: request.kind,
         priority: request.priority,
         reasons: [request.reason],
-        enqueuedAt: this.now(),
+        enqueuedAt: now,
+        asOf: request.asOf ?? now,
       },
       order: this.order++,
       waiters: [],
@@ -309,8 +315,10 @@ export class WorkQueue {
   }
 }
 
-function merge(item: WorkItem, request: WorkRequest): void {
+function merge(item: WorkItem, request: WorkRequest, now: Date): void {
   item.kind = joinKinds(item.kind, request.kind);
+  const asOf = request.asOf ?? now;
+  if (asOf > item.asOf) item.asOf = asOf;
   if (PRIORITY_RANK[request.priority] > PRIORITY_RANK[item.priority]) item.priority = request.priority;
   if (!item.reasons.includes(request.reason)) item.reasons.push(request.reason);
 }

@@ -10,8 +10,8 @@ export interface TickConfig {
   timeZone?: string;
   /** Each tick first waits a random 0..jitterMs. */
   jitterMs?: number;
-  /** What a tick does: put work on the queue (quick; never throws). */
-  tick: () => void;
+  /** What a tick does: put work on the queue (quick; never throws). `at`: when it fired, before its jitter. */
+  tick: (at: Date) => void;
 }
 
 export interface SchedulerOptions {
@@ -87,19 +87,20 @@ export class Scheduler {
 
   private fire(config: TickConfig): void {
     if (this.state !== "started") return;
+    const at = new Date();
     const wait = jitterDelay(config.jitterMs ?? 0, this.random);
-    if (wait === 0) return this.tick(config);
+    if (wait === 0) return this.tick(config, at);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      if (this.state === "started") this.tick(config);
+      if (this.state === "started") this.tick(config, at);
     }, wait);
     this.timers.add(timer);
   }
 
   // A throwing tick must not stop the cron job; the queue reports its own failures.
-  private tick(config: TickConfig): void {
+  private tick(config: TickConfig, at: Date): void {
     try {
-      config.tick();
+      config.tick(at);
     } catch {
       // ignored on purpose
     }

@@ -20,13 +20,16 @@ export function scheduleEnvironments(
       name: `poll:${env.name}`,
       cron: env.schedule.poll,
       jitterMs: POLL_JITTER_MS,
-      tick: () => enqueue({ key: env.name, kind: "poll", priority: "schedule", reason: "schedule:poll" }),
+      // The tick's time, not the jittered one: the polls of one tick share one listing of the heads.
+      tick: (at) =>
+        enqueue({ key: env.name, kind: "poll", priority: "schedule", reason: "schedule:poll", asOf: at }),
     });
     scheduler.add({
       name: `drift:${env.name}`,
       cron: env.schedule.drift,
       jitterMs: DRIFT_JITTER_MS,
-      tick: () => enqueue({ key: env.name, kind: "drift", priority: "schedule", reason: "schedule:drift" }),
+      tick: (at) =>
+        enqueue({ key: env.name, kind: "drift", priority: "schedule", reason: "schedule:drift", asOf: at }),
     });
   }
 }

@@ -62,9 +62,17 @@ export interface RepoFile {
  * (all from ./errors); none of them carries credentials. After a timeout or a cut connection the
  * mirror holds what it held before: Git moves a ref only once its objects are complete.
  */
+export interface HeadsOptions {
+  /**
+   * Any listing of every branch that started at or after this time answers (the polls of one
+   * schedule tick share one `ls-remote`); without it the remote is asked now.
+   */
+  notBefore?: Date;
+}
+
 export interface GitPort {
   /** Cheap poll (`git ls-remote --heads`): no fetch, no checkout. Branches absent from the remote are absent from the result. */
-  heads(branches: string[]): Promise<BranchHeads>;
+  heads(branches: string[], options?: HeadsOptions): Promise<BranchHeads>;
 
   /** Fetches one branch into the shared mirror and returns its head, e.g. before reading config from it. */
   fetch(branch: string): Promise<string>;

@@ -41,8 +41,17 @@ import {
   selectPaths,
   type TreeEntry,
 } from "./paths";
-import type { BranchHeads, GitIdentity, GitPort, MergeOptions, MergeResult, RepoFile } from "./port";
+import type {
+  BranchHeads,
+  GitIdentity,
+  GitPort,
+  HeadsOptions,
+  MergeOptions,
+  MergeResult,
+  RepoFile,
+} from "./port";
 import { runGitProcess } from "./process";
+import { SharedHeads } from "./shared-heads";
 import { envSecrets, redactor, urlSecrets, withoutCredentials, type Redact } from "./redact";
 import {
   httpConfig,
@@ -146,6 +155,11 @@ export class SimpleGitAdapter implements GitPort {
   /** GIT_SSH_COMMAND with tidegate's limits; worked out at the first ssh call. */
   private sshEnv?: Record<string, string>;
   private mirrorChecked = false;
+  /** The polls of one tick share one listing of every branch. */
+  private readonly sharedHeads = new SharedHeads(async () => {
+    await this.ensureMirror();
+    return (await this.runRemote("ls-remote", ["ls-remote", "--heads", this.remoteUrl])).stdout;
+  });
 
   constructor(options: SimpleGitAdapterOptions) {
     for (const secret of [...urlSecrets(options.url), ...envSecrets(options.env ?? {})])
@@ -193,9 +207,10 @@ export class SimpleGitAdapter implements GitPort {
     );
   }
 
-  async heads(branches: string[]): Promise<BranchHeads> {
+  async heads(branches: string[], options: HeadsOptions = {}): Promise<BranchHeads> {
     branches.forEach(assertBranch);
     if (branches.length === 0) return {};
+    if (options.notBefore !== undefined) return this.sharedHeads.heads(branches, options.notBefore);
     // Run inside the mirror so no enclosing repository's config applies.
     await this.ensureMirror();
     const { stdout } = await this.runRemote("ls-remote", [

@@ -52,6 +52,35 @@ describe("SimpleGitAdapter", () => {
       expect(await git.heads([])).toEqual({});
       expect(gitCommands("fetch")).toBe(0);
     });
+
+    it("answers the polls of one tick with one ls-remote of every branch, and never a head older than the tick", async () => {
+      await remote.commitFile("Pulumi.yaml", "name: app\n", "first");
+      await remote.push("main");
+      const branches = ["dev", "test", "stage", "prod"];
+      const first = new Map<string, string>();
+      for (const branch of branches) {
+        await remote.switchBranch(branch, "main");
+        first.set(branch, await remote.commitFile(`Pulumi.${branch}.yaml`, "config: {}\n", branch));
+        await remote.push(branch);
+      }
+      const tick = new Date();
+      const polls = await Promise.all(branches.map((b) => git.heads([b, "main"], { notBefore: tick })));
+      polls.push(await git.heads(["prod"], { notBefore: tick }));
+      expect(polls.map((heads) => heads.prod ?? heads.dev ?? heads.test ?? heads.stage)).toEqual([
+        ...branches.map((b) => first.get(b)),
+        first.get("prod"),
+      ]);
+      expect(gitCommands("ls-remote")).toBe(1);
+
+      // A push, then the next tick: its polls see the new head.
+      await remote.switchBranch("prod");
+      const moved = await remote.commitFile("Pulumi.prod.yaml", "config: { a: 1 }\n", "moved");
+      await remote.push("prod");
+      const next = new Date();
+      expect((await git.heads(["prod"], { notBefore: next })).prod).toBe(moved);
+      expect((await git.heads(["dev"], { notBefore: next })).dev).toBe(first.get("dev"));
+      expect(gitCommands("ls-remote")).toBe(2);
+    });
   });
 
   describe("checkout", () => {

@@ -15,6 +15,8 @@ const WAIT = { timeout: 5_000, interval: 10 };
 function fakeEngine(names: string[]) {
   const calls: string[] = [];
   const statuses = new Map<string, EnvironmentStatus>();
+  /** Each heads call: when it was made, and the oldest listing it accepts. */
+  const heads: { at: number; notBefore?: Date }[] = [];
   const engine: DaemonEngine = {
     environments: names.map(
       (name) => ({ name, schedule: { poll: YEARLY, drift: YEARLY }, gates: {} }) as ResolvedEnvironment,
@@ -36,10 +38,15 @@ function fakeEngine(names: string[]) {
       setStatus: async (state) => void statuses.set(state.environment, state.status),
       runs: async () => [],
     },
-    git: { heads: async (branches) => Object.fromEntries(branches.map((b) => [b, "a".repeat(40)])) },
+    git: {
+      heads: async (branches, options) => {
+        heads.push({ at: Date.now(), ...(options?.notBefore ? { notBefore: options.notBefore } : {}) });
+        return Object.fromEntries(branches.map((b) => [b, "a".repeat(40)]));
+      },
+    },
     audit: { append: async (entry) => ({ ...entry, seq: 1, time: "", prev: "", hash: "" }) },
   };
-  return { engine, calls, statuses };
+  return { engine, calls, statuses, heads };
 }
 
 function fakeSource() {
@@ -75,12 +82,12 @@ afterEach(async () => {
 });
 
 function setup(names: string[]) {
-  const { engine, calls, statuses } = fakeEngine(names);
+  const { engine, calls, statuses, heads } = fakeEngine(names);
   const requests = fakeSource();
   const { log, lines } = logger();
   const daemon = new Daemon({ engine, log, requests: requests.source, requestIntervalMs: 10 });
   daemons.push(daemon);
-  return { daemon, calls, statuses, requests, lines };
+  return { daemon, calls, statuses, requests, lines, heads };
 }
 
 describe("Daemon", () => {
@@ -108,6 +115,20 @@ describe("Daemon", () => {
       "poll stage (approval revoked by bob@example.com)",
     ]);
     expect(daemon.stats()).toMatchObject({ enqueued: 4, run: 4, failed: 0 });
+  });
+
+  it("reads the heads from a listing no older than each look's request (shared by the looks of one tick)", async () => {
+    const { daemon, heads } = setup(["test", "stage", "prod"]);
+    const before = Date.now();
+    await daemon.startup();
+    const asked = Date.now();
+    await daemon.request({ key: "prod", kind: "poll", priority: "person", reason: "webhook" });
+    expect(heads).toHaveLength(4);
+    for (const call of heads) {
+      expect(call.notBefore?.getTime()).toBeGreaterThanOrEqual(before);
+      expect(call.notBefore?.getTime()).toBeLessThanOrEqual(call.at);
+    }
+    expect(heads[3]?.notBefore?.getTime()).toBeGreaterThanOrEqual(asked);
   });
 
   it("checks in full when a person asked for a check or a sync, even with nothing waiting", async () => {

@@ -89,9 +89,31 @@ describe("WorkQueue", () => {
       priority: "person",
       reasons: ["poll tick", "approved by alice"],
       enqueuedAt: FIXED,
+      asOf: FIXED,
     });
     await runner.finish("prod");
     expect(queue.stats()).toMatchObject({ run: 2, failed: 0, waiting: 0, inFlight: 0 });
+  });
+
+  it("keeps the newest asOf of the requests it merges: the run reads heads no older than any of them", async () => {
+    const { queue, runner } = setup();
+    queue.add(req("busy", "check"));
+    await settle();
+    const tick = (iso: string) => new Date(iso);
+    queue.add({ ...req("prod", "poll"), asOf: tick("2025-12-31T23:59:00Z") });
+    queue.add({ ...req("prod", "poll"), asOf: tick("2025-12-31T23:59:30Z") });
+    queue.add({ ...req("prod", "poll"), asOf: tick("2025-12-31T23:58:00Z") });
+    queue.add(req("stage", "poll"));
+    await runner.finish("busy");
+    expect(runner.started[1]?.asOf).toEqual(tick("2025-12-31T23:59:30Z"));
+    await runner.finish("prod");
+    // No asOf: the time it arrived.
+    expect(runner.started[2]?.asOf).toEqual(FIXED);
+    // A request without asOf merged into one with an older asOf: its arrival is the bound.
+    queue.add({ ...req("dev", "poll"), asOf: tick("2025-12-31T23:00:00Z") });
+    queue.add(req("dev", "poll", "person", "approved"));
+    await runner.finish("stage");
+    expect(runner.started.find((i) => i.key === "dev")?.asOf).toEqual(FIXED);
   });
 
   it("runs a person's request before schedule ticks that arrived earlier, and ticks first come first served", async () => {

@@ -20,18 +20,22 @@ describe("Scheduler", () => {
   it("ticks on its cron schedule, after a jitter drawn from the injected random", async () => {
     const scheduler = setup({ random: () => 0.5 });
     const ticks: number[] = [];
+    const tickTimes: number[] = [];
     let firedAt = 0;
     scheduler.add({
       name: "poll:test",
       cron: EVERY_SECOND,
       jitterMs: 400,
-      tick: () => void ticks.push(Date.now()),
+      tick: (at) => void (ticks.push(Date.now()), tickTimes.push(at.getTime())),
     });
     scheduler.add({ name: "drift:test", cron: EVERY_SECOND, tick: () => void (firedAt ||= Date.now()) });
     scheduler.start();
     await vi.waitFor(() => expect(ticks.length).toBeGreaterThanOrEqual(1), WAIT);
     // Both fire on the same second; the jittered one 200 ms (0.5 × 400) later.
     expect(ticks[0]! - firedAt).toBeGreaterThanOrEqual(150);
+    // It is told when it fired, before the jitter: the looks of one tick share one listing of heads.
+    expect(ticks[0]! - tickTimes[0]!).toBeGreaterThanOrEqual(150);
+    expect(Math.abs(tickTimes[0]! - firedAt)).toBeLessThan(100);
   });
 
   it("a throwing tick stops neither its schedule nor the others", async () => {
