@@ -10,7 +10,7 @@ export interface TickConfig {
   timeZone?: string;
   /** Each tick first waits a random 0..jitterMs. */
   jitterMs?: number;
-  /** What a tick does: put work on the queue (quick; never throws). `at`: when it fired, before its jitter. */
+  /** What a tick does: put work on the queue (quick; never throws). `at`: the second it was due, before its jitter. */
   tick: (at: Date) => void;
 }
 
@@ -87,7 +87,9 @@ export class Scheduler {
 
   private fire(config: TickConfig): void {
     if (this.state !== "started") return;
-    const at = new Date();
+    // The tick's scheduled second (cron's finest unit): every schedule due then shares it, however
+    // late each timer fires, so the polls of one tick can share one listing of the remote's heads.
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000);
     const wait = jitterDelay(config.jitterMs ?? 0, this.random);
     if (wait === 0) return this.tick(config, at);
     const timer = setTimeout(() => {
