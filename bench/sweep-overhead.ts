@@ -14,6 +14,8 @@ export interface ReplicaSample {
   acquireMs: number;
   /** Ownership leases it took. */
   claimed: number;
+  /** Acquire calls that found the lease taken (races lost to another replica). */
+  lost: number;
   /** Polls it ran. */
   polls: number;
 }
@@ -35,6 +37,7 @@ export interface SweepSummary {
   ownershipMsPerPair: number;
   polls: number;
   claimed: number;
+  lost: number;
 }
 
 export function summarizeSweep(
@@ -55,6 +58,7 @@ export function summarizeSweep(
     ownershipMsPerPair: pairs > 0 ? sum((s) => s.ownershipMs) / pairs : Number.NaN,
     polls: sum((s) => s.polls),
     claimed: sum((s) => s.claimed),
+    lost: sum((s) => s.lost),
   };
 }
 
@@ -69,7 +73,7 @@ export function overheadRows(sweeps: readonly SweepSummary[], baselineMs: number
       `sweep ${seconds(sweep.wallMs)} (SQLite, one process, no ownership: ${seconds(baselineMs)}); ` +
       `heartbeats ${sweep.ownershipMsPerPair.toFixed(2)} ms per pair` +
       (sweep.claimed > 0 ? ` (acquiring ownership ${sweep.acquireMsPerPair.toFixed(2)} ms per pair)` : "") +
-      `; ${sweep.polls} polls, ${sweep.claimed} leases taken`,
+      `; ${sweep.polls} polls, ${sweep.claimed} leases taken, ${sweep.lost} races lost`,
   }));
 }
 
