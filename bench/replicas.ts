@@ -28,13 +28,14 @@ import { startPostgres, type PostgresServer } from "../src/devenv/postgres/serve
 import { provisionPulumi } from "../src/devenv/toolchain/pulumi";
 import type { PulumiToolchain } from "../src/adapters/pulumi/toolchain";
 import { createLogger } from "../src/log";
+import { exampleRepositoryFiles, writeTidegateConfig } from "../test/helpers/example";
 import { createGitRemote, type GitRemoteFixture } from "../test/helpers/git";
 import { formatGoalTable, type GoalRow, judge, jsonTarget, writeGoalJson } from "./goals";
 import { overheadRows, type ReplicaSample, summarizeSweep, type SweepSummary } from "./sweep-overhead";
 
 export const PAIRS = 200;
 export const REPLICA_COUNTS = [1, 2, 3] as const;
-const PROJECT = "app";
+const PASSPHRASE = "replicas-bench-passphrase";
 const TTL_MS = 30_000;
 /** No scheduled look during the bench: the sweep asks for the polls itself. */
 const YEARLY = "0 0 1 1 *";
@@ -66,21 +67,10 @@ interface Fixture {
 async function prepareRepository(): Promise<Fixture> {
   const remote = await createGitRemote();
   const environments = Array.from({ length: PAIRS }, (_, i) => `env-${String(i + 1).padStart(3, "0")}`);
-  const files: Record<string, string> = {
-    [`${PROJECT}/Pulumi.yaml`]: "name: replicas-bench\nruntime: nodejs\n",
-  };
-  environments.forEach((env, i) => {
-    files[`${PROJECT}/Pulumi.${env}.yaml`] = "config: {}\n";
-    files[`environments/${env}.yaml`] = stringify({
-      name: env,
-      branch: env,
-      stack: env,
-      project: PROJECT,
-      order: i + 1,
-      sync: { policy: "auto" },
-      drift: { policy: "report" },
-    });
-  });
+  // The example program's files: never run, as nothing changes.
+  const files = exampleRepositoryFiles(
+    environments.map((name) => ({ name, stack: name, sync: "auto", drift: "report" })),
+  );
   const head = await remote.commitFiles(files, `${PAIRS} environments`);
   await remote.push("main");
   await remote.git("push", "origin", ...environments.map((env) => `main:refs/heads/${env}`));
@@ -90,16 +80,11 @@ async function prepareRepository(): Promise<Fixture> {
 /** A tidegate.yaml in its own folder (its own data directory), on PostgreSQL when `store` is given. */
 function writeConfig(dir: string, remoteUrl: string, store?: { url: string; password: string }): string {
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, "passphrase"), "replicas-bench-passphrase");
+  const configPath = writeTidegateConfig(dir, remoteUrl, PASSPHRASE);
   if (store) fs.writeFileSync(path.join(dir, "pg-password"), store.password, { mode: 0o600 });
-  const configPath = path.join(dir, "tidegate.yaml");
-  fs.writeFileSync(
+  fs.appendFileSync(
     configPath,
     stringify({
-      repository: { url: remoteUrl },
-      dataDir: "data",
-      backend: { url: "file://./state" },
-      secrets: { passphraseFile: "passphrase" },
       defaults: { schedule: { poll: YEARLY, drift: YEARLY } },
       ...(store ? { store: { url: store.url, password: { file: "pg-password" } } } : {}),
     }),
@@ -120,7 +105,7 @@ async function openReplica(configPath: string, toolchain: PulumiToolchain): Prom
     config,
     toolchain,
     log,
-    passphrase: "replicas-bench-passphrase",
+    passphrase: PASSPHRASE,
     versions: { tidegate: "bench", pulumi: "bench", node: process.version },
   });
   const { ownershipTtlMs: _ttl, heartbeatMs: _heartbeat, ...retry } = config.daemon;
