@@ -7,7 +7,7 @@ export interface GoalRow {
   value: number;
   /** The most `value` may be for the goal to be met. */
   goal: number;
-  unit: "×" | "s" | "MB";
+  unit: "×" | "s" | "MB" | "%";
   /** What the value was measured against, shown under the table ("tidegate --help 31 ms / node -e 0 19 ms"). */
   detail?: string;
 }
@@ -24,6 +24,7 @@ function shown(value: number, unit: GoalRow["unit"]): string {
   if (!Number.isFinite(value)) return "n/a";
   if (unit === "×") return `${value.toFixed(2)}×`;
   if (unit === "s") return `${value.toFixed(2)} s`;
+  if (unit === "%") return `${value.toFixed(1)}%`;
   return `${Math.round(value)} MB`;
 }
 

@@ -18,6 +18,7 @@ import { exampleRepositoryFiles, PROJECT, writeTidegateConfig } from "../test/he
 import { createGitRemote } from "../test/helpers/git";
 import { apiBench, formatLatencyTable } from "./api";
 import { startBench, statusBench } from "./cli";
+import { formatSweepTable, replicaBench } from "./replicas";
 import { formatGoalTable, type GoalRow, judge, jsonTarget, writeGoalJson } from "./goals";
 
 const run = promisify(execFile);
@@ -212,9 +213,14 @@ async function main(): Promise<void> {
   console.log(formatLatencyTable(await apiBench()));
   // Starting and reading: the CLI as processes (bench/cli.ts).
   goals.push(...(await startBench()), ...(await statusBench()));
+  // Replicas sweeping on PostgreSQL against one process on SQLite (bench/replicas.ts).
+  const replicas = await replicaBench();
+  console.log("");
+  console.log(formatSweepTable(replicas));
+  goals.push(...replicas.goals);
   const results = judge(goals);
   console.log("");
-  console.log("Issue 12's goals:");
+  console.log("Issue 12's and 16's goals:");
   console.log(formatGoalTable(results));
   if (target) writeGoalJson(target, results);
 }
