@@ -12,6 +12,7 @@ import {
   cronInZoneProblem,
   cronProblem,
   durationProblem,
+  environmentKeyProblem,
   environmentNameProblem,
   envVarNameProblem,
   listenProblem,
@@ -251,6 +252,12 @@ const EnvironmentName = checkedString(
   environmentNameProblem,
   'a kebab-case name (lower-case letters, digits, single hyphens), like "prod"',
 ).meta({ pattern: "^[a-z0-9]+(?:-[a-z0-9]+)*$" });
+
+/** An environment as tidegate knows it: its name, or "<repository>.<name>" with several repositories. */
+const EnvironmentKey = checkedString(
+  environmentKeyProblem,
+  'an environment\'s name, or "<repository>.<environment>" when tidegate.yaml lists several repositories',
+);
 
 const DURATION_PATTERN = "^(?:0|(?=\\d)(?:\\d+d)?(?:\\d+h)?(?:\\d+m)?(?:\\d+s)?)$";
 
@@ -984,7 +991,10 @@ export const NotificationsConfig = z
       .array(
         z.strictObject({
           sinks: z.array(EnvironmentName).min(1),
-          environments: z.array(EnvironmentName).optional().meta({ description: "Default: all." }),
+          environments: z
+            .array(EnvironmentKey)
+            .optional()
+            .meta({ description: "Default: all. With several repositories: <repository>.<environment>." }),
           events: z.array(z.enum(NOTIFY_EVENTS)).optional().meta({ description: "Default: all." }),
         }),
       )

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { ConfigError } from "../../../src/config/errors";
 import { loadConfig, loadEnvironmentsFromDir, type ReadEnvironmentFiles } from "../../../src/config/load";
+import { parseTidegateFile } from "../../../src/config/parse";
 import { environmentKey, localName } from "../../../src/config/repositories";
 
 // Several repositories in one tidegate.yaml: each repository is a folder here, read through a
@@ -213,5 +214,32 @@ describe("environment keys", () => {
     expect(environmentKey("payments", "test")).toBe("payments.test");
     expect(localName({ name: "payments.test", repository: "payments" })).toBe("test");
     expect(localName({ name: "test" })).toBe("test");
+  });
+});
+
+describe("environment keys in tidegate.yaml", () => {
+  it("lets notification routes name an environment of one of several repositories", () => {
+    const routes = (environments: string[]) =>
+      parseTidegateFile(
+        "tidegate.yaml",
+        [
+          "repository:",
+          "  url: .",
+          "notifications:",
+          "  sinks:",
+          "    ops:",
+          "      kind: webhook",
+          "      url: { env: OPS_URL }",
+          "  routes:",
+          "    - sinks: [ops]",
+          `      environments: [${environments.join(", ")}]`,
+          "",
+        ].join("\n"),
+      ).issues.map((issue) => [issue.path, issue.message]);
+    expect(routes(["prod", "payments.prod"])).toEqual([]);
+    expect(routes(["a.b.prod", "Payments.prod"])).toEqual([
+      ["notifications.routes[0].environments[0]", '"a.b.prod" has more than one dot'],
+      ["notifications.routes[0].environments[1]", '"Payments.prod" is not a kebab-case name'],
+    ]);
   });
 });
