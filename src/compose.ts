@@ -3,7 +3,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import { loadConfig } from "./config/load";
-import type { ResolvedConfig, ResolvedEnvironment, SecretsSource } from "./config/resolve";
+import type {
+  ResolvedConfig,
+  ResolvedEnvironment,
+  ResolvedRepository,
+  SecretsSource,
+} from "./config/resolve";
 import { exampleSeeded, seedExampleRepository, type SeededRepository } from "./devenv/demo/seed";
 import type { Pool } from "pg";
 import { AuditLog, PostgresAuditLog } from "./adapters/audit";
@@ -238,16 +243,31 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
         runCommand(command, { cwd, commit, env: (await target()).readEnv, secrets: [...knownSecrets] }),
     };
   };
+  // One mirror per repository, each fetched with its own token.
+  const gitAdapter = (repository: ResolvedRepository, mirrorDir: string) =>
+    new SimpleGitAdapter({
+      url: repository.url,
+      token: repository.token,
+      timeouts: repository.timeouts,
+      mirrorDir,
+      log: (entry, message) => log.debug(entry, message),
+    });
+  const gits = new Map(
+    (config.repositories ?? []).map((source) => [
+      source.name,
+      gitAdapter(source.repository, paths.repositoryMirror(source.name)),
+    ]),
+  );
+  const [first] = gits.values();
   return {
     config,
     store,
-    git: new SimpleGitAdapter({
-      url: config.repository.url,
-      token: config.repository.token,
-      timeouts: config.repository.timeouts,
-      mirrorDir: paths.mirror,
-      log: (entry, message) => log.debug(entry, message),
-    }),
+    git: first ?? gitAdapter(config.repository, paths.mirror),
+    gitFor: (name) => {
+      const git = gits.get(name);
+      if (!git) throw new Error(`unknown repository '${name}'`);
+      return git;
+    },
     audit: audited.audit,
     log,
     forRun,

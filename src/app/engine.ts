@@ -2,6 +2,7 @@ import * as path from "node:path";
 import { commandKey } from "../adapters/commands/run";
 import { resolveGatesAt } from "../config/resolve";
 import type { ResolvedEnvironment } from "../config/resolve";
+import { localName, qualifyGates } from "../config/repositories";
 import type { Approval, GateCommand, CommandResult, Gates } from "../domain/gates";
 import type { RunReport, RunKind } from "../domain/model";
 import { assertPolicyPackPaths, assertProgramPaths } from "../adapters/pulumi/program-paths";
@@ -83,12 +84,26 @@ export class Engine {
     return env;
   }
 
+  /**
+   * Where an environment's definition and branches are: its own repository when tidegate.yaml lists
+   * several, else the only one.
+   */
+  repositoryOf(env: ResolvedEnvironment): { git: GitPort; environmentsDir: string; configRef?: string } {
+    const { config, gitFor } = this.deps;
+    const source = config.repositories?.find((entry) => entry.name === env.repository);
+    if (!source || !gitFor) {
+      return { git: this.git, environmentsDir: config.environmentsDir, configRef: config.configRef };
+    }
+    return { git: gitFor(source.name), environmentsDir: source.environmentsDir, configRef: source.configRef };
+  }
+
   /** The context of one run of environment `name`. */
   private context(name: string, runId?: string): RunContext {
     const { deps } = this;
-    const run = deps.forRun(this.environment(name));
+    const env = this.environment(name);
+    const run = deps.forRun(env);
     return {
-      git: this.git,
+      git: this.repositoryOf(env).git,
       store: this.store,
       owner: deps.owner,
       log: deps.log,
@@ -112,15 +127,20 @@ export class Engine {
    * (valid) definition, and then only the config ref's gates apply.
    */
   private async gatesAt(name: string, commit: string): Promise<Gates | undefined> {
-    const { config, log } = this.deps;
-    const file = `${config.environmentsDir}/${name}.yaml`;
-    const [found] = await this.git.readFiles(commit, file);
+    const { log } = this.deps;
+    const env = this.environment(name);
+    const { git, environmentsDir } = this.repositoryOf(env);
+    const file = `${environmentsDir}/${localName(env)}.yaml`;
+    const [found] = await git.readFiles(commit, file);
     if (!found) return undefined;
+    // Within its repository, environments go by their plain names.
     const resolved = resolveGatesAt(found.file, found.text, {
-      environments: this.environments.map((e) => ({ name: e.name, order: e.order })),
-      defaultSyncPolicy: this.environment(name).sync.policy,
+      environments: this.environments
+        .filter((e) => e.repository === env.repository)
+        .map((e) => ({ name: localName(e), order: e.order })),
+      defaultSyncPolicy: env.sync.policy,
     });
-    if ("gates" in resolved) return resolved.gates;
+    if ("gates" in resolved) return qualifyGates(resolved.gates, env.repository);
     log.warn(
       {
         env: name,
@@ -185,7 +205,7 @@ export class Engine {
     const run = this.deps.forRun(env);
     const ports: RecoverContext = {
       store: this.store,
-      git: this.git,
+      git: this.repositoryOf(env).git,
       audit: (entry) => this.audit.append(entry),
       log: this.deps.log,
       workspaceDir: this.deps.workspaceDir(name),
@@ -390,7 +410,7 @@ export class Engine {
     knownHead?: string,
   ): Promise<RunReport | undefined> {
     const env = this.environment(name);
-    const head = knownHead ?? (await this.git.heads([env.branch]))[env.branch];
+    const head = knownHead ?? (await this.repositoryOf(env).git.heads([env.branch]))[env.branch];
     const last = await this.store.status(env.name);
     const unchanged =
       last?.headCommit !== undefined &&
@@ -456,7 +476,8 @@ export class Engine {
     const check = this.context(to);
     return promote(
       {
-        git: this.git,
+        // A promotion between repositories is refused before any Git is touched.
+        git: this.repositoryOf(this.environment(to)).git,
         store: this.store,
         log: this.deps.log,
         environment: (name) => this.environment(name),

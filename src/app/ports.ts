@@ -21,7 +21,8 @@ export interface AuditPort {
 }
 
 /** The part of the configuration the engine reads. */
-export type EngineConfig = Pick<ResolvedConfig, "environments" | "environmentsDir">;
+export type EngineConfig = Pick<ResolvedConfig, "environments" | "environmentsDir"> &
+  Partial<Pick<ResolvedConfig, "configRef" | "repositories">>;
 
 /** How a run opens its stack: `ignoreChanges` from the drift.ignore rules in force. */
 export interface StackOpenOptions {
@@ -46,6 +47,8 @@ export interface EngineDeps {
   config: EngineConfig;
   store: Store;
   git: GitPort;
+  /** With several repositories: the named one's Git (`git` is the first one's). */
+  gitFor?(repository: string): GitPort;
   audit: AuditPort;
   log: Logger;
   /** What one run of an environment uses: its credentials are read once, when first needed. */

@@ -22,6 +22,8 @@ import { shortSha } from "../domain/commit";
 /** The part of an environment definition a promotion needs. */
 export interface PromotedEnvironment {
   name: string;
+  /** Its repository when tidegate.yaml lists several: a promotion stays within one. */
+  repository?: string;
   branch: string;
   /** Pulumi project folder, relative to the repository root. */
   project: string;
@@ -101,6 +103,12 @@ export async function promote(ctx: PromoteContext, request: PromoteRequest): Pro
     return finish(
       "refused",
       `${to.name} does not come after ${from.name} in promotion order (${from.name}: ${from.order}, ${to.name}: ${to.order}); promotions go upwards`,
+    );
+  }
+  if (to.repository !== from.repository) {
+    return finish(
+      "refused",
+      `${from.name} and ${to.name} are in different repositories; a promotion merges branches of one repository`,
     );
   }
   if (to.branch === from.branch) {

@@ -15,7 +15,14 @@ export interface JsonSchemaFile {
 /** The checked-in schema files and what they must hold. */
 export function jsonSchemaFiles(): JsonSchemaFile[] {
   return [
-    { path: "schema/tidegate.schema.json", schema: toJsonSchema(TidegateFile) },
+    {
+      path: "schema/tidegate.schema.json",
+      // zod's check that exactly one is given does not reach JSON Schema: say it here.
+      schema: {
+        ...toJsonSchema(TidegateFile),
+        oneOf: [{ required: ["repository"] }, { required: ["repositories"] }],
+      },
+    },
     { path: "schema/environment.schema.json", schema: toJsonSchema(EnvironmentFile) },
   ];
 }

@@ -8,12 +8,13 @@ import { type ParsedFile, parseEnvironmentFile, parseTidegateFile } from "./pars
 import {
   buildConfig,
   EMBEDDED_CONFIG,
-  environmentsSource,
+  environmentsSources,
   type ResolvedConfig,
   type ResolvedRepository,
   resolveRepository,
 } from "./resolve";
-import { TidegateFile } from "./schema";
+import { repositoryFile } from "./repositories";
+import { type Repository, type RepositoryEntry, TidegateFile } from "./schema";
 
 // The I/O around parse and resolve: read tidegate.yaml, read the environment files from where it
 // says (a Git ref, through the injected reader), then hand everything to buildConfig. Writes nothing.
@@ -48,30 +49,46 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
   const { configPath } = options;
   const tidegate =
     configPath === undefined ? undefined : parseTidegateFile(configPath, await readConfigFile(configPath));
-  const { dir, ref } = environmentsSource(tidegate?.data);
   const configFile = configPath === undefined ? undefined : path.resolve(configPath);
   const configDir = configFile === undefined ? (options.defaultDir ?? repoRoot()) : path.dirname(configFile);
-  const texts = await options.readEnvironmentFiles(dir, ref, repositoryOf(tidegate, configDir));
-  return buildConfig({
-    configDir,
-    configFile,
-    tidegate,
-    environments: texts.map(({ file, text }) => parseEnvironmentFile(file, text)),
-  });
+  const repositories = repositoriesOf(tidegate, configDir);
+  const environments = await Promise.all(
+    environmentsSources(tidegate?.data).map(async ({ name, dir, ref }, index) => {
+      const texts = await options.readEnvironmentFiles(dir, ref, repositories[index] as ResolvedRepository);
+      return texts.map(({ file, text }) => ({
+        ...parseEnvironmentFile(repositoryFile(name, file), text),
+        ...(name === undefined ? {} : { repository: name }),
+      }));
+    }),
+  );
+  return buildConfig({ configDir, configFile, tidegate, environments: environments.flat() });
 }
 
 /**
- * The repository the environment files are read from. Without a usable repository.url nothing can
- * be read, so tidegate.yaml's own issues (all of them) are reported at once.
+ * The repositories the environment files are read from, in the order environmentsSources lists
+ * them. Without a usable repository (or list) nothing can be read, so tidegate.yaml's own issues
+ * (all of them) are reported at once.
  */
-function repositoryOf(tidegate: ParsedFile<TidegateFile> | undefined, configDir: string): ResolvedRepository {
-  if (tidegate === undefined) return resolveRepository(EMBEDDED_CONFIG.repository, configDir);
+function repositoriesOf(
+  tidegate: ParsedFile<TidegateFile> | undefined,
+  configDir: string,
+): ResolvedRepository[] {
+  if (tidegate === undefined) return [resolveRepository(EMBEDDED_CONFIG.repository, configDir)];
   const blocking = tidegate.issues.some(
-    (issue) => issue.path === "" || issue.path === "repository" || issue.path.startsWith("repository."),
+    (issue) => issue.path === "" || /^repositor(y|ies)(\.|\[|$)/.test(issue.path),
   );
-  const repository = TidegateFile.shape.repository.safeParse(asRecord(tidegate.data).repository).data;
-  if (blocking || repository === undefined) throw new ConfigError(tidegate.issues);
-  return resolveRepository(repository, configDir);
+  const data = asRecord(tidegate.data);
+  const single = TidegateFile.shape.repository.safeParse(data.repository).data;
+  const several = TidegateFile.shape.repositories.safeParse(data.repositories).data;
+  const repositories = several ?? (single ? [single] : undefined);
+  if (blocking || repositories === undefined) throw new ConfigError(tidegate.issues);
+  return repositories.map((repository) => resolveRepository(repositoryOnly(repository), configDir));
+}
+
+/** The Git fields of a repository entry. */
+function repositoryOnly(entry: Repository & Partial<RepositoryEntry>): Repository {
+  const { name: _name, backend: _backend, environmentsDir: _dir, configRef: _ref, ...repository } = entry;
+  return repository;
 }
 
 function asRecord(value: unknown): Record<string, unknown> {

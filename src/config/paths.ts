@@ -7,6 +7,8 @@ export function dataPaths(dataDir: string) {
     store: path.join(dataDir, "tidegate.db"),
     state: path.join(dataDir, "state"),
     mirror: path.join(dataDir, "git", "mirror"),
+    /** With several repositories, each one's mirror. */
+    repositoryMirror: (name: string) => path.join(dataDir, "git", "repositories", name),
     workspaces: path.join(dataDir, "workspaces"),
     reports: path.join(dataDir, "reports"),
     pulumiHome: path.join(dataDir, "pulumi-home"),

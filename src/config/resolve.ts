@@ -6,6 +6,7 @@ import type { Gates } from "../domain/gates";
 import { programPolicyPacks } from "../domain/program";
 import { ConfigError, type ConfigIssue } from "./errors";
 import { type ParsedFile, parseEnvironmentFile } from "./parse";
+import { environmentKey, qualifyGates, repositoryFile } from "./repositories";
 import { canonicalTimeZone, normalizeRepoPath, parseListen } from "./rules";
 import {
   type DaemonConfig,
@@ -19,6 +20,7 @@ import {
   type TimeoutsConfig,
   PromotionConfig,
   type Repository,
+  RepositoryEntry,
   type SandboxMode,
   type ServerConfig,
   type NotificationsConfig,
@@ -37,7 +39,7 @@ import { fileUrl, resolveBackendUrl, resolveRepositoryUrl } from "./url";
 // need more than one file. Pure: paths are resolved as strings, nothing is read.
 
 /** tidegate.yaml when there is none: watch the folder it is anchored to (the tidegate checkout). */
-export const EMBEDDED_CONFIG: TidegateFile = { repository: { url: "." } };
+export const EMBEDDED_CONFIG = { repository: { url: "." } } satisfies TidegateFile;
 
 /** Where the repository's token comes from (read when Git needs it, never stored). */
 export type TokenSource = { kind: "env"; name: string } | { kind: "file"; path: string };
@@ -53,6 +55,18 @@ export interface ResolvedRepository {
   url: string;
   token?: RepositoryToken;
   timeouts: GitTimeouts;
+}
+
+/** One entry of tidegate.yaml's `repositories`, resolved. */
+export interface RepositorySource {
+  /** Its environments are known as "<name>.<environment>" (see src/config/repositories.ts). */
+  name: string;
+  repository: ResolvedRepository;
+  /** Its own Pulumi backend; undefined: the engine-wide one. */
+  backendUrl?: string;
+  /** Relative to the repository root, normalized. */
+  environmentsDir: string;
+  configRef: string;
 }
 
 /** repository.timeouts with its defaults, in milliseconds. */
@@ -107,14 +121,17 @@ export interface ResolvedDefaults {
 export interface ResolvedSettings {
   /** Absolute path of tidegate.yaml; undefined when the embedded default is in use. */
   configFile?: string;
+  /** The repository; with `repositories:`, the first one (each environment names its own). */
   repository: ResolvedRepository;
+  /** Set only when tidegate.yaml lists `repositories:` (even just one). */
+  repositories?: RepositorySource[];
   /** Absolute. */
   dataDir: string;
   backendUrl: string;
   sandbox: SandboxMode;
   timeouts: Timeouts;
   secrets: SecretsSource;
-  /** Relative to the repository root, normalized ("environments"). */
+  /** Relative to the repository root, normalized ("environments"); with `repositories:`, the first one's. */
   environmentsDir: string;
   configRef: string;
   defaults: ResolvedDefaults;
@@ -176,8 +193,11 @@ export interface DaemonSettings {
 }
 
 export interface ResolvedEnvironment {
+  /** Its key across tidegate: the file's name, or "<repository>.<name>" with `repositories:`. */
   name: string;
-  /** The file that defines it, as reported in issues, e.g. "environments/prod.yaml". */
+  /** The name of its repository when tidegate.yaml lists `repositories:`. */
+  repository?: string;
+  /** The file that defines it, as reported in issues, e.g. "environments/prod.yaml" ("payments:environments/prod.yaml"). */
   file: string;
   branch: string;
   stack: string;
@@ -228,7 +248,8 @@ export interface ConfigFiles {
   configFile?: string;
   /** tidegate.yaml parsed; undefined with the embedded default. */
   tidegate?: ParsedFile<TidegateFile>;
-  environments: ParsedFile<EnvironmentFile>[];
+  /** With `repositories:`, each file names the repository it was read from. */
+  environments: (ParsedFile<EnvironmentFile> & { repository?: string })[];
 }
 
 /**
@@ -236,10 +257,16 @@ export interface ConfigFiles {
  * file, those found across files included.
  */
 export function buildConfig(files: ConfigFiles): ResolvedConfig {
-  const { dir } = environmentsSource(files.tidegate?.data);
-  const crossFile = checkEnvironmentSet(
-    files.environments.map((parsed) => environmentIdentity(parsed.file, parsed.data)),
-    dir,
+  // Each repository's environments are a set of their own: names, orders and promotions within it.
+  const groups = environmentsSources(files.tidegate?.data).map((source) => ({
+    ...source,
+    environments: files.environments.filter((parsed) => parsed.repository === source.name),
+  }));
+  const crossFile = groups.flatMap((group) =>
+    checkEnvironmentSet(
+      group.environments.map((parsed) => environmentIdentity(parsed.file, parsed.data)),
+      repositoryFile(group.name, group.dir),
+    ),
   );
   const issues = [
     ...inLineOrder(files.tidegate?.issues ?? []),
@@ -261,13 +288,43 @@ export function buildConfig(files: ConfigFiles): ResolvedConfig {
     files.configDir,
     files.configFile,
   );
-  const orders = files.environments.flatMap((parsed) =>
-    parsed.value ? [{ name: parsed.value.name, order: parsed.value.order }] : [],
-  );
-  const environments = files.environments.flatMap((parsed) =>
-    parsed.value ? [resolveEnvironment(parsed.file, parsed.value, settings.defaults, orders)] : [],
-  );
+  const environments = groups.flatMap((group) => {
+    const orders = group.environments.flatMap((parsed) =>
+      parsed.value ? [{ name: parsed.value.name, order: parsed.value.order }] : [],
+    );
+    const source = settings.repositories?.find((entry) => entry.name === group.name);
+    return group.environments.flatMap((parsed) => {
+      if (!parsed.value) return [];
+      const env = resolveEnvironment(parsed.file, parsed.value, settings.defaults, orders);
+      return [source ? inRepository(env, source) : env];
+    });
+  });
   return resolveConfig(settings, environments);
+}
+
+/** An environment of one of several repositories: named by its key, on its repository's backend. */
+function inRepository(env: ResolvedEnvironment, source: RepositorySource): ResolvedEnvironment {
+  const backendUrl = env.backendUrl ?? source.backendUrl;
+  return {
+    ...env,
+    name: environmentKey(source.name, env.name),
+    repository: source.name,
+    ...(backendUrl === undefined ? {} : { backendUrl }),
+    gates: qualifyGates(env.gates, source.name),
+  };
+}
+
+/**
+ * Where tidegate.yaml says each repository's environment files are: one unnamed source for
+ * `repository:`, one per valid-named entry of `repositories:` (see environmentsSource).
+ */
+export function environmentsSources(tidegateData: unknown): { name?: string; dir: string; ref: string }[] {
+  const entries = asRecord(tidegateData).repositories;
+  if (!Array.isArray(entries)) return [environmentsSource(tidegateData)];
+  return entries.flatMap((entry: unknown) => {
+    const name = RepositoryEntry.shape.name.safeParse(asRecord(entry).name).data;
+    return name === undefined ? [] : [{ name, ...environmentsSource(entry) }];
+  });
 }
 
 /**
@@ -291,16 +348,22 @@ export function resolveSettings(raw: TidegateFile, configDir: string, configFile
     raw.secrets?.passphraseFile !== undefined
       ? { kind: "file", path: path.resolve(configDir, raw.secrets.passphraseFile) }
       : { kind: "env", name: raw.secrets?.passphraseEnv ?? DEFAULTS.passphraseEnv };
+  const repositories = raw.repositories?.map((entry) => resolveRepositoryEntry(entry, configDir));
+  const first = repositories?.[0];
   return {
     ...(configFile === undefined ? {} : { configFile }),
-    repository: resolveRepository(raw.repository, configDir),
+    repository:
+      first?.repository ??
+      resolveRepository(required(raw.repository, "tidegate.yaml", "repository"), configDir),
+    ...(repositories ? { repositories } : {}),
     dataDir,
     backendUrl,
     sandbox: raw.sandbox ?? DEFAULTS.sandbox,
     timeouts: resolveTimeouts(raw.timeouts),
     secrets,
-    environmentsDir: normalizeRepoPath(raw.environmentsDir ?? DEFAULTS.environmentsDir),
-    configRef: raw.configRef ?? DEFAULTS.configRef,
+    environmentsDir:
+      first?.environmentsDir ?? normalizeRepoPath(raw.environmentsDir ?? DEFAULTS.environmentsDir),
+    configRef: first?.configRef ?? raw.configRef ?? DEFAULTS.configRef,
     defaults: {
       schedule: {
         poll: raw.defaults?.schedule?.poll ?? DEFAULTS.schedule.poll,
@@ -414,6 +477,18 @@ export function resolveRepository(raw: Repository, configDir: string): ResolvedR
     };
   }
   return { url, timeouts };
+}
+
+/** One entry of `repositories`: its repository, backend and environments folder resolved. */
+export function resolveRepositoryEntry(raw: RepositoryEntry, configDir: string): RepositorySource {
+  const { name, backend, environmentsDir, configRef, ...repository } = raw;
+  return {
+    name,
+    repository: resolveRepository(repository, configDir),
+    ...(backend ? { backendUrl: resolveBackendUrl(backend.url, configDir) } : {}),
+    environmentsDir: normalizeRepoPath(environmentsDir ?? DEFAULTS.environmentsDir),
+    configRef: configRef ?? DEFAULTS.configRef,
+  };
 }
 
 /** timeouts with the defaults filled in. */
@@ -620,12 +695,14 @@ export function resolveConfig(
   environments: ResolvedEnvironment[],
 ): ResolvedConfig {
   const { defaults: _defaults, ...rest } = settings;
-  const packs = programPolicyPacks(environments);
+  // A repository's packs: its own environments' (one repository's tree digests know no other's).
+  const packs = (repository?: string) =>
+    programPolicyPacks(environments.filter((env) => env.repository === repository));
   return {
     ...rest,
     environments: [...environments]
       .sort((a, b) => a.order - b.order)
-      .map((env) => ({ ...env, programPolicyPacks: packs })),
+      .map((env) => ({ ...env, programPolicyPacks: packs(env.repository) })),
   };
 }
 

@@ -58,6 +58,13 @@ export function environmentNameProblem(name: string): string | undefined {
   return /^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(name) ? undefined : "is not a kebab-case name";
 }
 
+/** Why `key` is neither an environment name nor "<repository>.<environment>" (see repositories.ts). */
+export function environmentKeyProblem(key: string): string | undefined {
+  const parts = key.split(".");
+  if (parts.length > 2) return "has more than one dot";
+  return parts.some((part) => environmentNameProblem(part)) ? "is not a kebab-case name" : undefined;
+}
+
 /** Why `relative` is not a path inside the repository, or undefined when it is one. */
 export function repoPathProblem(relative: string): string | undefined {
   if (relative === "") return "is empty";

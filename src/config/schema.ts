@@ -12,6 +12,7 @@ import {
   cronInZoneProblem,
   cronProblem,
   durationProblem,
+  environmentKeyProblem,
   environmentNameProblem,
   envVarNameProblem,
   listenProblem,
@@ -251,6 +252,12 @@ const EnvironmentName = checkedString(
   environmentNameProblem,
   'a kebab-case name (lower-case letters, digits, single hyphens), like "prod"',
 ).meta({ pattern: "^[a-z0-9]+(?:-[a-z0-9]+)*$" });
+
+/** An environment as tidegate knows it: its name, or "<repository>.<name>" with several repositories. */
+const EnvironmentKey = checkedString(
+  environmentKeyProblem,
+  'an environment\'s name, or "<repository>.<environment>" when tidegate.yaml lists several repositories',
+);
 
 const DURATION_PATTERN = "^(?:0|(?=\\d)(?:\\d+d)?(?:\\d+h)?(?:\\d+m)?(?:\\d+s)?)$";
 
@@ -777,54 +784,121 @@ export type WebhooksConfig = z.infer<typeof WebhooksConfig>;
 
 const tokenSources = "repository.tokenEnv: <VARIABLE> or repository.tokenFile: <path outside the repository>";
 
+const RepositoryFields = {
+  url: checkedString(repositoryUrlProblem, REPOSITORY_URL_FORMS).meta({
+    description:
+      "The Git repository to watch: a local path (relative to this file's folder) or a file://, https://, ssh:// or git@host:path URL. Credentials in an https URL are never printed, and reach Git only through tidegate's credential helper.",
+  }),
+  tokenEnv: EnvVarName.optional().meta({
+    description:
+      "The environment variable holding the token for an https repository (sent as the HTTP password). Git never sees the variable; prefer tokenFile, since the Pulumi engine and check commands may inherit tidegate's environment.",
+  }),
+  tokenFile: z.string().min(1).optional().meta({
+    description:
+      "A file holding the token for an https repository, relative to this file's folder; read before each fetch or push, so a rotated token is picked up.",
+  }),
+  username: z
+    .string()
+    .check(rule(usernameProblem, "a user name without spaces, ':' or control characters"))
+    .optional()
+    .meta({
+      description: `The user name sent with the token (default ${DEFAULTS.tokenUsername}, as GitHub expects for app tokens).`,
+      default: DEFAULTS.tokenUsername,
+    }),
+  timeouts: GitTimeoutsConfig.optional(),
+};
+
+/** What a repository's fields must agree on (a token needs https, and so on). */
+function repositoryRules(ctx: z.core.ParsePayload<RepositoryIdentity>): void {
+  const { url, tokenEnv, tokenFile, username } = ctx.value;
+  const issue = (key: string, message: string, expected: string): void => {
+    ctx.issues.push({ code: "custom", input: ctx.value, path: [key], message, params: { expected } });
+  };
+  const token = tokenEnv !== undefined || tokenFile !== undefined;
+  if (tokenEnv !== undefined && tokenFile !== undefined) {
+    issue("tokenFile", "is set as well as tokenEnv", `exactly one of ${tokenSources}`);
+  }
+  if (username !== undefined && !token) {
+    issue("username", "is set without a token", `repository.username only beside ${tokenSources}`);
+  }
+  if (token && !/^https:\/\//i.test(url)) {
+    issue("url", "is not an https URL, so a token cannot be used", "an https:// URL when a token is set");
+  } else if (token && /^https:\/\/[^/?#]*@/i.test(url)) {
+    issue(
+      "url",
+      "holds credentials as well as a token source",
+      "either credentials in the URL or a token source (repository.tokenEnv or repository.tokenFile), not both",
+    );
+  }
+}
+
+interface RepositoryIdentity {
+  url: string;
+  tokenEnv?: string;
+  tokenFile?: string;
+  username?: string;
+}
+
 export const Repository = z
-  .strictObject({
-    url: checkedString(repositoryUrlProblem, REPOSITORY_URL_FORMS).meta({
-      description:
-        "The Git repository to watch: a local path (relative to this file's folder) or a file://, https://, ssh:// or git@host:path URL. Credentials in an https URL are never printed, and reach Git only through tidegate's credential helper.",
-    }),
-    tokenEnv: EnvVarName.optional().meta({
-      description:
-        "The environment variable holding the token for an https repository (sent as the HTTP password). Git never sees the variable; prefer tokenFile, since the Pulumi engine and check commands may inherit tidegate's environment.",
-    }),
-    tokenFile: z.string().min(1).optional().meta({
-      description:
-        "A file holding the token for an https repository, relative to this file's folder; read before each fetch or push, so a rotated token is picked up.",
-    }),
-    username: z
-      .string()
-      .check(rule(usernameProblem, "a user name without spaces, ':' or control characters"))
-      .optional()
-      .meta({
-        description: `The user name sent with the token (default ${DEFAULTS.tokenUsername}, as GitHub expects for app tokens).`,
-        default: DEFAULTS.tokenUsername,
-      }),
-    timeouts: GitTimeoutsConfig.optional(),
-  })
-  .check((ctx) => {
-    const { url, tokenEnv, tokenFile, username } = ctx.value;
-    const issue = (key: string, message: string, expected: string): void => {
-      ctx.issues.push({ code: "custom", input: ctx.value, path: [key], message, params: { expected } });
-    };
-    const token = tokenEnv !== undefined || tokenFile !== undefined;
-    if (tokenEnv !== undefined && tokenFile !== undefined) {
-      issue("tokenFile", "is set as well as tokenEnv", `exactly one of ${tokenSources}`);
-    }
-    if (username !== undefined && !token) {
-      issue("username", "is set without a token", `repository.username only beside ${tokenSources}`);
-    }
-    if (token && !/^https:\/\//i.test(url)) {
-      issue("url", "is not an https URL, so a token cannot be used", "an https:// URL when a token is set");
-    } else if (token && /^https:\/\/[^/?#]*@/i.test(url)) {
-      issue(
-        "url",
-        "holds credentials as well as a token source",
-        "either credentials in the URL or a token source (repository.tokenEnv or repository.tokenFile), not both",
-      );
-    }
-  })
+  .strictObject(RepositoryFields)
+  .check(repositoryRules)
   .meta({ description: "The Git repository holding the Pulumi programs and the environment branches." });
 export type Repository = z.infer<typeof Repository>;
+
+/** A Pulumi backend: where the stacks' state is kept. */
+const Backend = z.strictObject({
+  url: checkedString(backendUrlProblem, BACKEND_URL_FORMS).meta({
+    description: `The Pulumi backend: ${BACKEND_URL_FORMS}. A relative file:// path is relative to this file's folder.`,
+  }),
+});
+
+/** One of several repositories: a name, its credentials, and where its environments and stacks are. */
+export const RepositoryEntry = z
+  .strictObject({
+    name: checkedString(
+      environmentNameProblem,
+      'a kebab-case name (lower-case letters, digits, single hyphens), like "payments"',
+    ).meta({
+      description:
+        'The repository\'s name: its environments are known across tidegate as "<name>.<environment>".',
+    }),
+    ...RepositoryFields,
+    backend: Backend.optional().meta({
+      description: "This repository's Pulumi backend; default: tidegate.yaml's backend.",
+    }),
+    environmentsDir: RepoPath.optional().meta({
+      description: "The folder in this repository holding one <env>.yaml per environment.",
+      default: DEFAULTS.environmentsDir,
+    }),
+    configRef: BranchName.optional().meta({
+      description: "The branch of this repository whose environments folder is read.",
+      default: DEFAULTS.configRef,
+    }),
+  })
+  .check(repositoryRules)
+  .meta({ description: "One Git repository among several, with its own credentials and backend." });
+export type RepositoryEntry = z.infer<typeof RepositoryEntry>;
+
+const Repositories = z
+  .array(RepositoryEntry)
+  .min(1)
+  .check((ctx) => {
+    const seen = new Set<string>();
+    ctx.value.forEach((entry, index) => {
+      if (!seen.has(entry.name)) return void seen.add(entry.name);
+      ctx.issues.push({
+        code: "custom",
+        input: entry.name,
+        path: [index, "name"],
+        message: `"${entry.name}" names another repository too`,
+        params: { expected: "a name no other repository has" },
+      });
+    });
+  })
+  .meta({
+    description:
+      "Several Git repositories served by one tidegate, instead of repository. Each environment is known as <repository>.<environment>.",
+  });
 
 /** An absolute path to a file holding a secret (its content, trimmed, is the value). */
 function secretFile(example: string, description: string) {
@@ -917,7 +991,10 @@ export const NotificationsConfig = z
       .array(
         z.strictObject({
           sinks: z.array(EnvironmentName).min(1),
-          environments: z.array(EnvironmentName).optional().meta({ description: "Default: all." }),
+          environments: z
+            .array(EnvironmentKey)
+            .optional()
+            .meta({ description: "Default: all. With several repositories: <repository>.<environment>." }),
           events: z.array(z.enum(NOTIFY_EVENTS)).optional().meta({ description: "Default: all." }),
         }),
       )
@@ -961,19 +1038,15 @@ export type StoreConfig = z.infer<typeof StoreConfig>;
 /** tidegate.yaml: the engine's own configuration. */
 export const TidegateFile = z
   .strictObject({
-    repository: Repository,
+    repository: Repository.optional(),
+    repositories: Repositories.optional(),
     dataDir: z.string().min(1).optional().meta({
       description: "Where tidegate keeps its state, relative to this file's folder.",
       default: DEFAULTS.dataDir,
     }),
-    backend: z
-      .strictObject({
-        url: checkedString(backendUrlProblem, BACKEND_URL_FORMS).meta({
-          description: `The Pulumi backend: ${BACKEND_URL_FORMS}. A relative file:// path is relative to this file's folder.`,
-        }),
-      })
-      .optional()
-      .meta({ description: "The Pulumi state backend; default file://<dataDir>/state." }),
+    backend: Backend.optional().meta({
+      description: "The Pulumi state backend; default file://<dataDir>/state.",
+    }),
     sandbox: SandboxMode.optional().meta({ default: DEFAULTS.sandbox }),
     timeouts: TimeoutsConfig.optional(),
     secrets: Secrets.optional(),
@@ -993,6 +1066,7 @@ export const TidegateFile = z
     notifications: NotificationsConfig.optional(),
     store: StoreConfig.optional(),
   })
+  .check(oneOfTwo("repository", "repositories"))
   .meta({ title: "tidegate.yaml", description: "The configuration of the tidegate engine." });
 export type TidegateFile = z.infer<typeof TidegateFile>;
 

@@ -24,7 +24,7 @@ import { Scheduler } from "./scheduler";
 
 /** What the daemon needs of the engine: its environments, and the runs it asks for. */
 export type DaemonEngine = Pick<Engine, "environments" | "poll" | "check"> &
-  Partial<Pick<Engine, "recoverInterruptedRuns">> & {
+  Partial<Pick<Engine, "recoverInterruptedRuns" | "repositoryOf">> & {
     readonly store: Pick<Store, "status" | "setStatus" | "runs">;
     readonly git: Pick<GitPort, "heads">;
     readonly audit: Pick<AuditPort, "append">;
@@ -269,14 +269,17 @@ export class Daemon {
     if (!this.mine(env.name)) return;
     const person = item.priority === "person";
     if (!person && this.health.heldBack(env.name)) return;
-    const configRef = (this.options.retry ?? DEFAULT_RETRY).configRef;
+    // With several repositories, the environment's own repository and config ref.
+    const source = engine.repositoryOf?.(env);
+    const git = source?.git ?? engine.git;
+    const configRef = source?.configRef ?? (this.options.retry ?? DEFAULT_RETRY).configRef;
     const trigger = item.reasons.join(", ");
     const done = this.options.onRun?.(item);
     let heads: Record<string, string> | undefined;
     try {
       // The polls of one tick share one listing of the remote's heads (no older than the tick).
       const branches = [...new Set([env.branch, configRef])];
-      heads = await this.health.poll(env, () => engine.git.heads(branches, { notBefore: item.asOf }));
+      heads = await this.health.poll(env, () => git.heads(branches, { notBefore: item.asOf }));
       const stall = await this.health.stall(env, heads, person ? trigger : undefined);
       if (stall === "held") return;
       // A resumed stall is looked at in full: a poll passes over an unchanged head.

@@ -14,8 +14,9 @@ export type EnvironmentVerb = (typeof ENVIRONMENT_VERBS)[number];
 /** What `parseScope` accepts, for error messages and help. */
 export const SCOPE_FORMS = "read, admin, approve:<env>, sync:<env> or promote:<env>";
 
-// The environment names tidegate's configuration accepts (kebab case; see config/rules.ts).
-const ENVIRONMENT_NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+// The environment keys tidegate's configuration makes: a kebab-case name (see config/rules.ts), after
+// "<repository>." when tidegate.yaml lists several repositories (see config/repositories.ts).
+const ENVIRONMENT_NAME = /^(?:[a-z0-9]+(?:-[a-z0-9]+)*\.)?[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
 /** A scope as written (`--scope approve:prod`); TidegateError "invalid" naming the text otherwise. */
 export function parseScope(text: string): Scope {

@@ -31,7 +31,7 @@ describe("JSON Schemas for editors", () => {
     expect(tidegate).toMatchObject({
       title: "tidegate.yaml",
       additionalProperties: false,
-      required: ["repository"],
+      oneOf: [{ required: ["repository"] }, { required: ["repositories"] }],
       properties: { secrets: { additionalProperties: false, properties: { passphrase: { not: {} } } } },
     });
     expect(environment).toMatchObject({

@@ -355,7 +355,7 @@ describe("parseTidegateFile", () => {
         path: "hooks",
         message: "unknown key",
         expected:
-          "one of the keys repository, dataDir, backend, sandbox, timeouts, secrets, environmentsDir, configRef, defaults, daemon, server, telemetry, webhooks, notifications, store",
+          "one of the keys repository, repositories, dataDir, backend, sandbox, timeouts, secrets, environmentsDir, configRef, defaults, daemon, server, telemetry, webhooks, notifications, store",
         line: 5,
       },
     ]);

@@ -217,3 +217,39 @@ describe("Daemon replicas", () => {
     await vi.waitFor(() => expect(a.calls).toContain(`check ${env} (ownership taken over)`), WAIT);
   });
 });
+
+describe("Daemon with several repositories", () => {
+  it("reads each environment's heads from its own repository, with that repository's config ref", async () => {
+    const { engine } = fakeEngine([]);
+    const asked: string[] = [];
+    const git = (label: string) => ({
+      heads: async (branches: string[]) => {
+        asked.push(`${label}: ${branches.join(" ")}`);
+        return Object.fromEntries(branches.map((b) => [b, "b".repeat(40)]));
+      },
+    });
+    const repositories = { alpha: git("alpha"), beta: git("beta") };
+    const env = (name: string, repository: "alpha" | "beta") =>
+      ({
+        name,
+        repository,
+        branch: "test",
+        schedule: { poll: YEARLY, drift: YEARLY },
+        gates: {},
+      }) as ResolvedEnvironment;
+    const withRepositories: DaemonEngine = {
+      ...engine,
+      environments: [env("alpha.test", "alpha"), env("beta.test", "beta")],
+      git: git("the first"),
+      repositoryOf: (e) => ({
+        git: { ...repositories[e.repository as "alpha" | "beta"], readFiles: vi.fn() } as never,
+        environmentsDir: "environments",
+        configRef: e.repository === "alpha" ? "config" : "main",
+      }),
+    };
+    const daemon = new Daemon({ engine: withRepositories, log: logger().log, requests: fakeSource().source });
+    daemons.push(daemon);
+    await daemon.startup();
+    expect(asked.sort()).toEqual(["alpha: test config", "beta: test main"]);
+  });
+});

@@ -9,6 +9,8 @@ describe("parseScope", () => {
     expect(parseScope("approve:prod")).toBe("approve:prod");
     expect(parseScope("sync:eu-west")).toBe("sync:eu-west");
     expect(parseScope("promote:stage")).toBe("promote:stage");
+    // An environment of one of several repositories.
+    expect(parseScope("approve:payments.prod")).toBe("approve:payments.prod");
   });
 
   it.each([
@@ -20,6 +22,10 @@ describe("parseScope", () => {
     ],
     ["approve", "invalid scope 'approve': expected approve:<env>, e.g. approve:prod"],
     ["sync:", "invalid scope 'sync:': expected sync:<env>, e.g. sync:prod"],
+    [
+      "sync:a.b.prod",
+      "invalid scope 'sync:a.b.prod': 'a.b.prod' is not an environment name (kebab case, e.g. prod)",
+    ],
     ["sync:Prod", "invalid scope 'sync:Prod': 'Prod' is not an environment name (kebab case, e.g. prod)"],
     [
       "approve:*",

@@ -20,6 +20,8 @@ const ENVIRONMENTS: PromotedEnvironment[] = [
   { name: "test", branch: "test", project: PROJECT, order: 1 },
   { name: "stage", branch: "stage", project: PROJECT, order: 2 },
   { name: "prod", branch: "prod", project: PROJECT, order: 3 },
+  // Another repository's: a promotion never crosses repositories.
+  { name: "web.stage", repository: "web", branch: "stage", project: PROJECT, order: 2 },
 ];
 
 const silent: Logger = {
@@ -128,6 +130,15 @@ describe("promote", () => {
       });
       expect(result.reason).toMatch(/test does not come after stage in promotion order/);
       expect((await run({ from: "test", to: "test" })).outcome).toBe("refused");
+      expect(calls.merge).toEqual([]);
+    });
+
+    it("when the environments are in different repositories", async () => {
+      const result = await run({ from: "test", to: "web.stage" });
+      expect(result.outcome).toBe("refused");
+      expect(result.reason).toBe(
+        "test and web.stage are in different repositories; a promotion merges branches of one repository",
+      );
       expect(calls.merge).toEqual([]);
     });
 
