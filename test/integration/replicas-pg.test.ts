@@ -14,7 +14,7 @@ import { awsClients } from "../helpers/aws";
 import { runCli } from "../helpers/cli";
 import { DEPENDENCY_CACHE, YEARLY } from "../helpers/engine";
 import { createGitRemote, type GitRemoteFixture } from "../helpers/git";
-import { startedBy } from "../helpers/processes";
+import { killStartedBy } from "../helpers/processes";
 import { eventually, killTidegate, startTidegate, type TidegateProcess } from "../helpers/process";
 
 // Three `tidegate run` replicas on one PostgreSQL store, every stack in a bucket of the emulator's
@@ -176,13 +176,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // The replicas and whatever they left running (tsx's wrapper does not pass a SIGKILL on).
-  for (const leftover of remote ? startedBy(undefined, remote.root) : []) {
-    try {
-      process.kill(leftover.pid, "SIGKILL");
-    } catch {
-      // gone already
-    }
-  }
+  if (remote) killStartedBy(remote.root);
   for (const replica of replicas) await killTidegate(replica);
   await store?.close();
   remote?.cleanup();
