@@ -59,3 +59,14 @@ export function startedBy(rootPid: number | undefined, folder: string): Proc[] {
       (descendants.has(p.pid) || p.cmdline.includes(folder) || p.cwd.startsWith(folder)),
   );
 }
+
+/** SIGKILLs whatever `startedBy(undefined, folder)` finds: a test's leftovers, whatever happened. */
+export function killStartedBy(folder: string): void {
+  for (const leftover of startedBy(undefined, folder)) {
+    try {
+      process.kill(leftover.pid, "SIGKILL");
+    } catch {
+      // gone already
+    }
+  }
+}

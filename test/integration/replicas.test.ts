@@ -9,7 +9,7 @@ import { parseOwnerId } from "../../src/domain/owner";
 import { DEPENDENCY_CACHE, YEARLY } from "../helpers/engine";
 import { writeTidegateConfig } from "../helpers/example";
 import { createGitRemote, type GitRemoteFixture } from "../helpers/git";
-import { startedBy } from "../helpers/processes";
+import { killStartedBy } from "../helpers/processes";
 import { eventually, killTidegate, startTidegate, type TidegateProcess } from "../helpers/process";
 
 // Three `tidegate run` processes on one store share four environments: each environment is owned by
@@ -85,13 +85,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // The replicas themselves (tsx's wrapper does not pass a SIGKILL on), whatever happened.
-  for (const leftover of remote ? startedBy(undefined, remote.root) : []) {
-    try {
-      process.kill(leftover.pid, "SIGKILL");
-    } catch {
-      // gone already
-    }
-  }
+  if (remote) killStartedBy(remote.root);
   for (const replica of replicas) await killTidegate(replica);
   await store?.close();
   remote?.cleanup();

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { GitPluginError, simpleGit, type SimpleGitOptions } from "simple-git";
@@ -689,15 +690,30 @@ export class SimpleGitAdapter implements GitPort {
       this.mirrorChecked = true;
       return;
     }
-    fs.mkdirSync(this.mirrorDir, { recursive: true });
-    if (fs.readdirSync(this.mirrorDir).length > 0) {
+    if (fs.existsSync(this.mirrorDir) && fs.readdirSync(this.mirrorDir).length > 0) {
       throw new GitError(`${this.mirrorDir} is neither empty nor a Git mirror; refusing to use it`);
     }
-    await this.run(["init", "--bare", "--quiet"]);
-    // A bare repository keeps no reflog by default; with one, commits force-pushed away stay
-    // readable (isAncestor, commit) until the reflog expires.
-    await this.run(["config", "core.logAllRefUpdates", "true"]);
-    await this.run(["config", "tidegate.url", source]);
+    // Built beside it and renamed into place: another process on this host (a second replica
+    // sharing the config mirror) sees no mirror or a whole one, never one without its URL yet.
+    const staging = `${this.mirrorDir}.new-${process.pid}-${randomUUID().slice(0, 8)}`;
+    fs.mkdirSync(staging, { recursive: true });
+    try {
+      await this.run(["init", "--bare", "--quiet"], staging);
+      // A bare repository keeps no reflog by default; with one, commits force-pushed away stay
+      // readable (isAncestor, commit) until the reflog expires.
+      await this.run(["config", "core.logAllRefUpdates", "true"], staging);
+      await this.run(["config", "tidegate.url", source], staging);
+      try {
+        fs.renameSync(staging, this.mirrorDir);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
+        // Another process made it first: check that one.
+        return await this.initMirror();
+      }
+    } finally {
+      fs.rmSync(staging, { recursive: true, force: true });
+    }
     this.logEntry({ mirrorDir: this.mirrorDir, url: this.redact(source) }, "mirror created");
     this.mirrorChecked = true;
   }

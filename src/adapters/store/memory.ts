@@ -210,7 +210,7 @@ export function openMemoryStore(
             ...entry.record,
             endedAt: at,
             outcome: "interrupted",
-            error: interruptedError(entry.record.kind),
+            error: interruptedError(entry.record),
           };
           return copy(entry.record);
         });

@@ -315,7 +315,7 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
           .map(runFromRow)
           .filter((run) => isDead(run.owner, run.heartbeatAt))
           .map((run) => {
-            const error = interruptedError(run.kind);
+            const error = interruptedError(run);
             sql.finishRun.run(at, "interrupted", JSON.stringify(error), run.id);
             return { ...run, endedAt: at, outcome: "interrupted" as const, error };
           }),

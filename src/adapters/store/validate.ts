@@ -69,8 +69,12 @@ const INTERRUPTED_RECOVERY: Record<RunRecord["kind"], string> = {
   sync: "the update may have left pending operations on the stack: run a check of this environment and, if it reports pending operations, follow its recovery step.",
 };
 
-/** The error recorded on a run whose owner died before it ended. */
-export function interruptedError(kind: RunRecord["kind"]): NonNullable<RunRecord["error"]> {
+/**
+ * The error recorded on a run whose owner died before it ended. A check in reconcile mode may have
+ * been applying its commit (sync policy auto): it is told like a sync, not "nothing was changed".
+ */
+export function interruptedError(run: Pick<RunRecord, "kind" | "mode">): NonNullable<RunRecord["error"]> {
+  const kind = run.kind === "check" && run.mode === "reconcile" ? "sync" : run.kind;
   return {
     kind: "interrupted",
     message: "tidegate stopped before the run ended",

@@ -133,6 +133,10 @@ export function runContract(factory: StoreFactory): void {
       await crashed.finishRun("done", "succeeded");
       await crashed.startRun(newRun("cut-check", { startedAt: "2025-03-04T09:01:00.000Z" }));
       await crashed.startRun(newRun("cut-sync", { kind: "sync", startedAt: "2025-03-04T09:02:00.000Z" }));
+      // The daemon's check of an auto-sync environment: it may have been applying its commit.
+      await crashed.startRun(
+        newRun("cut-reconcile", { mode: "reconcile", startedAt: "2025-03-04T09:00:30.000Z" }),
+      );
       await crashed.startRun(newRun("alive", { owner: OTHER, startedAt: "2025-03-04T09:03:00.000Z" }));
       await crashed.heartbeat(OTHER, "2025-03-04T09:04:00.000Z");
 
@@ -147,7 +151,7 @@ export function runContract(factory: StoreFactory): void {
         },
       });
 
-      expect(marked.map((r) => r.id)).toEqual(["cut-sync", "cut-check"]);
+      expect(marked.map((r) => r.id)).toEqual(["cut-sync", "cut-check", "cut-reconcile"]);
       expect(asked).toContainEqual([OTHER, "2025-03-04T09:04:00.000Z"]);
       expect(marked[0]).toMatchObject({
         outcome: "interrupted",
@@ -156,10 +160,15 @@ export function runContract(factory: StoreFactory): void {
       });
       expect(marked[0]?.error?.recovery).toMatch(/pending operations/);
       expect(marked[1]?.error?.recovery).toMatch(/nothing was changed/);
+      expect(marked[2]?.error?.recovery).toMatch(/pending operations/);
       expect(await store.run("cut-check")).toEqual(marked[1]);
       expect((await store.run("done"))?.outcome).toBe("succeeded");
       expect(await store.run("alive")).not.toHaveProperty("endedAt");
-      expect((await store.interruptedRuns()).map((r) => r.id)).toEqual(["cut-sync", "cut-check"]);
+      expect((await store.interruptedRuns()).map((r) => r.id)).toEqual([
+        "cut-sync",
+        "cut-check",
+        "cut-reconcile",
+      ]);
       expect(await store.markInterrupted({ now, isDead: deadOwners(OWNER) })).toEqual([]);
       expect(
         await storeError(async () => await store.markInterrupted({ now: "now", isDead: () => true })),

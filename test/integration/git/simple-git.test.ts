@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -158,6 +158,34 @@ describe("SimpleGitAdapter", () => {
       expect(headOf(workspace("test"))).toBe(second);
       expect(headOf(workspace("stage"))).toBe(stage);
       expect(fs.existsSync(path.join(workspace("test"), "Pulumi.stage.yaml"))).toBe(false);
+    });
+
+    it("lets processes on one host create one new mirror at once (replicas sharing the config mirror)", async () => {
+      fs.rmSync(mirrorDir(), { recursive: true, force: true });
+      const script = [
+        `import { SimpleGitAdapter } from ${JSON.stringify(path.resolve(__dirname, "../../../src/adapters/git/simple-git.ts"))};`,
+        "const git = new SimpleGitAdapter({ url: process.argv[1], mirrorDir: process.argv[2] });",
+        'git.fetch("main").then((sha) => console.log(sha), (err) => { console.error(err.message); process.exit(1); });',
+      ].join("\n");
+      const runs = await Promise.all(
+        [1, 2, 3, 4].map(
+          () =>
+            new Promise<{ code: number | null; out: string }>((resolve) => {
+              const child = spawn(
+                process.execPath,
+                ["--import", "tsx", "--input-type=module", "-e", script, remote.url, mirrorDir()],
+                { stdio: ["ignore", "pipe", "pipe"] },
+              );
+              let out = "";
+              child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+              child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+              child.on("exit", (code) => resolve({ code, out }));
+            }),
+        ),
+      );
+      const head = (await remote.git("rev-parse", "main")).trim();
+      expect(runs).toEqual(runs.map(() => ({ code: 0, out: `${head}\n` })));
+      expect(fs.readdirSync(remote.root).filter((name) => name.startsWith("mirror.new-"))).toEqual([]);
     });
 
     it("rebuilds a checkout whose mirror was deleted", async () => {

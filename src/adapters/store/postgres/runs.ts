@@ -118,7 +118,7 @@ export function postgresRunStore(pool: pg.Pool, now: () => Date): RunStore & Sta
         const marked: RunRecord[] = [];
         for (const run of rows.map(runFromRow)) {
           if (!isDead(run.owner, run.heartbeatAt)) continue;
-          const error = interruptedError(run.kind);
+          const error = interruptedError(run);
           await client.query(
             "UPDATE runs SET ended_at = $1, outcome = 'interrupted', error = $2 WHERE id = $3",
             [at, JSON.stringify(error), run.id],
