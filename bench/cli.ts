@@ -83,6 +83,8 @@ export async function prepareStatusFixture(
   log(`seeding ${STATUS_ENVIRONMENTS} environments × 100 runs`);
   const store = openSqliteStore(path.join(scratch, "data", STORE_FILE));
   await seedStore(store, names);
+  // As the engine writes it when it loads the configuration: status reads it instead of Git.
+  await store.setEnvironmentList(names.map((name) => ({ name, branch: name, stack: name })));
   await store.close();
   return { config, cleanup: () => remote.cleanup() };
 }

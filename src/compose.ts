@@ -37,6 +37,7 @@ import { dataPaths } from "./config/paths";
 import { describePassphraseSource } from "./config/passphrase-source";
 import type { RunReport } from "./domain/model";
 import type { Logger } from "./log";
+import { recordEnvironmentList } from "./app/environment-list";
 import { KnownSecrets, Redactor } from "./log/redact";
 
 // The composition root: every concrete adapter is chosen and built here, from the configuration,
@@ -121,7 +122,9 @@ export async function composeEngine(options: EngineOptions): Promise<Engine> {
     import("./app/engine.js"),
     import("./adapters/pulumi/stack.js"),
   ]);
-  return new Engine(engineDeps(options, (stackOptions) => PulumiStack.open(stackOptions)));
+  const engine = new Engine(engineDeps(options, (stackOptions) => PulumiStack.open(stackOptions)));
+  await recordEnvironmentList(engine.store, engine.environments, options.log);
+  return engine;
 }
 
 type OpenPulumiStack = (options: StackOptions) => Promise<StackPort>;

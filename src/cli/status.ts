@@ -1,12 +1,12 @@
 import type { Command } from "./command";
-import { CONFIG_HELP, CONFIG_OPTIONS, flag, openForReading, withConfigErrors } from "./context";
+import { CONFIG_HELP, CONFIG_OPTIONS, flag, openForReading, withConfigErrors } from "./read-context";
 import { status } from "../app/read";
 import { replicaLines, replicasView, type ReplicasView } from "../app/replicas";
 import { webhookLines, type WebhookDeliveryStats } from "../app/webhooks";
 import { age, formatStatusTable, type StatusRow } from "../render/format";
 
-// `tidegate status`: every environment at a glance, from the store. It runs no Pulumi and polls no
-// branch; the environment definitions are read from the config ref as last fetched (no fetch but the first).
+// `tidegate status`: every environment at a glance, from the store alone: the environment list the
+// engine last wrote there, and their states. It runs no Pulumi and no Git (see openForReading).
 
 export const command: Command = {
   usage: "status [--json] [--config <file>] [--data-dir <dir>]",

@@ -8,6 +8,7 @@ import { stringify } from "yaml";
 import { runCli } from "../helpers/cli";
 import { EXIT_CODES } from "../../src/domain/errors";
 import { createGitRemote, type GitRemoteFixture } from "../helpers/git";
+import { createEngineFixture } from "../helpers/engine";
 
 // The CLI as a user runs it: a child process, the repository's Node 22 first on PATH, in a folder of
 // the test's own, against a real Git repository holding the environment files.
@@ -129,6 +130,31 @@ describe("tidegate CLI", () => {
 
     // Reading creates no data directory (and needs no passphrase).
     expect(fs.existsSync(path.join(dir, "data"))).toBe(false);
+  });
+
+  it("status lists the environments the engine last loaded from the store alone, with the repository gone", async () => {
+    const fixture = await createEngineFixture([
+      { name: "test", sync: "auto", drift: "report" },
+      { name: "stage", sync: "gated", drift: "report" },
+    ]);
+    try {
+      fs.rmSync(fixture.remote.url, { recursive: true, force: true });
+      const cache = tempDir(); // no mirror either: reading Git could only fail
+      const result = await runCli(["status", "--json", "--config", fixture.configPath], {
+        env: { TIDEGATE_CACHE_DIR: cache },
+      });
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+      const { environments } = JSON.parse(result.stdout) as {
+        environments: { environment: string; stack: string; status: string }[];
+      };
+      expect(environments.map((e) => [e.environment, e.stack, e.status])).toEqual([
+        ["test", fixture.stackName("test"), "Unknown"],
+        ["stage", fixture.stackName("stage"), "Unknown"],
+      ]);
+    } finally {
+      await fixture.cleanup();
+    }
   });
 
   it("without any configuration, tells the user to run `tidegate run` first or pass --config", async () => {

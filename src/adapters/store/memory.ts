@@ -8,6 +8,7 @@ import type {
   EnvironmentState,
   InterruptSweep,
   Lease,
+  ListedEnvironment,
   NewRun,
   NewSuccess,
   NewWorkRequest,
@@ -28,6 +29,8 @@ import {
   NewTokenSchema,
   NewWorkRequestSchema,
   validInput,
+  environmentListFromText,
+  environmentListText,
 } from "./rows";
 import {
   checkRevocation,
@@ -59,6 +62,8 @@ export interface MemoryState {
   seq: number;
   runs: Map<string, { seq: number; ms: number; heartbeatMs: number; record: RunRecord }>;
   statuses: Map<string, { ms: number; state: EnvironmentState }>;
+  /** As stored: JSON text. */
+  environmentList?: string;
   reports: Map<string, { seq: number; ms: number; report: RunReport }>;
   approvals: Map<string, { seq: number; ms: number; approval: Approval }>;
   successes: Map<string, { firstMs: number; lastMs: number; success: ProgramSuccess }>;
@@ -236,6 +241,14 @@ export function openMemoryStore(
     async status(environment: string) {
       const entry = state.statuses.get(environment);
       return entry ? copy(entry.state) : undefined;
+    },
+
+    async setEnvironmentList(environments: readonly ListedEnvironment[]) {
+      state.environmentList = environmentListText(environments);
+    },
+
+    async environmentList() {
+      return state.environmentList === undefined ? undefined : environmentListFromText(state.environmentList);
     },
 
     async saveReport(report: RunReport) {

@@ -178,4 +178,11 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   ) STRICT;
   `,
+  // 9: the configured environments as the engine last loaded them (one row), read by status.
+  `
+  CREATE TABLE environment_list (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    environments TEXT NOT NULL
+  ) STRICT;
+  `,
 ];

@@ -92,6 +92,13 @@ export interface RunStore {
   markInterrupted(sweep: InterruptSweep): Promise<RunRecord[]>;
 }
 
+/** A configured environment as `tidegate status` lists it. */
+export interface ListedEnvironment {
+  name: string;
+  branch: string;
+  stack: string;
+}
+
 /** What `tidegate status` shows per environment. */
 export interface StatusStore {
   /** Replaces the environment's state. */
@@ -99,6 +106,13 @@ export interface StatusStore {
   /** All environments, by name. */
   statuses(): Promise<EnvironmentState[]>;
   status(environment: string): Promise<EnvironmentState | undefined>;
+  /**
+   * Replaces the configured environments, in promotion order, as the engine last loaded them: status
+   * lists them without reading the configuration's files in Git.
+   */
+  setEnvironmentList(environments: readonly ListedEnvironment[]): Promise<void>;
+  /** The list last written; undefined when none ever was. */
+  environmentList(): Promise<ListedEnvironment[] | undefined>;
 }
 
 /** Every run's report, kept as history. */

@@ -7,6 +7,7 @@ import { StoreError } from "./errors";
 import type {
   EnvironmentState,
   Lease,
+  ListedEnvironment,
   NewSuccess,
   NewWorkRequest,
   NewToken,
@@ -140,6 +141,11 @@ const ReportSummarySchema = z.object({
 
 // Compile-time proof that the schemas and the types agree.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** The configured environments, in order; names unique. */
+export const EnvironmentListSchema = z
+  .array(z.object({ name: z.string().min(1), branch: z.string().min(1), stack: z.string().min(1) }))
+  .refine((list) => new Set(list.map((env) => env.name)).size === list.length, "names must be unique");
+
 const sameRun: Same<z.infer<typeof RunRecordSchema>, RunRecord> = true;
 const sameState: Same<z.infer<typeof EnvironmentStateSchema>, EnvironmentState> = true;
 const sameApproval: Same<z.infer<typeof ApprovalSchema>, Approval> = true;
@@ -151,6 +157,7 @@ const sameRequest: Same<z.infer<typeof WorkRequestSchema>, WorkRequest> = true;
 const sameLease: Same<z.infer<typeof LeaseSchema>, Lease> = true;
 const sameNewToken: Same<z.infer<typeof NewTokenSchema>, NewToken> = true;
 const sameToken: Same<z.infer<typeof TokenRecordSchema>, TokenRecord> = true;
+const sameList: Same<z.infer<typeof EnvironmentListSchema>, ListedEnvironment[]> = true;
 void sameNewToken;
 void sameToken;
 void sameNewRequest;
@@ -162,6 +169,7 @@ void sameApproval;
 void sameCommandResult;
 void sameSuccess;
 void sameNewSuccess;
+void sameList;
 
 export function runFromRow(row: Row): RunRecord {
   const id = String(row.id);
@@ -308,6 +316,17 @@ export function commandResultFromRow(row: Row): CommandResult {
 }
 
 /** A webhook_deliveries row as the stats status shows. */
+/** The list as stored (JSON text), once checked: only the fields status shows, in order. */
+export function environmentListText(environments: readonly ListedEnvironment[]): string {
+  const list = validInput(EnvironmentListSchema, environments, "environment list");
+  return JSON.stringify(list.map(({ name, branch, stack }) => ({ name, branch, stack })));
+}
+
+/** The stored list (JSON text) back into environments. */
+export function environmentListFromText(text: unknown): ListedEnvironment[] {
+  return check(EnvironmentListSchema, parseJson(text, "environment list"), "environment list");
+}
+
 export function webhookStatsFromRow(row: Row): WebhookDeliveryStats {
   return {
     provider: String(row.provider),

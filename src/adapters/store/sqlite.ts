@@ -11,6 +11,7 @@ import type {
   EnvironmentState,
   InterruptSweep,
   Lease,
+  ListedEnvironment,
   NewRun,
   NewSuccess,
   NewToken,
@@ -28,6 +29,8 @@ import type {
 import {
   approvalFromRow,
   commandResultFromRow,
+  environmentListFromText,
+  environmentListText,
   leaseFromRow,
   NewSuccessSchema,
   NewTokenSchema,
@@ -134,6 +137,10 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     ),
     statuses: db.prepare("SELECT * FROM statuses ORDER BY environment"),
     status: db.prepare("SELECT * FROM statuses WHERE environment = ?"),
+    setEnvironmentList: db.prepare(
+      "INSERT INTO environment_list (id, environments) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET environments = excluded.environments",
+    ),
+    environmentList: db.prepare("SELECT environments FROM environment_list WHERE id = 1"),
     insertReport: db.prepare(
       `INSERT INTO reports (run_id, environment, status, started_at, started_ms, body)
        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
@@ -333,6 +340,15 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     status(environment: string): EnvironmentState | undefined {
       const row = sql.status.get(environment);
       return row ? stateFromRow(row) : undefined;
+    },
+
+    setEnvironmentList(environments: readonly ListedEnvironment[]): void {
+      sql.setEnvironmentList.run(environmentListText(environments));
+    },
+
+    environmentList(): ListedEnvironment[] | undefined {
+      const row = sql.environmentList.get();
+      return row ? environmentListFromText(row.environments) : undefined;
     },
 
     saveReport(report: RunReport): void {

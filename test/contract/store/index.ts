@@ -1,5 +1,6 @@
 import { describe } from "vitest";
 import { coordinationContract } from "./coordination";
+import { environmentListContract } from "./environment-list";
 import { gatesContract } from "./gates";
 import type { StoreFactory } from "./harness";
 import { notificationsContract } from "./notifications";
@@ -19,5 +20,6 @@ export function storeContract(name: string, factory: StoreFactory): void {
     tokensContract(factory);
     webhooksContract(factory);
     notificationsContract(factory);
+    environmentListContract(factory);
   });
 }

@@ -112,7 +112,7 @@ describe("the read-only use cases", () => {
   it("opening for reading creates no store", async () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-read-empty-"));
     try {
-      expect(openExistingStore(storeSpec({ dataDir: empty }))).toBeUndefined();
+      expect(await openExistingStore(storeSpec({ dataDir: empty }))).toBeUndefined();
       expect(fs.readdirSync(empty)).toEqual([]);
     } finally {
       fs.rmSync(empty, { recursive: true, force: true });

@@ -163,4 +163,11 @@ export const PG_MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  // 2: the configured environments as the engine last loaded them (one row), read by status.
+  `
+  CREATE TABLE environment_list (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    environments TEXT NOT NULL
+  );
+  `,
 ];

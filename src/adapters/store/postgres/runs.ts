@@ -5,6 +5,7 @@ import { StoreError } from "../errors";
 import type {
   EnvironmentState,
   InterruptSweep,
+  ListedEnvironment,
   NewRun,
   ReportStore,
   ReportSummary,
@@ -12,7 +13,15 @@ import type {
   RunStore,
   StatusStore,
 } from "../port";
-import { parseJson, runFromRow, stateFromRow, summaryFromRow, type Row } from "../rows";
+import {
+  environmentListFromText,
+  environmentListText,
+  parseJson,
+  runFromRow,
+  stateFromRow,
+  summaryFromRow,
+  type Row,
+} from "../rows";
 import {
   count,
   epochMs,
@@ -155,6 +164,19 @@ export function postgresRunStore(pool: pg.Pool, now: () => Date): RunStore & Sta
     async status(environment: string): Promise<EnvironmentState | undefined> {
       const { rows } = await pool.query<Row>("SELECT * FROM statuses WHERE environment = $1", [environment]);
       return rows[0] ? stateFromRow(rows[0]) : undefined;
+    },
+
+    async setEnvironmentList(environments: readonly ListedEnvironment[]): Promise<void> {
+      await pool.query(
+        `INSERT INTO environment_list (id, environments) VALUES (1, $1)
+         ON CONFLICT (id) DO UPDATE SET environments = excluded.environments`,
+        [environmentListText(environments)],
+      );
+    },
+
+    async environmentList(): Promise<ListedEnvironment[] | undefined> {
+      const { rows } = await pool.query<Row>("SELECT environments FROM environment_list WHERE id = 1");
+      return rows[0] ? environmentListFromText(rows[0].environments) : undefined;
     },
 
     async saveReport(report: RunReport): Promise<void> {
