@@ -182,7 +182,8 @@ function auditEntries(
     action:
       conclusion.outcome === "failed"
         ? "failure"
-        : (options.resolve ?? (report.sync?.applied ? "sync" : "check")),
+        : // A plan or approval of a resolution only looks: a check, as for a plain sync's plan.
+          ((options.allowSync ? options.resolve : undefined) ?? (report.sync?.applied ? "sync" : "check")),
     commit,
     ...(report.plan ? { planDigest: report.plan.digest } : {}),
     verdict: report.status,
