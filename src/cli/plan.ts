@@ -26,7 +26,12 @@ export const command: Command = {
     "Exit codes: 0 the plan passes every gate or there is nothing to do, 3 it waits for an approval,",
     "1 a gate blocks it or the check failed, 2 bad command line or configuration.",
   ].join("\n"),
-  options: { ...CONFIG_OPTIONS, ...RESOLVE_OPTIONS, json: { type: "boolean" }, emulator: { type: "boolean" } },
+  options: {
+    ...CONFIG_OPTIONS,
+    ...RESOLVE_OPTIONS,
+    json: { type: "boolean" },
+    emulator: { type: "boolean" },
+  },
   allowPositionals: true,
   run: (args, context) =>
     withConfigErrors(context, () =>

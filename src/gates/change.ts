@@ -73,7 +73,11 @@ function promotionChanges(before: PromotionGate, after: PromotionGate): string[]
   return [
     ...change("from", before.from, after.from),
     ...change("soak", formatDuration(before.soakMs), formatDuration(after.soakMs)),
-    ...change("requireNoDrift", String(before.requireNoDrift === true), String(after.requireNoDrift === true)),
+    ...change(
+      "requireNoDrift",
+      String(before.requireNoDrift === true),
+      String(after.requireNoDrift === true),
+    ),
   ];
 }
 

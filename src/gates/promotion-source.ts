@@ -34,7 +34,8 @@ export function judgeSource(
 ): SourceVerdict {
   const again = `check it first: tidegate sync ${from.name}`;
   const at = shortCommit(head);
-  if (!state?.headCommit) return { refusal: `${from.name} has not been checked at ${at}; ${again}`, warnings: [] };
+  if (!state?.headCommit)
+    return { refusal: `${from.name} has not been checked at ${at}; ${again}`, warnings: [] };
   if (state.headCommit !== head) {
     return {
       refusal: `${from.name}'s branch '${from.branch}' is at ${at}, but its last check was of ${shortCommit(state.headCommit)}, so ${at} is not known to work there; ${again}`,

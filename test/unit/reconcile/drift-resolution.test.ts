@@ -33,6 +33,19 @@ function history() {
   return { deployed, head };
 }
 
+/** A person's approval of one plan of `test`. */
+function approve(id: string, commit: string, planDigest: string) {
+  return h.store.addApproval({
+    id,
+    environment: "test",
+    commit,
+    planDigest,
+    approver: "ops@example.com",
+    scope: "sync",
+    at: h.clock.now().toISOString(),
+  });
+}
+
 function stack(pending = [changes("pending")], deployed?: string) {
   h.stack = new FakeStack({
     pending,
@@ -131,7 +144,11 @@ describe("accept drift", () => {
     expect(report.status).toBe("OutOfSync");
     expect(report.reason).toMatch(/^drift accepted into the deployed state; the program still differs/);
     expect(report.pending).toEqual(TAG_BACK);
-    expect(await h.store.status("test")).toMatchObject({ status: "OutOfSync", pendingCount: 1, driftCount: 0 });
+    expect(await h.store.status("test")).toMatchObject({
+      status: "OutOfSync",
+      pendingCount: 1,
+      driftCount: 0,
+    });
     expect(acceptLines(report)).toEqual([
       "Drift accepted: the deployed state now holds the live values.",
       "To keep them, change the program or its stack config on branch env/test and commit:",
@@ -151,27 +168,11 @@ describe("accept drift", () => {
     expect(digest).not.toBe(plain.plan?.digest);
 
     // An approval of the restore does not cover the accept.
-    await h.store.addApproval({
-      id: "approval-restore",
-      environment: "test",
-      commit: head,
-      planDigest: plain.plan?.digest ?? "",
-      approver: "ops@example.com",
-      scope: "sync",
-      at: h.clock.now().toISOString(),
-    });
+    await approve("approval-restore", head, plain.plan?.digest ?? "");
     expect((await h.run(env, ACCEPT)).status).toBe("AwaitingApproval");
     expect(h.stack.calls).not.toContain("refresh");
 
-    await h.store.addApproval({
-      id: "approval-accept",
-      environment: "test",
-      commit: deployed,
-      planDigest: digest,
-      approver: "ops@example.com",
-      scope: "sync",
-      at: h.clock.now().toISOString(),
-    });
+    await approve("approval-accept", deployed, digest);
     const accepted = await h.run(env, ACCEPT);
     expect(accepted).toMatchObject({ status: "Synced", plan: { digest } });
     expect(h.stack.calls).toContain("refresh");
