@@ -3,7 +3,7 @@ import { commandKey } from "../adapters/commands/run";
 import { resolveGatesAt } from "../config/resolve";
 import type { ResolvedEnvironment } from "../config/resolve";
 import { localName, qualifyGates } from "../config/repositories";
-import type { Approval, GateCommand, CommandResult, Gates } from "../domain/gates";
+import type { Approval, GateCommand, CommandResult, DriftResolution, Gates } from "../domain/gates";
 import type { RunReport, RunKind } from "../domain/model";
 import { assertPolicyPackPaths, assertProgramPaths } from "../adapters/pulumi/program-paths";
 import { promote, PROMOTION_IDENTITY, type PromoteOptions } from "./promote";
@@ -262,6 +262,7 @@ export class Engine {
       trigger: triggerOf(request),
       actor: request.actor.id,
       allowSync: false,
+      ...(request.resolve ? { resolve: request.resolve } : {}),
     };
     return this.check(name, options, request.lease);
   }
@@ -276,6 +277,7 @@ export class Engine {
       trigger: triggerOf(request),
       actor: request.actor.id,
       allowSync: kind === "sync",
+      ...(kind === "sync" && request.resolve ? { resolve: request.resolve } : {}),
     };
     return this.check(name, options, request.lease);
   }
@@ -508,6 +510,8 @@ export interface RunRequest {
   trigger?: string;
   /** When another process holds the environment (default: wait up to 10 minutes, silently). */
   lease?: LeasePolicy;
+  /** sync, plan and approve: a person's restore or accept of drift instead of a plain sync. */
+  resolve?: DriftResolution;
 }
 
 function triggerOf(request: RunRequest): string {

@@ -14,6 +14,7 @@ import type { PromoteOutcome, PromoteResult } from "../domain/promotion";
 import type { ChangeSet } from "../domain/changes";
 import type { EnvironmentState } from "../adapters/store/port";
 import { shortSha } from "../domain/commit";
+import { judgeSource } from "../gates/promotion-source";
 
 // `tidegate promote <from> <to>`: merge the lower environment's branch into the next one and push it.
 // Everything is checked before anything is pushed, and the push is never forced: a promotion either
@@ -31,6 +32,8 @@ export interface PromotedEnvironment {
   programPolicyPacks?: readonly string[];
   /** Promotion order: lower environments are promoted into higher ones. */
   order: number;
+  /** The target's promotion gate: whether drift on the source refuses the promotion. */
+  gates?: { promotion?: { requireNoDrift?: boolean } };
 }
 
 /** The Git operations a promotion uses (see src/git/port.ts). */
@@ -76,7 +79,7 @@ export const PROMOTION_IDENTITY: GitIdentity = { name: "tidegate", email: "tideg
 const LISTED_COMMITS = 3;
 
 /**
- * Promotes `from` into `to`: the order → the source is Synced at its live head → merge in a scratch
+ * Promotes `from` into `to`: the order → the source's live head is deployed (drift: a warning) → merge in a scratch
  * worktree → nothing to do when up to date → the target has no program commits the source lacks →
  * no conflict → push (or, for a dry run, preview the target there instead). Refusals are results,
  * not errors; Git and Pulumi failures are thrown. The scratch worktree is always removed.
@@ -128,8 +131,15 @@ export async function promote(ctx: PromoteContext, request: PromoteRequest): Pro
 
   const state = await ctx.store.status(from.name);
   if (state?.deployedCommit) result.from.deployed = state.deployedCommit;
-  const unhealthy = sourceRefusal(from, sourceHead, state);
-  if (unhealthy) return finish("refused", unhealthy);
+  const source = judgeSource(from, sourceHead, state, {
+    name: to.name,
+    ...(to.gates?.promotion?.requireNoDrift ? { requireNoDrift: true } : {}),
+  });
+  if (source.refusal) return finish("refused", source.refusal);
+  if (source.warnings.length > 0) {
+    result.warnings = source.warnings;
+    for (const warning of source.warnings) log.warn({}, warning);
+  }
 
   const dir = ctx.scratchDir();
   try {
@@ -203,29 +213,6 @@ export async function promote(ctx: PromoteContext, request: PromoteRequest): Pro
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/**
- * Why the source may not be promoted from at `head`; undefined when its last check was of exactly
- * `head` and found it Synced (deployed, nothing pending, no drift). The deployed commit may be older:
- * a commit that changes nothing a preview can see (a README, another environment's config) is never
- * applied, yet it is as good as deployed.
- */
-function sourceRefusal(
-  from: PromotedEnvironment,
-  head: string,
-  state: EnvironmentState | undefined,
-): string | undefined {
-  const again = `check it first: tidegate sync ${from.name}`;
-  if (!state?.headCommit) return `${from.name} has not been checked at ${short(head)}; ${again}`;
-  if (state.headCommit !== head) {
-    return `${from.name}'s branch '${from.branch}' is at ${short(head)}, but its last check was of ${short(state.headCommit)}, so ${short(head)} is not known to work there; ${again}`;
-  }
-  if (state.status !== "Synced") {
-    const why = state.reason ? ` (${oneLine(state.reason.split("\n", 1)[0] ?? "")})` : "";
-    return `${from.name} is ${state.status} at ${short(head)}${why}; only a Synced environment is promoted from`;
-  }
-  return undefined;
 }
 
 function mergeMessage(

@@ -5,12 +5,12 @@ import { CONFIG_HELP, CONFIG_OPTIONS, flag, stringOption, withConfigErrors } fro
 import { withEnvironmentEngine } from "./environment-session";
 import { DEFAULT_LEASE_WAIT_MS } from "../app/environment-lease";
 import { waitForHolder } from "./lease-wait";
+import { RESOLVE_OPTIONS, RESOLVE_USAGE, resolveHelp, resolveOption } from "./drift-resolution";
 
 // `tidegate approve <env>`: approve exactly the plan a sync would apply now.
 
 export const command: Command = {
-  usage:
-    "approve <env> [--digest <digest>] [--protected] [--comment <text>] [--json] [--config <file>] [--data-dir <dir>]",
+  usage: `approve <env> ${RESOLVE_USAGE} [--digest <digest>] [--protected] [--comment <text>] [--json] [--config <file>] [--data-dir <dir>]`,
   description: [
     "Previews the plan a sync of one environment would apply now, prints it with its digest, and",
     "records your approval of exactly that plan (environment, commit, digest). A new commit, new drift",
@@ -21,6 +21,7 @@ export const command: Command = {
     "Options:",
     "  --digest <digest>   Approve only if the plan is still the one you reviewed (`tidegate plan`)",
     "  --protected         Also approve the plan's protected operations (deletes, replacements)",
+    ...resolveHelp("Approve"),
     "  --comment <text>    Why; kept in the audit log",
     "  --json              Print the approval and the report (JSON)",
     "  --emulator          Point the stacks at the AWS emulator (always so for the embedded default)",
@@ -32,6 +33,7 @@ export const command: Command = {
     ...CONFIG_OPTIONS,
     digest: { type: "string" },
     protected: { type: "boolean" },
+    ...RESOLVE_OPTIONS,
     comment: { type: "string" },
     json: { type: "boolean" },
     emulator: { type: "boolean" },
@@ -42,6 +44,7 @@ export const command: Command = {
       withEnvironmentEngine(args, context, "approve", async (name, session) => {
         const digest = stringOption(args, "digest");
         const comment = stringOption(args, "comment");
+        const resolve = resolveOption(args, "approve");
         session.progress.begin(`planning ${name}`, "check");
         const actor = cliActor(context.env);
         const result = await session.engine.approve(name, {
@@ -50,6 +53,7 @@ export const command: Command = {
           ...(digest !== undefined ? { digest } : {}),
           ...(comment !== undefined ? { comment } : {}),
           protected: flag(args, "protected"),
+          ...(resolve ? { resolve } : {}),
           lease: waitForHolder(name, DEFAULT_LEASE_WAIT_MS, (text) => session.progress.stream.write(text)),
         });
         session.progress.end();

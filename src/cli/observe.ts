@@ -5,6 +5,8 @@ import { CONFIG_HELP, CONFIG_OPTIONS, flag, latestReportFiles, withConfigErrors 
 import { withEnvironmentEngine } from "./environment-session";
 import { WAIT_HELP, WAIT_OPTION, waitForHolder, waitOption } from "./lease-wait";
 import { interruptible, INTERRUPTED_EXIT_CODE } from "./interrupt";
+import { acceptLines } from "../render/drift-resolution";
+import { RESOLVE_OPTIONS, RESOLVE_USAGE, resolveHelp, resolveOption } from "./drift-resolution";
 import { CHANGES_EXIT_CODE, checkExitCode, formatCheckSummary, reasonLine } from "../render/format";
 
 // `tidegate check`, `drift` and `sync`: one run of the engine on one environment, from the command
@@ -39,11 +41,12 @@ const ABOUT: Record<RunKind, { verb: string; summary: string[] }> = {
 export function observeCommand(kind: RunKind): Command {
   const detailed = kind !== "sync";
   return {
-    usage: `${kind} <env> [--json]${detailed ? " [--exit-code]" : ""} [--wait <duration>] [--config <file>] [--data-dir <dir>]`,
+    usage: `${kind} <env>${detailed ? "" : ` ${RESOLVE_USAGE}`} [--json]${detailed ? " [--exit-code]" : ""} [--wait <duration>] [--config <file>] [--data-dir <dir>]`,
     description: [
       ...ABOUT[kind].summary,
       "",
       "Options:",
+      ...(detailed ? [] : resolveHelp("Do")),
       "  --json              Print the check report (JSON, schema version 1) on stdout; logs go to stderr",
       ...(detailed
         ? [`  --exit-code         Exit ${CHANGES_EXIT_CODE} when the environment differs (see exit codes)`]
@@ -73,7 +76,7 @@ export function observeCommand(kind: RunKind): Command {
       json: { type: "boolean" },
       emulator: { type: "boolean" },
       ...WAIT_OPTION,
-      ...(detailed ? { "exit-code": { type: "boolean" } } : {}),
+      ...(detailed ? { "exit-code": { type: "boolean" } } : RESOLVE_OPTIONS),
     },
     allowPositionals: true,
     run: (args, context) => withConfigErrors(context, () => observe(kind, args, context)),
@@ -82,6 +85,7 @@ export function observeCommand(kind: RunKind): Command {
 
 async function observe(kind: RunKind, args: CommandArgs, context: CommandContext): Promise<number> {
   const waitMs = waitOption(args, kind);
+  const resolve = kind === "sync" ? resolveOption(args, kind) : undefined;
   return withEnvironmentEngine(args, context, kind, async (name, session) => {
     const what = `${ABOUT[kind].verb} ${name}`;
     session.progress.begin(what, kind);
@@ -91,6 +95,7 @@ async function observe(kind: RunKind, args: CommandArgs, context: CommandContext
         trigger: cliTrigger(context.env),
         // Written above the progress line, which stays.
         lease: waitForHolder(name, waitMs, (text) => session.progress.stream.write(text)),
+        ...(resolve ? { resolve } : {}),
       }),
     );
     session.progress.end();
@@ -99,6 +104,8 @@ async function observe(kind: RunKind, args: CommandArgs, context: CommandContext
       context.stdout(`${JSON.stringify(report, null, 2)}\n`);
     } else {
       const lines = [formatCheckSummary(report)];
+      const accepted = acceptLines(report);
+      if (accepted.length > 0) lines.push(`${accepted.join("\n")}\n`);
       if (kind === "sync" && !report.sync?.applied && report.status !== "Synced") {
         lines.push(`Not synced: ${reasonLine(report.reason) ?? "nothing to apply"}.\n`);
       }

@@ -631,6 +631,7 @@ function resolveGates(
               promotion.from ??
               required(environmentBelow(raw, environments)?.name, file, "gates.promotion.from"),
             soakMs: duration(promotion.soak ?? DEFAULTS.gates.soak, file, "gates.promotion.soak"),
+            ...(promotion.requireNoDrift ? { requireNoDrift: true } : {}),
           },
         }
       : {}),

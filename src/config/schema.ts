@@ -378,6 +378,11 @@ export const PromotionConfig = z
       description: "How long the program must have run there since it first succeeded.",
       default: DEFAULTS.gates.soak,
     }),
+    requireNoDrift: z.boolean().optional().meta({
+      description:
+        "Refuse promotions into this environment while the environment promoted from shows drift. Default false: drift there is a warning in the promotion's output.",
+      default: false,
+    }),
   })
   .meta({
     description:

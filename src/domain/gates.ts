@@ -20,6 +20,8 @@ export interface PromotionGate {
   from: string;
   /** How long it must have run there (since its first success) before it may come here. */
   soakMs: DurationMs;
+  /** Promoting into this environment is refused while `from` shows drift (default: a warning only). */
+  requireNoDrift?: boolean;
 }
 
 export interface SyncWindow {
@@ -103,7 +105,15 @@ export interface Plan {
   drift?: ChangeSet;
   /** The update would also restore drift (drift policy remediate). */
   remediate: boolean;
+  /**
+   * A person's one-off way out of drift (see DriftResolution): part of the digest, so an approval
+   * of a plain sync never covers it, nor the other way round.
+   */
+  resolve?: DriftResolution;
 }
+
+/** restore-drift: a remediating sync, once; accept-drift: a refresh, taking the live values into the state. */
+export type DriftResolution = "restore-drift" | "accept-drift";
 
 /** One check command's outcome, kept in the report. */
 export interface CommandResult {

@@ -1,4 +1,4 @@
-import type { CommandResult, GateVerdict, PolicyViolation } from "./gates";
+import type { CommandResult, DriftResolution, GateVerdict, PolicyViolation } from "./gates";
 import type { ChangeSet } from "./changes";
 import type { ExpiredRule, IgnoredProperty } from "./ignore";
 
@@ -81,7 +81,7 @@ export interface RunReport {
     windowClosedDuringUpdate?: string;
   };
   /** The plan the gates judged: what a sync would apply, and its digest (what approvals bind to). */
-  plan?: { commit: string; digest: string; remediate: boolean };
+  plan?: { commit: string; digest: string; remediate: boolean; resolve?: DriftResolution };
   /** Every gate in force and what it said, in evaluation order. */
   gates?: GateVerdict[];
   /** The approvals that count for this plan. */

@@ -20,6 +20,8 @@ export function planDigest(plan: PlanContent): string {
     remediate: plan.remediate,
     pending: canonicalChanges(plan.pending),
     drift: canonicalChanges(plan.drift),
+    // Only when present, so the digests of plain syncs stay what they were.
+    ...(plan.resolve ? { resolve: plan.resolve } : {}),
   };
   return `sha256:${createHash("sha256").update(canonicalJson(canonical)).digest("hex")}`;
 }

@@ -20,6 +20,8 @@ export interface PromoteResult {
   targetAhead?: CommitInfo[];
   /** The conflicting files, when the merge conflicted. */
   conflicts?: string[];
+  /** What a person should know although the promotion went on (drift on the source). */
+  warnings?: string[];
   /** Dry run: the target's pending changes on the merged tree. */
   preview?: ChangeSet;
   startedAt: string;

@@ -225,6 +225,12 @@ export const RunReportSchema = z
         remediate: z
           .boolean()
           .describe("Whether a sync of this plan also restores drift (drift policy remediate)."),
+        resolve: z
+          .enum(["restore-drift", "accept-drift"])
+          .optional()
+          .describe(
+            "A person's one-off way out of drift: restore-drift (a remediating sync) or accept-drift (a refresh taking the live values into the deployed state). Part of the digest.",
+          ),
       })
       .optional()
       .describe(

@@ -66,13 +66,18 @@ function allowedText(allowed: boolean): string {
 }
 
 function describePromotion(gate: PromotionGate): string {
-  return `from ${gate.from}, soak ${formatDuration(gate.soakMs)}`;
+  return `from ${gate.from}, soak ${formatDuration(gate.soakMs)}${gate.requireNoDrift ? ", no drift there" : ""}`;
 }
 
 function promotionChanges(before: PromotionGate, after: PromotionGate): string[] {
   return [
     ...change("from", before.from, after.from),
     ...change("soak", formatDuration(before.soakMs), formatDuration(after.soakMs)),
+    ...change(
+      "requireNoDrift",
+      String(before.requireNoDrift === true),
+      String(after.requireNoDrift === true),
+    ),
   ];
 }
 

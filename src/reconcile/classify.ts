@@ -1,4 +1,5 @@
 import type { EnvironmentStatus } from "../domain/model";
+import type { DriftResolution } from "../domain/gates";
 import type { ChangeSet } from "../domain/changes";
 
 /** The status an observation implies, before any sync. */
@@ -42,4 +43,22 @@ export function decideSync(
     };
   }
   return { sync: true, remediate };
+}
+
+/**
+ * What a person's restore or accept of drift does. Restore is a remediating sync whatever the drift
+ * policy (pending changes are applied with it); accept takes the live values into the state and
+ * applies nothing of the program. Neither has anything to do without drift.
+ */
+export function decideResolution(
+  resolve: DriftResolution,
+  pending: ChangeSet | undefined,
+  drift: ChangeSet | undefined,
+): SyncDecision {
+  if ((drift?.resources.length ?? 0) === 0) {
+    const what = resolve === "restore-drift" ? "restore" : "accept";
+    const rest = (pending?.resources.length ?? 0) > 0 ? "; a plain sync applies the pending changes" : "";
+    return { sync: false, remediate: false, reason: `no drift to ${what}${rest}` };
+  }
+  return { sync: true, remediate: resolve === "restore-drift" };
 }

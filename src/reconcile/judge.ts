@@ -1,9 +1,9 @@
 import type { GateEvaluation, GatingContext } from "./gating";
 import { evaluatePlan, programTree } from "./gating";
-import type { Plan, SyncWindow } from "../domain/gates";
+import type { DriftResolution, Plan, SyncWindow } from "../domain/gates";
 import type { EnvironmentStatus } from "../domain/model";
 import { makePlan } from "../domain/plan";
-import { decideSync, observedStatus } from "./classify";
+import { decideResolution, decideSync, observedStatus } from "./classify";
 import type { Observation } from "./observe";
 import type { RunEnvironment, Timed } from "./types";
 
@@ -12,6 +12,8 @@ export type JudgeContext = GatingContext;
 export interface JudgeRequest {
   /** Let the gates and policy sync or remediate; false reports only. */
   allowSync: boolean;
+  /** A person's restore or accept of drift, judged as its own plan (see decideResolution). */
+  resolve?: DriftResolution;
   timed: Timed;
 }
 
@@ -41,7 +43,10 @@ export async function judge(
   request: JudgeRequest,
 ): Promise<Judgement> {
   const { pending, drift, head } = observation;
-  const decision = decideSync({ drift: env.drift.policy }, pending, drift);
+  const { resolve } = request;
+  const decision = resolve
+    ? decideResolution(resolve, pending, drift)
+    : decideSync({ drift: env.drift.policy }, pending, drift);
   if (!decision.sync) {
     return {
       kind: "stop",
@@ -49,9 +54,15 @@ export async function judge(
       ...(decision.reason ? { reason: decision.reason } : {}),
     };
   }
-  const plan = planOf(env, head, decision.remediate, pending, drift);
+  // An accept applies nothing of the program: its plan is the drift at the deployed commit.
+  const accept = resolve === "accept-drift";
+  const commit = accept ? (observation.deployedCommit ?? head) : head;
+  const plan = planOf(env, commit, decision.remediate, accept ? undefined : pending, drift, resolve);
   try {
-    const tree = observation.programTree ?? (await programTree(ctx.git, env, head));
+    const tree =
+      commit === head && observation.programTree
+        ? observation.programTree
+        : await programTree(ctx.git, env, commit);
     const gates = await request.timed("judge", () =>
       evaluatePlan(ctx, env, observation.inForce, {
         plan,
@@ -89,6 +100,7 @@ export function planOf(
   remediate: boolean,
   pending: Observation["pending"],
   drift: Observation["drift"],
+  resolve?: DriftResolution,
 ): Plan {
   return makePlan({
     environment: env.name,
@@ -97,5 +109,6 @@ export function planOf(
     ...(pending ? { pending } : {}),
     drift,
     remediate,
+    ...(resolve ? { resolve } : {}),
   });
 }

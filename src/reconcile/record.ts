@@ -6,7 +6,7 @@ import type { RunReport } from "../domain/model";
 import type { Logger } from "../log";
 import type { Judgement } from "./judge";
 import type { Observation } from "./observe";
-import { applied, buildReport, conclude, headOf, type Conclusion, type RunResult } from "./report";
+import { accepted, applied, buildReport, conclude, headOf, type Conclusion, type RunResult } from "./report";
 import type { RunEnvironment, RunOptions } from "./types";
 import { shortSha } from "../domain/commit";
 
@@ -149,7 +149,7 @@ function environmentState(meta: RunMeta, run: RunResult, report: RunReport): Env
   const { env, previous } = meta;
   // After a sync the report keeps what was applied, while the status counts what is left.
   const synced = applied(run);
-  const remediated = synced && run.ended === "sync" && run.judgement.plan.remediate;
+  const remediated = (synced && run.ended === "sync" && run.judgement.plan.remediate) || accepted(run);
   return {
     environment: env.name,
     branch: env.branch,
@@ -179,7 +179,11 @@ function auditEntries(
     entries.push({ action: "gates-change", commit, reason: report.gatesChange.changes.join("; ") });
   }
   entries.push({
-    action: conclusion.outcome === "failed" ? "failure" : report.sync?.applied ? "sync" : "check",
+    action:
+      conclusion.outcome === "failed"
+        ? "failure"
+        : // A plan or approval of a resolution only looks: a check, as for a plain sync's plan.
+          ((options.allowSync ? options.resolve : undefined) ?? (report.sync?.applied ? "sync" : "check")),
     commit,
     ...(report.plan ? { planDigest: report.plan.digest } : {}),
     verdict: report.status,
@@ -188,6 +192,7 @@ function auditEntries(
       runId: meta.runId,
       kind: options.kind,
       trigger: options.trigger,
+      ...(options.resolve ? { resolve: options.resolve } : {}),
       ...(report.sync ? { sync: report.sync } : {}),
     },
   });

@@ -5,6 +5,7 @@ import { observedStatus } from "./classify";
 import type { Judgement } from "./judge";
 import type { Observation, ObserveResult } from "./observe";
 import type { SyncOutcome } from "./sync";
+import type { ChangeSet } from "../domain/changes";
 import type { RunEnvironment } from "./types";
 
 /** What the phases of one run returned, up to the phase it ended in. */
@@ -53,6 +54,7 @@ export function conclude(run: RunResult): Conclusion {
       const { outcome, observation } = run;
       switch (outcome.kind) {
         case "applied":
+          if (run.judgement.plan.resolve === "accept-drift") return acceptedConclusion(outcome.after);
           return run.judgement.plan.remediate
             ? { status: "Synced", reason: "drift restored and changes applied", outcome: "succeeded" }
             : { status: "Synced", outcome: "succeeded" };
@@ -82,9 +84,28 @@ export function headOf(run: RunResult): string | undefined {
   return run.ended === "observe" ? run.observed.facts.head : run.observation.head;
 }
 
-/** Whether the run applied an update. */
+/** Whether the run applied an update of the head (an accept of drift deploys nothing of it). */
 export function applied(run: RunResult): boolean {
-  return run.ended === "sync" && run.outcome.kind === "applied";
+  return run.ended === "sync" && run.outcome.kind === "applied" && !accepted(run);
+}
+
+/** Whether the run took the live values into the deployed state (tidegate sync --accept-drift). */
+export function accepted(run: RunResult): boolean {
+  return (
+    run.ended === "sync" && run.outcome.kind === "applied" && run.judgement.plan.resolve === "accept-drift"
+  );
+}
+
+/** After an accept the state is the live world: what the program still changes is pending. */
+function acceptedConclusion(after: ChangeSet | undefined): Conclusion {
+  const left = after?.resources.length ?? 0;
+  if (left === 0)
+    return { status: "Synced", reason: "drift accepted into the deployed state", outcome: "succeeded" };
+  return {
+    status: "OutOfSync",
+    reason: `drift accepted into the deployed state; the program still differs from the live values on ${left} resource(s): commit the values shown to keep them, or sync to put the program's back`,
+    outcome: "succeeded",
+  };
 }
 
 /** The report of a run: a pure function of what its phases returned and how it ended. */
@@ -113,11 +134,20 @@ export function buildReport(run: RunResult, conclusion: Conclusion, meta: Report
     ...(reason ? { reason } : {}),
     ...(facts.desired ? { desired: facts.desired } : {}),
     deployed: { commit: applied(run) ? facts.head : facts.deployedCommit },
-    ...(facts.pending ? { pending: facts.pending } : {}),
+    ...(pendingAfter(run, facts.pending) ? { pending: pendingAfter(run, facts.pending) } : {}),
     ...(facts.drift ? { drift: facts.drift } : {}),
     ...(facts.ignoredDrift ? { ignoredDrift: facts.ignoredDrift } : {}),
     ...(sync ? { sync } : {}),
-    ...(plan ? { plan: { commit: plan.commit, digest: plan.digest, remediate: plan.remediate } } : {}),
+    ...(plan
+      ? {
+          plan: {
+            commit: plan.commit,
+            digest: plan.digest,
+            remediate: plan.remediate,
+            ...(plan.resolve ? { resolve: plan.resolve } : {}),
+          },
+        }
+      : {}),
     ...(gates
       ? {
           gates: gates.verdicts,
@@ -133,4 +163,11 @@ export function buildReport(run: RunResult, conclusion: Conclusion, meta: Report
     timings: meta.timings,
     versions: meta.versions,
   };
+}
+
+/** The pending changes a report shows: after an accept, the fresh preview against the live values. */
+function pendingAfter(run: RunResult, observed: ChangeSet | undefined): ChangeSet | undefined {
+  return accepted(run) && run.ended === "sync" && run.outcome.kind === "applied"
+    ? run.outcome.after
+    : observed;
 }

@@ -86,7 +86,11 @@ async function work(ctx: RunContext, meta: RunMeta, timed: Timed): Promise<RunRe
   });
   if (observed.kind !== "observed") return { ended: "observe", observed };
   const { observation } = observed;
-  const judged = await judge(ctx, env, observation, { allowSync: options.allowSync, timed });
+  const judged = await judge(ctx, env, observation, {
+    allowSync: options.allowSync,
+    ...(options.resolve ? { resolve: options.resolve } : {}),
+    timed,
+  });
   const judgement = await recordJudgement(ctx, meta, observation, judged);
   if (judgement.kind !== "apply") return { ended: "judge", observation, judgement };
   const log = meta.log.child({ commit: shortSha(observation.head) });

@@ -1,6 +1,7 @@
 import { PulumiError } from "../adapters/pulumi/errors";
 import type { Lease } from "../adapters/pulumi/lease";
 import type { Store } from "../adapters/store/port";
+import type { ChangeSet } from "../domain/changes";
 import type { RunReport } from "../domain/model";
 import { shortDigest } from "../domain/plan";
 import { windowState } from "../gates/windows";
@@ -27,7 +28,8 @@ export interface SyncRequest {
 }
 
 export type SyncOutcome =
-  | { kind: "applied"; sync: NonNullable<RunReport["sync"]> }
+  /** `after`: an accept's fresh preview: what the program would still change against the live values. */
+  | { kind: "applied"; sync: NonNullable<RunReport["sync"]>; after?: ChangeSet }
   /** Nothing to do after all (another run holds the lease, or deployed the head meanwhile). */
   | { kind: "skipped"; reason: string }
   /** The plan changed after the gates judged it: nothing was applied. */
@@ -57,7 +59,7 @@ async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncO
   try {
     // Another engine may have deployed this commit between our preview and our lease.
     const deployed = await stack.deployed();
-    if (deployed?.commit === head && !plan.remediate) {
+    if (deployed?.commit === head && !plan.remediate && !plan.resolve) {
       return { kind: "skipped", reason: `commit ${shortSha(head)} was deployed meanwhile by another run` };
     }
     if (judgement.gates.bound) {
@@ -67,9 +69,10 @@ async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncO
         stack.preview(observation.previewOptions),
         stack.previewDrift(),
       );
-      const pending = previewed.changes;
+      const accept = plan.resolve === "accept-drift";
+      const pending = accept ? undefined : previewed.changes;
       const drift = expectedDrift(env, drifted.changes, ctx.now()).drift;
-      const digest = planOf(env, head, plan.remediate, pending, drift).digest;
+      const digest = planOf(env, plan.commit, plan.remediate, pending, drift, plan.resolve).digest;
       if (digest !== plan.digest) {
         return {
           kind: "blocked",
@@ -93,7 +96,8 @@ async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncO
         reason: `syncing ${shortSha(head)}`,
         updatedAt: ctx.now().toISOString(),
       });
-    log.info({ remediate: plan.remediate }, "sync started");
+    if (plan.resolve === "accept-drift") return await accept(request);
+    log.info({ remediate: plan.remediate, resolve: plan.resolve }, "sync started");
     try {
       const result = await stack.up({ commit: head, refresh: plan.remediate });
       log.info({ summary: result.summary }, "sync finished");
@@ -132,4 +136,18 @@ async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncO
       log.warn({ err: String(err) }, "could not release tidegate's lease on the stack; it expires by itself");
     }
   }
+}
+
+/**
+ * Takes the live values into the deployed state (a refresh), then previews the program against
+ * them: what it would still change is pending, for a person to codify in Git or sync back.
+ */
+async function accept(request: SyncRequest): Promise<SyncOutcome> {
+  const { observation, log } = request;
+  const { stack } = observation;
+  log.info({}, "accepting drift: refreshing the deployed state from the live resources");
+  const summary = await stack.refresh();
+  log.info({ summary }, "drift accepted");
+  const after = (await stack.preview(observation.previewOptions)).changes;
+  return { kind: "applied", sync: { applied: true, summary }, after };
 }

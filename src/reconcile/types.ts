@@ -1,4 +1,4 @@
-import type { Gates } from "../domain/gates";
+import type { DriftResolution, Gates } from "../domain/gates";
 import type { DriftIgnoreRule } from "../domain/ignore";
 import type { RunKind, Timings } from "../domain/model";
 import { inSpan } from "./trace";
@@ -25,6 +25,8 @@ export interface RunOptions {
   actor?: string;
   /** Let the environment's gates and policy sync or remediate; false reports only. */
   allowSync: boolean;
+  /** A person's one-off way out of drift for this run, whatever the drift policy (see decideResolution). */
+  resolve?: DriftResolution;
 }
 
 /** Runs one stage of a run and keeps how long it took under `stage` in the run's timings. */

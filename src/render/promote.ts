@@ -19,6 +19,7 @@ export function formatPromoteResult(result: PromoteResult): string {
   const out = [
     `promote ${clean(result.from.environment)} → ${clean(result.to.environment)}: ${HEADLINE[result.outcome]}${kind}`,
     `  ${reasonLine(result.reason, 400) ?? ""}`,
+    ...(result.warnings ?? []).map((w) => `  warning: ${clean(w)}`),
   ];
   const to = clean(result.to.environment);
   if (result.outcome === "promoted")

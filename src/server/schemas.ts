@@ -220,6 +220,7 @@ export const PromoteResultSchema = z
     dryRun: z.boolean(),
     targetAhead: z.array(CommitInfoSchema).optional(),
     conflicts: z.array(z.string()).optional(),
+    warnings: z.array(z.string()).optional(),
     preview: ChangeSetSchema.optional(),
     startedAt: timestamp,
     endedAt: timestamp,

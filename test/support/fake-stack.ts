@@ -93,6 +93,13 @@ export class FakeStack implements StackPort {
     return Promise.resolve();
   }
 
+  /** An accept of drift: the live values become the state, so the drift previews find none after it. */
+  refresh(): Promise<Record<string, number>> {
+    this.calls.push("refresh");
+    this.driftAnswers = [changes("drift")];
+    return Promise.resolve({ update: 1 });
+  }
+
   clearPendingOperations(): Promise<Record<string, number>> {
     this.calls.push("clearPendingOperations");
     if (this.script.refresh) return Promise.reject(this.script.refresh);

@@ -22,6 +22,10 @@ export const AUDIT_ACTIONS = [
   "outage",
   /** An API token was created or revoked (verdict "created" / "revoked"); never its secret. */
   "token",
+  /** A person's restore of drift (tidegate sync --restore-drift): its verdict is the run's status. */
+  "restore-drift",
+  /** A person's accept of drift into the deployed state (tidegate sync --accept-drift). */
+  "accept-drift",
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -17,6 +17,8 @@ export interface StackPort {
   preview(options?: PreviewOptions): Promise<PreviewResult>;
   previewDrift(): Promise<PreviewResult>;
   up(options?: UpOptions): Promise<UpResult>;
+  /** Takes the live resources into the deployed state (`pulumi refresh`); returns its summary. */
+  refresh(): Promise<Record<string, number>>;
   deployed(): Promise<Deployed | undefined>;
   pendingOperations(): Promise<PendingOperation[]>;
   /** Who holds Pulumi's lock on the stack; undefined where the backend does not show it. */

@@ -381,6 +381,17 @@ export class PulumiStack {
     }
   }
 
+  async refresh(): Promise<Record<string, number>> {
+    await this.verifySecrets();
+    this.exportedState = undefined;
+    try {
+      const result = await this.stack.refresh({ message: "tidegate accept-drift" });
+      return { ...result.summary.resourceChanges };
+    } catch (err) {
+      throw failure(err, this.options);
+    }
+  }
+
   async clearPendingOperations(): Promise<Record<string, number>> {
     await this.verifySecrets();
     this.exportedState = undefined;

@@ -81,6 +81,7 @@ export function createFixture(environments: ResolvedEnvironment[]): EngineFixtur
     pendingOperations: () => Promise.resolve([]),
     locks: () => Promise.resolve([]),
     cancel: () => Promise.resolve(),
+    refresh: () => Promise.resolve({}),
     clearPendingOperations: () => Promise.resolve({}),
     access: () => ({ stackName: "app", workDir: dataDir, pulumi: "pulumi", backendUrl: "file:///state" }),
   };

@@ -120,6 +120,19 @@ describe("promote", () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
+  it("promotes from a drifted source whose head is deployed, with a warning", async () => {
+    for (const status of ["Drifted", "AwaitingApproval"] as const) {
+      states.test = synced({ status, driftCount: 1 });
+      const result = await run();
+      expect(result.outcome).toBe("promoted");
+      expect(result.warnings).toEqual([
+        "test shows drift on 1 resource(s): its live resources differ from what was deployed; the program is promoted, not the drift (restore or accept it: tidegate sync test --restore-drift | --accept-drift)",
+      ]);
+    }
+    states.test = synced();
+    expect((await run()).warnings).toBeUndefined();
+  });
+
   describe("refuses, with the reason, and pushes nothing", () => {
     it("when the target does not come after the source in promotion order", async () => {
       const result = await run({ from: "stage", to: "test" });
@@ -158,15 +171,35 @@ describe("promote", () => {
       expect(calls.merge).toEqual([]);
     });
 
-    it("when the source is not Synced at its head", async () => {
+    it("when the source's head is not deployed there (pending, failed)", async () => {
       states.test = synced({ status: "Failed", reason: "preview failed: boom\nmore detail" });
       const result = await run();
       expect(result.outcome).toBe("refused");
       expect(result.reason).toBe(
-        "test is Failed at 111111111111 (preview failed: boom); only a Synced environment is promoted from",
+        "test is Failed at 111111111111 (preview failed: boom); only an environment whose head is deployed (nothing pending) is promoted from",
       );
-      states.test = synced({ status: "Drifted" });
-      expect((await run()).reason).toMatch(/test is Drifted/);
+      states.test = synced({ status: "OutOfSync+Drifted", pendingCount: 1, driftCount: 1 });
+      expect((await run()).reason).toMatch(/test is OutOfSync\+Drifted/);
+      // Waiting for an approval of pending changes: the head is not deployed.
+      states.test = synced({ status: "AwaitingApproval", pendingCount: 2 });
+      expect((await run()).reason).toMatch(/test is AwaitingApproval/);
+      expect(calls.merge).toEqual([]);
+    });
+
+    it("when the source shows drift and the target's promotion gate requires none", async () => {
+      states.test = synced({ status: "Drifted", driftCount: 2 });
+      const strict = ENVIRONMENTS.map((e) =>
+        e.name === "stage" ? { ...e, gates: { promotion: { requireNoDrift: true } } } : e,
+      );
+      const result = await promote(
+        { ...context(), environment: (name) => strict.find((e) => e.name === name)! },
+        { from: "test", to: "stage", actor: "ada" },
+      );
+      expect(result.outcome).toBe("refused");
+      expect(result.reason).toMatch(
+        /^test shows drift on 2 resource\(s\).*stage's promotion gate requires no drift; restore or accept it first/,
+      );
+      expect(calls.merge).toEqual([]);
     });
 
     it("when the target has program commits the source lacks, listing them", async () => {
