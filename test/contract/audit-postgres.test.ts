@@ -1,26 +1,17 @@
 import { Pool } from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AUDIT_TABLE, PostgresAuditLog } from "../../src/adapters/audit";
-import { type PostgresServer, startPostgres } from "../../src/devenv/postgres/server";
 import { openAuditLog } from "../../src/compose";
+import { postgresForFile } from "../helpers/postgres";
 import { auditContract } from "./audit";
 
 // A real PostgreSQL server for the file, a new database per test; each handle has its own pool,
 // standing for a replica of its own.
-let server: PostgresServer;
-let databases = 0;
-
-beforeAll(async () => {
-  server = await startPostgres();
-}, 120_000);
-
-afterAll(async () => {
-  await server?.stop();
-});
+const pg = postgresForFile();
 
 auditContract("postgres", async () => {
-  const url = new URL(await server.createDatabase(`audit_${++databases}`));
-  url.password = server.password;
+  const url = new URL(await pg.freshDatabase("audit"));
+  url.password = pg.server().password;
   const pools: Pool[] = [];
   const pool = () => {
     const opened = new Pool({ connectionString: url.href, max: 3 });
@@ -55,8 +46,8 @@ auditContract("postgres", async () => {
 
 describe("openAuditLog with a pool", () => {
   it("gives the PostgreSQL log, redacting the secrets the engine knows", async () => {
-    const url = new URL(await server.createDatabase("audit_compose"));
-    url.password = server.password;
+    const url = new URL(await pg.server().createDatabase("audit_compose"));
+    url.password = pg.server().password;
     const pool = new Pool({ connectionString: url.href, max: 2 });
     pool.on("error", () => undefined);
     try {

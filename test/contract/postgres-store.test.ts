@@ -1,31 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { StoreError } from "../../src/adapters/store/errors";
 import { migrate, openPostgresStore, PG_MIGRATIONS, postgresPool } from "../../src/adapters/store/postgres";
 import type { Store } from "../../src/adapters/store/port";
-import { startPostgres, type PostgresServer } from "../../src/devenv/postgres/server";
+import { postgresForFile } from "../helpers/postgres";
 import { STORE_NOW, storeContract } from "./store";
 
 // A real PostgreSQL server for the file, a fresh database per test; every reopen is another pool on
 // it (what another replica sees).
 
-let server: PostgresServer;
-let databases = 0;
-
-beforeAll(async () => {
-  server = await startPostgres();
-}, 120_000);
-
-afterAll(async () => {
-  await server?.stop();
-});
-
-async function freshDatabase(): Promise<string> {
-  databases += 1;
-  return server.createDatabase(`contract_${process.pid}_${databases}`);
-}
+const pg = postgresForFile();
+const freshDatabase = () => pg.freshDatabase("contract");
 
 const open = (url: string, now = () => new Date(STORE_NOW)): Store =>
-  openPostgresStore({ url, password: server.password }, { now });
+  openPostgresStore({ url, password: pg.server().password }, { now });
 
 storeContract("postgres", async () => {
   const url = await freshDatabase();
@@ -81,7 +68,9 @@ describe("postgres store across replicas", () => {
 
   it("migrates a new database once when several replicas open it at once", async () => {
     const url = await freshDatabase();
-    const pools = Array.from({ length: 4 }, () => postgresPool({ url, password: server.password, max: 1 }));
+    const pools = Array.from({ length: 4 }, () =>
+      postgresPool({ url, password: pg.server().password, max: 1 }),
+    );
     try {
       const applied = await Promise.all(pools.map((pool) => migrate(pool, () => new Date(STORE_NOW))));
       expect(applied.flat()).toEqual(PG_MIGRATIONS.map((_, i) => i + 1));
@@ -97,7 +86,7 @@ describe("postgres store across replicas", () => {
     const store = open(url);
     try {
       await store.statuses();
-      const pool = postgresPool({ url, password: server.password, max: 1 });
+      const pool = postgresPool({ url, password: pg.server().password, max: 1 });
       await pool.query("INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)", [
         PG_MIGRATIONS.length + 1,
         STORE_NOW,
@@ -148,7 +137,7 @@ describe("postgres store across replicas", () => {
 
   it("reports a wrong password as unavailable, without the password", async () => {
     const store = openPostgresStore(
-      { url: server.url, password: "wrong-password-xyz" },
+      { url: pg.server().url, password: "wrong-password-xyz" },
       { now: () => new Date(STORE_NOW) },
     );
     try {
@@ -161,8 +150,8 @@ describe("postgres store across replicas", () => {
   });
 
   it("refuses a URL with a password in it", () => {
-    expect(() => openPostgresStore({ url: server.urlWithPassword, password: server.password })).toThrow(
-      /store\.password\.env or store\.password\.file/,
-    );
+    expect(() =>
+      openPostgresStore({ url: pg.server().urlWithPassword, password: pg.server().password }),
+    ).toThrow(/store\.password\.env or store\.password\.file/);
   });
 });
