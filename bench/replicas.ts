@@ -169,7 +169,7 @@ const emptySample = (): ReplicaSample => ({
 function timedLeases(
   store: LeaseStore,
   sample: ReplicaSample,
-): Pick<LeaseStore, "acquire" | "renew" | "release" | "leases"> {
+): Pick<LeaseStore, "acquire" | "renewLeases" | "release" | "leases"> {
   return {
     acquire: async (key, owner, ttlMs, now, isDead) => {
       if (!key.startsWith(OWNER_LEASE_PREFIX)) return store.acquire(key, owner, ttlMs, now, isDead);
@@ -182,7 +182,7 @@ function timedLeases(
         sample.acquireMs += performance.now() - started;
       }
     },
-    renew: (...args) => store.renew(...args),
+    renewLeases: (...args) => store.renewLeases(...args),
     release: (...args) => store.release(...args),
     leases: (prefix) => store.leases(prefix),
   };

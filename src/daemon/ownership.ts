@@ -71,7 +71,7 @@ function live(lease: Lease, nowMs: number, isDead: IsDead): boolean {
 const FORGET_REPLICA_MS = 60 * 60_000;
 
 export interface OwnershipOptions {
-  store: Pick<LeaseStore, "acquire" | "renew" | "release" | "leases">;
+  store: Pick<LeaseStore, "acquire" | "renewLeases" | "release" | "leases">;
   /** This replica's id (see processOwner). */
   me: OwnerId;
   environments: readonly string[];
@@ -149,8 +149,17 @@ export class Ownership {
     await store.acquire(REPLICA_PREFIX + me, me, ttlMs, now);
 
     const lost: string[] = [];
-    for (const env of this.mine()) {
-      if (await store.renew(OWNER_PREFIX + env, me, ttlMs, now)) continue;
+    const mine = this.mine();
+    const renewed = new Set(
+      await store.renewLeases(
+        mine.map((env) => OWNER_PREFIX + env),
+        me,
+        ttlMs,
+        now,
+      ),
+    );
+    for (const env of mine) {
+      if (renewed.has(OWNER_PREFIX + env)) continue;
       this.owned.delete(env);
       lost.push(env);
     }

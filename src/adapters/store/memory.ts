@@ -411,6 +411,12 @@ export function openMemoryStore(
         : undefined;
     },
 
+    async renewLeases(keys: string[], owner: string, ttlMs: number, at: string) {
+      const renewed: string[] = [];
+      for (const key of keys) if (await this.renew(key, owner, ttlMs, at)) renewed.push(key);
+      return renewed;
+    },
+
     async release(name: string, owner: string) {
       if (state.leases.get(name)?.lease.owner !== owner) return false;
       return state.leases.delete(name);

@@ -201,6 +201,11 @@ export interface LeaseStore {
   ): Promise<Lease | undefined>;
   /** Extends the holder's lease to `now + ttlMs`; undefined when `owner` does not hold it. */
   renew(key: string, owner: OwnerId, ttlMs: number, now: string): Promise<Lease | undefined>;
+  /**
+   * Renews every lease of `keys` that `owner` holds, in one write (a replica renews all it owns at
+   * each heartbeat); returns the keys renewed, the others being no longer its own.
+   */
+  renewLeases(keys: string[], owner: OwnerId, ttlMs: number, now: string): Promise<string[]>;
   /** Frees the lease if `owner` holds it; returns whether it did. */
   release(key: string, owner: OwnerId): Promise<boolean>;
   /** The lease as stored, expired or not; undefined when free. */

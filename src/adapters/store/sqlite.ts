@@ -211,6 +211,10 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
          renewed_at = excluded.renewed_at, expires_at = excluded.expires_at, expires_ms = excluded.expires_ms`,
     ),
     releaseLease: db.prepare("DELETE FROM leases WHERE key = ? AND owner = ?"),
+    renewLeases: db.prepare(
+      `UPDATE leases SET renewed_at = ?, expires_at = ?, expires_ms = ?
+       WHERE owner = ? AND key IN (SELECT value FROM json_each(?)) RETURNING key`,
+    ),
     insertRequest: db.prepare(
       `INSERT INTO requests (environment, reason, priority, actor, look, at, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
        RETURNING seq`,
@@ -475,6 +479,19 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
         const held = row ? leaseFromRow(row) : undefined;
         return held?.owner === owner ? putLease(key, owner, ttlMs, now, held.acquiredAt) : undefined;
       });
+    },
+
+    renewLeases(keys: string[], owner: string, ttlMs: number, now: string): string[] {
+      for (const key of keys) leaseArguments(key, owner, ttlMs);
+      const nowMs = epochMs(now, "now");
+      const rows = sql.renewLeases.all(
+        now,
+        new Date(nowMs + ttlMs).toISOString(),
+        nowMs + ttlMs,
+        owner,
+        JSON.stringify(keys),
+      );
+      return rows.map((row) => String(row.key));
     },
 
     release(key: string, owner: string): boolean {

@@ -50,6 +50,30 @@ export function coordinationContract(factory: StoreFactory): void {
       });
     });
 
+    it("are renewed many at once: only those the owner holds, the others named by their absence", async (ctx) => {
+      const a = await handles.open();
+      const b = await secondHandle(handles, ctx);
+      for (const key of ["owner:a%", "owner:b_", "owner:c"]) await a.acquire(key, A, TTL, at(0));
+      await b.acquire("owner:d", B, TTL, at(0));
+      const renewed = await b.renewLeases(
+        ["owner:a%", "owner:b_", "owner:d", "owner:none"],
+        A,
+        TTL,
+        at(0, 30),
+      );
+      expect(renewed.sort()).toEqual(["owner:a%", "owner:b_"]);
+      expect(await a.holder("owner:b_")).toEqual({
+        key: "owner:b_",
+        owner: A,
+        acquiredAt: at(0),
+        renewedAt: at(0, 30),
+        expiresAt: at(1, 30),
+      });
+      expect((await a.holder("owner:c"))?.renewedAt).toBe(at(0)); // not asked for
+      expect((await a.holder("owner:d"))?.renewedAt).toBe(at(0)); // another owner's
+      expect(await a.renewLeases([], A, TTL, at(0, 40))).toEqual([]);
+    });
+
     it("expire after their TTL unless the holder renews them; only the holder renews", async () => {
       const store = await handles.open();
       await store.acquire("k", A, TTL, at(0));

@@ -68,6 +68,17 @@ export function postgresCoordinationStore(pool: pg.Pool): LeaseStore & RequestSt
       return rows[0] ? leaseFromRow(rows[0]) : undefined;
     },
 
+    async renewLeases(keys: string[], owner: string, ttlMs: number, now: string): Promise<string[]> {
+      for (const key of keys) leaseArguments(key, owner, ttlMs);
+      const expiresMs = epochMs(now, "now") + ttlMs;
+      const { rows } = await pool.query<Row>(
+        `UPDATE leases SET renewed_at = $3, expires_at = $4, expires_ms = $5
+         WHERE owner = $2 AND key = ANY($1::text[]) RETURNING key`,
+        [keys, owner, now, new Date(expiresMs).toISOString(), expiresMs],
+      );
+      return rows.map((row) => String(row.key));
+    },
+
     async release(key: string, owner: string): Promise<boolean> {
       const { rowCount } = await pool.query("DELETE FROM leases WHERE key = $1 AND owner = $2", [key, owner]);
       return (rowCount ?? 0) > 0;
