@@ -150,7 +150,7 @@ describe("the checked-in examples", () => {
     expect(prod.gates).toMatchObject({
       promotion: { from: "stage" },
       approval: { required: 1, approvers: [], allowSelfApproval: false },
-      windows: [{ kind: "allow" }, { kind: "deny" }],
+      windows: [{ kind: "deny", schedule: "0 0 24 12 *" }],
       protect: { operations: ["delete", "replace"] },
     });
     for (const env of config.environments) {
