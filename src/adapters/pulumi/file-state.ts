@@ -6,10 +6,15 @@ import { fileURLToPath } from "node:url";
 // temporary file renamed over it). Reading it is what `pulumi stack export` does, without starting
 // the CLI: a run reads the state once before anything else, so this is on every check's path.
 
+/** The folder a file:// backend keeps its `.pulumi` tree in; undefined for other backends. */
+export function fileBackendRoot(backendUrl: string): string | undefined {
+  return backendUrl.startsWith("file://") ? fileURLToPath(backendUrl.replace(/\?.*$/, "")) : undefined;
+}
+
 /** The stack's checkpoint file in a file:// backend (project layout); undefined for other backends. */
 export function fileStatePath(backendUrl: string, project: string, stack: string): string | undefined {
-  if (!backendUrl.startsWith("file://") || stack.includes("/")) return undefined;
-  const root = fileURLToPath(backendUrl.replace(/\?.*$/, ""));
+  const root = fileBackendRoot(backendUrl);
+  if (root === undefined || stack.includes("/")) return undefined;
   return path.join(root, ".pulumi", "stacks", project, `${stack}.json`);
 }
 
@@ -58,9 +63,9 @@ export function readFileHistory(
   stack: string,
   limit: number,
 ): FileUpdate[] | undefined {
-  const state = fileStatePath(backendUrl, project, stack);
-  if (state === undefined) return undefined;
-  const dir = path.join(path.dirname(path.dirname(path.dirname(state))), "history", project, stack);
+  const root = fileBackendRoot(backendUrl);
+  if (root === undefined || stack.includes("/")) return undefined;
+  const dir = path.join(root, ".pulumi", "history", project, stack);
   const pattern = new RegExp(`^${stack.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-(\\d+)\\.history\\.json$`);
   let names: Array<{ name: string; at: bigint }>;
   try {

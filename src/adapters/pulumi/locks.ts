@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileBackendRoot } from "./file-state";
 import { z } from "zod";
 
 // Pulumi's own lock on a stack of a file backend: one JSON file per holder, left behind when the
@@ -29,8 +29,8 @@ export function fileBackendLocks(
   project: string,
   stack: string,
 ): StackLock[] | undefined {
-  if (!backendUrl.startsWith("file://")) return undefined;
-  const root = fileURLToPath(backendUrl.replace(/\?.*$/, ""));
+  const root = fileBackendRoot(backendUrl);
+  if (root === undefined) return undefined;
   const dir = path.join(root, ".pulumi", "locks", "organization", project, stack);
   let names: string[];
   try {
