@@ -8,6 +8,9 @@ import { findPostgres, startPostgres, type PostgresServer } from "../../../src/d
 // doctor on PostgreSQL: the binaries, and whether a configured store connects (never printing its password).
 
 const binaries = findPostgres();
+const SKIPPED = binaries
+  ? ""
+  : " — skipped: PostgreSQL's binaries are not installed (scripts/setup.sh installs them)";
 
 describe("doctor on PostgreSQL", () => {
   let server: PostgresServer | undefined;
@@ -25,7 +28,7 @@ describe("doctor on PostgreSQL", () => {
   const writeConfig = (store: string[]) =>
     fs.writeFileSync(path.join(dir, "tidegate.yaml"), ["repository:", "  url: .", ...store, ""].join("\n"));
 
-  it.skipIf(!binaries)("names where the binaries are and their version", async () => {
+  it.skipIf(!binaries)(`names where the binaries are and their version${SKIPPED}`, async () => {
     expect(await probePostgres({ PG_BIN: "/nonexistent" })).toEqual({
       ok: true,
       detail: `${binaries!.version} in ${binaries!.dir} (found by ${binaries!.source})`,
@@ -37,19 +40,22 @@ describe("doctor on PostgreSQL", () => {
     expect(await probeStore({}, dir)).toMatchObject({ ok: true, detail: expect.stringContaining("SQLite") });
   });
 
-  it.skipIf(!binaries)("connects to a configured store, and says why not without the password", async () => {
-    writeConfig(["store:", `  url: ${server!.url}`, "  password: { env: STORE_PASSWORD }"]);
-    expect(await probeStore({ STORE_PASSWORD: server!.password }, dir)).toMatchObject({
-      ok: true,
-      required: true,
-      detail: expect.stringMatching(/^PostgreSQL \d+.* on 127\.0\.0\.1:\d+\/tidegate answers$/),
-    });
-    const wrong = await probeStore({ STORE_PASSWORD: "not-the-password-42" }, dir);
-    expect(wrong).toMatchObject({ ok: false, required: true, detail: expect.stringContaining("password") });
-    expect(JSON.stringify(wrong)).not.toContain("not-the-password-42");
-    expect(await probeStore({}, dir)).toMatchObject({
-      ok: false,
-      detail: expect.stringContaining("STORE_PASSWORD is not set"),
-    });
-  });
+  it.skipIf(!binaries)(
+    `connects to a configured store, and says why not without the password${SKIPPED}`,
+    async () => {
+      writeConfig(["store:", `  url: ${server!.url}`, "  password: { env: STORE_PASSWORD }"]);
+      expect(await probeStore({ STORE_PASSWORD: server!.password }, dir)).toMatchObject({
+        ok: true,
+        required: true,
+        detail: expect.stringMatching(/^PostgreSQL \d+.* on 127\.0\.0\.1:\d+\/tidegate answers$/),
+      });
+      const wrong = await probeStore({ STORE_PASSWORD: "not-the-password-42" }, dir);
+      expect(wrong).toMatchObject({ ok: false, required: true, detail: expect.stringContaining("password") });
+      expect(JSON.stringify(wrong)).not.toContain("not-the-password-42");
+      expect(await probeStore({}, dir)).toMatchObject({
+        ok: false,
+        detail: expect.stringContaining("STORE_PASSWORD is not set"),
+      });
+    },
+  );
 });
