@@ -17,8 +17,9 @@ import { createGitRemote, type GitRemoteFixture } from "../helpers/git";
 import { killStartedBy } from "../helpers/processes";
 import { eventually, killTidegate, startTidegate, type TidegateProcess } from "../helpers/process";
 
-// Three `tidegate run` replicas on one PostgreSQL store, every stack in a bucket of the emulator's
-// S3: every environment is checked; a commit to one branch is applied exactly once (the backend's
+// Three `tidegate run` replicas on one PostgreSQL store serving twelve environments of two
+// repositories, every stack in a bucket of the emulator's S3: every environment is checked, and
+// each replica owns some; a commit to one branch is applied exactly once (the backend's
 // history counts the updates); `kill -9` of the replica updating another environment: a survivor
 // takes that environment over within the ownership TTL, the cut run is marked interrupted with its
 // owner, nothing is applied twice or destroyed; the one audit chain verifies, with entries of all
@@ -79,20 +80,28 @@ interface RepositorySpec {
   gated: string[];
 }
 const REPOSITORIES: RepositorySpec[] = [
-  {
-    name: "one",
-    applying: ["applied", "slow"],
-    gated: ["g01", "g02", "g03", "g04", "g05", "g06", "g07", "g08", "g09", "g10"],
-  },
+  { name: "one", applying: ["slow"], gated: ["g01", "g02", "g03", "g04", "g05", "g06"] },
+  { name: "two", applying: ["applied"], gated: ["h01", "h02", "h03", "h04"] },
 ];
-const ENVS = REPOSITORIES.flatMap((r) => [...r.applying, ...r.gated]);
+/** Each environment's key across tidegate ("<repository>.<environment>"), and its repository. */
+const KEYS = new Map(
+  REPOSITORIES.flatMap((r) =>
+    [...r.applying, ...r.gated].map((name) => [name, `${r.name}.${name}`] as const),
+  ),
+);
+const ENVS = [...KEYS.keys()];
+const keyOf = (name: string) => KEYS.get(name) ?? name;
+const repositoryOf = (name: string) => keyOf(name).split(".")[0] ?? "";
 
 const source = (file: string) => fs.readFileSync(path.join(repoRoot, "stacks", "aws-sdk", file), "utf8");
 const stackConfig = (config: Record<string, string | number>) =>
   stringify({ config: Object.fromEntries(Object.entries(config).map(([k, v]) => [`replicas-pg:${k}`, v])) });
 
 let pg: PostgresServer;
-let remote: GitRemoteFixture;
+/** Each repository's remote, by its name. */
+const remotes = new Map<string, GitRemoteFixture>();
+/** Where the test keeps its files (the first repository's fixture). */
+let root: string;
 let backendUrl: string;
 let configPath: string;
 let store: Store;
@@ -107,53 +116,15 @@ beforeAll(async () => {
   pg = await startPostgres();
   env.RPG_STORE_PASSWORD = pg.password;
 
-  remote = await createGitRemote();
-  const [repository] = REPOSITORIES as [RepositorySpec];
-  const files: Record<string, string> = {
-    ".gitignore": "node_modules/\n",
-    [`${PROJECT}/Pulumi.yaml`]:
-      "name: replicas-pg\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
-    // The example's dependencies: their installed tree is in the tests' cache already.
-    [`${PROJECT}/package.json`]: source("package.json"),
-    [`${PROJECT}/package-lock.json`]: source("package-lock.json"),
-    [`${PROJECT}/tsconfig.json`]: source("tsconfig.json"),
-    [`${PROJECT}/index.ts`]: PROGRAM,
-  };
-  [...repository.applying, ...repository.gated].forEach((name, i) => {
-    const applying = repository.applying.includes(name);
-    files[`${PROJECT}/Pulumi.${name}.yaml`] = applying ? stackConfig({ value: "v1" }) : "config: {}\n";
-    files[`environments/${name}.yaml`] = stringify({
-      name,
-      branch: name,
-      stack: name,
-      project: PROJECT,
-      order: i + 1,
-      sync: { policy: applying ? "auto" : "gated" },
-      drift: { policy: "report" },
-      backend: { url: backendUrl },
-      config: { AWS_REGION: aws.region },
-      credentials: {
-        read: {
-          AWS_ACCESS_KEY_ID: { env: "RPG_STATE_KEY_ID" },
-          AWS_SECRET_ACCESS_KEY: { env: "RPG_STATE_SECRET" },
-        },
-      },
-    });
-  });
-  await remote.commitFiles(files, `${ENVS.length} environments of a one-marker program`);
-  await remote.push("main");
-  for (const name of ENVS) {
-    await remote.switchBranch(name, "main");
-    await remote.push(name);
-  }
-  await remote.switchBranch("main");
+  for (const repository of REPOSITORIES) remotes.set(repository.name, await seed(repository, aws.region));
+  root = remotes.get("one")?.root ?? "";
 
-  fs.writeFileSync(path.join(remote.root, "passphrase"), PASSPHRASE);
-  configPath = path.join(remote.root, "tidegate.yaml");
+  fs.writeFileSync(path.join(root, "passphrase"), PASSPHRASE);
+  configPath = path.join(root, "tidegate.yaml");
   fs.writeFileSync(
     configPath,
     stringify({
-      repository: { url: remote.url },
+      repositories: REPOSITORIES.map(({ name }) => ({ name, url: remotes.get(name)?.url })),
       dataDir: "data",
       backend: { url: backendUrl },
       secrets: { passphraseFile: "passphrase" },
@@ -168,24 +139,69 @@ beforeAll(async () => {
   // One data directory each, as on three hosts; the installed dependencies are the tests' cache.
   fs.mkdirSync(DEPENDENCY_CACHE, { recursive: true });
   for (let i = 0; i < 3; i++) {
-    fs.mkdirSync(path.join(remote.root, `data-${i}`, "cache"), { recursive: true });
-    fs.symlinkSync(DEPENDENCY_CACHE, path.join(remote.root, `data-${i}`, "cache", "deps"));
+    fs.mkdirSync(path.join(root, `data-${i}`, "cache"), { recursive: true });
+    fs.symlinkSync(DEPENDENCY_CACHE, path.join(root, `data-${i}`, "cache", "deps"));
   }
   store = openStore({ kind: "postgres", url: pg.url, password: pg.password });
 }, 120_000);
 
+/** One repository of environments on their own branches, every stack in the bucket. */
+async function seed(repository: RepositorySpec, region: string): Promise<GitRemoteFixture> {
+  const remote = await createGitRemote();
+  const names = [...repository.applying, ...repository.gated];
+  const files: Record<string, string> = {
+    ".gitignore": "node_modules/\n",
+    [`${PROJECT}/Pulumi.yaml`]:
+      "name: replicas-pg\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
+    // The example's dependencies: their installed tree is in the tests' cache already.
+    [`${PROJECT}/package.json`]: source("package.json"),
+    [`${PROJECT}/package-lock.json`]: source("package-lock.json"),
+    [`${PROJECT}/tsconfig.json`]: source("tsconfig.json"),
+    [`${PROJECT}/index.ts`]: PROGRAM,
+  };
+  names.forEach((name, i) => {
+    const applying = repository.applying.includes(name);
+    files[`${PROJECT}/Pulumi.${name}.yaml`] = applying ? stackConfig({ value: "v1" }) : "config: {}\n";
+    files[`environments/${name}.yaml`] = stringify({
+      name,
+      branch: name,
+      stack: name,
+      project: PROJECT,
+      order: i + 1,
+      sync: { policy: applying ? "auto" : "gated" },
+      drift: { policy: "report" },
+      backend: { url: backendUrl },
+      config: { AWS_REGION: region },
+      credentials: {
+        read: {
+          AWS_ACCESS_KEY_ID: { env: "RPG_STATE_KEY_ID" },
+          AWS_SECRET_ACCESS_KEY: { env: "RPG_STATE_SECRET" },
+        },
+      },
+    });
+  });
+  await remote.commitFiles(files, `${names.length} environments of a one-marker program`);
+  await remote.push("main");
+  for (const name of names) {
+    await remote.switchBranch(name, "main");
+    await remote.push(name);
+  }
+  await remote.switchBranch("main");
+  return remote;
+}
+
 afterAll(async () => {
   // The replicas and whatever they left running (tsx's wrapper does not pass a SIGKILL on).
-  if (remote) killStartedBy(remote.root);
+  for (const remote of remotes.values()) killStartedBy(remote.root);
   for (const replica of replicas) await killTidegate(replica);
   await store?.close();
-  remote?.cleanup();
+  for (const remote of remotes.values()) remote.cleanup();
   await pg?.stop();
 }, 60_000);
 
 /** tidegate.yaml with replica `i`'s own data directory: another host, as far as tidegate knows. */
 const replicaConfig = (i: number): string => {
-  const file = path.join(remote.root, `tidegate-${i}.yaml`);
+  const file = path.join(root, `tidegate-${i}.yaml`);
   fs.writeFileSync(file, fs.readFileSync(configPath, "utf8").replace("dataDir: data", `dataDir: data-${i}`));
   return file;
 };
@@ -209,6 +225,8 @@ const openRuns = async () => (await store.runs()).filter((run) => run.endedAt ==
 
 /** A commit to one environment's branch, and the push webhook's request to look at it. */
 async function commitTo(name: string, config: Record<string, string | number>): Promise<string> {
+  const remote = remotes.get(repositoryOf(name));
+  if (!remote) throw new Error(`no repository holds ${name}`);
   await remote.switchBranch(name);
   await remote.commitFiles(
     { [`${PROJECT}/Pulumi.${name}.yaml`]: stackConfig(config) },
@@ -218,7 +236,7 @@ async function commitTo(name: string, config: Record<string, string | number>): 
   const head = (await remote.git("rev-parse", "HEAD")).trim();
   await remote.switchBranch("main");
   await store.addRequest({
-    environment: name,
+    environment: keyOf(name),
     reason: "webhook push",
     priority: "person",
     at: new Date().toISOString(),
@@ -236,12 +254,12 @@ interface Update {
 async function openStack(name: string): Promise<PulumiStack> {
   const aws = inject("aws");
   return await PulumiStack.open({
-    workDir: path.join(remote.workDir, PROJECT),
+    workDir: path.join(remotes.get(repositoryOf(name))?.workDir ?? "", PROJECT),
     stackName: name,
     backendUrl,
     passphrase: PASSPHRASE,
     toolchain: inject("toolchain"),
-    pulumiHome: path.join(remote.root, "history-home"),
+    pulumiHome: path.join(root, "history-home"),
     env: environmentProcessEnv({
       credentials: { AWS_ACCESS_KEY_ID: KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: aws.region },
     }),
@@ -282,17 +300,21 @@ describe("three replicas on one PostgreSQL store and an s3:// backend", () => {
     const status = await tidegate(["status", "--json"]);
     expect(status.code, status.stderr).toBe(0);
     const shown = JSON.stringify(JSON.parse(status.stdout));
-    for (const name of ENVS) expect(shown).toContain(`"${name}"`);
+    for (const name of ENVS) expect(shown).toContain(`"${keyOf(name)}"`);
     expect(
       Object.fromEntries((await store.statuses()).map((s) => [s.environment, s.status])),
       logs(),
-    ).toEqual(Object.fromEntries(ENVS.map((name) => [name, "Synced"])));
+    ).toEqual(Object.fromEntries(ENVS.map((name) => [keyOf(name), "Synced"])));
     // The three processes, each with its replica lease (a heartbeat late under load lets it lapse
     // for a moment; the row stays until the replica stops).
     const ids = [...new Set((await store.leases("replica:")).map((l) => l.owner))].filter((id) =>
       isProcessAlive(pidOf(id)),
     );
     expect(ids, logs()).toHaveLength(3);
+    // The work is spread: every environment of both repositories has an owner, and each replica owns some.
+    const owned = await owners();
+    expect([...owned.keys()].sort()).toEqual([...KEYS.values()].sort());
+    expect(new Set(owned.values()).size, JSON.stringify([...owned])).toBe(3);
 
     // A commit to one branch: its owner applies it, once.
     const head = await commitTo("applied", { value: "v2" });
@@ -300,8 +322,8 @@ describe("three replicas on one PostgreSQL store and an s3:// backend", () => {
       () => `the commit to 'applied' synced\n${logs()}`,
       90_000,
       async () => {
-        const s = await store.status("applied");
-        const runs = await store.runs({ environment: "applied" });
+        const s = await store.status(keyOf("applied"));
+        const runs = await store.runs({ environment: keyOf("applied") });
         return s?.status === "Synced" && runs[0]?.commit === head && runs[0].endedAt ? true : undefined;
       },
     );
@@ -310,16 +332,16 @@ describe("three replicas on one PostgreSQL store and an s3:// backend", () => {
     expect(applied.map((u) => u.result)).toEqual(["succeeded", "succeeded"]);
 
     // A slow update of 'slow': kill -9 of its owner in the middle.
-    const started = path.join(remote.root, "slow-started");
+    const started = path.join(root, "slow-started");
     const slowHead = await commitTo("slow", { value: "v2", delayMs: 8_000, started });
     await eventually(
       () => `the slow update started\n${logs()}`,
       90_000,
       async () => (fs.existsSync(started) ? true : undefined),
     );
-    const running = (await store.runs({ environment: "slow" }))[0];
+    const running = (await store.runs({ environment: keyOf("slow") }))[0];
     expect(running?.endedAt).toBeUndefined();
-    const victim = (await owners()).get("slow") ?? "";
+    const victim = (await owners()).get(keyOf("slow")) ?? "";
     expect(ids).toContain(victim);
     expect(pidOf(running?.owner ?? "")).toBe(pidOf(victim));
     process.kill(pidOf(victim), "SIGKILL");
@@ -330,7 +352,7 @@ describe("three replicas on one PostgreSQL store and an s3:// backend", () => {
       () => `a survivor owns 'slow'\n${logs()}`,
       TTL_MS + 4 * HEARTBEAT_MS,
       async () => {
-        const owner = (await owners()).get("slow");
+        const owner = (await owners()).get(keyOf("slow"));
         return owner !== undefined && survivors.includes(owner) ? owner : undefined;
       },
     );
@@ -341,7 +363,7 @@ describe("three replicas on one PostgreSQL store and an s3:// backend", () => {
       () => `the cut run marked interrupted\n${logs()}`,
       30_000,
       async () => {
-        const run = (await store.runs({ environment: "slow" })).find((r) => r.id === running?.id);
+        const run = (await store.runs({ environment: keyOf("slow") })).find((r) => r.id === running?.id);
         return run?.outcome === "interrupted" ? run : undefined;
       },
     );
@@ -352,7 +374,7 @@ describe("three replicas on one PostgreSQL store and an s3:// backend", () => {
       () => `'slow' looked at again by its new owner\n${logs()}`,
       120_000,
       async () => {
-        const runs = await store.runs({ environment: "slow" });
+        const runs = await store.runs({ environment: keyOf("slow") });
         const after = runs.filter((r) => r.startedAt > (running?.startedAt ?? ""));
         return after.length > 0 && after.every((r) => r.endedAt) && (await openRuns()).length === 0
           ? after
