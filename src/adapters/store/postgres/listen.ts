@@ -8,6 +8,9 @@ import { clientConfig, type PostgresSettings } from "./pool";
 /** The channel addRequest notifies in the insert's transaction; the payload is the seq, nothing else. */
 export const REQUESTS_CHANNEL = "tidegate_requests";
 
+/** The listener's application_name. */
+export const LISTENER_NAME = "tidegate-listener";
+
 export interface ListenOptions {
   /** The wait before the first reconnection, doubling up to `retryMaxMs` (default 500 ms to 15 s). */
   retryInitialMs?: number;
@@ -47,6 +50,8 @@ class RequestListener {
     if (this.stopped) return;
     const client = new pg.Client({
       ...clientConfig(this.settings),
+      // Told apart from the pool's connections in pg_stat_activity.
+      application_name: LISTENER_NAME,
       // A peer gone without a word (a host down, a cut network) is noticed by TCP, not by waiting.
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
