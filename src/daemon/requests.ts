@@ -95,7 +95,9 @@ export class RequestFeed {
   async stop(): Promise<void> {
     this.controller.abort();
     await this.loop;
-    await (await this.watch)?.();
+    await (
+      await this.watch
+    )?.();
   }
 
   /** Reads at once: now if it waits, else as soon as the read under way ends. */
@@ -106,7 +108,8 @@ export class RequestFeed {
 
   private async run(): Promise<void> {
     const { signal } = this.controller;
-    const intervalMs = this.options.intervalMs ?? (this.options.source.watchRequests ? WATCHED_POLL_MS : POLL_MS);
+    const intervalMs =
+      this.options.intervalMs ?? (this.options.source.watchRequests ? WATCHED_POLL_MS : POLL_MS);
     let failing = false;
     while (!signal.aborted) {
       this.woken = false;

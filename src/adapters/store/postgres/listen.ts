@@ -58,7 +58,9 @@ class RequestListener {
     });
     client.on("notification", () => this.handlers.onWake());
     client.on("error", (error) => this.lost(client, error));
-    client.on("end", () => this.lost(client, new Error("the store's connection for request notifications ended")));
+    client.on("end", () =>
+      this.lost(client, new Error("the store's connection for request notifications ended")),
+    );
     this.client = client;
     try {
       await client.connect();

@@ -60,7 +60,10 @@ export function openPostgresStore(settings: PostgresSettings, options: PostgresS
   // Closed with the store too, should a caller forget.
   const listeners = new Set<() => Promise<void>>();
   const watchRequests: Store["watchRequests"] = async (handlers) => {
-    const stop = await listenForRequests(settings, { ...handlers, onError: (e) => handlers.onError(fail(e)) });
+    const stop = await listenForRequests(settings, {
+      ...handlers,
+      onError: (e) => handlers.onError(fail(e)),
+    });
     const unwatch = async () => {
       listeners.delete(unwatch);
       await stop();
