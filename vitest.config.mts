@@ -18,6 +18,7 @@ const SERVICE = [
   "test/integration/package.test.ts",
   "test/integration/replicas.test.ts",
   "test/integration/replicas-pg.test.ts",
+  "test/integration/replicas-notify.test.ts",
   "test/integration/s3-backend.test.ts",
   "test/integration/kubernetes/**/*.test.ts",
 ];

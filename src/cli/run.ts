@@ -94,11 +94,12 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
 
   // The daemon owns the store's runs: one left without an end was cut short by a crash or kill.
   await session.engine.recoverInterruptedRuns();
-  const { ownershipTtlMs, heartbeatMs, ...retry } = session.config.daemon;
+  const { ownershipTtlMs, heartbeatMs, requestPollMs, ...retry } = session.config.daemon;
   const daemon = new Daemon({
     engine: session.engine,
     log: session.log,
     requests: session.engine.store,
+    ...(requestPollMs === undefined ? {} : { requestIntervalMs: requestPollMs }),
     retry: { ...retry, configRef: session.config.configRef },
     workers: session.config.daemon.concurrency,
     // Every `run` is a replica: the environments are shared with the others on the same store.

@@ -190,6 +190,8 @@ export interface DaemonSettings {
   ownershipTtlMs: number;
   /** How often a replica renews, counts the others and rebalances. */
   heartbeatMs: number;
+  /** daemon.requestPoll; absent: the request feed's default (it depends on the store). */
+  requestPollMs?: number;
 }
 
 export interface ResolvedEnvironment {
@@ -449,6 +451,9 @@ export function resolveDaemon(raw: DaemonConfig = {}): DaemonSettings {
       "daemon.replicas.ownershipTtl",
     ),
     heartbeatMs: duration(raw.replicas?.heartbeat ?? heartbeat, "tidegate.yaml", "daemon.replicas.heartbeat"),
+    ...(raw.requestPoll === undefined
+      ? {}
+      : { requestPollMs: duration(raw.requestPoll, "tidegate.yaml", "daemon.requestPoll") }),
   };
 }
 

@@ -567,6 +567,10 @@ export const DaemonConfig = z
           "How many environments `tidegate run` checks or syncs at once (one environment never runs beside itself). 'auto': one per CPU core, at most one per GiB of memory.",
         default: DEFAULTS.daemon.concurrency,
       }),
+    requestPoll: PositiveDuration.optional().meta({
+      description:
+        "How often `tidegate run` reads the requests other processes leave in the store (approvals, revocations, webhooks, check requests) when nothing wakes it. Default: 1s on SQLite; 30s on PostgreSQL, where each request wakes every replica at once and the read is only a fallback.",
+    }),
     replicas: z
       .strictObject({
         ownershipTtl: PositiveDuration.optional().meta({

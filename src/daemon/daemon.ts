@@ -51,7 +51,7 @@ export interface DaemonOptions {
   requests?: RequestSource;
   /** Environments checked at once (default 1); one never runs concurrently with itself. */
   workers?: number;
-  /** How often the request source is read (default 1 s). */
+  /** How often the request source is read (default 1 s, or 30 s when the source wakes the daemon). */
   requestIntervalMs?: number;
   /** How long an environment another process holds waits before it is looked at again (default 15 s). */
   heldRetryMs?: number;

@@ -245,6 +245,18 @@ export interface RequestStore {
   requestsSince(seq: number, limit?: number): Promise<WorkRequest[]>;
   /** Deletes the requests made before `before` (ISO 8601); returns how many. */
   pruneRequests(before: string): Promise<number>;
+  /**
+   * Stores shared by several hosts (PostgreSQL): calls `onWake` soon after any process adds a
+   * request, and after each (re)connection, since what was added meanwhile woke nobody. Resolves
+   * once the first attempt to listen is over (failures go to `onError`, once per outage, and it
+   * keeps trying); the function it returns stops listening.
+   */
+  watchRequests?(handlers: RequestWatchHandlers): Promise<() => Promise<void>>;
+}
+
+export interface RequestWatchHandlers {
+  onWake: () => void;
+  onError: (error: unknown) => void;
 }
 
 /** An API token as created: only a hash of its secret is stored, never the secret. */

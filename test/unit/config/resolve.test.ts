@@ -93,6 +93,7 @@ describe("resolveSettings", () => {
           retry: { initial: "10s", max: "5m" },
           stallAfter: 3,
           concurrency: 4,
+          requestPoll: "45s",
           replicas: { ownershipTtl: "12s", heartbeat: "2s" },
         },
         server: {
@@ -125,6 +126,7 @@ describe("resolveSettings", () => {
         concurrency: 4,
         ownershipTtlMs: 12_000,
         heartbeatMs: 2_000,
+        requestPollMs: 45_000,
       },
       server: {
         host: "::",

@@ -1,10 +1,10 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { RequestStore } from "../../../src/adapters/store/port";
 import { openSqliteStore } from "../../../src/adapters/store/sqlite";
-import { RequestFeed, type WorkRequest } from "../../../src/daemon/requests";
+import { RequestFeed, type RequestSource, type WorkRequest } from "../../../src/daemon/requests";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -107,5 +107,124 @@ describe("RequestFeed", () => {
     while (calls < 6) await new Promise((resolve) => setImmediate(resolve));
     await feed.stop();
     expect(errors.map((e) => (e as Error).message)).toEqual(["down 1", "down 5"]);
+  });
+});
+
+describe("RequestFeed with a source that wakes it", () => {
+  /** A source whose watch the test drives: wake() as a notification, and whether it was closed. */
+  function watchedSource() {
+    const requests: WorkRequest[] = [];
+    const watch = { wake: () => {}, error: (_: unknown) => {}, closed: false };
+    let reads = 0;
+    const source: RequestSource = {
+      requestsSince: async (seq) => {
+        reads++;
+        return requests.filter((r) => r.seq > seq);
+      },
+      watchRequests: async ({ onWake, onError }) => {
+        watch.wake = onWake;
+        watch.error = onError;
+        return async () => {
+          watch.closed = true;
+        };
+      },
+    };
+    const add = (environment: string) =>
+      requests.push({ seq: requests.length + 1, environment, reason: "r", priority: "person", at: AT });
+    return { source, watch, add, reads: () => reads };
+  }
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  it("reads at once when woken, though its poll interval is an hour; closes the watch on stop", async () => {
+    const { source, watch, add, reads } = watchedSource();
+    const seen: string[] = [];
+    const feed = new RequestFeed({
+      source,
+      onRequest: (r) => void seen.push(r.environment),
+      onError: () => {},
+      intervalMs: 60 * 60_000,
+    });
+    feed.start();
+    await vi.waitFor(() => expect(reads()).toBe(1));
+    add("prod");
+    await settle();
+    expect(seen).toEqual([]); // asleep: nothing reads it without a wake
+    watch.wake();
+    await vi.waitFor(() => expect(seen).toEqual(["prod"]));
+    add("stage");
+    watch.wake();
+    await vi.waitFor(() => expect(seen).toEqual(["prod", "stage"]));
+    expect(watch.closed).toBe(false);
+    await feed.stop();
+    expect(watch.closed).toBe(true);
+  });
+
+  it("reads again when woken during a read, which may have missed the woken request", async () => {
+    const requests: WorkRequest[] = [];
+    let wake = () => {};
+    let release: () => void = () => {};
+    let reads = 0;
+    const seen: string[] = [];
+    const feed = new RequestFeed({
+      source: {
+        requestsSince: async (seq) => {
+          const snapshot = requests.filter((r) => r.seq > seq);
+          // The second read is held until the test adds and wakes: it returns what it saw before.
+          if (++reads === 2) await new Promise<void>((resolve) => (release = resolve));
+          return snapshot;
+        },
+        watchRequests: async ({ onWake }) => {
+          wake = onWake;
+          return async () => {};
+        },
+      },
+      onRequest: (r) => void seen.push(r.environment),
+      onError: () => {},
+      intervalMs: 60 * 60_000,
+    });
+    feed.start();
+    await vi.waitFor(() => expect(reads).toBe(1));
+    wake();
+    await vi.waitFor(() => expect(reads).toBe(2));
+    requests.push({ seq: 1, environment: "prod", reason: "r", priority: "person", at: AT });
+    wake();
+    release();
+    await vi.waitFor(() => expect(seen).toEqual(["prod"]));
+    await feed.stop();
+  });
+
+  it("reports the watch's failure through onError and keeps polling", async () => {
+    const { source, watch, add } = watchedSource();
+    const errors: unknown[] = [];
+    const seen: string[] = [];
+    const feed = new RequestFeed({
+      source,
+      onRequest: (r) => void seen.push(r.environment),
+      onError: (e) => errors.push(e),
+      sleep: () => new Promise<void>((resolve) => setTimeout(resolve, 5)),
+    });
+    feed.start();
+    await settle();
+    watch.error(new Error("listener lost"));
+    add("prod");
+    await vi.waitFor(() => expect(seen).toEqual(["prod"]));
+    expect(errors.map((e) => (e as Error).message)).toEqual(["listener lost"]);
+    await feed.stop();
+  });
+
+  it("polls every second without a watch, every 30 s with one, unless told", async () => {
+    const waits: number[] = [];
+    const sleep = async (ms: number) => {
+      waits.push(ms);
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    const requestsSince = async () => [];
+    for (const source of [{ requestsSince }, watchedSource().source]) {
+      const feed = new RequestFeed({ source, onRequest: () => {}, onError: () => {}, sleep });
+      feed.start();
+      await vi.waitFor(() => expect(waits.length).toBeGreaterThan(0));
+      await feed.stop();
+      expect(new Set(waits.splice(0))).toEqual(new Set([source.watchRequests ? 30_000 : 1_000]));
+    }
   });
 });

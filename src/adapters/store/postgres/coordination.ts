@@ -3,6 +3,7 @@ import type { IsDead } from "../../../domain/owner";
 import type { Lease, LeaseStore, NewWorkRequest, RequestStore, WorkRequest } from "../port";
 import { leaseFromRow, NewWorkRequestSchema, requestFromRow, validInput, type Row } from "../rows";
 import { count, epochMs, leaseArguments, positiveInteger } from "../validate";
+import { REQUESTS_CHANNEL } from "./listen";
 import { transaction } from "./pool";
 
 // Leases and work requests on PostgreSQL: what replicas coordinate through.
@@ -109,7 +110,10 @@ export function postgresCoordinationStore(pool: pg.Pool): LeaseStore & RequestSt
            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq`,
           [r.environment, r.reason, r.priority, r.actor ?? null, r.look ?? null, r.at, epochMs(r.at, "at")],
         );
-        return Number(rows[0]?.seq);
+        const seq = Number(rows[0]?.seq);
+        // Sent at the commit, so a replica woken by it reads the row; only the seq, never the request.
+        await client.query("SELECT pg_notify($1, $2)", [REQUESTS_CHANNEL, String(seq)]);
+        return seq;
       });
     },
 

@@ -25,12 +25,9 @@ const INT8_OID = 20;
  */
 export function postgresPool(settings: PostgresSettings): pg.Pool {
   const pool = new pg.Pool({
-    ...connectionOf(settings.url),
-    password: settings.password,
+    ...clientConfig(settings),
     max: settings.max ?? 5,
-    connectionTimeoutMillis: settings.connectTimeoutMs ?? 10_000,
     statement_timeout: settings.statementTimeoutMs ?? 30_000,
-    application_name: "tidegate",
     types: {
       getTypeParser: ((oid: number, format?: "text" | "binary") =>
         oid === INT8_OID && format !== "binary"
@@ -43,12 +40,22 @@ export function postgresPool(settings: PostgresSettings): pg.Pool {
   return pool;
 }
 
+/** Where and how one connection connects: the pool's, and the request listener's own. */
+export function clientConfig(settings: PostgresSettings): pg.ClientConfig {
+  return {
+    ...connectionOf(settings.url),
+    password: settings.password,
+    connectionTimeoutMillis: settings.connectTimeoutMs ?? 10_000,
+    application_name: "tidegate",
+  };
+}
+
 /**
  * The URL's parts, read here rather than by the driver (whose connectionString would override the
  * password given apart with the URL's none). `sslmode` other than disable turns TLS on; verify-ca and
  * verify-full check the server's certificate.
  */
-function connectionOf(url: string): pg.PoolConfig {
+function connectionOf(url: string): pg.ClientConfig {
   const u = refuseInlinePassword(url);
   const sslmode = u.searchParams.get("sslmode");
   return {

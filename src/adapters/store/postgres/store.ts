@@ -1,6 +1,7 @@
 import type { Store } from "../port";
 import { postgresCoordinationStore } from "./coordination";
 import { postgresGateStore } from "./gates";
+import { listenForRequests } from "./listen";
 import { migrate } from "./migrate";
 import { postgresNotificationStore } from "./notify";
 import { postgresPool, storeErrorOf, type PostgresSettings } from "./pool";
@@ -56,11 +57,28 @@ export function openPostgresStore(settings: PostgresSettings, options: PostgresS
     ]),
   ) as unknown as Omit<Store, "close">;
 
+  // Closed with the store too, should a caller forget.
+  const listeners = new Set<() => Promise<void>>();
+  const watchRequests: Store["watchRequests"] = async (handlers) => {
+    const stop = await listenForRequests(settings, {
+      ...handlers,
+      onError: (e) => handlers.onError(fail(e)),
+    });
+    const unwatch = async () => {
+      listeners.delete(unwatch);
+      await stop();
+    };
+    listeners.add(unwatch);
+    return unwatch;
+  };
+
   let closed: Promise<void> | undefined;
   return {
     ...guarded,
+    watchRequests,
     close: () =>
       (closed ??= (async () => {
+        await Promise.all([...listeners].map((unwatch) => unwatch()));
         await ready?.catch(() => undefined);
         await pool.end();
       })()),
