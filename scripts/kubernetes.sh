@@ -11,8 +11,7 @@
 #   pulumi-resource-kubernetes: a plugin installed with `pulumi plugin install resource kubernetes
 #     <the @pulumi/kubernetes version>` (in $PULUMI_HOME/plugins or ~/.pulumi/plugins), then the
 #     built cache, then PATH.
-# When the pieces come from several folders, the printed folder holds symlinks to them. An installed
-# plugin is left out of it, so the engine loads it from its plugin folder.
+# When the pieces come from several folders, the printed folder holds symlinks to them.
 #
 # The builds are cached outside the repository, keyed by the pinned versions, the binaries built
 # and a hash of the wrapper modules and build flags, so a warm run takes well under a second. A
@@ -200,28 +199,24 @@ to_build() {
 }
 
 # Prints the one folder that holds what was found: a built folder when everything came from it,
-# otherwise a folder of symlinks in the cache (an installed plugin or a provider on PATH is left
-# out: the engine finds those itself, and an ambient copy would shadow the installed plugin).
+# otherwise a folder of symlinks in the cache. An installed plugin is linked there too: tidegate's
+# engine runs with its own PULUMI_HOME (under its data directory), where the plugin is not, so it
+# is loaded from PATH (as an ambient plugin) like a built one.
 print_folder() {
-  local name source file dirs='' key farm scratch_farm
+  local name file dirs='' key farm scratch_farm
   for name in $all_binaries; do
     [ -n "${found[$name]}" ] || continue
-    source=${found[$name]%%$'\t'*}
     file=$(path_of "$name")
-    if [ "$name" = pulumi-resource-kubernetes ] && [ "$source" != built ]; then
-      dirs+=" -"
-    else
-      dirs+=" $(dirname "$file")"
-    fi
-    log "using $name $(printf '%s' "${found[$name]}" | cut -f3) from $source ($file)"
+    dirs+=" $(dirname "$file")"
+    log "using $name $(printf '%s' "${found[$name]}" | cut -f3) from ${found[$name]%%$'\t'*} ($file)"
   done
+  [ -n "${found[kube-controller-manager]}" ] ||
+    log "no usable kube-controller-manager: the control plane starts without one, so deletes that wait for the garbage collector (foreground propagation, namespaces) do not finish"
   # shellcheck disable=SC2086
-  if [ "$(printf '%s\n' $dirs | sort -u | wc -l)" = 1 ] && [ "${dirs# }" != - ]; then
+  if [ "$(printf '%s\n' $dirs | sort -u | wc -l)" = 1 ]; then
     echo "${dirs# }" | cut -d' ' -f1
     return
   fi
-  [ -n "${found[kube-controller-manager]}" ] ||
-    log "no usable kube-controller-manager: the control plane starts without one, so deletes that wait for the garbage collector (foreground propagation, namespaces) do not finish"
   key=$(for name in $all_binaries; do printf '%s %s\n' "$name" "${found[$name]}"; done | sha256sum | cut -c1-12)
   farm="$cache/found-$key"
   if [ ! -d "$farm/bin" ]; then
@@ -229,10 +224,7 @@ print_folder() {
     scratch_farm=$(mktemp -d "$cache/.found-XXXXXX")
     mkdir "$scratch_farm/bin"
     for name in $all_binaries; do
-      [ -n "${found[$name]}" ] || continue
-      source=${found[$name]%%$'\t'*}
-      [ "$name" = pulumi-resource-kubernetes ] && [ "$source" != built ] && continue
-      ln -s "$(path_of "$name")" "$scratch_farm/bin/$name"
+      [ -n "${found[$name]}" ] && ln -s "$(path_of "$name")" "$scratch_farm/bin/$name"
     done
     # Another run may have made the same folder meanwhile; both are the same.
     mv -T "$scratch_farm" "$farm" 2>/dev/null || rm -rf "$scratch_farm"
