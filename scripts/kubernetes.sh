@@ -278,8 +278,15 @@ trap 'rm -rf "$scratch"' EXIT
 mkdir -p "$scratch/bin"
 
 started=$(date +%s)
+# Its sleep is stopped with it: a stray sleep would hold the caller's pipes open for up to 30 s.
 (
-  while sleep 30; do log "still building... $(($(date +%s) - started))s"; done
+  trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+  while :; do
+    sleep 30 &
+    nap=$!
+    wait "$nap"
+    log "still building... $(($(date +%s) - started))s"
+  done
 ) &
 ticker=$!
 trap 'kill $ticker 2>/dev/null || true; rm -rf "$scratch"' EXIT

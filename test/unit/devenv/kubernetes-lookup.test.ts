@@ -37,7 +37,7 @@ const sdkVersion = (
   }
 ).version;
 const TOOLS =
-  "bash awk sed sort head tail sha256sum cut timeout mktemp ln mv rm mkdir dirname wc cat date env";
+  "bash awk sed sort head tail sha256sum cut timeout mktemp ln mv rm mkdir dirname wc cat date env chmod cp touch sleep flock";
 
 let root: string;
 let env: NodeJS.ProcessEnv;
@@ -212,6 +212,87 @@ describe("scripts/kubernetes.sh --check", () => {
     const { code, stderr } = run("--bogus");
     expect(code).toBe(1);
     expect(stderr).toContain("unknown option '--bogus'");
+  });
+});
+
+describe("scripts/kubernetes.sh building what is missing", () => {
+  // A stand-in for `go` that "builds" small scripts printing the version the real build stamps, so
+  // the build path (what is built, the smoke checks, the cache folder) runs in a second.
+  const FAKE_GO = `#!/bin/bash
+set -e
+case "$1" in
+  build)
+    shift
+    while [ $# -gt 0 ]; do
+      case $1 in
+        -o) out=$2; shift ;;
+        -ldflags) flags=$2; shift ;;
+      esac
+      last=$1
+      shift
+    done
+    echo "go build $last" >>"$FAKE_GO_LOG"
+    case $last in
+      *kube-apiserver | *kube-controller-manager)
+        version=$(printf '%s' "$flags" | sed -n 's/.*version.gitVersion=\\(v[^ ]*\\).*/\\1/p')
+        printf '#!/bin/sh\\necho "Kubernetes %s"\\n' "$version" >"$out" ;;
+      go.etcd.io/*) printf '#!/bin/sh\\necho "etcd Version: %s"\\n' "$FAKE_ETCD" >"$out" ;;
+      *) printf '#!/bin/sh\\n' >"$out" ;;
+    esac
+    chmod +x "$out" ;;
+  mod) printf '{\\n\\t"Dir": "%s",\\n}\\n' "$FAKE_UPSTREAM" ;;
+  run) echo '{}' >schema-embed.json ;;
+esac
+`;
+
+  it("builds only the provider when KUBEBUILDER_ASSETS holds the cluster binaries", () => {
+    const assets = folder("assets");
+    fakeCluster(assets);
+    env.KUBEBUILDER_ASSETS = assets;
+    const go = path.join(folder("path"), "go");
+    writeFileSync(go, FAKE_GO);
+    chmodSync(go, 0o755);
+    const upstream = folder("upstream/cmd/pulumi-resource-kubernetes");
+    writeFileSync(path.join(upstream, "generate.go"), "package main\n");
+    const etcdPin = /go\.etcd\.io\/etcd\/server\/v3 v(\S+)/.exec(
+      readFileSync(path.join(repoRoot, "toolchain/kubernetes/etcd/go.mod"), "utf8"),
+    )?.[1];
+    Object.assign(env, {
+      FAKE_GO_LOG: path.join(root, "go.log"),
+      FAKE_UPSTREAM: path.dirname(path.dirname(upstream)),
+      FAKE_ETCD: etcdPin,
+    });
+
+    const first = run();
+    expect(first.code, first.stderr).toBe(0);
+    expect(readFileSync(path.join(root, "go.log"), "utf8")).toBe(
+      "go build ./cmd/pulumi-resource-kubernetes\n",
+    );
+    const binDir = first.stdout.trim();
+    expect(readlinkSync(path.join(binDir, "kube-apiserver"))).toBe(path.join(assets, "kube-apiserver"));
+    expect(readlinkSync(path.join(binDir, "pulumi-resource-kubernetes"))).toMatch(
+      new RegExp(`^${root}/cache/kubernetes/provider-[0-9a-f]+-[0-9a-f]{12}/bin/pulumi-resource-kubernetes$`),
+    );
+
+    // Built once: the next run finds it and builds nothing.
+    const second = run();
+    expect(second.stdout.trim()).toBe(binDir);
+    expect(second.stderr).not.toContain("building");
+  });
+
+  it("builds the cluster part alone when the provider is an installed plugin, and smoke-checks it", () => {
+    installPlugin(sdkVersion);
+    const go = path.join(folder("path"), "go");
+    writeFileSync(go, FAKE_GO);
+    chmodSync(go, 0o755);
+    Object.assign(env, { FAKE_GO_LOG: path.join(root, "go.log"), FAKE_ETCD: "9.9.9" });
+
+    const { code, stderr } = run();
+    expect(code).toBe(1);
+    // The fake etcd reports the wrong version: the build is refused and nothing is cached.
+    expect(stderr).toMatch(/the built etcd reports version '9\.9\.9', expected v\S+; nothing was cached/);
+    expect(readFileSync(path.join(root, "go.log"), "utf8")).not.toContain("pulumi-resource-kubernetes");
+    expect(parseLookup(run("--lookup").stdout)["kube-apiserver"]).toEqual({ source: "missing" });
   });
 });
 
