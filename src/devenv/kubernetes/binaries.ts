@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { runProvisionScript, runScript, scriptFailure } from "../toolchain/script";
 
@@ -129,4 +130,13 @@ export function describeFoundAll(entries: readonly (readonly [KubernetesBinary, 
     groups.set(key, [...(groups.get(key) ?? []), found.version ? `${name} ${found.version}` : name]);
   }
   return [...[...groups].map(([where, names]) => `${names.join(", ")} from ${where}`), ...missing].join("; ");
+}
+
+/**
+ * The provider version @pulumi/kubernetes asks the engine for: an installed plugin is used only at
+ * exactly this version (`resource-kubernetes-v<version>` in the plugin folder).
+ */
+export function providerSdkVersion(repoRoot: string): string {
+  const manifest = require.resolve("@pulumi/kubernetes/package.json", { paths: [repoRoot] });
+  return (JSON.parse(readFileSync(manifest, "utf8")) as { version: string }).version;
 }

@@ -9,7 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 
 import { isPortOpen } from "../../../src/devenv/emulator/ports";
-import { provisionKubernetes, type KubernetesBinaries } from "../../../src/devenv/kubernetes/binaries";
+import {
+  providerSdkVersion,
+  provisionKubernetes,
+  type KubernetesBinaries,
+} from "../../../src/devenv/kubernetes/binaries";
 import { kubeRequest } from "../../../src/devenv/kubernetes/client";
 import { startControlPlane, type ControlPlane } from "../../../src/devenv/kubernetes/control-plane";
 import { repoRoot } from "../../../src/config/repo";
@@ -199,13 +203,7 @@ describe("a control plane from KUBEBUILDER_ASSETS", () => {
     const built = await provisionKubernetes({ repoRoot: root, checkOnly: true });
     scratch = mkdtempSync(path.join(tmpdir(), "tidegate-assets-"));
     const assets = path.join(scratch, "assets");
-    const sdk = (
-      JSON.parse(
-        readFileSync(require.resolve("@pulumi/kubernetes/package.json", { paths: [root] }), "utf8"),
-      ) as {
-        version: string;
-      }
-    ).version;
+    const sdk = providerSdkVersion(root);
     const plugin = path.join(scratch, "pulumi-home", "plugins", `resource-kubernetes-v${sdk}`);
     mkdirSync(assets);
     mkdirSync(plugin, { recursive: true });

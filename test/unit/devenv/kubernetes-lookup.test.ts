@@ -19,6 +19,7 @@ import {
   describeFoundAll,
   lookupKubernetes,
   parseLookup,
+  providerSdkVersion,
   provisionKubernetes,
 } from "../../../src/devenv/kubernetes/binaries";
 import { chooseControllers, DEFAULT_CONTROLLERS } from "../../../src/devenv/kubernetes/control-plane";
@@ -29,13 +30,7 @@ import { chooseControllers, DEFAULT_CONTROLLERS } from "../../../src/devenv/kube
 
 const repoRoot = path.resolve(__dirname, "../../..");
 const script = path.join(repoRoot, "scripts", "kubernetes.sh");
-const sdkVersion = (
-  JSON.parse(
-    readFileSync(require.resolve("@pulumi/kubernetes/package.json", { paths: [repoRoot] }), "utf8"),
-  ) as {
-    version: string;
-  }
-).version;
+const sdkVersion = providerSdkVersion(repoRoot);
 const TOOLS =
   "bash awk sed sort head tail sha256sum cut timeout mktemp ln mv rm mkdir dirname wc cat date env chmod cp touch sleep flock";
 
