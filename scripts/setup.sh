@@ -63,7 +63,8 @@ apt_tool chromium chromium "the dashboard's browser tests fail; set TIDEGATE_CHR
 have_postgres || apt_install postgresql "the PostgreSQL store's tests fail; install PostgreSQL or set PG_BIN to its bin folder"
 
 bash scripts/toolchain.sh >/dev/null
-# kube-apiserver, etcd and the Pulumi Kubernetes provider for the cluster tests (cold: ~40 min on 2 cores).
+# kube-apiserver, etcd and the Pulumi Kubernetes provider for the cluster tests (cold: ~40 min on 2 cores;
+# nothing is built when KUBEBUILDER_ASSETS and an installed provider plugin supply them).
 bash scripts/kubernetes.sh >/dev/null
 bash scripts/emulator-venv.sh
 log "ready"

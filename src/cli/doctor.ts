@@ -4,7 +4,12 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 
-import { provisionKubernetes } from "../devenv/kubernetes/binaries";
+import {
+  describeFound,
+  describeFoundAll,
+  type KubernetesLookup,
+  lookupKubernetes,
+} from "../devenv/kubernetes/binaries";
 import { chooseEmulator, type EmulatorFacts, type EmulatorKind } from "../devenv/emulator";
 import { DEFAULT_LOCALSTACK_IMAGE } from "../devenv/emulator/localstack";
 import { venvPaths } from "../devenv/emulator/moto";
@@ -47,7 +52,9 @@ export const command: Command = {
   description: [
     "Checks Node, the Pulumi toolchain (CLI, language host, launchers), provider plugins, the AWS",
     "emulator tidegate would use, the build tools, PostgreSQL's binaries and the configured store",
-    "(whether store.url connects). Starts nothing long-lived and changes nothing.",
+    "(whether store.url connects), and says where kube-apiserver, etcd and the Kubernetes provider",
+    "come from (KUBEBUILDER_ASSETS, the built cache, PATH or an installed plugin). Starts nothing",
+    "long-lived and changes nothing.",
     "",
     "Options:",
     "  --json   Print { ok, checks: [{ name, ok, required, detail, fix? }] } instead of text",
@@ -68,8 +75,8 @@ interface ProbeContext {
   env: NodeJS.ProcessEnv;
   toolchain: Promise<PulumiToolchain | ToolchainError>;
   plugins: Promise<PluginInfo[]>;
-  /** Where scripts/kubernetes.sh put pulumi-resource-kubernetes, if it was built. */
-  kubernetesBinDir: Promise<string | undefined>;
+  /** Where scripts/kubernetes.sh finds each Kubernetes binary (never builds), or why it could not say. */
+  kubernetes: Promise<KubernetesLookup | Error>;
   emulator: Promise<EmulatorFacts & { kind: EmulatorKind }>;
 }
 
@@ -77,8 +84,7 @@ interface ProbeContext {
 const PROVIDERS = {
   kubernetes: {
     without: "@pulumi/kubernetes programs are tested with mocks; deploying them needs the plugin",
-    build:
-      "bash scripts/kubernetes.sh (builds it from Go modules; a cold build takes about 40 minutes on 2 cores)",
+    build: "bash scripts/kubernetes.sh (builds it from Go modules: about 21 minutes cold on 2 cores)",
   },
   aws: {
     without: "@pulumi/aws programs are tested with mocks; emulator-backed stacks use dynamic resources",
@@ -131,7 +137,7 @@ export async function runChecks(context: Pick<CommandContext, "repoRoot" | "env"
     ...context,
     toolchain,
     plugins: listPlugins(toolchain, context.env),
-    kubernetesBinDir: findKubernetesBinaries(context.repoRoot, context.env),
+    kubernetes: findKubernetesBinaries(context.repoRoot, context.env),
     emulator: decideEmulator(context.env),
   };
   return Promise.all(
@@ -216,11 +222,13 @@ async function probeLauncher(probe: ProbeContext, launcher: string, entry: strin
 async function probeProvider(probe: ProbeContext, name: keyof typeof PROVIDERS): Promise<FindingResult> {
   const binary = `pulumi-resource-${name}`;
   const toolchain = await probe.toolchain;
-  const dirs = [
-    toolchain instanceof ToolchainError ? undefined : toolchain.binDir,
-    name === "kubernetes" ? await probe.kubernetesBinDir : undefined,
-    ...pathDirs(probe.env),
-  ];
+  if (name === "kubernetes") {
+    const lookup = await probe.kubernetes;
+    const found = lookup instanceof Error ? undefined : lookup["pulumi-resource-kubernetes"];
+    if (found && found.source !== "missing")
+      return { ok: true, detail: describeFound("pulumi-resource-kubernetes", found) };
+  }
+  const dirs = [toolchain instanceof ToolchainError ? undefined : toolchain.binDir, ...pathDirs(probe.env)];
   for (const dir of dirs) {
     if (dir && (await isExecutable(path.join(dir, binary)))) {
       return { ok: true, detail: path.join(dir, binary) };
@@ -236,7 +244,8 @@ async function probeProvider(probe: ProbeContext, name: keyof typeof PROVIDERS):
   const sdkVersion = readPackageVersion(`@pulumi/${name}`, probe.repoRoot);
   const pulumi = toolchain instanceof ToolchainError ? "pulumi" : path.join(toolchain.binDir, "pulumi");
   const install = sdkVersion ? `${pulumi} plugin install resource ${name} v${sdkVersion}` : undefined;
-  const fix = build ?? install;
+  // An installed plugin is found before anything is built.
+  const fix = [install, build].filter(Boolean).join(", or ");
   return { ok: false, detail: `not installed: ${without}`, ...(fix ? { fix } : {}) };
 }
 
@@ -287,17 +296,29 @@ async function probeGo(probe: ProbeContext): Promise<FindingResult> {
   };
 }
 
-/** kube-apiserver and etcd for the local cluster that tests and cluster stacks use. */
+/** kube-apiserver and etcd for the local cluster that tests and cluster stacks use, and where they come from. */
 async function probeApiServer(probe: ProbeContext): Promise<FindingResult> {
-  const binDir = await probe.kubernetesBinDir;
-  const fix = PROVIDERS.kubernetes.build;
-  if (!binDir) return { ok: false, detail: "kube-apiserver and etcd are not built", fix };
-  const apiserver = await versionOf(path.join(binDir, "kube-apiserver"), ["--version"], probe.env);
-  const etcd = await versionOf(path.join(binDir, "etcd"), ["--version"], probe.env);
-  if (!apiserver.ok || !etcd.ok) {
-    return { ok: false, detail: `kube-apiserver: ${apiserver.detail}; etcd: ${etcd.detail}`, fix };
+  const lookup = await probe.kubernetes;
+  const fix = `set KUBEBUILDER_ASSETS to a folder holding kube-apiserver (>= 1.20) and etcd (>= 3.5), as envtest's setup-envtest installs them, or bash scripts/kubernetes.sh (builds them from Go modules: about 18 minutes cold on 2 cores)`;
+  if (lookup instanceof Error) return { ok: false, detail: errorLine(lookup), fix };
+  const apiserver = lookup["kube-apiserver"];
+  const etcd = lookup.etcd;
+  const manager = lookup["kube-controller-manager"];
+  if (apiserver.source === "missing" || etcd.source === "missing") {
+    const detail = describeFoundAll([
+      ["kube-apiserver", apiserver],
+      ["etcd", etcd],
+    ]);
+    return { ok: false, detail: `${detail} (not in KUBEBUILDER_ASSETS, the built cache or PATH)`, fix };
   }
-  return { ok: true, detail: `${apiserver.detail}, etcd ${etcd.version} in ${binDir}` };
+  const found = describeFoundAll([
+    ["kube-apiserver", apiserver],
+    ["etcd", etcd],
+    ...(manager.source === "missing" ? [] : [["kube-controller-manager", manager] as const]),
+  ]);
+  const withoutManager =
+    "; no kube-controller-manager (the control plane starts without one: deletes that wait for the garbage collector do not finish)";
+  return { ok: true, detail: manager.source === "missing" ? `${found}${withoutManager}` : found };
 }
 
 async function probePython(probe: ProbeContext): Promise<FindingResult> {
@@ -361,18 +382,19 @@ async function findToolchain(
   }
 }
 
-/** The folder scripts/kubernetes.sh built, or undefined while it is not built (never builds). */
-async function findKubernetesBinaries(repoRoot: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+/** Where scripts/kubernetes.sh --lookup finds each binary (it never builds or writes). */
+async function findKubernetesBinaries(
+  repoRoot: string,
+  env: NodeJS.ProcessEnv,
+): Promise<KubernetesLookup | Error> {
   try {
-    const found = await withTimeout(
-      provisionKubernetes({ repoRoot, checkOnly: true, env }),
+    return await withTimeout(
+      lookupKubernetes({ repoRoot, env }),
       TIMEOUT_MS.tool,
-      "scripts/kubernetes.sh --check",
+      "scripts/kubernetes.sh --lookup",
     );
-    return found.binDir;
-  } catch {
-    // Not built yet (or the script failed): either way no provider comes from there.
-    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
   }
 }
 

@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { describe, expect, it } from "vitest";
@@ -30,12 +31,17 @@ interface Run {
   stderr: string;
 }
 
-function run(file: string, args: string[]): Promise<Run> {
+function run(file: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(file, args, { cwd: repoRoot, env, timeout: 120_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      file,
+      args,
+      { cwd: repoRoot, env: { ...env, ...extraEnv }, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -66,6 +72,37 @@ describe("tidegate doctor", () => {
     });
     expect(byName(report.checks, "git"), all).toMatchObject({ ok: true });
     for (const name of MACHINE_DEPENDENT) expect(byName(report.checks, name).detail).not.toBe("");
+    // Whatever this machine has, doctor says where the cluster binaries come from, or that none were found.
+    const cluster = byName(report.checks, "kubernetes api server");
+    expect(cluster.detail, all).toMatch(
+      cluster.ok
+        ? /^kube-apiserver \d+\.\d+\.\d+.* from (the built cache|KUBEBUILDER_ASSETS|PATH) \(\//
+        : /kube-apiserver: not found|etcd: not found/,
+    );
+  });
+
+  it("says kube-apiserver and etcd come from KUBEBUILDER_ASSETS when it names a folder holding them", async () => {
+    const assets = mkdtempSync(path.join(tmpdir(), "tidegate-assets-"));
+    try {
+      // Doctor only asks their versions: small scripts stand in for the envtest binaries.
+      const fake = (name: string, output: string) => {
+        writeFileSync(path.join(assets, name), `#!/bin/sh\necho '${output}'\n`);
+        chmodSync(path.join(assets, name), 0o755);
+      };
+      fake("kube-apiserver", "Kubernetes v1.33.0");
+      fake("etcd", "etcd Version: 3.5.21");
+      const result = await run(path.join(binDir, "tsx"), ["src/main.ts", "doctor", "--json"], {
+        KUBEBUILDER_ASSETS: assets,
+      });
+      const report = JSON.parse(result.stdout) as { checks: Finding[] };
+      const cluster = byName(report.checks, "kubernetes api server");
+      expect(cluster, result.stdout).toMatchObject({ ok: true });
+      expect(cluster.detail).toContain(
+        `kube-apiserver 1.33.0, etcd 3.5.21 from KUBEBUILDER_ASSETS (${assets})`,
+      );
+    } finally {
+      rmSync(assets, { recursive: true, force: true });
+    }
   });
 
   it("prints one line per check and a verdict through the bin launcher", async () => {

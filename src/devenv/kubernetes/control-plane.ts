@@ -76,7 +76,31 @@ async function requireExecutable(file: string): Promise<void> {
   try {
     await fs.access(file, fsConstants.X_OK);
   } catch {
-    throw new Error(`${file} is missing or not executable; build it with scripts/kubernetes.sh`);
+    throw new Error(
+      `${file} is missing or not executable; run scripts/kubernetes.sh (it takes it from KUBEBUILDER_ASSETS or PATH, or builds it)`,
+    );
+  }
+}
+
+/**
+ * The controllers to run. envtest's asset folders (KUBEBUILDER_ASSETS) hold no
+ * kube-controller-manager: by default the plane then starts without one rather than failing, and
+ * says what that costs. Controllers asked for explicitly still need the binary.
+ */
+export async function chooseControllers(
+  asked: readonly string[] | undefined,
+  controllerManager: string,
+  log: (line: string) => void,
+): Promise<readonly string[]> {
+  if (asked !== undefined) return asked;
+  try {
+    await fs.access(controllerManager, fsConstants.X_OK);
+    return DEFAULT_CONTROLLERS;
+  } catch {
+    log(
+      `no kube-controller-manager at ${controllerManager}: starting without one, so deletes that wait for the garbage collector (foreground propagation, namespaces) do not finish`,
+    );
+    return [];
   }
 }
 
@@ -313,9 +337,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const binaries = binariesIn(options.binDir);
   await requireExecutable(binaries.etcd);
   await requireExecutable(binaries.kubeApiserver);
-  if ((options.controllers ?? DEFAULT_CONTROLLERS).length > 0) {
-    await requireExecutable(binaries.kubeControllerManager);
-  }
+  const controllers = await chooseControllers(options.controllers, binaries.kubeControllerManager, log);
+  if (controllers.length > 0) await requireExecutable(binaries.kubeControllerManager);
+  const planeOptions: ControlPlaneOptions = { ...options, controllers };
 
   const parent = options.dataDir ?? os.tmpdir();
   await fs.mkdir(parent, { recursive: true });
@@ -332,7 +356,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     let started: Attempt | undefined;
     for (let attempt = 1; started === undefined; attempt++) {
       try {
-        started = await attemptStart(options, root, attempt, certs, credentials, kubeconfigPath, log);
+        started = await attemptStart(planeOptions, root, attempt, certs, credentials, kubeconfigPath, log);
       } catch (error) {
         if (!(error instanceof StartError && error.portTaken && attempt < PORT_ATTEMPTS)) throw error;
         log(

@@ -1,9 +1,14 @@
 export {
   binariesIn,
+  describeFound,
+  lookupKubernetes,
+  parseLookup,
   provisionKubernetes,
   KubernetesBinariesError,
   type KubernetesBinaries,
   type KubernetesBinariesOptions,
+  type KubernetesLookup,
+  type FoundBinary,
 } from "./binaries";
 export { kubeRequest, type KubeCredentials, type KubeRequest, type KubeResponse } from "./client";
 export {

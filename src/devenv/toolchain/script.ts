@@ -19,14 +19,30 @@ export interface ProvisionFailure {
  * stderr, the bin folder as the last line of stdout. Resolves the folder or rejects with the
  * script's error lines.
  */
-export function runProvisionScript(
+export async function runProvisionScript(
   script: string,
   options: ProvisionScriptOptions,
   fail: (failure: ProvisionFailure) => Error,
 ): Promise<string> {
-  const args = options.checkOnly ? [script, "--check"] : [script];
+  const args = options.checkOnly ? ["--check"] : [];
+  const { code, stdout, stderr } = await runScript(script, args, options, fail);
+  const binDir = stdout.trim().split("\n").pop() ?? "";
+  if (code === 0 && binDir) return binDir;
+  throw fail(scriptFailure(script, code, stderr));
+}
+
+/** Runs a script with `args`; resolves its exit code, whole stdout and stderr lines. */
+export function runScript(
+  script: string,
+  args: string[],
+  options: Pick<ProvisionScriptOptions, "onProgress" | "env">,
+  fail: (failure: ProvisionFailure) => Error,
+): Promise<{ code: number | null; stdout: string; stderr: string[] }> {
   return new Promise((resolve, reject) => {
-    const child = spawn("bash", args, { env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("bash", [script, ...args], {
+      env: options.env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     const stderr: string[] = [];
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -44,15 +60,14 @@ export function runProvisionScript(
     );
     child.on("close", (code) => {
       if (partial) stderr.push(partial);
-      const binDir = stdout.trim().split("\n").pop() ?? "";
-      if (code === 0 && binDir) {
-        resolve(binDir);
-        return;
-      }
-      const detail = stderr.filter((l) => l.includes("error") || l.includes("not built")).join("\n");
-      const message =
-        detail || `${script} exited with code ${String(code)}:\n${stderr.slice(-20).join("\n")}`;
-      reject(fail({ message, missing: code === 3 }));
+      resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** The script's error lines, or its last lines when none says what went wrong. */
+export function scriptFailure(script: string, code: number | null, stderr: string[]): ProvisionFailure {
+  const detail = stderr.filter((l) => l.includes("error") || l.includes("not built")).join("\n");
+  const message = detail || `${script} exited with code ${String(code)}:\n${stderr.slice(-20).join("\n")}`;
+  return { message, missing: code === 3 };
 }

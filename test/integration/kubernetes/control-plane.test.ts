@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as https from "node:https";
 import * as path from "node:path";
 
@@ -8,7 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 
 import { isPortOpen } from "../../../src/devenv/emulator/ports";
-import { provisionKubernetes, type KubernetesBinaries } from "../../../src/devenv/kubernetes/binaries";
+import {
+  providerSdkVersion,
+  provisionKubernetes,
+  type KubernetesBinaries,
+} from "../../../src/devenv/kubernetes/binaries";
 import { kubeRequest } from "../../../src/devenv/kubernetes/client";
 import { startControlPlane, type ControlPlane } from "../../../src/devenv/kubernetes/control-plane";
 import { repoRoot } from "../../../src/config/repo";
@@ -180,4 +185,53 @@ describe("local Kubernetes control plane", () => {
     expect(output.some((line) => line.startsWith("[kube-apiserver] "))).toBe(true);
     expect(output.some((line) => line.startsWith("[kube-controller-manager] "))).toBe(true);
   });
+});
+
+describe("a control plane from KUBEBUILDER_ASSETS", () => {
+  let plane: ControlPlane | undefined;
+  let scratch: string | undefined;
+
+  afterAll(async () => {
+    await plane?.stop();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it("uses kube-apiserver and etcd from an envtest folder and starts without a controller manager", async () => {
+    // This machine has no envtest assets: an envtest-shaped folder (kube-apiserver and etcd, no
+    // kube-controller-manager) links to the built ones, the provider is "installed" as a Pulumi
+    // plugin, and an empty cache hides the build.
+    const built = await provisionKubernetes({ repoRoot: root, checkOnly: true });
+    scratch = mkdtempSync(path.join(tmpdir(), "tidegate-assets-"));
+    const assets = path.join(scratch, "assets");
+    const sdk = providerSdkVersion(root);
+    const plugin = path.join(scratch, "pulumi-home", "plugins", `resource-kubernetes-v${sdk}`);
+    mkdirSync(assets);
+    mkdirSync(plugin, { recursive: true });
+    symlinkSync(built.kubeApiserver, path.join(assets, "kube-apiserver"));
+    symlinkSync(built.etcd, path.join(assets, "etcd"));
+    symlinkSync(built.pulumiProvider, path.join(plugin, "pulumi-resource-kubernetes"));
+    const progress: string[] = [];
+    const found = await provisionKubernetes({
+      repoRoot: root,
+      checkOnly: true,
+      env: {
+        ...process.env,
+        KUBEBUILDER_ASSETS: assets,
+        PULUMI_HOME: path.join(scratch, "pulumi-home"),
+        TIDEGATE_CACHE_DIR: path.join(scratch, "cache"),
+      },
+      onProgress: (line) => void progress.push(line),
+    });
+    expect(readlinkSync(found.kubeApiserver)).toBe(path.join(assets, "kube-apiserver"));
+    expect(existsSync(found.kubeControllerManager)).toBe(false);
+    expect(progress.join("\n")).toContain(`from KUBEBUILDER_ASSETS (${path.join(assets, "kube-apiserver")})`);
+
+    const log: string[] = [];
+    plane = await startControlPlane({ binDir: found.binDir, log: (line) => void log.push(line) });
+    expect(log.join("\n")).toContain("starting without one");
+    expect(log.join("\n")).not.toContain("starting kube-controller-manager");
+    const version = await kubeRequest(plane.server, plane.credentials, { path: "/version" });
+    expect(version.status).toBe(200);
+    expect((JSON.parse(version.body) as { gitVersion: string }).gitVersion).toBe(pinnedKubernetes);
+  }, 120_000);
 });
