@@ -199,6 +199,17 @@ export interface LeaseStore {
     now: string,
     isDead?: IsDead,
   ): Promise<Lease | undefined>;
+  /**
+   * `acquire` for many keys at once, in one transaction (a replica claims its share in one write):
+   * returns the keys taken or renewed, the others being held by live owners.
+   */
+  acquireLeases(
+    keys: string[],
+    owner: OwnerId,
+    ttlMs: number,
+    now: string,
+    isDead?: IsDead,
+  ): Promise<string[]>;
   /** Extends the holder's lease to `now + ttlMs`; undefined when `owner` does not hold it. */
   renew(key: string, owner: OwnerId, ttlMs: number, now: string): Promise<Lease | undefined>;
   /**

@@ -257,6 +257,23 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
   const readReport = (runId: string, body: SQLOutputValue): RunReport =>
     storedReport(runId, parseJson(body, `report of run ${runId}`));
 
+  // acquire's decision, inside the caller's transaction.
+  const takeLease = (
+    key: string,
+    owner: string,
+    ttlMs: number,
+    now: string,
+    nowMs: number,
+    isDead?: IsDead,
+  ): Lease | undefined => {
+    const row = sql.lease.get(key);
+    const held = row ? leaseFromRow(row) : undefined;
+    if (!held) return putLease(key, owner, ttlMs, now);
+    if (held.owner === owner) return putLease(key, owner, ttlMs, now, held.acquiredAt);
+    const free = Number(row?.expires_ms) <= nowMs || (isDead?.(held.owner, held.renewedAt) ?? false);
+    return free ? putLease(key, owner, ttlMs, now) : undefined;
+  };
+
   // The lease written for `owner` from `now`, keeping the acquisition time of a holder renewing it.
   const putLease = (key: string, owner: string, ttlMs: number, now: string, acquiredAt?: string): Lease => {
     const nowMs = epochMs(now, "now");
@@ -461,14 +478,13 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     acquire(key: string, owner: string, ttlMs: number, now: string, isDead?: IsDead): Lease | undefined {
       leaseArguments(key, owner, ttlMs);
       const nowMs = epochMs(now, "now");
-      return immediate(db, () => {
-        const row = sql.lease.get(key);
-        const held = row ? leaseFromRow(row) : undefined;
-        if (!held) return putLease(key, owner, ttlMs, now);
-        if (held.owner === owner) return putLease(key, owner, ttlMs, now, held.acquiredAt);
-        const free = Number(row?.expires_ms) <= nowMs || (isDead?.(held.owner, held.renewedAt) ?? false);
-        return free ? putLease(key, owner, ttlMs, now) : undefined;
-      });
+      return immediate(db, () => takeLease(key, owner, ttlMs, now, nowMs, isDead));
+    },
+
+    acquireLeases(keys: string[], owner: string, ttlMs: number, now: string, isDead?: IsDead): string[] {
+      for (const key of keys) leaseArguments(key, owner, ttlMs);
+      const nowMs = epochMs(now, "now");
+      return immediate(db, () => keys.filter((key) => takeLease(key, owner, ttlMs, now, nowMs, isDead)));
     },
 
     renew(key: string, owner: string, ttlMs: number, now: string): Lease | undefined {

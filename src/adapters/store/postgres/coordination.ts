@@ -3,6 +3,7 @@ import type { IsDead } from "../../../domain/owner";
 import type { Lease, LeaseStore, NewWorkRequest, RequestStore, WorkRequest } from "../port";
 import { leaseFromRow, NewWorkRequestSchema, requestFromRow, validInput, type Row } from "../rows";
 import { count, epochMs, leaseArguments, positiveInteger } from "../validate";
+import { acquireLeases } from "./lease-batch";
 import { transaction } from "./pool";
 
 // Leases and work requests on PostgreSQL: what replicas coordinate through.
@@ -56,6 +57,9 @@ export function postgresCoordinationStore(pool: pg.Pool): LeaseStore & RequestSt
         return undefined;
       });
     },
+
+    acquireLeases: (keys: string[], owner: string, ttlMs: number, now: string, isDead?: IsDead) =>
+      acquireLeases(pool, keys, owner, ttlMs, now, isDead),
 
     async renew(key: string, owner: string, ttlMs: number, now: string) {
       leaseArguments(key, owner, ttlMs);
