@@ -165,12 +165,22 @@ const emptySample = (): ReplicaSample => ({
   polls: 0,
 });
 
-/** The owner-lease acquire calls of one replica, timed. */
+/** The owner-lease acquire calls of one replica, timed; a key a batch claim did not take is a race lost. */
 function timedLeases(
   store: LeaseStore,
   sample: ReplicaSample,
-): Pick<LeaseStore, "acquire" | "renewLeases" | "release" | "leases"> {
+): Pick<LeaseStore, "acquire" | "acquireLeases" | "renewLeases" | "release" | "leases"> {
   return {
+    acquireLeases: async (keys, owner, ttlMs, now, isDead) => {
+      const started = performance.now();
+      try {
+        const taken = await store.acquireLeases(keys, owner, ttlMs, now, isDead);
+        sample.lost += keys.filter((key) => key.startsWith(OWNER_LEASE_PREFIX)).length - taken.length;
+        return taken;
+      } finally {
+        sample.acquireMs += performance.now() - started;
+      }
+    },
     acquire: async (key, owner, ttlMs, now, isDead) => {
       if (!key.startsWith(OWNER_LEASE_PREFIX)) return store.acquire(key, owner, ttlMs, now, isDead);
       const started = performance.now();

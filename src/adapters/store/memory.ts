@@ -434,9 +434,10 @@ export function openMemoryStore(
       return held ? copy(held.lease) : undefined;
     },
 
-    async leases(prefix: string) {
+    async leases(prefix: string | readonly string[]) {
+      const prefixes = typeof prefix === "string" ? [prefix] : prefix;
       return [...state.leases.values()]
-        .filter(({ lease }) => lease.key.startsWith(prefix))
+        .filter(({ lease }) => prefixes.some((p) => lease.key.startsWith(p)))
         .map(({ lease }) => copy(lease))
         .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     },

@@ -221,8 +221,8 @@ export interface LeaseStore {
   release(key: string, owner: OwnerId): Promise<boolean>;
   /** The lease as stored, expired or not; undefined when free. */
   holder(key: string): Promise<Lease | undefined>;
-  /** Every lease whose key starts with `prefix`, as stored (expired or not), by key. */
-  leases(prefix: string): Promise<Lease[]>;
+  /** Every lease whose key starts with `prefix` (or any of several), as stored (expired or not), by key. */
+  leases(prefix: string | readonly string[]): Promise<Lease[]>;
 }
 
 /** Who asked: a person (approve, revoke, check) comes before a schedule. */

@@ -203,7 +203,11 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     checkResult: db.prepare("SELECT * FROM check_results WHERE environment = ? AND key = ?"),
     lease: db.prepare("SELECT * FROM leases WHERE key = ?"),
     // substr, not LIKE: a prefix may hold % or _.
-    leases: db.prepare("SELECT * FROM leases WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key"),
+    leases: db.prepare(
+      `SELECT * FROM leases
+       WHERE EXISTS (SELECT 1 FROM json_each(?) AS p WHERE substr(leases.key, 1, length(p.value)) = p.value)
+       ORDER BY key`,
+    ),
     putLease: db.prepare(
       `INSERT INTO leases (key, owner, acquired_at, renewed_at, expires_at, expires_ms)
        VALUES (?, ?, ?, ?, ?, ?)
@@ -519,8 +523,8 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
       return row ? leaseFromRow(row) : undefined;
     },
 
-    leases(prefix: string): Lease[] {
-      return sql.leases.all(prefix).map(leaseFromRow);
+    leases(prefix: string | readonly string[]): Lease[] {
+      return sql.leases.all(JSON.stringify(typeof prefix === "string" ? [prefix] : prefix)).map(leaseFromRow);
     },
 
     addRequest(request: NewWorkRequest): number {

@@ -128,6 +128,19 @@ export function coordinationContract(factory: StoreFactory): void {
       expect((await a.leases("replica:")).map((l) => l.owner)).toEqual([A]);
       expect(await a.leases("none:")).toEqual([]);
       expect((await a.leases("")).length).toBe(5);
+      // Several prefixes in one read: each lease once, in key order.
+      expect((await b.leases(["replica:", "owner:"])).map((l) => l.key)).toEqual([
+        "owner:prod",
+        "owner:stage",
+        "replica:a",
+      ]);
+      expect((await a.leases(["owner", "owner:"])).map((l) => l.key)).toEqual([
+        "owner",
+        "owner%:x",
+        "owner:prod",
+        "owner:stage",
+      ]);
+      expect(await a.leases([])).toEqual([]);
 
       expect(await a.release("owner:stage", A)).toBe(true);
       expect((await b.leases("owner:")).map((l) => l.key)).toEqual(["owner:prod"]);

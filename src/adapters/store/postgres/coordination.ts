@@ -93,11 +93,12 @@ export function postgresCoordinationStore(pool: pg.Pool): LeaseStore & RequestSt
       return rows[0] ? leaseFromRow(rows[0]) : undefined;
     },
 
-    async leases(prefix: string): Promise<Lease[]> {
+    async leases(prefix: string | readonly string[]): Promise<Lease[]> {
       // left(), not LIKE: a prefix may hold % or _.
       const { rows } = await pool.query<Row>(
-        'SELECT * FROM leases WHERE left(key, length($1)) = $1 ORDER BY key COLLATE "C"',
-        [prefix],
+        `SELECT * FROM leases WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) AS p WHERE left(key, length(p)) = p)
+         ORDER BY key COLLATE "C"`,
+        [typeof prefix === "string" ? [prefix] : prefix],
       );
       return rows.map(leaseFromRow);
     },
