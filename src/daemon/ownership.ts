@@ -19,6 +19,11 @@ export interface OwnershipView {
   replicas: readonly OwnerId[];
   /** Each environment's live owner; an environment missing here (or owned by a replica not live) is free. */
   owners: ReadonlyMap<string, OwnerId>;
+  /**
+   * Where in `environments` to start taking free ones (wrapping round); 0 when absent. Replicas
+   * starting at different places claim different environments instead of racing for the same.
+   */
+  claimFrom?: number;
 }
 
 export interface OwnershipPlan {
@@ -40,15 +45,18 @@ export function planOwnership(view: OwnershipView): OwnershipPlan {
   replicas.add(view.me);
   const count = new Map<OwnerId, number>([...replicas].map((r) => [r, 0]));
   const mine: string[] = [];
+  const before: string[] = [];
   const free: string[] = [];
-  for (const env of view.environments) {
+  const from = view.claimFrom ?? 0;
+  for (const [index, env] of view.environments.entries()) {
     const owner = view.owners.get(env);
-    if (owner === undefined || !replicas.has(owner)) free.push(env);
+    if (owner === undefined || !replicas.has(owner)) (index < from ? before : free).push(env);
     else {
       count.set(owner, (count.get(owner) ?? 0) + 1);
       if (owner === view.me) mine.push(env);
     }
   }
+  free.push(...before);
   const total = view.environments.length;
   const floor = Math.floor(total / replicas.size);
   const ceil = Math.ceil(total / replicas.size);
@@ -62,16 +70,39 @@ export function planOwnership(view: OwnershipView): OwnershipPlan {
   return { claim: [], release: [] };
 }
 
+/**
+ * Where a replica starts claiming: its rank among the live replicas spreads them evenly over the
+ * environments, so replicas starting together claim disjoint slices.
+ */
+export function claimStart(me: OwnerId, replicas: readonly OwnerId[], total: number): number {
+  const ranked = [...new Set([...replicas, me])].sort();
+  return Math.floor((ranked.indexOf(me) * total) / ranked.length);
+}
+
 /** A lease is live when it has not expired and its holder is not known dead. */
 function live(lease: Lease, nowMs: number, isDead: IsDead): boolean {
   return Date.parse(lease.expiresAt) > nowMs && !isDead(lease.owner, lease.renewedAt);
+}
+
+/**
+ * isDead asked once per holder and heartbeat time within one heartbeat: on one host each answer
+ * reads /proc, and a replica's hundreds of leases share one holder and renewal time.
+ */
+function oncePerHolder(isDead: IsDead): IsDead {
+  const answers = new Map<string, boolean>();
+  return (owner, heartbeatAt) => {
+    const key = `${owner ?? ""}\n${heartbeatAt ?? ""}`;
+    let dead = answers.get(key);
+    if (dead === undefined) answers.set(key, (dead = isDead(owner, heartbeatAt)));
+    return dead;
+  };
 }
 
 /** Replica leases expired longer than this are removed (until then status shows them as gone). */
 const FORGET_REPLICA_MS = 60 * 60_000;
 
 export interface OwnershipOptions {
-  store: Pick<LeaseStore, "acquire" | "renewLeases" | "release" | "leases">;
+  store: Pick<LeaseStore, "acquire" | "acquireLeases" | "renewLeases" | "release" | "leases">;
   /** This replica's id (see processOwner). */
   me: OwnerId;
   environments: readonly string[];
@@ -143,47 +174,58 @@ export class Ownership {
 
   private async beat(): Promise<void> {
     if (this.stopped) return;
-    const { store, me, ttlMs, isDead } = this.options;
+    const { store, me, ttlMs, environments } = this.options;
+    const isDead = oncePerHolder(this.options.isDead);
     const nowMs = (this.options.clock ?? Date.now)();
     const now = new Date(nowMs).toISOString();
-    await store.acquire(REPLICA_PREFIX + me, me, ttlMs, now);
 
+    // One write renews this replica's lease and everything it owns; its own lease is taken only when
+    // that did not renew it (its first heartbeat, or after it expired).
     const lost: string[] = [];
     const mine = this.mine();
+    const replicaKey = REPLICA_PREFIX + me;
     const renewed = new Set(
-      await store.renewLeases(
-        mine.map((env) => OWNER_PREFIX + env),
-        me,
-        ttlMs,
-        now,
-      ),
+      await store.renewLeases([replicaKey, ...mine.map((env) => OWNER_PREFIX + env)], me, ttlMs, now),
     );
+    if (!renewed.has(replicaKey)) await store.acquire(replicaKey, me, ttlMs, now);
     for (const env of mine) {
       if (renewed.has(OWNER_PREFIX + env)) continue;
       this.owned.delete(env);
       lost.push(env);
     }
 
-    const replicaLeases = await store.leases(REPLICA_PREFIX);
+    const both = await store.leases([REPLICA_PREFIX, OWNER_PREFIX]);
+    const replicaLeases = both.filter((l) => l.key.startsWith(REPLICA_PREFIX));
+    const ownerLeases = both.filter((l) => l.key.startsWith(OWNER_PREFIX));
     const replicas = replicaLeases.filter((l) => live(l, nowMs, isDead)).map((l) => l.owner);
     const owners = new Map<string, OwnerId>();
-    for (const lease of await store.leases(OWNER_PREFIX))
+    for (const lease of ownerLeases)
       if (live(lease, nowMs, isDead)) owners.set(lease.key.slice(OWNER_PREFIX.length), lease.owner);
     for (const env of this.owned) owners.set(env, me);
 
-    const plan = planOwnership({ me, environments: this.options.environments, replicas, owners });
+    const claimFrom = claimStart(me, replicas, environments.length);
+    const plan = planOwnership({ me, environments, replicas, owners, claimFrom });
     for (const env of plan.release) {
       this.owned.delete(env);
       lost.push(env);
       await store.release(OWNER_PREFIX + env, me);
     }
-    const gained: string[] = [];
-    for (const env of plan.claim) {
-      if (this.stopped) break;
-      if (!(await store.acquire(OWNER_PREFIX + env, me, ttlMs, now, isDead))) continue;
-      this.owned.add(env);
-      gained.push(env);
-    }
+    // The whole claim in one transaction; what it took is ours even if stop() came meanwhile (stop
+    // waits for this heartbeat, then releases it).
+    const taken =
+      plan.claim.length > 0 && !this.stopped
+        ? new Set(
+            await store.acquireLeases(
+              plan.claim.map((env) => OWNER_PREFIX + env),
+              me,
+              ttlMs,
+              now,
+              isDead,
+            ),
+          )
+        : new Set<string>();
+    const gained = environments.filter((env) => taken.has(OWNER_PREFIX + env));
+    for (const env of gained) this.owned.add(env);
 
     for (const lease of replicaLeases)
       if (nowMs - Date.parse(lease.expiresAt) > FORGET_REPLICA_MS)

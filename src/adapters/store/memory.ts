@@ -403,6 +403,13 @@ export function openMemoryStore(
       return free ? putLease(name, owner, ttlMs, at) : undefined;
     },
 
+    async acquireLeases(keys: string[], owner: string, ttlMs: number, at: string, isDead?: IsDead) {
+      for (const key of keys) leaseArguments(key, owner, ttlMs, at);
+      const taken: string[] = [];
+      for (const key of keys) if (await this.acquire(key, owner, ttlMs, at, isDead)) taken.push(key);
+      return taken;
+    },
+
     async renew(name: string, owner: string, ttlMs: number, at: string) {
       leaseArguments(name, owner, ttlMs, at);
       const held = state.leases.get(name);
@@ -427,9 +434,10 @@ export function openMemoryStore(
       return held ? copy(held.lease) : undefined;
     },
 
-    async leases(prefix: string) {
+    async leases(prefix: string | readonly string[]) {
+      const prefixes = typeof prefix === "string" ? [prefix] : prefix;
       return [...state.leases.values()]
-        .filter(({ lease }) => lease.key.startsWith(prefix))
+        .filter(({ lease }) => prefixes.some((p) => lease.key.startsWith(p)))
         .map(({ lease }) => copy(lease))
         .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     },

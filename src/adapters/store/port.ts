@@ -199,6 +199,17 @@ export interface LeaseStore {
     now: string,
     isDead?: IsDead,
   ): Promise<Lease | undefined>;
+  /**
+   * `acquire` for many keys at once, in one transaction (a replica claims its share in one write):
+   * returns the keys taken or renewed, the others being held by live owners.
+   */
+  acquireLeases(
+    keys: string[],
+    owner: OwnerId,
+    ttlMs: number,
+    now: string,
+    isDead?: IsDead,
+  ): Promise<string[]>;
   /** Extends the holder's lease to `now + ttlMs`; undefined when `owner` does not hold it. */
   renew(key: string, owner: OwnerId, ttlMs: number, now: string): Promise<Lease | undefined>;
   /**
@@ -210,8 +221,8 @@ export interface LeaseStore {
   release(key: string, owner: OwnerId): Promise<boolean>;
   /** The lease as stored, expired or not; undefined when free. */
   holder(key: string): Promise<Lease | undefined>;
-  /** Every lease whose key starts with `prefix`, as stored (expired or not), by key. */
-  leases(prefix: string): Promise<Lease[]>;
+  /** Every lease whose key starts with `prefix` (or any of several), as stored (expired or not), by key. */
+  leases(prefix: string | readonly string[]): Promise<Lease[]>;
 }
 
 /** Who asked: a person (approve, revoke, check) comes before a schedule. */

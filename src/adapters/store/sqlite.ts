@@ -203,7 +203,11 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     checkResult: db.prepare("SELECT * FROM check_results WHERE environment = ? AND key = ?"),
     lease: db.prepare("SELECT * FROM leases WHERE key = ?"),
     // substr, not LIKE: a prefix may hold % or _.
-    leases: db.prepare("SELECT * FROM leases WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key"),
+    leases: db.prepare(
+      `SELECT * FROM leases
+       WHERE EXISTS (SELECT 1 FROM json_each(?) AS p WHERE substr(leases.key, 1, length(p.value)) = p.value)
+       ORDER BY key`,
+    ),
     putLease: db.prepare(
       `INSERT INTO leases (key, owner, acquired_at, renewed_at, expires_at, expires_ms)
        VALUES (?, ?, ?, ?, ?, ?)
@@ -256,6 +260,23 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
 
   const readReport = (runId: string, body: SQLOutputValue): RunReport =>
     storedReport(runId, parseJson(body, `report of run ${runId}`));
+
+  // acquire's decision, inside the caller's transaction.
+  const takeLease = (
+    key: string,
+    owner: string,
+    ttlMs: number,
+    now: string,
+    nowMs: number,
+    isDead?: IsDead,
+  ): Lease | undefined => {
+    const row = sql.lease.get(key);
+    const held = row ? leaseFromRow(row) : undefined;
+    if (!held) return putLease(key, owner, ttlMs, now);
+    if (held.owner === owner) return putLease(key, owner, ttlMs, now, held.acquiredAt);
+    const free = Number(row?.expires_ms) <= nowMs || (isDead?.(held.owner, held.renewedAt) ?? false);
+    return free ? putLease(key, owner, ttlMs, now) : undefined;
+  };
 
   // The lease written for `owner` from `now`, keeping the acquisition time of a holder renewing it.
   const putLease = (key: string, owner: string, ttlMs: number, now: string, acquiredAt?: string): Lease => {
@@ -461,14 +482,13 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
     acquire(key: string, owner: string, ttlMs: number, now: string, isDead?: IsDead): Lease | undefined {
       leaseArguments(key, owner, ttlMs);
       const nowMs = epochMs(now, "now");
-      return immediate(db, () => {
-        const row = sql.lease.get(key);
-        const held = row ? leaseFromRow(row) : undefined;
-        if (!held) return putLease(key, owner, ttlMs, now);
-        if (held.owner === owner) return putLease(key, owner, ttlMs, now, held.acquiredAt);
-        const free = Number(row?.expires_ms) <= nowMs || (isDead?.(held.owner, held.renewedAt) ?? false);
-        return free ? putLease(key, owner, ttlMs, now) : undefined;
-      });
+      return immediate(db, () => takeLease(key, owner, ttlMs, now, nowMs, isDead));
+    },
+
+    acquireLeases(keys: string[], owner: string, ttlMs: number, now: string, isDead?: IsDead): string[] {
+      for (const key of keys) leaseArguments(key, owner, ttlMs);
+      const nowMs = epochMs(now, "now");
+      return immediate(db, () => keys.filter((key) => takeLease(key, owner, ttlMs, now, nowMs, isDead)));
     },
 
     renew(key: string, owner: string, ttlMs: number, now: string): Lease | undefined {
@@ -503,8 +523,8 @@ function sqliteStore(db: DatabaseSync, now: () => Date): Synchronous<Store> {
       return row ? leaseFromRow(row) : undefined;
     },
 
-    leases(prefix: string): Lease[] {
-      return sql.leases.all(prefix).map(leaseFromRow);
+    leases(prefix: string | readonly string[]): Lease[] {
+      return sql.leases.all(JSON.stringify(typeof prefix === "string" ? [prefix] : prefix)).map(leaseFromRow);
     },
 
     addRequest(request: NewWorkRequest): number {

@@ -128,9 +128,86 @@ export function coordinationContract(factory: StoreFactory): void {
       expect((await a.leases("replica:")).map((l) => l.owner)).toEqual([A]);
       expect(await a.leases("none:")).toEqual([]);
       expect((await a.leases("")).length).toBe(5);
+      // Several prefixes in one read: each lease once, in key order.
+      expect((await b.leases(["replica:", "owner:"])).map((l) => l.key)).toEqual([
+        "owner:prod",
+        "owner:stage",
+        "replica:a",
+      ]);
+      expect((await a.leases(["owner", "owner:"])).map((l) => l.key)).toEqual([
+        "owner",
+        "owner%:x",
+        "owner:prod",
+        "owner:stage",
+      ]);
+      expect(await a.leases([])).toEqual([]);
 
       expect(await a.release("owner:stage", A)).toBe(true);
       expect((await b.leases("owner:")).map((l) => l.key)).toEqual(["owner:prod"]);
+    });
+
+    it("are taken many at once as acquire takes each: free, own, expired and dead ones, not live ones", async (ctx) => {
+      const a = await handles.open();
+      const b = await secondHandle(handles, ctx);
+      await a.acquire("owner:mine", A, TTL, at(0));
+      await b.acquire("owner:live", B, TTL, at(0));
+      await b.acquire("owner:expired", B, 1_000, at(0));
+      await b.acquire("owner:dead", "host-c/300/7000/cccc", TTL, at(0));
+      const asked: string[] = [];
+      const keys = ["owner:free", "owner:live", "owner:mine", "owner:expired", "owner:dead", "owner:x%_"];
+      const taken = await a.acquireLeases(keys, A, TTL, at(0, 30), (owner) => {
+        asked.push(owner ?? "");
+        return owner === "host-c/300/7000/cccc";
+      });
+      expect(taken).toEqual(["owner:free", "owner:mine", "owner:expired", "owner:dead", "owner:x%_"]);
+      expect(asked).toContain(B);
+      expect(await b.holder("owner:mine")).toEqual({
+        key: "owner:mine",
+        owner: A,
+        acquiredAt: at(0), // renewed, not taken again
+        renewedAt: at(0, 30),
+        expiresAt: at(1, 30),
+      });
+      for (const key of ["owner:free", "owner:expired", "owner:dead"])
+        expect(await b.holder(key)).toEqual({
+          key,
+          owner: A,
+          acquiredAt: at(0, 30),
+          renewedAt: at(0, 30),
+          expiresAt: at(1, 30),
+        });
+      expect(await b.holder("owner:live")).toMatchObject({ owner: B, renewedAt: at(0) });
+      expect(await b.acquireLeases(["owner:free", "owner:live"], B, TTL, at(0, 40))).toEqual(["owner:live"]);
+      expect(await a.acquireLeases([], A, TTL, at(0, 40))).toEqual([]);
+      expect(await storeError(async () => await a.acquireLeases(["k", ""], A, TTL, at(0)))).toBe(
+        "invalid-input",
+      );
+      expect(await a.holder("k")).toBeUndefined();
+    });
+
+    it("taken many at once by several processes racing for the same keys go each to exactly one", async (ctx) => {
+      const first = await handles.open();
+      const others = [await secondHandle(handles, ctx), await secondHandle(handles, ctx)];
+      const stores = [first, ...others];
+      const keys = Array.from({ length: 40 }, (_, i) => `owner:env-${String(i).padStart(2, "0")}`);
+      // Half the keys held before the race: some expired (anyone may take them), some live.
+      for (const key of keys.slice(0, 10)) await first.acquire(key, "gone", 1_000, at(0));
+      for (const key of keys.slice(10, 20)) await first.acquire(key, "alive", TTL, at(0, 30));
+      const owners = stores.map((_, i) => `host-${i}/1/1/${i}`);
+      // Each claims every key, starting at its own offset (the orders differ).
+      const results = await Promise.all(
+        stores.map((store, i) =>
+          store.acquireLeases([...keys.slice(i * 13), ...keys.slice(0, i * 13)], owners[i]!, TTL, at(0, 40)),
+        ),
+      );
+      const claimed = results.flat().sort();
+      const expected = [...keys.slice(0, 10), ...keys.slice(20)];
+      expect(claimed).toEqual(expected); // each once, none of the live holder's
+      const stored = new Map((await first.leases("owner:")).map((l) => [l.key, l.owner]));
+      results.forEach((taken, i) => {
+        for (const key of taken) expect(stored.get(key)).toBe(owners[i]);
+      });
+      for (const key of keys.slice(10, 20)) expect(stored.get(key)).toBe("alive");
     });
 
     it("refuse bad arguments", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { openMemoryStore } from "../../../src/adapters/store/memory";
 import type { Store } from "../../../src/adapters/store/port";
-import { Ownership, planOwnership } from "../../../src/daemon/ownership";
+import { claimStart, Ownership, planOwnership } from "../../../src/daemon/ownership";
 
 // Environment ownership across replicas: the fair-share decision alone, then replicas on one memory
 // store beating on a fake clock.
@@ -85,6 +85,37 @@ describe("planOwnership", () => {
     };
     expect(planOwnership({ me: "a", ...view })).toEqual({ claim: [], release: [] });
     expect(planOwnership({ me: "b", ...view })).toEqual({ claim: [], release: [] });
+  });
+
+  it("takes free environments from claimFrom on, wrapping round, still up to its share", () => {
+    const view = { me: "b", environments: ENVS, replicas: ["a", "b"], owners: owners({}) };
+    expect(planOwnership({ ...view, claimFrom: 3 }).claim).toEqual(["prod", "dev"]);
+    expect(planOwnership({ ...view, claimFrom: 0 }).claim).toEqual(["dev", "test"]);
+    // Taken ones are skipped wherever it starts.
+    expect(planOwnership({ ...view, owners: owners({ prod: "a" }), claimFrom: 3 }).claim).toEqual([
+      "dev",
+      "test",
+    ]);
+  });
+
+  it("starts each replica's claims at its rank's slice, so replicas starting together do not collide", () => {
+    const replicas = ["c", "a", "b"];
+    expect(replicas.map((me) => claimStart(me, replicas, 200))).toEqual([133, 0, 66]);
+    expect(claimStart("z", [], 200)).toBe(0); // alone
+    const claims = ["a", "b"].map(
+      (me) =>
+        planOwnership({
+          me,
+          environments: ENVS,
+          replicas: ["a", "b"],
+          owners: owners({}),
+          claimFrom: claimStart(me, ["a", "b"], ENVS.length),
+        }).claim,
+    );
+    expect(claims).toEqual([
+      ["dev", "test"],
+      ["stage", "prod"],
+    ]);
   });
 
   it("with more replicas than environments, some own none and nothing moves", () => {
@@ -231,6 +262,52 @@ describe("Ownership over a shared store", () => {
     expect(a.mine()).toEqual([]);
     expect(c.events).toContain("a-dev,test,stage,prod");
     await expectConsistent(c.store, [a, b]);
+  });
+
+  it("holds with two store calls per heartbeat, asking isDead once per holder", async () => {
+    let now = Date.parse("2026-01-01T00:00:00.000Z");
+    const store = openMemoryStore(undefined, { now: () => new Date(now) });
+    const calls: string[] = [];
+    const counted = new Proxy(store, {
+      get: (target, name: string) => {
+        const method = Reflect.get(target, name) as (...args: unknown[]) => unknown;
+        return (...args: unknown[]) => {
+          calls.push(name);
+          return method.apply(target, args);
+        };
+      },
+    });
+    const asked: string[] = [];
+    const environments = Array.from({ length: 50 }, (_, i) => `env-${i}`);
+    const replica = (me: string) =>
+      new Ownership({
+        store: counted,
+        me,
+        environments,
+        ttlMs: TTL,
+        heartbeatMs: BEAT,
+        isDead: (owner) => {
+          asked.push(owner ?? "");
+          return false;
+        },
+        clock: () => now,
+      });
+    const a = replica("a");
+    const b = replica("b");
+    await a.tick();
+    expect(calls).toEqual(["renewLeases", "acquire", "leases", "acquireLeases"]); // its first: one claim for all
+    for (let i = 0; i < 30; i++) {
+      now += BEAT;
+      await a.tick();
+      await b.tick();
+    }
+    expect([a.mine().length, b.mine().length]).toEqual([25, 25]);
+    calls.length = 0;
+    asked.length = 0;
+    now += BEAT;
+    await a.tick();
+    expect(calls).toEqual(["renewLeases", "leases"]);
+    expect(asked.sort()).toEqual(["a", "b"]); // not once per lease
   });
 
   it("forgets replicas gone for an hour", async () => {

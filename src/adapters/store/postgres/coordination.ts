@@ -3,6 +3,7 @@ import type { IsDead } from "../../../domain/owner";
 import type { Lease, LeaseStore, NewWorkRequest, RequestStore, WorkRequest } from "../port";
 import { leaseFromRow, NewWorkRequestSchema, requestFromRow, validInput, type Row } from "../rows";
 import { count, epochMs, leaseArguments, positiveInteger } from "../validate";
+import { acquireLeases } from "./lease-batch";
 import { REQUESTS_CHANNEL } from "./listen";
 import { transaction } from "./pool";
 
@@ -58,6 +59,9 @@ export function postgresCoordinationStore(pool: pg.Pool): LeaseStore & RequestSt
       });
     },
 
+    acquireLeases: (keys: string[], owner: string, ttlMs: number, now: string, isDead?: IsDead) =>
+      acquireLeases(pool, keys, owner, ttlMs, now, isDead),
+
     async renew(key: string, owner: string, ttlMs: number, now: string) {
       leaseArguments(key, owner, ttlMs);
       const expiresMs = epochMs(now, "now") + ttlMs;
@@ -90,11 +94,12 @@ export function postgresCoordinationStore(pool: pg.Pool): LeaseStore & RequestSt
       return rows[0] ? leaseFromRow(rows[0]) : undefined;
     },
 
-    async leases(prefix: string): Promise<Lease[]> {
+    async leases(prefix: string | readonly string[]): Promise<Lease[]> {
       // left(), not LIKE: a prefix may hold % or _.
       const { rows } = await pool.query<Row>(
-        'SELECT * FROM leases WHERE left(key, length($1)) = $1 ORDER BY key COLLATE "C"',
-        [prefix],
+        `SELECT * FROM leases WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) AS p WHERE left(key, length(p)) = p)
+         ORDER BY key COLLATE "C"`,
+        [typeof prefix === "string" ? [prefix] : prefix],
       );
       return rows.map(leaseFromRow);
     },
