@@ -73,7 +73,7 @@ export interface Observation extends ObservedFacts {
   programTree?: string;
   workDir: string;
   projectDir: string;
-  /** How the pending preview ran (the policy packs in force), for the re-verification under the lease. */
+  /** How the pending preview ran (the policy packs in force, whether it saved an update plan), for the sync. */
   previewOptions: PreviewOptions;
   /** The digest of the stack's state the previews started from; undefined where it cannot be told. */
   checkpoint?: string;
