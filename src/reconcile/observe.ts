@@ -154,7 +154,7 @@ async function look(
     );
   }
   // The state just read, before any preview starts: a sync compares it under the lease (see sync.ts).
-  const checkpoint = await stack.checkpoint();
+  const checkpoint = request.savePlan ? await stack.checkpoint() : undefined;
   const previewDrift = async () => {
     const split = expectedDrift(env, (await timed("drift", () => stack.previewDrift())).changes, ctx.now());
     if (split.ignoredDrift) facts.ignoredDrift = split.ignoredDrift;
