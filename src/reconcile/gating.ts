@@ -86,7 +86,7 @@ export interface GateEvaluation {
   /** The approvals that count for this plan. */
   approvals: Approval[];
   checks: CommandResult[];
-  /** Whether the plan was judged by somebody (approval, protected operations): then the sync re-verifies it. */
+  /** Whether the plan was judged by somebody (approval, protected operations): then the sync applies exactly it (see sync.ts verifyPlan). */
   bound: boolean;
 }
 

@@ -39,6 +39,8 @@ export interface ObserveContext extends Pick<GatingContext, "gatesAt"> {
 
 export interface ObserveRequest {
   kind: RunKind;
+  /** The run may apply what it finds: its pending preview keeps Pulumi's update plan for the sync. */
+  savePlan?: boolean;
   /** The deployed commit the store knew before this run: the answer until the stack gives one. */
   deployedBefore?: string;
   log: Logger;
@@ -71,8 +73,10 @@ export interface Observation extends ObservedFacts {
   programTree?: string;
   workDir: string;
   projectDir: string;
-  /** How the pending preview ran (the policy packs in force), for the re-verification under the lease. */
+  /** How the pending preview ran (the policy packs in force, whether it saved an update plan), for the sync. */
   previewOptions: PreviewOptions;
+  /** The digest of the stack's state the previews started from; undefined where it cannot be told. */
+  checkpoint?: string;
   stack: StackPort;
 }
 
@@ -149,6 +153,8 @@ async function look(
       `an interrupted update left ${interrupted.length} pending operation(s) (${list}); confirm them in the cloud, then run \`tidegate recover ${env.name}\``,
     );
   }
+  // The state just read, before any preview starts: a sync compares it under the lease (see sync.ts).
+  const checkpoint = request.savePlan ? await stack.checkpoint() : undefined;
   const previewDrift = async () => {
     const split = expectedDrift(env, (await timed("drift", () => stack.previewDrift())).changes, ctx.now());
     if (split.ignoredDrift) facts.ignoredDrift = split.ignoredDrift;
@@ -172,7 +178,10 @@ async function look(
     await driftEnded;
     return judged;
   }
-  const { inForce, previewOptions } = judged;
+  const { inForce } = judged;
+  const previewOptions = request.savePlan
+    ? { ...judged.previewOptions, savePlan: true }
+    : judged.previewOptions;
   const previewPending = async () => {
     const result = await timed("preview", () => stack.preview(previewOptions));
     facts.pending = result.changes;
@@ -204,6 +213,7 @@ async function look(
       workDir,
       projectDir,
       previewOptions,
+      ...(checkpoint ? { checkpoint } : {}),
       stack,
     },
   };

@@ -80,6 +80,7 @@ async function work(ctx: RunContext, meta: RunMeta, timed: Timed): Promise<RunRe
   const { env, options } = meta;
   const observed = await observe(ctx, env, {
     kind: options.kind,
+    ...(options.allowSync ? { savePlan: true } : {}),
     ...(meta.previous?.deployedCommit ? { deployedBefore: meta.previous.deployedCommit } : {}),
     log: meta.log,
     timed,

@@ -2,6 +2,7 @@ import { PulumiError } from "../adapters/pulumi/errors";
 import type { Lease } from "../adapters/pulumi/lease";
 import type { Store } from "../adapters/store/port";
 import type { ChangeSet } from "../domain/changes";
+import type { Plan } from "../domain/gates";
 import type { RunReport } from "../domain/model";
 import { shortDigest } from "../domain/plan";
 import { windowState } from "../gates/windows";
@@ -62,23 +63,11 @@ async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncO
     if (deployed?.commit === head && !plan.remediate && !plan.resolve) {
       return { kind: "skipped", reason: `commit ${shortSha(head)} was deployed meanwhile by another run` };
     }
+    // Somebody judged this plan: the update applies exactly it, or nothing (see verifyPlan).
+    const followPlan = judgement.gates.bound && engineHeld(observation, plan);
     if (judgement.gates.bound) {
-      // Apply exactly what was approved: preview again under the lease; any difference aborts.
-      // Both only read: side by side, as when the plan was first observed.
-      const [previewed, drifted] = await bothEnded(
-        stack.preview(observation.previewOptions),
-        stack.previewDrift(),
-      );
-      const accept = plan.resolve === "accept-drift";
-      const pending = accept ? undefined : previewed.changes;
-      const drift = expectedDrift(env, drifted.changes, ctx.now()).drift;
-      const digest = planOf(env, plan.commit, plan.remediate, pending, drift, plan.resolve).digest;
-      if (digest !== plan.digest) {
-        return {
-          kind: "blocked",
-          reason: `the plan changed after it was approved (approved ${shortDigest(plan.digest)}, now ${shortDigest(digest)}); nothing was applied — review and approve the new plan`,
-        };
-      }
+      const changed = await verifyPlan(request, followPlan, ctx.now());
+      if (changed) return changed;
     }
     // The gates judged the window at the preview; an update never starts after it closed.
     const window = judgement.windows.length > 0 ? windowState(judgement.windows, ctx.now()) : undefined;
@@ -99,7 +88,11 @@ async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncO
     if (plan.resolve === "accept-drift") return await accept(request);
     log.info({ remediate: plan.remediate, resolve: plan.resolve }, "sync started");
     try {
-      const result = await stack.up({ commit: head, refresh: plan.remediate });
+      const result = await stack.up({
+        commit: head,
+        refresh: plan.remediate,
+        ...(followPlan ? { followPlan: true } : {}),
+      });
       log.info({ summary: result.summary }, "sync finished");
       const windows = judgement.windows;
       const closed = windows.length > 0 ? windowState(windows, ctx.now()) : undefined;
@@ -136,6 +129,52 @@ async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncO
       log.warn({ err: String(err) }, "could not release tidegate's lease on the stack; it expires by itself");
     }
   }
+}
+
+/**
+ * Whether Pulumi's engine can hold the update to the plan the run's preview saved: a plain update
+ * of the head (a refresh first, or an accept, would leave the plan by design).
+ */
+function engineHeld(observation: Observation, plan: Plan): boolean {
+  return observation.previewOptions.savePlan === true && !plan.remediate && !plan.resolve;
+}
+
+/**
+ * Under the lease, before an update of a judged plan: undefined when it may go on, else why not.
+ * When the engine holds the update to the saved plan and the stack's state is still the one the
+ * run's previews started from (no update, refresh or import since), the program, its config and
+ * the state are those the digest was computed from: the previews would find the same, and the
+ * engine refuses any operation the plan lacks. Otherwise both previews run again and the digest
+ * must be the approved one. Neither way sees drift that appears after the run's drift preview: the
+ * update does not read the live resources (it never did after the re-verification either).
+ */
+async function verifyPlan(
+  request: SyncRequest,
+  followPlan: boolean,
+  now: Date,
+): Promise<Extract<SyncOutcome, { kind: "blocked" }> | undefined> {
+  const { env, observation, judgement, log } = request;
+  const { stack } = observation;
+  const { plan } = judgement;
+  if (followPlan && observation.checkpoint !== undefined) {
+    const current = await stack.checkpoint({ reread: true });
+    if (current === observation.checkpoint) return undefined;
+    log.info({}, "the stack's state changed since the preview: previewing the approved plan again");
+  }
+  // Both only read: side by side, as when the plan was first observed.
+  const [previewed, drifted] = await bothEnded(
+    stack.preview(observation.previewOptions),
+    stack.previewDrift(),
+  );
+  const accept = plan.resolve === "accept-drift";
+  const pending = accept ? undefined : previewed.changes;
+  const drift = expectedDrift(env, drifted.changes, now).drift;
+  const digest = planOf(env, plan.commit, plan.remediate, pending, drift, plan.resolve).digest;
+  if (digest === plan.digest) return undefined;
+  return {
+    kind: "blocked",
+    reason: `the plan changed after it was approved (approved ${shortDigest(plan.digest)}, now ${shortDigest(digest)}); nothing was applied — review and approve the new plan`,
+  };
 }
 
 /**

@@ -105,4 +105,29 @@ describe("the Pulumi engine against the AWS emulator", () => {
       ]),
     );
   });
+
+  // What an approved sync relies on when it does not preview again (reconcile/sync.ts verifyPlan).
+  it("holds an update to the plan its preview saved: the engine refuses one that leaves it, and the checkpoint tells the update", async () => {
+    const timeout = async () =>
+      (
+        await sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["VisibilityTimeout"] }),
+        )
+      ).Attributes?.VisibilityTimeout;
+    await expect(t.stack.up({ followPlan: true })).rejects.toThrow(/needs a preview that saved one/);
+    const before = await t.stack.checkpoint({ reread: true });
+    const live = await timeout();
+    await t.stack.preview({ savePlan: true }); // plans visibilityTimeoutSeconds 30 → 45
+    await t.stack.setConfig("queueVisibilityTimeout", "50");
+    await expect(t.stack.up({ followPlan: true })).rejects.toThrow(/violates plan/);
+    expect(await timeout()).toBe(live);
+
+    await t.stack.setConfig("queueVisibilityTimeout", "45");
+    await t.stack.preview({ savePlan: true });
+    await t.stack.up({ followPlan: true });
+    expect(await timeout()).toBe("45");
+    expect(await t.stack.checkpoint({ reread: true })).not.toBe(before);
+    // The plan served its update: a second update held to it has none.
+    await expect(t.stack.up({ followPlan: true })).rejects.toThrow(/needs a preview that saved one/);
+  });
 });

@@ -32,6 +32,8 @@ export interface StackScript {
   up?: UpResult | Error;
   /** Pulumi's lock files; cancel removes them. Undefined: the backend does not show them. */
   locks?: StackLock[];
+  /** What each checkpoint read gives (a reread takes the next; the last one repeats); none: unknown. */
+  checkpoints?: string[];
   /** clearPendingOperations fails with this (and clears nothing). */
   refresh?: Error;
 }
@@ -75,6 +77,13 @@ export class FakeStack implements StackPort {
   deployed(): Promise<Deployed | undefined> {
     this.calls.push("deployed");
     return Promise.resolve(this.script.deployed);
+  }
+
+  checkpoint(options: { reread?: boolean } = {}): Promise<string | undefined> {
+    this.calls.push(options.reread ? "checkpoint (reread)" : "checkpoint");
+    const all = this.script.checkpoints ?? [];
+    if (options.reread && all.length > 1) all.shift();
+    return Promise.resolve(all[0]);
   }
 
   pendingOperations(): Promise<PendingOperation[]> {

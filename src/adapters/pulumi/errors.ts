@@ -19,6 +19,7 @@ export type PulumiFailureKind =
   | "passphrase"
   | "secrets-mismatch"
   | "secrets-replaced"
+  | "plan-violated"
   | "unknown";
 
 const KIND: Record<PulumiFailureKind, ErrorKind> = {
@@ -37,6 +38,7 @@ const KIND: Record<PulumiFailureKind, ErrorKind> = {
   passphrase: "unauthorized",
   "secrets-mismatch": "invalid",
   "secrets-replaced": "internal",
+  "plan-violated": "conflict",
   unknown: "internal",
 };
 
@@ -66,6 +68,8 @@ const RECOVERY: Record<PulumiFailureKind, string> = {
     "set encryptionsalt in the stack's config file on the branch to the deployed stack's (`pulumi stack export`: deployment.secrets_providers.state.salt), set its secret config again with `pulumi config set --secret`, and push; nothing ran.",
   "secrets-replaced":
     "the update changed the stack's secrets provider: compare `pulumi stack export` with the previous checkpoint in the backend's history and restore the old salt with `pulumi stack import` if the stack's secrets no longer open with the environment's passphrase.",
+  "plan-violated":
+    "the update tried an operation its approved preview did not show (a program that differs between runs, or a state that changed), and Pulumi stopped it there; operations before it may have been applied. Check the environment again and approve the new plan.",
   unknown: "see the message; rerun with TIDEGATE_DEBUG=1 for details.",
 };
 
@@ -98,6 +102,7 @@ export interface PulumiFailureContext {
 
 // The one place that reads the CLI's words; everything else switches on PulumiError.failure or kind.
 const PATTERNS: Array<[PulumiFailureKind, RegExp]> = [
+  ["plan-violated", /violates plan/i],
   [
     "plugin-missing",
     /no resource plugin|plugin 'pulumi-[a-z]+-[\w-]+' found|failed to load plugin|could not find plugin|could not automatically download and install resource plugin/i,

@@ -20,6 +20,11 @@ export interface StackPort {
   /** Takes the live resources into the deployed state (`pulumi refresh`); returns its summary. */
   refresh(): Promise<Record<string, number>>;
   deployed(): Promise<Deployed | undefined>;
+  /**
+   * A digest of the stack's state as last read (`reread`: read anew); undefined where it cannot be
+   * told. Equal digests: nothing updated, refreshed or imported the stack in between.
+   */
+  checkpoint(options?: { reread?: boolean }): Promise<string | undefined>;
   pendingOperations(): Promise<PendingOperation[]>;
   /** Who holds Pulumi's lock on the stack; undefined where the backend does not show it. */
   locks(): Promise<StackLock[] | undefined>;

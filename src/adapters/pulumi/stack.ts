@@ -5,7 +5,9 @@ import {
   type EngineEvent,
   type OutputMap,
 } from "@pulumi/pulumi/automation";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { PolicyViolation } from "../../domain/gates";
@@ -87,6 +89,8 @@ export interface PreviewOptions {
    * installed) to run on the preview.
    */
   policyPacks?: string[];
+  /** Keep the preview's operations as Pulumi's update plan, for an `up` with `followPlan` to be held to. */
+  savePlan?: boolean;
 }
 
 export interface UpResult {
@@ -99,6 +103,11 @@ export interface UpOptions {
   commit?: string;
   /** Refresh first, so drifted resources are restored to the program's desired state. */
   refresh?: boolean;
+  /**
+   * Hold the update to the plan the last preview with `savePlan` kept: the engine itself stops at the
+   * first operation the plan does not have (`pulumi up --plan`). Not with `refresh`.
+   */
+  followPlan?: boolean;
   onOutput?: (line: string) => void;
 }
 
@@ -135,6 +144,10 @@ const COMMIT_MARKER = /tidegate-commit: ([0-9a-f]{7,64})/;
 export class PulumiStack {
   private verified: Promise<string | undefined> | undefined;
   private exportedState: ReturnType<Stack["exportStack"]> | undefined;
+  /** Where this stack's update plans go (the Pulumi home is the one folder of ours the sandbox lets it write). */
+  private readonly planFile: string;
+  /** Whether the plan file holds the last saved preview's plan. */
+  private planSaved = false;
   /** What the passphrase check needs; undefined for a cloud secrets provider (not checked here). */
   private readonly secrets: { passphrase: string; source: string; subject: string } | undefined;
 
@@ -150,6 +163,9 @@ export class PulumiStack {
             source: options.passphraseSource ?? "PULUMI_CONFIG_PASSPHRASE as given to the stack",
             subject: subjectOf(options),
           };
+    // One file per stack and process: a run keeps at most one plan, and the next preview replaces it.
+    const plans = path.join(options.pulumiHome ?? os.tmpdir(), "plans");
+    this.planFile = path.join(plans, `${options.stackName.replace(/\//g, "_")}.${process.pid}.json`);
   }
 
   static async open(options: StackOptions): Promise<PulumiStack> {
@@ -222,6 +238,16 @@ export class PulumiStack {
     return readFileState(backendUrl, projectName(workDir), this.stack.name) ?? this.stack.exportStack();
   }
 
+  /**
+   * A digest of the stack's state (its checkpoint) as this run last read it, or read anew with
+   * `reread`: equal digests mean no update, refresh or import changed the stack in between.
+   */
+  async checkpoint(options: { reread?: boolean } = {}): Promise<string> {
+    if (options.reread) this.exportedState = undefined;
+    const state = await this.exported();
+    return `sha256:${createHash("sha256").update(JSON.stringify(state.deployment)).digest("hex")}`;
+  }
+
   async setConfig(key: string, value: string, secret = false): Promise<void> {
     await this.stack.setConfig(key, { value, secret });
   }
@@ -240,12 +266,15 @@ export class PulumiStack {
         throw new Error(`policy pack folder must be an absolute path, got '${pack}'`);
       }
     }
+    if (options.savePlan) this.forgetPlan(true);
     try {
       const result = await this.stack.preview({
         onEvent: (e) => events.push(e),
         diff: true,
         ...(policyPacks.length > 0 ? { policyPacks } : {}),
+        ...(options.savePlan ? { plan: this.planFile } : {}),
       });
+      this.planSaved = options.savePlan === true;
       return {
         changes: pendingChanges(events),
         summary: { ...result.changeSummary },
@@ -275,8 +304,20 @@ export class PulumiStack {
     }
   }
 
+  /** Drops the saved plan (an update used it, or a new preview replaces it); `dir` makes its folder. */
+  private forgetPlan(dir = false): void {
+    this.planSaved = false;
+    fs.rmSync(this.planFile, { force: true });
+    if (dir) fs.mkdirSync(path.dirname(this.planFile), { recursive: true });
+  }
+
   async up(options: UpOptions = {}): Promise<UpResult> {
     await this.verifySecrets();
+    if (options.followPlan && (options.refresh || !this.planSaved)) {
+      throw new Error(
+        `${subjectOf(this.options)}: an update held to a plan needs a preview that saved one, and no refresh`,
+      );
+    }
     const workspace = this.stack.workspace as LocalWorkspace;
     const readEnv = { ...workspace.envVars };
     let result: Awaited<ReturnType<Stack["up"]>>;
@@ -288,10 +329,12 @@ export class PulumiStack {
         message: options.commit ? `tidegate sync (tidegate-commit: ${options.commit})` : "tidegate sync",
         refresh: options.refresh,
         onOutput: options.onOutput,
+        ...(options.followPlan ? { plan: this.planFile } : {}),
       });
     } catch (err) {
       throw await this.stopped(failure(err, this.options));
     } finally {
+      if (options.followPlan) this.forgetPlan();
       // The update credentials serve this update only; what follows (history, state) is read-only.
       workspace.envVars = readEnv;
     }

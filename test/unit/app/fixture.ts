@@ -78,6 +78,7 @@ export function createFixture(environments: ResolvedEnvironment[]): EngineFixtur
       Promise.resolve({ changes: { kind: "drift", resources: [] }, summary: {}, policy: [] }),
     up: () => Promise.resolve({ summary: { update: 1 }, outputs: {} }),
     deployed: () => Promise.resolve(undefined),
+    checkpoint: () => Promise.resolve(undefined),
     pendingOperations: () => Promise.resolve([]),
     locks: () => Promise.resolve([]),
     cancel: () => Promise.resolve(),

@@ -118,6 +118,14 @@ describe("classifyPulumiError on the real CLI's words", () => {
     expect(shown).not.toContain("s3://");
   });
 
+  it("an update that leaves its saved plan is a conflict naming the resource and what differs", () => {
+    const { error, line: shown } = line("plan-violated");
+    expect(error.failure).toBe("plan-violated");
+    expect(error.kind).toBe("conflict");
+    expect(shown).toMatch(/violates plan: properties changed/);
+    expect(error.recovery).toMatch(/approve the new plan/);
+  });
+
   it("without context, keeps Pulumi's own error line", () => {
     const error = classifyPulumiError(commandError("backend-s3-refused"));
     expect(error.message).toMatch(/^read "\.pulumi\/meta\.yaml": blob/);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PulumiError } from "../../../src/adapters/pulumi/errors";
 import { StoreError } from "../../../src/adapters/store/errors";
+import type { ChangeSet } from "../../../src/domain/changes";
 import type { Gates } from "../../../src/domain/gates";
 import { RunNotRecordedError } from "../../../src/reconcile/run";
 import { FakeStack, changes, resource } from "../../support/fake-stack";
@@ -304,7 +305,64 @@ describe("a sync", () => {
     const applied = await h.run(env, SYNC);
     expect(applied.status).toBe("Synced");
     expect(applied.plan?.digest).toBe(digest);
-    expect(h.stack.ups).toEqual([{ commit: head, refresh: false }]);
+    // Held by the engine to the plan its preview saved.
+    expect(h.stack.ups).toEqual([{ commit: head, refresh: false, followPlan: true }]);
+  });
+
+  /** A plan of `pending` approved on a check; returns the environment to sync. */
+  async function approvedPlan(pending: ChangeSet) {
+    const { deployed, head } = history();
+    const env = environment({ gates: APPROVAL });
+    h.stack = new FakeStack({
+      pending: [pending],
+      deployed: { commit: deployed, version: 1, endTime: new Date(0) },
+    });
+    const planned = await h.run(env, CHECK);
+    await h.store.addApproval({
+      id: "approval-1",
+      environment: "test",
+      commit: head,
+      planDigest: planned.plan?.digest ?? "",
+      approver: "ops@example.com",
+      scope: "sync",
+      at: h.clock.now().toISOString(),
+    });
+    return { env, head, deployed, digest: planned.plan?.digest };
+  }
+
+  it("applies an approved plan held to the saved update plan without previewing again when the state is unchanged", async () => {
+    const { env, head, deployed, digest } = await approvedPlan(CREATE);
+    h.stack = new FakeStack({
+      pending: [CREATE],
+      deployed: { commit: deployed, version: 1, endTime: new Date(0) },
+      checkpoints: ["state-1"],
+    });
+    const applied = await h.run(env, SYNC);
+    expect(applied.status).toBe("Synced");
+    expect(applied.plan?.digest).toBe(digest);
+    expect(h.stack.calls.filter((c) => c === "preview" || c === "previewDrift")).toEqual([
+      "previewDrift",
+      "preview",
+    ]);
+    expect(h.stack.calls).toContain("checkpoint (reread)");
+    expect(h.stack.previewOptions).toEqual([{ savePlan: true }]);
+    expect(h.stack.ups).toEqual([{ commit: head, refresh: false, followPlan: true }]);
+  });
+
+  it("previews again when the stack's state changed since the preview, and is Blocked when the plan changed", async () => {
+    const { env, deployed } = await approvedPlan(CREATE);
+    const other = changes("pending", resource("logs", "create"), resource("extra", "create"));
+    h.stack = new FakeStack({
+      pending: [CREATE, other],
+      deployed: { commit: deployed, version: 1, endTime: new Date(0) },
+      // Another update landed between the run's previews and its lease.
+      checkpoints: ["state-1", "state-2"],
+    });
+    const report = await h.run(env, SYNC);
+    expect(report.status).toBe("Blocked");
+    expect(report.reason).toMatch(/^the plan changed after it was approved/);
+    expect(h.stack.calls.filter((c) => c === "preview")).toHaveLength(2);
+    expect(h.stack.calls).not.toContain("up");
   });
 
   it("is Failed when the update fails, and says it stopped halfway when operations are pending", async () => {
