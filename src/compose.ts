@@ -32,7 +32,7 @@ import type { EngineDeps, RunPorts } from "./app/ports";
 import { HEARTBEAT_INTERVAL_MS, ownerDeadness, processOwner } from "./adapters/owner";
 import { StackSandbox } from "./adapters/sandbox";
 import { Heartbeat } from "./adapters/store/heartbeat";
-import { EnvironmentTarget, installSettings } from "./adapters/targets";
+import { EnvironmentTarget, installSettings, KubeconfigFiles } from "./adapters/targets";
 import { dataPaths } from "./config/paths";
 import { describePassphraseSource } from "./config/passphrase-source";
 import type { RunReport } from "./domain/model";
@@ -143,9 +143,12 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
   if (spec.kind === "postgres") knownSecrets.add(spec.password);
   const audited = auditFor(spec, config.dataDir, { secrets: knownSecrets, now });
   const opened = openStore(spec);
+  // Environments' kubeconfigs, as private files for their processes; removed when the engine closes.
+  const kubeconfigFiles = new KubeconfigFiles();
   const store: Store = {
     ...opened,
     close: async () => {
+      kubeconfigFiles.dispose();
       await opened.close();
       await audited.close();
     },
@@ -186,6 +189,7 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
             }),
         ...(options.stackEnv ? { engineEnv: options.stackEnv } : {}),
         knownSecrets,
+        kubeconfigFiles,
       }));
     return {
       openStack: async (projectDir, stackOptions) => {
@@ -204,6 +208,7 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
             projectDir,
             backendUrl: opened.backendUrl,
             envNames: opened.variableNames(),
+            files: opened.files(),
           })),
         });
       },

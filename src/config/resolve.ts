@@ -213,7 +213,7 @@ export interface ResolvedEnvironment {
   /** Extra non-secret environment variables for the engine. */
   config: Record<string, string>;
   /** The environment's credentials: `update` is `read` when the file names none. */
-  credentials: { read: CredentialSources; update: CredentialSources };
+  credentials: { read: CredentialSources; update: CredentialSources; kubeconfig?: ValueSourceSpec };
   /** Its own secrets provider; undefined: the engine-wide passphrase. */
   secrets?: EnvironmentSecretsSpec;
   /** Its own Pulumi backend; undefined: the engine-wide one. */
@@ -550,6 +550,7 @@ export function resolveEnvironment(
     credentials: {
       read: credentialSources(raw.credentials?.read),
       update: credentialSources(raw.credentials?.update ?? raw.credentials?.read),
+      ...(raw.credentials?.kubeconfig ? { kubeconfig: valueSource(raw.credentials.kubeconfig) } : {}),
     },
     ...(raw.secrets ? { secrets: environmentSecrets(raw.secrets) } : {}),
     ...(raw.backend ? { backendUrl: raw.backend.url } : {}),

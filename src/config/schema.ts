@@ -1155,6 +1155,10 @@ export const CredentialsConfig = z
       description:
         "For updates (pulumi up); default: read. When given it replaces read entirely, and is obtained only when an update runs.",
     }),
+    kubeconfig: ValueSource.optional().meta({
+      description:
+        "The cluster's kubeconfig, for previews and updates: the source holds its contents or an absolute path to it. tidegate copies it to a private file and sets KUBECONFIG to that file.",
+    }),
   })
   .meta({
     description:
@@ -1277,6 +1281,22 @@ export const EnvironmentFile = z
       // Judged even when other keys have problems, so every problem is reported at once.
       const config = asMapping(file.config);
       const credentials = asMapping(file.credentials);
+      if (credentials.kubeconfig !== undefined) {
+        for (const [where, names] of [
+          [["config"], config],
+          [["credentials", "read"], asMapping(credentials.read)],
+          [["credentials", "update"], asMapping(credentials.update)],
+        ] as const) {
+          if (!("KUBECONFIG" in names)) continue;
+          ctx.addIssue({
+            code: "custom",
+            input: "KUBECONFIG",
+            path: [...where, "KUBECONFIG"],
+            message: "KUBECONFIG is also set by credentials.kubeconfig",
+            params: { expected: "the kubeconfig in credentials.kubeconfig alone" },
+          });
+        }
+      }
       for (const mode of ["read", "update"] as const) {
         for (const name of Object.keys(asMapping(credentials[mode]))) {
           if (!(name in config)) continue;

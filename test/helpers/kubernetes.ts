@@ -3,6 +3,8 @@ import { repoRoot } from "../../src/config/repo";
 import { provisionKubernetes } from "../../src/devenv/kubernetes/binaries";
 import { kubeRequest } from "../../src/devenv/kubernetes/client";
 import { startControlPlane, type ControlPlane } from "../../src/devenv/kubernetes/control-plane";
+import type { Engine } from "../../src/app/engine";
+import type { GitRemoteFixture } from "./git";
 import { openTestStack, type TestStack } from "./stacks";
 
 export interface LocalCluster {
@@ -20,6 +22,20 @@ export async function startLocalCluster(): Promise<LocalCluster> {
   });
   const plane = await startControlPlane({ binDir: binaries.binDir });
   return { binDir: binaries.binDir, plane, api: new KubeApi(plane) };
+}
+
+/** Closes an engine test's engine and repository, then stops its control plane whatever failed. */
+export async function stopClusterTest(parts: {
+  engine?: Engine | undefined;
+  remote?: GitRemoteFixture | undefined;
+  plane?: ControlPlane | undefined;
+}): Promise<void> {
+  try {
+    await parts.engine?.close();
+    parts.remote?.cleanup();
+  } finally {
+    await parts.plane?.stop();
+  }
 }
 
 export interface KubernetesStackOptions {

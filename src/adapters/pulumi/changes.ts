@@ -204,7 +204,7 @@ export function driftChanges(events: readonly EngineEvent[]): ChangeSet {
       });
       continue;
     }
-    if (meta.op !== "update" && meta.op !== "refresh") continue;
+    if (meta.op !== "update" && meta.op !== "refresh" && !outputsOnlyDrift(meta)) continue;
     const properties = driftProperties(meta);
     if (properties.length === 0) continue;
     byUrn.set(meta.urn, {
@@ -232,6 +232,15 @@ function driftProperties(meta: StepEventMetadata): PropertyChange[] {
     (p) => !covered(p.path) && !isServerMaintained(meta.type, p.path),
   );
   return [...detailed, ...extra].sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/**
+ * A Kubernetes object whose only change is a field the provider does not manage (a label added by
+ * hand) is a "same" step: the provider's diff covers only what the program sets. Its outputs still
+ * show the change; for Kubernetes the server-maintained fields are known, so the rest is drift.
+ */
+function outputsOnlyDrift(meta: StepEventMetadata): boolean {
+  return meta.op === "same" && meta.type.startsWith("kubernetes:") && meta.old !== undefined;
 }
 
 // Fields the Kubernetes API server changes on every write or reports as observed state.

@@ -37,6 +37,8 @@ export interface SandboxRequest {
   envNames: string[];
   /** The environment's own backend, when it has one; default: the engine-wide backend. */
   backendUrl?: string;
+  /** Files outside the worktree the stack's processes read (its kubeconfig): bound read-only. */
+  files?: string[];
 }
 
 /** What the stack is opened with instead of the shared toolchain and Pulumi home. */
@@ -140,6 +142,7 @@ export class StackSandbox {
         { from: this.options.dependencyCacheDir },
         ...state.readOnly,
         ...hostCaPaths().map((from) => ({ from })),
+        ...(request.files ?? []).map((from) => ({ from })),
       ],
       readWrite: [{ from: worktree }, { from: home }, ...state.readWrite],
       tmp,

@@ -3,11 +3,13 @@ import type { KnownSecrets } from "../../log/redact";
 import { TidegateError } from "../../domain/errors";
 import type { StackOptions } from "../pulumi/stack";
 import { environmentProcessEnv, installProcessEnv, type ProcessEnv } from "./process-env";
+import { KubeconfigFiles, resolveKubeconfig } from "./kubeconfig";
 import { readSource, SourceError, sourceLabel } from "./sources";
 
 export { environmentProcessEnv, inheritedEnv, installProcessEnv, INHERITED_VARIABLES } from "./process-env";
 export type { ProcessEnv } from "./process-env";
 export { readSource, SourceError, sourceLabel } from "./sources";
+export { KubeconfigFiles, resolveKubeconfig } from "./kubeconfig";
 
 // What one run of an environment's stacks needs: its backend, its secrets provider, and the
 // environment of each process it starts — read-only work with the read credentials, an update
@@ -36,6 +38,8 @@ export interface TargetOptions {
   from?: NodeJS.ProcessEnv;
   /** How long a credential command may run. */
   commandTimeoutMs?: number;
+  /** Where an environment's kubeconfig is written for its processes; default: a folder of its own. */
+  kubeconfigFiles?: KubeconfigFiles;
 }
 
 /** A credential or passphrase that could not be read, naming the environment, field and source. */
@@ -58,14 +62,27 @@ export class EnvironmentTarget {
     readonly readEnv: ProcessEnv,
     /** The passphrase of the environment's stacks; undefined with a cloud secrets provider. */
     readonly passphrase: string | undefined,
+    /** KUBECONFIG for read and update alike: the private file holding the cluster's kubeconfig. */
+    private readonly cluster: ProcessEnv,
   ) {}
 
-  /** Reads the read credentials and the passphrase; a CredentialError when one is missing. */
+  /** Reads the read credentials, the kubeconfig and the passphrase; a CredentialError when one is missing. */
   static async open(options: TargetOptions): Promise<EnvironmentTarget> {
     const { environment } = options;
     const credentials = await readAll(options, environment.credentials.read, "credentials.read");
+    const cluster = await writeKubeconfig(options);
     const passphrase = await readPassphrase(options);
-    return new EnvironmentTarget(options, processEnv(options, credentials), passphrase);
+    return new EnvironmentTarget(
+      options,
+      processEnv(options, { ...credentials, ...cluster }),
+      passphrase,
+      cluster,
+    );
+  }
+
+  /** Files outside the worktree the environment's processes read: what a sandbox binds read-only. */
+  files(): string[] {
+    return Object.values(this.cluster);
   }
 
   get name(): string {
@@ -129,7 +146,7 @@ export class EnvironmentTarget {
   updateEnv(): Promise<ProcessEnv> {
     const { environment } = this.options;
     this.update ??= readAll(this.options, environment.credentials.update, "credentials.update").then(
-      (credentials) => processEnv(this.options, credentials),
+      (credentials) => processEnv(this.options, { ...credentials, ...this.cluster }),
     );
     return this.update;
   }
@@ -168,6 +185,21 @@ async function readAll(
   return Object.fromEntries(entries) as ProcessEnv;
 }
 
+/** KUBECONFIG naming a private copy of the environment's kubeconfig; none without one. */
+async function writeKubeconfig(options: TargetOptions): Promise<ProcessEnv> {
+  const { environment } = options;
+  const source = environment.credentials.kubeconfig;
+  if (source === undefined) return {};
+  const field = "credentials.kubeconfig";
+  const label = sourceLabel(source);
+  // Not remembered as a secret yet: it may be a path, which is none.
+  const value = await read(options, source, field, { secret: false });
+  const kubeconfig = await wrapped(options, field, label, () => resolveKubeconfig(value, label));
+  for (const secret of kubeconfig.secrets) options.knownSecrets.add(secret);
+  const files = options.kubeconfigFiles ?? new KubeconfigFiles();
+  return { KUBECONFIG: files.write(environment.name, kubeconfig.contents) };
+}
+
 async function readPassphrase(options: TargetOptions): Promise<string | undefined> {
   const { environment, enginePassphrase } = options;
   const secrets = environment.secrets;
@@ -181,17 +213,35 @@ async function readPassphrase(options: TargetOptions): Promise<string | undefine
   return enginePassphrase;
 }
 
-async function read(options: TargetOptions, source: ValueSourceSpec, field: string): Promise<string> {
-  const { environment } = options;
-  try {
+/** A source's value, remembered as a secret unless `secret: false` (a path, remembered by the caller). */
+async function read(
+  options: TargetOptions,
+  source: ValueSourceSpec,
+  field: string,
+  { secret } = { secret: true },
+): Promise<string> {
+  return wrapped(options, field, sourceLabel(source), async () => {
     const value = await readSource(source, {
       ...(options.from ? { from: options.from } : {}),
       ...(options.commandTimeoutMs ? { timeoutMs: options.commandTimeoutMs } : {}),
     });
-    options.knownSecrets.add(value);
+    if (secret) options.knownSecrets.add(value);
     return value;
+  });
+}
+
+/** Runs `work`, turning its failure into a CredentialError naming the environment, its file and the field. */
+async function wrapped<T>(
+  options: TargetOptions,
+  field: string,
+  label: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  const { environment } = options;
+  try {
+    return await work();
   } catch (err) {
-    const why = err instanceof SourceError ? err.message : `${sourceLabel(source)}: ${String(err)}`;
+    const why = err instanceof SourceError ? err.message : `${label}: ${String(err)}`;
     throw new CredentialError(`environment ${environment.name} (${environment.file}): ${field}: ${why}`, {
       cause: err,
     });

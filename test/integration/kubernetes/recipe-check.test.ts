@@ -14,7 +14,7 @@ import { KnownSecrets } from "../../../src/log/redact";
 import { DEPENDENCY_CACHE } from "../../helpers/engine";
 import { writeTidegateConfig } from "../../helpers/example";
 import { createGitRemote, type GitRemoteFixture } from "../../helpers/git";
-import { KubeApi, startLocalCluster } from "../../helpers/kubernetes";
+import { KubeApi, startLocalCluster, stopClusterTest } from "../../helpers/kubernetes";
 
 // The recipe is a stack like any other: an environment of a real repository points at
 // deploy/kubernetes, and tidegate's own check previews it against the local control plane (its
@@ -95,12 +95,7 @@ describe("tidegate checks deploy/kubernetes like any other stack", () => {
   }, 3_600_000);
 
   afterAll(async () => {
-    try {
-      await engine?.close();
-      remote?.cleanup();
-    } finally {
-      await plane?.stop();
-    }
+    await stopClusterTest({ engine, remote, plane });
   }, 600_000);
 
   it("previews the six objects as pending creates and applies nothing", async () => {

@@ -65,6 +65,30 @@ describe("an environment's credentials, secrets provider, backend and install", 
     });
   });
 
+  it("takes a kubeconfig source, and refuses KUBECONFIG set beside it", () => {
+    const parsed = parse("credentials:", "  kubeconfig: { env: TEST_KUBECONFIG }");
+    expect(parsed.issues).toEqual([]);
+    expect(resolveEnvironment(TEST, parsed.value!, defaults).credentials).toEqual({
+      read: {},
+      update: {},
+      kubeconfig: { kind: "env", name: "TEST_KUBECONFIG" },
+    });
+    const inConfig = parse(
+      "config: { KUBECONFIG: /etc/kube/config }",
+      "credentials:",
+      "  kubeconfig: { file: /etc/tidegate/test/kubeconfig }",
+    );
+    const inUpdate = parse(
+      "credentials:",
+      "  kubeconfig: { file: /etc/tidegate/test/kubeconfig }",
+      "  update: { KUBECONFIG: { env: TEST_KUBECONFIG } }",
+    );
+    expect([...inConfig.issues, ...inUpdate.issues].map((i) => `${i.path}: ${i.message}`)).toEqual([
+      "config.KUBECONFIG: KUBECONFIG is also set by credentials.kubeconfig",
+      "credentials.update.KUBECONFIG: KUBECONFIG is also set by credentials.kubeconfig",
+    ]);
+  });
+
   it("leaves them out by default: the engine-wide passphrase and backend, no scripts", () => {
     const resolved = resolveEnvironment(TEST, parse().value!, defaults);
     expect(resolved.credentials).toEqual({ read: {}, update: {} });

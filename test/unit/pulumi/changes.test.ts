@@ -222,6 +222,39 @@ describe("driftChanges", () => {
     ]);
   });
 
+  it("reports a label added by hand to a Kubernetes object the provider calls the same", () => {
+    const deployed = { metadata: { labels: { app: "web" }, resourceVersion: "218" }, spec: { replicas: 1 } };
+    const old = state(DEPLOYMENT, { spec: { replicas: 1 } }, deployed);
+    const live = state(
+      DEPLOYMENT,
+      { spec: { replicas: 1 } },
+      {
+        metadata: { labels: { app: "web", hotfix: "by-hand" }, resourceVersion: "219" },
+        spec: { replicas: 1 },
+      },
+    );
+    const same = (next: typeof live, type = DEPLOYMENT) =>
+      driftChanges([
+        pre(step({ op: "refresh", type, old, new: old }, "web")),
+        outputs(step({ op: "same", type, old, new: next, detailedDiff: {} }, "web")),
+      ]).resources;
+    expect(same(live)).toMatchObject([
+      {
+        name: "web",
+        action: "drifted",
+        properties: [{ path: "metadata.labels.hotfix", kind: "add", new: "by-hand", replaces: false }],
+      },
+    ]);
+    // Only what the server maintains changed: no drift. Nor for other providers, whose outputs may move.
+    const touched = state(
+      DEPLOYMENT,
+      { spec: { replicas: 1 } },
+      { ...deployed, metadata: { ...deployed.metadata, resourceVersion: "300" } },
+    );
+    expect(same(touched)).toEqual([]);
+    expect(same(live, QUEUE)).toEqual([]);
+  });
+
   it("reports nothing when live equals deployed", () => {
     const s = state(QUEUE, { a: 1 });
     expect(driftChanges([outputs(step({ op: "refresh", type: QUEUE, old: s, new: s }))]).resources).toEqual(

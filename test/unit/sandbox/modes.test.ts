@@ -75,3 +75,33 @@ describe.skipIf(!bubblewrapWorks())(`StackSandbox with a worktree around shared 
     }
   });
 });
+
+describe.skipIf(!bubblewrapWorks())(`StackSandbox and an environment's own files${BWRAP_REASON}`, () => {
+  it("binds a file outside the worktree (the kubeconfig) read-only, at its own path", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-sandbox-"));
+    try {
+      const worktree = path.join(root, "worktree");
+      fs.mkdirSync(path.join(worktree, ".git"), { recursive: true });
+      fs.writeFileSync(path.join(worktree, "Pulumi.yaml"), "name: app\n");
+      const kubeconfig = path.join(root, "kube", "test.yaml");
+      fs.mkdirSync(path.dirname(kubeconfig));
+      fs.writeFileSync(kubeconfig, "clusters: []\n");
+      const sandbox = new StackSandbox({
+        ...options,
+        dir: path.join(root, "sandbox"),
+        mode: "bubblewrap",
+        bwrap: "bwrap",
+        backendUrl: `file://${path.join(root, "state")}`,
+        dependencyCacheDir: path.join(root, "deps"),
+      });
+      const bound = (files?: string[]) =>
+        sandbox
+          .forStack({ ...request, projectDir: worktree, ...(files ? { files } : {}) })
+          .then((result) => fs.readFileSync(path.join(result.toolchain.binDir, "pulumi"), "utf8"));
+      expect(await bound([kubeconfig])).toContain(`'--ro-bind' '${kubeconfig}' '${kubeconfig}'`);
+      expect(await bound()).not.toContain(kubeconfig);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
