@@ -167,9 +167,12 @@ export async function sweepBench(
     });
     try {
       const [first, ...rest] = environments as [string, ...string[]];
-      log(`sweep: deploying ${first} (one dependency install), then copying its state to ${rest.length} stacks`);
+      log(
+        `sweep: deploying ${first} (one dependency install), then copying its state to ${rest.length} stacks`,
+      );
       const deployed = await engine.check(first, { kind: "sync", trigger: "bench", allowSync: true });
-      if (deployed.status !== "Synced") throw new Error(`deploy of ${first}: ${deployed.status} ${deployed.reason ?? ""}`);
+      if (deployed.status !== "Synced")
+        throw new Error(`deploy of ${first}: ${deployed.status} ${deployed.reason ?? ""}`);
       const backendRoot = fileBackendRoot(config.backendUrl);
       if (backendRoot === undefined) throw new Error("the sweep bench needs a file:// backend");
       for (const env of rest) copyStack(backendRoot, first, env);
@@ -205,7 +208,9 @@ export async function sweepBench(
       try {
         // The first sweep also makes each environment's worktree; the daemon's every later one
         // (every drift schedule) finds them there: that one is measured.
-        log(`sweep: first drift sweep of ${SWEEP_PAIRS} pairs (makes the worktrees), concurrency ${config.daemon.concurrency}`);
+        log(
+          `sweep: first drift sweep of ${SWEEP_PAIRS} pairs (makes the worktrees), concurrency ${config.daemon.concurrency}`,
+        );
         const firstMs = await sweep(daemon, environments, inFlight);
         for (const stage of Object.keys(stages)) delete stages[stage];
         checks = 0;
@@ -230,6 +235,22 @@ export async function sweepBench(
             { env, maxBuffer: 64 << 20 },
           ),
         );
+        // The same raw refreshes, `reached` at once (3 each, of different stacks): what the machine's
+        // cores give at that concurrency, which the goal's formula takes to scale perfectly.
+        const lanesStarted = performance.now();
+        await Promise.all(
+          Array.from({ length: reached }, async (_, lane) => {
+            for (let i = 0; i < 3; i++) {
+              const stack = environments[lane * 3 + i] as string;
+              await run(
+                path.join(toolchain.binDir, "pulumi"),
+                ["refresh", "--preview-only", "--stack", stack, "--non-interactive"],
+                { env, cwd: path.join(scratch, "data", "workspaces", stack, PROJECT), maxBuffer: 64 << 20 },
+              );
+            }
+          }),
+        );
+        const contendedFloorMs = ((performance.now() - lanesStarted) / (reached * 3)) * SWEEP_PAIRS;
         for (const stage of Object.keys(stages)) stages[stage] = (stages[stage] ?? 0) / Math.max(1, checks);
         const floorMs = (SWEEP_PAIRS * refreshMs) / reached;
         const result: SweepResult = { wallMs, reached, refreshMs, setupMs, stages };
@@ -242,7 +263,7 @@ export async function sweepBench(
               value: wallMs / floorMs,
               goal: SWEEP_GOAL,
               unit: "×",
-              detail: `${(wallMs / 1000).toFixed(1)} s vs ${SWEEP_PAIRS} × ${(refreshMs / 1000).toFixed(2)} s ÷ ${reached} = ${(floorMs / 1000).toFixed(1)} s (daemon.concurrency ${config.daemon.concurrency}; the first sweep, making the worktrees, took ${(firstMs / 1000).toFixed(1)} s; setup ${(setupMs / 1000).toFixed(0)} s)`,
+              detail: `${(wallMs / 1000).toFixed(1)} s vs ${SWEEP_PAIRS} × ${(refreshMs / 1000).toFixed(2)} s ÷ ${reached} = ${(floorMs / 1000).toFixed(1)} s (daemon.concurrency ${config.daemon.concurrency}; the first sweep, making the worktrees, took ${(firstMs / 1000).toFixed(1)} s; setup ${(setupMs / 1000).toFixed(0)} s); against raw refreshes run ${reached} at once (${(contendedFloorMs / 1000).toFixed(1)} s for ${SWEEP_PAIRS}): ${(wallMs / contendedFloorMs).toFixed(2)}×`,
             },
           ],
         };
