@@ -20,6 +20,8 @@ import { createGitRemote } from "../test/helpers/git";
 import { apiBench, formatLatencyTable } from "./api";
 import { startBench, statusBench } from "./cli";
 import { formatSweepTable, replicaBench } from "./replicas";
+import { formatSweepStages, sweepBench } from "./sweep";
+import { daemonMemoryBench } from "./daemon-memory";
 import { formatGoalTable, type GoalRow, judge, jsonTarget, writeGoalJson } from "./goals";
 
 const run = promisify(execFile);
@@ -254,6 +256,11 @@ async function main(): Promise<void> {
   console.log("");
   console.log(formatSweepTable(replicas));
   goals.push(...replicas.goals);
+  // Throughput and the daemon's memory (bench/sweep.ts, bench/daemon-memory.ts).
+  const drift = await sweepBench();
+  console.log("");
+  console.log(formatSweepStages(drift.result));
+  goals.push(...drift.goals, ...(await daemonMemoryBench()));
   const results = judge(goals);
   console.log("");
   console.log("Issue 12's and 16's goals:");

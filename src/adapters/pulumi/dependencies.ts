@@ -143,8 +143,10 @@ async function install(packageDir: string, entry: string, options: DependencyOpt
     }
     const args = hasLock ? ["ci"] : ["install"];
     const scripts = options.scripts ? [] : ["--ignore-scripts"];
+    // A package in npm's cache is used as it is, never revalidated against the registry: a changed
+    // lockfile of cached packages installs without network (npm asks only for what it lacks).
     await runNpm(
-      [...args, ...scripts, "--no-audit", "--no-fund", "--loglevel=error"],
+      [...args, ...scripts, "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"],
       scratch,
       options,
       packageDir,
