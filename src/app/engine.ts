@@ -31,6 +31,9 @@ import { errorLine, errorRecord } from "../domain/errors";
 
 export { UnknownEnvironmentError };
 
+/** How many (environment, commit) gate sets gatesAt keeps: a few per environment of a large sweep. */
+const GATES_MEMO_SIZE = 2_000;
+
 /**
  * tidegate for one repository: its environments, and one check or sync per stack at a time, with
  * the use cases that act on them (check, drift, sync, plan, approve, revoke, promote), each for an
@@ -45,6 +48,8 @@ export class Engine {
   readonly flights = new SingleFlight();
   /** For the reads: a run whose owner is gone shows as Interrupted. */
   readonly isOwnerDead: EngineDeps["isOwnerDead"];
+  /** gatesAt's answers by environment and commit, oldest first. */
+  private readonly gatesMemo = new Map<string, Promise<Gates | undefined>>();
 
   constructor(private readonly deps: EngineDeps) {
     this.store = deps.store;
@@ -126,7 +131,22 @@ export class Engine {
    * The environment's gates as its definition stood at a commit; undefined when the commit has no
    * (valid) definition, and then only the config ref's gates apply.
    */
-  private async gatesAt(name: string, commit: string): Promise<Gates | undefined> {
+  private gatesAt(name: string, commit: string): Promise<Gates | undefined> {
+    // A commit's file never changes and this engine's configuration neither: every run of a sweep
+    // asks for the same (environment, commit) pairs, and each answer costs a Git read and a parse.
+    const key = `${name}\0${commit}`;
+    let gates = this.gatesMemo.get(key);
+    if (!gates) {
+      gates = this.readGatesAt(name, commit);
+      gates.catch(() => this.gatesMemo.delete(key));
+      if (this.gatesMemo.size >= GATES_MEMO_SIZE)
+        this.gatesMemo.delete(this.gatesMemo.keys().next().value ?? "");
+      this.gatesMemo.set(key, gates);
+    }
+    return gates;
+  }
+
+  private async readGatesAt(name: string, commit: string): Promise<Gates | undefined> {
     const { log } = this.deps;
     const env = this.environment(name);
     const { git, environmentsDir } = this.repositoryOf(env);
