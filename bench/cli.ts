@@ -10,7 +10,7 @@ import { openSqliteStore, STORE_FILE } from "../src/adapters/store/sqlite";
 import { exampleRepositoryFiles, writeTidegateConfig } from "../test/helpers/example";
 import { createGitRemote } from "../test/helpers/git";
 import { seedStore } from "./api";
-import { formatGoalTable, type GoalRow, judge, jsonTarget, writeGoalJson } from "./goals";
+import { type GoalRow, runAlone } from "./goals";
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, "..");
@@ -116,15 +116,7 @@ export async function statusBench(log: (line: string) => void = (l) => console.e
 }
 
 if (require.main === module) {
-  const target = jsonTarget(process.argv.slice(2));
-  Promise.all([startBench()])
-    .then(async ([start]) => judge([...start, ...(await statusBench())]))
-    .then((results) => {
-      console.log(formatGoalTable(results));
-      if (target) writeGoalJson(target, results);
-    })
-    .catch((error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    });
+  runAlone(process.argv.slice(2), async () => ({
+    goals: [...(await startBench()), ...(await statusBench())],
+  }));
 }

@@ -13,20 +13,18 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PassThrough } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import { stringify } from "yaml";
 import { ownerDeadness, processOwner } from "../src/adapters/owner";
 import { openSqliteStore, STORE_FILE } from "../src/adapters/store/sqlite";
-import { composeEngine, loadEngineConfig } from "../src/compose";
 import { repoRoot } from "../src/config/repo";
 import { Daemon, type DaemonEngine } from "../src/daemon/daemon";
 import { provisionPulumi } from "../src/devenv/toolchain/pulumi";
-import { createLogger } from "../src/log";
 import { exampleRepositoryFiles, writeTidegateConfig } from "../test/helpers/example";
 import { createGitRemote } from "../test/helpers/git";
 import { seedStore } from "./api";
-import { formatGoalTable, type GoalRow, judge, jsonTarget, writeGoalJson } from "./goals";
+import { type GoalRow, runAlone } from "./goals";
+import { openBenchEngine } from "./engine";
 
 export const MEMORY_ENVIRONMENTS = 300;
 export const MEMORY_GOAL_MB = 300;
@@ -38,16 +36,8 @@ const node = path.join(root, "node_modules", ".bin", "node");
 
 /** The child: the daemon as `tidegate run` composes it, a startup sweep of polls, then idle. */
 async function child(configPath: string): Promise<void> {
-  const config = await loadEngineConfig(configPath);
-  const log = createLogger({ mode: "json", stream: new PassThrough().resume() });
   const toolchain = await provisionPulumi({ repoRoot: repoRoot(__dirname), onProgress: () => {} });
-  const engine = await composeEngine({
-    config,
-    toolchain,
-    log,
-    passphrase: PASSPHRASE,
-    versions: { tidegate: "bench", pulumi: "bench", node: process.version },
-  });
+  const { config, engine, log } = await openBenchEngine(configPath, { toolchain, passphrase: PASSPHRASE });
   let checked = 0;
   const counted: DaemonEngine = {
     environments: engine.environments,
@@ -198,16 +188,6 @@ if (require.main === module) {
       process.exit(1);
     });
   } else {
-    const target = jsonTarget(argv);
-    daemonMemoryBench()
-      .then((rows) => {
-        const results = judge(rows);
-        console.log(formatGoalTable(results));
-        if (target) writeGoalJson(target, results);
-      })
-      .catch((error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      });
+    runAlone(argv, async () => ({ goals: await daemonMemoryBench() }));
   }
 }

@@ -58,3 +58,25 @@ export function writeGoalJson(file: string, results: readonly GoalResult[], at =
   const body = { measuredAt: at.toISOString(), node: process.version, results };
   fs.writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
 }
+
+/**
+ * A bench run alone (`npx tsx bench/<part>.ts [--json <file>]`): prints what `measure` says (its
+ * own table first, if any), then the goals table, writes `--json`, and exits 1 on an error.
+ */
+export function runAlone(
+  argv: readonly string[],
+  measure: () => Promise<{ goals: readonly GoalRow[]; table?: string }>,
+): void {
+  const target = jsonTarget(argv);
+  measure()
+    .then(({ goals, table }) => {
+      if (table !== undefined) console.log(table);
+      const results = judge(goals);
+      console.log(formatGoalTable(results));
+      if (target) writeGoalJson(target, results);
+    })
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    });
+}

@@ -6,12 +6,9 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PassThrough } from "node:stream";
 import { promisify } from "node:util";
 import { awsEnvVars, startEmulator } from "../src/devenv/emulator";
 import { person } from "../src/app/actor";
-import { createLogger } from "../src/log";
-import { composeEngine, loadEngineConfig } from "../src/compose";
 import { provisionPulumi } from "../src/devenv/toolchain/pulumi";
 import { enginePath } from "../src/adapters/pulumi/toolchain";
 import { repoRoot } from "../src/config/repo";
@@ -23,6 +20,7 @@ import { formatSweepTable, replicaBench } from "./replicas";
 import { formatSweepStages, sweepBench } from "./sweep";
 import { daemonMemoryBench } from "./daemon-memory";
 import { formatGoalTable, type GoalRow, judge, jsonTarget, writeGoalJson } from "./goals";
+import { openBenchEngine } from "./engine";
 
 const run = promisify(execFile);
 
@@ -80,16 +78,12 @@ async function main(): Promise<void> {
 
     const passphrase = randomBytes(12).toString("hex");
     const configPath = writeTidegateConfig(scratch, remote.url, passphrase);
-    const config = await loadEngineConfig(configPath);
     const depsCache = path.join(scratch, "deps");
-    const engine = await composeEngine({
-      config,
+    const { config, engine } = await openBenchEngine(configPath, {
       toolchain,
-      log: createLogger({ mode: "json", stream: new PassThrough().resume() }),
       passphrase,
       stackEnv: awsEnvVars(emulator),
       dependencyCacheDir: depsCache,
-      versions: { tidegate: "bench", pulumi: "bench", node: process.version },
     });
     const env = {
       ...process.env,

@@ -13,24 +13,22 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PassThrough } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import { stringify } from "yaml";
 import { ownerDeadness, processOwner } from "../src/adapters/owner";
 import type { LeaseStore, OwnerId } from "../src/adapters/store/port";
 import type { Engine } from "../src/app/engine";
 import { OWNER_LEASE_PREFIX, REPLICA_LEASE_PREFIX } from "../src/app/replicas";
-import { composeEngine, loadEngineConfig } from "../src/compose";
 import { repoRoot } from "../src/config/repo";
 import { Daemon } from "../src/daemon/daemon";
 import { Ownership } from "../src/daemon/ownership";
 import { startPostgres, type PostgresServer } from "../src/devenv/postgres/server";
 import { provisionPulumi } from "../src/devenv/toolchain/pulumi";
 import type { PulumiToolchain } from "../src/adapters/pulumi/toolchain";
-import { createLogger } from "../src/log";
 import { exampleRepositoryFiles, writeTidegateConfig } from "../test/helpers/example";
 import { createGitRemote, type GitRemoteFixture } from "../test/helpers/git";
-import { formatGoalTable, type GoalRow, judge, jsonTarget, writeGoalJson } from "./goals";
+import { type GoalRow, runAlone } from "./goals";
+import { openBenchEngine } from "./engine";
 import { overheadRows, type ReplicaSample, summarizeSweep, type SweepSummary } from "./sweep-overhead";
 
 export const PAIRS = 200;
@@ -103,15 +101,7 @@ interface Replica {
 }
 
 async function openReplica(configPath: string, toolchain: PulumiToolchain): Promise<Replica> {
-  const config = await loadEngineConfig(configPath);
-  const log = createLogger({ mode: "json", stream: new PassThrough().resume() });
-  const engine = await composeEngine({
-    config,
-    toolchain,
-    log,
-    passphrase: PASSPHRASE,
-    versions: { tidegate: "bench", pulumi: "bench", node: process.version },
-  });
+  const { config, engine, log } = await openBenchEngine(configPath, { toolchain, passphrase: PASSPHRASE });
   const { ownershipTtlMs: _ttl, heartbeatMs: _heartbeat, ...retry } = config.daemon;
   const daemon = new Daemon({
     engine,
@@ -404,16 +394,8 @@ export function formatSweepTable(result: ReplicaBenchResult): string {
 }
 
 if (require.main === module) {
-  const target = jsonTarget(process.argv.slice(2));
-  replicaBench()
-    .then((result) => {
-      console.log(formatSweepTable(result));
-      const results = judge(result.goals);
-      console.log(formatGoalTable(results));
-      if (target) writeGoalJson(target, results);
-    })
-    .catch((error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    });
+  runAlone(process.argv.slice(2), async () => {
+    const result = await replicaBench();
+    return { goals: result.goals, table: formatSweepTable(result) };
+  });
 }

@@ -13,19 +13,17 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PassThrough } from "node:stream";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { enginePath, type PulumiToolchain } from "../src/adapters/pulumi/toolchain";
 import { fileBackendRoot } from "../src/adapters/pulumi/file-state";
-import { composeEngine, loadEngineConfig } from "../src/compose";
 import { repoRoot } from "../src/config/repo";
 import { Daemon, type DaemonEngine } from "../src/daemon/daemon";
 import { provisionPulumi } from "../src/devenv/toolchain/pulumi";
-import { createLogger } from "../src/log";
 import { writeTidegateConfig } from "../test/helpers/example";
 import { createGitRemote } from "../test/helpers/git";
-import { formatGoalTable, type GoalRow, judge, jsonTarget, writeGoalJson } from "./goals";
+import { type GoalRow, runAlone } from "./goals";
+import { openBenchEngine } from "./engine";
 
 const run = promisify(execFile);
 
@@ -155,15 +153,14 @@ export async function sweepBench(
         ...(options.concurrency !== undefined ? { daemon: { concurrency: options.concurrency } } : {}),
       }),
     );
-    const config = await loadEngineConfig(configPath);
-    const logger = createLogger({ mode: "json", stream: new PassThrough().resume() });
-    const engine = await composeEngine({
+    const {
       config,
-      toolchain,
+      engine,
       log: logger,
+    } = await openBenchEngine(configPath, {
+      toolchain,
       passphrase: PASSPHRASE,
       dependencyCacheDir: path.join(scratch, "deps"),
-      versions: { tidegate: "bench", pulumi: "bench", node: process.version },
     });
     try {
       const [first, ...rest] = environments as [string, ...string[]];
@@ -295,17 +292,9 @@ function concurrencyOption(argv: readonly string[]): number | undefined {
 
 if (require.main === module) {
   const argv = process.argv.slice(2);
-  const target = jsonTarget(argv);
   const concurrency = concurrencyOption(argv);
-  sweepBench(concurrency !== undefined ? { concurrency } : {})
-    .then(({ result, goals }) => {
-      console.log(formatSweepStages(result));
-      const results = judge(goals);
-      console.log(formatGoalTable(results));
-      if (target) writeGoalJson(target, results);
-    })
-    .catch((error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    });
+  runAlone(argv, async () => {
+    const { result, goals } = await sweepBench(concurrency !== undefined ? { concurrency } : {});
+    return { goals, table: formatSweepStages(result) };
+  });
 }

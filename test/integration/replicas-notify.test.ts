@@ -13,6 +13,7 @@ import { apiCall, apiUrlOf } from "../helpers/api";
 import { runCli } from "../helpers/cli";
 import { DEPENDENCY_CACHE, YEARLY } from "../helpers/engine";
 import { createGitRemote, type GitRemoteFixture } from "../helpers/git";
+import { environmentFiles, programFiles, pushEnvironments } from "../helpers/program-repo";
 import { killStartedBy } from "../helpers/processes";
 import { eventually, killTidegate, startTidegate, type TidegateProcess } from "../helpers/process";
 
@@ -21,13 +22,10 @@ import { eventually, killTidegate, startTidegate, type TidegateProcess } from ".
 // not own the environment, through its HTTP API, is run by the owner within seconds. Only the
 // store's notification can have told the owner.
 
-const repoRoot = path.resolve(__dirname, "../..");
 const PROJECT = "app";
 const ENVS = ["alpha", "beta"];
 // A program with no resources: each check is a cheap preview.
 const PROGRAM = `import * as pulumi from "@pulumi/pulumi";\nexport const project = pulumi.getProject();\n`;
-
-const source = (file: string) => fs.readFileSync(path.join(repoRoot, "stacks", "aws-sdk", file), "utf8");
 
 let pg: PostgresServer;
 let remote: GitRemoteFixture;
@@ -39,34 +37,11 @@ beforeAll(async () => {
   pg = await startPostgres();
   env.NOTIFY_STORE_PASSWORD = pg.password;
   remote = await createGitRemote();
-  const files: Record<string, string> = {
-    ".gitignore": "node_modules/\n",
-    [`${PROJECT}/Pulumi.yaml`]:
-      "name: notify-it\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
-    [`${PROJECT}/package.json`]: source("package.json"),
-    [`${PROJECT}/package-lock.json`]: source("package-lock.json"),
-    [`${PROJECT}/tsconfig.json`]: source("tsconfig.json"),
-    [`${PROJECT}/index.ts`]: PROGRAM,
+  const files = {
+    ...programFiles(PROJECT, "notify-it", PROGRAM),
+    ...environmentFiles(PROJECT, ENVS, () => ({ sync: { policy: "gated" }, drift: { policy: "report" } })),
   };
-  ENVS.forEach((name, i) => {
-    files[`${PROJECT}/Pulumi.${name}.yaml`] = "config: {}\n";
-    files[`environments/${name}.yaml`] = stringify({
-      name,
-      branch: name,
-      stack: name,
-      project: PROJECT,
-      order: i + 1,
-      sync: { policy: "gated" },
-      drift: { policy: "report" },
-    });
-  });
-  await remote.commitFiles(files, "Two environments of an empty program");
-  await remote.push("main");
-  for (const name of ENVS) {
-    await remote.switchBranch(name, "main");
-    await remote.push(name);
-  }
-  await remote.switchBranch("main");
+  await pushEnvironments(remote, files, "Two environments of an empty program", ENVS);
   fs.writeFileSync(path.join(remote.root, "passphrase"), "notify-it-passphrase");
   // One data directory each, as on two hosts; the installed dependencies are the tests' cache.
   fs.mkdirSync(DEPENDENCY_CACHE, { recursive: true });

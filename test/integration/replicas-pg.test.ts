@@ -14,6 +14,7 @@ import { awsClients } from "../helpers/aws";
 import { runCli } from "../helpers/cli";
 import { DEPENDENCY_CACHE, YEARLY } from "../helpers/engine";
 import { createGitRemote, type GitRemoteFixture } from "../helpers/git";
+import { environmentFiles, programFiles, pushEnvironments } from "../helpers/program-repo";
 import { killStartedBy } from "../helpers/processes";
 import { eventually, killTidegate, startTidegate, type TidegateProcess } from "../helpers/process";
 
@@ -25,7 +26,6 @@ import { eventually, killTidegate, startTidegate, type TidegateProcess } from ".
 // owner, nothing is applied twice or destroyed; the one audit chain verifies, with entries of all
 // three replicas.
 
-const repoRoot = path.resolve(__dirname, "../..");
 const PROJECT = "app";
 const TTL_MS = 6_000;
 const HEARTBEAT_MS = 1_000;
@@ -93,7 +93,6 @@ const ENVS = [...KEYS.keys()];
 const keyOf = (name: string) => KEYS.get(name) ?? name;
 const repositoryOf = (name: string) => keyOf(name).split(".")[0] ?? "";
 
-const source = (file: string) => fs.readFileSync(path.join(repoRoot, "stacks", "aws-sdk", file), "utf8");
 const stackConfig = (config: Record<string, string | number>) =>
   stringify({ config: Object.fromEntries(Object.entries(config).map(([k, v]) => [`replicas-pg:${k}`, v])) });
 
@@ -149,44 +148,27 @@ beforeAll(async () => {
 async function seed(repository: RepositorySpec, region: string): Promise<GitRemoteFixture> {
   const remote = await createGitRemote();
   const names = [...repository.applying, ...repository.gated];
-  const files: Record<string, string> = {
-    ".gitignore": "node_modules/\n",
-    [`${PROJECT}/Pulumi.yaml`]:
-      "name: replicas-pg\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
-    // The example's dependencies: their installed tree is in the tests' cache already.
-    [`${PROJECT}/package.json`]: source("package.json"),
-    [`${PROJECT}/package-lock.json`]: source("package-lock.json"),
-    [`${PROJECT}/tsconfig.json`]: source("tsconfig.json"),
-    [`${PROJECT}/index.ts`]: PROGRAM,
-  };
-  names.forEach((name, i) => {
-    const applying = repository.applying.includes(name);
-    files[`${PROJECT}/Pulumi.${name}.yaml`] = applying ? stackConfig({ value: "v1" }) : "config: {}\n";
-    files[`environments/${name}.yaml`] = stringify({
-      name,
-      branch: name,
-      stack: name,
-      project: PROJECT,
-      order: i + 1,
-      sync: { policy: applying ? "auto" : "gated" },
-      drift: { policy: "report" },
-      backend: { url: backendUrl },
-      config: { AWS_REGION: region },
-      credentials: {
-        read: {
-          AWS_ACCESS_KEY_ID: { env: "RPG_STATE_KEY_ID" },
-          AWS_SECRET_ACCESS_KEY: { env: "RPG_STATE_SECRET" },
+  const files = {
+    ...programFiles(PROJECT, "replicas-pg", PROGRAM),
+    ...environmentFiles(
+      PROJECT,
+      names,
+      (name) => ({
+        sync: { policy: repository.applying.includes(name) ? "auto" : "gated" },
+        drift: { policy: "report" },
+        backend: { url: backendUrl },
+        config: { AWS_REGION: region },
+        credentials: {
+          read: {
+            AWS_ACCESS_KEY_ID: { env: "RPG_STATE_KEY_ID" },
+            AWS_SECRET_ACCESS_KEY: { env: "RPG_STATE_SECRET" },
+          },
         },
-      },
-    });
-  });
-  await remote.commitFiles(files, `${names.length} environments of a one-marker program`);
-  await remote.push("main");
-  for (const name of names) {
-    await remote.switchBranch(name, "main");
-    await remote.push(name);
-  }
-  await remote.switchBranch("main");
+      }),
+      (name) => (repository.applying.includes(name) ? stackConfig({ value: "v1" }) : "config: {}\n"),
+    ),
+  };
+  await pushEnvironments(remote, files, `${names.length} environments of a one-marker program`, names);
   return remote;
 }
 

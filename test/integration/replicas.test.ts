@@ -9,6 +9,7 @@ import { parseOwnerId } from "../../src/domain/owner";
 import { DEPENDENCY_CACHE, YEARLY } from "../helpers/engine";
 import { writeTidegateConfig } from "../helpers/example";
 import { createGitRemote, type GitRemoteFixture } from "../helpers/git";
+import { environmentFiles, programFiles, pushEnvironments } from "../helpers/program-repo";
 import { killStartedBy } from "../helpers/processes";
 import { eventually, killTidegate, startTidegate, type TidegateProcess } from "../helpers/process";
 
@@ -18,15 +19,12 @@ import { eventually, killTidegate, startTidegate, type TidegateProcess } from ".
 // heartbeat. SIGTERM of another: it releases its environments as it stops, and the last one takes
 // them at its next heartbeat, without waiting out the TTL. The store is the one tidegate.yaml names.
 
-const repoRoot = path.resolve(__dirname, "../..");
 const PROJECT = "app";
 const ENVS = ["dev", "test", "stage", "prod"];
 const TTL_MS = 8_000;
 const HEARTBEAT_MS = 1_000;
 // A program with no resources: each check is a cheap preview.
 const PROGRAM = `import * as pulumi from "@pulumi/pulumi";\nexport const project = pulumi.getProject();\n`;
-
-const source = (file: string) => fs.readFileSync(path.join(repoRoot, "stacks", "aws-sdk", file), "utf8");
 
 let remote: GitRemoteFixture;
 let configPath: string;
@@ -35,35 +33,11 @@ const replicas: TidegateProcess[] = [];
 
 beforeAll(async () => {
   remote = await createGitRemote();
-  const files: Record<string, string> = {
-    ".gitignore": "node_modules/\n",
-    [`${PROJECT}/Pulumi.yaml`]:
-      "name: replicas-it\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
-    // The example's dependencies: their installed tree is in the tests' cache already.
-    [`${PROJECT}/package.json`]: source("package.json"),
-    [`${PROJECT}/package-lock.json`]: source("package-lock.json"),
-    [`${PROJECT}/tsconfig.json`]: source("tsconfig.json"),
-    [`${PROJECT}/index.ts`]: PROGRAM,
+  const files = {
+    ...programFiles(PROJECT, "replicas-it", PROGRAM),
+    ...environmentFiles(PROJECT, ENVS, () => ({ sync: { policy: "gated" }, drift: { policy: "report" } })),
   };
-  ENVS.forEach((env, i) => {
-    files[`${PROJECT}/Pulumi.${env}.yaml`] = "config: {}\n";
-    files[`environments/${env}.yaml`] = stringify({
-      name: env,
-      branch: env,
-      stack: env,
-      project: PROJECT,
-      order: i + 1,
-      sync: { policy: "gated" },
-      drift: { policy: "report" },
-    });
-  });
-  await remote.commitFiles(files, "Four environments of an empty program");
-  await remote.push("main");
-  for (const env of ENVS) {
-    await remote.switchBranch(env, "main");
-    await remote.push(env);
-  }
-  await remote.switchBranch("main");
+  await pushEnvironments(remote, files, "Four environments of an empty program", ENVS);
   configPath = writeTidegateConfig(remote.root, remote.url, "replicas-it-passphrase");
   const config = fs.readFileSync(configPath, "utf8");
   fs.writeFileSync(
