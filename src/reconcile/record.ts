@@ -3,6 +3,7 @@ import type { EnvironmentState, NewSuccess, Store } from "../adapters/store/port
 import { ENGINE_ACTOR } from "../domain/actor";
 import { errorKind, isTidegateError, TidegateError } from "../domain/errors";
 import type { RunReport } from "../domain/model";
+import { keptDriftResources } from "../domain/restorable";
 import type { Logger } from "../log";
 import type { Judgement } from "./judge";
 import type { Observation } from "./observe";
@@ -159,7 +160,11 @@ function environmentState(meta: RunMeta, run: RunResult, report: RunReport): Env
     headCommit: headOf(run),
     deployedCommit: report.deployed?.commit,
     pendingCount: synced ? 0 : (report.pending?.resources.length ?? previous?.pendingCount ?? 0),
-    driftCount: remediated ? 0 : (report.drift?.resources.length ?? previous?.driftCount ?? 0),
+    driftCount: remediated
+      ? accepted(run)
+        ? 0
+        : keptDriftResources(report.drift)
+      : (report.drift?.resources.length ?? previous?.driftCount ?? 0),
     lastRunId: meta.runId,
     lastRunAt: meta.startedAt,
     updatedAt: report.endedAt,

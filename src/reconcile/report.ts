@@ -1,4 +1,5 @@
 import { ignoreNote } from "../domain/ignore";
+import { keptDrift, keptDriftNote } from "../domain/restorable";
 import { errorLine, errorRecord, type ErrorRecord } from "../domain/errors";
 import type { RunReport, EnvironmentStatus, RunOutcome } from "../domain/model";
 import { observedStatus } from "./classify";
@@ -56,7 +57,7 @@ export function conclude(run: RunResult): Conclusion {
         case "applied":
           if (run.judgement.plan.resolve === "accept-drift") return acceptedConclusion(outcome.after);
           return run.judgement.plan.remediate
-            ? { status: "Synced", reason: "drift restored and changes applied", outcome: "succeeded" }
+            ? remediatedConclusion(run.judgement.plan.drift)
             : { status: "Synced", outcome: "succeeded" };
         case "blocked":
           return { status: "Blocked", reason: outcome.reason, outcome: "succeeded" };
@@ -71,6 +72,18 @@ export function conclude(run: RunResult): Conclusion {
       }
     }
   }
+}
+
+/** After a remediating update: Synced only when nothing of the drift was beyond an update's reach. */
+function remediatedConclusion(drift: ChangeSet | undefined): Conclusion {
+  const kept = keptDrift(drift);
+  if (kept.length === 0)
+    return { status: "Synced", reason: "drift restored and changes applied", outcome: "succeeded" };
+  return {
+    status: "Drifted",
+    reason: `drift restored except what an update cannot restore; ${keptDriftNote(kept)}`,
+    outcome: "succeeded",
+  };
 }
 
 /** A failed run: the run record keeps the error whole, the status and the audit entry its one line. */

@@ -228,10 +228,67 @@ function driftProperties(meta: StepEventMetadata): PropertyChange[] {
   const detailed = meta.detailedDiff ? fromDriftDetailedDiff(meta.detailedDiff, meta.old, meta.new) : [];
   const covered = (path: string) =>
     detailed.some((d) => path === d.path || path.startsWith(`${d.path}.`) || path.startsWith(`${d.path}[`));
-  const extra = diffProperties(meta.old?.outputs, meta.new?.outputs).filter(
-    (p) => !covered(p.path) && !isServerMaintained(meta.type, p.path),
-  );
-  return [...detailed, ...extra].sort((a, b) => a.path.localeCompare(b.path));
+  const extra = diffProperties(meta.old?.outputs, meta.new?.outputs)
+    .filter((p) => !covered(p.path) && !isServerMaintained(meta.type, p.path))
+    .map((p) => (meta.type.startsWith("kubernetes:") ? markNotDeclared(p, meta) : p));
+  const seen = new Set([...detailed, ...extra].map((p) => p.path));
+  const undeclared = undeclaredMetadata(meta).filter((p) => !seen.has(p.path));
+  return [...detailed, ...extra, ...undeclared].sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/**
+ * The provider applies server-side: a field the program does not declare belongs to whichever field
+ * manager set it, and an update leaves it as it is. Such drift is marked so no report calls it restored.
+ */
+function markNotDeclared(property: PropertyChange, meta: StepEventMetadata): PropertyChange {
+  if (property.kind === "delete") return property;
+  const declared = meta.old?.inputs ?? meta.new?.inputs;
+  if (getPath(declared, parsePath(property.path)) !== undefined) return property;
+  return { ...property, notRestorable: notDeclaredReason(property.path, meta.new?.outputs) };
+}
+
+/**
+ * Labels and annotations live on a Kubernetes object that its program does not declare. A remediating
+ * `up --refresh` takes them into the state, so comparing states alone would hide them from then on;
+ * compared with what the program declares they stay drift until someone removes, declares or ignores them.
+ */
+function undeclaredMetadata(meta: StepEventMetadata): PropertyChange[] {
+  if (!meta.type.startsWith("kubernetes:") || !meta.new?.outputs) return [];
+  const declared = meta.old?.inputs ?? meta.new.inputs;
+  const out: PropertyChange[] = [];
+  for (const field of ["labels", "annotations"]) {
+    const live = getPath(meta.new.outputs, ["metadata", field]);
+    if (live === null || typeof live !== "object") continue;
+    for (const [key, value] of Object.entries(live as Record<string, unknown>)) {
+      const at: PathSegment[] = ["metadata", field, key];
+      const path = formatPath(at);
+      if (getPath(declared, at) !== undefined || isServerMaintained(meta.type, path)) continue;
+      out.push({
+        path,
+        kind: "add",
+        new: sanitize(value),
+        replaces: false,
+        notRestorable: notDeclaredReason(path, meta.new.outputs),
+      });
+    }
+  }
+  return out;
+}
+
+interface ManagedFieldsEntry {
+  manager?: string;
+  fieldsV1?: unknown;
+}
+
+/** Why an update leaves the field, naming the field manager that set it where the object says. */
+function notDeclaredReason(path: string, live: Record<string, unknown> | undefined): string {
+  const at = parsePath(path).map((segment) => `f:${String(segment)}`);
+  const entries = getPath(live, ["metadata", "managedFields"]);
+  const owner = Array.isArray(entries)
+    ? (entries as ManagedFieldsEntry[]).find((e) => getPath(e.fieldsV1, at) !== undefined)?.manager
+    : undefined;
+  const by = owner ? `field manager "${owner}"` : "another field manager";
+  return `set by ${by}, not declared by the program, so an update leaves it: remove it with kubectl, declare it in the program, or add a drift.ignore rule`;
 }
 
 /**
@@ -253,6 +310,8 @@ const KUBERNETES_SERVER_FIELDS = [
   "metadata.creationTimestamp",
   'metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]',
   'metadata.annotations["deployment.kubernetes.io/revision"]',
+  'metadata.annotations["deprecated.daemonset.template.generation"]',
+  'metadata.labels["kubernetes.io/metadata.name"]',
 ];
 
 export function isServerMaintained(type: string, path: string): boolean {

@@ -254,6 +254,41 @@ describe("a sync", () => {
     expect(await h.store.status("test")).toMatchObject({ driftCount: 0, pendingCount: 0 });
   });
 
+  it("after remediating, stays Drifted on what an update cannot restore, and does not update for it alone", async () => {
+    const { deployed, head } = history();
+    const kept = {
+      ...resource("web", "drifted", "kubernetes:apps/v1:Deployment"),
+      properties: [
+        {
+          path: "metadata.labels.hotfix",
+          kind: "add" as const,
+          new: "x",
+          replaces: false,
+          notRestorable: "set by kubectl",
+        },
+      ],
+    };
+    script(changes("pending"), changes("drift", resource("svc", "missing"), kept), deployed);
+    const report = await h.run(environment({ drift: { policy: "remediate" } }), SYNC);
+
+    expect(h.stack.ups).toEqual([{ commit: head, refresh: true }]);
+    expect(report.status).toBe("Drifted");
+    expect(report.reason).toBe(
+      "drift restored except what an update cannot restore; not restored: metadata.labels.hotfix on kubernetes:apps/v1:Deployment web (set by kubectl)",
+    );
+    expect(await h.store.status("test")).toMatchObject({ status: "Drifted", driftCount: 1 });
+
+    // The next check finds only the kept drift: no update, and still Drifted with why.
+    script(changes("pending"), changes("drift", kept), head);
+    const again = await h.run(environment({ drift: { policy: "remediate" } }), SYNC);
+    expect(h.stack.ups).toEqual([]);
+    expect(again).toMatchObject({
+      status: "Drifted",
+      reason:
+        "an update cannot restore this drift: not restored: metadata.labels.hotfix on kubernetes:apps/v1:Deployment web (set by kubectl)",
+    });
+  });
+
   it("applies nothing when another tidegate holds the lease", async () => {
     const { deployed } = history();
     script(CREATE, changes("drift"), deployed);
