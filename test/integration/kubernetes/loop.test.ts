@@ -240,6 +240,21 @@ describe.skipIf(!binaries)(`a Kubernetes environment through tidegate's check an
     expect(status.stdout).toContain('"Drifted"');
   });
 
+  it("a replica count another client changed is taken back by remediation, the label still reported", async () => {
+    await api.edit(paths.deployment, (d) => {
+      d.spec.replicas = 5;
+    });
+    const remediated = await run(true, "drift");
+    expect(ofType(remediated.drift?.resources, "apps/v1:Deployment")?.properties).toMatchObject([
+      { path: "metadata.labels.hotfix", notRestorable: expect.any(String) as string },
+      { path: "spec.replicas", old: 3, new: 5 },
+    ]);
+    expect(remediated.sync?.applied, remediated.reason).toBe(true);
+    expect((await api.require(paths.deployment)).spec.replicas).toBe(3);
+    expect(remediated.status).toBe("Drifted");
+    expect(remediated.reason).toContain("not restored: metadata.labels.hotfix");
+  });
+
   // A known gap. Remediation is `pulumi up --refresh`, and the provider applies server-side: a field
   // another field manager added (the label, by a plain update) is not its to remove, and its diff
   // calls the Deployment "same". Reported as not restored (above). This flips once it is fixed.
