@@ -3,11 +3,19 @@ import type { EnvironmentState, NewSuccess, Store } from "../adapters/store/port
 import { ENGINE_ACTOR } from "../domain/actor";
 import { errorKind, isTidegateError, TidegateError } from "../domain/errors";
 import type { RunReport } from "../domain/model";
-import { keptDriftResources } from "../domain/restorable";
 import type { Logger } from "../log";
 import type { Judgement } from "./judge";
 import type { Observation } from "./observe";
-import { accepted, applied, buildReport, conclude, headOf, type Conclusion, type RunResult } from "./report";
+import {
+  accepted,
+  applied,
+  buildReport,
+  conclude,
+  driftLeftAfterRemediation,
+  headOf,
+  type Conclusion,
+  type RunResult,
+} from "./report";
 import type { RunEnvironment, RunOptions } from "./types";
 import { shortSha } from "../domain/commit";
 
@@ -163,7 +171,7 @@ function environmentState(meta: RunMeta, run: RunResult, report: RunReport): Env
     driftCount: remediated
       ? accepted(run)
         ? 0
-        : keptDriftResources(report.drift)
+        : driftLeftAfterRemediation(run)
       : (report.drift?.resources.length ?? previous?.driftCount ?? 0),
     lastRunId: meta.runId,
     lastRunAt: meta.startedAt,

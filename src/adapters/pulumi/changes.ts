@@ -248,35 +248,56 @@ function markNotDeclared(property: PropertyChange, meta: StepEventMetadata): Pro
 }
 
 /**
- * Labels and annotations live on a Kubernetes object that its program does not declare. A remediating
- * `up --refresh` takes them into the state, so comparing states alone would hide them from then on;
- * compared with what the program declares they stay drift until someone removes, declares or ignores them.
+ * Fields live on a Kubernetes object that its program does not declare but another client set: every
+ * label and annotation, and any other field a client's update (managedFields, not a status write)
+ * owns. A remediating `up --refresh` takes them into the state, so comparing states alone would hide
+ * them from then on; compared with what the program declares they stay drift until someone removes,
+ * declares or ignores them.
  */
 function undeclaredMetadata(meta: StepEventMetadata): PropertyChange[] {
-  if (!meta.type.startsWith("kubernetes:") || !meta.new?.outputs) return [];
-  const declared = meta.old?.inputs ?? meta.new.inputs;
-  const out: PropertyChange[] = [];
+  const live = meta.new?.outputs;
+  if (!meta.type.startsWith("kubernetes:") || !live) return [];
+  const declared = meta.old?.inputs ?? meta.new?.inputs;
+  const candidates: PathSegment[][] = [];
   for (const field of ["labels", "annotations"]) {
-    const live = getPath(meta.new.outputs, ["metadata", field]);
-    if (live === null || typeof live !== "object") continue;
-    for (const [key, value] of Object.entries(live as Record<string, unknown>)) {
-      const at: PathSegment[] = ["metadata", field, key];
-      const path = formatPath(at);
-      if (getPath(declared, at) !== undefined || isServerMaintained(meta.type, path)) continue;
-      out.push({
-        path,
-        kind: "add",
-        new: sanitize(value),
-        replaces: false,
-        notRestorable: notDeclaredReason(path, meta.new.outputs),
-      });
-    }
+    const values = getPath(live, ["metadata", field]);
+    if (values !== null && typeof values === "object")
+      for (const key of Object.keys(values)) candidates.push(["metadata", field, key]);
   }
-  return out;
+  const entries = getPath(live, ["metadata", "managedFields"]);
+  for (const entry of Array.isArray(entries) ? (entries as ManagedFieldsEntry[]) : []) {
+    if (entry.operation === "Update" && !entry.subresource)
+      candidates.push(...ownedLeaves(entry.fieldsV1, []));
+  }
+  const out = new Map<string, PropertyChange>();
+  for (const at of candidates) {
+    const path = formatPath(at);
+    const value = getPath(live, at);
+    if (value === undefined || out.has(path) || getPath(declared, at) !== undefined) continue;
+    if (isServerMaintained(meta.type, path)) continue;
+    out.set(path, {
+      path,
+      kind: "add",
+      new: sanitize(value),
+      replaces: false,
+      notRestorable: notDeclaredReason(path, live),
+    });
+  }
+  return [...out.values()];
+}
+
+/** The plain (map) field paths a managedFields entry owns; list items (k:, v:) are left out. */
+function ownedLeaves(fields: unknown, at: PathSegment[]): PathSegment[][] {
+  if (fields === null || typeof fields !== "object") return [];
+  const keys = Object.keys(fields).filter((k) => k.startsWith("f:"));
+  if (keys.length === 0) return at.length > 0 ? [at] : [];
+  return keys.flatMap((k) => ownedLeaves((fields as Record<string, unknown>)[k], [...at, k.slice(2)]));
 }
 
 interface ManagedFieldsEntry {
   manager?: string;
+  operation?: string;
+  subresource?: string;
   fieldsV1?: unknown;
 }
 
@@ -288,7 +309,7 @@ function notDeclaredReason(path: string, live: Record<string, unknown> | undefin
     ? (entries as ManagedFieldsEntry[]).find((e) => getPath(e.fieldsV1, at) !== undefined)?.manager
     : undefined;
   const by = owner ? `field manager "${owner}"` : "another field manager";
-  return `set by ${by}, not declared by the program, so an update leaves it: remove it with kubectl, declare it in the program, or add a drift.ignore rule`;
+  return `set by ${by}, not declared by the program, so an update may leave it: remove it with kubectl, declare it in the program, or add a drift.ignore rule`;
 }
 
 /**

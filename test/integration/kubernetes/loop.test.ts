@@ -255,6 +255,33 @@ describe.skipIf(!binaries)(`a Kubernetes environment through tidegate's check an
     expect(remediated.reason).toContain("not restored: metadata.labels.hotfix");
   });
 
+  it("a field the program does not declare, set by hand, is read back after remediation and stays Drifted", async () => {
+    await api.edit(paths.deployment, (d) => {
+      d.spec.minReadySeconds = 7;
+    });
+    await api.delete(paths.service);
+    const remediated = await run(true, "drift");
+    expect(remediated.sync?.applied, remediated.reason).toBe(true);
+    expect(await api.get(paths.service)).toBeDefined();
+    expect((await api.require(paths.deployment)).spec.minReadySeconds).toBe(7);
+    expect(remediated.status).toBe("Drifted");
+    expect(remediated.reason).toContain(
+      "not restored: metadata.labels.hotfix on kubernetes:apps/v1:Deployment web and 1 more",
+    );
+    // The refresh took the value into the state; the next check still names it, with who set it.
+    const again = await run(false, "drift");
+    expect(again.status).toBe("Drifted");
+    expect(ofType(again.drift?.resources, "apps/v1:Deployment")?.properties).toMatchObject([
+      { path: "metadata.labels.hotfix" },
+      {
+        path: "spec.minReadySeconds",
+        kind: "add",
+        new: 7,
+        notRestorable: expect.stringContaining("set by field manager") as string,
+      },
+    ]);
+  });
+
   // A known gap. Remediation is `pulumi up --refresh`, and the provider applies server-side: a field
   // another field manager added (the label, by a plain update) is not its to remove, and its diff
   // calls the Deployment "same". Reported as not restored (above). This flips once it is fixed.

@@ -227,7 +227,7 @@ describe("driftChanges", () => {
         new: "by-hand",
         replaces: false,
         notRestorable:
-          'set by field manager "kubectl-edit", not declared by the program, so an update leaves it: remove it with kubectl, declare it in the program, or add a drift.ignore rule',
+          'set by field manager "kubectl-edit", not declared by the program, so an update may leave it: remove it with kubectl, declare it in the program, or add a drift.ignore rule',
       },
       { path: "spec.replicas", kind: "update", old: 1, new: 3, replaces: false },
     ]);
@@ -292,6 +292,49 @@ describe("driftChanges", () => {
     expect(
       driftChanges([outputs(step({ op: "same", type: DEPLOYMENT, old: both, new: both }))]).resources,
     ).toEqual([]);
+  });
+
+  it("keeps reporting any other field a client's update set that the program does not declare", () => {
+    const declared = { metadata: { name: "web" }, spec: { replicas: 2 } };
+    const live = {
+      metadata: {
+        name: "web",
+        managedFields: [
+          { manager: "pulumi", operation: "Apply", fieldsV1: { "f:spec": { "f:replicas": {} } } },
+          {
+            manager: "kubectl-edit",
+            operation: "Update",
+            fieldsV1: {
+              "f:spec": { "f:replicas": {}, "f:minReadySeconds": {}, "f:template": { "k:{}": {} } },
+            },
+          },
+          {
+            manager: "kube-controller-manager",
+            operation: "Update",
+            subresource: "status",
+            fieldsV1: { "f:status": { "f:replicas": {} } },
+          },
+        ],
+      },
+      spec: { replicas: 5, minReadySeconds: 30 },
+      status: { replicas: 5 },
+    };
+    const s = state(DEPLOYMENT, declared, live);
+    // spec.replicas is declared (an update takes it back: detailedDiff drift, not this); status is the server's.
+    expect(
+      driftChanges([outputs(step({ op: "same", type: DEPLOYMENT, old: s, new: s }, "web"))]).resources,
+    ).toMatchObject([
+      {
+        properties: [
+          {
+            path: "spec.minReadySeconds",
+            kind: "add",
+            new: 30,
+            notRestorable: expect.stringContaining('set by field manager "kubectl-edit"') as string,
+          },
+        ],
+      },
+    ]);
   });
 
   it("reports nothing when live equals deployed", () => {

@@ -268,10 +268,16 @@ describe("a sync", () => {
         },
       ],
     };
-    script(changes("pending"), changes("drift", resource("svc", "missing"), kept), deployed);
+    // The drift read back after the update holds the label still.
+    h.stack = new FakeStack({
+      pending: [changes("pending")],
+      drift: [changes("drift", resource("svc", "missing"), kept), changes("drift", kept)],
+      deployed: { commit: deployed, version: 1, endTime: new Date(0) },
+    });
     const report = await h.run(environment({ drift: { policy: "remediate" } }), SYNC);
 
     expect(h.stack.ups).toEqual([{ commit: head, refresh: true }]);
+    expect(h.stack.calls.filter((c) => c === "previewDrift")).toHaveLength(2);
     expect(report.status).toBe("Drifted");
     expect(report.reason).toBe(
       "drift restored except what an update cannot restore; not restored: metadata.labels.hotfix on kubernetes:apps/v1:Deployment web (set by kubectl)",
@@ -287,6 +293,40 @@ describe("a sync", () => {
       reason:
         "an update cannot restore this drift: not restored: metadata.labels.hotfix on kubernetes:apps/v1:Deployment web (set by kubectl)",
     });
+  });
+
+  it("is Synced after remediating when the drift read back shows the update removed what it might have left", async () => {
+    const { deployed } = history();
+    const kept = {
+      ...resource("web", "drifted", "kubernetes:apps/v1:Deployment"),
+      properties: [
+        {
+          path: "metadata.labels.hotfix",
+          kind: "add" as const,
+          new: "x",
+          replaces: false,
+          notRestorable: "set by kubectl",
+        },
+      ],
+    };
+    h.stack = new FakeStack({
+      pending: [changes("pending")],
+      drift: [changes("drift", kept), changes("drift")],
+      deployed: { commit: deployed, version: 1, endTime: new Date(0) },
+    });
+    // A restore does what the remediate policy would not start for this drift alone.
+    const report = await h.run(environment(), { ...SYNC, resolve: "restore-drift" });
+    expect(report).toMatchObject({ status: "Drifted" });
+    expect(h.stack.ups).toEqual([]);
+
+    h.stack = new FakeStack({
+      pending: [changes("pending")],
+      drift: [changes("drift", resource("svc", "missing"), kept), changes("drift")],
+      deployed: { commit: deployed, version: 1, endTime: new Date(0) },
+    });
+    const remediated = await h.run(environment({ drift: { policy: "remediate" } }), SYNC);
+    expect(remediated).toMatchObject({ status: "Synced", reason: "drift restored and changes applied" });
+    expect(await h.store.status("test")).toMatchObject({ status: "Synced", driftCount: 0 });
   });
 
   it("applies nothing when another tidegate holds the lease", async () => {
