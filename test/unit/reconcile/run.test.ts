@@ -35,7 +35,25 @@ function script(pending = changes("pending"), drift = changes("drift"), deployed
   });
 }
 
+/** Nothing pending; each drift preview takes the next answer (the last repeats). */
+function scriptDrift(deployed: string, ...drift: ChangeSet[]) {
+  h.stack = new FakeStack({ drift, deployed: { commit: deployed, version: 1, endTime: new Date(0) } });
+}
+
 const CREATE = changes("pending", resource("logs", "create"));
+/** A label the program does not declare: drift an update may leave. */
+const KEPT_LABEL = {
+  ...resource("web", "drifted", "kubernetes:apps/v1:Deployment"),
+  properties: [
+    {
+      path: "metadata.labels.hotfix",
+      kind: "add" as const,
+      new: "x",
+      replaces: false,
+      notRestorable: "set by kubectl",
+    },
+  ],
+};
 const DRIFT = changes("drift", resource("assets", "drifted"));
 
 describe("a run's status", () => {
@@ -256,24 +274,12 @@ describe("a sync", () => {
 
   it("after remediating, stays Drifted on what an update cannot restore, and does not update for it alone", async () => {
     const { deployed, head } = history();
-    const kept = {
-      ...resource("web", "drifted", "kubernetes:apps/v1:Deployment"),
-      properties: [
-        {
-          path: "metadata.labels.hotfix",
-          kind: "add" as const,
-          new: "x",
-          replaces: false,
-          notRestorable: "set by kubectl",
-        },
-      ],
-    };
     // The drift read back after the update holds the label still.
-    h.stack = new FakeStack({
-      pending: [changes("pending")],
-      drift: [changes("drift", resource("svc", "missing"), kept), changes("drift", kept)],
-      deployed: { commit: deployed, version: 1, endTime: new Date(0) },
-    });
+    scriptDrift(
+      deployed,
+      changes("drift", resource("svc", "missing"), KEPT_LABEL),
+      changes("drift", KEPT_LABEL),
+    );
     const report = await h.run(environment({ drift: { policy: "remediate" } }), SYNC);
 
     expect(h.stack.ups).toEqual([{ commit: head, refresh: true }]);
@@ -285,7 +291,7 @@ describe("a sync", () => {
     expect(await h.store.status("test")).toMatchObject({ status: "Drifted", driftCount: 1 });
 
     // The next check finds only the kept drift: no update, and still Drifted with why.
-    script(changes("pending"), changes("drift", kept), head);
+    script(changes("pending"), changes("drift", KEPT_LABEL), head);
     const again = await h.run(environment({ drift: { policy: "remediate" } }), SYNC);
     expect(h.stack.ups).toEqual([]);
     expect(again).toMatchObject({
@@ -297,33 +303,13 @@ describe("a sync", () => {
 
   it("is Synced after remediating when the drift read back shows the update removed what it might have left", async () => {
     const { deployed } = history();
-    const kept = {
-      ...resource("web", "drifted", "kubernetes:apps/v1:Deployment"),
-      properties: [
-        {
-          path: "metadata.labels.hotfix",
-          kind: "add" as const,
-          new: "x",
-          replaces: false,
-          notRestorable: "set by kubectl",
-        },
-      ],
-    };
-    h.stack = new FakeStack({
-      pending: [changes("pending")],
-      drift: [changes("drift", kept), changes("drift")],
-      deployed: { commit: deployed, version: 1, endTime: new Date(0) },
-    });
-    // A restore does what the remediate policy would not start for this drift alone.
+    scriptDrift(deployed, changes("drift", KEPT_LABEL), changes("drift"));
+    // A restore has nothing an update could do for this drift alone either.
     const report = await h.run(environment(), { ...SYNC, resolve: "restore-drift" });
     expect(report).toMatchObject({ status: "Drifted" });
     expect(h.stack.ups).toEqual([]);
 
-    h.stack = new FakeStack({
-      pending: [changes("pending")],
-      drift: [changes("drift", resource("svc", "missing"), kept), changes("drift")],
-      deployed: { commit: deployed, version: 1, endTime: new Date(0) },
-    });
+    scriptDrift(deployed, changes("drift", resource("svc", "missing"), KEPT_LABEL), changes("drift"));
     const remediated = await h.run(environment({ drift: { policy: "remediate" } }), SYNC);
     expect(remediated).toMatchObject({ status: "Synced", reason: "drift restored and changes applied" });
     expect(await h.store.status("test")).toMatchObject({ status: "Synced", driftCount: 0 });
