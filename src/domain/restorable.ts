@@ -40,3 +40,10 @@ export function keptDriftNote(kept: readonly KeptDrift[]): string {
   const more = kept.length > 1 ? ` and ${kept.length - 1} more` : "";
   return `not restored: ${first.property.path} on ${first.resource.type} ${first.resource.name}${more} (${first.property.notRestorable})`;
 }
+
+/** What a remediating sync leaves of this drift, as a clause for the plan's lines ("" when nothing). */
+export function keptDriftClause(drift: ChangeSet | undefined): string {
+  const kept = keptDrift(drift).length;
+  if (kept === 0) return "";
+  return ` except ${kept} ${kept === 1 ? "property" : "properties"} an update may leave (see notRestorable)`;
+}
