@@ -14,6 +14,8 @@ export interface PropertyChange {
   new?: unknown;
   /** This property forces a replacement. */
   replaces: boolean;
+  /** Drift an update cannot put back, and why (e.g. a field another Kubernetes field manager set). */
+  notRestorable?: string;
 }
 
 export interface ResourceChange {

@@ -53,6 +53,12 @@ export const PropertyChangeSchema = z
     old: propertyValue("The deployed value; absent when kind is add."),
     new: propertyValue("The desired value (pending) or live value (drift); absent when kind is delete."),
     replaces: z.boolean().describe("Whether this property forces the resource to be replaced."),
+    notRestorable: z
+      .string()
+      .optional()
+      .describe(
+        "Drift only: why a remediating update cannot put this property back, and what a person can do.",
+      ),
   })
   .meta({ id: "PropertyChange", description: "One leaf property that differs." });
 

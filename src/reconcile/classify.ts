@@ -1,6 +1,7 @@
 import type { EnvironmentStatus } from "../domain/model";
 import type { DriftResolution } from "../domain/gates";
 import type { ChangeSet } from "../domain/changes";
+import { hasRestorableDrift, keptDrift, keptDriftNote } from "../domain/restorable";
 
 /** The status an observation implies, before any sync. */
 export function observedStatus(
@@ -34,13 +35,14 @@ export function decideSync(
 ): SyncDecision {
   const hasPending = (pending?.resources.length ?? 0) > 0;
   const hasDrift = (drift?.resources.length ?? 0) > 0;
-  const remediate = hasDrift && policy.drift === "remediate";
+  const remediate = hasRestorableDrift(drift) && policy.drift === "remediate";
   if (!hasPending && !remediate) {
-    return {
-      sync: false,
-      remediate: false,
-      reason: hasDrift ? "drift policy is report: drift is reported, not restored" : undefined,
-    };
+    const reason = !hasDrift
+      ? undefined
+      : policy.drift === "report"
+        ? "drift policy is report: drift is reported, not restored"
+        : `an update cannot restore this drift: ${keptDriftNote(keptDrift(drift))}`;
+    return { sync: false, remediate: false, ...(reason ? { reason } : {}) };
   }
   return { sync: true, remediate };
 }
@@ -60,5 +62,11 @@ export function decideResolution(
     const rest = (pending?.resources.length ?? 0) > 0 ? "; a plain sync applies the pending changes" : "";
     return { sync: false, remediate: false, reason: `no drift to ${what}${rest}` };
   }
+  if (resolve === "restore-drift" && !hasRestorableDrift(drift))
+    return {
+      sync: false,
+      remediate: false,
+      reason: `an update cannot restore this drift: ${keptDriftNote(keptDrift(drift))}`,
+    };
   return { sync: true, remediate: resolve === "restore-drift" };
 }

@@ -6,7 +6,16 @@ import type { RunReport } from "../domain/model";
 import type { Logger } from "../log";
 import type { Judgement } from "./judge";
 import type { Observation } from "./observe";
-import { accepted, applied, buildReport, conclude, headOf, type Conclusion, type RunResult } from "./report";
+import {
+  accepted,
+  applied,
+  buildReport,
+  conclude,
+  driftLeftAfterRemediation,
+  headOf,
+  type Conclusion,
+  type RunResult,
+} from "./report";
 import type { RunEnvironment, RunOptions } from "./types";
 import { shortSha } from "../domain/commit";
 
@@ -159,7 +168,11 @@ function environmentState(meta: RunMeta, run: RunResult, report: RunReport): Env
     headCommit: headOf(run),
     deployedCommit: report.deployed?.commit,
     pendingCount: synced ? 0 : (report.pending?.resources.length ?? previous?.pendingCount ?? 0),
-    driftCount: remediated ? 0 : (report.drift?.resources.length ?? previous?.driftCount ?? 0),
+    driftCount: remediated
+      ? accepted(run)
+        ? 0
+        : driftLeftAfterRemediation(run)
+      : (report.drift?.resources.length ?? previous?.driftCount ?? 0),
     lastRunId: meta.runId,
     lastRunAt: meta.startedAt,
     updatedAt: report.endedAt,

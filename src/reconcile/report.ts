@@ -1,4 +1,5 @@
 import { ignoreNote } from "../domain/ignore";
+import { keptDrift, keptDriftNote, keptDriftResources } from "../domain/restorable";
 import { errorLine, errorRecord, type ErrorRecord } from "../domain/errors";
 import type { RunReport, EnvironmentStatus, RunOutcome } from "../domain/model";
 import { observedStatus } from "./classify";
@@ -56,7 +57,10 @@ export function conclude(run: RunResult): Conclusion {
         case "applied":
           if (run.judgement.plan.resolve === "accept-drift") return acceptedConclusion(outcome.after);
           return run.judgement.plan.remediate
-            ? { status: "Synced", reason: "drift restored and changes applied", outcome: "succeeded" }
+            ? remediatedConclusion(
+                outcome.driftLeft ?? run.judgement.plan.drift,
+                outcome.driftLeft !== undefined,
+              )
             : { status: "Synced", outcome: "succeeded" };
         case "blocked":
           return { status: "Blocked", reason: outcome.reason, outcome: "succeeded" };
@@ -71,6 +75,33 @@ export function conclude(run: RunResult): Conclusion {
       }
     }
   }
+}
+
+/**
+ * After a remediating update: Synced only when no drift is left. `left` is the drift read back after
+ * the update (`readBack`) or, without it, the plan's drift, of which an update leaves what it cannot restore.
+ */
+function remediatedConclusion(left: ChangeSet | undefined, readBack: boolean): Conclusion {
+  const kept = keptDrift(left);
+  const remaining = readBack ? (left?.resources.length ?? 0) : kept.length;
+  if (remaining === 0)
+    return { status: "Synced", reason: "drift restored and changes applied", outcome: "succeeded" };
+  const what =
+    kept.length > 0
+      ? keptDriftNote(kept)
+      : `a check after the update still finds drift on ${remaining} resource(s)`;
+  return {
+    status: "Drifted",
+    reason: `drift restored except what an update cannot restore; ${what}`,
+    outcome: "succeeded",
+  };
+}
+
+/** How many resources a remediating run left drifted (see remediatedConclusion). */
+export function driftLeftAfterRemediation(run: RunResult): number {
+  if (run.ended !== "sync" || run.outcome.kind !== "applied") return 0;
+  const left = run.outcome.driftLeft;
+  return left ? left.resources.length : keptDriftResources(run.judgement.plan.drift);
 }
 
 /** A failed run: the run record keeps the error whole, the status and the audit entry its one line. */

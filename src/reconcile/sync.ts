@@ -12,6 +12,7 @@ import { planOf } from "./judge";
 import { bothEnded, expectedDrift, type Observation } from "./observe";
 import type { RunEnvironment } from "./types";
 import { shortSha } from "../domain/commit";
+import { keptDrift } from "../domain/restorable";
 
 export interface SyncContext {
   store: Pick<Store, "status" | "setStatus">;
@@ -29,8 +30,11 @@ export interface SyncRequest {
 }
 
 export type SyncOutcome =
-  /** `after`: an accept's fresh preview: what the program would still change against the live values. */
-  | { kind: "applied"; sync: NonNullable<RunReport["sync"]>; after?: ChangeSet }
+  /**
+   * `after`: an accept's fresh preview: what the program would still change against the live values.
+   * `driftLeft`: after a remediation that an update might not fully restore, the drift still found.
+   */
+  | { kind: "applied"; sync: NonNullable<RunReport["sync"]>; after?: ChangeSet; driftLeft?: ChangeSet }
   /** Nothing to do after all (another run holds the lease, or deployed the head meanwhile). */
   | { kind: "skipped"; reason: string }
   /** The plan changed after the gates judged it: nothing was applied. */
@@ -101,6 +105,7 @@ async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncO
           ? `the sync window closed while the update ran (${closed.reason}); the update was let finish`
           : undefined;
       if (windowClosedDuringUpdate) log.warn({}, windowClosedDuringUpdate);
+      const driftLeft = plan.remediate ? await readBackDrift(request, ctx.now()) : undefined;
       return {
         kind: "applied",
         sync: {
@@ -108,6 +113,7 @@ async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncO
           summary: result.summary,
           ...(windowClosedDuringUpdate ? { windowClosedDuringUpdate } : {}),
         },
+        ...(driftLeft ? { driftLeft } : {}),
       };
     } catch (err) {
       // Say plainly when an update stopped halfway: the state then holds pending operations.
@@ -181,6 +187,23 @@ async function verifyPlan(
  * Takes the live values into the deployed state (a refresh), then previews the program against
  * them: what it would still change is pending, for a person to codify in Git or sync back.
  */
+/**
+ * Whether a remediation left drift, read back rather than assumed, where the plan holds drift an
+ * update may leave (notRestorable): whether the provider removes such a field depends on what else
+ * its update of the object does. Undefined (the plan's prediction stands) when there is none or
+ * the read fails.
+ */
+async function readBackDrift(request: SyncRequest, now: Date): Promise<ChangeSet | undefined> {
+  const { env, observation, judgement, log } = request;
+  if (keptDrift(judgement.plan.drift).length === 0) return undefined;
+  try {
+    return expectedDrift(env, (await observation.stack.previewDrift()).changes, now).drift;
+  } catch (err) {
+    log.warn({ err: String(err) }, "could not read back the drift after the remediation");
+    return undefined;
+  }
+}
+
 async function accept(request: SyncRequest): Promise<SyncOutcome> {
   const { observation, log } = request;
   const { stack } = observation;

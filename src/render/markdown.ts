@@ -3,6 +3,7 @@ import type { RunReport, CommitInfo } from "../domain/model";
 import { countByAction, type ChangeSet, type PropertyChange, type ResourceChange } from "../domain/changes";
 import { KNOWN_AFTER_APPLY, MASK } from "../domain/values";
 import { shortDigest } from "../domain/plan";
+import { keptDriftClause } from "../domain/restorable";
 import { shortSha as shortOf } from "../domain/commit";
 
 // A check report for people: what the gates say, what differs, where, and from what to what. Pending
@@ -129,7 +130,11 @@ function resourceBlock(resource: ResourceChange, columns: readonly string[]): st
 }
 
 function propertyCell(change: PropertyChange): string {
-  return change.replaces ? `${change.path} (forces replacement)` : change.path;
+  const notes = [
+    ...(change.replaces ? ["forces replacement"] : []),
+    ...(change.notRestorable ? [change.notRestorable] : []),
+  ];
+  return notes.length > 0 ? `${change.path} (${notes.join("; ")})` : change.path;
 }
 
 /** Compact, unambiguous values: strings quoted, objects as JSON, the model's markers as they are. */
@@ -195,7 +200,7 @@ function gatesSection(report: RunReport): string {
     const restores = !drift
       ? ""
       : remediate
-        ? "; a sync also restores the drift"
+        ? `; a sync also restores the drift${keptDriftClause(report.drift)}`
         : "; a sync leaves the drift as it is";
     blocks.push(`Plan ${code(shortDigest(digest))} at commit ${shortSha(commit)}${restores}.`);
   }

@@ -9,6 +9,7 @@ import {
 } from "./format";
 import type { RunReport } from "../domain/model";
 import { shortSha as shortOf } from "../domain/commit";
+import { keptDriftClause } from "../domain/restorable";
 
 // The plan as `tidegate plan <env>` and `tidegate approve <env>` show it: what a sync would apply,
 // what the gates say about it, and the digest an approval binds to. Plain text for a terminal; the
@@ -56,7 +57,7 @@ function statusText(report: RunReport): string {
 function restoreLine(report: RunReport): string | undefined {
   if (!report.plan || (report.drift?.resources.length ?? 0) === 0) return undefined;
   return report.plan.remediate
-    ? "A sync of this plan restores this drift (drift policy remediate)."
+    ? `A sync of this plan restores this drift${keptDriftClause(report.drift)} (drift policy remediate).`
     : "A sync of this plan leaves this drift as it is (drift policy report).";
 }
 

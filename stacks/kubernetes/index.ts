@@ -42,7 +42,11 @@ const labels = {
 // wait could only time out. The installed provider documents the `pulumi.com/skipAwait` annotation
 // for this (its Provider has no skip-await argument): the objects count as ready once the API server
 // accepted them. Drop it where the cluster runs pods and the update should wait for the rollout.
-const skipAwait = { "pulumi.com/skipAwait": "true" };
+//
+// `pulumi.com/patchForce`: the provider applies server-side, and a field another client changed by
+// hand (`kubectl edit` of spec.replicas) belongs to that client; without force the update that
+// restores drift fails with a field conflict. Forcing takes back the fields this program declares.
+const annotations = { "pulumi.com/skipAwait": "true", "pulumi.com/patchForce": "true" };
 
 // Fixed names (no auto-naming suffix), so the objects are the same in every environment's namespace.
 const namespace = new k8s.core.v1.Namespace(
@@ -61,7 +65,7 @@ const settingsMap = new k8s.core.v1.ConfigMap(
 const deployment = new k8s.apps.v1.Deployment(
   app,
   {
-    metadata: { name: app, namespace: ns, labels, annotations: skipAwait },
+    metadata: { name: app, namespace: ns, labels, annotations },
     spec: {
       replicas,
       selector: { matchLabels: { "app.kubernetes.io/name": app } },
@@ -86,7 +90,7 @@ const deployment = new k8s.apps.v1.Deployment(
 const service = new k8s.core.v1.Service(
   app,
   {
-    metadata: { name: app, namespace: ns, labels, annotations: skipAwait },
+    metadata: { name: app, namespace: ns, labels, annotations },
     spec: {
       type: "ClusterIP",
       selector: { "app.kubernetes.io/name": app },

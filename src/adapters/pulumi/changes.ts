@@ -228,10 +228,88 @@ function driftProperties(meta: StepEventMetadata): PropertyChange[] {
   const detailed = meta.detailedDiff ? fromDriftDetailedDiff(meta.detailedDiff, meta.old, meta.new) : [];
   const covered = (path: string) =>
     detailed.some((d) => path === d.path || path.startsWith(`${d.path}.`) || path.startsWith(`${d.path}[`));
-  const extra = diffProperties(meta.old?.outputs, meta.new?.outputs).filter(
-    (p) => !covered(p.path) && !isServerMaintained(meta.type, p.path),
-  );
-  return [...detailed, ...extra].sort((a, b) => a.path.localeCompare(b.path));
+  const extra = diffProperties(meta.old?.outputs, meta.new?.outputs)
+    .filter((p) => !covered(p.path) && !isServerMaintained(meta.type, p.path))
+    .map((p) => (meta.type.startsWith("kubernetes:") ? markNotDeclared(p, meta) : p));
+  const seen = new Set([...detailed, ...extra].map((p) => p.path));
+  const undeclared = undeclaredMetadata(meta).filter((p) => !seen.has(p.path));
+  return [...detailed, ...extra, ...undeclared].sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/**
+ * The provider applies server-side: a field the program does not declare belongs to whichever field
+ * manager set it, and an update leaves it as it is. Such drift is marked so no report calls it restored.
+ */
+function markNotDeclared(property: PropertyChange, meta: StepEventMetadata): PropertyChange {
+  if (property.kind === "delete") return property;
+  const declared = meta.old?.inputs ?? meta.new?.inputs;
+  if (getPath(declared, parsePath(property.path)) !== undefined) return property;
+  return { ...property, notRestorable: notDeclaredReason(property.path, meta.new?.outputs) };
+}
+
+/**
+ * Fields live on a Kubernetes object that its program does not declare but another client set: every
+ * label and annotation, and any other field a client's update (managedFields, not a status write)
+ * owns. A remediating `up --refresh` takes them into the state, so comparing states alone would hide
+ * them from then on; compared with what the program declares they stay drift until someone removes,
+ * declares or ignores them.
+ */
+function undeclaredMetadata(meta: StepEventMetadata): PropertyChange[] {
+  const live = meta.new?.outputs;
+  if (!meta.type.startsWith("kubernetes:") || !live) return [];
+  const declared = meta.old?.inputs ?? meta.new?.inputs;
+  const candidates: PathSegment[][] = [];
+  for (const field of ["labels", "annotations"]) {
+    const values = getPath(live, ["metadata", field]);
+    if (values !== null && typeof values === "object")
+      for (const key of Object.keys(values)) candidates.push(["metadata", field, key]);
+  }
+  const entries = getPath(live, ["metadata", "managedFields"]);
+  for (const entry of Array.isArray(entries) ? (entries as ManagedFieldsEntry[]) : []) {
+    if (entry.operation === "Update" && !entry.subresource)
+      candidates.push(...ownedLeaves(entry.fieldsV1, []));
+  }
+  const out = new Map<string, PropertyChange>();
+  for (const at of candidates) {
+    const path = formatPath(at);
+    const value = getPath(live, at);
+    if (value === undefined || out.has(path) || getPath(declared, at) !== undefined) continue;
+    if (isServerMaintained(meta.type, path)) continue;
+    out.set(path, {
+      path,
+      kind: "add",
+      new: sanitize(value),
+      replaces: false,
+      notRestorable: notDeclaredReason(path, live),
+    });
+  }
+  return [...out.values()];
+}
+
+/** The plain (map) field paths a managedFields entry owns; list items (k:, v:) are left out. */
+function ownedLeaves(fields: unknown, at: PathSegment[]): PathSegment[][] {
+  if (fields === null || typeof fields !== "object") return [];
+  const keys = Object.keys(fields).filter((k) => k.startsWith("f:"));
+  if (keys.length === 0) return at.length > 0 ? [at] : [];
+  return keys.flatMap((k) => ownedLeaves((fields as Record<string, unknown>)[k], [...at, k.slice(2)]));
+}
+
+interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: string;
+  subresource?: string;
+  fieldsV1?: unknown;
+}
+
+/** Why an update leaves the field, naming the field manager that set it where the object says. */
+function notDeclaredReason(path: string, live: Record<string, unknown> | undefined): string {
+  const at = parsePath(path).map((segment) => `f:${String(segment)}`);
+  const entries = getPath(live, ["metadata", "managedFields"]);
+  const owner = Array.isArray(entries)
+    ? (entries as ManagedFieldsEntry[]).find((e) => getPath(e.fieldsV1, at) !== undefined)?.manager
+    : undefined;
+  const by = owner ? `field manager "${owner}"` : "another field manager";
+  return `set by ${by}, not declared by the program, so an update may leave it: remove it with kubectl, declare it in the program, or add a drift.ignore rule`;
 }
 
 /**
@@ -253,6 +331,8 @@ const KUBERNETES_SERVER_FIELDS = [
   "metadata.creationTimestamp",
   'metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]',
   'metadata.annotations["deployment.kubernetes.io/revision"]',
+  'metadata.annotations["deprecated.daemonset.template.generation"]',
+  'metadata.labels["kubernetes.io/metadata.name"]',
 ];
 
 export function isServerMaintained(type: string, path: string): boolean {

@@ -187,7 +187,15 @@ describe.skipIf(!binaries)(`a Kubernetes environment through tidegate's check an
     expect(ofType(drifted.drift?.resources, "apps/v1:Deployment")).toMatchObject({
       name: "web",
       action: "drifted",
-      properties: [{ path: "metadata.labels.hotfix", kind: "add", new: "by-hand", replaces: false }],
+      properties: [
+        {
+          path: "metadata.labels.hotfix",
+          kind: "add",
+          new: "by-hand",
+          replaces: false,
+          notRestorable: expect.stringContaining("not declared by the program") as string,
+        },
+      ],
     });
     expect(ofType(drifted.drift?.resources, "core/v1:Service")).toMatchObject({
       name: "web",
@@ -198,18 +206,85 @@ describe.skipIf(!binaries)(`a Kubernetes environment through tidegate's check an
     expect(await api.get(paths.service)).toBeUndefined();
   });
 
-  it("remediation (drift.policy: remediate) recreates the deleted Service", async () => {
+  it("remediation (drift.policy: remediate) recreates the deleted Service and says the label is not restored", async () => {
     const remediated = await run(true, "drift");
     expect(remediated.sync?.applied, remediated.reason).toBe(true);
     expect(remediated.sync?.summary).toMatchObject({ create: 1 });
     expect((await api.require(paths.service)).spec.ports[0]).toMatchObject({ port: 80, targetPort: "http" });
     expect((await api.require(paths.deployment)).spec.replicas).toBe(3);
+    // The label is still live (see below): the report must not call the drift restored.
+    expect((await api.require(paths.deployment)).metadata.labels).toHaveProperty("hotfix", "by-hand");
+    expect(remediated.status).toBe("Drifted");
+    expect(remediated.reason).toContain(
+      "not restored: metadata.labels.hotfix on kubernetes:apps/v1:Deployment web (set by field manager",
+    );
+    expect(remediated.reason).toContain(
+      "remove it with kubectl, declare it in the program, or add a drift.ignore rule",
+    );
+  });
+
+  it("the next checks stay Drifted on the label, although the refresh took it into the state, and do not update again", async () => {
+    for (const kind of ["drift", "check"] as const) {
+      const again = await run(true, kind);
+      expect(again.status, again.reason).toBe("Drifted");
+      expect(again.sync?.applied ?? false).toBe(false);
+      expect(again.drift?.resources).toHaveLength(1);
+      expect(ofType(again.drift?.resources, "apps/v1:Deployment")?.properties).toMatchObject([
+        { path: "metadata.labels.hotfix", kind: "add", new: "by-hand" },
+      ]);
+      expect(again.reason).toContain(
+        "an update cannot restore this drift: not restored: metadata.labels.hotfix",
+      );
+    }
+    const status = await runCli(["status", "--json", "--config", path.join(remote!.root, "tidegate.yaml")]);
+    expect(status.stdout).toContain('"Drifted"');
+  });
+
+  it("a replica count another client changed is taken back by remediation, the label still reported", async () => {
+    await api.edit(paths.deployment, (d) => {
+      d.spec.replicas = 5;
+    });
+    const remediated = await run(true, "drift");
+    expect(ofType(remediated.drift?.resources, "apps/v1:Deployment")?.properties).toMatchObject([
+      { path: "metadata.labels.hotfix", notRestorable: expect.any(String) as string },
+      { path: "spec.replicas", old: 3, new: 5 },
+    ]);
+    expect(remediated.sync?.applied, remediated.reason).toBe(true);
+    expect((await api.require(paths.deployment)).spec.replicas).toBe(3);
+    expect(remediated.status).toBe("Drifted");
+    expect(remediated.reason).toContain("not restored: metadata.labels.hotfix");
+  });
+
+  it("a field the program does not declare, set by hand, is read back after remediation and stays Drifted", async () => {
+    await api.edit(paths.deployment, (d) => {
+      d.spec.minReadySeconds = 7;
+    });
+    await api.delete(paths.service);
+    const remediated = await run(true, "drift");
+    expect(remediated.sync?.applied, remediated.reason).toBe(true);
+    expect(await api.get(paths.service)).toBeDefined();
+    expect((await api.require(paths.deployment)).spec.minReadySeconds).toBe(7);
+    expect(remediated.status).toBe("Drifted");
+    expect(remediated.reason).toContain(
+      "not restored: metadata.labels.hotfix on kubernetes:apps/v1:Deployment web and 1 more",
+    );
+    // The refresh took the value into the state; the next check still names it, with who set it.
+    const again = await run(false, "drift");
+    expect(again.status).toBe("Drifted");
+    expect(ofType(again.drift?.resources, "apps/v1:Deployment")?.properties).toMatchObject([
+      { path: "metadata.labels.hotfix" },
+      {
+        path: "spec.minReadySeconds",
+        kind: "add",
+        new: 7,
+        notRestorable: expect.stringContaining("set by field manager") as string,
+      },
+    ]);
   });
 
   // A known gap. Remediation is `pulumi up --refresh`, and the provider applies server-side: a field
   // another field manager added (the label, by a plain update) is not its to remove, and its diff
-  // calls the Deployment "same". The refresh then takes the label into the state, so the next
-  // check is Synced although the label is still live. This flips to failing once it is fixed.
+  // calls the Deployment "same". Reported as not restored (above). This flips once it is fixed.
   it.fails("remediation removes the label another field manager added", async () => {
     expect((await api.require(paths.deployment)).metadata.labels).not.toHaveProperty("hotfix");
   });

@@ -109,8 +109,16 @@ describe("stacks/kubernetes against a real API server", () => {
     const deployment = drift.changes.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment");
     expect(deployment?.name).toBe("web");
     expect(deployment?.action).toBe("drifted");
+    // The label is not the program's: marked as drift an update may leave (the remediation below
+    // updates the object for spec.replicas and does take it away; tidegate reads back to know).
     expect(deployment?.properties).toEqual([
-      { path: "metadata.labels.hotfix", kind: "add", new: "by-hand", replaces: false },
+      {
+        path: "metadata.labels.hotfix",
+        kind: "add",
+        new: "by-hand",
+        replaces: false,
+        notRestorable: expect.stringContaining("not declared by the program") as string,
+      },
       { path: "spec.replicas", kind: "update", old: 1, new: 3, replaces: false },
     ]);
     const service = drift.changes.resources.find((r) => r.type === "kubernetes:core/v1:Service");
@@ -133,6 +141,7 @@ describe("stacks/kubernetes against a real API server", () => {
       kind: "add",
       new: "by-hand",
       replaces: false,
+      notRestorable: expect.stringContaining("not declared by the program") as string,
     });
   });
 

@@ -182,7 +182,7 @@ describe("driftChanges", () => {
   it("adds output-only drift to a provider's detailedDiff, without server-maintained fields", () => {
     const old = state(
       DEPLOYMENT,
-      { spec: { replicas: 1 } },
+      { metadata: { labels: { app: "web" } }, spec: { replicas: 1 } },
       {
         metadata: { labels: { app: "web" }, resourceVersion: "218", managedFields: [{ manager: "pulumi" }] },
         spec: { replicas: 1 },
@@ -191,12 +191,15 @@ describe("driftChanges", () => {
     );
     const live = state(
       DEPLOYMENT,
-      { spec: { replicas: 1 } },
+      { metadata: { labels: { app: "web" } }, spec: { replicas: 1 } },
       {
         metadata: {
           labels: { app: "web", hotfix: "by-hand" },
           resourceVersion: "219",
-          managedFields: [{ manager: "kubectl" }],
+          managedFields: [
+            { manager: "pulumi" },
+            { manager: "kubectl-edit", fieldsV1: { "f:metadata": { "f:labels": { "f:hotfix": {} } } } },
+          ],
         },
         spec: { replicas: 3 },
         status: { observedGeneration: 2 },
@@ -216,23 +219,28 @@ describe("driftChanges", () => {
         ),
       ),
     ];
+    // The label is not the program's: an update leaves it, and the report says who set it.
     expect(driftChanges(events).resources[0]?.properties).toEqual([
-      { path: "metadata.labels.hotfix", kind: "add", new: "by-hand", replaces: false },
+      {
+        path: "metadata.labels.hotfix",
+        kind: "add",
+        new: "by-hand",
+        replaces: false,
+        notRestorable:
+          'set by field manager "kubectl-edit", not declared by the program, so an update may leave it: remove it with kubectl, declare it in the program, or add a drift.ignore rule',
+      },
       { path: "spec.replicas", kind: "update", old: 1, new: 3, replaces: false },
     ]);
   });
 
   it("reports a label added by hand to a Kubernetes object the provider calls the same", () => {
     const deployed = { metadata: { labels: { app: "web" }, resourceVersion: "218" }, spec: { replicas: 1 } };
-    const old = state(DEPLOYMENT, { spec: { replicas: 1 } }, deployed);
-    const live = state(
-      DEPLOYMENT,
-      { spec: { replicas: 1 } },
-      {
-        metadata: { labels: { app: "web", hotfix: "by-hand" }, resourceVersion: "219" },
-        spec: { replicas: 1 },
-      },
-    );
+    const declared = { metadata: { labels: { app: "web" } }, spec: { replicas: 1 } };
+    const old = state(DEPLOYMENT, declared, deployed);
+    const live = state(DEPLOYMENT, declared, {
+      metadata: { labels: { app: "web", hotfix: "by-hand" }, resourceVersion: "219" },
+      spec: { replicas: 1 },
+    });
     const same = (next: typeof live, type = DEPLOYMENT) =>
       driftChanges([
         pre(step({ op: "refresh", type, old, new: old }, "web")),
@@ -242,17 +250,91 @@ describe("driftChanges", () => {
       {
         name: "web",
         action: "drifted",
-        properties: [{ path: "metadata.labels.hotfix", kind: "add", new: "by-hand", replaces: false }],
+        properties: [
+          {
+            path: "metadata.labels.hotfix",
+            kind: "add",
+            new: "by-hand",
+            replaces: false,
+            notRestorable: expect.stringContaining("set by another field manager") as string,
+          },
+        ],
       },
     ]);
     // Only what the server maintains changed: no drift. Nor for other providers, whose outputs may move.
-    const touched = state(
-      DEPLOYMENT,
-      { spec: { replicas: 1 } },
-      { ...deployed, metadata: { ...deployed.metadata, resourceVersion: "300" } },
-    );
+    const touched = state(DEPLOYMENT, declared, {
+      ...deployed,
+      metadata: { ...deployed.metadata, resourceVersion: "300" },
+    });
     expect(same(touched)).toEqual([]);
     expect(same(live, QUEUE)).toEqual([]);
+  });
+
+  it("keeps reporting a label the program does not declare after a refresh took it into the state", () => {
+    const declared = { metadata: { name: "web", labels: { app: "web" } } };
+    const deployed = {
+      metadata: {
+        name: "web",
+        labels: { app: "web", hotfix: "by-hand", "kubernetes.io/metadata.name": "web" },
+        annotations: { "deployment.kubernetes.io/revision": "2", team: "ops" },
+      },
+    };
+    const s = state(DEPLOYMENT, declared, deployed);
+    const drift = driftChanges([outputs(step({ op: "same", type: DEPLOYMENT, old: s, new: s }, "web"))]);
+    expect(drift.resources[0]?.properties.map((p) => [p.path, p.new, p.notRestorable !== undefined])).toEqual(
+      [
+        ["metadata.annotations.team", "ops", true],
+        ["metadata.labels.hotfix", "by-hand", true],
+      ],
+    );
+    // Declaring it in the program ends the drift.
+    const both = state(DEPLOYMENT, deployed, deployed);
+    expect(
+      driftChanges([outputs(step({ op: "same", type: DEPLOYMENT, old: both, new: both }))]).resources,
+    ).toEqual([]);
+  });
+
+  it("keeps reporting any other field a client's update set that the program does not declare", () => {
+    const declared = { metadata: { name: "web" }, spec: { replicas: 2 } };
+    const live = {
+      metadata: {
+        name: "web",
+        managedFields: [
+          { manager: "pulumi", operation: "Apply", fieldsV1: { "f:spec": { "f:replicas": {} } } },
+          {
+            manager: "kubectl-edit",
+            operation: "Update",
+            fieldsV1: {
+              "f:spec": { "f:replicas": {}, "f:minReadySeconds": {}, "f:template": { "k:{}": {} } },
+            },
+          },
+          {
+            manager: "kube-controller-manager",
+            operation: "Update",
+            subresource: "status",
+            fieldsV1: { "f:status": { "f:replicas": {} } },
+          },
+        ],
+      },
+      spec: { replicas: 5, minReadySeconds: 30 },
+      status: { replicas: 5 },
+    };
+    const s = state(DEPLOYMENT, declared, live);
+    // spec.replicas is declared (an update takes it back: detailedDiff drift, not this); status is the server's.
+    expect(
+      driftChanges([outputs(step({ op: "same", type: DEPLOYMENT, old: s, new: s }, "web"))]).resources,
+    ).toMatchObject([
+      {
+        properties: [
+          {
+            path: "spec.minReadySeconds",
+            kind: "add",
+            new: 30,
+            notRestorable: expect.stringContaining('set by field manager "kubectl-edit"') as string,
+          },
+        ],
+      },
+    ]);
   });
 
   it("reports nothing when live equals deployed", () => {

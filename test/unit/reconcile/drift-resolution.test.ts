@@ -68,6 +68,37 @@ describe("decideResolution", () => {
     );
   });
 
+  it("does not restore drift an update cannot put back, and says why; accepting it is still possible", () => {
+    const kept = changes("drift", {
+      ...resource("web", "drifted", "kubernetes:apps/v1:Deployment"),
+      properties: [
+        {
+          path: "metadata.labels.a",
+          kind: "add",
+          new: "x",
+          replaces: false,
+          notRestorable: "set by kubectl",
+        },
+        {
+          path: "metadata.labels.b",
+          kind: "add",
+          new: "y",
+          replaces: false,
+          notRestorable: "set by kubectl",
+        },
+      ],
+    });
+    expect(decideResolution("restore-drift", undefined, kept)).toEqual({
+      sync: false,
+      remediate: false,
+      reason:
+        "an update cannot restore this drift: not restored: metadata.labels.a on kubernetes:apps/v1:Deployment web and 1 more (set by kubectl)",
+    });
+    expect(decideResolution("accept-drift", undefined, kept)).toEqual({ sync: true, remediate: false });
+    const mixed = changes("drift", ...kept.resources, ...TAG_DRIFT.resources);
+    expect(decideResolution("restore-drift", undefined, mixed)).toEqual({ sync: true, remediate: true });
+  });
+
   it("gives each resolution a digest of its own, never a plain sync's", () => {
     const env = { name: "test", stack: "test" };
     const digests = [

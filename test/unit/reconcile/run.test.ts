@@ -35,7 +35,25 @@ function script(pending = changes("pending"), drift = changes("drift"), deployed
   });
 }
 
+/** Nothing pending; each drift preview takes the next answer (the last repeats). */
+function scriptDrift(deployed: string, ...drift: ChangeSet[]) {
+  h.stack = new FakeStack({ drift, deployed: { commit: deployed, version: 1, endTime: new Date(0) } });
+}
+
 const CREATE = changes("pending", resource("logs", "create"));
+/** A label the program does not declare: drift an update may leave. */
+const KEPT_LABEL = {
+  ...resource("web", "drifted", "kubernetes:apps/v1:Deployment"),
+  properties: [
+    {
+      path: "metadata.labels.hotfix",
+      kind: "add" as const,
+      new: "x",
+      replaces: false,
+      notRestorable: "set by kubectl",
+    },
+  ],
+};
 const DRIFT = changes("drift", resource("assets", "drifted"));
 
 describe("a run's status", () => {
@@ -252,6 +270,49 @@ describe("a sync", () => {
     expect(report).toMatchObject({ status: "Synced", reason: "drift restored and changes applied" });
     expect(h.stack.ups).toEqual([{ commit: head, refresh: true }]);
     expect(await h.store.status("test")).toMatchObject({ driftCount: 0, pendingCount: 0 });
+  });
+
+  it("after remediating, stays Drifted on what an update cannot restore, and does not update for it alone", async () => {
+    const { deployed, head } = history();
+    // The drift read back after the update holds the label still.
+    scriptDrift(
+      deployed,
+      changes("drift", resource("svc", "missing"), KEPT_LABEL),
+      changes("drift", KEPT_LABEL),
+    );
+    const report = await h.run(environment({ drift: { policy: "remediate" } }), SYNC);
+
+    expect(h.stack.ups).toEqual([{ commit: head, refresh: true }]);
+    expect(h.stack.calls.filter((c) => c === "previewDrift")).toHaveLength(2);
+    expect(report.status).toBe("Drifted");
+    expect(report.reason).toBe(
+      "drift restored except what an update cannot restore; not restored: metadata.labels.hotfix on kubernetes:apps/v1:Deployment web (set by kubectl)",
+    );
+    expect(await h.store.status("test")).toMatchObject({ status: "Drifted", driftCount: 1 });
+
+    // The next check finds only the kept drift: no update, and still Drifted with why.
+    script(changes("pending"), changes("drift", KEPT_LABEL), head);
+    const again = await h.run(environment({ drift: { policy: "remediate" } }), SYNC);
+    expect(h.stack.ups).toEqual([]);
+    expect(again).toMatchObject({
+      status: "Drifted",
+      reason:
+        "an update cannot restore this drift: not restored: metadata.labels.hotfix on kubernetes:apps/v1:Deployment web (set by kubectl)",
+    });
+  });
+
+  it("is Synced after remediating when the drift read back shows the update removed what it might have left", async () => {
+    const { deployed } = history();
+    scriptDrift(deployed, changes("drift", KEPT_LABEL), changes("drift"));
+    // A restore has nothing an update could do for this drift alone either.
+    const report = await h.run(environment(), { ...SYNC, resolve: "restore-drift" });
+    expect(report).toMatchObject({ status: "Drifted" });
+    expect(h.stack.ups).toEqual([]);
+
+    scriptDrift(deployed, changes("drift", resource("svc", "missing"), KEPT_LABEL), changes("drift"));
+    const remediated = await h.run(environment({ drift: { policy: "remediate" } }), SYNC);
+    expect(remediated).toMatchObject({ status: "Synced", reason: "drift restored and changes applied" });
+    expect(await h.store.status("test")).toMatchObject({ status: "Synced", driftCount: 0 });
   });
 
   it("applies nothing when another tidegate holds the lease", async () => {

@@ -84,6 +84,36 @@ describe("renderMarkdown", () => {
     expect(pending).toContain('| arn | "arn:1" | (known after apply) |');
   });
 
+  it("says which drift an update may leave, in the property's row and in the plan's line", () => {
+    const report = gatedReport({
+      drift: {
+        kind: "drift",
+        resources: [
+          {
+            urn: "urn:pulumi:test::platform::kubernetes:apps/v1:Deployment::web",
+            type: "kubernetes:apps/v1:Deployment",
+            name: "web",
+            action: "drifted",
+            properties: [
+              {
+                path: "metadata.labels.hotfix",
+                kind: "add",
+                new: "x",
+                replaces: false,
+                notRestorable: "set by kubectl",
+              },
+            ],
+          },
+        ],
+      },
+    });
+    const text = renderMarkdown({ ...report, plan: { ...report.plan!, remediate: true } });
+    expect(section(text, DRIFT)).toContain('| metadata.labels.hotfix (set by kubectl) | (not set) | "x" |');
+    expect(text).toContain(
+      "; a sync also restores the drift except 1 property an update may leave (see notRestorable).",
+    );
+  });
+
   it("escapes pipes, newlines and markup inside table cells", () => {
     const text = renderMarkdown(
       sampleReport({
