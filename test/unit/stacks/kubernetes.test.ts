@@ -165,10 +165,11 @@ describe.each(["test", "stage", "prod"])("stacks/kubernetes with Pulumi.%s.yaml"
     expect(service.spec.ports).toEqual([{ name: "http", port: 80, targetPort: "http" }]);
   });
 
-  it("tells the provider not to wait for pods or endpoints that a cluster without nodes never has", () => {
+  it("tells the provider not to wait for pods or endpoints that a cluster without nodes never has, and to take back fields another client changed", () => {
     for (const type of [DEPLOYMENT, SERVICE]) {
       expect(findResource(run, type).inputs.metadata.annotations, type).toEqual({
         "pulumi.com/skipAwait": "true",
+        "pulumi.com/patchForce": "true",
       });
     }
   });
