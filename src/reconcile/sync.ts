@@ -184,10 +184,6 @@ async function verifyPlan(
 }
 
 /**
- * Takes the live values into the deployed state (a refresh), then previews the program against
- * them: what it would still change is pending, for a person to codify in Git or sync back.
- */
-/**
  * Whether a remediation left drift, read back rather than assumed, where the plan holds drift an
  * update may leave (notRestorable): whether the provider removes such a field depends on what else
  * its update of the object does. Undefined (the plan's prediction stands) when there is none or
@@ -204,6 +200,10 @@ async function readBackDrift(request: SyncRequest, now: Date): Promise<ChangeSet
   }
 }
 
+/**
+ * Takes the live values into the deployed state (a refresh), then previews the program against
+ * them: what it would still change is pending, for a person to codify in Git or sync back.
+ */
 async function accept(request: SyncRequest): Promise<SyncOutcome> {
   const { observation, log } = request;
   const { stack } = observation;
