@@ -175,7 +175,12 @@ describe("the dashboard of tidegate run, in a browser", () => {
     await shoot(page, "environment-awaiting");
     // The approval checks the plan again (a preview) before it answers.
     await approve.getByRole("button", { name: "Approve" }).click();
-    await page.getByTestId("flash").waitFor({ timeout: RUN_MS });
+    await page
+      .getByTestId("flash")
+      .waitFor({ timeout: RUN_MS })
+      .catch((err: unknown) => {
+        throw new Error(`no answer to the approval: ${String(err)}\n${logs()}`);
+      });
     expect(await page.getByTestId("flash").textContent()).toMatch(/approved/i);
     await showsStatus(page, "Synced");
     expect((await f.engine.store.approvals("prod")).map((a) => a.approver)).toEqual(["release-manager"]);
