@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { parseDuration } from "../gates/duration";
 import type { Gates } from "../domain/gates";
 import { programPolicyPacks } from "../domain/program";
+import { stackLayers } from "../domain/stacks";
 import { ConfigError, type ConfigIssue } from "./errors";
 import { type ParsedFile, parseEnvironmentFile } from "./parse";
 import { environmentKey, qualifyGates, repositoryFile } from "./repositories";
@@ -202,9 +203,18 @@ export interface ResolvedEnvironment {
   /** The file that defines it, as reported in issues, e.g. "environments/prod.yaml" ("payments:environments/prod.yaml"). */
   file: string;
   branch: string;
+  /**
+   * The Pulumi stack and project folder (relative to the repository root, normalized: "." or
+   * "stacks/aws") of the one-stack form; with several stacks, those of the first in `stacks`.
+   * Code that knows one stack only reads these; the run of several stacks reads `stacks`.
+   */
   stack: string;
-  /** The Pulumi project folder, relative to the repository root and normalized ("." or "stacks/aws"). */
   project: string;
+  /**
+   * Every stack of the environment in dependency order (a stack after those it depends on), so
+   * downstream code has one shape: the one-stack form is a list of one, named after the environment.
+   */
+  stacks: ResolvedStack[];
   order: number;
   schedule: Schedule;
   sync: { policy: SyncPolicy };
@@ -230,6 +240,18 @@ export interface ResolvedEnvironment {
    * project folder, what the promotion gate's tree digest covers. Filled in by resolveConfig.
    */
   programPolicyPacks: string[];
+}
+
+/** One Pulumi stack of an environment. */
+export interface ResolvedStack {
+  /** Its name in the environment (the environment's name in the one-stack form). */
+  name: string;
+  /** The Pulumi project folder, normalized. */
+  project: string;
+  /** The Pulumi stack. */
+  stack: string;
+  /** Stacks of the same environment applied first. */
+  dependsOn: string[];
 }
 
 /** An environment's place in the promotion order: what defaulting `promotion.from` needs. */
@@ -533,12 +555,14 @@ export function resolveEnvironment(
   environments: readonly EnvironmentOrder[] = [],
 ): ResolvedEnvironment {
   const syncPolicy = raw.sync?.policy ?? defaults.syncPolicy;
+  const stacks = resolveStacks(raw);
   return {
     name: raw.name,
     file,
     branch: raw.branch ?? raw.name,
-    stack: raw.stack ?? raw.name,
-    project: normalizeRepoPath(raw.project ?? DEFAULTS.project),
+    stack: stacks[0]!.stack,
+    project: stacks[0]!.project,
+    stacks,
     order: raw.order,
     schedule: {
       poll: raw.schedule?.poll ?? defaults.schedule.poll,
@@ -558,6 +582,27 @@ export function resolveEnvironment(
     gates: resolveGates(file, raw, syncPolicy, environments),
     programPolicyPacks: [],
   };
+}
+
+/** The stacks of a checked environment file, in dependency order; the one-stack form as a list of one. */
+function resolveStacks(raw: EnvironmentFile): ResolvedStack[] {
+  if (!raw.stacks) {
+    return [
+      {
+        name: raw.name,
+        project: normalizeRepoPath(raw.project ?? DEFAULTS.project),
+        stack: raw.stack ?? raw.name,
+        dependsOn: [],
+      },
+    ];
+  }
+  const stacks = raw.stacks.map((stack) => ({
+    name: stack.name,
+    project: normalizeRepoPath(stack.project),
+    stack: stack.stack ?? raw.name,
+    dependsOn: [...new Set(stack.dependsOn ?? [])],
+  }));
+  return stackLayers(stacks).flat();
 }
 
 function valueSource(source: ValueSource): ValueSourceSpec {

@@ -4,6 +4,7 @@ import { z } from "zod";
 
 import { DURATION_FORMS, parseDuration } from "../gates/duration";
 import { propertyGlobProblem } from "../domain/ignore";
+import { findStackCycle } from "../domain/stacks";
 import { showValue } from "./errors";
 import {
   branchNameProblem,
@@ -1195,6 +1196,29 @@ export const EnvironmentSecrets = z
   });
 export type EnvironmentSecrets = z.infer<typeof EnvironmentSecrets>;
 
+const StackName = checkedString(
+  environmentNameProblem,
+  'a kebab-case name (lower-case letters, digits, single hyphens) like "cloud" or "app"',
+).meta({ pattern: "^[a-z0-9]+(?:-[a-z0-9]+)*$" });
+
+/** One stack of an environment of several: a Pulumi project and stack, after those it depends on. */
+export const StackConfig = z
+  .strictObject({
+    name: StackName.meta({
+      description: "The stack's name in this environment: in reports, status, dependsOn and protect rules.",
+    }),
+    project: RepoPath.meta({ description: "The folder in the repository holding this stack's Pulumi.yaml." }),
+    stack: checkedString(stackNameProblem, 'a Pulumi stack name like "prod" or "org/project/prod"')
+      .optional()
+      .meta({ description: "The Pulumi stack; default: the environment's name." }),
+    dependsOn: z.array(StackName).optional().meta({
+      description:
+        "Stacks of this environment applied before this one (it may read their outputs through stack references); a failure of one stops this one.",
+    }),
+  })
+  .meta({ description: "One Pulumi project and stack of the environment." });
+export type StackConfig = z.infer<typeof StackConfig>;
+
 /** environments/<env>.yaml: one environment, a branch and a Pulumi stack. */
 export const EnvironmentFile = z
   .strictObject({
@@ -1215,6 +1239,12 @@ export const EnvironmentFile = z
       description: "The folder in the repository holding Pulumi.yaml.",
       default: DEFAULTS.project,
     }),
+    stacks: unique(z.array(StackConfig).min(1), "stack name", (item) => asMapping(item).name, ["name"])
+      .optional()
+      .meta({
+        description:
+          "Several Pulumi stacks deployed together, in dependency order, instead of project and stack: one run previews them all and an approval covers them all.",
+      }),
     order: z.int().min(1).meta({
       description:
         "The promotion order, unique across environments: changes go from 1 (test) to 2 (stage) to 3 (prod).",
@@ -1297,6 +1327,7 @@ export const EnvironmentFile = z
           });
         }
       }
+      for (const issue of stacksIssues(file)) ctx.addIssue(issue);
       for (const mode of ["read", "update"] as const) {
         for (const name of Object.keys(asMapping(credentials[mode]))) {
           if (!(name in config)) continue;
@@ -1317,3 +1348,72 @@ export const EnvironmentFile = z
     description: "One environment: a Git branch deployed to a Pulumi stack.",
   });
 export type EnvironmentFile = z.infer<typeof EnvironmentFile>;
+
+/**
+ * The checks across an environment's stacks: not both `stacks` and the one-stack form's `project`
+ * or `stack`, one Pulumi stack per entry, every dependsOn a stack of the list, and no cycle. Reads
+ * the file defensively: other checks report its malformed parts.
+ */
+function stacksIssues(file: Record<string, unknown>): z.core.$ZodRawIssue[] {
+  if (!Array.isArray(file.stacks)) return [];
+  const stacks = file.stacks.map((item: unknown) => asMapping(item));
+  const issues: z.core.$ZodRawIssue[] = [];
+  for (const key of ["project", "stack"] as const) {
+    if (file[key] === undefined) continue;
+    issues.push({
+      code: "custom",
+      input: file[key],
+      path: [key],
+      message: `${showValue(file[key])} is given with stacks`,
+      params: { expected: `${key} on each entry of stacks, or the one-stack form without stacks` },
+    });
+  }
+  const names = stacks.flatMap((stack) => (typeof stack.name === "string" ? [stack.name] : []));
+  const listed = names.map((name) => JSON.stringify(name)).join(", ");
+  const targets = new Map<string, number>();
+  stacks.forEach((stack, index) => {
+    if (typeof stack.project === "string") {
+      const target = `${normalizeRepoPath(stack.project)}\0${typeof stack.stack === "string" ? stack.stack : String(file.name)}`;
+      const first = targets.get(target);
+      if (first === undefined) targets.set(target, index);
+      else {
+        issues.push({
+          code: "custom",
+          input: stack.project,
+          path: ["stacks", index, "project"],
+          message: `is the project and stack of stacks[${first}] too`,
+          params: { expected: "each entry its own Pulumi stack: another project folder or stack" },
+        });
+      }
+    }
+    if (!Array.isArray(stack.dependsOn)) return;
+    stack.dependsOn.forEach((target: unknown, at) => {
+      if (typeof target !== "string" || names.includes(target)) return;
+      issues.push({
+        code: "custom",
+        input: target,
+        path: ["stacks", index, "dependsOn", at],
+        message: `${showValue(target)} is not a stack of this environment`,
+        params: { expected: `the name of a stack listed in stacks: ${listed}` },
+      });
+    });
+  });
+  const nodes = stacks.flatMap((stack) =>
+    typeof stack.name === "string"
+      ? [{ name: stack.name, dependsOn: Array.isArray(stack.dependsOn) ? stack.dependsOn.map(String) : [] }]
+      : [],
+  );
+  const cycle = findStackCycle(nodes);
+  if (cycle) {
+    issues.push({
+      code: "custom",
+      input: cycle[0],
+      path: ["stacks", stacks.findIndex((stack) => stack.name === cycle[0]), "dependsOn"],
+      message: `makes a cycle: ${cycle.join(" → ")}`,
+      params: {
+        expected: "dependencies without a cycle, so each stack can be applied after those it depends on",
+      },
+    });
+  }
+  return issues;
+}

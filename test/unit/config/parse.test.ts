@@ -47,7 +47,7 @@ describe("parseEnvironmentFile", () => {
         path: "approvals",
         message: "unknown key",
         expected:
-          "one of the keys name, branch, stack, project, order, schedule, sync, drift, config, credentials, secrets, backend, install, gates",
+          "one of the keys name, branch, stack, project, stacks, order, schedule, sync, drift, config, credentials, secrets, backend, install, gates",
         line: 3,
         column: 1,
       },

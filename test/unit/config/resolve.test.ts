@@ -188,6 +188,8 @@ describe("resolveEnvironment", () => {
       branch: "stage",
       stack: "stage",
       project: ".",
+      // The one-stack form as a list of one, named after the environment.
+      stacks: [{ name: "stage", project: ".", stack: "stage", dependsOn: [] }],
       order: 2,
       schedule: { poll: "*/1 * * * *", drift: "*/15 * * * *" },
       sync: { policy: "gated" },

@@ -1,0 +1,151 @@
+import { describe, expect, it } from "vitest";
+
+import { formatConfigIssues } from "../../../src/config/errors";
+import { parseEnvironmentFile } from "../../../src/config/parse";
+import { resolveEnvironment, resolveSettings } from "../../../src/config/resolve";
+
+// environments/<env>.yaml with `stacks:`: several Pulumi stacks deployed together, in order.
+
+const TEST = "environments/test.yaml";
+
+function yaml(...lines: string[]): string {
+  return `${lines.join("\n")}\n`;
+}
+
+const HEAD = ["name: test", "order: 1", "stacks:"];
+// Written app first: resolution puts each stack after those it depends on.
+const THREE = [
+  ...HEAD,
+  "  - name: app",
+  "    project: stacks/app",
+  "    dependsOn: [cluster]",
+  "  - name: cloud",
+  "    project: ./stacks/aws/",
+  "    stack: acme/cloud/test",
+  "  - name: cluster",
+  "    project: stacks/kubernetes",
+  "    dependsOn: [cloud]",
+];
+
+describe("stacks: in an environment file", () => {
+  const defaults = resolveSettings({ repository: { url: "." } }, "/repo").defaults;
+
+  it("resolves to the stacks in dependency order, each stack defaulting to the environment's name", () => {
+    const parsed = parseEnvironmentFile(TEST, yaml(...THREE));
+    expect(parsed.issues).toEqual([]);
+    const resolved = resolveEnvironment(TEST, parsed.value!, defaults);
+    expect(resolved.stacks).toEqual([
+      { name: "cloud", project: "stacks/aws", stack: "acme/cloud/test", dependsOn: [] },
+      { name: "cluster", project: "stacks/kubernetes", stack: "test", dependsOn: ["cloud"] },
+      { name: "app", project: "stacks/app", stack: "test", dependsOn: ["cluster"] },
+    ]);
+    // Code that knows one stack reads the first.
+    expect([resolved.project, resolved.stack]).toEqual(["stacks/aws", "acme/cloud/test"]);
+  });
+
+  it("refuses stacks beside the one-stack form's project and stack", () => {
+    const parsed = parseEnvironmentFile(TEST, yaml("project: stacks/aws", "stack: test", ...THREE));
+    expect(parsed.value).toBeUndefined();
+    expect(parsed.issues).toMatchObject([
+      {
+        path: "project",
+        message: '"stacks/aws" is given with stacks',
+        expected: "project on each entry of stacks, or the one-stack form without stacks",
+        line: 1,
+      },
+      { path: "stack", message: '"test" is given with stacks', line: 2 },
+    ]);
+  });
+
+  it("names an unknown dependsOn with the stacks there are, file, field and line", () => {
+    const parsed = parseEnvironmentFile(
+      TEST,
+      yaml(
+        ...HEAD,
+        "  - name: cloud",
+        "    project: stacks/aws",
+        "  - name: app",
+        "    project: stacks/app",
+        "    dependsOn: [cloud, network]",
+      ),
+    );
+    expect(parsed.issues).toEqual([
+      {
+        file: TEST,
+        path: "stacks[1].dependsOn[1]",
+        value: "network",
+        message: '"network" is not a stack of this environment',
+        expected: 'the name of a stack listed in stacks: "cloud", "app"',
+        line: 8,
+        column: 24,
+      },
+    ]);
+  });
+
+  it("names a cycle, a stack depending on itself included", () => {
+    const cycle = parseEnvironmentFile(
+      TEST,
+      yaml(
+        ...HEAD,
+        "  - name: cloud",
+        "    project: stacks/aws",
+        "    dependsOn: [app]",
+        "  - name: cluster",
+        "    project: stacks/kubernetes",
+        "    dependsOn: [cloud]",
+        "  - name: app",
+        "    project: stacks/app",
+        "    dependsOn: [cluster]",
+      ),
+    );
+    expect(formatConfigIssues(cycle.issues)).toBe(
+      "environments/test.yaml:6:5: stacks[0].dependsOn: makes a cycle: cloud → app → cluster → cloud; " +
+        "expected dependencies without a cycle, so each stack can be applied after those it depends on",
+    );
+    const self = parseEnvironmentFile(
+      TEST,
+      yaml(...HEAD, "  - name: app", "    project: stacks/app", "    dependsOn: [app]"),
+    );
+    expect(self.issues).toMatchObject([{ path: "stacks[0].dependsOn", message: "makes a cycle: app → app" }]);
+  });
+
+  it("refuses a name listed twice and two entries on one Pulumi stack", () => {
+    const parsed = parseEnvironmentFile(
+      TEST,
+      yaml(
+        ...HEAD,
+        "  - name: cloud",
+        "    project: stacks/aws",
+        "  - name: cloud",
+        "    project: stacks/app",
+        "  - name: web",
+        "    project: stacks/aws/",
+        "    stack: test",
+      ),
+    );
+    expect(parsed.issues).toMatchObject([
+      {
+        path: "stacks[1].name",
+        message: '"cloud" is listed twice (first at [0])',
+        expected: "each stack name once",
+      },
+      {
+        path: "stacks[2].project",
+        message: "is the project and stack of stacks[0] too",
+        expected: "each entry its own Pulumi stack: another project folder or stack",
+      },
+    ]);
+  });
+
+  it("wants a name and a project on each entry, and at least one entry", () => {
+    const parsed = parseEnvironmentFile(TEST, yaml(...HEAD, "  - name: Cloud", "    dependsOn: cloud"));
+    expect(parsed.issues.map((issue) => [issue.path, issue.message])).toEqual([
+      ["stacks[0].name", '"Cloud" is not a kebab-case name'],
+      ["stacks[0].project", expect.stringMatching(/missing|required/)],
+      ["stacks[0].dependsOn", expect.any(String)],
+    ]);
+    expect(parseEnvironmentFile(TEST, yaml("name: test", "order: 1", "stacks: []")).issues).toMatchObject([
+      { path: "stacks" },
+    ]);
+  });
+});
