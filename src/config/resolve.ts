@@ -15,6 +15,7 @@ import {
   type DriftPolicy,
   type DriftIgnoreRule,
   EnvironmentFile,
+  StackConfig,
   type EnvironmentSecrets,
   GatesConfig,
   type GitTimeoutsConfig,
@@ -772,6 +773,10 @@ export interface EnvironmentIdentity {
   stack?: string;
   /** gates.promotion, when it is valid. */
   promotion?: PromotionConfig;
+  /** The Pulumi stacks it deploys, each as JSON of [project, stack], where valid. */
+  pulumiStacks?: string[];
+  /** Whether it lists `stacks:`. */
+  several?: boolean;
 }
 
 /**
@@ -824,7 +829,36 @@ export function checkEnvironmentSet(
       });
     }
   }
+  issues.push(...sharedStackIssues(identities));
   for (const identity of identities) issues.push(...promotionIssues(identity, identities));
+  return issues;
+}
+
+/**
+ * Two environments must not deploy one Pulumi stack (project and stack). Between two one-stack
+ * files the stack check above already says so; this covers files listing `stacks:`.
+ */
+function sharedStackIssues(identities: readonly EnvironmentIdentity[]): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const first = new Map<string, EnvironmentIdentity>();
+  for (const identity of identities) {
+    for (const target of new Set(identity.pulumiStacks ?? [])) {
+      const earlier = first.get(target);
+      if (!earlier) {
+        first.set(target, identity);
+        continue;
+      }
+      if (!earlier.several && !identity.several) continue;
+      const [project, stack] = JSON.parse(target) as [string, string];
+      issues.push({
+        file: identity.file,
+        path: identity.several ? "stacks" : "stack",
+        value: stack,
+        message: `the stack ${JSON.stringify(stack)} of project ${JSON.stringify(project)} is also deployed by ${earlier.file}`,
+        expected: "a Pulumi stack no other environment deploys",
+      });
+    }
+  }
   return issues;
 }
 
@@ -870,14 +904,38 @@ function promotionIssues(identity: EnvironmentIdentity, all: readonly Environmen
 /** The fields of an environment file that the cross-file checks use, each kept only when valid. */
 export function environmentIdentity(file: string, data: unknown): EnvironmentIdentity {
   const record = asRecord(data);
-  const valid = <K extends "name" | "order" | "branch" | "stack">(key: K) =>
+  const valid = <K extends "name" | "order" | "branch" | "stack" | "project">(key: K) =>
     EnvironmentFile.shape[key].safeParse(record[key]).data as EnvironmentFile[K] | undefined;
   const name = valid("name");
   // An invalid branch or stack is reported by the schema; it must not fall back to the name.
   const branch = record.branch === undefined ? name : valid("branch");
   const stack = record.stack === undefined ? name : valid("stack");
   const promotion = PromotionConfig.safeParse(asRecord(record.gates).promotion).data;
-  return { file, name, order: valid("order"), branch, stack, ...(promotion ? { promotion } : {}) };
+  const several = Array.isArray(record.stacks);
+  const pulumiStacks = several
+    ? (record.stacks as unknown[]).flatMap((item) => {
+        const entry = StackConfig.safeParse(item).data;
+        const pulumiStack = entry?.stack ?? name;
+        return entry && pulumiStack !== undefined
+          ? [JSON.stringify([normalizeRepoPath(entry.project), pulumiStack])]
+          : [];
+      })
+    : (() => {
+        const project = record.project === undefined ? "." : valid("project");
+        return project !== undefined && stack !== undefined
+          ? [JSON.stringify([normalizeRepoPath(project), stack])]
+          : [];
+      })();
+  return {
+    file,
+    name,
+    order: valid("order"),
+    branch,
+    stack,
+    ...(promotion ? { promotion } : {}),
+    pulumiStacks,
+    ...(several ? { several } : {}),
+  };
 }
 
 /** One file's issues top to bottom; those about the file as a whole first. */

@@ -395,6 +395,7 @@ describe("checkEnvironmentSet", () => {
       order: undefined,
       branch: undefined,
       stack: "prod",
+      pulumiStacks: [JSON.stringify([".", "prod"])],
     });
   });
 

@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 
 import { formatConfigIssues } from "../../../src/config/errors";
 import { parseEnvironmentFile } from "../../../src/config/parse";
-import { resolveEnvironment, resolveSettings } from "../../../src/config/resolve";
+import {
+  checkEnvironmentSet,
+  environmentIdentity,
+  resolveEnvironment,
+  resolveSettings,
+} from "../../../src/config/resolve";
 
 // environments/<env>.yaml with `stacks:`: several Pulumi stacks deployed together, in order.
 
@@ -147,5 +152,61 @@ describe("stacks: in an environment file", () => {
     expect(parseEnvironmentFile(TEST, yaml("name: test", "order: 1", "stacks: []")).issues).toMatchObject([
       { path: "stacks" },
     ]);
+  });
+});
+
+describe("stacks across environments", () => {
+  const identity = (file: string, data: unknown) => environmentIdentity(file, data);
+
+  it("refuses two environments deploying one Pulumi stack, with stacks: on either side", () => {
+    const test = identity("environments/test.yaml", {
+      name: "test",
+      order: 1,
+      stacks: [
+        { name: "cloud", project: "stacks/aws", stack: "shared" },
+        { name: "app", project: "stacks/app" },
+      ],
+    });
+    const stage = identity("environments/stage.yaml", {
+      name: "stage",
+      order: 2,
+      project: "./stacks/aws",
+      stack: "shared",
+    });
+    const prod = identity("environments/prod.yaml", {
+      name: "prod",
+      order: 3,
+      stacks: [{ name: "app", project: "stacks/app", stack: "test" }],
+    });
+    expect(checkEnvironmentSet([test, stage, prod], "environments")).toEqual([
+      {
+        file: "environments/stage.yaml",
+        path: "stack",
+        value: "shared",
+        message: 'the stack "shared" of project "stacks/aws" is also deployed by environments/test.yaml',
+        expected: "a Pulumi stack no other environment deploys",
+      },
+      {
+        file: "environments/prod.yaml",
+        path: "stacks",
+        value: "test",
+        message: 'the stack "test" of project "stacks/app" is also deployed by environments/test.yaml',
+        expected: "a Pulumi stack no other environment deploys",
+      },
+    ]);
+  });
+
+  it("lets each environment's stacks default to its own name", () => {
+    const files = ["test", "prod"].map((name, index) =>
+      identity(`environments/${name}.yaml`, {
+        name,
+        order: index + 1,
+        stacks: [
+          { name: "cloud", project: "stacks/aws" },
+          { name: "app", project: "stacks/app", dependsOn: ["cloud"] },
+        ],
+      }),
+    );
+    expect(checkEnvironmentSet(files, "environments")).toEqual([]);
   });
 });
