@@ -18,6 +18,26 @@ export function programSelection(project: string, policyPacks: readonly string[]
 }
 
 /**
+ * The program of an environment of several stacks: every stack's project folder without its stack
+ * config files, plus the policy packs. One selection for the whole set, so the promotion gate
+ * passes only for the combination of programs that succeeded together below. With one project it
+ * is programSelection's, so the trees recorded before environments had several stacks still match.
+ */
+export function stacksProgramSelection(
+  projects: readonly string[],
+  policyPacks: readonly string[] = [],
+): PathSelection {
+  const folders = [...new Set(projects.map((project) => (project === "" ? "." : project)))].sort();
+  if (folders.length === 1) return programSelection(folders[0]!, policyPacks);
+  const root = folders.includes(".");
+  const packs = [...new Set(policyPacks)].filter((pack) => !folders.includes(pack)).sort();
+  return {
+    ...(root ? {} : { include: [...folders, ...packs] }),
+    exclude: folders.map((folder) => (folder === "." ? "Pulumi.*.yaml" : `${folder}/Pulumi.*.yaml`)),
+  };
+}
+
+/**
  * The policy pack folders for every environment's program selection: those named by the gates of
  * any environment. One set for all environments, so a tree recorded as a success in one environment
  * compares equal with the same program in the next even when their gates name different packs.

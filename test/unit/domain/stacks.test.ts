@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import type { ChangeSet } from "../../../src/domain/changes";
 import { makePlan } from "../../../src/domain/plan";
+import { programSelection, stacksProgramSelection } from "../../../src/domain/program";
 import {
   environmentPlanDigest,
   findStackCycle,
@@ -176,3 +177,27 @@ describe("rollUpStatus", () => {
 });
 
 const PINNED_ONE_STACK_DIGEST = "sha256:e3737bcacf070e3b28e19476a898d8b3539f2b3975ae2f50bcc9d2aaa6d1f9a1";
+
+describe("stacksProgramSelection", () => {
+  it("is the one project's selection with one stack, so recorded trees still match", () => {
+    expect(stacksProgramSelection(["stacks/aws"], ["policy/pack"])).toEqual(
+      programSelection("stacks/aws", ["policy/pack"]),
+    );
+    expect(stacksProgramSelection(["."])).toEqual(programSelection("."));
+  });
+
+  it("covers every stack's folder and the packs, without any stack's config files", () => {
+    expect(
+      stacksProgramSelection(["stacks/k8s", "stacks/aws", "stacks/aws"], ["policy/pack", "stacks/aws"]),
+    ).toEqual({
+      include: ["stacks/aws", "stacks/k8s", "policy/pack"],
+      exclude: ["stacks/aws/Pulumi.*.yaml", "stacks/k8s/Pulumi.*.yaml"],
+    });
+  });
+
+  it("takes the whole repository when a stack's project is its root", () => {
+    expect(stacksProgramSelection([".", "stacks/app"])).toEqual({
+      exclude: ["Pulumi.*.yaml", "stacks/app/Pulumi.*.yaml"],
+    });
+  });
+});
