@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { canonicalJson } from "./canonical-json";
+import type { ChangeSet } from "./changes";
 import type { Plan } from "./gates";
 import type { EnvironmentStatus } from "./model";
 
@@ -116,6 +117,40 @@ export function environmentPlanDigest(stacks: readonly StackPlan[]): string {
       .map((stack) => ({ name: stack.name, digest: stack.plan.digest })),
   };
   return `sha256:${createHash("sha256").update(canonicalJson(canonical)).digest("hex")}`;
+}
+
+/**
+ * An environment's whole plan, what its gates judge: every stack's pending changes and drift in
+ * one change set each (a URN names its project and stack, so resources never collide), remediate
+ * when any stack's update would restore drift, and the digest over every stack. With one stack it
+ * is that stack's plan, unchanged. `stacks` keeps each stack's own plan for the updates.
+ */
+export function combinePlans(stacks: readonly StackPlan[]): Plan & { stacks?: StackPlan[] } {
+  const digest = environmentPlanDigest(stacks);
+  if (stacks.length === 1) return stacks[0]!.plan;
+  const plans = stacks.map((stack) => stack.plan);
+  const resolutions = new Set(plans.map((plan) => plan.resolve));
+  if (resolutions.size !== 1) throw new Error("an environment's stacks are resolved the same way in one run");
+  const [resolve] = resolutions;
+  const merged = (kind: "pending" | "drift"): ChangeSet | undefined => {
+    const sets = plans.flatMap((plan) => (plan[kind] ? [plan[kind]] : []));
+    return sets.length === 0
+      ? undefined
+      : { kind: sets[0]!.kind, resources: sets.flatMap((set) => set.resources) };
+  };
+  const pending = merged("pending");
+  const drift = merged("drift");
+  return {
+    environment: plans[0]!.environment,
+    stack: stacks.map((stack) => stack.name).join(", "),
+    commit: plans[0]!.commit,
+    digest,
+    ...(pending ? { pending } : {}),
+    ...(drift ? { drift } : {}),
+    remediate: plans.some((plan) => plan.remediate),
+    ...(resolve ? { resolve } : {}),
+    stacks: [...stacks],
+  };
 }
 
 /** One stack's status, as the roll-up reads it. */

@@ -4,6 +4,7 @@ import type { ChangeSet } from "../../../src/domain/changes";
 import { makePlan } from "../../../src/domain/plan";
 import { programSelection, stacksProgramSelection } from "../../../src/domain/program";
 import {
+  combinePlans,
   environmentPlanDigest,
   findStackCycle,
   rollUpStatus,
@@ -120,6 +121,65 @@ describe("environmentPlanDigest", () => {
       "one environment at one commit",
     );
     expect(() => environmentPlanDigest([])).toThrow("at least one stack");
+  });
+});
+
+describe("combinePlans", () => {
+  const drifted: ChangeSet = {
+    kind: "drift",
+    resources: [
+      {
+        urn: "urn:pulumi:test::cloud::aws:s3/bucket:Bucket::logs",
+        type: "aws:s3/bucket:Bucket",
+        name: "logs",
+        action: "drifted",
+        properties: [],
+      },
+    ],
+  };
+
+  it("is the one stack's plan itself with one stack", () => {
+    const only = stackPlan("test", bucket);
+    expect(combinePlans([only])).toBe(only.plan);
+  });
+
+  it("joins every stack's changes and drift under the environment's digest, keeping each plan", () => {
+    const cloud = {
+      name: "cloud",
+      plan: makePlan({
+        environment: "test",
+        stack: "test",
+        commit: "c0ffee",
+        drift: drifted,
+        remediate: true,
+      }),
+    };
+    const app = stackPlan("app", bucket);
+    const plan = combinePlans([cloud, app]);
+    expect(plan).toEqual({
+      environment: "test",
+      stack: "cloud, app",
+      commit: "c0ffee",
+      digest: environmentPlanDigest([cloud, app]),
+      pending: { kind: "pending", resources: bucket.resources },
+      drift: { kind: "drift", resources: drifted.resources },
+      remediate: true,
+      stacks: [cloud, app],
+    });
+  });
+
+  it("refuses stacks resolved in different ways", () => {
+    const restore = {
+      name: "cloud",
+      plan: makePlan({
+        environment: "test",
+        stack: "test",
+        commit: "c0ffee",
+        remediate: true,
+        resolve: "restore-drift",
+      }),
+    };
+    expect(() => combinePlans([restore, stackPlan("app")])).toThrow("resolved the same way");
   });
 });
 
