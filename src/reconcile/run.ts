@@ -78,6 +78,11 @@ async function runTraced(
 /** The phases, each returning a value; nothing here records the run. */
 async function work(ctx: RunContext, meta: RunMeta, timed: Timed): Promise<RunResult> {
   const { env, options } = meta;
+  if ((env.stacks?.length ?? 1) > 1) {
+    // Until the phases run every stack (docs/design/multi-stack.md), never only the first of them.
+    const reason = `${env.name} lists ${env.stacks!.length} stacks; runs of several stacks are not built yet, so nothing was previewed or changed`;
+    return { ended: "observe", observed: { kind: "stopped", facts: {}, status: "Blocked", reason } };
+  }
   const observed = await observe(ctx, env, {
     kind: options.kind,
     ...(options.allowSync ? { savePlan: true } : {}),

@@ -10,11 +10,21 @@ export interface RunEnvironment {
   stack: string;
   /** Pulumi project folder, relative to the repository root. */
   project: string;
+  /** Every stack, in dependency order; absent or one: the project and stack above (see ResolvedStack). */
+  stacks?: readonly RunStack[];
   sync: { policy: "auto" | "gated" };
   /** ignore: expected drift, from the definition at the config ref; absent: none. */
   drift: { policy: "report" | "remediate"; ignore?: readonly DriftIgnoreRule[] };
   /** The gates of the definition at the config ref; see gatesInForce for the ones that apply. */
   gates: Gates;
+}
+
+/** One Pulumi stack of an environment of several. */
+export interface RunStack {
+  name: string;
+  project: string;
+  stack: string;
+  dependsOn: readonly string[];
 }
 
 export interface RunOptions {
