@@ -7,7 +7,7 @@ import type {
   MergeResult,
   PathSelection,
 } from "../adapters/git/port";
-import { programSelection } from "../domain/program";
+import { environmentProgram } from "../domain/program";
 import type { Logger } from "../log";
 import type { CommitInfo } from "../domain/model";
 import type { PromoteOutcome, PromoteResult } from "../domain/promotion";
@@ -28,6 +28,8 @@ export interface PromotedEnvironment {
   branch: string;
   /** Pulumi project folder, relative to the repository root. */
   project: string;
+  /** With several stacks, every stack's project folder. */
+  stacks?: readonly { project: string }[];
   /** Policy pack folders that belong to the program (see programSelection). */
   programPolicyPacks?: readonly string[];
   /** Promotion order: lower environments are promoted into higher ones. */
@@ -162,11 +164,7 @@ export async function promote(ctx: PromoteContext, request: PromoteRequest): Pro
       );
     }
 
-    const ahead = await ctx.git.commitsBetween(
-      sourceHead,
-      merged.targetHead,
-      programSelection(to.project, to.programPolicyPacks),
-    );
+    const ahead = await ctx.git.commitsBetween(sourceHead, merged.targetHead, environmentProgram(to));
     if (ahead.length > 0) {
       result.targetAhead = ahead;
       if (!request.allowTargetAhead) {

@@ -37,6 +37,17 @@ export function stacksProgramSelection(
   };
 }
 
+/** The paths of an environment's program: every stack's project folder and the policy packs. */
+export function environmentProgram(env: {
+  project: string;
+  stacks?: readonly { project: string }[];
+  programPolicyPacks?: readonly string[];
+}): PathSelection {
+  const projects =
+    env.stacks && env.stacks.length > 0 ? env.stacks.map((stack) => stack.project) : [env.project];
+  return stacksProgramSelection(projects, env.programPolicyPacks);
+}
+
 /**
  * The policy pack folders for every environment's program selection: those named by the gates of
  * any environment. One set for all environments, so a tree recorded as a success in one environment

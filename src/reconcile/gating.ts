@@ -12,7 +12,7 @@ import type {
   Verdict,
 } from "../domain/gates";
 import type { PathSelection } from "../adapters/git/port";
-import { programSelection } from "../domain/program";
+import { environmentProgram } from "../domain/program";
 import type { Store } from "../adapters/store/port";
 
 // The I/O around the pure gates: which gates are in force, and the facts they judge (approvals,
@@ -22,6 +22,8 @@ import type { Store } from "../adapters/store/port";
 export interface GatedEnvironment {
   name: string;
   project: string;
+  /** With several stacks, every stack's project folder: the program tree covers them all. */
+  stacks?: readonly { project: string }[];
   /** Policy pack folders the program tree covers besides the project (see programSelection). */
   programPolicyPacks?: readonly string[];
   /** The gates of the environment definition at the config ref (the engine's own configuration). */
@@ -70,13 +72,16 @@ export async function gatesInForce(
   return { sets, change };
 }
 
-/** The tree digest of the program at `commit`: the project folder and the policy packs (programSelection). */
+/**
+ * The tree digest of the program at `commit`: every stack's project folder and the policy packs
+ * (stacksProgramSelection; with one stack, programSelection as before).
+ */
 export function programTree(
   git: Pick<GatingGit, "treeHash">,
-  env: Pick<GatedEnvironment, "project" | "programPolicyPacks">,
+  env: Pick<GatedEnvironment, "project" | "stacks" | "programPolicyPacks">,
   commit: string,
 ): Promise<string> {
-  return git.treeHash(commit, programSelection(env.project, env.programPolicyPacks));
+  return git.treeHash(commit, environmentProgram(env));
 }
 
 export interface GateEvaluation {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import type { ChangeSet } from "../../../src/domain/changes";
 import { makePlan } from "../../../src/domain/plan";
-import { programSelection, stacksProgramSelection } from "../../../src/domain/program";
+import { environmentProgram, programSelection, stacksProgramSelection } from "../../../src/domain/program";
 import {
   combinePlans,
   environmentPlanDigest,
@@ -259,5 +259,19 @@ describe("stacksProgramSelection", () => {
     expect(stacksProgramSelection([".", "stacks/app"])).toEqual({
       exclude: ["Pulumi.*.yaml", "stacks/app/Pulumi.*.yaml"],
     });
+  });
+});
+
+describe("environmentProgram", () => {
+  it("is the project's selection for the one-stack form, every stack's with several", () => {
+    expect(environmentProgram({ project: "stacks/aws", programPolicyPacks: ["policy"] })).toEqual(
+      programSelection("stacks/aws", ["policy"]),
+    );
+    expect(
+      environmentProgram({
+        project: "stacks/aws",
+        stacks: [{ project: "stacks/aws" }, { project: "stacks/app" }],
+      }),
+    ).toEqual(stacksProgramSelection(["stacks/aws", "stacks/app"]));
   });
 });
