@@ -103,18 +103,74 @@ export async function observe(
 ): Promise<ObserveResult> {
   const facts: ObservedFacts = { deployedCommit: request.deployedBefore };
   try {
-    return await look(ctx, env, request, facts);
+    const checkedOut = await checkoutHead(ctx, env, request, facts);
+    return "kind" in checkedOut ? checkedOut : await look(ctx, env, request, facts, checkedOut);
   } catch (error) {
     return { kind: "failed", facts, error };
   }
 }
 
-/** observe, filling `facts` as it learns them so that a failure still reports what was known. */
+/** The environment's head, checked out: what every stack of it is observed at. */
+export interface CheckedOut {
+  head: string;
+  desired: CommitInfo;
+  workDir: string;
+}
+
+/**
+ * poll → check out → the head's commit: once per environment, however many stacks it has. A
+ * missing branch stops here; `facts` takes what was learned.
+ */
+export async function checkoutHead(
+  ctx: ObserveContext,
+  env: RunEnvironment,
+  request: Pick<ObserveRequest, "timed">,
+  facts: ObservedFacts,
+): Promise<CheckedOut | Extract<ObserveResult, { kind: "stopped" }>> {
+  const { timed } = request;
+  const heads = await timed("poll", () => ctx.git.heads([env.branch]));
+  const head = heads[env.branch];
+  if (!head) {
+    const reason = `branch '${env.branch}' is not on the remote (deleted?); nothing was changed`;
+    return { kind: "stopped", facts, status: "Unknown", reason };
+  }
+  facts.head = head;
+  const workDir = ctx.workspaceDir(env);
+  await timed("checkout", () => ctx.git.checkout(env.branch, head, workDir));
+  const desired = await ctx.git.commit(head);
+  facts.desired = desired;
+  return { head, desired, workDir };
+}
+
+/**
+ * One stack of an environment at its checked-out head (`env` with that stack's project and stack):
+ * everything observe does after the checkout.
+ */
+export async function observeStack(
+  ctx: ObserveContext,
+  env: RunEnvironment,
+  request: ObserveRequest,
+  checkedOut: CheckedOut,
+): Promise<ObserveResult> {
+  const facts: ObservedFacts = {
+    deployedCommit: request.deployedBefore,
+    head: checkedOut.head,
+    desired: checkedOut.desired,
+  };
+  try {
+    return await look(ctx, env, request, facts, checkedOut);
+  } catch (error) {
+    return { kind: "failed", facts, error };
+  }
+}
+
+/** observe after the checkout, filling `facts` as it learns them so that a failure still reports what was known. */
 async function look(
   ctx: ObserveContext,
   env: RunEnvironment,
   request: ObserveRequest,
   facts: ObservedFacts,
+  { head, desired, workDir }: CheckedOut,
 ): Promise<ObserveResult> {
   const { timed } = request;
   const stop = (status: EnvironmentStatus, reason: string): ObserveResult => ({
@@ -123,17 +179,7 @@ async function look(
     status,
     reason,
   });
-  const heads = await timed("poll", () => ctx.git.heads([env.branch]));
-  const head = heads[env.branch];
-  if (!head) {
-    return stop("Unknown", `branch '${env.branch}' is not on the remote (deleted?); nothing was changed`);
-  }
-  facts.head = head;
   const log = request.log.child({ commit: shortSha(head) });
-  const workDir = ctx.workspaceDir(env);
-  await timed("checkout", () => ctx.git.checkout(env.branch, head, workDir));
-  const desired = await ctx.git.commit(head);
-  facts.desired = desired;
   // Before anything is installed or run: nothing may lead outside the folders the digest covers.
   assertProgramPaths(workDir, env);
   const projectDir = path.join(workDir, env.project);

@@ -53,6 +53,8 @@ export interface RunHarness {
   readonly reportFiles: RunReport[];
   /** Runs one check of `env` and returns its report. */
   run(env: RunEnvironment, options?: RunOptions): Promise<RunReport>;
+  /** The context a run gets, for tests of single phases. */
+  context(): RunContext;
 }
 
 /** Registers the hooks that make a fresh harness (temp store included) around each test. */
@@ -81,6 +83,7 @@ export function useRunHarness(): RunHarness {
           env,
           options,
         ),
+      context: () => context(harness, dir, () => `run-${++runs}`),
     };
     Object.assign(harness, fresh);
   });
