@@ -712,6 +712,7 @@ function resolveGates(
             operations: [...(protect.operations ?? DEFAULTS.gates.protectOperations)],
             resources: [...(protect.resources ?? [])],
             action: protect.action ?? DEFAULTS.gates.protectAction,
+            ...(protect.stacks ? { stacks: [...protect.stacks] } : {}),
           },
         }
       : {}),

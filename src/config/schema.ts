@@ -443,6 +443,11 @@ export const CheckConfig = z
   .meta({ description: "A command that must exit 0 at the commit being deployed." });
 export type CheckConfig = z.infer<typeof CheckConfig>;
 
+const StackName = checkedString(
+  environmentNameProblem,
+  'a kebab-case name (lower-case letters, digits, single hyphens) like "cloud" or "app"',
+).meta({ pattern: "^[a-z0-9]+(?:-[a-z0-9]+)*$" });
+
 export const ProtectConfig = z
   .strictObject({
     operations: unique(z.array(z.enum(["delete", "replace"])).min(1), "operation", (item) => text(item))
@@ -459,6 +464,9 @@ export const ProtectConfig = z
       description:
         "refuse: never through tidegate; approve: needs its own approval (tidegate approve --protected).",
       default: DEFAULTS.gates.protectAction,
+    }),
+    stacks: z.array(StackName).min(1).optional().meta({
+      description: "Only resources of these stacks (an environment listing stacks:); absent: every stack.",
     }),
   })
   .meta({ description: "Deletes and replacements that are refused or need their own approval." });
@@ -1196,11 +1204,6 @@ export const EnvironmentSecrets = z
   });
 export type EnvironmentSecrets = z.infer<typeof EnvironmentSecrets>;
 
-const StackName = checkedString(
-  environmentNameProblem,
-  'a kebab-case name (lower-case letters, digits, single hyphens) like "cloud" or "app"',
-).meta({ pattern: "^[a-z0-9]+(?:-[a-z0-9]+)*$" });
-
 /** One stack of an environment of several: a Pulumi project and stack, after those it depends on. */
 export const StackConfig = z
   .strictObject({
@@ -1355,7 +1358,21 @@ export type EnvironmentFile = z.infer<typeof EnvironmentFile>;
  * the file defensively: other checks report its malformed parts.
  */
 function stacksIssues(file: Record<string, unknown>): z.core.$ZodRawIssue[] {
-  if (!Array.isArray(file.stacks)) return [];
+  if (!Array.isArray(file.stacks)) {
+    const named = asMapping(asMapping(file.gates).protect).stacks;
+    if (named === undefined) return [];
+    return [
+      {
+        code: "custom",
+        input: named,
+        path: ["gates", "protect", "stacks"],
+        message: "names stacks of an environment that lists none",
+        params: {
+          expected: "stacks: in this file, or no gates.protect.stacks (the rule covers the one stack)",
+        },
+      },
+    ];
+  }
   const stacks = file.stacks.map((item: unknown) => asMapping(item));
   const issues: z.core.$ZodRawIssue[] = [];
   for (const key of ["project", "stack"] as const) {
@@ -1403,6 +1420,19 @@ function stacksIssues(file: Record<string, unknown>): z.core.$ZodRawIssue[] {
       ? [{ name: stack.name, dependsOn: Array.isArray(stack.dependsOn) ? stack.dependsOn.map(String) : [] }]
       : [],
   );
+  const protect = asMapping(asMapping(file.gates).protect);
+  if (Array.isArray(protect.stacks)) {
+    protect.stacks.forEach((target: unknown, at) => {
+      if (typeof target !== "string" || names.includes(target)) return;
+      issues.push({
+        code: "custom",
+        input: target,
+        path: ["gates", "protect", "stacks", at],
+        message: `${showValue(target)} is not a stack of this environment`,
+        params: { expected: `the name of a stack listed in stacks: ${listed}` },
+      });
+    });
+  }
   const cycle = findStackCycle(nodes);
   if (cycle) {
     issues.push({

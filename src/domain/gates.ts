@@ -51,6 +51,8 @@ export interface ProtectedOperations {
   resources: string[];
   /** refuse: never through tidegate; approve: needs its own approval (`tidegate approve --protected`). */
   action: "refuse" | "approve";
+  /** Only resources of these stacks of the environment (an environment of several stacks); absent: all. */
+  stacks?: string[];
 }
 
 /** The gates of one environment. Absent ones do not apply. */
@@ -110,6 +112,8 @@ export interface Plan {
    * of a plain sync never covers it, nor the other way round.
    */
   resolve?: DriftResolution;
+  /** An environment of several stacks: each stack's own plan (see combinePlans); the digest covers them. */
+  stacks?: { name: string; plan: Plan }[];
 }
 
 /** restore-drift: a remediating sync, once; accept-drift: a refresh, taking the live values into the state. */

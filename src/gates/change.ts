@@ -109,7 +109,11 @@ function describeCheck(check: GateCommand): string {
 }
 
 function describeProtect(rule: ProtectedOperations): string {
-  return `${rule.operations.join(", ")} of ${resourcesText(rule.resources)}: ${rule.action}`;
+  return `${rule.operations.join(", ")} of ${resourcesText(rule.resources)}${stacksText(rule.stacks)}: ${rule.action}`;
+}
+
+function stacksText(stacks: readonly string[] | undefined): string {
+  return stacks && stacks.length > 0 ? ` in stacks ${stacks.join(", ")}` : "";
 }
 
 function protectChanges(before: ProtectedOperations, after: ProtectedOperations): string[] {
@@ -117,6 +121,7 @@ function protectChanges(before: ProtectedOperations, after: ProtectedOperations)
     ...change("operations", before.operations.join(", "), after.operations.join(", ")),
     ...change("resources", resourcesText(before.resources), resourcesText(after.resources)),
     ...change("action", before.action, after.action),
+    ...change("stacks", before.stacks?.join(", ") ?? "all", after.stacks?.join(", ") ?? "all"),
   ];
 }
 

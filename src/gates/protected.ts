@@ -33,11 +33,25 @@ export function matchesGlob(pattern: string, text: string): boolean {
   return new RegExp(`^${source}$`, "s").test(text);
 }
 
-/** The pending changes `rule` protects: its operations, on resources matching a pattern by type or name. */
-export function protectedChanges(rule: ProtectedOperations, pending?: ChangeSet): ResourceChange[] {
+/**
+ * The pending changes `rule` protects: its operations, on resources matching a pattern by type or
+ * name, and, when the rule names stacks, only in those (read from the plan's `stacks`).
+ */
+export function protectedChanges(
+  rule: ProtectedOperations,
+  pending?: ChangeSet,
+  stacks?: Plan["stacks"],
+): ResourceChange[] {
   if (!pending) return [];
   const operations: readonly string[] = rule.operations;
-  return pending.resources.filter(
+  const named = rule.stacks;
+  const candidates =
+    named && named.length > 0
+      ? (stacks ?? [])
+          .filter((stack) => named.includes(stack.name))
+          .flatMap((stack) => stack.plan.pending?.resources ?? [])
+      : pending.resources;
+  return candidates.filter(
     (change) =>
       operations.includes(change.action) &&
       (rule.resources.length === 0 ||
@@ -48,7 +62,7 @@ export function protectedChanges(rule: ProtectedOperations, pending?: ChangeSet)
 }
 
 export function evaluateProtected(rule: ProtectedOperations, facts: ProtectedFacts): ProtectedResult {
-  const changes = protectedChanges(rule, facts.plan.pending);
+  const changes = protectedChanges(rule, facts.plan.pending, facts.plan.stacks);
   if (changes.length === 0) {
     return {
       verdict: { gate: "protected", verdict: "pass", reason: "no protected operations" },

@@ -155,6 +155,43 @@ describe("stacks: in an environment file", () => {
   });
 });
 
+describe("protect rules naming stacks", () => {
+  const defaults = resolveSettings({ repository: { url: "." } }, "/repo").defaults;
+
+  it("take stacks of the environment, and resolve with them", () => {
+    const parsed = parseEnvironmentFile(TEST, yaml(...THREE, "gates:", "  protect:", "    stacks: [cloud]"));
+    expect(parsed.issues).toEqual([]);
+    expect(resolveEnvironment(TEST, parsed.value!, defaults).gates.protect).toEqual({
+      operations: ["delete", "replace"],
+      resources: [],
+      action: "refuse",
+      stacks: ["cloud"],
+    });
+  });
+
+  it("name a stack the environment does not list, and refuse stacks in the one-stack form", () => {
+    const unknown = parseEnvironmentFile(
+      TEST,
+      yaml(...THREE, "gates:", "  protect:", "    stacks: [cloud, db]"),
+    );
+    expect(unknown.issues).toMatchObject([
+      {
+        path: "gates.protect.stacks[1]",
+        value: "db",
+        message: '"db" is not a stack of this environment',
+        expected: 'the name of a stack listed in stacks: "app", "cloud", "cluster"',
+      },
+    ]);
+    const one = parseEnvironmentFile(
+      TEST,
+      yaml("name: test", "order: 1", "gates:", "  protect:", "    stacks: [app]"),
+    );
+    expect(one.issues).toMatchObject([
+      { path: "gates.protect.stacks", message: "names stacks of an environment that lists none" },
+    ]);
+  });
+});
+
 describe("stacks across environments", () => {
   const identity = (file: string, data: unknown) => environmentIdentity(file, data);
 
