@@ -18,18 +18,17 @@ function yaml(...lines: string[]): string {
 }
 
 const HEAD = ["name: test", "order: 1", "stacks:"];
+
+/** One entry of stacks:, as YAML lines; `more`: its further keys, e.g. "dependsOn: [cloud]". */
+function entry(name: string, project: string, ...more: string[]): string[] {
+  return [`  - name: ${name}`, `    project: ${project}`, ...more.map((line) => `    ${line}`)];
+}
 // Written app first: resolution puts each stack after those it depends on.
 const THREE = [
   ...HEAD,
-  "  - name: app",
-  "    project: stacks/app",
-  "    dependsOn: [cluster]",
-  "  - name: cloud",
-  "    project: ./stacks/aws/",
-  "    stack: acme/cloud/test",
-  "  - name: cluster",
-  "    project: stacks/kubernetes",
-  "    dependsOn: [cloud]",
+  ...entry("app", "stacks/app", "dependsOn: [cluster]"),
+  ...entry("cloud", "./stacks/aws/", "stack: acme/cloud/test"),
+  ...entry("cluster", "stacks/kubernetes", "dependsOn: [cloud]"),
 ];
 
 describe("stacks: in an environment file", () => {
@@ -67,11 +66,8 @@ describe("stacks: in an environment file", () => {
       TEST,
       yaml(
         ...HEAD,
-        "  - name: cloud",
-        "    project: stacks/aws",
-        "  - name: app",
-        "    project: stacks/app",
-        "    dependsOn: [cloud, network]",
+        ...entry("cloud", "stacks/aws"),
+        ...entry("app", "stacks/app", "dependsOn: [cloud, network]"),
       ),
     );
     expect(parsed.issues).toEqual([
@@ -92,25 +88,16 @@ describe("stacks: in an environment file", () => {
       TEST,
       yaml(
         ...HEAD,
-        "  - name: cloud",
-        "    project: stacks/aws",
-        "    dependsOn: [app]",
-        "  - name: cluster",
-        "    project: stacks/kubernetes",
-        "    dependsOn: [cloud]",
-        "  - name: app",
-        "    project: stacks/app",
-        "    dependsOn: [cluster]",
+        ...entry("cloud", "stacks/aws", "dependsOn: [app]"),
+        ...entry("cluster", "stacks/kubernetes", "dependsOn: [cloud]"),
+        ...entry("app", "stacks/app", "dependsOn: [cluster]"),
       ),
     );
     expect(formatConfigIssues(cycle.issues)).toBe(
       "environments/test.yaml:6:5: stacks[0].dependsOn: makes a cycle: cloud → app → cluster → cloud; " +
         "expected dependencies without a cycle, so each stack can be applied after those it depends on",
     );
-    const self = parseEnvironmentFile(
-      TEST,
-      yaml(...HEAD, "  - name: app", "    project: stacks/app", "    dependsOn: [app]"),
-    );
+    const self = parseEnvironmentFile(TEST, yaml(...HEAD, ...entry("app", "stacks/app", "dependsOn: [app]")));
     expect(self.issues).toMatchObject([{ path: "stacks[0].dependsOn", message: "makes a cycle: app → app" }]);
   });
 
@@ -119,13 +106,9 @@ describe("stacks: in an environment file", () => {
       TEST,
       yaml(
         ...HEAD,
-        "  - name: cloud",
-        "    project: stacks/aws",
-        "  - name: cloud",
-        "    project: stacks/app",
-        "  - name: web",
-        "    project: stacks/aws/",
-        "    stack: test",
+        ...entry("cloud", "stacks/aws"),
+        ...entry("cloud", "stacks/app"),
+        ...entry("web", "stacks/aws/", "stack: test"),
       ),
     );
     expect(parsed.issues).toMatchObject([
