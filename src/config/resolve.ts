@@ -188,6 +188,8 @@ export interface DaemonSettings {
   stallAfter: number;
   /** Environments run at once (daemon.concurrency, 'auto' resolved against this machine). */
   concurrency: number;
+  /** Stacks of one environment previewed or updated at once (daemon.stackConcurrency). */
+  stackConcurrency: number;
   /** How long a replica's ownership of an environment lasts without a heartbeat. */
   ownershipTtlMs: number;
   /** How often a replica renews, counts the others and rebalances. */
@@ -468,6 +470,7 @@ export function resolveDaemon(raw: DaemonConfig = {}): DaemonSettings {
     retryMaxMs: duration(raw.retry?.max ?? retryMax, "tidegate.yaml", "daemon.retry.max"),
     stallAfter: raw.stallAfter ?? stallAfter,
     concurrency: workers === "auto" ? autoConcurrency(os.availableParallelism(), os.totalmem()) : workers,
+    stackConcurrency: raw.stackConcurrency ?? DEFAULTS.daemon.stackConcurrency,
     ownershipTtlMs: duration(
       raw.replicas?.ownershipTtl ?? ownershipTtl,
       "tidegate.yaml",

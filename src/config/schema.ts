@@ -50,6 +50,7 @@ export const DEFAULTS = {
     retryMax: "1h",
     stallAfter: 5,
     concurrency: "auto" as const,
+    stackConcurrency: 2,
     ownershipTtl: "30s",
     heartbeat: "5s",
   },
@@ -576,6 +577,11 @@ export const DaemonConfig = z
           "How many environments `tidegate run` checks or syncs at once (one environment never runs beside itself). 'auto': one per CPU core, at most one per GiB of memory.",
         default: DEFAULTS.daemon.concurrency,
       }),
+    stackConcurrency: z.number().int().min(1).max(16).optional().meta({
+      description:
+        "How many stacks of one environment (one that lists stacks:) are previewed or updated at once; updates always wait for the stacks they depend on.",
+      default: DEFAULTS.daemon.stackConcurrency,
+    }),
     requestPoll: PositiveDuration.optional().meta({
       description:
         "How often `tidegate run` reads the requests other processes leave in the store (approvals, revocations, webhooks, check requests) when nothing wakes it. Default: 1s on SQLite; 30s on PostgreSQL, where each request wakes every replica at once and the read is only a fallback.",
