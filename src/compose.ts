@@ -197,14 +197,14 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
         return openPulumiStack({
           ...(stackOptions?.ignoreChanges ? { ignoreChanges: stackOptions.ignoreChanges } : {}),
           workDir: projectDir,
-          stackName: env.stack,
+          stackName: stackOptions?.stack ?? env.stack,
           pulumiHome: paths.pulumiHome,
           timeouts: config.timeouts,
           ...(options.pulumiTraces ? { otelTraces: options.pulumiTraces } : {}),
           ...opened.stackOptions(),
           ...(await sandbox.forStack({
             environment: env.name,
-            stack: env.stack,
+            stack: stackOptions?.stack ?? env.stack,
             projectDir,
             backendUrl: opened.backendUrl,
             envNames: opened.variableNames(),
@@ -212,14 +212,16 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
           })),
         });
       },
-      acquireLease: async (runId) => {
+      acquireLease: async (runId, target) => {
         const holder = runOwnerId(owner, runId);
         const backendUrl = env.backendUrl ?? config.backendUrl;
+        // Stacks of several projects may share a name on one backend: theirs carry the project.
+        const name = target ? `${target.project}/${target.stack}` : env.stack;
         // A shared store holds the lease for every replica on it, whatever the backend; a file
         // backend's lease file also keeps out the tidegates on other stores sharing its folder.
         const shared =
           spec.kind === "postgres"
-            ? await acquireStoreLease(store, stackLeaseKey(backendUrl, env.stack), {
+            ? await acquireStoreLease(store, stackLeaseKey(backendUrl, name), {
                 owner: holder,
                 isDead,
                 onRenewFailed: (err) => log.error({ env: env.name, err }, "could not keep the stack's lease"),
@@ -227,7 +229,7 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
             : undefined;
         if (spec.kind === "postgres" && !shared) return undefined;
         if (shared && !backendUrl.startsWith("file://")) return shared;
-        const file = acquireLease(leaseDir(backendUrl, config.dataDir), env.stack, { owner: holder, isDead });
+        const file = acquireLease(leaseDir(backendUrl, config.dataDir), name, { owner: holder, isDead });
         if (!file) shared?.release();
         return file && shared ? bothLeases(shared, file) : file;
       },
@@ -289,6 +291,7 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
     workspaceDir: (environment) => path.join(paths.workspaces, environment),
     scratchDir: () => path.join(config.dataDir, "scratch", `promote-${randomUUID().slice(0, 8)}`),
     versions: options.versions,
+    stackConcurrency: config.daemon.stackConcurrency,
     now,
     newId: () => randomUUID(),
   };

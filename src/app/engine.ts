@@ -11,6 +11,7 @@ import type { PromoteResult } from "../domain/promotion";
 import { runEnvironment, type RunContext, type RunOptions } from "../reconcile/run";
 import { approvalProblem } from "../reconcile/gating";
 import { stackOpenOptions } from "../reconcile/observe";
+import { stackEnvironment } from "../reconcile/stacks";
 import { SingleFlight } from "./single-flight";
 import {
   EnvironmentHeldError,
@@ -114,8 +115,13 @@ export class Engine {
       log: deps.log,
       workspaceDir: (env) => deps.workspaceDir(env.name),
       installDependencies: (projectDir) => run.installDependencies(projectDir),
-      openStack: (_env, projectDir, options) => run.openStack(projectDir, options),
-      acquireLease: (_env, runId) => run.acquireLease(runId),
+      openStack: (target, projectDir, options) =>
+        run.openStack(projectDir, { ...options, stack: target.stack }),
+      acquireLease: (target, runId) =>
+        run.acquireLease(
+          runId,
+          target.current ? { project: target.project, stack: target.stack } : undefined,
+        ),
       writeReport: (report) => deps.writeReport(report),
       gatesAt: (env, commit) => this.gatesAt(env.name, commit),
       runCommand: (command, options) => this.runCommandCached(run, command, options),
@@ -124,6 +130,7 @@ export class Engine {
       versions: deps.versions,
       now: () => this.now(),
       newRunId: runId === undefined ? () => deps.newId() : () => runId,
+      ...(deps.stackConcurrency ? { stackLimit: deps.stackConcurrency } : {}),
     };
   }
 
@@ -506,13 +513,19 @@ export class Engine {
         scratchDir: () => this.deps.scratchDir(),
         identity: PROMOTION_IDENTITY,
         // The target's stack opened as a check opens it, on the merged tree in the scratch worktree.
+        // With several stacks, every one of them: the promotion changes them all.
         preview: async (env, dir) => {
-          const projectDir = path.join(dir, env.project);
-          assertProgramPaths(dir, this.environment(env.name));
-          await check.installDependencies(projectDir);
           const target = this.environment(env.name);
-          const stack = await check.openStack(target, projectDir, stackOpenOptions(target, this.now()));
-          return (await stack.preview()).changes;
+          assertProgramPaths(dir, target);
+          const changes = [];
+          for (const each of target.stacks) {
+            const projectDir = path.join(dir, each.project);
+            await check.installDependencies(projectDir);
+            const stackEnv = target.stacks.length > 1 ? stackEnvironment(target, each) : target;
+            const stack = await check.openStack(stackEnv, projectDir, stackOpenOptions(stackEnv, this.now()));
+            changes.push((await stack.preview()).changes);
+          }
+          return { kind: changes[0]!.kind, resources: changes.flatMap((c) => c.resources) };
         },
         now: () => this.now(),
       },

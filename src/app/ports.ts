@@ -27,14 +27,25 @@ export type EngineConfig = Pick<ResolvedConfig, "environments" | "environmentsDi
 /** How a run opens its stack: `ignoreChanges` from the drift.ignore rules in force. */
 export interface StackOpenOptions {
   ignoreChanges?: IgnoreChangesSpec[];
+  /** With several stacks, the Pulumi stack to open; default the environment's (its first). */
+  stack?: string;
+}
+
+/** One Pulumi stack of an environment of several: its project folder and stack. */
+export interface StackIdentity {
+  project: string;
+  stack: string;
 }
 
 /** The outside world of one run of one environment, with that environment's credentials. */
 export interface RunPorts {
   /** The environment's stack, opened on the program checked out in `projectDir`. */
   openStack(projectDir: string, options?: StackOpenOptions): Promise<StackPort>;
-  /** tidegate's own lease on the environment's stack for one run; undefined when another holds it. */
-  acquireLease(runId: string): Promise<Lease | undefined>;
+  /**
+   * tidegate's own lease on the environment's stack (or, with several, on `stack`) for one run;
+   * undefined when another holds it.
+   */
+  acquireLease(runId: string, stack?: StackIdentity): Promise<Lease | undefined>;
   /** Installs a Pulumi project's dependencies. */
   installDependencies(projectDir: string): Promise<DependencyResult>;
   /** Installs a policy pack's dependencies. */
@@ -66,6 +77,8 @@ export interface EngineDeps {
   /** A new folder for one promotion's scratch worktree. */
   scratchDir(): string;
   versions: RunReport["versions"];
+  /** Stacks of an environment of several previewed or updated at once (daemon.stackConcurrency). */
+  stackConcurrency?: number;
   /** The clock gates read (sync windows, soak times) and records carry. */
   now(): Date;
   newId(): string;

@@ -97,10 +97,32 @@ export interface RunReport {
   gatesChange?: { changes: string[] };
   /** The program's dependencies: the lockfile key, and whether this check had to install them. */
   dependencies?: { key: string; installed: boolean };
+  /** An environment of several stacks: what each one is and did (its resources are in pending and drift). */
+  stacks?: StackReport[];
   startedAt: string;
   endedAt: string;
   timings: Timings;
   versions: { tidegate: string; pulumi: string; node: string };
+}
+
+/** One stack of an environment of several, in a run's report. */
+export interface StackReport {
+  /** Its name in the environment definition. */
+  name: string;
+  /** The Pulumi project folder and stack. */
+  project: string;
+  stack: string;
+  status: EnvironmentStatus;
+  reason?: string;
+  /** The commit its deployed state came from (after this run). */
+  deployedCommit?: string;
+  /** Resources with pending changes and drifted resources this run found in it. */
+  pending?: number;
+  drift?: number;
+  /** What this run did to it: updated, left alone (nothing to apply, or a gate stopped the run), failed, or not started. */
+  outcome: "applied" | "unchanged" | "failed" | "skipped" | "stopped";
+  /** The update's resources per operation, when one ran. */
+  summary?: Record<string, number>;
 }
 
 /** What `tidegate status` shows for one environment: the outcome of its latest run. */

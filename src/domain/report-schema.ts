@@ -182,6 +182,26 @@ export const PolicyViolationSchema = z
   })
   .meta({ id: "PolicyViolation", description: "A policy pack's finding on the preview." });
 
+const StackReportSchema = z.object({
+  name: z.string().min(1).describe("The stack's name in the environment definition."),
+  project: z.string().min(1).describe("The Pulumi project folder, relative to the repository root."),
+  stack: z.string().min(1).describe("The Pulumi stack."),
+  status: EnvironmentStatusSchema,
+  reason: z.string().optional().describe("Why the stack's status is what it is."),
+  deployedCommit: z.string().optional().describe("The commit its deployed state came from, after this run."),
+  pending: z.number().int().nonnegative().optional().describe("Resources with pending changes found."),
+  drift: z.number().int().nonnegative().optional().describe("Drifted resources found."),
+  outcome: z
+    .enum(["applied", "unchanged", "failed", "skipped", "stopped"])
+    .describe(
+      "applied: updated; unchanged: nothing to apply, or the run did not sync; failed: its preview or update failed; skipped: not started, since a stack it depends on failed; stopped: its observation stopped (e.g. an interrupted update).",
+    ),
+  summary: z
+    .record(z.string(), z.number())
+    .optional()
+    .describe("The update's resources per operation, when one ran."),
+});
+
 export const RunReportSchema = z
   .object({
     schemaVersion: z.literal(REPORT_SCHEMA_VERSION).describe("Version of this document's shape."),
@@ -273,6 +293,12 @@ export const RunReportSchema = z
       })
       .optional()
       .describe("The Pulumi program's npm dependencies."),
+    stacks: z
+      .array(StackReportSchema)
+      .optional()
+      .describe(
+        "An environment of several stacks: each stack in dependency order, with its status and what the run did to it. Its resources are in pending and drift (their URNs name the stack).",
+      ),
     startedAt: timestamp("When the run started, ISO 8601."),
     endedAt: timestamp("When the run ended, ISO 8601."),
     timings: z

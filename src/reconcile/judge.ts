@@ -4,7 +4,8 @@ import type { DriftResolution, Plan, SyncWindow } from "../domain/gates";
 import type { EnvironmentStatus } from "../domain/model";
 import { makePlan } from "../domain/plan";
 import { decideResolution, decideSync, observedStatus } from "./classify";
-import type { Observation } from "./observe";
+import type { EnvironmentObservation, Observation } from "./observe";
+import { combinePlans } from "../domain/stacks";
 import type { RunEnvironment, Timed } from "./types";
 
 export type JudgeContext = GatingContext;
@@ -39,7 +40,7 @@ export type Judgement =
 export async function judge(
   ctx: JudgeContext,
   env: RunEnvironment,
-  observation: Observation,
+  observation: EnvironmentObservation,
   request: JudgeRequest,
 ): Promise<Judgement> {
   const { pending, drift, head } = observation;
@@ -57,7 +58,9 @@ export async function judge(
   // An accept applies nothing of the program: its plan is the drift at the deployed commit.
   const accept = resolve === "accept-drift";
   const commit = accept ? (observation.deployedCommit ?? head) : head;
-  const plan = planOf(env, commit, decision.remediate, accept ? undefined : pending, drift, resolve);
+  const plan = observation.stacks
+    ? stacksPlan(observation.stacks, commit, decision.remediate, accept, resolve)
+    : planOf(env, commit, decision.remediate, accept ? undefined : pending, drift, resolve);
   try {
     const tree =
       commit === head && observation.programTree
@@ -111,4 +114,30 @@ export function planOf(
     remediate,
     ...(resolve ? { resolve } : {}),
   });
+}
+
+/**
+ * The plan of an environment of several stacks: each stack's own plan (a remediation updates only
+ * the stacks that drifted), combined under one digest (see combinePlans).
+ */
+function stacksPlan(
+  stacks: NonNullable<EnvironmentObservation["stacks"]>,
+  commit: string,
+  remediate: boolean,
+  accept: boolean,
+  resolve: DriftResolution | undefined,
+): Plan {
+  return combinePlans(
+    stacks.map(({ stack, env, observation }) => ({
+      name: stack.name,
+      plan: planOf(
+        env,
+        commit,
+        remediate && observation.drift.resources.length > 0,
+        accept ? undefined : observation.pending,
+        observation.drift,
+        resolve,
+      ),
+    })),
+  );
 }

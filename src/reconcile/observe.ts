@@ -9,7 +9,7 @@ import type { PolicyViolation } from "../domain/gates";
 import type { CommitInfo, EnvironmentStatus, RunKind } from "../domain/model";
 import type { Logger } from "../log";
 import { gatesInForce, programTree, type GatesInForce, type GatingContext, type GatingGit } from "./gating";
-import type { RunEnvironment, Timed } from "./types";
+import type { RunEnvironment, RunStack, Timed } from "./types";
 import { shortSha } from "../domain/commit";
 import { ignoreChangesSpec, splitDrift, type IgnoreChangesSpec } from "../domain/ignore";
 import type { RunReport } from "../domain/model";
@@ -63,8 +63,8 @@ export interface ObservedFacts {
   policy?: PolicyViolation[];
 }
 
-/** A complete observation: the desired and deployed state, pending changes and drift, and the stack to sync. */
-export interface Observation extends ObservedFacts {
+/** What the gates judge: the desired and deployed state, pending changes and drift of the whole environment. */
+export interface EnvironmentObservation extends ObservedFacts {
   head: string;
   desired: CommitInfo;
   drift: ChangeSet;
@@ -72,7 +72,22 @@ export interface Observation extends ObservedFacts {
   /** The head's program tree when nothing is pending: the deployed state is what it makes, a success here. */
   programTree?: string;
   workDir: string;
+  /** Where check commands run: the project folder, or the checkout's root with several stacks. */
   projectDir: string;
+  /** An environment of several stacks: each one's own observation, in dependency order. */
+  stacks?: StackObservation[];
+}
+
+/** One stack of an environment of several, as observed. */
+export interface StackObservation {
+  stack: RunStack;
+  /** The environment as this stack's run sees it (see stackEnvironment). */
+  env: RunEnvironment;
+  observation: Observation;
+}
+
+/** A complete observation of one stack: what the gates judge, and the stack to sync. */
+export interface Observation extends EnvironmentObservation {
   /** How the pending preview ran (the policy packs in force, whether it saved an update plan), for the sync. */
   previewOptions: PreviewOptions;
   /** The digest of the stack's state the previews started from; undefined where it cannot be told. */

@@ -5,7 +5,7 @@ import { errorKind, isTidegateError, TidegateError } from "../domain/errors";
 import type { RunReport } from "../domain/model";
 import type { Logger } from "../log";
 import type { Judgement } from "./judge";
-import type { Observation } from "./observe";
+import type { EnvironmentObservation } from "./observe";
 import {
   accepted,
   applied,
@@ -73,7 +73,7 @@ function auditor(ctx: RecordContext, meta: RunMeta) {
 export async function recordJudgement(
   ctx: RecordContext,
   meta: RunMeta,
-  observation: Observation,
+  observation: EnvironmentObservation,
   judgement: Judgement,
 ): Promise<Judgement> {
   if (judgement.kind === "failed" || !judgement.gates) return judgement;

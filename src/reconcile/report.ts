@@ -4,21 +4,35 @@ import { errorLine, errorRecord, type ErrorRecord } from "../domain/errors";
 import type { RunReport, EnvironmentStatus, RunOutcome } from "../domain/model";
 import { observedStatus } from "./classify";
 import type { Judgement } from "./judge";
-import type { Observation, ObserveResult } from "./observe";
+import type { EnvironmentObservation, ObserveResult } from "./observe";
 import type { SyncOutcome } from "./sync";
 import type { ChangeSet } from "../domain/changes";
-import type { RunEnvironment } from "./types";
+import type { RunEnvironment, RunStack } from "./types";
+import { rollUpStatus } from "../domain/stacks";
+import type { StackReport } from "../domain/model";
 
-/** What the phases of one run returned, up to the phase it ended in. */
-export type RunResult =
+/**
+ * What the phases of one run returned, up to the phase it ended in. With several stacks, `stacks`
+ * holds each stack's own result, and the environment's status is rolled up from theirs.
+ */
+export type RunResult = (
   | { ended: "observe"; observed: Exclude<ObserveResult, { kind: "observed" }> }
-  | { ended: "judge"; observation: Observation; judgement: Exclude<Judgement, { kind: "apply" }> }
+  | { ended: "judge"; observation: EnvironmentObservation; judgement: Exclude<Judgement, { kind: "apply" }> }
   | {
       ended: "sync";
-      observation: Observation;
+      observation: EnvironmentObservation;
       judgement: Extract<Judgement, { kind: "apply" }>;
       outcome: SyncOutcome;
-    };
+    }
+) & { stacks?: StackRun[] };
+
+/** One stack's part of a run of several. */
+export interface StackRun {
+  stack: RunStack;
+  result: RunResult;
+  /** Not started: the stack it depends on that failed or was stopped. */
+  waitedOn?: string;
+}
 
 /** How a run ended: the environment's status and why, and the run's outcome. */
 export interface Conclusion {
@@ -38,6 +52,8 @@ export interface ReportMeta {
 }
 
 export function conclude(run: RunResult): Conclusion {
+  // A gate's verdict is the environment's; otherwise each stack's conclusion counts.
+  if (run.stacks && run.ended !== "judge") return rolledUp(run.stacks);
   switch (run.ended) {
     case "observe":
       return run.observed.kind === "stopped"
@@ -75,6 +91,26 @@ export function conclude(run: RunResult): Conclusion {
       }
     }
   }
+}
+
+/** The worst of the stacks' conclusions, naming the stack; the first failure is the run's. */
+function rolledUp(stacks: readonly StackRun[]): Conclusion {
+  const each = stacks.map(({ stack, result }) => ({ name: stack.name, ...conclude(result) }));
+  const { status, reason } = rollUpStatus(each);
+  const failedStack = each.find((stack) => stack.failure);
+  return {
+    status,
+    ...(reason ? { reason } : {}),
+    outcome: failedStack ? "failed" : each.every((s) => s.outcome === "skipped") ? "skipped" : "succeeded",
+    ...(failedStack?.failure
+      ? {
+          failure: {
+            ...failedStack.failure,
+            message: `stack ${failedStack.name}: ${failedStack.failure.message}`,
+          },
+        }
+      : {}),
+  };
 }
 
 /**
@@ -189,6 +225,7 @@ export function buildReport(run: RunResult, conclusion: Conclusion, meta: Report
     ...(facts.policy && facts.policy.length > 0 ? { policy: facts.policy } : {}),
     ...(facts.gatesChange ? { gatesChange: { changes: facts.gatesChange } } : {}),
     ...(facts.dependencies ? { dependencies: facts.dependencies } : {}),
+    ...(run.stacks ? { stacks: run.stacks.map(stackReport) } : {}),
     startedAt: meta.startedAt,
     endedAt: meta.endedAt,
     timings: meta.timings,
@@ -201,4 +238,41 @@ function pendingAfter(run: RunResult, observed: ChangeSet | undefined): ChangeSe
   return accepted(run) && run.ended === "sync" && run.outcome.kind === "applied"
     ? run.outcome.after
     : observed;
+}
+
+/** One stack's line in the report of a run of several. */
+function stackReport({ stack, result, waitedOn }: StackRun): StackReport {
+  const { status, reason } = conclude(result);
+  const facts = result.ended === "observe" ? result.observed.facts : result.observation;
+  const outcome: StackReport["outcome"] =
+    waitedOn !== undefined
+      ? "skipped"
+      : result.ended === "observe"
+        ? result.observed.kind === "failed"
+          ? "failed"
+          : "stopped"
+        : result.ended === "judge"
+          ? result.judgement.kind === "failed"
+            ? "failed"
+            : "unchanged"
+          : result.outcome.kind === "applied"
+            ? "applied"
+            : result.outcome.kind === "failed"
+              ? "failed"
+              : "unchanged";
+  const deployedCommit = applied(result) ? facts.head : facts.deployedCommit;
+  const summary =
+    result.ended === "sync" && result.outcome.kind === "applied" ? result.outcome.sync.summary : undefined;
+  return {
+    name: stack.name,
+    project: stack.project,
+    stack: stack.stack,
+    status,
+    ...(reason ? { reason } : {}),
+    ...(deployedCommit ? { deployedCommit } : {}),
+    ...(facts.pending ? { pending: facts.pending.resources.length } : {}),
+    ...(facts.drift ? { drift: facts.drift.resources.length } : {}),
+    outcome,
+    ...(summary ? { summary } : {}),
+  };
 }

@@ -6,6 +6,7 @@ import { judge, type JudgeContext } from "./judge";
 import { observe, type RunGit, type ObserveContext } from "./observe";
 import { recordJudgement, recordRun, type RecordContext, type RunMeta } from "./record";
 import type { RunResult } from "./report";
+import { runStacks } from "./stacks";
 import { sync, type SyncContext } from "./sync";
 import { stageTimer, type RunEnvironment, type RunOptions, type Timed } from "./types";
 import { shortSha } from "../domain/commit";
@@ -24,6 +25,8 @@ export interface RunContext extends ObserveContext, JudgeContext, SyncContext, R
   log: Logger;
   now(): Date;
   newRunId(): string;
+  /** Stacks of an environment of several previewed or updated at once (daemon.stackConcurrency). */
+  stackLimit?: number;
 }
 
 /**
@@ -78,11 +81,7 @@ async function runTraced(
 /** The phases, each returning a value; nothing here records the run. */
 async function work(ctx: RunContext, meta: RunMeta, timed: Timed): Promise<RunResult> {
   const { env, options } = meta;
-  if ((env.stacks?.length ?? 1) > 1) {
-    // Until the phases run every stack (docs/design/multi-stack.md), never only the first of them.
-    const reason = `${env.name} lists ${env.stacks!.length} stacks; runs of several stacks are not built yet, so nothing was previewed or changed`;
-    return { ended: "observe", observed: { kind: "stopped", facts: {}, status: "Blocked", reason } };
-  }
+  if ((env.stacks?.length ?? 1) > 1) return runStacks(ctx, meta, timed);
   const observed = await observe(ctx, env, {
     kind: options.kind,
     ...(options.allowSync ? { savePlan: true } : {}),

@@ -12,6 +12,8 @@ export interface RunEnvironment {
   project: string;
   /** Every stack, in dependency order; absent or one: the project and stack above (see ResolvedStack). */
   stacks?: readonly RunStack[];
+  /** With several stacks, the one this part of the run is about (see stackEnvironment). */
+  current?: string;
   sync: { policy: "auto" | "gated" };
   /** ignore: expected drift, from the definition at the config ref; absent: none. */
   drift: { policy: "report" | "remediate"; ignore?: readonly DriftIgnoreRule[] };

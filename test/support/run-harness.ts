@@ -45,6 +45,8 @@ export interface RunHarness {
   readonly log: MemoryLogger;
   /** The stack the next run opens; replace it to script another. */
   stack: FakeStack;
+  /** With several stacks: the stack opened for a project folder (others open `stack`). */
+  readonly stacks: Map<string, FakeStack>;
   /** The real store; wrap it (e.g. to fail a write) by assigning another. */
   store: Store;
   /** The environment's gates as defined at a commit. */
@@ -73,6 +75,7 @@ export function useRunHarness(): RunHarness {
       leases: new FakeLeases(),
       log: new MemoryLogger(),
       stack: new FakeStack(),
+      stacks: new Map(),
       store: opened,
       gatesAt: new Map(),
       audit: [],
@@ -103,7 +106,7 @@ function context(h: RunHarness, dir: string, newRunId: () => string): RunContext
     workspaceDir: (env) => path.join(dir, "workspaces", env.name),
     installDependencies: (projectDir) =>
       Promise.resolve({ packageDir: projectDir, key: "lock-1", installed: false, linked: false }),
-    openStack: () => Promise.resolve(h.stack),
+    openStack: (env) => Promise.resolve(h.stacks.get(env.project) ?? h.stack),
     acquireLease: async (env, runId) => h.leases.acquire(env, runId),
     writeReport: (report) => void h.reportFiles.push(report),
     preparePolicyPacks: (packs, workDir) => Promise.resolve(packs.map((p) => path.join(workDir, p))),
