@@ -1,5 +1,6 @@
 import type { AuditEntry, AuditFilter, VerifyResult } from "../adapters/audit";
 import type { LeaseStore, ReportStore, RunStore, StatusStore } from "../adapters/store/port";
+import type { ConfiguredEnvironment } from "./environment-list";
 import type { RunReport, ReportSummary, RunRecord } from "../domain/model";
 import type { IsDead } from "../domain/owner";
 import { type StatusRow, statusRows } from "../render/format";
@@ -13,7 +14,7 @@ export interface ReadPorts {
   /** Undefined when nothing was ever recorded (reading creates no store). */
   store?: StatusStore & ReportStore & Pick<RunStore, "run" | "runs"> & Partial<Pick<LeaseStore, "leases">>;
   /** The configured environments in promotion order; undefined when they could not be read. */
-  environments?: readonly { name: string; branch: string; stack: string }[];
+  environments?: readonly ConfiguredEnvironment[];
   /** Where the store lives, named when something is not found there. */
   dataDir?: string;
   /** Whether a run's owner is gone; without it, only runs already marked interrupted show as such. */
@@ -27,8 +28,9 @@ export async function status(read: ReadPorts): Promise<StatusRow[]> {
   const marked: StatusRow[] = [];
   for (const row of rows) {
     const cut = await interruptedRun(read, row.environment);
-    marked.push(
-      cut
+    const stacks = await stackRows(read, row.environment);
+    marked.push({
+      ...(cut
         ? {
             ...row,
             status: "Interrupted",
@@ -36,10 +38,27 @@ export async function status(read: ReadPorts): Promise<StatusRow[]> {
             lastRunId: cut.id,
             lastRunAt: cut.startedAt,
           }
-        : row,
-    );
+        : row),
+      ...(stacks ? { stacks } : {}),
+    });
   }
   return marked;
+}
+
+/**
+ * An environment of several stacks: each stack as its latest report left it. Only those
+ * environments' reports are read, so a status of many one-stack environments reads none.
+ */
+async function stackRows(read: ReadPorts, environment: string): Promise<StatusRow["stacks"]> {
+  const listed = read.environments?.find((env) => env.name === environment);
+  if (!listed?.stacks || listed.stacks.length < 2) return undefined;
+  const report = await read.store?.latestReport(environment);
+  return report?.stacks?.map(({ name, status, reason, deployedCommit }) => ({
+    name,
+    status,
+    ...(reason ? { reason } : {}),
+    ...(deployedCommit ? { deployedCommit } : {}),
+  }));
 }
 
 /**

@@ -195,7 +195,12 @@ async function environmentsFromGit(
       configPath,
       readEnvironmentFiles: environmentFilesReader({ fetch: false }),
     });
-    return config.environments.map(({ name, branch, stack }) => ({ name, branch, stack }));
+    return config.environments.map(({ name, branch, stack, stacks }) => ({
+      name,
+      branch,
+      stack,
+      ...(stacks.length > 1 ? { stacks: stacks.map((s) => ({ name: s.name })) } : {}),
+    }));
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     warn(`cannot read the environment definitions (${firstLine(error)}); showing what the store holds`);

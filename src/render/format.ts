@@ -16,7 +16,11 @@ import { shortSha as shortOf } from "../domain/commit";
 export const CHANGES_EXIT_CODE = 3;
 
 /** What `status` knows of an environment: its configuration, and its state when it was ever checked. */
-export type StatusRow = Omit<EnvironmentState, "updatedAt"> & { updatedAt?: string };
+export type StatusRow = Omit<EnvironmentState, "updatedAt"> & {
+  updatedAt?: string;
+  /** An environment of several stacks: each as its latest report left it. */
+  stacks?: { name: string; status: EnvironmentStatus; reason?: string; deployedCommit?: string }[];
+};
 
 const NEVER_CHECKED = "never checked";
 
@@ -75,9 +79,11 @@ export function formatStatusTable(rows: readonly StatusRow[], now: Date): string
     out.push(lines[i + 1] ?? "");
     if (row.stale) out.push(`${REASON_PREFIX}${reasonLine(staleLine(row.stale, now), max) ?? ""}`);
     const reason = reasonLine(row.reason, max);
-    if (!reason) return;
-    out.push(`${REASON_PREFIX}${reason}`);
-    shortened ||= reason !== clean(row.reason ?? "").trim();
+    if (reason) {
+      out.push(`${REASON_PREFIX}${reason}`);
+      shortened ||= reason !== clean(row.reason ?? "").trim();
+    }
+    out.push(...stackLines(row.stacks ?? [], max));
   });
   if (shortened)
     out.push(
@@ -88,6 +94,20 @@ export function formatStatusTable(rows: readonly StatusRow[], now: Date): string
 }
 
 const REASON_PREFIX = "  ↳ ";
+
+/** One line per stack of an environment of several, under its row: name, status, deployed commit. */
+function stackLines(stacks: NonNullable<StatusRow["stacks"]>, max: number): string[] {
+  if (stacks.length === 0) return [];
+  const cells = stacks.map((stack) => [
+    `    stack ${clean(stack.name)}`,
+    stack.status,
+    `deployed ${shortSha(stack.deployedCommit)}`,
+  ]);
+  return alignColumns(cells).map((line, i) => {
+    const why = stacks[i]!.status === "Synced" ? undefined : reasonLine(stacks[i]!.reason, max);
+    return why ? `${line}  ${why}` : line;
+  });
+}
 
 /** "stale since 3m ago, last successful poll 5m ago: <reason>": the status above it is the last known. */
 export function staleLine(stale: Staleness, now: Date): string {

@@ -1,5 +1,5 @@
 import type { CommandResult, GateVerdict, PolicyViolation } from "../domain/gates";
-import type { RunReport, CommitInfo } from "../domain/model";
+import type { RunReport, CommitInfo, StackReport } from "../domain/model";
 import { countByAction, type ChangeSet, type PropertyChange, type ResourceChange } from "../domain/changes";
 import { KNOWN_AFTER_APPLY, MASK } from "../domain/values";
 import { shortDigest } from "../domain/plan";
@@ -39,8 +39,9 @@ export function renderMarkdown(report: RunReport): string {
     commitLines(report),
     gatesSection(report),
     gatesChangeSection(report),
-    changeSection("pending", report.pending),
-    changeSection("drift", report.drift),
+    stacksSection(report.stacks),
+    changeSection("pending", report.pending, report.stacks),
+    changeSection("drift", report.drift, report.stacks),
     ignoredSection(report.ignoredDrift),
     policySection(report.policy),
     checksSection(report),
@@ -63,6 +64,38 @@ function commitLines(report: RunReport): string {
   return lines.join("\n");
 }
 
+const STACK_OUTCOMES: Record<StackReport["outcome"], string> = {
+  applied: "updated",
+  unchanged: "not updated",
+  failed: "failed",
+  skipped: "not started",
+  stopped: "stopped before its preview",
+};
+
+/** An environment of several stacks: one row each, in the order they are applied. */
+function stacksSection(stacks: RunReport["stacks"]): string {
+  if (!stacks || stacks.length === 0) return "";
+  const rows = stacks.map((stack) =>
+    tableRow([
+      inline(stack.name),
+      `${inline(stack.project)} / ${inline(stack.stack)}`,
+      stack.status,
+      STACK_OUTCOMES[stack.outcome],
+      stack.deployedCommit ? shortSha(stack.deployedCommit) : "unknown",
+      String(stack.pending ?? "-"),
+      String(stack.drift ?? "-"),
+      stack.reason && stack.status !== "Synced" ? cell(stack.reason) : "",
+    ]),
+  );
+  return [
+    "## Stacks",
+    "",
+    tableRow(["Stack", "Project / stack", "Status", "This run", "Deployed", "Pending", "Drifted", "Why"]),
+    tableRow(["---", "---", "---", "---", "---", "---", "---", "---"]),
+    ...rows,
+  ].join("\n");
+}
+
 function commitLine(commit: CommitInfo): string {
   const subject = commit.message.split(/\r?\n/, 1)[0] ?? "";
   return `${shortSha(commit.sha)} by ${inline(commit.author)}, ${inline(commit.date)}: ${inline(subject)}`;
@@ -72,14 +105,19 @@ function shortSha(sha: string): string {
   return inline(shortOf(sha));
 }
 
-function changeSection(kind: ChangeSet["kind"], changes: ChangeSet | undefined): string {
+function changeSection(
+  kind: ChangeSet["kind"],
+  changes: ChangeSet | undefined,
+  stacks?: RunReport["stacks"],
+): string {
   const section = SECTIONS[kind];
   const title = `## ${section.title}`;
   // Absent means the check stopped before this preview; that is not the same as "nothing".
   if (!changes) return `${title}\n\nNot checked.`;
   if (changes.resources.length === 0) return `${title}\n\n${section.empty}`;
   const blocks = [title, summaryLine(changes)];
-  for (const resource of changes.resources) blocks.push(resourceBlock(resource, section.columns));
+  for (const resource of changes.resources)
+    blocks.push(resourceBlock(resource, section.columns, stacks ? stackOf(resource.urn, stacks) : undefined));
   return blocks.join("\n\n");
 }
 
@@ -118,8 +156,19 @@ function summaryLine(changes: ChangeSet): string {
   return `${total} ${total === 1 ? "resource" : "resources"}: ${counts.join(", ")}.`;
 }
 
-function resourceBlock(resource: ResourceChange, columns: readonly string[]): string {
-  const heading = `### ${inline(resource.name)} (${inline(resource.type)}): ${resource.action}`;
+/** The stack of several a resource belongs to, from its URN (urn:pulumi:<stack>::<project>::…). */
+function stackOf(urn: string, stacks: NonNullable<RunReport["stacks"]>): string | undefined {
+  const [head, project] = urn.split("::");
+  const stack = head?.split(":")[2];
+  const matches = stacks.filter((s) => s.stack === stack);
+  if (matches.length === 1) return matches[0]!.name;
+  // Same Pulumi stack name in several projects: the project's folder ends with its name, usually.
+  return matches.find((s) => project !== undefined && s.project.split("/").pop() === project)?.name;
+}
+
+function resourceBlock(resource: ResourceChange, columns: readonly string[], stack?: string): string {
+  const where = stack ? ` in stack ${inline(stack)}` : "";
+  const heading = `### ${inline(resource.name)} (${inline(resource.type)})${where}: ${resource.action}`;
   if (resource.properties.length === 0) return `${heading}\n\n${WITHOUT_PROPERTIES[resource.action]}`;
   const rows = resource.properties.map((p) => tableRow([propertyCell(p), value(p.old), value(p.new)]));
   const table = [tableRow([...columns]), tableRow(columns.map(() => "---")), ...rows].join("\n");

@@ -97,6 +97,8 @@ export interface ListedEnvironment {
   name: string;
   branch: string;
   stack: string;
+  /** With several stacks, their names in dependency order (status shows each from the latest report). */
+  stacks?: { name: string }[];
 }
 
 /** What `tidegate status` shows per environment. */

@@ -143,7 +143,14 @@ const ReportSummarySchema = z.object({
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 /** The configured environments, in order; names unique. */
 export const EnvironmentListSchema = z
-  .array(z.object({ name: z.string().min(1), branch: z.string().min(1), stack: z.string().min(1) }))
+  .array(
+    z.object({
+      name: z.string().min(1),
+      branch: z.string().min(1),
+      stack: z.string().min(1),
+      stacks: z.array(z.object({ name: z.string().min(1) })).optional(),
+    }),
+  )
   .refine((list) => new Set(list.map((env) => env.name)).size === list.length, "names must be unique");
 
 const sameRun: Same<z.infer<typeof RunRecordSchema>, RunRecord> = true;
@@ -319,7 +326,14 @@ export function commandResultFromRow(row: Row): CommandResult {
 /** The list as stored (JSON text), once checked: only the fields status shows, in order. */
 export function environmentListText(environments: readonly ListedEnvironment[]): string {
   const list = validInput(EnvironmentListSchema, environments, "environment list");
-  return JSON.stringify(list.map(({ name, branch, stack }) => ({ name, branch, stack })));
+  return JSON.stringify(
+    list.map(({ name, branch, stack, stacks }) => ({
+      name,
+      branch,
+      stack,
+      ...(stacks ? { stacks: stacks.map((s) => ({ name: s.name })) } : {}),
+    })),
+  );
 }
 
 /** The stored list (JSON text) back into environments. */
