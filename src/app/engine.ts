@@ -114,7 +114,7 @@ export class Engine {
       log: deps.log,
       workspaceDir: (env) => deps.workspaceDir(env.name),
       installDependencies: (projectDir) => run.installDependencies(projectDir),
-      openStack: (_env, projectDir, options) => run.openStack(projectDir, options),
+      openStack: (env, projectDir, options) => run.openStack(projectDir, { ...options, target: env }),
       acquireLease: (_env, runId) => run.acquireLease(runId),
       writeReport: (report) => deps.writeReport(report),
       gatesAt: (env, commit) => this.gatesAt(env.name, commit),

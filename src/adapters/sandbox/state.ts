@@ -37,16 +37,7 @@ export interface StackStateBinds {
  * replaces its symlink with a file; it is adopted again here, so the newest write always wins.
  */
 export function isolateStackState(backendDir: string, project: string, stack: string): StackStateBinds {
-  for (const [what, name] of [
-    ["project", project],
-    ["stack", stack],
-  ] as const) {
-    if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith(".")) {
-      throw new SandboxError(
-        `cannot sandbox ${what} '${name}': expected a plain name (letters, digits, '_', '.', '-')`,
-      );
-    }
-  }
+  assertPlainNames(project, stack);
   const root = path.join(backendDir, ".pulumi");
   const meta = ensureMeta(root);
   const shared = path.join(root, "stacks", project);
@@ -62,6 +53,38 @@ export function isolateStackState(backendDir: string, project: string, stack: st
     readOnly: [meta, `${meta}.attrs`].filter((f) => fs.existsSync(f)).map((from) => ({ from })),
     readWrite: [{ from: own, to: shared }, ...perStack.map((from) => ({ from }))],
   };
+}
+
+/**
+ * Read-only binds of another stack's checkpoint (a stack of the same environment the sandboxed one
+ * reads through a stack reference), at the path the engine looks for it. Its links are followed,
+ * so a stack that ran sandboxed shows its own files. A stack never deployed has no checkpoint and
+ * nothing is bound: its reference fails as an unknown stack, as it would outside.
+ */
+export function referencedStackState(backendDir: string, project: string, stack: string): Bind[] {
+  assertPlainNames(project, stack);
+  const shared = path.join(backendDir, ".pulumi", "stacks", project);
+  return [`${stack}.json`, `${stack}.json.attrs`].flatMap((name) => {
+    const at = path.join(shared, name);
+    try {
+      return [{ from: fs.realpathSync(at), to: at }];
+    } catch {
+      return [];
+    }
+  });
+}
+
+function assertPlainNames(project: string, stack: string): void {
+  for (const [what, name] of [
+    ["project", project],
+    ["stack", stack],
+  ] as const) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith(".")) {
+      throw new SandboxError(
+        `cannot sandbox ${what} '${name}': expected a plain name (letters, digits, '_', '.', '-')`,
+      );
+    }
+  }
 }
 
 /** The backend's meta.yaml (written here for a new backend: the sandbox sees it read-only). */
