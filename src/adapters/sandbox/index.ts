@@ -142,11 +142,12 @@ export class StackSandbox {
     const state = backendDir
       ? isolateStackState(backendDir, project, request.stack)
       : { readOnly: [], readWrite: [] };
+    // A stack of its own project is not offered: the links would land in its own (writable) folder.
     const references = backendDir
       ? (request.references ?? [])
           .map((ref) => ({ project: projectName(ref.projectDir), stack: ref.stack }))
-          .filter((ref) => ref.project !== project || ref.stack !== request.stack)
-          .flatMap((ref) => referencedStackState(backendDir, ref.project, ref.stack))
+          .filter((ref) => ref.project !== project)
+          .map((ref) => referencedStackState(backendDir, ref.project, ref.stack))
       : [];
     const args = bubblewrapArgs({
       system: systemPaths(),
@@ -155,11 +156,12 @@ export class StackSandbox {
         { from: path.dirname(process.execPath) },
         { from: this.options.dependencyCacheDir },
         ...state.readOnly,
-        ...references,
+        ...references.flatMap((ref) => ref.readOnly),
         ...hostCaPaths().map((from) => ({ from })),
         ...(request.files ?? []).map((from) => ({ from })),
       ],
       readWrite: [{ from: worktree }, { from: home }, ...state.readWrite],
+      links: references.flatMap((ref) => ref.links),
       tmp,
     });
     const script = wrapperScript({

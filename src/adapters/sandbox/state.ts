@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import type { Bind } from "./bubblewrap";
+import type { Bind, Link } from "./bubblewrap";
 import { TidegateError } from "../../domain/errors";
 
 /** The sandbox cannot be set up as configured; nothing ran unsandboxed. */
@@ -56,22 +56,28 @@ export function isolateStackState(backendDir: string, project: string, stack: st
 }
 
 /**
- * Read-only binds of another stack's checkpoint (a stack of the same environment the sandboxed one
- * reads through a stack reference), at the path the engine looks for it. Its links are followed,
- * so a stack that ran sandboxed shows its own files. A stack never deployed has no checkpoint and
- * nothing is bound: its reference fails as an unknown stack, as it would outside.
+ * What the sandbox needs to read another stack's checkpoint (a stack of the same environment the
+ * sandboxed one reads through a stack reference): its own folder read-only, and inside, the same
+ * link the shared folder has outside (see isolateStackState), at the path the engine reads. The
+ * folder, not the file, is bound: the stack may be deployed only later in the same run (a file
+ * bind would need the file now and keep the one replaced), and a stack never deployed leaves the
+ * link dangling, so its reference fails as an unknown stack, as it would outside.
  */
-export function referencedStackState(backendDir: string, project: string, stack: string): Bind[] {
-  assertPlainNames(project, stack);
+export function referencedStackState(
+  backendDir: string,
+  project: string,
+  stack: string,
+): { readOnly: Bind[]; links: Link[] } {
+  isolateStackState(backendDir, project, stack);
   const shared = path.join(backendDir, ".pulumi", "stacks", project);
-  return [`${stack}.json`, `${stack}.json.attrs`].flatMap((name) => {
-    const at = path.join(shared, name);
-    try {
-      return [{ from: fs.realpathSync(at), to: at }];
-    } catch {
-      return [];
-    }
-  });
+  const own = path.join(backendDir, ISOLATED_DIR, project, stack);
+  return {
+    readOnly: [{ from: own }],
+    links: [`${stack}.json`, `${stack}.json.attrs`].map((name) => ({
+      target: path.relative(shared, path.join(own, name)),
+      path: path.join(shared, name),
+    })),
+  };
 }
 
 function assertPlainNames(project: string, stack: string): void {

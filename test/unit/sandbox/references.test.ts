@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { bubblewrapArgs } from "../../../src/adapters/sandbox/bubblewrap";
 import { readableStacks } from "../../../src/adapters/sandbox/references";
-import { isolateStackState, referencedStackState, SandboxError } from "../../../src/adapters/sandbox/state";
+import { ISOLATED_DIR, referencedStackState, SandboxError } from "../../../src/adapters/sandbox/state";
 
 // cloud → cluster → app, and a dns stack app does not need; every stack is Pulumi stack `test`.
 const STACKS = [
@@ -48,38 +48,40 @@ describe("referencedStackState", () => {
     dir = undefined;
   });
 
-  it("binds another stack's checkpoint read-only where the engine reads it, through tidegate's links", () => {
+  it("binds another stack's own folder read-only and links its checkpoint where the engine reads it", () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-refs-"));
-    const shared = (project: string) => path.join(dir!, ".pulumi", "stacks", project);
-    // cloud's `test` ran sandboxed (its checkpoint is a link); net's `test` plainly (a file).
-    isolateStackState(dir, "cloud", "test");
-    fs.writeFileSync(path.join(dir, ".tidegate-isolated", "cloud", "test", "test.json"), "{}");
-    fs.mkdirSync(shared("net"), { recursive: true });
-    fs.writeFileSync(path.join(shared("net"), "test.json"), "{}");
-    fs.writeFileSync(path.join(shared("net"), "test.json.attrs"), "{}");
-    fs.writeFileSync(path.join(shared("net"), "prod.json"), "{}");
+    const shared = path.join(dir, ".pulumi", "stacks", "cloud");
+    const own = path.join(dir, ISOLATED_DIR, "cloud", "test");
+    // cloud's `test` was last deployed outside a sandbox: a plain file, adopted into its folder.
+    fs.mkdirSync(shared, { recursive: true });
+    fs.writeFileSync(path.join(shared, "test.json"), '{"from":"cloud"}');
+    fs.writeFileSync(path.join(shared, "prod.json"), "{}");
 
-    expect(referencedStackState(dir, "cloud", "test")).toEqual([
+    const ref = referencedStackState(dir, "cloud", "test");
+    expect(ref.readOnly).toEqual([{ from: own }]);
+    expect(ref.links).toEqual([
       {
-        from: fs.realpathSync(path.join(dir, ".tidegate-isolated", "cloud", "test", "test.json")),
-        to: path.join(shared("cloud"), "test.json"),
+        target: path.join("..", "..", "..", ISOLATED_DIR, "cloud", "test", "test.json"),
+        path: path.join(shared, "test.json"),
+      },
+      {
+        target: path.join("..", "..", "..", ISOLATED_DIR, "cloud", "test", "test.json.attrs"),
+        path: path.join(shared, "test.json.attrs"),
       },
     ]);
-    const net = referencedStackState(dir, "net", "test");
-    expect(net.map((b) => b.to)).toEqual([
-      path.join(shared("net"), "test.json"),
-      path.join(shared("net"), "test.json.attrs"),
-    ]);
-    // Read-only, after the folders they sit in; nothing of the project's other stacks.
-    const args = bubblewrapArgs({ system: [], readOnly: net, readWrite: [{ from: dir }] });
-    expect(args.join(" ")).toContain(`--ro-bind ${net[0]!.from} ${net[0]!.to}`);
-    expect(args.indexOf(dir)).toBeLessThan(args.indexOf(net[0]!.to!));
-    expect(args.join(" ")).not.toContain("prod.json");
+    // The link inside is the one outside: it reads the checkpoint, and nothing of prod is bound.
+    expect(fs.readFileSync(path.resolve(shared, ref.links[0]!.target), "utf8")).toBe('{"from":"cloud"}');
+    expect(fs.readFileSync(path.join(shared, "test.json"), "utf8")).toBe('{"from":"cloud"}');
+    const args = bubblewrapArgs({ system: [], readOnly: ref.readOnly, readWrite: [], links: ref.links });
+    expect(args.join(" ")).toContain(`--ro-bind ${own} ${own}`);
+    expect(args.join(" ")).toContain(`--symlink ${ref.links[0]!.target} ${ref.links[0]!.path}`);
+    expect(args.join(" ")).not.toContain("prod");
   });
 
-  it("binds nothing for a stack never deployed, and refuses names that are not plain", () => {
+  it("prepares a stack never deployed (its link dangles until it is), and refuses names that are not plain", () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-refs-"));
-    expect(referencedStackState(dir, "cloud", "test")).toEqual([]);
+    const ref = referencedStackState(dir, "cloud", "test");
+    expect(fs.statSync(ref.readOnly[0]!.from).isDirectory()).toBe(true);
     expect(() => referencedStackState(dir!, "cloud", "../prod")).toThrow(SandboxError);
     expect(() => referencedStackState(dir!, "..", "test")).toThrow(SandboxError);
   });
