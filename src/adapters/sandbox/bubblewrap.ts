@@ -8,20 +8,12 @@ export interface Bind {
   to?: string;
 }
 
-/** A symlink inside the sandbox. */
-export interface Link {
-  target: string;
-  path: string;
-}
-
 /** What one sandbox sees of the host; everything else is absent. */
 export interface SandboxLayout {
   /** System paths (from `systemPaths()`): bound read-only, or recreated as the same symlink. */
   system: SystemPath[];
   readOnly: Bind[];
   readWrite: Bind[];
-  /** Symlinks made inside, after every bind (`path` pointing at `target`). */
-  links?: Link[];
   /**
    * The folder seen as /tmp; absent: an empty tmpfs. An environment keeps its own between runs:
    * ts-node caches its compiled program there, and a fresh /tmp costs every preview and update
@@ -104,7 +96,6 @@ export function bubblewrapArgs(layout: SandboxLayout): string[] {
   const depth = (p: string): number => path.resolve(p).split(path.sep).length;
   binds.sort((a, b) => depth(a.to ?? a.from) - depth(b.to ?? b.from));
   for (const bind of binds) args.push(bind.option, bind.from, bind.to ?? bind.from);
-  for (const link of layout.links ?? []) args.push("--symlink", link.target, link.path);
   return args;
 }
 

@@ -142,12 +142,14 @@ export class StackSandbox {
     const state = backendDir
       ? isolateStackState(backendDir, project, request.stack)
       : { readOnly: [], readWrite: [] };
-    // A stack of its own project is not offered: the links would land in its own (writable) folder.
+    // A stack of its own project is not offered: its binds would land in its own writable folder.
     const references = backendDir
-      ? (request.references ?? [])
-          .map((ref) => ({ project: projectName(ref.projectDir), stack: ref.stack }))
-          .filter((ref) => ref.project !== project)
-          .map((ref) => referencedStackState(backendDir, ref.project, ref.stack))
+      ? referencedStackState(
+          backendDir,
+          (request.references ?? [])
+            .map((ref) => ({ project: projectName(ref.projectDir), stack: ref.stack }))
+            .filter((ref) => ref.project !== project),
+        )
       : [];
     const args = bubblewrapArgs({
       system: systemPaths(),
@@ -156,12 +158,11 @@ export class StackSandbox {
         { from: path.dirname(process.execPath) },
         { from: this.options.dependencyCacheDir },
         ...state.readOnly,
-        ...references.flatMap((ref) => ref.readOnly),
+        ...references,
         ...hostCaPaths().map((from) => ({ from })),
         ...(request.files ?? []).map((from) => ({ from })),
       ],
       readWrite: [{ from: worktree }, { from: home }, ...state.readWrite],
-      links: references.flatMap((ref) => ref.links),
       tmp,
     });
     const script = wrapperScript({

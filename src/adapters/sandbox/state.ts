@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import type { Bind, Link } from "./bubblewrap";
+import type { Bind } from "./bubblewrap";
 import { TidegateError } from "../../domain/errors";
 
 /** The sandbox cannot be set up as configured; nothing ran unsandboxed. */
@@ -56,28 +56,32 @@ export function isolateStackState(backendDir: string, project: string, stack: st
 }
 
 /**
- * What the sandbox needs to read another stack's checkpoint (a stack of the same environment the
- * sandboxed one reads through a stack reference): its own folder read-only, and inside, the same
- * link the shared folder has outside (see isolateStackState), at the path the engine reads. The
- * folder, not the file, is bound: the stack may be deployed only later in the same run (a file
- * bind would need the file now and keep the one replaced), and a stack never deployed leaves the
- * link dangling, so its reference fails as an unknown stack, as it would outside.
+ * Read-only binds for the stacks of the same environment a sandboxed stack reads through stack
+ * references. A referenced stack's own folder (see isolateStackState) is bound where the engine
+ * looks, `stacks/<project>/`, so the stack may be deployed later in the same run and is read as
+ * last written; a stack never deployed shows an empty folder and its reference fails as an unknown
+ * stack, as it would outside. Several referenced stacks of one project cannot share that folder:
+ * their checkpoint files are bound one by one instead, as they are now (none: not bound).
  */
 export function referencedStackState(
   backendDir: string,
-  project: string,
-  stack: string,
-): { readOnly: Bind[]; links: Link[] } {
-  isolateStackState(backendDir, project, stack);
-  const shared = path.join(backendDir, ".pulumi", "stacks", project);
-  const own = path.join(backendDir, ISOLATED_DIR, project, stack);
-  return {
-    readOnly: [{ from: own }],
-    links: [`${stack}.json`, `${stack}.json.attrs`].map((name) => ({
-      target: path.relative(shared, path.join(own, name)),
-      path: path.join(shared, name),
-    })),
-  };
+  references: ReadonlyArray<{ project: string; stack: string }>,
+): Bind[] {
+  const byProject = new Map<string, string[]>();
+  for (const { project, stack } of references) {
+    isolateStackState(backendDir, project, stack);
+    byProject.set(project, [...new Set([...(byProject.get(project) ?? []), stack])]);
+  }
+  return [...byProject].flatMap(([project, stacks]) => {
+    const shared = path.join(backendDir, ".pulumi", "stacks", project);
+    const own = (stack: string) => path.join(backendDir, ISOLATED_DIR, project, stack);
+    if (stacks.length === 1) return [{ from: own(stacks[0]!), to: shared }];
+    return stacks.flatMap((stack) =>
+      CHECKPOINT_FILES(stack)
+        .filter((name) => fs.existsSync(path.join(own(stack), name)))
+        .map((name) => ({ from: path.join(own(stack), name), to: path.join(shared, name) })),
+    );
+  });
 }
 
 function assertPlainNames(project: string, stack: string): void {

@@ -48,7 +48,7 @@ describe("referencedStackState", () => {
     dir = undefined;
   });
 
-  it("binds another stack's own folder read-only and links its checkpoint where the engine reads it", () => {
+  it("binds a referenced stack's own folder read-only where the engine reads its project's stacks", () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-refs-"));
     const shared = path.join(dir, ".pulumi", "stacks", "cloud");
     const own = path.join(dir, ISOLATED_DIR, "cloud", "test");
@@ -57,32 +57,36 @@ describe("referencedStackState", () => {
     fs.writeFileSync(path.join(shared, "test.json"), '{"from":"cloud"}');
     fs.writeFileSync(path.join(shared, "prod.json"), "{}");
 
-    const ref = referencedStackState(dir, "cloud", "test");
-    expect(ref.readOnly).toEqual([{ from: own }]);
-    expect(ref.links).toEqual([
-      {
-        target: path.join("..", "..", "..", ISOLATED_DIR, "cloud", "test", "test.json"),
-        path: path.join(shared, "test.json"),
-      },
-      {
-        target: path.join("..", "..", "..", ISOLATED_DIR, "cloud", "test", "test.json.attrs"),
-        path: path.join(shared, "test.json.attrs"),
-      },
-    ]);
-    // The link inside is the one outside: it reads the checkpoint, and nothing of prod is bound.
-    expect(fs.readFileSync(path.resolve(shared, ref.links[0]!.target), "utf8")).toBe('{"from":"cloud"}');
+    const binds = referencedStackState(dir, [{ project: "cloud", stack: "test" }]);
+    expect(binds).toEqual([{ from: own, to: shared }]);
+    expect(fs.readdirSync(own)).toEqual(["test.json"]);
     expect(fs.readFileSync(path.join(shared, "test.json"), "utf8")).toBe('{"from":"cloud"}');
-    const args = bubblewrapArgs({ system: [], readOnly: ref.readOnly, readWrite: [], links: ref.links });
-    expect(args.join(" ")).toContain(`--ro-bind ${own} ${own}`);
-    expect(args.join(" ")).toContain(`--symlink ${ref.links[0]!.target} ${ref.links[0]!.path}`);
+    // Read-only, after the folders it sits in; nothing of prod.
+    const args = bubblewrapArgs({ system: [], readOnly: binds, readWrite: [{ from: dir }] });
+    expect(args.join(" ")).toContain(`--ro-bind ${own} ${shared}`);
+    expect(args.indexOf(dir)).toBeLessThan(args.indexOf(own));
     expect(args.join(" ")).not.toContain("prod");
   });
 
-  it("prepares a stack never deployed (its link dangles until it is), and refuses names that are not plain", () => {
+  it("binds the checkpoint files one by one for two referenced stacks of one project", () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-refs-"));
-    const ref = referencedStackState(dir, "cloud", "test");
-    expect(fs.statSync(ref.readOnly[0]!.from).isDirectory()).toBe(true);
-    expect(() => referencedStackState(dir!, "cloud", "../prod")).toThrow(SandboxError);
-    expect(() => referencedStackState(dir!, "..", "test")).toThrow(SandboxError);
+    const shared = path.join(dir, ".pulumi", "stacks", "net");
+    fs.mkdirSync(shared, { recursive: true });
+    fs.writeFileSync(path.join(shared, "blue.json"), "{}");
+    const binds = referencedStackState(dir, [
+      { project: "net", stack: "blue" },
+      { project: "net", stack: "green" }, // never deployed: nothing to bind
+    ]);
+    expect(binds).toEqual([
+      { from: path.join(dir, ISOLATED_DIR, "net", "blue", "blue.json"), to: path.join(shared, "blue.json") },
+    ]);
+  });
+
+  it("prepares a stack never deployed (an empty folder until it is), and refuses names that are not plain", () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-refs-"));
+    const [bind] = referencedStackState(dir, [{ project: "cloud", stack: "test" }]);
+    expect(fs.readdirSync(bind!.from)).toEqual([]);
+    expect(() => referencedStackState(dir!, [{ project: "cloud", stack: "../prod" }])).toThrow(SandboxError);
+    expect(() => referencedStackState(dir!, [{ project: "..", stack: "test" }])).toThrow(SandboxError);
   });
 });
