@@ -30,7 +30,7 @@ import type { Engine } from "./app/engine";
 import { runOwnerId } from "./app/environment-lease";
 import type { EngineDeps, RunPorts } from "./app/ports";
 import { HEARTBEAT_INTERVAL_MS, ownerDeadness, processOwner } from "./adapters/owner";
-import { StackSandbox } from "./adapters/sandbox";
+import { readableStacks, StackSandbox } from "./adapters/sandbox";
 import { Heartbeat } from "./adapters/store/heartbeat";
 import { EnvironmentTarget, installSettings, KubeconfigFiles } from "./adapters/targets";
 import { dataPaths } from "./config/paths";
@@ -194,29 +194,32 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
     return {
       openStack: async (projectDir, stackOptions) => {
         const opened = await target();
+        // One stack of the environment; its stack references read the stacks it depends on.
+        const stack = stackOptions?.target ?? env;
         return openPulumiStack({
           ...(stackOptions?.ignoreChanges ? { ignoreChanges: stackOptions.ignoreChanges } : {}),
           workDir: projectDir,
-          stackName: stackOptions?.stack ?? env.stack,
+          stackName: stack.stack,
           pulumiHome: paths.pulumiHome,
           timeouts: config.timeouts,
           ...(options.pulumiTraces ? { otelTraces: options.pulumiTraces } : {}),
           ...opened.stackOptions(),
           ...(await sandbox.forStack({
             environment: env.name,
-            stack: stackOptions?.stack ?? env.stack,
+            stack: stack.stack,
             projectDir,
             backendUrl: opened.backendUrl,
             envNames: opened.variableNames(),
             files: opened.files(),
+            references: readableStacks(stack, projectDir),
           })),
         });
       },
-      acquireLease: async (runId, target) => {
+      acquireLease: async (runId, identity) => {
         const holder = runOwnerId(owner, runId);
         const backendUrl = env.backendUrl ?? config.backendUrl;
         // Stacks of several projects may share a name on one backend: theirs carry the project.
-        const name = target ? `${target.project}/${target.stack}` : env.stack;
+        const name = identity ? `${identity.project}/${identity.stack}` : env.stack;
         // A shared store holds the lease for every replica on it, whatever the backend; a file
         // backend's lease file also keeps out the tidegates on other stores sharing its folder.
         const shared =

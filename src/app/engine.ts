@@ -115,8 +115,7 @@ export class Engine {
       log: deps.log,
       workspaceDir: (env) => deps.workspaceDir(env.name),
       installDependencies: (projectDir) => run.installDependencies(projectDir),
-      openStack: (target, projectDir, options) =>
-        run.openStack(projectDir, { ...options, stack: target.stack }),
+      openStack: (env, projectDir, options) => run.openStack(projectDir, { ...options, target: env }),
       acquireLease: (target, runId) =>
         run.acquireLease(
           runId,

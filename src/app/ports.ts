@@ -3,6 +3,7 @@ import type { GitPort } from "../adapters/git/port";
 import type { DependencyResult } from "../adapters/pulumi/dependencies";
 import type { Lease } from "../adapters/pulumi/lease";
 import type { StackPort } from "../adapters/pulumi/port";
+import type { OpenedStack } from "../adapters/sandbox/references";
 import type { IsDead, Store } from "../adapters/store/port";
 import type { ResolvedConfig, ResolvedEnvironment } from "../config/resolve";
 import type { GateCommand, CommandResult } from "../domain/gates";
@@ -27,8 +28,11 @@ export type EngineConfig = Pick<ResolvedConfig, "environments" | "environmentsDi
 /** How a run opens its stack: `ignoreChanges` from the drift.ignore rules in force. */
 export interface StackOpenOptions {
   ignoreChanges?: IgnoreChangesSpec[];
-  /** With several stacks, the Pulumi stack to open; default the environment's (its first). */
-  stack?: string;
+  /**
+   * Which of the environment's stacks (project folder, Pulumi stack, and the environment's stacks
+   * for its stack references); absent: the environment's own project and stack.
+   */
+  target?: OpenedStack;
 }
 
 /** One Pulumi stack of an environment of several: its project folder and stack. */

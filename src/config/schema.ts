@@ -173,7 +173,7 @@ export type DriftIgnoreRule = z.infer<typeof DriftIgnoreRule>;
 
 export const SandboxMode = z.enum(["auto", "bubblewrap", "off"]).meta({
   description:
-    "Where each environment's Pulumi work runs: bubblewrap (an OS sandbox seeing only the environment's worktree, its own stack's state, the dependency cache and the toolchain), off, or auto (bubblewrap when it works on this machine, else off with a warning).",
+    "Where each environment's Pulumi work runs: bubblewrap (an OS sandbox seeing only the environment's worktree, its own stack's state (read-only: the stacks of its environment it depends on), the dependency cache and the toolchain), off, or auto (bubblewrap when it works on this machine, else off with a warning).",
 });
 export type SandboxMode = z.infer<typeof SandboxMode>;
 

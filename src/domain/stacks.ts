@@ -87,6 +87,25 @@ export function stackDependents(stacks: readonly StackNode[], failed: string): s
   return stacks.map((stack) => stack.name).filter((name) => name !== failed && stopped.has(name));
 }
 
+/**
+ * Every stack `name` depends on, directly or through others, in the written order: the stacks
+ * applied before it, so the ones whose outputs it may read through stack references.
+ */
+export function stackDependencies(stacks: readonly StackNode[], name: string): string[] {
+  const byName = new Map(stacks.map((stack) => [stack.name, stack]));
+  const needed = new Set<string>();
+  const visit = (at: string): void => {
+    for (const next of byName.get(at)?.dependsOn ?? []) {
+      if (needed.has(next)) continue;
+      needed.add(next);
+      visit(next);
+    }
+  };
+  visit(name);
+  needed.delete(name);
+  return stacks.map((stack) => stack.name).filter((other) => needed.has(other));
+}
+
 /** One stack's plan within an environment's plan. */
 export interface StackPlan {
   /** The stack's name in the environment definition. */

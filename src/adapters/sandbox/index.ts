@@ -6,12 +6,14 @@ import { parse as parseYaml } from "yaml";
 import type { SandboxMode } from "../../config/schema";
 import type { PulumiToolchain } from "../pulumi/toolchain";
 import { bubblewrapArgs, probeBubblewrap, systemPaths, type ProbeResult } from "./bubblewrap";
-import { isolateStackState, SandboxError } from "./state";
+import { isolateStackState, referencedStackState, SandboxError } from "./state";
+import type { StackReferenceTarget } from "./references";
 import { containedScript, wrapperScript, writeWrapper } from "./wrapper";
 import { probeContainment } from "./contain";
 import { PROXY_VARIABLES } from "../targets/process-env";
 
 export { SandboxError } from "./state";
+export { readableStacks, type StackReferenceTarget } from "./references";
 export { probeBubblewrap, sandboxDiagnosis } from "./bubblewrap";
 export { containmentDiagnosis, probeContainment, type Containment } from "./contain";
 
@@ -39,6 +41,11 @@ export interface SandboxRequest {
   backendUrl?: string;
   /** Files outside the worktree the stack's processes read (its kubeconfig): bound read-only. */
   files?: string[];
+  /**
+   * Stacks of the same environment this one reads through stack references (see
+   * readableStacks): on a file:// backend their checkpoints are bound read-only.
+   */
+  references?: readonly StackReferenceTarget[];
 }
 
 /** What the stack is opened with instead of the shared toolchain and Pulumi home. */
@@ -74,7 +81,8 @@ const HOST_CA_ENV = ["SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "AW
 /**
  * Runs each environment's Pulumi work (previews, drift previews, updates, policy packs, and the
  * program they start) in bubblewrap, seeing only the toolchain, Node, the dependency cache (all
- * read-only), and, read-write, its worktree, its own Pulumi home and its own stack's state.
+ * read-only), and, read-write, its worktree, its own Pulumi home and its own stack's state; read-only,
+ * the checkpoints of the stacks of its environment it depends on (its stack references).
  */
 export class StackSandbox {
   private probed?: Promise<ProbeResult>;
@@ -134,6 +142,15 @@ export class StackSandbox {
     const state = backendDir
       ? isolateStackState(backendDir, project, request.stack)
       : { readOnly: [], readWrite: [] };
+    // A stack of its own project is not offered: its binds would land in its own writable folder.
+    const references = backendDir
+      ? referencedStackState(
+          backendDir,
+          (request.references ?? [])
+            .map((ref) => ({ project: projectName(ref.projectDir), stack: ref.stack }))
+            .filter((ref) => ref.project !== project),
+        )
+      : [];
     const args = bubblewrapArgs({
       system: systemPaths(),
       readOnly: [
@@ -141,6 +158,7 @@ export class StackSandbox {
         { from: path.dirname(process.execPath) },
         { from: this.options.dependencyCacheDir },
         ...state.readOnly,
+        ...references,
         ...hostCaPaths().map((from) => ({ from })),
         ...(request.files ?? []).map((from) => ({ from })),
       ],

@@ -37,16 +37,7 @@ export interface StackStateBinds {
  * replaces its symlink with a file; it is adopted again here, so the newest write always wins.
  */
 export function isolateStackState(backendDir: string, project: string, stack: string): StackStateBinds {
-  for (const [what, name] of [
-    ["project", project],
-    ["stack", stack],
-  ] as const) {
-    if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith(".")) {
-      throw new SandboxError(
-        `cannot sandbox ${what} '${name}': expected a plain name (letters, digits, '_', '.', '-')`,
-      );
-    }
-  }
+  assertPlainNames(project, stack);
   const root = path.join(backendDir, ".pulumi");
   const meta = ensureMeta(root);
   const shared = path.join(root, "stacks", project);
@@ -62,6 +53,48 @@ export function isolateStackState(backendDir: string, project: string, stack: st
     readOnly: [meta, `${meta}.attrs`].filter((f) => fs.existsSync(f)).map((from) => ({ from })),
     readWrite: [{ from: own, to: shared }, ...perStack.map((from) => ({ from }))],
   };
+}
+
+/**
+ * Read-only binds for the stacks of the same environment a sandboxed stack reads through stack
+ * references. A referenced stack's own folder (see isolateStackState) is bound where the engine
+ * looks, `stacks/<project>/`, so the stack may be deployed later in the same run and is read as
+ * last written; a stack never deployed shows an empty folder and its reference fails as an unknown
+ * stack, as it would outside. Several referenced stacks of one project cannot share that folder:
+ * their checkpoint files are bound one by one instead, as they are now (none: not bound).
+ */
+export function referencedStackState(
+  backendDir: string,
+  references: ReadonlyArray<{ project: string; stack: string }>,
+): Bind[] {
+  const byProject = new Map<string, string[]>();
+  for (const { project, stack } of references) {
+    isolateStackState(backendDir, project, stack);
+    byProject.set(project, [...new Set([...(byProject.get(project) ?? []), stack])]);
+  }
+  return [...byProject].flatMap(([project, stacks]) => {
+    const shared = path.join(backendDir, ".pulumi", "stacks", project);
+    const own = (stack: string) => path.join(backendDir, ISOLATED_DIR, project, stack);
+    if (stacks.length === 1) return [{ from: own(stacks[0]!), to: shared }];
+    return stacks.flatMap((stack) =>
+      CHECKPOINT_FILES(stack)
+        .filter((name) => fs.existsSync(path.join(own(stack), name)))
+        .map((name) => ({ from: path.join(own(stack), name), to: path.join(shared, name) })),
+    );
+  });
+}
+
+function assertPlainNames(project: string, stack: string): void {
+  for (const [what, name] of [
+    ["project", project],
+    ["stack", stack],
+  ] as const) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith(".")) {
+      throw new SandboxError(
+        `cannot sandbox ${what} '${name}': expected a plain name (letters, digits, '_', '.', '-')`,
+      );
+    }
+  }
 }
 
 /** The backend's meta.yaml (written here for a new backend: the sandbox sees it read-only). */

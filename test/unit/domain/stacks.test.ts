@@ -8,6 +8,7 @@ import {
   environmentPlanDigest,
   findStackCycle,
   rollUpStatus,
+  stackDependencies,
   stackDependents,
   stackLayers,
   type StackNode,
@@ -66,6 +67,15 @@ describe("stackDependents", () => {
     expect(stackDependents(STACKS, "cluster")).toEqual(["app"]);
     expect(stackDependents(STACKS, "dns")).toEqual(["app"]);
     expect(stackDependents(STACKS, "app")).toEqual([]);
+  });
+});
+
+describe("stackDependencies", () => {
+  it("lists what a stack depends on, directly or through others, in written order, and nothing else", () => {
+    expect(stackDependencies(STACKS, "app")).toEqual(["cloud", "cluster", "dns"]);
+    expect(stackDependencies(STACKS, "cluster")).toEqual(["cloud"]);
+    expect(stackDependencies(STACKS, "cloud")).toEqual([]);
+    expect(stackDependencies(STACKS, "unknown")).toEqual([]);
   });
 });
 

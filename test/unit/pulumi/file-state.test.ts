@@ -26,6 +26,22 @@ describe("reading a file backend's checkpoint", () => {
     expect(fileStatePath(url, "proj", "dev")).toBe(path.join(root, ".pulumi", "stacks", "proj", "dev.json"));
   });
 
+  it("keeps apart stacks of one name in two projects of one backend (an environment's cloud and app)", () => {
+    const put = (project: string, output: string) => {
+      const file = fileStatePath(url, project, "test")!;
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      const latest = { resources: [{ type: "pulumi:pulumi:Stack", outputs: { output } }] };
+      fs.writeFileSync(file, JSON.stringify({ version: 3, checkpoint: { latest } }));
+    };
+    put("cloud", "from cloud");
+    put("app", "from app");
+    const output = (project: string) =>
+      (readFileState(url, project, "test")?.deployment as { resources: Array<{ outputs: unknown }> })
+        .resources[0]!.outputs;
+    expect(output("cloud")).toEqual({ output: "from cloud" });
+    expect(output("app")).toEqual({ output: "from app" });
+  });
+
   it("leaves every doubtful case to the CLI, which names the problem", () => {
     expect(readFileState(url, "proj", "dev")).toBeUndefined(); // no file
     write('{"version": 3, "checkpoint": {"stack": "organization/proj/dev"}}'); // never updated
