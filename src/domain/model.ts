@@ -120,7 +120,7 @@ export interface StackReport {
   pending?: number;
   drift?: number;
   /** What this run did to it: updated, left alone (nothing to apply, or a gate stopped the run), failed, or not started. */
-  outcome: "applied" | "unchanged" | "failed" | "skipped" | "stopped";
+  outcome: "applied" | "unchanged" | "failed" | "skipped" | "stopped" | "deferred";
   /** The update's resources per operation, when one ran. */
   summary?: Record<string, number>;
 }

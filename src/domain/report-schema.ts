@@ -192,9 +192,9 @@ const StackReportSchema = z.object({
   pending: z.number().int().nonnegative().optional().describe("Resources with pending changes found."),
   drift: z.number().int().nonnegative().optional().describe("Drifted resources found."),
   outcome: z
-    .enum(["applied", "unchanged", "failed", "skipped", "stopped"])
+    .enum(["applied", "unchanged", "failed", "skipped", "stopped", "deferred"])
     .describe(
-      "applied: updated; unchanged: nothing to apply, or the run did not sync; failed: its preview or update failed; skipped: not started, since a stack it depends on failed; stopped: its observation stopped (e.g. an interrupted update).",
+      "applied: updated; unchanged: nothing to apply, or the run did not sync; failed: its preview or update failed; skipped: not started, since a stack it depends on failed; stopped: its observation stopped (e.g. an interrupted update); deferred: its preview waits for the stacks it depends on to be deployed (e.g. a stack reference to outputs not deployed yet).",
     ),
   summary: z
     .record(z.string(), z.number())

@@ -59,7 +59,7 @@ export async function judge(
   const accept = resolve === "accept-drift";
   const commit = accept ? (observation.deployedCommit ?? head) : head;
   const plan = observation.stacks
-    ? stacksPlan(observation.stacks, commit, decision.remediate, accept, resolve)
+    ? stacksPlan(env, observation, commit, decision.remediate, accept, resolve)
     : planOf(env, commit, decision.remediate, accept ? undefined : pending, drift, resolve);
   try {
     const tree =
@@ -121,14 +121,24 @@ export function planOf(
  * the stacks that drifted), combined under one digest (see combinePlans).
  */
 function stacksPlan(
-  stacks: NonNullable<EnvironmentObservation["stacks"]>,
+  env: RunEnvironment,
+  { stacks = [], deferred = [] }: EnvironmentObservation,
   commit: string,
   remediate: boolean,
   accept: boolean,
   resolve: DriftResolution | undefined,
 ): Plan {
-  return combinePlans(
-    stacks.map(({ stack, env, observation }) => ({
+  // A stack previewed only later is in the digest by name: what it changes is judged when known.
+  const later = deferred.map((name) => ({
+    name,
+    plan: planOf({ name: env.name, stack: `${name} (previewed later)` }, commit, false, undefined, {
+      kind: "drift" as const,
+      resources: [],
+    }),
+  }));
+  return combinePlans([
+    ...later,
+    ...stacks.map(({ stack, env, observation }) => ({
       name: stack.name,
       plan: planOf(
         env,
@@ -139,5 +149,5 @@ function stacksPlan(
         resolve,
       ),
     })),
-  );
+  ]);
 }

@@ -76,6 +76,8 @@ export interface EnvironmentObservation extends ObservedFacts {
   projectDir: string;
   /** An environment of several stacks: each one's own observation, in dependency order. */
   stacks?: StackObservation[];
+  /** Stacks whose preview waits for the stacks they depend on to be deployed (see stacks.ts). */
+  deferred?: string[];
 }
 
 /** One stack of an environment of several, as observed. */

@@ -32,6 +32,8 @@ export interface StackRun {
   result: RunResult;
   /** Not started: the stack it depends on that failed or was stopped. */
   waitedOn?: string;
+  /** Its preview waited for the stacks it depends on to be deployed: why. */
+  deferred?: string;
 }
 
 /** How a run ended: the environment's status and why, and the run's outcome. */
@@ -241,25 +243,27 @@ function pendingAfter(run: RunResult, observed: ChangeSet | undefined): ChangeSe
 }
 
 /** One stack's line in the report of a run of several. */
-function stackReport({ stack, result, waitedOn }: StackRun): StackReport {
+function stackReport({ stack, result, waitedOn, deferred }: StackRun): StackReport {
   const { status, reason } = conclude(result);
   const facts = result.ended === "observe" ? result.observed.facts : result.observation;
   const outcome: StackReport["outcome"] =
     waitedOn !== undefined
       ? "skipped"
-      : result.ended === "observe"
-        ? result.observed.kind === "failed"
-          ? "failed"
-          : "stopped"
-        : result.ended === "judge"
-          ? result.judgement.kind === "failed"
+      : deferred !== undefined && result.ended === "observe"
+        ? "deferred"
+        : result.ended === "observe"
+          ? result.observed.kind === "failed"
             ? "failed"
-            : "unchanged"
-          : result.outcome.kind === "applied"
-            ? "applied"
-            : result.outcome.kind === "failed"
+            : "stopped"
+          : result.ended === "judge"
+            ? result.judgement.kind === "failed"
               ? "failed"
-              : "unchanged";
+              : "unchanged"
+            : result.outcome.kind === "applied"
+              ? "applied"
+              : result.outcome.kind === "failed"
+                ? "failed"
+                : "unchanged";
   const deployedCommit = applied(result) ? facts.head : facts.deployedCommit;
   const summary =
     result.ended === "sync" && result.outcome.kind === "applied" ? result.outcome.sync.summary : undefined;

@@ -1,6 +1,8 @@
 import type { ChangeSet } from "../domain/changes";
 import type { Plan } from "../domain/gates";
 import { shortSha } from "../domain/commit";
+import { errorLine, errorRecord } from "../domain/errors";
+import type { Logger } from "../log";
 import { observedStatus } from "./classify";
 import type { GatesInForce } from "./gating";
 import { programTree } from "./gating";
@@ -12,6 +14,7 @@ import {
   type EnvironmentObservation,
   type Observation,
   type ObservedFacts,
+  type ObserveRequest,
   type ObserveResult,
   type StackObservation,
 } from "./observe";
@@ -46,31 +49,30 @@ export async function runStacks(ctx: RunContext, meta: RunMeta, timed: Timed): P
   if ("kind" in checkedOut) return { ended: "observe", observed: checkedOut };
 
   const observed = await observeAll(ctx, meta, timed, checkedOut, limit);
-  const stopped = observed.filter((o) => o.result.kind !== "observed");
+  const deferred = deferredStacks(env.stacks ?? [], observed);
+  const shown = (o: (typeof observed)[number]): StackRun =>
+    o.result.kind === "observed"
+      ? { stack: o.stack, result: looked(o.result.observation) }
+      : deferred.has(o.stack.name)
+        ? waiting(o.stack, o.result.facts, deferred.get(o.stack.name)!)
+        : { stack: o.stack, result: { ended: "observe", observed: o.result } };
+  const stopped = observed.filter((o) => o.result.kind !== "observed" && !deferred.has(o.stack.name));
   if (stopped.length > 0) {
     const combined = combineFacts(
       checkedOut,
       observed.map((o) => observedFactsOf(o.result)),
     );
-    const stackRuns: StackRun[] = observed.map(({ stack, result }) =>
-      result.kind === "observed"
-        ? { stack, result: looked(result.observation) }
-        : { stack, result: { ended: "observe", observed: result } },
-    );
-    const first = stopped[0]!;
-    const reason = `stack ${first.stack.name} could not be observed; nothing was changed`;
+    const reason = `stack ${stopped[0]!.stack.name} could not be observed; nothing was changed`;
     return {
       ended: "observe",
       observed: { kind: "stopped", facts: combined, status: "Unknown", reason },
-      stacks: stackRuns,
+      stacks: observed.map(shown),
     };
   }
-  const each: StackObservation[] = observed.map(({ stack, env: stackEnv, result }) => ({
-    stack,
-    env: stackEnv,
-    observation: (result as Extract<ObserveResult, { kind: "observed" }>).observation,
-  }));
-  const observation = await combineObservations(ctx, env, checkedOut, each);
+  const each: StackObservation[] = observed.flatMap(({ stack, env: stackEnv, result }) =>
+    result.kind === "observed" ? [{ stack, env: stackEnv, observation: result.observation }] : [],
+  );
+  const observation = await combineObservations(ctx, env, checkedOut, each, [...deferred.keys()]);
   const judged = await judge(ctx, env, observation, {
     allowSync: options.allowSync,
     ...(options.resolve ? { resolve: options.resolve } : {}),
@@ -78,42 +80,169 @@ export async function runStacks(ctx: RunContext, meta: RunMeta, timed: Timed): P
   });
   const judgement = await recordJudgement(ctx, meta, observation, judged);
   if (judgement.kind !== "apply") {
-    const stacksRun = each.map(({ stack, observation: o }) => ({ stack, result: looked(o) }));
-    return { ended: "judge", observation, judgement, stacks: stacksRun };
+    return { ended: "judge", observation, judgement, stacks: observed.map(shown) };
   }
   await ctx.store.setRunCommit(meta.runId, observation.head);
-  const plans = new Map((judgement.plan.stacks ?? []).map((entry) => [entry.name, entry.plan]));
-  const log = meta.log.child({ commit: shortSha(observation.head) });
-  const nodes = each.map((entry) => ({ ...entry, name: entry.stack.name, dependsOn: entry.stack.dependsOn }));
-  const updated = new Set<string>();
+  const apply: Apply = {
+    ctx,
+    meta,
+    timed,
+    checkedOut,
+    judgement,
+    plans: new Map((judgement.plan.stacks ?? []).map((entry) => [entry.name, entry.plan])),
+    updated: new Set<string>(),
+    log: meta.log.child({ commit: shortSha(observation.head) }),
+  };
+  const nodes = observed.map((o) => ({ ...o, name: o.stack.name, dependsOn: o.stack.dependsOn }));
   const outcomes = await timed("sync", () =>
-    forEachStack(nodes, { limit, ordered: true }, async ({ stack, env: stackEnv, observation: o }) => {
-      const plan = plans.get(stack.name);
-      if (!plan || !hasWork(plan)) return { ok: true, value: undefined as SyncOutcome | undefined };
-      const upstream = stackAncestors(env.stacks ?? [], stack.name).filter((name) => updated.has(name));
-      const outcome = await sync(ctx, {
-        env: stackEnv,
-        // Its stack references now read what this run deployed upstream: the plan saved before
-        // cannot hold it, so a judged plan is previewed again in full (see sync.ts verifyPlan).
-        observation: upstream.length > 0 ? previewAgain(o) : o,
-        judgement: { ...judgement, plan },
-        runId: meta.runId,
-        log: log.child({ stack: stack.stack }),
-      });
-      if (outcome.kind === "applied") updated.add(stack.name);
-      const value =
-        outcome.kind === "blocked" && upstream.length > 0
-          ? {
-              ...outcome,
-              reason: `${outcome.reason} (its plan was previewed before ${upstream.join(", ")}, which this run updated, so this can be expected: its new plan needs its own approval)`,
-            }
-          : outcome;
-      return { ok: value.kind === "applied", value: value as SyncOutcome | undefined };
+    forEachStack(nodes, { limit, ordered: true }, async (node) => {
+      const result =
+        node.result.kind === "observed"
+          ? await applyStack(apply, node.stack, node.env, node.result.observation)
+          : await applyDeferred(apply, node.stack, node.env);
+      return { ok: succeeded(result), value: result };
     }),
   );
   const byName = new Map(outcomes.map((outcome) => [outcome.name, outcome]));
-  const stackRuns = each.map((entry) => stackRun(entry, byName.get(entry.stack.name)!, judgement, plans));
+  const stackRuns = observed.map((o) => stackRun(o, byName.get(o.stack.name)!, deferred));
   return { ended: "sync", observation, judgement, outcome: combineOutcomes(stackRuns), stacks: stackRuns };
+}
+
+/** What the updates of one run share. */
+interface Apply {
+  ctx: RunContext;
+  meta: RunMeta;
+  timed: Timed;
+  checkedOut: CheckedOut;
+  judgement: Extract<RunResult, { ended: "sync" }>["judgement"];
+  /** Each stack's own plan, under the environment's digest. */
+  plans: Map<string, Plan>;
+  /** The stacks this run has updated so far. */
+  updated: Set<string>;
+  log: Logger;
+}
+
+/** One observed stack's update of its judged plan; a stack with nothing to apply is left alone. */
+async function applyStack(
+  apply: Apply,
+  stack: RunStack,
+  stackEnv: RunEnvironment,
+  observation: Observation,
+): Promise<RunResult> {
+  const { ctx, meta, judgement, plans, updated, log } = apply;
+  const plan = plans.get(stack.name);
+  if (!plan || !hasWork(plan)) return looked(observation);
+  const upstream = stackAncestors(meta.env.stacks ?? [], stack.name).filter((name) => updated.has(name));
+  const outcome = await sync(ctx, {
+    env: stackEnv,
+    // Its stack references now read what this run deployed upstream: the plan saved before
+    // cannot hold it, so a judged plan is previewed again in full (see sync.ts verifyPlan).
+    observation: upstream.length > 0 ? previewAgain(observation) : observation,
+    judgement: { ...judgement, plan },
+    runId: meta.runId,
+    log: log.child({ stack: stack.stack }),
+  });
+  if (outcome.kind === "applied") updated.add(stack.name);
+  const said =
+    outcome.kind === "blocked" && upstream.length > 0
+      ? {
+          ...outcome,
+          reason: `${outcome.reason} (its plan was previewed before ${upstream.join(", ")}, which this run updated, so this can be expected: its new plan needs its own approval)`,
+        }
+      : outcome;
+  return { ended: "sync", observation, judgement: { ...judgement, plan }, outcome: said };
+}
+
+/**
+ * A stack whose preview had to wait for the stacks it depends on, now deployed: previewed now and
+ * judged on its own plan. A plan somebody must judge (an approval, protected operations) is never
+ * applied here: the environment's next plan, with this stack's changes in it, is approved as usual.
+ */
+async function applyDeferred(apply: Apply, stack: RunStack, stackEnv: RunEnvironment): Promise<RunResult> {
+  const { ctx, meta, timed, checkedOut, judgement, log } = apply;
+  const observed = await observeStack(ctx, stackEnv, stackRequest(meta, timed, stack), checkedOut);
+  if (observed.kind !== "observed") return { ended: "observe", observed };
+  const { observation } = observed;
+  if (judgement.gates.bound) {
+    return {
+      ended: "judge",
+      observation,
+      judgement: {
+        kind: "stop",
+        status: "AwaitingApproval",
+        reason:
+          "its changes could be previewed only once the stacks it depends on were deployed; approve the environment's next plan, which shows them",
+      },
+    };
+  }
+  const judged = await judge(ctx, stackEnv, observation, {
+    allowSync: meta.options.allowSync,
+    ...(meta.options.resolve ? { resolve: meta.options.resolve } : {}),
+    timed,
+  });
+  const own = await recordJudgement(ctx, meta, observation, judged);
+  if (own.kind !== "apply") return { ended: "judge", observation, judgement: own };
+  if (!hasWork(own.plan)) return looked(observation);
+  const outcome = await sync(ctx, {
+    env: stackEnv,
+    observation,
+    judgement: own,
+    runId: meta.runId,
+    log: log.child({ stack: stack.stack }),
+  });
+  if (outcome.kind === "applied") apply.updated.add(stack.name);
+  return { ended: "sync", observation, judgement: own, outcome };
+}
+
+/** Whether a stack's part of the run lets the stacks depending on it go on. */
+function succeeded(result: RunResult): boolean {
+  if (result.ended === "sync") return result.outcome.kind === "applied";
+  if (result.ended === "judge") return result.judgement.kind === "stop" && isSettled(result.judgement.status);
+  return false;
+}
+
+/** A stack left alone because it had nothing to apply. */
+function isSettled(status: string): boolean {
+  return status === "Synced" || status === "Drifted";
+}
+
+/**
+ * Stacks whose preview failed while a stack they depend on has changes to deploy (or waits
+ * itself): most often a stack reference to outputs not deployed yet (a stack never deployed has
+ * none). Such a stack is previewed again once those are deployed; the reason keeps the failure.
+ */
+function deferredStacks(
+  stacks: readonly RunStack[],
+  observed: readonly { stack: RunStack; result: ObserveResult }[],
+): Map<string, string> {
+  const byName = new Map(observed.map((o) => [o.stack.name, o.result]));
+  const deferred = new Map<string, string>();
+  for (const stack of stacks) {
+    const result = byName.get(stack.name);
+    if (result?.kind !== "failed") continue;
+    const waitsOn = stackAncestors(stacks, stack.name).filter((name) => {
+      const upstream = byName.get(name);
+      const pending =
+        upstream?.kind === "observed" ? (upstream.observation.pending?.resources.length ?? 0) : 0;
+      return pending > 0 || deferred.has(name);
+    });
+    if (waitsOn.length === 0) continue;
+    const why = errorLine(errorRecord(result.error));
+    deferred.set(
+      stack.name,
+      `previewed once ${waitsOn.join(", ")} ${waitsOn.length === 1 ? "is" : "are"} deployed: its preview failed before (${why})`,
+    );
+  }
+  return deferred;
+}
+
+/** A deferred stack as a run that did not update it shows it. */
+function waiting(stack: RunStack, facts: ObservedFacts, reason: string): StackRun {
+  return {
+    stack,
+    result: { ended: "observe", observed: { kind: "stopped", facts, status: "OutOfSync", reason } },
+    deferred: reason,
+  };
 }
 
 /** Every stack observed at the environment's head, at most `limit` at once. */
@@ -124,20 +253,13 @@ async function observeAll(
   checkedOut: CheckedOut,
   limit: number,
 ): Promise<{ stack: RunStack; env: RunEnvironment; result: ObserveResult }[]> {
-  const { env, options } = meta;
+  const { env } = meta;
   const stacks = env.stacks ?? [];
   const outcomes = await forEachStack(stacks, { limit, ordered: false }, async (stack) => {
-    const stackEnv = stackEnvironment(env, stack);
     const result = await observeStack(
       ctx,
-      stackEnv,
-      {
-        kind: options.kind,
-        ...(options.allowSync ? { savePlan: true } : {}),
-        log: meta.log.child({ stack: stack.stack }),
-        // Each stack's stages under its own name, since the stacks' stages overlap.
-        timed: (stage, work) => timed(`${stack.name}.${stage}`, work),
-      },
+      stackEnvironment(env, stack),
+      stackRequest(meta, timed, stack),
       checkedOut,
     );
     return { ok: true, value: result };
@@ -148,6 +270,17 @@ async function observeAll(
     const result = "value" in outcome && outcome.value ? outcome.value : failedObserve(outcome);
     return { stack, env: stackEnvironment(env, stack), result };
   });
+}
+
+/** How one stack of the run is observed. */
+function stackRequest(meta: RunMeta, timed: Timed, stack: RunStack): ObserveRequest {
+  return {
+    kind: meta.options.kind,
+    ...(meta.options.allowSync ? { savePlan: true } : {}),
+    log: meta.log.child({ stack: stack.stack }),
+    // Each stack's stages under its own name, since the stacks' stages overlap.
+    timed: (stage, work) => timed(`${stack.name}.${stage}`, work),
+  };
 }
 
 function failedObserve(outcome: StackOutcome<ObserveResult>): ObserveResult {
@@ -181,25 +314,23 @@ function hasWork(plan: Plan): boolean {
 }
 
 function stackRun(
-  { stack, observation }: StackObservation,
-  outcome: StackOutcome<SyncOutcome | undefined>,
-  judgement: Extract<RunResult, { ended: "sync" }>["judgement"],
-  plans: Map<string, Plan>,
+  o: { stack: RunStack; result: ObserveResult },
+  outcome: StackOutcome<RunResult>,
+  deferred: Map<string, string>,
 ): StackRun {
+  const { stack } = o;
   if (outcome.kind === "skipped") {
-    return {
-      stack,
-      result: looked(observation, `not applied: it depends on stack ${outcome.because}, which did not apply`),
-      waitedOn: outcome.because,
-    };
+    const reason = `not applied: it depends on stack ${outcome.because}, which did not apply`;
+    return o.result.kind === "observed"
+      ? { stack, result: looked(o.result.observation, reason), waitedOn: outcome.because }
+      : { ...waiting(stack, o.result.facts, deferred.get(stack.name) ?? reason), waitedOn: outcome.because };
   }
-  const value: SyncOutcome | undefined =
-    outcome.kind === "failed" && outcome.value === undefined
-      ? { kind: "failed", error: outcome.error }
-      : outcome.value;
-  if (!value) return { stack, result: looked(observation) };
-  const plan = plans.get(stack.name) ?? judgement.plan;
-  return { stack, result: { ended: "sync", observation, judgement: { ...judgement, plan }, outcome: value } };
+  if (outcome.value) return { stack, result: outcome.value };
+  // The work threw (it catches what it expects): the stack failed, with what it knew.
+  const facts = o.result.kind === "observed" ? o.result.observation : o.result.facts;
+  const error =
+    outcome.kind === "failed" ? outcome.error : new Error(`stack ${stack.name} ended without a result`);
+  return { stack, result: { ended: "observe", observed: { kind: "failed", facts, error } } };
 }
 
 /**
@@ -207,20 +338,19 @@ function stackRun(
  * the head is deployed everywhere); otherwise the first stack that did not, named.
  */
 function combineOutcomes(stacks: readonly StackRun[]): SyncOutcome {
-  const synced = stacks.flatMap(({ stack, result }) =>
-    result.ended === "sync" ? [{ name: stack.name, outcome: result.outcome }] : [],
-  );
-  const notApplied = synced.find((s) => s.outcome.kind !== "applied");
-  if (notApplied) {
-    const { name, outcome } = notApplied;
-    if (outcome.kind === "failed") return outcome;
-    if (outcome.kind === "applied") throw new Error("unreachable");
-    return { ...outcome, reason: `stack ${name}: ${outcome.reason}` };
+  const applied: Extract<SyncOutcome, { kind: "applied" }>[] = [];
+  for (const { stack, result, waitedOn } of stacks) {
+    if (waitedOn !== undefined) return { kind: "skipped", reason: `stack ${stack.name} was not started` };
+    if (result.ended === "sync") {
+      const { outcome } = result;
+      if (outcome.kind === "applied") applied.push(outcome);
+      else if (outcome.kind === "failed") return outcome;
+      else return { ...outcome, reason: `stack ${stack.name}: ${outcome.reason}` };
+    } else if (!succeeded(result)) {
+      const reason = result.ended === "judge" ? result.judgement.kind : result.observed.kind;
+      return { kind: "skipped", reason: `stack ${stack.name} was not applied (${reason})` };
+    }
   }
-  if (stacks.some((s) => s.waitedOn !== undefined)) {
-    return { kind: "skipped", reason: "some stacks were not started" };
-  }
-  const applied = synced.flatMap((s) => (s.outcome.kind === "applied" ? [s.outcome] : []));
   const summary: Record<string, number> = {};
   for (const outcome of applied) {
     for (const [op, count] of Object.entries(outcome.sync.summary ?? {}))
@@ -281,6 +411,7 @@ async function combineObservations(
   env: RunEnvironment,
   checkedOut: CheckedOut,
   each: readonly StackObservation[],
+  deferred: readonly string[],
 ): Promise<EnvironmentObservation> {
   const observations = each.map((e) => e.observation);
   const facts = combineFacts(checkedOut, observations);
@@ -291,7 +422,7 @@ async function combineObservations(
   const sets = new Map<string, GatesInForce["sets"][number]>();
   for (const o of observations) for (const set of o.inForce.sets) sets.set(JSON.stringify(set), set);
   const change = [...new Set(observations.flatMap((o) => o.inForce.change))];
-  const unchanged = observations.every((o) => o.programTree !== undefined);
+  const unchanged = deferred.length === 0 && observations.every((o) => o.programTree !== undefined);
   const tree = unchanged ? await programTree(ctx.git, env, checkedOut.head) : undefined;
   return {
     ...facts,
@@ -304,6 +435,7 @@ async function combineObservations(
     workDir: checkedOut.workDir,
     projectDir: checkedOut.workDir,
     stacks: [...each],
+    ...(deferred.length > 0 ? { deferred: [...deferred] } : {}),
   };
 }
 

@@ -70,6 +70,7 @@ const STACK_OUTCOMES: Record<StackReport["outcome"], string> = {
   failed: "failed",
   skipped: "not started",
   stopped: "stopped before its preview",
+  deferred: "previewed once the stacks it depends on are deployed",
 };
 
 /** An environment of several stacks: one row each, in the order they are applied. */

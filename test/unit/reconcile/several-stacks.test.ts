@@ -3,7 +3,7 @@ import { checkoutHead, observeStack, type ObservedFacts } from "../../../src/rec
 import { stageTimer } from "../../../src/reconcile/types";
 import { FakeStack, changes, resource, type StackScript } from "../../support/fake-stack";
 import type { RunEnvironment } from "../../../src/reconcile/types";
-import { NO_GATES, SYNC, environment, useRunHarness } from "../../support/run-harness";
+import { CHECK, NO_GATES, SYNC, environment, useRunHarness } from "../../support/run-harness";
 
 // An environment of several stacks through one run: one checkout, every stack previewed, one plan
 // judged, updates in dependency order, and a failure stopping only what depends on it.
@@ -139,6 +139,67 @@ describe("a run of an environment of several stacks", () => {
     expect(h.stacks.get("stacks/cloud")?.ups).toEqual([expect.objectContaining({ followPlan: true })]);
     expect(h.stacks.get("stacks/cluster")?.ups).toEqual([expect.not.objectContaining({ followPlan: true })]);
     expect(report.reason).toContain("its new plan needs its own approval");
+  });
+
+  it("previews a stack whose reference waits for its upstream's first update once that is deployed", async () => {
+    const head = h.git.add("head");
+    h.git.branches.set("env/test", head);
+    const unknown = new Error("unknown stack organization/cloud/test");
+    const later = (name: string) => ({
+      // Its first preview fails (the stack it reads from is not deployed); the next ones find its changes.
+      pending: [unknown, changes("pending", resource(name, "create"))],
+      drift: [changes("drift")],
+    });
+    const { order } = scriptStacks({ cloud: pending("vpc"), cluster: later("nodes"), app: later("web") });
+    const report = await h.run(environment({ stacks: THREE }), SYNC);
+
+    expect(order).toEqual(["cloud", "cluster", "app"]);
+    expect(report.status).toBe("Synced");
+    expect(report.stacks?.map((s) => s.outcome)).toEqual(["applied", "applied", "applied"]);
+    expect(report.deployed?.commit).toBe(head);
+  });
+
+  it("with an approval, applies the upstream and leaves a deferred stack for the next approved plan", async () => {
+    const head = h.git.add("head");
+    h.git.branches.set("env/test", head);
+    const gates = { ...NO_GATES, approval: { required: 1, approvers: [], allowSelfApproval: true } };
+    const env = environment({ stacks: THREE.slice(0, 2), gates });
+    const vpc = changes("pending", resource("vpc", "create"));
+    const nodes = changes("pending", resource("nodes", "create"));
+    const unknown = new Error("unknown stack organization/cloud/test");
+    const { order } = scriptStacks({
+      // Previews: the first run, the second, its re-verification under the lease; then deployed.
+      cloud: { pending: [vpc, vpc, vpc, changes("pending")], drift: [changes("drift")] },
+      // Until cloud is deployed its preview fails; then it finds its changes.
+      cluster: { pending: [unknown, unknown, nodes], drift: [changes("drift")] },
+    });
+    const first = await h.run(env, CHECK);
+    expect(first.status).toBe("AwaitingApproval");
+    expect(first.stacks?.map((s) => [s.name, s.outcome])).toEqual([
+      ["cloud", "unchanged"],
+      ["cluster", "deferred"],
+    ]);
+    expect(first.stacks?.[1]?.reason).toContain("previewed once cloud is deployed");
+    await h.store.addApproval({
+      id: "approval-1",
+      environment: "test",
+      commit: head,
+      planDigest: first.plan!.digest,
+      approver: "ops@example.com",
+      scope: "sync",
+      at: h.clock.now().toISOString(),
+    });
+    const second = await h.run(env, SYNC);
+    expect(order).toEqual(["cloud"]);
+    expect(second.status).toBe("AwaitingApproval");
+    expect(second.reason).toContain("stack cluster");
+    expect(second.stacks?.map((s) => s.outcome)).toEqual(["applied", "unchanged"]);
+
+    // Now cluster's changes are known: the next plan shows them, under a new digest.
+    const third = await h.run(env, CHECK);
+    expect(third.status).toBe("AwaitingApproval");
+    expect(third.plan?.digest).not.toBe(first.plan?.digest);
+    expect(third.pending?.resources.map((r) => r.name)).toEqual(["nodes"]);
   });
 
   it("updates only the stacks with something to apply", async () => {
