@@ -65,13 +65,21 @@ export const DEPENDENCY_CACHE = path.join(os.tmpdir(), "tidegate-it-deps");
  * environment, a tidegate.yaml for it, and an Engine on a file:// backend in a temporary folder,
  * with the stacks talking to the emulator the global setup started.
  */
-export async function createEngineFixture(environments: EnvironmentSpec[]): Promise<EngineFixture> {
+export async function createEngineFixture(
+  environments: EnvironmentSpec[],
+  options: {
+    /** The repository's files instead of the example's, given the fixture's stack names. */
+    files?: (stackName: (env: string) => string) => Record<string, string>;
+  } = {},
+): Promise<EngineFixture> {
   const remote = await createGitRemote();
   const prefix = `t${randomBytes(3).toString("hex")}`;
   const stackName = (env: string) => `${prefix}-${env}`;
   const stackConfigFile = (env: string) => `${PROJECT}/Pulumi.${stackName(env)}.yaml`;
 
-  const files = exampleRepositoryFiles(environments.map((env) => ({ ...env, stack: stackName(env.name) })));
+  const files =
+    options.files?.(stackName) ??
+    exampleRepositoryFiles(environments.map((env) => ({ ...env, stack: stackName(env.name) })));
   await remote.commitFiles(files, "Seed the platform stack and its environments");
   await remote.push("main");
   for (const env of environments) {
