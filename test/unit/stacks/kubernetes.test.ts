@@ -193,7 +193,10 @@ describe.each(["test", "stage", "prod"])("stacks/kubernetes with Pulumi.%s.yaml"
 });
 
 describe("stacks/kubernetes after a cloud stack (cloudStack)", () => {
-  const config = { ...readStackConfig("test"), "platform-k8s:cloudStack": "organization/platform-sdk/test" };
+  const config: StackConfig = {
+    ...readStackConfig("test"),
+    "platform-k8s:cloudStack": "organization/platform-sdk/test",
+  };
   let run: ProgramRun;
 
   beforeAll(async () => {
