@@ -1,4 +1,4 @@
-import { isMap, isScalar, parseDocument, type Document } from "yaml";
+import { isMap, isScalar, parseDocument, type Document, type YAMLMap, type YAMLSeq } from "yaml";
 
 // The embedded default's two-stack form: each example environment deploys a cloud stack (the AWS
 // SDK example on the emulator) and, after it, a cluster stack (the Kubernetes example on the local
@@ -41,9 +41,13 @@ export function clusterEnvironmentFile(file: string, text: string, cluster: Exam
     { name: "cloud", project: CLOUD_PROJECT, ...own },
     { name: "cluster", project: CLUSTER_PROJECT, ...own, dependsOn: ["cloud"] },
   ]);
-  stacks.commentBefore =
-    " cloud: storage and messaging on the AWS emulator; cluster: the web service on the local Kubernetes control plane, deployed after cloud, reading its bucket";
-  const map = doc.contents as unknown as { items: { key: unknown }[] };
+  const dependsOn = doc.createNode(["cloud"], { flow: true });
+  (stacks as YAMLSeq<YAMLMap>).items[1]!.set("dependsOn", dependsOn);
+  stacks.commentBefore = [
+    " cloud: storage and messaging on the AWS emulator; cluster: the web service on the local",
+    " Kubernetes control plane, deployed after cloud, reading its bucket through a stack reference",
+  ].join("\n");
+  const map = doc.contents as YAMLMap;
   const at = map.items.findIndex((pair) => isScalar(pair.key) && pair.key.value === "project");
   doc.delete("project");
   doc.delete("stack");
@@ -51,7 +55,7 @@ export function clusterEnvironmentFile(file: string, text: string, cluster: Exam
   if (at >= 0) map.items.splice(at, 0, pair);
   else map.items.push(pair);
   doc.setIn(["credentials", "kubeconfig"], doc.createNode({ file: cluster.kubeconfigFile }));
-  const credentials = doc.get("credentials", true) as { commentBefore?: string | null };
+  const credentials = doc.get("credentials", true) as YAMLMap;
   credentials.commentBefore =
     " The cluster stack's kubeconfig: tidegate run writes this file each time it starts the local control plane.";
   return doc.toString();
