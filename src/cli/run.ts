@@ -236,7 +236,14 @@ async function summary(session: EngineSession, example: ExampleSetup | undefined
     out.push(
       "",
       `This is the embedded example: tidegate watches ${example.repository.url},`,
-      "seeded from this checkout, and the stacks run on a local AWS emulator. Commit and push in the work",
+      ...(example.repository.cluster
+        ? [
+            "seeded from this checkout: each environment's cloud stack runs on a local AWS emulator, its cluster",
+            "stack on a local Kubernetes control plane (both stopped on exit). Commit and push in the work",
+          ]
+        : [
+            "seeded from this checkout, and the stacks run on a local AWS emulator. Commit and push in the work",
+          ]),
       `clone ${example.repository.workClone} to see it react.`,
       "",
       "To watch your own repository:",
