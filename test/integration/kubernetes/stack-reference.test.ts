@@ -36,6 +36,8 @@ describe.skipIf(!binaries)(
   () => {
     let plane: ControlPlane | undefined;
     let scratch: string;
+    /** The cluster's kubeconfig, as in the example: one path, rewritten for each control plane. */
+    let kubeconfig: string;
     let cloud: PulumiStack | undefined;
     let cluster: PulumiStack | undefined;
     const stack = `ref${randomBytes(3).toString("hex")}`;
@@ -52,6 +54,8 @@ describe.skipIf(!binaries)(
     beforeAll(async () => {
       scratch = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-stackref-"));
       plane = await startControlPlane({ binDir: binaries!.binDir });
+      kubeconfig = path.join(scratch, "kubeconfig");
+      fs.copyFileSync(plane.kubeconfigPath, kubeconfig);
       const shared = {
         stackName: stack,
         backendUrl: `file://${path.join(scratch, "backend")}`,
@@ -82,7 +86,9 @@ describe.skipIf(!binaries)(
         env: environmentProcessEnv({
           engine: {
             PATH: `${binaries!.binDir}${path.delimiter}${process.env.PATH ?? ""}`,
-            KUBECONFIG: plane.kubeconfigPath,
+            KUBECONFIG: kubeconfig,
+            // What `tidegate run` sets for the example, whose control plane is new at each start.
+            PULUMI_K8S_DELETE_UNREACHABLE: "true",
           },
         }),
       });
@@ -106,6 +112,18 @@ describe.skipIf(!binaries)(
       const result = await cluster!.up();
       expect(result.outputs).toMatchObject({ cloudBucketName: BUCKET });
       const api = new KubeApi(plane!);
+      const configMap = await api.require(`/api/v1/namespaces/platform-${stack}/configmaps/web-settings`);
+      expect(configMap.data).toEqual({ CLOUD_BUCKET: BUCKET });
+    });
+
+    it("after a restart on a new, empty control plane (the example's next run), the drift check and the update recreate the objects", async () => {
+      await plane!.stop();
+      plane = await startControlPlane({ binDir: binaries!.binDir });
+      fs.copyFileSync(plane.kubeconfigPath, kubeconfig);
+      // The state's provider points at the old cluster: its objects leave the state, not an error.
+      await cluster!.previewDrift();
+      await cluster!.up({ refresh: true });
+      const api = new KubeApi(plane);
       const configMap = await api.require(`/api/v1/namespaces/platform-${stack}/configmaps/web-settings`);
       expect(configMap.data).toEqual({ CLOUD_BUCKET: BUCKET });
     });
