@@ -79,21 +79,28 @@ describe("the example's environment files with the cluster stack", () => {
     return { name, file, text: clusterEnvironmentFile(file, text, { kubeconfigFile: KUBECONFIG }) };
   });
 
-  it.each(rewritten)("$file is valid and resolves to cloud, then cluster reading the kubeconfig file", (env) => {
-    const parsed = parseEnvironmentFile(env.file, env.text);
-    expect(parsed.issues).toEqual([]);
-    const resolved = resolveEnvironment(env.file, parsed.value!, defaults);
-    expect(resolved.stacks).toEqual([
-      { name: "cloud", project: "stacks/aws-sdk", stack: env.name, dependsOn: [] },
-      { name: "cluster", project: "stacks/kubernetes", stack: env.name, dependsOn: ["cloud"] },
-    ]);
-    expect(resolved.credentials.kubeconfig).toEqual({ kind: "file", path: KUBECONFIG });
-    // Everything else of the file stays: gates, policies, schedules.
-    const before = parse(fs.readFileSync(path.join(root, env.file), "utf8")) as Record<string, unknown>;
-    const after = parse(env.text) as Record<string, unknown>;
-    const { project: _p, stack: _s, ...kept } = before;
-    expect(after).toEqual({ ...kept, stacks: after.stacks, credentials: { kubeconfig: { file: KUBECONFIG } } });
-  });
+  it.each(rewritten)(
+    "$file is valid and resolves to cloud, then cluster reading the kubeconfig file",
+    (env) => {
+      const parsed = parseEnvironmentFile(env.file, env.text);
+      expect(parsed.issues).toEqual([]);
+      const resolved = resolveEnvironment(env.file, parsed.value!, defaults);
+      expect(resolved.stacks).toEqual([
+        { name: "cloud", project: "stacks/aws-sdk", stack: env.name, dependsOn: [] },
+        { name: "cluster", project: "stacks/kubernetes", stack: env.name, dependsOn: ["cloud"] },
+      ]);
+      expect(resolved.credentials.kubeconfig).toEqual({ kind: "file", path: KUBECONFIG });
+      // Everything else of the file stays: gates, policies, schedules.
+      const before = parse(fs.readFileSync(path.join(root, env.file), "utf8")) as Record<string, unknown>;
+      const after = parse(env.text) as Record<string, unknown>;
+      const { project: _p, stack: _s, ...kept } = before;
+      expect(after).toEqual({
+        ...kept,
+        stacks: after.stacks,
+        credentials: { kubeconfig: { file: KUBECONFIG } },
+      });
+    },
+  );
 
   it("keeps the file's comments, and the three environments deploy distinct Pulumi stacks", () => {
     expect(rewritten[0]!.text).toContain("# promotion order: test (1) → stage (2) → prod (3)");
