@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -8,9 +7,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { PulumiStack } from "../../../src/adapters/pulumi/stack";
 import { environmentProcessEnv } from "../../../src/adapters/targets";
 import { repoRoot } from "../../../src/config/repo";
-import { binariesIn } from "../../../src/devenv/kubernetes/binaries";
 import { startControlPlane, type ControlPlane } from "../../../src/devenv/kubernetes/control-plane";
-import { KubeApi } from "../../helpers/kubernetes";
+import { cachedKubernetesBinaries, KubeApi } from "../../helpers/kubernetes";
 
 // The embedded default's cluster stack after its cloud stack, for real: stacks/kubernetes with
 // `cloudStack` reads the cloud stack's deployed `bucketName` from the same file:// backend through a
@@ -19,15 +17,8 @@ import { KubeApi } from "../../helpers/kubernetes";
 // elsewhere); what is under test is the reference.
 
 const root = repoRoot(__dirname);
-const check = spawnSync("bash", [path.join(root, "scripts", "kubernetes.sh"), "--check"], {
-  encoding: "utf8",
-});
-if (check.status !== 0 && check.status !== 3)
-  throw new Error(`scripts/kubernetes.sh --check: ${check.stderr}`);
-const binaries = check.status === 0 ? binariesIn(check.stdout.trim()) : undefined;
-const SKIP_REASON = binaries
-  ? ""
-  : " (skipped: the Kubernetes binaries are not built; run scripts/kubernetes.sh)";
+// Only looks for the cached binaries: this file never starts the long build.
+const { binaries, skipReason: SKIP_REASON } = cachedKubernetesBinaries();
 
 const BUCKET = "platform-artifacts-example";
 
