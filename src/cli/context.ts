@@ -11,7 +11,7 @@ import type { RunReport } from "../domain/model";
 import { provisionPulumi, type PulumiToolchain } from "../devenv/toolchain/pulumi";
 import { type CommandArgs, type CommandContext, UsageError } from "./command";
 import { type CliEmulator, openEmulator } from "./emulator";
-import { startExampleCluster } from "../devenv/demo/cluster";
+import { exampleClusterEnv, startExampleCluster, type RunningExampleCluster } from "../devenv/demo/cluster";
 import { createProgress, type Progress, type ProgressMode } from "./progress";
 import { withDataDir } from "./read-context";
 import type { Telemetry } from "../app/metrics";
@@ -74,8 +74,11 @@ export interface SessionOptions {
   context: CommandContext;
   /** Start (or, with `reuse`, share) the AWS emulator and point the stacks at it. */
   emulator?: { share?: boolean; reuse?: boolean };
-  /** Start the local Kubernetes control plane from these binaries for the example's cluster stack. */
-  cluster?: { binDir: string };
+  /**
+   * The example's cluster stack: its provider from these binaries, and with `start` the local
+   * Kubernetes control plane (else the one `tidegate run` started, through its kubeconfig file).
+   */
+  cluster?: { binDir: string; start?: boolean };
   logFormat?: "json" | "pretty";
 }
 
@@ -127,13 +130,7 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
           ...options.emulator,
         })
       : Promise.resolve(undefined),
-    options.cluster
-      ? startExampleCluster({
-          binDir: options.cluster.binDir,
-          dataDir: config.dataDir,
-          log: (line) => log.debug({ component: "cluster" }, line),
-        })
-      : Promise.resolve(undefined),
+    openCluster(options.cluster, config.dataDir, log),
   ]);
   const emulator = started.status === "fulfilled" ? started.value : undefined;
   const cluster = clusterStarted.status === "fulfilled" ? clusterStarted.value : undefined;
@@ -201,6 +198,21 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
     await stopServices();
     throw error;
   }
+}
+
+/** The example's cluster stack: the control plane started here, or only its provider (see SessionOptions). */
+async function openCluster(
+  cluster: SessionOptions["cluster"],
+  dataDir: string,
+  log: Logger,
+): Promise<RunningExampleCluster | undefined> {
+  if (!cluster) return undefined;
+  if (!cluster.start) return { stackEnv: exampleClusterEnv(cluster.binDir), stop: async () => {} };
+  return startExampleCluster({
+    binDir: cluster.binDir,
+    dataDir,
+    log: (line) => log.debug({ component: "cluster" }, line),
+  });
 }
 
 function progressMode(logFormat: "json" | "pretty", env: NodeJS.ProcessEnv): ProgressMode {

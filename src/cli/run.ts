@@ -98,7 +98,7 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
     context,
     logFormat,
     ...(example || flag(args, "emulator") ? { emulator: { share: true } } : {}),
-    ...(cluster ? { cluster } : {}),
+    ...(cluster ? { cluster: { ...cluster, start: true } } : {}),
   });
 
   // The daemon owns the store's runs: one left without an end was cut short by a crash or kill.

@@ -104,6 +104,30 @@ export interface RunningExampleCluster {
   stop(): Promise<void>;
 }
 
+/** For every stack: the provider on PATH, and old clusters' objects dropped from the state. */
+export function exampleClusterEnv(binDir: string): Record<string, string> {
+  return {
+    PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ""}`,
+    PULUMI_K8S_DELETE_UNREACHABLE: "true",
+  };
+}
+
+/**
+ * For a command on the example other than `run` (check, sync, drift): the binaries' folder when the
+ * example has its cluster stack and they are found. It uses the control plane of the `tidegate run`
+ * on this data directory, through the kubeconfig file that run writes; without one running, the
+ * cluster stack's kubeconfig is missing and its error names the file.
+ */
+export async function exampleClusterInUse(
+  repoRoot: string,
+  dataDir: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<{ binDir: string } | undefined> {
+  if (!seededCluster(path.resolve(dataDir, "example"))) return undefined;
+  const binaries = await findClusterBinaries(repoRoot, env);
+  return binaries.found ? { binDir: binaries.binDir } : undefined;
+}
+
 /**
  * Starts the local control plane and writes its kubeconfig where the example's environments read
  * it (a private file). Each start is a new, empty cluster: PULUMI_K8S_DELETE_UNREACHABLE lets a
@@ -131,10 +155,7 @@ export async function startExampleCluster(options: {
   }
   let stopped: Promise<void> | undefined;
   return {
-    stackEnv: {
-      PATH: `${options.binDir}${path.delimiter}${process.env.PATH ?? ""}`,
-      PULUMI_K8S_DELETE_UNREACHABLE: "true",
-    },
+    stackEnv: exampleClusterEnv(options.binDir),
     stop: () =>
       (stopped ??= (async () => {
         fs.rmSync(file, { force: true });
