@@ -10,6 +10,7 @@ import type {
   SecretsSource,
 } from "./config/resolve";
 import { exampleSeeded, seedExampleRepository, type SeededRepository } from "./devenv/demo/seed";
+import type { ExampleCluster } from "./devenv/demo/stacks";
 import type { Pool } from "pg";
 import { AuditLog, PostgresAuditLog } from "./adapters/audit";
 import { runCommand } from "./adapters/commands/run";
@@ -385,7 +386,11 @@ export interface ExampleSetup {
  * directory, seeded from this checkout, with a file:// backend and a generated passphrase. It
  * writes a real tidegate.yaml for it, which users copy to point tidegate at their own repository.
  */
-export async function prepareExample(repoRoot: string, dataDir: string): Promise<ExampleSetup> {
+export async function prepareExample(
+  repoRoot: string,
+  dataDir: string,
+  options: { cluster?: ExampleCluster } = {},
+): Promise<ExampleSetup> {
   const exampleDir = path.join(dataDir, "example");
   fs.mkdirSync(dataDir, { recursive: true });
   const repository = await seedExampleRepository({
@@ -393,6 +398,7 @@ export async function prepareExample(repoRoot: string, dataDir: string): Promise
     dir: exampleDir,
     branches: ["test", "stage", "prod"],
     passphrase: examplePassphrase(dataDir, exampleDir),
+    ...(options.cluster ? { cluster: options.cluster } : {}),
   });
   const configPath = path.join(dataDir, "tidegate.yaml");
   const config = {
@@ -400,11 +406,18 @@ export async function prepareExample(repoRoot: string, dataDir: string): Promise
     dataDir: ".",
     backend: { url: `file://${dataPaths(dataDir).state}` },
     secrets: { passphraseFile: "passphrase" },
+    // The sandbox resets PATH, and the cluster stack's provider is the local build on it.
+    ...(repository.cluster ? { sandbox: "off" } : {}),
   };
   const header = [
     "# Written by `tidegate run` for its embedded example. To watch your own repository, copy this",
     "# file, set repository.url to it, and run `tidegate run --config <file>`.",
     "# yaml-language-server: $schema=" + path.join(repoRoot, "schema", "tidegate.schema.json"),
+    ...(repository.cluster
+      ? [
+          "# sandbox: off because the cluster stack's provider is the local build on PATH, which the sandbox resets.",
+        ]
+      : []),
     "",
   ].join("\n");
   fs.writeFileSync(configPath, header + stringify(config));

@@ -11,6 +11,7 @@ import type { RunReport } from "../domain/model";
 import { provisionPulumi, type PulumiToolchain } from "../devenv/toolchain/pulumi";
 import { type CommandArgs, type CommandContext, UsageError } from "./command";
 import { type CliEmulator, openEmulator } from "./emulator";
+import { exampleClusterEnv, startExampleCluster, type RunningExampleCluster } from "../devenv/demo/cluster";
 import { createProgress, type Progress, type ProgressMode } from "./progress";
 import { withDataDir } from "./read-context";
 import type { Telemetry } from "../app/metrics";
@@ -64,7 +65,7 @@ export interface EngineSession {
   /** /metrics' registry (its gauges read the engine's store) and /readyz's check. */
   telemetry: Telemetry;
   readiness: () => Promise<Readiness>;
-  /** Closes the engine's store and stops the emulator; stop the daemon (src/daemon) first. Idempotent. */
+  /** Closes the engine's store and stops the emulator and the example's control plane; stop the daemon (src/daemon) first. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -73,6 +74,11 @@ export interface SessionOptions {
   context: CommandContext;
   /** Start (or, with `reuse`, share) the AWS emulator and point the stacks at it. */
   emulator?: { share?: boolean; reuse?: boolean };
+  /**
+   * The example's cluster stack: its provider from these binaries, and with `start` the local
+   * Kubernetes control plane (else the one `tidegate run` started, through its kubeconfig file).
+   */
+  cluster?: { binDir: string; start?: boolean };
   logFormat?: "json" | "pretty";
 }
 
@@ -114,7 +120,7 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
 
   progress.begin("starting");
   // Both at once; both settle before anything is decided, so a failure never leaves an emulator behind.
-  const [provisioned, started] = await Promise.allSettled([
+  const [provisioned, started, clusterStarted] = await Promise.allSettled([
     provisionToolchain(context.repoRoot, log, progress),
     options.emulator
       ? openEmulator({
@@ -124,11 +130,18 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
           ...options.emulator,
         })
       : Promise.resolve(undefined),
+    openCluster(options.cluster, config.dataDir, log),
   ]);
   const emulator = started.status === "fulfilled" ? started.value : undefined;
+  const cluster = clusterStarted.status === "fulfilled" ? clusterStarted.value : undefined;
+  const stopServices = async () => {
+    await Promise.all([emulator?.stop(), cluster?.stop()]);
+  };
+  const stackEnv = { ...(emulator ? awsEnvVars(emulator) : {}), ...cluster?.stackEnv };
   try {
     if (provisioned.status === "rejected") throw provisioned.reason;
     if (started.status === "rejected") throw started.reason;
+    if (clusterStarted.status === "rejected") throw clusterStarted.reason;
     const toolchain = provisioned.value;
     const telemetry = new Telemetry();
     const tracing = tracingConfigured(config.telemetry.traces.endpoint, context.env)
@@ -143,7 +156,7 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
       log,
       ...(passphrase === undefined ? {} : { passphrase }),
       knownSecrets,
-      ...(emulator ? { stackEnv: awsEnvVars(emulator) } : {}),
+      ...(emulator || cluster ? { stackEnv } : {}),
       versions: await versions(context.repoRoot, toolchain),
       ...(tracing ? pulumiTraces(config.telemetry.traces.endpoint, context.env) : {}),
       onReport: (report) =>
@@ -162,7 +175,7 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
         } finally {
           // Buffered spans are flushed before the process ends.
           await tracing?.shutdown();
-          await emulator?.stop();
+          await stopServices();
         }
       })());
     progress.end();
@@ -182,9 +195,24 @@ export async function openEngine(options: SessionOptions): Promise<EngineSession
     };
   } catch (error) {
     progress.end();
-    await emulator?.stop();
+    await stopServices();
     throw error;
   }
+}
+
+/** The example's cluster stack: the control plane started here, or only its provider (see SessionOptions). */
+async function openCluster(
+  cluster: SessionOptions["cluster"],
+  dataDir: string,
+  log: Logger,
+): Promise<RunningExampleCluster | undefined> {
+  if (!cluster) return undefined;
+  if (!cluster.start) return { stackEnv: exampleClusterEnv(cluster.binDir), stop: async () => {} };
+  return startExampleCluster({
+    binDir: cluster.binDir,
+    dataDir,
+    log: (line) => log.debug({ component: "cluster" }, line),
+  });
 }
 
 function progressMode(logFormat: "json" | "pretty", env: NodeJS.ProcessEnv): ProgressMode {

@@ -10,6 +10,7 @@ import {
   type KubernetesLookup,
   lookupKubernetes,
 } from "../devenv/kubernetes/binaries";
+import { BUILD_CLUSTER_COMMAND } from "../devenv/demo/stacks";
 import { chooseEmulator, type EmulatorFacts, type EmulatorKind } from "../devenv/emulator";
 import { DEFAULT_LOCALSTACK_IMAGE } from "../devenv/emulator/localstack";
 import { venvPaths } from "../devenv/emulator/moto";
@@ -299,7 +300,7 @@ async function probeGo(probe: ProbeContext): Promise<FindingResult> {
 /** kube-apiserver and etcd for the local cluster that tests and cluster stacks use, and where they come from. */
 async function probeApiServer(probe: ProbeContext): Promise<FindingResult> {
   const lookup = await probe.kubernetes;
-  const fix = `set KUBEBUILDER_ASSETS to a folder holding kube-apiserver (>= 1.20) and etcd (>= 3.5), as envtest's setup-envtest installs them, or bash scripts/kubernetes.sh (builds them from Go modules: about 18 minutes cold on 2 cores)`;
+  const fix = `set KUBEBUILDER_ASSETS to a folder holding kube-apiserver (>= 1.20) and etcd (>= 3.5), as envtest's setup-envtest installs them, or ${BUILD_CLUSTER_COMMAND} (builds them from Go modules: about 18 minutes cold on 2 cores); until then \`tidegate run\` with no configuration runs the example's cloud stack alone`;
   if (lookup instanceof Error) return { ok: false, detail: errorLine(lookup), fix };
   const apiserver = lookup["kube-apiserver"];
   const etcd = lookup.etcd;
@@ -318,7 +319,8 @@ async function probeApiServer(probe: ProbeContext): Promise<FindingResult> {
   ]);
   const withoutManager =
     "; no kube-controller-manager (the control plane starts without one: deletes that wait for the garbage collector do not finish)";
-  return { ok: true, detail: manager.source === "missing" ? `${found}${withoutManager}` : found };
+  const example = "; `tidegate run` with no configuration deploys the example's cluster stack on them";
+  return { ok: true, detail: `${found}${manager.source === "missing" ? withoutManager : ""}${example}` };
 }
 
 async function probePython(probe: ProbeContext): Promise<FindingResult> {

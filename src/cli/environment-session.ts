@@ -1,4 +1,5 @@
 import { status } from "../app/read";
+import { exampleClusterInUse } from "../devenv/demo/cluster";
 import type { CommandArgs, CommandContext } from "./command";
 import {
   assertEnvironment,
@@ -26,10 +27,14 @@ export async function withEnvironmentEngine(
   const choice = requireConfig(args, command);
   const config = await loadCliConfig(choice.path, dataDirOption(args));
   assertEnvironment(config, name, command);
+  const cluster = choice.embedded
+    ? await exampleClusterInUse(context.repoRoot, config.dataDir, context.env)
+    : undefined;
   const session = await openEngine({
     config,
     context,
     ...(choice.embedded || flag(args, "emulator") ? { emulator: { reuse: true } } : {}),
+    ...(cluster ? { cluster } : {}),
   });
   try {
     const row = (await status(session.engine)).find((r) => r.environment === name);

@@ -5,6 +5,7 @@ import { Daemon, onShutdown, type StopResult } from "../daemon";
 import { pulumiCancellation } from "../adapters/pulumi/deadline";
 import { ownerDeadness, processOwner } from "../adapters/owner";
 import { prepareExample, type ExampleSetup } from "../compose";
+import { exampleClusterPlan } from "../devenv/demo/cluster";
 import { type Command, type CommandArgs, type CommandContext, UsageError } from "./command";
 import {
   dataDirOption,
@@ -46,7 +47,9 @@ export const command: Command = {
     "",
     "Without --config and without ./tidegate.yaml it runs the embedded example: a Git repository seeded",
     "from this checkout in <dataDir>/example, a file:// backend, and the stacks on an AWS emulator it",
-    "starts. Its <dataDir>/tidegate.yaml is the starting point for your own configuration.",
+    "starts. Where the Kubernetes binaries are found (scripts/kubernetes.sh --lookup), each environment also",
+    "deploys a cluster stack on a local control plane it starts, reading the cloud stack's bucket through a",
+    "stack reference. Its <dataDir>/tidegate.yaml is the starting point for your own configuration.",
     "",
     "Options:",
     "  --config <file>     tidegate.yaml (default: ./tidegate.yaml if it exists, else the embedded example)",
@@ -76,11 +79,16 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
   const dataDir = dataDirOption(args, cwd);
 
   let example: ExampleSetup | undefined;
+  let cluster: { binDir: string } | undefined;
   let configPath: string;
   if (given !== undefined) configPath = path.resolve(cwd, given);
   else if (fs.existsSync(local)) configPath = local;
   else {
-    example = await prepareExample(context.repoRoot, dataDir ?? path.join(cwd, DEFAULT_DATA_DIR));
+    const exampleDataDir = dataDir ?? path.join(cwd, DEFAULT_DATA_DIR);
+    const plan = await exampleClusterPlan(context.repoRoot, exampleDataDir, context.env);
+    example = await prepareExample(context.repoRoot, exampleDataDir, plan.seed);
+    cluster = plan.start;
+    context.stdout(`${plan.line}\n`);
     configPath = example.configPath;
   }
   const config = await loadCliConfig(configPath, example ? undefined : dataDir);
@@ -90,6 +98,7 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
     context,
     logFormat,
     ...(example || flag(args, "emulator") ? { emulator: { share: true } } : {}),
+    ...(cluster ? { cluster: { ...cluster, start: true } } : {}),
   });
 
   // The daemon owns the store's runs: one left without an end was cut short by a crash or kill.
@@ -227,7 +236,14 @@ async function summary(session: EngineSession, example: ExampleSetup | undefined
     out.push(
       "",
       `This is the embedded example: tidegate watches ${example.repository.url},`,
-      "seeded from this checkout, and the stacks run on a local AWS emulator. Commit and push in the work",
+      ...(example.repository.cluster
+        ? [
+            "seeded from this checkout: each environment's cloud stack runs on a local AWS emulator, its cluster",
+            "stack on a local Kubernetes control plane (both stopped on exit). Commit and push in the work",
+          ]
+        : [
+            "seeded from this checkout, and the stacks run on a local AWS emulator. Commit and push in the work",
+          ]),
       `clone ${example.repository.workClone} to see it react.`,
       "",
       "To watch your own repository:",

@@ -56,9 +56,22 @@ const namespace = new k8s.core.v1.Namespace(
 );
 const ns = namespace.metadata.name;
 
+// `cloudStack` (e.g. organization/platform-sdk/test): the cloud stack this one is deployed after.
+// The app gets that stack's bucket as CLOUD_BUCKET, read through a stack reference; without the key
+// the program needs no other stack.
+const cloudStack = config.get("cloudStack");
+const cloudBucket = cloudStack
+  ? new pulumi.StackReference("cloud", { name: cloudStack }).requireOutput("bucketName")
+  : undefined;
+
 const settingsMap = new k8s.core.v1.ConfigMap(
   "settings",
-  { metadata: { name: `${app}-settings`, namespace: ns, labels }, data: settings },
+  {
+    metadata: { name: `${app}-settings`, namespace: ns, labels },
+    data: cloudBucket
+      ? cloudBucket.apply((bucket) => ({ ...settings, CLOUD_BUCKET: String(bucket) }))
+      : settings,
+  },
   opts,
 );
 
@@ -104,3 +117,5 @@ export const namespaceName = ns;
 export const configMapName = settingsMap.metadata.name;
 export const deploymentName = deployment.metadata.name;
 export const serviceName = service.metadata.name;
+/** The cloud stack's bucket this cluster's app is given; absent without `cloudStack`. */
+export const cloudBucketName = cloudBucket;

@@ -1,11 +1,31 @@
+import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { repoRoot } from "../../src/config/repo";
-import { provisionKubernetes } from "../../src/devenv/kubernetes/binaries";
+import {
+  binariesIn,
+  provisionKubernetes,
+  type KubernetesBinaries,
+} from "../../src/devenv/kubernetes/binaries";
 import { kubeRequest } from "../../src/devenv/kubernetes/client";
 import { startControlPlane, type ControlPlane } from "../../src/devenv/kubernetes/control-plane";
 import type { Engine } from "../../src/app/engine";
 import type { GitRemoteFixture } from "./git";
 import { openTestStack, type TestStack } from "./stacks";
+
+/**
+ * The cached Kubernetes binaries, only looked for (scripts/kubernetes.sh --check, never the long
+ * build): absent when not built, with the suffix a skipped suite's title carries. Any other failure
+ * of the script throws, failing the file.
+ */
+export function cachedKubernetesBinaries(): { binaries?: KubernetesBinaries; skipReason: string } {
+  const script = path.join(repoRoot(__dirname), "scripts", "kubernetes.sh");
+  const check = spawnSync("bash", [script, "--check"], { encoding: "utf8" });
+  if (check.status !== 0 && check.status !== 3)
+    throw new Error(`scripts/kubernetes.sh --check: ${check.stderr}`);
+  return check.status === 0
+    ? { binaries: binariesIn(check.stdout.trim()), skipReason: "" }
+    : { skipReason: " (skipped: the Kubernetes binaries are not built; run scripts/kubernetes.sh)" };
+}
 
 export interface LocalCluster {
   /** kube-apiserver, etcd and pulumi-resource-kubernetes, as built by scripts/kubernetes.sh. */

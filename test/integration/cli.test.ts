@@ -172,6 +172,10 @@ describe("tidegate run with no configuration (the README's main command)", () =>
     const cwd = tempDir();
     const result = await tidegate(cwd, ["run", "--once"], 600_000);
     expect(result.code, result.stderr).toBe(0);
+    // Whether the example got its cluster stack (the Kubernetes binaries were found), or how to build them.
+    expect(result.stdout).toMatch(
+      /^Cluster stack: (on a local Kubernetes control plane \(.* from |skipped, .*build them with: bash scripts\/kubernetes\.sh)/m,
+    );
     const lines = result.stdout.split("\n");
     expect(lines.find((l) => l.startsWith("test "))).toMatch(/\bSynced\b/);
     // stage: the same program succeeded in test, and its typecheck passed.

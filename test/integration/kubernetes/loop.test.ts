@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -9,7 +8,6 @@ import type { Engine } from "../../../src/app/engine";
 import { composeEngine, loadEngineConfig } from "../../../src/compose";
 import { dataPaths } from "../../../src/config/paths";
 import { repoRoot } from "../../../src/config/repo";
-import { binariesIn } from "../../../src/devenv/kubernetes/binaries";
 import { startControlPlane, type ControlPlane } from "../../../src/devenv/kubernetes/control-plane";
 import type { ResourceChange } from "../../../src/domain/changes";
 import type { RunReport } from "../../../src/domain/model";
@@ -19,7 +17,7 @@ import { runCli } from "../../helpers/cli";
 import { DEPENDENCY_CACHE, reportTexts } from "../../helpers/engine";
 import { writeTidegateConfig } from "../../helpers/example";
 import { createGitRemote, type GitRemoteFixture } from "../../helpers/git";
-import { KubeApi, stopClusterTest } from "../../helpers/kubernetes";
+import { cachedKubernetesBinaries, KubeApi, stopClusterTest } from "../../helpers/kubernetes";
 
 // The Kubernetes example under tidegate's own check and sync, on a real repository, the real engine,
 // a file:// backend and the local control plane. The cluster's kubeconfig reaches the engine only
@@ -30,17 +28,8 @@ const PROJECT = "stacks/kubernetes";
 const PROGRAM_FILES = ["Pulumi.yaml", "package.json", "package-lock.json", "tsconfig.json", "index.ts"];
 const KUBECONFIG_VARIABLE = "TEST_CLUSTER_KUBECONFIG";
 
-// Only looks for the cached binaries (--check): this file never starts the long build.
-const check = spawnSync("bash", [path.join(repoRoot(__dirname), "scripts", "kubernetes.sh"), "--check"], {
-  encoding: "utf8",
-});
-// Exit 3: not built yet (skipped, saying so); any other failure fails the file.
-if (check.status !== 0 && check.status !== 3)
-  throw new Error(`scripts/kubernetes.sh --check: ${check.stderr}`);
-const binaries = check.status === 0 ? binariesIn(check.stdout.trim()) : undefined;
-const SKIP_REASON = binaries
-  ? ""
-  : " (skipped: the Kubernetes binaries are not built; run scripts/kubernetes.sh)";
+// Only looks for the cached binaries: this file never starts the long build.
+const { binaries, skipReason: SKIP_REASON } = cachedKubernetesBinaries();
 
 const ofType = (resources: ResourceChange[] | undefined, kind: string) =>
   resources?.find((r) => r.type === `kubernetes:${kind}`);

@@ -51,12 +51,19 @@ function outputValue<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply(resolve));
 }
 
+const STACK_REFERENCE = "pulumi:pulumi:StackReference";
+
 async function runProgram(stack: string, config: StackConfig): Promise<ProgramRun> {
   const resources: RegisteredResource[] = [];
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
         resources.push({ type: args.type, name: args.name, provider: args.provider, inputs: args.inputs });
+        // A stack reference reads the other stack's outputs: here the cloud stack's, made up.
+        if (args.type === STACK_REFERENCE) {
+          const name = String(args.inputs.name);
+          return { id: name, state: { name, outputs: { bucketName: `bucket-of-${name}` } } };
+        }
         // The API server echoes the object back; the provider's id is namespace/name.
         const meta = args.inputs.metadata as { name?: string; namespace?: string } | undefined;
         const id = [meta?.namespace, meta?.name ?? args.name].filter(Boolean).join("/");
@@ -81,6 +88,7 @@ async function runProgram(stack: string, config: StackConfig): Promise<ProgramRu
       configMapName: await outputValue(program.configMapName),
       deploymentName: await outputValue(program.deploymentName),
       serviceName: await outputValue(program.serviceName),
+      ...(program.cloudBucketName ? { cloudBucketName: await outputValue(program.cloudBucketName) } : {}),
     };
     return { resources, outputs };
   } finally {
@@ -181,6 +189,43 @@ describe.each(["test", "stage", "prod"])("stacks/kubernetes with Pulumi.%s.yaml"
       deploymentName: "web",
       serviceName: "web",
     });
+  });
+});
+
+describe("stacks/kubernetes after a cloud stack (cloudStack)", () => {
+  const config: StackConfig = {
+    ...readStackConfig("test"),
+    "platform-k8s:cloudStack": "organization/platform-sdk/test",
+  };
+  let run: ProgramRun;
+
+  beforeAll(async () => {
+    vi.stubEnv("KUBECONFIG", undefined);
+    try {
+      run = await runProgram("test", config);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it("reads the cloud stack's bucket through a stack reference and gives it to the app as CLOUD_BUCKET", () => {
+    expect(findResource(run, STACK_REFERENCE).inputs.name).toBe("organization/platform-sdk/test");
+    expect(findResource(run, CONFIG_MAP).inputs.data).toEqual({
+      ...(config["platform-k8s:settings"] as Record<string, string>),
+      CLOUD_BUCKET: "bucket-of-organization/platform-sdk/test",
+    });
+    expect(run.outputs.cloudBucketName).toBe("bucket-of-organization/platform-sdk/test");
+  });
+
+  it("without cloudStack reads no other stack", async () => {
+    vi.stubEnv("KUBECONFIG", undefined);
+    try {
+      const alone = await runProgram("test", readStackConfig("test"));
+      expect(alone.resources.map((r) => r.type)).not.toContain(STACK_REFERENCE);
+      expect(alone.outputs).not.toHaveProperty("cloudBucketName");
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
 
