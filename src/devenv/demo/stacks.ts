@@ -9,6 +9,9 @@ export const CLUSTER_PROJECT = "stacks/kubernetes";
 /** What to run where the cluster binaries are missing: it takes them from the machine or builds them. */
 export const BUILD_CLUSTER_COMMAND = "bash scripts/kubernetes.sh";
 
+/** The example's typecheck, as its one-stack environment files run it (in the project folder). */
+const PROJECT_TYPECHECK = "npx tsc --noEmit -p .";
+
 /** How the example's environments reach the local control plane. */
 export interface ExampleCluster {
   /** Absolute path of the kubeconfig `tidegate run` writes for each start of the control plane. */
@@ -54,6 +57,18 @@ export function clusterEnvironmentFile(file: string, text: string, cluster: Exam
   const pair = doc.createPair("stacks", stacks);
   if (at >= 0) map.items.splice(at, 0, pair);
   else map.items.push(pair);
+  // With several stacks a check runs in the checkout's root: the example's typecheck covers each project.
+  const checks = doc.getIn(["gates", "checks"]);
+  if (checks && typeof checks === "object" && "items" in checks) {
+    for (const check of (checks as YAMLSeq<YAMLMap>).items) {
+      if (check.get("run") === PROJECT_TYPECHECK) {
+        check.set(
+          "run",
+          [CLOUD_PROJECT, CLUSTER_PROJECT].map((dir) => `(cd ${dir} && ${PROJECT_TYPECHECK})`).join(" && "),
+        );
+      }
+    }
+  }
   doc.setIn(["credentials", "kubeconfig"], doc.createNode({ file: cluster.kubeconfigFile }));
   const credentials = doc.get("credentials", true) as YAMLMap;
   credentials.commentBefore =
