@@ -164,8 +164,13 @@ export class PulumiStack {
             subject: subjectOf(options),
           };
     // One file per stack and process: a run keeps at most one plan, and the next preview replaces it.
+    // The project folder is in the name: stacks of several projects may share a stack name.
     const plans = path.join(options.pulumiHome ?? os.tmpdir(), "plans");
-    this.planFile = path.join(plans, `${options.stackName.replace(/\//g, "_")}.${process.pid}.json`);
+    const project = createHash("sha256").update(path.resolve(options.workDir)).digest("hex").slice(0, 8);
+    this.planFile = path.join(
+      plans,
+      `${options.stackName.replace(/\//g, "_")}.${project}.${process.pid}.json`,
+    );
   }
 
   static async open(options: StackOptions): Promise<PulumiStack> {

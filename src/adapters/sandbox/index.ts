@@ -125,7 +125,8 @@ export class StackSandbox {
     }
     const project = projectName(request.projectDir);
     const home = path.join(area, "home");
-    const tmp = privateTmp(path.join(area, "tmp"));
+    // Each stack its own: the stacks of an environment of several open while others still run.
+    const tmp = privateTmp(path.join(area, "tmp", safeSegment(`${project}.${request.stack}`)));
     const root = path.join(area, "projects", project);
     fs.mkdirSync(home, { recursive: true });
     fs.mkdirSync(this.options.dependencyCacheDir, { recursive: true });
@@ -189,9 +190,10 @@ export class StackSandbox {
 }
 
 /**
- * The environment's own /tmp, made if missing. bwrap leaves an empty folder in it for each bind
- * under the host's /tmp (the Automation API's, a worktree there); those are removed first so they
- * do not pile up over runs. Only one run of an environment opens its stack at a time.
+ * A stack's own /tmp, made if missing. bwrap leaves an empty folder in it for each bind under the
+ * host's /tmp (the Automation API's, a worktree there); those are removed first so they do not pile
+ * up over runs. Only one run of an environment opens a stack at a time, and removing such a folder
+ * under a running sandbox would cut its way to the worktree: hence one per stack.
  */
 function privateTmp(dir: string): string {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
