@@ -370,6 +370,7 @@ export class Engine {
         remediate: plan.remediate,
       },
       report.deployed?.commit,
+      report.stacks?.map((stack) => stack.deployedCommit) ?? [],
     );
     if (problem) return refuse(problem);
     // Audited first: an approval the log cannot record is not recorded at all.

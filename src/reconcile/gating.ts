@@ -193,8 +193,15 @@ export async function approvalProblem(
   candidate: Approval,
   plan: Plan,
   deployed: string | undefined,
+  /** With several stacks, each one's deployed commit: the gates at each of them are in force. */
+  stacksDeployed: readonly (string | undefined)[] = [],
 ): Promise<string | undefined> {
   const inForce = await gatesInForce(ctx, env, deployed, plan.commit);
+  for (const commit of new Set(stacksDeployed)) {
+    if (commit === deployed) continue;
+    const more = await gatesInForce(ctx, env, commit, plan.commit);
+    inForce.sets = uniqueSets([...inForce.sets, ...more.sets]);
+  }
   const authors = await deployedAuthors(ctx.git, deployed, plan.commit);
   const wanted = inForce.sets.some((g) =>
     candidate.scope === "protected" ? g.protect?.action === "approve" : g.approval !== undefined,

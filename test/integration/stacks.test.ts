@@ -259,7 +259,7 @@ describe("an environment of three stacks", () => {
       ["app", "unchanged", 1],
     ]);
     const approved = await f.engine.approve("stage", { actor: person(DEFAULT_AUTHOR.email) });
-    expect(approved.approval?.planDigest).toBe(waiting.plan?.digest);
+    expect(approved.approval?.planDigest, approved.refused).toBe(waiting.plan?.digest);
     const applied = await sync("stage");
     expect(applied.status, applied.reason).toBe("Synced");
     expect(applied.plan?.digest).toBe(waiting.plan?.digest);
@@ -275,10 +275,7 @@ describe("an environment of three stacks", () => {
     await f.commitTo(
       "stage",
       {
-        [`${APP.project}/index.js`]: program.replace(
-          'config.getNumber("size") ?? 1',
-          'config.getNumber("size") ?? 7',
-        ),
+        [`${APP.project}/index.js`]: program.replace('  name: "app",', '  name: "app",\n  tier: "gold",'),
       },
       "A change to app made on stage alone",
     );
