@@ -31,7 +31,7 @@ import type { Engine } from "./app/engine";
 import { runOwnerId } from "./app/environment-lease";
 import type { EngineDeps, RunPorts } from "./app/ports";
 import { HEARTBEAT_INTERVAL_MS, ownerDeadness, processOwner } from "./adapters/owner";
-import { readableStacks, StackSandbox } from "./adapters/sandbox";
+import { providerDirsOn, readableStacks, StackSandbox } from "./adapters/sandbox";
 import { Heartbeat } from "./adapters/store/heartbeat";
 import { EnvironmentTarget, installSettings, KubeconfigFiles } from "./adapters/targets";
 import { dataPaths } from "./config/paths";
@@ -166,6 +166,8 @@ function engineDeps(options: EngineOptions, openPulumiStack: OpenPulumiStack): E
     backendUrl: config.backendUrl,
     toolchain,
     dependencyCacheDir: cacheDir,
+    // A provider the engine's own PATH carries (the example's local Kubernetes provider build).
+    providerDirs: providerDirsOn(options.stackEnv?.PATH),
     onUnavailable: (detail) =>
       log.warn(
         { detail },
@@ -406,18 +408,11 @@ export async function prepareExample(
     dataDir: ".",
     backend: { url: `file://${dataPaths(dataDir).state}` },
     secrets: { passphraseFile: "passphrase" },
-    // The sandbox resets PATH, and the cluster stack's provider is the local build on it.
-    ...(repository.cluster ? { sandbox: "off" } : {}),
   };
   const header = [
     "# Written by `tidegate run` for its embedded example. To watch your own repository, copy this",
     "# file, set repository.url to it, and run `tidegate run --config <file>`.",
     "# yaml-language-server: $schema=" + path.join(repoRoot, "schema", "tidegate.schema.json"),
-    ...(repository.cluster
-      ? [
-          "# sandbox: off because the cluster stack's provider is the local build on PATH, which the sandbox resets.",
-        ]
-      : []),
     "",
   ].join("\n");
   fs.writeFileSync(configPath, header + stringify(config));

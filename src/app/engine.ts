@@ -24,8 +24,8 @@ import {
 import type { EnvironmentState, Store } from "../adapters/store/port";
 import type { GitPort } from "../adapters/git/port";
 import type { Actor } from "./actor";
-import type { AuditPort, EngineDeps, RunPorts } from "./ports";
-import { UnknownEnvironmentError } from "./errors";
+import type { AuditPort, EngineDeps, RunPorts, StackIdentity } from "./ports";
+import { StackChoiceError, UnknownEnvironmentError } from "./errors";
 import { recover, type RecoverContext, type RecoverRequest, type RecoverResult } from "./recover";
 import { shortSha } from "../domain/commit";
 import { errorLine, errorRecord } from "../domain/errors";
@@ -226,9 +226,12 @@ export class Engine {
   }
 
   /** Shows and, once confirmed, clears what an interrupted update left on the stack (src/app/recover.ts). */
-  recover(name: string, request: RecoverRequest): Promise<RecoverResult> {
-    const env = this.environment(name);
-    const run = this.deps.forRun(env);
+  async recover(name: string, request: RecoverRequest): Promise<RecoverResult> {
+    const whole = this.environment(name);
+    const run = this.deps.forRun(whole);
+    // The stack named, as a run of it sees the environment (one stack: the environment itself).
+    const env = { ...whole, ...recoveredStack(whole, request.stack) };
+    const identity = whole.stacks.length > 1 ? { project: env.project, stack: env.stack } : undefined;
     const ports: RecoverContext = {
       store: this.store,
       git: this.repositoryOf(env).git,
@@ -236,8 +239,8 @@ export class Engine {
       log: this.deps.log,
       workspaceDir: this.deps.workspaceDir(name),
       installDependencies: (projectDir) => run.installDependencies(projectDir),
-      openStack: (projectDir) => run.openStack(projectDir),
-      hold: (runId, work) => this.hold(env, run, runId, work),
+      openStack: (projectDir) => run.openStack(projectDir, { target: env }),
+      hold: (runId, work) => this.hold(env, run, runId, work, identity),
       gatesAt: (commit) => this.gatesAt(name, commit),
       isOwnerDead: this.deps.isOwnerDead,
       check: () => this.observe("check", name, request),
@@ -252,7 +255,13 @@ export class Engine {
    * the environment's lease in the store, and the stack's lease beside its backend. Undefined when
    * another process holds either lease: recovery never waits behind a run.
    */
-  private hold<T>(env: ResolvedEnvironment, run: RunPorts, runId: string, work: () => Promise<T>) {
+  private hold<T>(
+    env: ResolvedEnvironment,
+    run: RunPorts,
+    runId: string,
+    work: () => Promise<T>,
+    stack?: StackIdentity,
+  ) {
     const { deps } = this;
     const leased = {
       store: this.store,
@@ -262,7 +271,7 @@ export class Engine {
         deps.log.error({ env: env.name, runId, err }, "could not keep the environment's lease"),
     };
     const stackLeased = async (): Promise<T | undefined> => {
-      const lease = await run.acquireLease(runId);
+      const lease = await run.acquireLease(runId, stack);
       if (!lease) return undefined;
       try {
         return await work();
@@ -596,4 +605,28 @@ function sameDigest(given: string, digest: string): boolean {
       .replace(/^sha256:/, "");
   const g = bare(given);
   return g.length >= 12 && bare(digest).startsWith(g);
+}
+
+/**
+ * The project and stack `tidegate recover` opens: the one named, which an environment of several
+ * stacks needs; an unknown name or a missing one says which there are.
+ */
+function recoveredStack(
+  env: ResolvedEnvironment,
+  name: string | undefined,
+): { project: string; stack: string; current?: string } {
+  const names = env.stacks.map((stack) => stack.name).join(", ");
+  if (name === undefined) {
+    if (env.stacks.length > 1) {
+      throw new StackChoiceError(
+        `${env.name} has several stacks (${names}): name the one to recover with --stack <name>`,
+      );
+    }
+    return { project: env.project, stack: env.stack };
+  }
+  const stack = env.stacks.find((s) => s.name === name);
+  if (!stack) throw new StackChoiceError(`${env.name} has no stack '${name}' (its stacks: ${names})`);
+  return env.stacks.length > 1
+    ? { project: stack.project, stack: stack.stack, current: stack.name }
+    : { project: stack.project, stack: stack.stack };
 }

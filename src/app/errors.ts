@@ -21,3 +21,14 @@ export class NotFoundError extends TidegateError {
     this.name = "NotFoundError";
   }
 }
+
+/** An environment of several stacks asked for one stack it does not have, or for none. */
+export class StackChoiceError extends TidegateError {
+  constructor(message: string) {
+    super("invalid", message, {
+      remoteSafe: true,
+      recovery: "name one of the environment's stacks with --stack <name>",
+    });
+    this.name = "StackChoiceError";
+  }
+}

@@ -79,6 +79,8 @@ export interface RecoverRequest {
   actor: Actor;
   /** Record an approval of this recovery (scope protected) instead of running it. */
   approve?: boolean;
+  /** With several stacks, the one to recover (its name in the environment definition). */
+  stack?: string;
   /** Shown the plan, says whether to go on: the CLI's --yes, a prompt, or a refusal. */
   confirm(plan: RecoveryPlan): Promise<Confirmation>;
 }

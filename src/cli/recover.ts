@@ -10,7 +10,7 @@ import { formatCheckSummary } from "../render/format";
 // confirms, Pulumi's cancel and a refresh that clears pending creates (see src/app/recover.ts).
 
 export const command: Command = {
-  usage: "recover <env> [--yes] [--approve] [--json] [--config <file>] [--data-dir <dir>]",
+  usage: "recover <env> [--stack <name>] [--yes] [--approve] [--json] [--config <file>] [--data-dir <dir>]",
   description: [
     "Shows what an interrupted update (tidegate killed, a crash) left on the environment's stack: its",
     "pending operations (type and URN) and whether Pulumi's lock is still held. Once you confirm, runs",
@@ -26,6 +26,7 @@ export const command: Command = {
     "pending operations first with `tidegate recover <env> --approve`.",
     "",
     "Options:",
+    "  --stack <name>      The stack to recover, for an environment of several (its name in the file)",
     "  --yes               Confirm without asking (needed when stdin is not a terminal)",
     "  --approve           Approve this recovery of protected resources (for another person to run)",
     "  --json              Print the result (JSON)",
@@ -41,6 +42,7 @@ export const command: Command = {
     approve: { type: "boolean" },
     json: { type: "boolean" },
     emulator: { type: "boolean" },
+    stack: { type: "string" },
   },
   allowPositionals: true,
   run: (args, context) =>
@@ -52,6 +54,7 @@ export const command: Command = {
         const result = await session.engine.recover(name, {
           actor: cliActor(context.env),
           approve,
+          ...(typeof args.values.stack === "string" ? { stack: args.values.stack } : {}),
           confirm: async (plan) => {
             session.progress.end();
             if (!json) context.stdout(formatRecoveryPlan(plan));

@@ -213,7 +213,7 @@ async function look(
     const list = interrupted.map((op) => `${op.operation} ${op.urn}`).join(", ");
     return stop(
       "Failed",
-      `an interrupted update left ${interrupted.length} pending operation(s) (${list}); confirm them in the cloud, then run \`tidegate recover ${env.name}\``,
+      `an interrupted update left ${interrupted.length} pending operation(s) (${list}); confirm them in the cloud, then run \`tidegate recover ${env.name}${env.current ? ` --stack ${env.current}` : ""}\``,
     );
   }
   // The state just read, before any preview starts: a sync compares it under the lease (see sync.ts).

@@ -26,6 +26,11 @@ export interface SandboxOptions {
   /** Installed node_modules trees: read-only inside. */
   dependencyCacheDir: string;
   bwrap?: string;
+  /**
+   * Folders of Pulumi provider plugins the engine puts on the stacks' PATH (a local build, say):
+   * read-only inside, and on the sandbox's PATH after the toolchain.
+   */
+  providerDirs?: readonly string[];
   /** Told once when `auto` finds no working bubblewrap and runs stacks unsandboxed. */
   onUnavailable?: (detail: string) => void;
 }
@@ -158,6 +163,7 @@ export class StackSandbox {
         { from: toolchain.root },
         { from: path.dirname(process.execPath) },
         { from: this.options.dependencyCacheDir },
+        ...(this.options.providerDirs ?? []).map((from) => ({ from })),
         ...state.readOnly,
         ...references,
         ...hostCaPaths().map((from) => ({ from })),
@@ -172,9 +178,14 @@ export class StackSandbox {
       pulumi: path.join(toolchain.binDir, "pulumi"),
       keepEnv: [...ENGINE_ENV, ...HOST_ENV, ...HOST_CA_ENV, ...request.envNames],
       setEnv: {
-        PATH: [toolchain.binDir, path.dirname(process.execPath), "/usr/local/bin", "/usr/bin", "/bin"].join(
-          ":",
-        ),
+        PATH: [
+          toolchain.binDir,
+          ...(this.options.providerDirs ?? []),
+          path.dirname(process.execPath),
+          "/usr/local/bin",
+          "/usr/bin",
+          "/bin",
+        ].join(":"),
         HOME: home,
         TMPDIR: "/tmp",
       },
@@ -249,4 +260,19 @@ function worktreeOf(projectDir: string): string {
     if (fs.existsSync(path.join(dir, ".git"))) return dir;
     if (path.dirname(dir) === dir) return start;
   }
+}
+
+/**
+ * The folders on a PATH that hold Pulumi provider plugins (`pulumi-resource-*`): those a sandbox
+ * must keep in sight for the stacks to find their providers. Missing folders are left out.
+ */
+export function providerDirsOn(pathValue: string | undefined): string[] {
+  const dirs = (pathValue ?? "").split(path.delimiter).filter((dir) => path.isAbsolute(dir));
+  return [...new Set(dirs)].filter((dir) => {
+    try {
+      return fs.readdirSync(dir).some((name) => name.startsWith("pulumi-resource-"));
+    } catch {
+      return false;
+    }
+  });
 }

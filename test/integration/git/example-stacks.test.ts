@@ -34,7 +34,8 @@ describe("the embedded default's stacks", () => {
     expect(example.repository.cluster).toBe(true);
 
     const config = await loadEngineConfig(example.configPath);
-    expect(config.sandbox).toBe("off");
+    // The sandbox stays on: it keeps the local provider build the stacks get on PATH in sight.
+    expect(config.sandbox).toBe("auto");
     expect(config.environments.map((env) => env.name)).toEqual(["test", "stage", "prod"]);
     for (const env of config.environments) {
       expect(env.stacks, env.name).toEqual([

@@ -151,3 +151,36 @@ describe("the engine's use cases", () => {
 function emptyGates() {
   return { windows: [], checks: [], policyPacks: [] };
 }
+
+describe("recovering an environment of several stacks", () => {
+  let f: EngineFixture | undefined;
+  afterEach(async () => {
+    await f?.cleanup();
+    f = undefined;
+  });
+  const stacks = [
+    { name: "cloud", project: "app", stack: "cloud-test", dependsOn: [] },
+    { name: "cluster", project: "app", stack: "cluster-test", dependsOn: ["cloud"] },
+  ];
+  const request = (stack?: string) => ({
+    actor: person(AUTHOR),
+    ...(stack ? { stack } : {}),
+    confirm: () => Promise.resolve({ ok: false as const, reason: "not in this test" }),
+  });
+
+  it("needs the stack named, and says which there are", async () => {
+    f = createFixture([environment("test", { stacks })]);
+    await expect(f.engine.recover("test", request())).rejects.toThrow(
+      "test has several stacks (cloud, cluster): name the one to recover with --stack <name>",
+    );
+    await expect(f.engine.recover("test", request("app"))).rejects.toThrow(
+      "test has no stack 'app' (its stacks: cloud, cluster)",
+    );
+  });
+
+  it("opens the stack named", async () => {
+    f = createFixture([environment("test", { stacks })]);
+    const result = await f.engine.recover("test", request("cluster"));
+    expect(result.plan?.stack).toBe("cluster-test");
+  });
+});
