@@ -255,6 +255,8 @@ export interface ResolvedStack {
   stack: string;
   /** Stacks of the same environment applied first. */
   dependsOn: string[];
+  /** Drift this stack expects besides the environment's drift.ignore rules; absent: none. */
+  ignore?: DriftIgnoreRule[];
 }
 
 /** An environment's place in the promotion order: what defaulting `promotion.from` needs. */
@@ -605,6 +607,7 @@ function resolveStacks(raw: EnvironmentFile): ResolvedStack[] {
     project: normalizeRepoPath(stack.project),
     stack: stack.stack ?? raw.name,
     dependsOn: [...new Set(stack.dependsOn ?? [])],
+    ...(stack.ignore && stack.ignore.length > 0 ? { ignore: [...stack.ignore] } : {}),
   }));
   return stackLayers(stacks).flat();
 }

@@ -1224,6 +1224,10 @@ export const StackConfig = z
       description:
         "Stacks of this environment applied before this one (it may read their outputs through stack references); a failure of one stops this one.",
     }),
+    ignore: z.array(DriftIgnoreRule).optional().meta({
+      description:
+        "Drift this stack expects, besides the environment's drift.ignore rules (read at the config ref only, as those).",
+    }),
   })
   .meta({ description: "One Pulumi project and stack of the environment." });
 export type StackConfig = z.infer<typeof StackConfig>;

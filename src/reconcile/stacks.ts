@@ -33,7 +33,15 @@ const DEFAULT_STACK_LIMIT = 2;
 
 /** The environment as one of its stacks' runs sees it: that stack's project and Pulumi stack. */
 export function stackEnvironment(env: RunEnvironment, stack: RunStack): RunEnvironment {
-  return { ...env, project: stack.project, stack: stack.stack, current: stack.name };
+  const ignore = [...(env.drift.ignore ?? []), ...(stack.ignore ?? [])];
+  return {
+    ...env,
+    project: stack.project,
+    stack: stack.stack,
+    current: stack.name,
+    // The environment's expected drift and this stack's own.
+    drift: { ...env.drift, ...(ignore.length > 0 ? { ignore } : {}) },
+  };
 }
 
 export async function runStacks(ctx: RunContext, meta: RunMeta, timed: Timed): Promise<RunResult> {

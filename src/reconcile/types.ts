@@ -27,6 +27,8 @@ export interface RunStack {
   project: string;
   stack: string;
   dependsOn: readonly string[];
+  /** Drift this stack expects besides the environment's rules. */
+  ignore?: readonly DriftIgnoreRule[];
 }
 
 export interface RunOptions {

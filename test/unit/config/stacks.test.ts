@@ -47,6 +47,32 @@ describe("stacks: in an environment file", () => {
     expect([resolved.project, resolved.stack]).toEqual(["stacks/aws", "acme/cloud/test"]);
   });
 
+  it("takes a stack's own drift.ignore rules, checked as the environment's", () => {
+    const rule = [
+      "ignore:",
+      "  - resource: { type: 'kubernetes:apps/v1:Deployment' }",
+      "    property: spec.replicas",
+      "    reason: the autoscaler owns it",
+    ];
+    const parsed = parseEnvironmentFile(
+      TEST,
+      yaml(...HEAD, ...entry("cluster", "stacks/kubernetes", ...rule)),
+    );
+    expect(parsed.issues).toEqual([]);
+    expect(resolveEnvironment(TEST, parsed.value!, defaults).stacks[0]?.ignore).toEqual([
+      {
+        resource: { type: "kubernetes:apps/v1:Deployment" },
+        property: "spec.replicas",
+        reason: "the autoscaler owns it",
+      },
+    ]);
+    const bad = parseEnvironmentFile(
+      TEST,
+      yaml(...HEAD, ...entry("cluster", "stacks/kubernetes", "ignore:", "  - property: spec.replicas")),
+    );
+    expect(formatConfigIssues(bad.issues)).toContain("stacks[0].ignore[0]");
+  });
+
   it("refuses stacks beside the one-stack form's project and stack", () => {
     const parsed = parseEnvironmentFile(TEST, yaml("project: stacks/aws", "stack: test", ...THREE));
     expect(parsed.value).toBeUndefined();

@@ -202,6 +202,33 @@ describe("a run of an environment of several stacks", () => {
     expect(third.pending?.resources.map((r) => r.name)).toEqual(["nodes"]);
   });
 
+  it("a stack's own drift.ignore rules cover its drift only, beside the environment's", async () => {
+    const head = h.git.add("head");
+    h.git.branches.set("env/test", head);
+    const tagged = (name: string) => ({
+      ...resource(name, "drifted"),
+      properties: [
+        { path: "tags.team", kind: "update" as const, old: "web", new: "finops", replaces: false },
+      ],
+    });
+    scriptStacks({
+      cloud: { pending: [changes("pending")], drift: [changes("drift", tagged("vpc"))] },
+      cluster: { pending: [changes("pending")], drift: [changes("drift", tagged("nodes"))] },
+    });
+    const rule = { resource: { name: "*" }, property: "tags.team", reason: "the cost tool re-tags team" };
+    const stacks = [THREE[0]!, { ...THREE[1]!, ignore: [rule] }];
+    const report = await h.run(environment({ stacks }), CHECK);
+
+    expect(report.drift?.resources.map((r) => r.name)).toEqual(["vpc"]);
+    expect(report.ignoredDrift?.properties).toEqual([
+      expect.objectContaining({ name: "nodes", ignoredBy: expect.objectContaining({ reason: rule.reason }) }),
+    ]);
+    expect(report.stacks?.map((s) => [s.name, s.status])).toEqual([
+      ["cloud", "Drifted"],
+      ["cluster", "Synced"],
+    ]);
+  });
+
   it("updates only the stacks with something to apply", async () => {
     const head = h.git.add("head");
     h.git.branches.set("env/test", head);
