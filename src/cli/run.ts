@@ -24,7 +24,8 @@ import { startNotifications } from "./notifications";
 import { dashboardLine, exampleReadToken } from "./example-token";
 import { TokenService } from "../app/tokens";
 import type { RunningServer } from "../server";
-import { alignColumns, anyFailed, formatStatusTable, statusRows } from "../render/format";
+import { alignColumns, anyFailed, formatStatusTable } from "../render/format";
+import { status } from "../app/read";
 
 // `tidegate run`: the daemon. Checks every environment once, prints where things stand, then keeps
 // polling on the environments' schedules until SIGINT or SIGTERM. Without a configuration it runs
@@ -219,7 +220,8 @@ function parseLogFormat(value: string | undefined): "json" | "pretty" {
 /** The status table, where the reports are and, for the example, how to watch your own repository. */
 async function summary(session: EngineSession, example: ExampleSetup | undefined): Promise<string> {
   const { engine, config } = session;
-  const rows = statusRows(engine.environments, await engine.store.statuses());
+  // As `tidegate status` shows it: with a line per stack of an environment of several.
+  const rows = await status(engine);
   const reports = alignColumns(
     engine.environments.map((env) => [
       `  ${env.name}`,

@@ -178,6 +178,17 @@ describe("tidegate run with no configuration (the README's main command)", () =>
     );
     const lines = result.stdout.split("\n");
     expect(lines.find((l) => l.startsWith("test "))).toMatch(/\bSynced\b/);
+    if (/^Cluster stack: on a local Kubernetes control plane/m.test(result.stdout)) {
+      // Both sides: under each environment, its cloud stack and the cluster stack after it.
+      for (const env of ["test", "stage", "prod"]) {
+        const at = lines.findIndex((l) => l.startsWith(`${env} `));
+        const below = lines.slice(at + 1, at + 5).join("\n");
+        expect(below, env).toMatch(/^\s+stack cloud\s+\S+/m);
+        expect(below, env).toMatch(/^\s+stack cluster\s+\S+/m);
+      }
+      const test = fs.readFileSync(path.join(cwd, ".tidegate", "reports", "test", "latest.md"), "utf8");
+      expect(test).toMatch(/\| cluster \| stacks\/kubernetes/);
+    }
     // stage: the same program succeeded in test, and its typecheck passed.
     expect(lines.find((l) => l.startsWith("stage "))).toMatch(/\bSynced\b/);
     // prod: promoted from stage only after a soak time, and it needs an approval.
