@@ -103,6 +103,8 @@ function readOnlyPorts(read: ReadPorts): ApiPorts {
   return {
     ...readApiPorts(read),
     approve: refuse,
+    plan: refuse,
+    resolveDrift: refuse,
     revoke: refuse,
     request: refuse,
     requestProgress: refuse,

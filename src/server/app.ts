@@ -18,11 +18,13 @@ import {
   HistoryPageSchema,
   PagingQuery,
   PlanViewSchema,
+  PreviewBody,
   ProblemSchema,
   PromoteBody,
   PromoteResultSchema,
   RequestAcceptedSchema,
   RequestProgressSchema,
+  ResolveDriftBody,
   RevokeBody,
   RevokedSchema,
   RunReportSchema,
@@ -189,6 +191,51 @@ export function createApp(deps: ServerDeps): OpenAPIHono<Env> {
         },
         200,
       );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: `${API_BASE}/environments/{env}/plan`,
+      middleware: [requires((c) => [envScope("sync")(c), envScope("approve")(c)])],
+      summary: "Preview now what a sync, or the restore or accept of the drift, would apply",
+      description:
+        "A fresh check that changes nothing (`tidegate plan`): its plan, digest and every gate's verdict. With `resolve`, the plan of restoring or accepting the drift, whose digest is its own: approve that digest with the same `resolve`. Needs sync:<env> or approve:<env> (it runs a preview).",
+      request: {
+        params: EnvParam,
+        body: { content: { "application/json": { schema: PreviewBody } }, required: false },
+      },
+      responses: { 200: json(RunReportSchema, "The preview's report; `plan` holds the digest."), ...errors },
+    }),
+    async (c) => {
+      const { resolve } = c.req.valid("json") ?? {};
+      const input = resolve ? { resolve } : {};
+      return c.json(await api.plan(c.req.valid("param").env, input, principalOf(c).actor), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: `${API_BASE}/environments/{env}/resolve-drift`,
+      middleware: [requires(envScope("sync"))],
+      summary: "Restore or accept the environment's drift now, as its gates allow",
+      description:
+        "Runs now, in this process, and answers the run's report (a sync request is queued for the daemon instead: several requests fold into one run, which must not turn a look into a restore). Judged by the environment's gates as a plan of its own and audited as restore-drift or accept-drift with the token's actor. `status` AwaitingApproval: approve the report's plan digest with the same `resolve`, then ask again.",
+      request: {
+        params: EnvParam,
+        body: { content: { "application/json": { schema: ResolveDriftBody } }, required: true },
+      },
+      responses: {
+        200: json(RunReportSchema, "The run's report: `sync.applied` says whether it acted."),
+        ...errors,
+        409: problem("Another run holds the environment."),
+      },
+    }),
+    async (c) => {
+      const { resolve } = c.req.valid("json");
+      return c.json(await api.resolveDrift(c.req.valid("param").env, resolve, principalOf(c).actor), 200);
     },
   );
 

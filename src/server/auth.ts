@@ -36,20 +36,27 @@ export function authentication(options: {
   };
 }
 
-/** A route's guard: the caller's token must allow `scope` (read may be anonymous, see above). */
+/**
+ * A route's guard: the caller's token must allow `scope`, or one of several (read may be anonymous,
+ * see above).
+ */
 export function requires(
-  scope: Scope | ((c: Context) => Scope),
+  scope: Scope | ((c: Context) => Scope | Scope[]),
 ): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async (c, next) => {
-    const needed = typeof scope === "function" ? scope(c) : scope;
+    const found = typeof scope === "function" ? scope(c) : scope;
+    const needed = Array.isArray(found) ? found : [found];
     const principal = c.get("principal");
     if (principal === undefined) {
-      if (needed !== "read") throw unauthorized("a token is needed: send Authorization: Bearer <token>");
-    } else if (!allows(principal.scopes, needed)) {
+      if (!needed.includes("read")) {
+        throw unauthorized("a token is needed: send Authorization: Bearer <token>");
+      }
+    } else if (!needed.some((one) => allows(principal.scopes, one))) {
+      const named = needed.join(" or ");
       throw apiError(
         "refused",
-        `token '${principal.name}' lacks the scope ${needed}`,
-        `use a token with ${needed} (or admin)`,
+        `token '${principal.name}' lacks the scope ${named}`,
+        `use a token with ${named} (or admin)`,
       );
     }
     return next();

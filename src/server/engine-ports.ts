@@ -37,6 +37,10 @@ export function enginePorts(engine: Engine): ApiPorts {
     ...readApiPorts(read),
     approve: (environment, input, actor) =>
       engine.approve(environment, { actor, trigger: `api:${actor.id}`, ...input }),
+    plan: (environment, input, actor) =>
+      engine.plan(environment, { actor, trigger: `api:${actor.id}`, ...input }),
+    resolveDrift: (environment, resolve, actor) =>
+      engine.observe("sync", environment, { actor, trigger: `api:${actor.id}`, resolve }),
     revoke: (environment, input, actor) => engine.revoke(environment, { actor, ...input }),
     request: (environment, kind, actor) => requestLook(requests, environment, kind, actor),
     requestProgress: (environment, seq) => requestProgress(requests, environment, seq),

@@ -6,7 +6,7 @@ import type { HistoryEntry } from "../app/read";
 import type { WebhookDeliveryStats } from "../app/webhooks";
 import type { LookKind, LookRequest, RequestProgress } from "../app/requests";
 import type { RunMark } from "../app/watch";
-import type { Approval } from "../domain/gates";
+import type { Approval, DriftResolution } from "../domain/gates";
 import type { RunReport } from "../domain/model";
 import type { PromoteResult } from "../domain/promotion";
 
@@ -25,9 +25,13 @@ export interface ApiPorts {
   history(environment: string, paging: Paging): Promise<Page<HistoryEntry>>;
   approve(
     environment: string,
-    input: { digest: string; protected?: boolean; comment?: string },
+    input: { digest: string; protected?: boolean; comment?: string; resolve?: DriftResolution },
     actor: Actor,
   ): Promise<ApproveResult>;
+  /** A fresh preview of what a sync (or the restore or accept of the drift) would apply; changes nothing. */
+  plan(environment: string, input: { resolve?: DriftResolution }, actor: Actor): Promise<RunReport>;
+  /** Restores or accepts the drift now, as the environment's gates allow (a run of its own, audited). */
+  resolveDrift(environment: string, resolve: DriftResolution, actor: Actor): Promise<RunReport>;
   revoke(environment: string, input: { approver?: string; all?: boolean }, actor: Actor): Promise<Approval[]>;
   request(environment: string, kind: LookKind, actor: Actor): Promise<LookRequest>;
   requestProgress(environment: string, seq: number): Promise<RequestProgress>;

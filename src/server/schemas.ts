@@ -43,8 +43,20 @@ export const ProblemSchema = z
 
 const StalenessSchema = z.object({ since: timestamp, lastPollAt: timestamp.optional(), reason: z.string() });
 
+const DRIFT_RESOLUTIONS = ["restore-drift", "accept-drift"] as const;
+
+/** A person's one-off way out of drift (README "Resolving drift"). */
+const ResolveField = z.enum(DRIFT_RESOLUTIONS, {
+  error: 'expected "restore-drift" or "accept-drift"',
+});
+
 const PlanRefSchema = z
-  .object({ commit: z.string(), digest: z.string(), remediate: z.boolean() })
+  .object({
+    commit: z.string(),
+    digest: z.string(),
+    remediate: z.boolean(),
+    resolve: z.enum(DRIFT_RESOLUTIONS).optional(),
+  })
   .openapi("PlanRef", { description: "The plan the gates judged; approvals bind to its digest." });
 
 export const EnvironmentSchema = z
@@ -144,8 +156,27 @@ export const ApproveBody = z
       .describe("The digest of the plan the person reviewed (GET .../plan); refused with 409 when stale."),
     protected: z.boolean().optional().describe("Also approve the plan's protected operations."),
     comment: z.string().max(1000).optional(),
+    resolve: ResolveField.optional().describe(
+      "Approve the restore or the accept of the drift (POST .../plan with it shows its digest), not a plain sync.",
+    ),
   })
   .openapi("ApproveRequest");
+
+export const PreviewBody = z
+  .object({
+    resolve: ResolveField.optional().describe(
+      "Preview the restore or the accept of the drift instead of a plain sync; its digest is its own.",
+    ),
+  })
+  .openapi("PreviewRequest");
+
+export const ResolveDriftBody = z
+  .object({
+    resolve: ResolveField.describe(
+      "restore-drift: a remediating sync, once, whatever drift.policy; accept-drift: a Pulumi refresh taking the live values into the deployed state.",
+    ),
+  })
+  .openapi("ResolveDriftRequest");
 
 export const ApprovedSchema = z
   .object({ approval: ApprovalSchema, report: RunReportSchema })

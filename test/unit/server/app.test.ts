@@ -193,6 +193,69 @@ describe("the HTTP API", () => {
     expect((await call("GET", "/environments/prod/requests/x", "tg_read")).status).toBe(400);
   });
 
+  it("previews, approves and runs the restore or accept of drift with the scopes a sync and an approval need", async () => {
+    const { call, api } = setup();
+    const syncer = { id: "syncer", kind: "token", owner: "syncer@example.com" };
+    // A preview of the accept: sync:<env> or approve:<env>, and its digest is the one to approve.
+    const preview = await call("POST", "/environments/prod/plan", "tg_approver", { resolve: "accept-drift" });
+    expect(preview.status).toBe(200);
+    expect(await preview.json()).toMatchObject({ plan: { digest: NEWER, resolve: "accept-drift" } });
+    expect(api.plan).toHaveBeenCalledWith("prod", { resolve: "accept-drift" }, expect.anything());
+    expect((await call("POST", "/environments/prod/plan", "tg_syncer")).status).toBe(200);
+    expect(api.plan).toHaveBeenLastCalledWith("prod", {}, syncer);
+    expect((await call("POST", "/environments/prod/plan", "tg_read", {})).status).toBe(403);
+
+    const approved = await call("POST", "/environments/prod/approve", "tg_approver", {
+      digest: NEWER,
+      resolve: "accept-drift",
+    });
+    expect(approved.status).toBe(201);
+    expect(api.approve).toHaveBeenCalledWith(
+      "prod",
+      { digest: NEWER, resolve: "accept-drift" },
+      expect.objectContaining({ id: "approver" }),
+    );
+
+    const restored = await call("POST", "/environments/prod/resolve-drift", "tg_syncer", {
+      resolve: "restore-drift",
+    });
+    expect(restored.status).toBe(200);
+    expect(await restored.json()).toMatchObject({ status: "Synced", plan: { resolve: "restore-drift" } });
+    expect(api.resolveDrift).toHaveBeenCalledWith("prod", "restore-drift", syncer);
+
+    // An approver alone may not run it; a reader not at all.
+    const denied = await call("POST", "/environments/prod/resolve-drift", "tg_approver", {
+      resolve: "restore-drift",
+    });
+    expect(denied.status).toBe(403);
+    expect(await problem(denied)).toMatchObject({ detail: "token 'approver' lacks the scope sync:prod" });
+    const reader = await call("POST", "/environments/prod/plan", "tg_read", { resolve: "restore-drift" });
+    expect(await problem(reader)).toMatchObject({
+      detail: "token 'read' lacks the scope sync:prod or approve:prod",
+    });
+    expect(api.resolveDrift).toHaveBeenCalledTimes(1);
+  });
+
+  it("names a bad or missing resolve with 400, on each route that takes it", async () => {
+    const { call, api } = setup();
+    const bad = { resolve: "ignore-drift" };
+    for (const [route, secret, body] of [
+      ["/environments/prod/resolve-drift", "tg_syncer", bad],
+      ["/environments/prod/resolve-drift", "tg_syncer", {}],
+      ["/environments/prod/plan", "tg_syncer", bad],
+      ["/environments/prod/approve", "tg_approver", { digest: DIGEST, ...bad }],
+    ] as const) {
+      const response = await call("POST", route, secret, body);
+      expect(response.status, route).toBe(400);
+      const shown = await problem(response);
+      expect(shown).toMatchObject({ kind: "invalid", field: "resolve" });
+      expect(shown.detail).toMatch(/^resolve: expected "restore-drift" or "accept-drift"/);
+    }
+    expect(api.resolveDrift).not.toHaveBeenCalled();
+    expect(api.plan).not.toHaveBeenCalled();
+    expect(api.approve).not.toHaveBeenCalled();
+  });
+
   it("promotes into an environment with promote:<env>, dry run or real", async () => {
     const { call, api } = setup();
     const dry = await call("POST", "/environments/prod/promotions", "tg_promoter", {
@@ -267,12 +330,19 @@ describe("the HTTP API", () => {
       expect.arrayContaining([
         "/api/v1/environments",
         "/api/v1/environments/{env}/approve",
+        "/api/v1/environments/{env}/resolve-drift",
         "/api/v1/environments/{env}/runs/{runId}/report",
         "/api/v1/audit",
       ]),
     );
     expect(Object.keys(doc.components.schemas)).toEqual(
-      expect.arrayContaining(["Problem", "Environment", "ApproveRequest", "RunReport"]),
+      expect.arrayContaining([
+        "Problem",
+        "Environment",
+        "ApproveRequest",
+        "ResolveDriftRequest",
+        "RunReport",
+      ]),
     );
   });
 });

@@ -64,6 +64,19 @@ export function fakeApi(overrides: Partial<ApiPorts> = {}): ApiPorts {
         at: "2026-01-01T00:00:00.000Z",
       },
     })),
+    plan: vi.fn(async (environment, input) =>
+      sampleReport({
+        environment,
+        plan: { commit: "c1", digest: NEWER, remediate: true, ...input },
+      }),
+    ),
+    resolveDrift: vi.fn(async (environment, resolve) =>
+      sampleReport({
+        environment,
+        status: "Synced",
+        plan: { commit: "c1", digest: NEWER, remediate: true, resolve },
+      }),
+    ),
     revoke: vi.fn(async () => []),
     request: vi.fn(async (environment, kind, actor) => ({
       seq: 7,
