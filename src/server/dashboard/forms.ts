@@ -19,11 +19,19 @@ export const LoginForm = z.object({
   next: z.string().max(2048).optional(),
 });
 
+const resolve = z.enum(["restore-drift", "accept-drift"], {
+  error: 'expected "restore-drift" or "accept-drift"',
+});
+
 export const ApproveForm = z.object({
   digest: z.string({ error: "the plan's digest is missing" }).min(12, "not a plan digest"),
   protected: checkbox,
   comment: optionalText(1000),
+  resolve: resolve.optional(),
 });
+
+/** Restore or accept the drift: previewed first, then approved or run. */
+export const ResolveForm = z.object({ resolve });
 
 export const PromoteForm = z.object({
   from: z

@@ -9,18 +9,19 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import type { Principal } from "../../app/tokens";
 import { TidegateError } from "../../domain/errors";
-import { allows, type Scope } from "../../domain/token";
+import { allows, type EnvironmentVerb, type Scope } from "../../domain/token";
 import type { Logger } from "../../log";
 import type { Authenticate } from "../auth";
 import type { ApiPorts } from "../ports";
 import { apiError, problemOf } from "../problem";
 import { AuditQuery, PagingQuery } from "../schemas";
 import { RunFeed } from "./events";
-import { ApproveForm, EmptyForm, firstIssue, Flash, LoginForm, PromoteForm } from "./forms";
+import { ApproveForm, EmptyForm, firstIssue, Flash, LoginForm, PromoteForm, ResolveForm } from "./forms";
 import { LoginThrottle, sameSecret, type Session, SessionStore } from "./sessions";
 import {
   ASSETS,
   auditPage,
+  driftResolutionPage,
   environmentPage,
   errorPage,
   historyPage,
@@ -327,28 +328,38 @@ export function mountDashboard<E extends HonoEnv>(app: Hono<E>, deps: DashboardD
 
   // Forms that act: the same scope as the API route, then the same use case; the outcome is a flash
   // on the environment page.
+  /** A form post's fields, once signed in with its CSRF token and one of the verbs' scopes; else the answer. */
+  const formPost = async (
+    c: Ctx,
+    env: string,
+    verbs: readonly EnvironmentVerb[],
+  ): Promise<{ viewer: Viewer; fields: Record<string, string> } | Response> => {
+    const back = `/environments/${encodeURIComponent(env)}`;
+    const viewer = c.get("viewer");
+    if (!viewer) return c.redirect(`/login?next=${encodeURIComponent(back)}`, 303);
+    const fields = await formFields(c);
+    if (!csrfMatches(fields, viewer.session)) return forbidden(c, BAD_CSRF, RELOAD);
+    const scopes = verbs.map((verb): Scope => `${verb}:${env}`);
+    if (!scopes.some((needed) => allows(viewer.principal.scopes, needed))) {
+      const needed = scopes.join(" or ");
+      return forbidden(c, lacks(viewer.principal, needed), `sign in with a token with ${needed} (or admin)`);
+    }
+    delete fields["_csrf"];
+    return { viewer, fields };
+  };
+
   const action = <T extends z.ZodType>(
     name: string,
-    verb: "approve" | "sync" | "promote",
+    verb: EnvironmentVerb,
     form: T,
     act: (env: string, input: z.output<T>, principal: Principal) => Promise<Flash>,
   ) =>
     web.post(`/environments/:env/${name}`, formOrigin, identify, async (c) => {
       const env = c.req.param("env");
       const back = `/environments/${encodeURIComponent(env)}`;
-      const viewer = c.get("viewer");
-      if (!viewer) return c.redirect(`/login?next=${encodeURIComponent(back)}`, 303);
-      const fields = await formFields(c);
-      if (!csrfMatches(fields, viewer.session)) return forbidden(c, BAD_CSRF, RELOAD);
-      const needed: Scope = `${verb}:${env}`;
-      if (!allows(viewer.principal.scopes, needed)) {
-        return forbidden(
-          c,
-          lacks(viewer.principal, needed),
-          `sign in with a token with ${needed} (or admin)`,
-        );
-      }
-      delete fields["_csrf"];
+      const post = await formPost(c, env, [verb]);
+      if (post instanceof Response) return post;
+      const { viewer, fields } = post;
       const input = form.safeParse(fields);
       const flash = input.success
         ? await act(env, input.data, viewer.principal).catch((error: unknown) => {
@@ -368,11 +379,17 @@ export function mountDashboard<E extends HonoEnv>(app: Hono<E>, deps: DashboardD
         digest: input.digest,
         ...(input.protected ? { protected: true } : {}),
         ...(input.comment ? { comment: input.comment } : {}),
+        ...(input.resolve ? { resolve: input.resolve } : {}),
       },
       principal.actor,
     );
     if (result.approval) {
-      return { kind: "ok", text: `approved plan ${input.digest} of ${result.approval.commit.slice(0, 7)}` };
+      const what = input.resolve ? `the ${input.resolve} plan` : "plan";
+      const next = input.resolve ? `; ${input.resolve} it (Restore or Accept drift) to apply it` : "";
+      return {
+        kind: "ok",
+        text: `approved ${what} ${input.digest} of ${result.approval.commit.slice(0, 7)}${next}`,
+      };
     }
     const current = result.report.plan?.digest;
     if (result.refusal === "stale") {
@@ -405,6 +422,27 @@ export function mountDashboard<E extends HonoEnv>(app: Hono<E>, deps: DashboardD
       };
     });
   }
+
+  // Restore or accept the drift: a preview of its own plan (sync or approve may look), then the
+  // approve form above (with its resolve) or the run below.
+  web.post("/environments/:env/resolve-drift/preview", formOrigin, identify, async (c) => {
+    const env = c.req.param("env");
+    const post = await formPost(c, env, ["sync", "approve"]);
+    if (post instanceof Response) return post;
+    const input = ResolveForm.safeParse(post.fields);
+    if (!input.success) throw apiError("invalid", firstIssue(input.error), RELOAD);
+    const { resolve } = input.data;
+    const report = await api.plan(env, { resolve }, post.viewer.principal.actor);
+    return render(c, driftResolutionPage(resolve, report, context(c)));
+  });
+
+  action("resolve-drift", "sync", ResolveForm, async (env, input, principal) => {
+    const report = await api.resolveDrift(env, input.resolve, principal.actor);
+    const outcome = `${input.resolve}: ${env} is ${report.status}${report.reason ? ` (${report.reason})` : ""}`;
+    if (report.sync?.applied) return { kind: "ok", text: outcome };
+    const digest = report.plan ? `; its plan ${report.plan.digest} was not applied` : "";
+    return { kind: "error", text: `${outcome}${digest}` };
+  });
 
   action("promote", "promote", PromoteForm, async (env, input, principal) => {
     const result = await api.promote(input.from, env, { dryRun: input.dryRun }, principal.actor);
@@ -482,7 +520,7 @@ function render(c: Context, page: HtmlEscapedString, status: number = 200): Resp
   return c.html(page, status as ContentfulStatusCode);
 }
 
-function lacks(principal: Principal, scope: Scope): string {
+function lacks(principal: Principal, scope: string): string {
   return `token '${principal.name}' lacks the scope ${scope}`;
 }
 

@@ -286,6 +286,115 @@ describe("the dashboard's forms", () => {
   });
 });
 
+describe("the dashboard's ways out of drift", () => {
+  it("shows Restore and Accept on a drifted environment to a token that may sync or approve it, and to no other", async () => {
+    const { get, signIn } = setup();
+    const admin = await signIn("tg_admin");
+    const page = await (await get("/environments/prod", admin.cookie)).text();
+    for (const resolve of ["restore-drift", "accept-drift"]) {
+      expect(page).toMatch(
+        new RegExp(`action="/environments/prod/resolve-drift/preview" data-testid="${resolve}"`),
+      );
+    }
+    expect(page).toContain(`<input type="hidden" name="_csrf" value="${admin.csrf}" />`);
+    const reader = await signIn("tg_read");
+    expect(await (await get("/environments/prod", reader.cookie)).text()).not.toContain("resolve-drift");
+
+    const synced = setup({
+      api: { latestReport: vi.fn(async () => sampleReport({ environment: "prod", drift: undefined })) },
+    });
+    const admin2 = await synced.signIn("tg_admin");
+    const quiet = await (await synced.get("/environments/prod", admin2.cookie)).text();
+    expect(quiet).not.toContain("resolve-drift");
+  });
+
+  it("previews the accept with its own digest, then approves exactly it, for an approver", async () => {
+    const { post, signIn, api } = setup();
+    const approver = await signIn("tg_approver");
+    const preview = await post(
+      "/environments/prod/resolve-drift/preview",
+      { _csrf: approver.csrf, resolve: "accept-drift" },
+      approver.cookie,
+    );
+    expect(preview.status).toBe(200);
+    const shown = await preview.text();
+    expect(api.plan).toHaveBeenCalledWith(
+      "prod",
+      { resolve: "accept-drift" },
+      principal("tg_approver")?.actor,
+    );
+    expect(shown).toContain(`data-testid="digest" title="`);
+    expect(shown).toContain(NEWER);
+    // The approver may approve it, not run it.
+    expect(shown).toMatch(/action="\/environments\/prod\/approve" data-testid="approve"/);
+    expect(shown).toContain('<input type="hidden" name="resolve" value="accept-drift" />');
+    expect(shown).not.toContain('data-testid="resolve"');
+
+    const approved = await post(
+      "/environments/prod/approve",
+      { _csrf: approver.csrf, digest: NEWER, resolve: "accept-drift" },
+      approver.cookie,
+    );
+    expect(approved.status).toBe(303);
+    expect(api.approve).toHaveBeenCalledWith(
+      "prod",
+      { digest: NEWER, resolve: "accept-drift" },
+      principal("tg_approver")?.actor,
+    );
+    const run = await post(
+      "/environments/prod/resolve-drift",
+      { _csrf: approver.csrf, resolve: "accept-drift" },
+      approver.cookie,
+    );
+    expect(run.status).toBe(403);
+    expect(await run.text()).toContain("lacks the scope sync:prod");
+    expect(api.resolveDrift).not.toHaveBeenCalled();
+  });
+
+  it("runs the restore for a token with sync, refuses a bad resolve, a missing CSRF token and a reader", async () => {
+    const { get, post, signIn, api } = setup();
+    const syncer = await signIn("tg_syncer");
+    const restored = await post(
+      "/environments/prod/resolve-drift",
+      { _csrf: syncer.csrf, resolve: "restore-drift" },
+      syncer.cookie,
+    );
+    expect(restored.status).toBe(303);
+    expect(api.resolveDrift).toHaveBeenCalledWith("prod", "restore-drift", principal("tg_syncer")?.actor);
+    const admin = await signIn("tg_admin");
+    const page = await (
+      await get("/environments/prod", `${admin.cookie}; ${cookieOf(restored, "tidegate_flash")}`)
+    ).text();
+    expect(page).toContain("restore-drift: prod is Synced");
+
+    const bad = await post(
+      "/environments/prod/resolve-drift/preview",
+      { _csrf: syncer.csrf, resolve: "ignore-drift" },
+      syncer.cookie,
+    );
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain(
+      "resolve: expected &quot;restore-drift&quot; or &quot;accept-drift&quot;",
+    );
+    const forged = await post(
+      "/environments/prod/resolve-drift/preview",
+      { resolve: "restore-drift" },
+      syncer.cookie,
+    );
+    expect(forged.status).toBe(403);
+    const reader = await signIn("tg_read");
+    const denied = await post(
+      "/environments/prod/resolve-drift/preview",
+      { _csrf: reader.csrf, resolve: "restore-drift" },
+      reader.cookie,
+    );
+    expect(denied.status).toBe(403);
+    expect(await denied.text()).toContain("lacks the scope sync:prod or approve:prod");
+    expect(api.plan).not.toHaveBeenCalled();
+    expect(api.resolveDrift).toHaveBeenCalledTimes(1);
+  });
+});
+
 describe("the dashboard's responses", () => {
   const CSP =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";

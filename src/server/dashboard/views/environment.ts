@@ -7,6 +7,7 @@ import { statusAge, statusClass } from "./ages";
 import { layout, type PageContext, postForm } from "./layout";
 import { envPath, html, type Html } from "./markup";
 import { changeSection } from "./changes";
+import { driftResolutionForms } from "./drift-resolution";
 import { commitsBlock, planLine, reportSections, runFooter } from "./report";
 
 // One environment: its status, the plan and what may be done about it (as the viewer's scopes
@@ -38,7 +39,8 @@ export function environmentPage(view: EnvironmentView, ctx: PageContext): Html {
       >${report ? html` · <a href="${envPath(name, `/runs/${encodeURIComponent(report.runId)}`)}">This report</a>` : ""}
     </p>
     ${commitsBlock(report?.desired ?? overview.head, overview.headCommit, report?.deployed?.commit ?? overview.deployedCommit, ctx.now)}
-    ${planLine(plan)} ${actions(name, plan, view.promotableFrom, report, ctx)}
+    ${planLine(plan)}
+    ${actions(name, plan, view.promotableFrom, report, report?.drift?.resources.length ?? overview.driftCount, ctx)}
     ${
       report
         ? html`${reportSections(report, ctx.now)}${runFooter(report, ctx.now)}`
@@ -56,6 +58,7 @@ function actions(
   plan: RunReport["plan"],
   promotableFrom: string | undefined,
   report: RunReport | undefined,
+  driftCount: number,
   ctx: PageContext,
 ): Html | string {
   const scopes = ctx.viewer?.scopes;
@@ -88,6 +91,7 @@ function actions(
       postForm(ctx, envPath(env, "/sync"), "sync", html`<button type="submit">Sync</button>`),
     );
   }
+  forms.push(...driftResolutionForms(env, driftCount, ctx));
   if (promotableFrom !== undefined && allows(scopes, `promote:${env}`)) {
     forms.push(
       postForm(

@@ -4,6 +4,7 @@ export type { PageContext } from "./layout";
 export { pipelinePage } from "./pipeline";
 export { environmentPage, runPage } from "./environment";
 export { historyPage } from "./history";
+export { driftResolutionPage } from "./drift-resolution";
 export { auditPage } from "./audit";
 export { loginPage, errorPage } from "./login";
 export { ASSETS } from "./assets";
