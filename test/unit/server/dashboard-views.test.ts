@@ -283,6 +283,25 @@ describe("environmentPage", () => {
     expect(envPage(undefined)).not.toContain("<form");
   });
 
+  it("binds the approve form to the restore or accept of drift its plan is, and offers both on a drifted environment", () => {
+    const base = prodReport();
+    const restore = prodReport({ plan: { ...(base.plan ?? never()), resolve: "restore-drift" } });
+    const approve = form(envPage(["approve:prod"], restore), "approve") ?? "";
+    expect(approve).toContain('name="resolve" value="restore-drift"');
+    expect(form(envPage(["approve:prod"]), "approve")).not.toContain('name="resolve"');
+    for (const scopes of [["approve:prod"], ["sync:prod"]] as Scope[][]) {
+      for (const resolve of ["restore-drift", "accept-drift"]) {
+        const preview = form(envPage(scopes), resolve) ?? "";
+        expect(preview).toMatch(/action="\/environments\/prod\/resolve-drift\/preview"/);
+        expect(preview).toContain(`name="resolve" value="${resolve}"`);
+        expect(preview).toContain(`name="_csrf" value="${CSRF}"`);
+      }
+    }
+    expect(form(envPage(["read", "promote:prod"]), "restore-drift")).toBeUndefined();
+    const calm = prodReport({ drift: { kind: "drift", resources: [] } });
+    expect(form(envPage(["admin"], calm), "accept-drift")).toBeUndefined();
+  });
+
   it("shows no approve form without a plan", () => {
     const report = prodReport({ plan: undefined });
     const page = flat(
@@ -472,3 +491,7 @@ describe("ASSETS", () => {
     expect(() => new Function(js)).not.toThrow();
   });
 });
+
+function never(): never {
+  throw new Error("the report fixture has a plan");
+}

@@ -1,6 +1,7 @@
 import type { DriftResolution } from "../../../domain/gates";
 import type { RunReport } from "../../../domain/model";
 import { allows } from "../../../domain/token";
+import { approveForm } from "./environment";
 import { layout, type PageContext, postForm } from "./layout";
 import { envPath, html, type Html } from "./markup";
 import { planLine, reportSections } from "./report";
@@ -16,22 +17,6 @@ const WHAT: Record<DriftResolution, string> = {
     "takes the live values into the deployed state (a Pulumi refresh); nothing of the program is applied, and the values to commit are shown after.",
 };
 
-/** The two preview buttons, for a viewer who may preview (sync or approve) a drifted environment. */
-export function driftResolutionForms(env: string, driftCount: number, ctx: PageContext): Html[] {
-  const scopes = ctx.viewer?.scopes;
-  if (driftCount === 0 || !scopes) return [];
-  if (!allows(scopes, `sync:${env}`) && !allows(scopes, `approve:${env}`)) return [];
-  return (["restore-drift", "accept-drift"] as const).map((resolve) =>
-    postForm(
-      ctx,
-      envPath(env, "/resolve-drift/preview"),
-      resolve,
-      html`<input type="hidden" name="resolve" value="${resolve}" />
-        <button type="submit">${VERBS[resolve]} drift</button>`,
-    ),
-  );
-}
-
 /** The preview of a restore or an accept: its plan, digest and gates, then approve or run it. */
 export function driftResolutionPage(resolve: DriftResolution, report: RunReport, ctx: PageContext): Html {
   const env = report.environment;
@@ -40,16 +25,7 @@ export function driftResolutionPage(resolve: DriftResolution, report: RunReport,
   const plan = report.plan;
   const forms: Html[] = [];
   if (plan && allows(scopes, `approve:${env}`)) {
-    forms.push(
-      postForm(
-        ctx,
-        envPath(env, "/approve"),
-        "approve",
-        html`<input type="hidden" name="digest" value="${plan.digest}" />
-          <input type="hidden" name="resolve" value="${resolve}" />
-          <button type="submit">Approve this ${verb.toLowerCase()}</button>`,
-      ),
-    );
+    forms.push(approveForm(env, plan, report, ctx, `Approve this ${verb.toLowerCase()}`));
   }
   if (plan && allows(scopes, `sync:${env}`)) {
     forms.push(

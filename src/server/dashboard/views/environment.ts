@@ -7,7 +7,6 @@ import { statusAge, statusClass } from "./ages";
 import { layout, type PageContext, postForm } from "./layout";
 import { envPath, html, type Html } from "./markup";
 import { changeSection } from "./changes";
-import { driftResolutionForms } from "./drift-resolution";
 import { commitsBlock, planLine, reportSections, runFooter } from "./report";
 
 // One environment: its status, the plan and what may be done about it (as the viewer's scopes
@@ -65,18 +64,8 @@ function actions(
   if (!scopes) return "";
   const forms: Html[] = [];
   if (plan && allows(scopes, `approve:${env}`)) {
-    const protectedGate = (report?.gates ?? []).some((g) => g.gate === "protected");
     forms.push(
-      postForm(
-        ctx,
-        envPath(env, "/approve"),
-        "approve",
-        html`<input type="hidden" name="digest" value="${plan.digest}" />
-          <label for="approve-comment">Comment</label>
-          <input type="text" id="approve-comment" name="comment" maxlength="500" />
-          ${protectedGate ? html`<label class="check"><input type="checkbox" name="protected" value="1" /> Also approve its protected operations</label>` : ""}
-          <button type="submit">Approve</button>`,
-      ),
+      approveForm(env, plan, report, ctx),
       postForm(
         ctx,
         envPath(env, "/revoke"),
@@ -108,6 +97,28 @@ function actions(
   return html`<section class="actions" data-testid="actions" aria-label="Actions">${forms}</section>`;
 }
 
+/** Approve the plan shown, bound to its digest (and to the restore or accept of drift it is, if so). */
+export function approveForm(
+  env: string,
+  plan: NonNullable<RunReport["plan"]>,
+  report: RunReport | undefined,
+  ctx: PageContext,
+  label = "Approve",
+): Html {
+  const protectedGate = (report?.gates ?? []).some((g) => g.gate === "protected");
+  return postForm(
+    ctx,
+    envPath(env, "/approve"),
+    "approve",
+    html`<input type="hidden" name="digest" value="${plan.digest}" />
+      ${plan.resolve ? html`<input type="hidden" name="resolve" value="${plan.resolve}" />` : ""}
+      <label for="approve-comment">Comment</label>
+      <input type="text" id="approve-comment" name="comment" maxlength="500" />
+      ${protectedGate ? html`<label class="check"><input type="checkbox" name="protected" value="1" /> Also approve its protected operations</label>` : ""}
+      <button type="submit">${label}</button>`,
+  );
+}
+
 export function runPage(report: RunReport, ctx: PageContext): Html {
   const env = report.environment;
   const body = html`<p class="crumbs">
@@ -122,4 +133,20 @@ export function runPage(report: RunReport, ctx: PageContext): Html {
     ${commitsBlock(report.desired, undefined, report.deployed?.commit, ctx.now)} ${planLine(report.plan)}
     ${reportSections(report, ctx.now)} ${runFooter(report, ctx.now)}`;
   return layout({ title: `${env} run ${report.runId}`, kind: "run", environment: env, body }, ctx);
+}
+
+/** Restore and Accept drift, for a viewer who may preview them (sync or approve): see drift-resolution.ts. */
+function driftResolutionForms(env: string, driftCount: number, ctx: PageContext): Html[] {
+  const scopes = ctx.viewer?.scopes;
+  if (driftCount === 0 || !scopes) return [];
+  if (!allows(scopes, `sync:${env}`) && !allows(scopes, `approve:${env}`)) return [];
+  return (["restore-drift", "accept-drift"] as const).map((resolve) =>
+    postForm(
+      ctx,
+      envPath(env, "/resolve-drift/preview"),
+      resolve,
+      html`<input type="hidden" name="resolve" value="${resolve}" />
+        <button type="submit">${resolve === "restore-drift" ? "Restore" : "Accept"} drift</button>`,
+    ),
+  );
 }
