@@ -202,8 +202,8 @@ async function readBackDrift(request: SyncRequest, now: Date): Promise<ChangeSet
 }
 
 /**
- * Before a remediation: fields kubectl set that the update would leave are handed to Pulumi's field
- * manager, so it removes them (see adapters/targets/kubernetes-owners). What stays, the read-back says.
+ * Before a remediation: fields kubectl set that the update would leave are taken over for Pulumi's
+ * field manager and removed (see adapters/targets/kubernetes-owners). What stays, the read-back says.
  */
 async function takeOverKeptFields(request: SyncRequest): Promise<void> {
   const { observation, log } = request;
@@ -214,7 +214,7 @@ async function takeOverKeptFields(request: SyncRequest): Promise<void> {
     warnings: [`the fields kubectl set were not taken over: ${String(err)}`],
   }));
   if (taken.moved.length > 0)
-    log.info({ fields: taken.moved }, "took over fields kubectl set, for the update to remove");
+    log.info({ fields: taken.moved }, "removed fields kubectl set that the program does not declare");
   for (const warning of taken.warnings) log.warn({}, warning);
 }
 

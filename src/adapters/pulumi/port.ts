@@ -37,9 +37,9 @@ export interface StackPort {
   /** How a person reaches this stack by hand (no secret values). */
   access(): StackAccess;
   /**
-   * Before a remediating update: hands the fields of this drift that kubectl's field managers hold on
-   * live Kubernetes objects to Pulumi's own, so the update removes them. Never throws; absent where
-   * a stack has no cluster.
+   * Before a remediating update: the fields of this drift that kubectl's field managers hold on live
+   * Kubernetes objects, and the program does not declare, are taken over for Pulumi's field manager
+   * and removed, as its apply would. Never throws; absent where a stack has no cluster.
    */
   takeOverFields?(drift: ChangeSet): Promise<TakeOverResult>;
 }

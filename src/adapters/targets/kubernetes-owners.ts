@@ -7,9 +7,10 @@ import { kubeRequest, type KubeCredentials } from "./kube-request";
 // With server-side apply, Pulumi's update never removes a field another field manager owns: a label
 // added by `kubectl label` stays, however often tidegate remediates. As Flux's --override-manager
 // does, a remediating sync first hands such fields from kubectl's field managers to Pulumi's own on
-// the live object, so the update, which does not declare them, removes them. Only kubectl's managers
-// are overridden (a controller's fields are its own business); the fields the drift names, no more,
-// so a drift.ignore rule keeps its field where it is.
+// the live object; and since Pulumi applies only objects whose inputs changed, the same patch takes
+// the fields away, as Pulumi's apply would (the program declares none of them). Only kubectl's
+// managers are overridden (a controller's fields are its own business), and only the fields the
+// drift names, so a drift.ignore rule keeps its field where it is.
 
 /** Field managers whose fields a remediation takes over: kubectl's (edit, label, patch, …). */
 export const OVERRIDDEN_MANAGERS = /^(kubectl(-.+)?|before-first-apply)$/;
@@ -177,13 +178,13 @@ export interface ObjectFields {
 }
 
 export interface TakeOverResult {
-  /** `<kind> <namespace>/<name>: <path>` of every field now Pulumi's. */
+  /** `<kind> <namespace>/<name>: <path>` of every field taken over and removed. */
   moved: string[];
   /** What was not taken over, naming the object (no credentials, no values). */
   warnings: string[];
 }
 
-/** Hands the fields of each object to Pulumi's field manager on the live object; never throws. */
+/** Takes over and removes the fields of each live object (see above); never throws. */
 export async function takeOverFields(
   kubeconfigPath: string,
   objects: ObjectFields[],
@@ -230,12 +231,22 @@ async function takeOver(
   const entries = (getPath(live, ["metadata", "managedFields"]) ?? []) as ManagedFieldsEntry[];
   const { entries: next, moved, left } = moveFields(entries, object.paths);
   if (moved.length === 0) return { moved, left };
-  // Refused when the object changed since it was read: the next remediation tries again.
-  await request("PATCH", path, [
+  // Pulumi applies only the objects whose inputs changed: one it leaves alone would keep the fields
+  // however they are owned. So they also go in the same patch, as Pulumi's apply would take them
+  // away (none is declared by the program). Refused when the object changed since it was read.
+  await request("PATCH", `${path}?fieldManager=tidegate`, [
     { op: "test", path: "/metadata/resourceVersion", value: getPath(live, ["metadata", "resourceVersion"]) },
     { op: "replace", path: "/metadata/managedFields", value: next },
+    ...moved.map((field) => ({ op: "remove", path: jsonPointer(field) })),
   ]);
   return { moved, left };
+}
+
+/** A property path (`metadata.labels["app.kubernetes.io/name"]`) as a JSON pointer. */
+export function jsonPointer(path: string): string {
+  return parsePath(path)
+    .map((s) => `/${String(s).replace(/~/g, "~0").replace(/\//g, "~1")}`)
+    .join("");
 }
 
 /** The object's API path; the resource's plural is asked of the server's discovery. */

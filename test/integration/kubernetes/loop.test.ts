@@ -202,8 +202,9 @@ describe.skipIf(!binaries)(`a Kubernetes environment through tidegate's check an
   });
 
   // Remediation is `pulumi up --refresh`, and the provider applies server-side: a field kubectl's
-  // field manager owns is not Pulumi's to remove. tidegate first hands it to Pulumi's field manager
-  // (as Flux's --override-manager does), so the update removes it.
+  // field manager owns is not Pulumi's to remove, and an object whose inputs did not change is not
+  // applied at all. tidegate first takes the field over for Pulumi's field manager (as Flux's
+  // --override-manager does) and removes it, as Pulumi's apply would.
   it("remediation removes the label another field manager added, and recreates the deleted Service", async () => {
     const remediated = await run(true, "drift");
     expect(remediated.sync?.applied, remediated.reason).toBe(true);
@@ -216,7 +217,7 @@ describe.skipIf(!binaries)(`a Kubernetes environment through tidegate's check an
     const managers = (deployment.metadata.managedFields as { manager: string }[]).map((e) => e.manager);
     expect(managers).not.toContain("kubectl-edit");
     expect(remediated.status, remediated.reason).toBe("Synced");
-    expect(logs.join("\n")).toContain("took over fields kubectl set, for the update to remove");
+    expect(logs.join("\n")).toContain("removed fields kubectl set that the program does not declare");
   });
 
   it("the next checks are Synced and do not update again", async () => {

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   fieldsToTakeOver,
+  jsonPointer,
   kubeClient,
   kubernetesKind,
   locateObjects,
@@ -53,6 +54,15 @@ describe("kubernetesKind", () => {
     expect(kubernetesKind("kubernetes:yaml/v2:ConfigGroup")).toBeUndefined();
     expect(kubernetesKind("pulumi:providers:kubernetes")).toBeUndefined();
     expect(kubernetesKind("aws:s3/bucket:Bucket")).toBeUndefined();
+  });
+});
+
+describe("jsonPointer", () => {
+  it("escapes a key holding a slash or a tilde", () => {
+    expect(jsonPointer("metadata.labels.hotfix")).toBe("/metadata/labels/hotfix");
+    expect(jsonPointer('metadata.annotations["example.com/a~b"]')).toBe(
+      "/metadata/annotations/example.com~1a~0b",
+    );
   });
 });
 
