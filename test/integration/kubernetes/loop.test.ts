@@ -275,6 +275,10 @@ describe.skipIf(!binaries)(`a Kubernetes environment through tidegate's check an
     expect(remediated.reason).toContain(
       "not restored: spec.minReadySeconds on kubernetes:apps/v1:Deployment web",
     );
+    // Left to its manager, and the log says so, naming the object.
+    expect(logs.join("\n")).toContain(
+      `Deployment platform-${stack}/web: not taken over: spec.minReadySeconds (held by \\"ops-script\\")`,
+    );
     // The refresh took the value into the state; the next check still names it, with who set it.
     const again = await run(false, "drift");
     expect(again.status).toBe("Drifted");
