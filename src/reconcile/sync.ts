@@ -91,6 +91,7 @@ async function underLease(ctx: SyncContext, request: SyncRequest): Promise<SyncO
       });
     if (plan.resolve === "accept-drift") return await accept(request);
     log.info({ remediate: plan.remediate, resolve: plan.resolve }, "sync started");
+    if (plan.remediate) await takeOverKeptFields(request);
     try {
       const result = await stack.up({
         commit: head,
@@ -198,6 +199,23 @@ async function readBackDrift(request: SyncRequest, now: Date): Promise<ChangeSet
     log.warn({ err: String(err) }, "could not read back the drift after the remediation");
     return undefined;
   }
+}
+
+/**
+ * Before a remediation: fields kubectl set that the update would leave are taken over for Pulumi's
+ * field manager and removed (see adapters/targets/kubernetes-owners). What stays, the read-back says.
+ */
+async function takeOverKeptFields(request: SyncRequest): Promise<void> {
+  const { observation, log } = request;
+  const drift = request.judgement.plan.drift;
+  if (!drift || keptDrift(drift).length === 0 || !observation.stack.takeOverFields) return;
+  const taken = await observation.stack.takeOverFields(drift).catch((err: unknown) => ({
+    moved: [],
+    warnings: [`the fields kubectl set were not taken over: ${String(err)}`],
+  }));
+  if (taken.moved.length > 0)
+    log.info({ fields: taken.moved }, "removed fields kubectl set that the program does not declare");
+  for (const warning of taken.warnings) log.warn({}, warning);
 }
 
 /**

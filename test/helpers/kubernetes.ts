@@ -98,13 +98,21 @@ export class KubeApi {
     return found;
   }
 
-  /** Read, change and write back, as `kubectl edit` does (a PUT, so no patch content type is needed). */
-  async edit(apiPath: string, change: (object: KubeObject) => void): Promise<KubeObject> {
+  /**
+   * Read, change and write back, as `kubectl edit` does (a PUT, so no patch content type is needed);
+   * `fieldManager` names the writer (kubectl's own is `kubectl-edit`).
+   */
+  async edit(
+    apiPath: string,
+    change: (object: KubeObject) => void,
+    fieldManager?: string,
+  ): Promise<KubeObject> {
     const object = await this.require(apiPath);
     change(object);
+    const query = fieldManager ? `?fieldManager=${encodeURIComponent(fieldManager)}` : "";
     const response = await kubeRequest(this.plane.server, this.plane.credentials, {
       method: "PUT",
-      path: apiPath,
+      path: `${apiPath}${query}`,
       body: object,
     });
     return this.parse("PUT", apiPath, response.status, response.body);

@@ -1,3 +1,5 @@
+import type { ChangeSet } from "../../domain/changes";
+import type { TakeOverResult } from "../targets/kubernetes-owners";
 import type { StackLock } from "./locks";
 import type {
   Deployed,
@@ -34,4 +36,10 @@ export interface StackPort {
   clearPendingOperations(): Promise<Record<string, number>>;
   /** How a person reaches this stack by hand (no secret values). */
   access(): StackAccess;
+  /**
+   * Before a remediating update: the fields of this drift that kubectl's field managers hold on live
+   * Kubernetes objects, and the program does not declare, are taken over for Pulumi's field manager
+   * and removed, as its apply would. Never throws; absent where a stack has no cluster.
+   */
+  takeOverFields?(drift: ChangeSet): Promise<TakeOverResult>;
 }

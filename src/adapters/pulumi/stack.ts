@@ -16,6 +16,12 @@ import { ignoreChangesEnv } from "./ignore-changes";
 import { enginePath, type PulumiToolchain } from "./toolchain";
 import { withPulumiTracing } from "../telemetry/pulumi";
 import { inheritedEnv } from "../targets/process-env";
+import {
+  fieldsToTakeOver,
+  locateObjects,
+  takeOverFields,
+  type TakeOverResult,
+} from "../targets/kubernetes-owners";
 import type { ChangeSet } from "../../domain/changes";
 import { driftChanges, pendingChanges } from "./changes";
 import { Redactor } from "../../log/redact";
@@ -345,6 +351,25 @@ export class PulumiStack {
     }
     await this.assertSecretsKept();
     return { summary: { ...result.summary.resourceChanges }, outputs: plainOutputs(result.outputs) };
+  }
+
+  /** See StackPort.takeOverFields: the objects are located from the state, with the update's kubeconfig. */
+  async takeOverFields(drift: ChangeSet): Promise<TakeOverResult> {
+    const wanted = fieldsToTakeOver(drift);
+    if (wanted.length === 0) return { moved: [], warnings: [] };
+    try {
+      const env = (await this.options.updateEnv?.()) ?? this.options.env ?? {};
+      if (!env.KUBECONFIG) return { moved: [], warnings: ["no kubeconfig: the fields kubectl set stay"] };
+      const resources = ((await this.exported()).deployment as { resources?: [] } | undefined)?.resources;
+      const { objects, unknown } = locateObjects(wanted, resources ?? []);
+      const result = await takeOverFields(env.KUBECONFIG, objects);
+      return { ...result, warnings: [...unknown, ...result.warnings] };
+    } catch (err) {
+      return {
+        moved: [],
+        warnings: [`the fields kubectl set were not taken over: ${(err as Error).message}`],
+      };
+    }
   }
 
   /**

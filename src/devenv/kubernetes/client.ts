@@ -1,66 +1,7 @@
-import * as https from "node:https";
+import type { KubeCredentials as AnyCredentials } from "../../adapters/targets/kube-request";
+
+// The control plane's admin client: the adapters' request, with a client certificate always.
+export { kubeRequest, type KubeRequest, type KubeResponse } from "../../adapters/targets/kube-request";
 
 /** PEM contents (not paths) of what a client needs to talk to the control plane as its admin. */
-export interface KubeCredentials {
-  ca: string;
-  cert: string;
-  key: string;
-}
-
-export interface KubeResponse {
-  status: number;
-  body: string;
-}
-
-export interface KubeRequest {
-  method?: string;
-  /** API path, e.g. `/api/v1/namespaces`. */
-  path: string;
-  /** Sent as JSON. */
-  body?: unknown;
-  timeoutMs?: number;
-}
-
-/**
- * One HTTPS request to the API server with the admin client certificate. `fetch` cannot present a
- * client certificate without undici's own Agent (not a dependency), so this uses node:https, with no
- * connection reuse: nothing keeps a socket to the server open after the answer.
- */
-export function kubeRequest(
-  server: string,
-  credentials: KubeCredentials,
-  request: KubeRequest,
-): Promise<KubeResponse> {
-  const url = new URL(request.path, server);
-  const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      url,
-      {
-        method: request.method ?? "GET",
-        ca: credentials.ca,
-        cert: credentials.cert,
-        key: credentials.key,
-        agent: false,
-        timeout: request.timeoutMs ?? 10_000,
-        headers: {
-          accept: "application/json",
-          ...(payload === undefined
-            ? {}
-            : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }),
-        },
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.once("error", reject);
-        response.once("end", () =>
-          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
-        );
-      },
-    );
-    req.once("timeout", () => req.destroy(new Error(`${req.method} ${url.href} timed out`)));
-    req.once("error", reject);
-    req.end(payload);
-  });
-}
+export type KubeCredentials = Required<Pick<AnyCredentials, "ca" | "cert" | "key">>;

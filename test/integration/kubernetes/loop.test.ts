@@ -165,9 +165,14 @@ describe.skipIf(!binaries)(`a Kubernetes environment through tidegate's check an
   });
 
   it("a label added and a Service deleted out of band are Drifted on those objects and fields", async () => {
-    await api.edit(paths.deployment, (d) => {
-      d.metadata.labels["hotfix"] = "by-hand";
-    });
+    // As `kubectl edit` writes it: the label is kubectl-edit's field, which Pulumi's apply leaves.
+    await api.edit(
+      paths.deployment,
+      (d) => {
+        d.metadata.labels["hotfix"] = "by-hand";
+      },
+      "kubectl-edit",
+    );
     await api.delete(paths.service);
 
     const drifted = await run(false, "drift");
@@ -182,7 +187,7 @@ describe.skipIf(!binaries)(`a Kubernetes environment through tidegate's check an
           kind: "add",
           new: "by-hand",
           replaces: false,
-          notRestorable: expect.stringContaining("not declared by the program") as string,
+          notRestorable: expect.stringContaining('set by field manager "kubectl-edit"') as string,
         },
       ],
     });
@@ -193,61 +198,74 @@ describe.skipIf(!binaries)(`a Kubernetes environment through tidegate's check an
     expect(drifted.drift?.resources).toHaveLength(2);
     // Reported by a check that may not sync: nothing restored yet.
     expect(await api.get(paths.service)).toBeUndefined();
+    expect((await api.require(paths.deployment)).metadata.labels).toHaveProperty("hotfix", "by-hand");
   });
 
-  it("remediation (drift.policy: remediate) recreates the deleted Service and says the label is not restored", async () => {
+  // Remediation is `pulumi up --refresh`, and the provider applies server-side: a field kubectl's
+  // field manager owns is not Pulumi's to remove, and an object whose inputs did not change is not
+  // applied at all. tidegate first takes the field over for Pulumi's field manager (as Flux's
+  // --override-manager does) and removes it, as Pulumi's apply would.
+  it("remediation removes the label another field manager added, and recreates the deleted Service", async () => {
     const remediated = await run(true, "drift");
     expect(remediated.sync?.applied, remediated.reason).toBe(true);
     expect(remediated.sync?.summary).toMatchObject({ create: 1 });
     expect((await api.require(paths.service)).spec.ports[0]).toMatchObject({ port: 80, targetPort: "http" });
-    expect((await api.require(paths.deployment)).spec.replicas).toBe(3);
-    // The label is still live (see below): the report must not call the drift restored.
-    expect((await api.require(paths.deployment)).metadata.labels).toHaveProperty("hotfix", "by-hand");
-    expect(remediated.status).toBe("Drifted");
-    expect(remediated.reason).toContain(
-      "not restored: metadata.labels.hotfix on kubernetes:apps/v1:Deployment web (set by field manager",
-    );
-    expect(remediated.reason).toContain(
-      "remove it with kubectl, declare it in the program, or add a drift.ignore rule",
-    );
+    const deployment = await api.require(paths.deployment);
+    expect(deployment.spec.replicas).toBe(3);
+    expect(deployment.metadata.labels).not.toHaveProperty("hotfix");
+    // kubectl-edit held nothing else, so its entry is gone; Pulumi's own apply owns the object.
+    const managers = (deployment.metadata.managedFields as { manager: string }[]).map((e) => e.manager);
+    expect(managers).not.toContain("kubectl-edit");
+    expect(remediated.status, remediated.reason).toBe("Synced");
+    expect(logs.join("\n")).toContain("removed fields kubectl set that the program does not declare");
   });
 
-  it("the next checks stay Drifted on the label, although the refresh took it into the state, and do not update again", async () => {
+  it("the next checks are Synced and do not update again", async () => {
     for (const kind of ["drift", "check"] as const) {
       const again = await run(true, kind);
-      expect(again.status, again.reason).toBe("Drifted");
+      expect(again.status, again.reason).toBe("Synced");
       expect(again.sync?.applied ?? false).toBe(false);
-      expect(again.drift?.resources).toHaveLength(1);
-      expect(ofType(again.drift?.resources, "apps/v1:Deployment")?.properties).toMatchObject([
-        { path: "metadata.labels.hotfix", kind: "add", new: "by-hand" },
-      ]);
-      expect(again.reason).toContain(
-        "an update cannot restore this drift: not restored: metadata.labels.hotfix",
-      );
+      expect(again.drift?.resources ?? []).toEqual([]);
     }
     const status = await runCli(["status", "--json", "--config", path.join(remote!.root, "tidegate.yaml")]);
-    expect(status.stdout).toContain('"Drifted"');
+    expect(status.stdout).toContain('"Synced"');
   });
 
-  it("a replica count another client changed is taken back by remediation, the label still reported", async () => {
-    await api.edit(paths.deployment, (d) => {
-      d.spec.replicas = 5;
-    });
+  it("a replica count and a label `kubectl label` changed are both taken back by remediation", async () => {
+    await api.edit(
+      paths.deployment,
+      (d) => {
+        d.spec.replicas = 5;
+      },
+      "kubectl-edit",
+    );
+    await api.edit(
+      paths.deployment,
+      (d) => {
+        d.metadata.labels["hotfix"] = "again";
+      },
+      "kubectl-label",
+    );
     const remediated = await run(true, "drift");
     expect(ofType(remediated.drift?.resources, "apps/v1:Deployment")?.properties).toMatchObject([
-      { path: "metadata.labels.hotfix", notRestorable: expect.any(String) as string },
+      { path: "metadata.labels.hotfix", notRestorable: expect.stringContaining("kubectl-label") as string },
       { path: "spec.replicas", old: 3, new: 5 },
     ]);
     expect(remediated.sync?.applied, remediated.reason).toBe(true);
-    expect((await api.require(paths.deployment)).spec.replicas).toBe(3);
-    expect(remediated.status).toBe("Drifted");
-    expect(remediated.reason).toContain("not restored: metadata.labels.hotfix");
+    const deployment = await api.require(paths.deployment);
+    expect(deployment.spec.replicas).toBe(3);
+    expect(deployment.metadata.labels).not.toHaveProperty("hotfix");
+    expect(remediated.status, remediated.reason).toBe("Synced");
   });
 
-  it("a field the program does not declare, set by hand, is read back after remediation and stays Drifted", async () => {
-    await api.edit(paths.deployment, (d) => {
-      d.spec.minReadySeconds = 7;
-    });
+  it("a field a manager other than kubectl's set is left to it, read back after remediation, and stays Drifted", async () => {
+    await api.edit(
+      paths.deployment,
+      (d) => {
+        d.spec.minReadySeconds = 7;
+      },
+      "ops-script",
+    );
     await api.delete(paths.service);
     const remediated = await run(true, "drift");
     expect(remediated.sync?.applied, remediated.reason).toBe(true);
@@ -255,27 +273,23 @@ describe.skipIf(!binaries)(`a Kubernetes environment through tidegate's check an
     expect((await api.require(paths.deployment)).spec.minReadySeconds).toBe(7);
     expect(remediated.status).toBe("Drifted");
     expect(remediated.reason).toContain(
-      "not restored: metadata.labels.hotfix on kubernetes:apps/v1:Deployment web and 1 more",
+      "not restored: spec.minReadySeconds on kubernetes:apps/v1:Deployment web",
+    );
+    // Left to its manager, and the log says so, naming the object.
+    expect(logs.join("\n")).toContain(
+      `Deployment platform-${stack}/web: not taken over: spec.minReadySeconds (held by \\"ops-script\\")`,
     );
     // The refresh took the value into the state; the next check still names it, with who set it.
     const again = await run(false, "drift");
     expect(again.status).toBe("Drifted");
     expect(ofType(again.drift?.resources, "apps/v1:Deployment")?.properties).toMatchObject([
-      { path: "metadata.labels.hotfix" },
       {
         path: "spec.minReadySeconds",
         kind: "add",
         new: 7,
-        notRestorable: expect.stringContaining("set by field manager") as string,
+        notRestorable: expect.stringContaining('set by field manager "ops-script"') as string,
       },
     ]);
-  });
-
-  // A known gap. Remediation is `pulumi up --refresh`, and the provider applies server-side: a field
-  // another field manager added (the label, by a plain update) is not its to remove, and its diff
-  // calls the Deployment "same". Reported as not restored (above). This flips once it is fixed.
-  it.fails("remediation removes the label another field manager added", async () => {
-    expect((await api.require(paths.deployment)).metadata.labels).not.toHaveProperty("hotfix");
   });
 
   it("never lets the kubeconfig reach a report, the store, the audit log, the logs or the CLI's output", async () => {

@@ -301,6 +301,53 @@ describe("a sync", () => {
     });
   });
 
+  it("before a remediating update, hands the kept drift to the stack to take over; a failure only warns", async () => {
+    const { deployed, head } = history();
+    const drift = changes("drift", resource("svc", "missing"), KEPT_LABEL);
+    const seen: string[] = [];
+    const takeOverFields = (given: ChangeSet) => {
+      seen.push(
+        `takeOverFields:${given.resources.length}`,
+        `updated before: ${h.stack.calls.includes("up")}`,
+      );
+      return Promise.resolve({ moved: ["Deployment p/web: metadata.labels.hotfix"], warnings: [] });
+    };
+    scriptDrift(deployed, drift, changes("drift"));
+    Object.assign(h.stack, { takeOverFields });
+    const report = await h.run(environment({ drift: { policy: "remediate" } }), SYNC);
+    // Called with the plan's drift, before the update.
+    expect(seen).toEqual(["takeOverFields:2", "updated before: false"]);
+    expect(h.stack.ups).toEqual([{ commit: head, refresh: true }]);
+    expect(report.status).toBe("Synced");
+    const logged = () => h.log.lines.map((l) => `${l.level}: ${l.message}`);
+    expect(logged()).toContain("info: removed fields kubectl set that the program does not declare");
+
+    // Failing to take them over: the update goes on, the read-back keeps the drift, a warning says why.
+    scriptDrift(deployed, drift, changes("drift", KEPT_LABEL));
+    Object.assign(h.stack, { takeOverFields: () => Promise.reject(new Error("connection refused")) });
+    const kept = await h.run(environment({ drift: { policy: "remediate" } }), SYNC);
+    expect(h.stack.ups).toEqual([{ commit: head, refresh: true }]);
+    expect(kept.status).toBe("Drifted");
+    expect(logged()).toContain("warn: the fields kubectl set were not taken over: Error: connection refused");
+  });
+
+  it("takes over nothing without kept drift, nor outside a remediation", async () => {
+    const { deployed } = history();
+    let called = 0;
+    const takeOverFields = () => {
+      called++;
+      return Promise.resolve({ moved: [], warnings: [] });
+    };
+    scriptDrift(deployed, changes("drift", resource("svc", "missing")), changes("drift"));
+    Object.assign(h.stack, { takeOverFields });
+    await h.run(environment({ drift: { policy: "remediate" } }), SYNC);
+    script(CREATE, changes("drift", KEPT_LABEL), deployed);
+    Object.assign(h.stack, { takeOverFields });
+    await h.run(environment(), SYNC);
+    expect(h.stack.ups).toHaveLength(1);
+    expect(called).toBe(0);
+  });
+
   it("is Synced after remediating when the drift read back shows the update removed what it might have left", async () => {
     const { deployed } = history();
     scriptDrift(deployed, changes("drift", KEPT_LABEL), changes("drift"));
