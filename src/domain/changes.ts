@@ -16,6 +16,8 @@ export interface PropertyChange {
   replaces: boolean;
   /** Drift an update cannot put back, and why (e.g. a field another Kubernetes field manager set). */
   notRestorable?: string;
+  /** A Kubernetes field the program does not declare: the field manager that set it, when known. */
+  fieldManager?: string;
 }
 
 export interface ResourceChange {

@@ -59,6 +59,12 @@ export const PropertyChangeSchema = z
       .describe(
         "Drift only: why a remediating update cannot put this property back, and what a person can do.",
       ),
+    fieldManager: z
+      .string()
+      .optional()
+      .describe(
+        "Drift only, Kubernetes: the field manager that set a field the program does not declare. kubectl's (kubectl, kubectl-*, before-first-apply) are taken over and the field removed by a remediation.",
+      ),
   })
   .meta({ id: "PropertyChange", description: "One leaf property that differs." });
 

@@ -7,10 +7,18 @@ export interface KeptDrift {
   property: PropertyChange;
 }
 
+/** Field managers whose fields a remediation takes over and removes: kubectl's (edit, label, patch, …). */
+export const OVERRIDDEN_MANAGERS = /^(kubectl(-.+)?|before-first-apply)$/;
+
+/** Whether a remediation takes this Kubernetes field from the manager that set it (see kubernetes-owners). */
+export function takenOver(property: PropertyChange): boolean {
+  return property.fieldManager !== undefined && OVERRIDDEN_MANAGERS.test(property.fieldManager);
+}
+
 /** Whether an update would put back anything of this resource's drift. */
 function restorable(resource: ResourceChange): boolean {
   const { properties } = resource;
-  return properties.length === 0 || properties.some((p) => p.notRestorable === undefined);
+  return properties.length === 0 || properties.some((p) => p.notRestorable === undefined || takenOver(p));
 }
 
 /** Whether a remediating update has something to restore. */

@@ -1,3 +1,4 @@
+import { OVERRIDDEN_MANAGERS } from "../../domain/restorable";
 import type { EngineEvent, StepEventMetadata, StepEventStateMetadata } from "@pulumi/pulumi/automation";
 import { formatPath, getPath, parsePath, type PathSegment } from "../../domain/property-path";
 import { deepEqual, isSecret, MASK, sanitize } from "../../domain/values";
@@ -244,7 +245,7 @@ function markNotDeclared(property: PropertyChange, meta: StepEventMetadata): Pro
   if (property.kind === "delete") return property;
   const declared = meta.old?.inputs ?? meta.new?.inputs;
   if (getPath(declared, parsePath(property.path)) !== undefined) return property;
-  return { ...property, notRestorable: notDeclaredReason(property.path, meta.new?.outputs) };
+  return { ...property, ...notDeclared(property.path, meta.new?.outputs) };
 }
 
 /**
@@ -280,7 +281,7 @@ function undeclaredMetadata(meta: StepEventMetadata): PropertyChange[] {
       kind: "add",
       new: sanitize(value),
       replaces: false,
-      notRestorable: notDeclaredReason(path, live),
+      ...notDeclared(path, live),
     });
   }
   return [...out.values()];
@@ -302,14 +303,21 @@ interface ManagedFieldsEntry {
 }
 
 /** Why an update leaves the field, naming the field manager that set it where the object says. */
-function notDeclaredReason(path: string, live: Record<string, unknown> | undefined): string {
+function notDeclared(
+  path: string,
+  live: Record<string, unknown> | undefined,
+): Pick<PropertyChange, "notRestorable" | "fieldManager"> {
   const at = parsePath(path).map((segment) => `f:${String(segment)}`);
   const entries = getPath(live, ["metadata", "managedFields"]);
   const owner = Array.isArray(entries)
     ? (entries as ManagedFieldsEntry[]).find((e) => getPath(e.fieldsV1, at) !== undefined)?.manager
     : undefined;
   const by = owner ? `field manager "${owner}"` : "another field manager";
-  return `set by ${by}, not declared by the program, so an update may leave it: remove it with kubectl, declare it in the program, or add a drift.ignore rule`;
+  const notRestorable =
+    owner !== undefined && OVERRIDDEN_MANAGERS.test(owner)
+      ? `set by ${by}, not declared by the program: a remediation takes it over from kubectl and removes it (read back after the update)`
+      : `set by ${by}, not declared by the program, so an update may leave it: remove it with kubectl, declare it in the program, or add a drift.ignore rule`;
+  return { notRestorable, ...(owner ? { fieldManager: owner } : {}) };
 }
 
 /**

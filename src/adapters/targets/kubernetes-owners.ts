@@ -12,8 +12,9 @@ import { kubeRequest, type KubeCredentials } from "./kube-request";
 // managers are overridden (a controller's fields are its own business), and only the fields the
 // drift names, so a drift.ignore rule keeps its field where it is.
 
-/** Field managers whose fields a remediation takes over: kubectl's (edit, label, patch, …). */
-export const OVERRIDDEN_MANAGERS = /^(kubectl(-.+)?|before-first-apply)$/;
+import { OVERRIDDEN_MANAGERS } from "../../domain/restorable";
+
+export { OVERRIDDEN_MANAGERS };
 
 /** Pulumi's server-side applies: `pulumi-kubernetes-<suffix>` by default. */
 const PULUMI_MANAGER = /^pulumi-kubernetes/;

@@ -219,7 +219,7 @@ describe("driftChanges", () => {
         ),
       ),
     ];
-    // The label is not the program's: an update leaves it, and the report says who set it.
+    // The label is not the program's: the report says who set it, and that kubectl's is taken over.
     expect(driftChanges(events).resources[0]?.properties).toEqual([
       {
         path: "metadata.labels.hotfix",
@@ -227,7 +227,8 @@ describe("driftChanges", () => {
         new: "by-hand",
         replaces: false,
         notRestorable:
-          'set by field manager "kubectl-edit", not declared by the program, so an update may leave it: remove it with kubectl, declare it in the program, or add a drift.ignore rule',
+          'set by field manager "kubectl-edit", not declared by the program: a remediation takes it over from kubectl and removes it (read back after the update)',
+        fieldManager: "kubectl-edit",
       },
       { path: "spec.replicas", kind: "update", old: 1, new: 3, replaces: false },
     ]);
@@ -330,7 +331,10 @@ describe("driftChanges", () => {
             path: "spec.minReadySeconds",
             kind: "add",
             new: 30,
-            notRestorable: expect.stringContaining('set by field manager "kubectl-edit"') as string,
+            notRestorable: expect.stringContaining(
+              'set by field manager "kubectl-edit", not declared by the program: a remediation takes it over',
+            ) as string,
+            fieldManager: "kubectl-edit",
           },
         ],
       },
