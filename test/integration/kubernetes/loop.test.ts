@@ -258,6 +258,23 @@ describe.skipIf(!binaries)(`a Kubernetes environment through tidegate's check an
     expect(remediated.status, remediated.reason).toBe("Synced");
   });
 
+  it("a label `kubectl label` added, and nothing else, is enough for a remediation to remove it", async () => {
+    await api.edit(
+      paths.deployment,
+      (d) => {
+        d.metadata.labels["owner"] = "someone";
+      },
+      "kubectl-label",
+    );
+    const remediated = await run(true, "drift");
+    expect(ofType(remediated.drift?.resources, "apps/v1:Deployment")?.properties).toMatchObject([
+      { path: "metadata.labels.owner", fieldManager: "kubectl-label" },
+    ]);
+    expect(remediated.sync?.applied, remediated.reason).toBe(true);
+    expect((await api.require(paths.deployment)).metadata.labels).not.toHaveProperty("owner");
+    expect(remediated.status, remediated.reason).toBe("Synced");
+  });
+
   it("a field a manager other than kubectl's set is left to it, read back after remediation, and stays Drifted", async () => {
     await api.edit(
       paths.deployment,
