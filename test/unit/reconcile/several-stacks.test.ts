@@ -31,6 +31,19 @@ function scriptStacks(scripts: Record<string, StackScript>): { order: string[] }
   return { order };
 }
 
+/** A person's approval of one plan of `test`. */
+function approve(commit: string, planDigest: string) {
+  return h.store.addApproval({
+    id: `approval-${planDigest.slice(7, 15)}`,
+    environment: "test",
+    commit,
+    planDigest,
+    approver: "ops@example.com",
+    scope: "sync",
+    at: h.clock.now().toISOString(),
+  });
+}
+
 const pending = (name: string) => ({
   pending: [changes("pending", resource(name, "create"))],
   drift: [changes("drift")],
@@ -117,15 +130,7 @@ describe("a run of an environment of several stacks", () => {
       },
     });
     const waiting = await h.run(env, SYNC);
-    await h.store.addApproval({
-      id: "approval-1",
-      environment: "test",
-      commit: head,
-      planDigest: waiting.plan!.digest,
-      approver: "ops@example.com",
-      scope: "sync",
-      at: h.clock.now().toISOString(),
-    });
+    await approve(head, waiting.plan!.digest);
     const report = await h.run(env, SYNC);
 
     expect(report.plan?.digest).toBe(waiting.plan?.digest);
@@ -180,15 +185,7 @@ describe("a run of an environment of several stacks", () => {
       ["cluster", "deferred"],
     ]);
     expect(first.stacks?.[1]?.reason).toContain("previewed once cloud is deployed");
-    await h.store.addApproval({
-      id: "approval-1",
-      environment: "test",
-      commit: head,
-      planDigest: first.plan!.digest,
-      approver: "ops@example.com",
-      scope: "sync",
-      at: h.clock.now().toISOString(),
-    });
+    await approve(head, first.plan!.digest);
     const second = await h.run(env, SYNC);
     expect(order).toEqual(["cloud"]);
     expect(second.status).toBe("AwaitingApproval");
