@@ -58,6 +58,7 @@ export async function runStacks(ctx: RunContext, meta: RunMeta, timed: Timed): P
 
   const observed = await observeAll(ctx, meta, timed, checkedOut, limit);
   const deferred = deferredStacks(env.stacks ?? [], observed);
+  for (const [name, reason] of deferred) meta.log.info({ stack: name, reason }, "stack deferred");
   const shown = (o: (typeof observed)[number]): StackRun =>
     o.result.kind === "observed"
       ? { stack: o.stack, result: looked(o.result.observation) }

@@ -41,14 +41,20 @@ const provider = {
 
 class Setting extends pulumi.dynamic.Resource {}
 
-const setting = new Setting(provider, "${own}", {
-  name: "${own}",
-  from: upstream.requireOutput("${upstream.output}"),
-  size: config.getNumber("size") ?? 1,
-  fail: config.getBoolean("fail") ?? false,
-});
-exports.${own}Name = pulumi.interpolate\`${own}:\${setting.id}\`;
-exports.reads = upstream.requireOutput("${upstream.output}");
+// Made once the upstream output is read: a resource given an input that fails (the upstream not
+// deployed yet) keeps the program from exiting for about 45 s (see pulumi/pulumi#14980).
+const from = upstream.requireOutput("${upstream.output}");
+from.apply(
+  (value) =>
+    new Setting(provider, "${own}", {
+      name: "${own}",
+      from: value,
+      size: config.getNumber("size") ?? 1,
+      fail: config.getBoolean("fail") ?? false,
+    }),
+);
+exports.${own}Name = \`${own}-\${pulumi.getStack()}\`;
+exports.reads = from;
 `;
 }
 
