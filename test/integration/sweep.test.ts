@@ -247,7 +247,8 @@ describe("no planted secret reaches an HTTP answer", () => {
             expect(refused.status, `${method} ${url}`).toBe(403);
           }
           // An admin's bad input: 400 or 409 (or 404 for an unknown environment), never a change.
-          const plain = /\/(check|sync)$/.test(url);
+          // A check, a sync or a preview (POST .../plan: every field optional) takes an empty body.
+          const plain = /\/(check|sync|plan)$/.test(url);
           if (plain && !url.includes("/nope/")) continue; // any input would be a real request
           for (const body of badBodies) {
             if (url.endsWith("/approve") && body === badBodies[3] && !url.includes("/prod/")) continue;
