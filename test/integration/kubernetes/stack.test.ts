@@ -118,6 +118,8 @@ describe("stacks/kubernetes against a real API server", () => {
         new: "by-hand",
         replaces: false,
         notRestorable: expect.stringContaining("not declared by the program") as string,
+        // The test's client names no field manager: the API server records "unknown", not kubectl's.
+        fieldManager: "unknown",
       },
       { path: "spec.replicas", kind: "update", old: 1, new: 3, replaces: false },
     ]);
@@ -142,6 +144,7 @@ describe("stacks/kubernetes against a real API server", () => {
       new: "by-hand",
       replaces: false,
       notRestorable: expect.stringContaining("not declared by the program") as string,
+      fieldManager: "unknown",
     });
   });
 
