@@ -121,6 +121,12 @@ const UNSAFE_FOR_ENV: Record<string, keyof NonNullable<SimpleGitOptions["unsafe"
 };
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+/**
+ * How long a commit found in the mirror is taken to be there still. A check asks for its head and
+ * deployed commit five times over, a Git process each; only gc removes a commit, and only one
+ * unreachable for two weeks (gc.pruneExpire), so a short trust costs nothing in safety.
+ */
+const COMMIT_SEEN_MS = 10 * 60_000;
 
 /**
  * The Git port on the Git CLI through simple-git. One bare mirror per repository, filled one branch
@@ -151,6 +157,8 @@ export class SimpleGitAdapter implements GitPort {
   private readonly allowEnvironment: string[];
   private readonly unsafe: NonNullable<SimpleGitOptions["unsafe"]>;
   private readonly timeoutMs: number;
+  /** Commits found in the mirror, and when (see COMMIT_SEEN_MS). */
+  private readonly commitsSeen = new Map<string, number>();
   private readonly timeouts: GitTimeouts;
   private readonly transport: Transport;
   /** GIT_SSH_COMMAND with tidegate's limits; worked out at the first ssh call. */
@@ -267,14 +275,14 @@ export class SimpleGitAdapter implements GitPort {
           this.logEntry({ dir: target }, "recreating a checkout the mirror no longer knows");
           fs.rmSync(target, { recursive: true, force: true });
         }
-        await this.run(["worktree", "prune"]);
+        await this.runQuiet(["worktree", "prune"], this.mirrorDir);
         await this.run(["worktree", "add", "--detach", target, sha]);
       });
 
       if (state.kind === "worktree") {
         await this.run(["checkout", "--detach", "--force", sha, "--"], target);
         // Keep node_modules at any depth: the dependency cache survives a new commit.
-        await this.run(["clean", "-ffdx", "-e", "node_modules"], target);
+        await this.runQuiet(["clean", "-ffdx", "-e", "node_modules"], target);
       }
       this.logEntry({ dir: target, sha, branch }, "checked out");
     });
@@ -295,7 +303,7 @@ export class SimpleGitAdapter implements GitPort {
 
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
     await this.ensureCommits(ancestor, descendant);
-    const { exitCode } = await this.run(
+    const { exitCode } = await this.runQuiet(
       ["merge-base", "--is-ancestor", ancestor, descendant],
       this.mirrorDir,
       [0, 1],
@@ -451,7 +459,7 @@ export class SimpleGitAdapter implements GitPort {
     }
     if (state.kind !== "absent") fs.rmSync(dir, { recursive: true, force: true });
     await this.withMirror(async () => {
-      await this.run(["worktree", "prune"]);
+      await this.runQuiet(["worktree", "prune"], this.mirrorDir);
       await this.run(["worktree", "add", "--detach", dir, sha]);
     });
   }
@@ -589,6 +597,31 @@ export class SimpleGitAdapter implements GitPort {
       );
       throw error;
     }
+  }
+
+  /**
+   * A local command that prints nothing when it succeeds (`merge-base --is-ancestor`, `clean` with
+   * nothing to remove). simple-git waits a fixed 50 ms after any process that printed nothing, for
+   * output that could still come; these run where a check waits on them, three times a check.
+   * Once the process has closed its pipes nothing more can come, so ours waits for that instead.
+   */
+  private async runQuiet(args: string[], cwd: string, okExitCodes: number[] = [0]): Promise<GitRun> {
+    const command = args.map((arg) => this.redact(arg));
+    const started = Date.now();
+    const result = await runGitProcess(args, { cwd, env: this.env, deadlineMs: this.timeoutMs });
+    const stderr = this.redact(result.stderr);
+    const exitCode = result.exitCode ?? undefined;
+    const entry = { git: args[0], command, cwd, exitCode, ms: Date.now() - started };
+    if (result.stopped === undefined && result.exitCode !== null && okExitCodes.includes(result.exitCode)) {
+      this.logEntry(entry, "git");
+      return { stdout: result.stdout, stderr, exitCode: result.exitCode };
+    }
+    const outcome =
+      result.stopped === undefined ? `exit code ${result.exitCode ?? "none"}` : "stopped by tidegate";
+    const detail = stderr.trim() || outcome;
+    const error = new GitError(`git ${command.join(" ")} failed: ${detail}`, { command, exitCode, stderr });
+    this.logEntry({ ...entry, error: error.message }, "git failed");
+    throw error;
   }
 
   /** A Git call to the remote, in a process group of its own, stopped at the operation's deadline. */
@@ -745,8 +778,13 @@ export class SimpleGitAdapter implements GitPort {
   private async assertOnBranch(sha: string, branch: string): Promise<void> {
     const onBranch =
       (await this.hasCommit(sha)) &&
-      (await this.run(["merge-base", "--is-ancestor", sha, `refs/heads/${branch}`], this.mirrorDir, [0, 1]))
-        .exitCode === 0;
+      (
+        await this.runQuiet(
+          ["merge-base", "--is-ancestor", sha, `refs/heads/${branch}`],
+          this.mirrorDir,
+          [0, 1],
+        )
+      ).exitCode === 0;
     if (!onBranch) throw new CommitNotFoundError(sha, branch);
   }
 
@@ -778,13 +816,18 @@ export class SimpleGitAdapter implements GitPort {
   }
 
   private async hasCommit(sha: string): Promise<boolean> {
+    const seen = this.commitsSeen.get(sha);
+    if (seen !== undefined && Date.now() - seen < COMMIT_SEEN_MS) return true;
     // `^{commit}` makes rev-parse read the object: a full sha alone always "verifies".
     const { exitCode } = await this.run(
       ["rev-parse", "--verify", "--quiet", `${sha}^{commit}`],
       this.mirrorDir,
       [0, 1],
     );
-    return exitCode === 0;
+    if (exitCode !== 0) return false;
+    if (this.commitsSeen.size >= 10_000) this.commitsSeen.clear();
+    this.commitsSeen.set(sha, Date.now());
+    return true;
   }
 
   private async listTree(sha: string, prefix = ""): Promise<TreeEntry[]> {
