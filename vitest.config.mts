@@ -1,9 +1,11 @@
 import { defineConfig } from "vitest/config";
+import { Sequencer } from "./test/sequencer.js";
 
 // Five projects: unit tests are pure and fast; contract tests run one suite per port against every
 // implementation (the store: memory, a real SQLite file and a real PostgreSQL server; the audit
 // log: a file and PostgreSQL); integration and service tests run the real Pulumi engine, real Git
-// repositories and a real AWS emulator, provisioned by the global setup, in two lines side by side;
+// repositories and a real AWS emulator, provisioned by the global setup, in two lines side by side
+// (one group of two workers, after the group of the other three; see test/sequencer.ts);
 // fault tests point real Git at misbehaving servers (silent, dying, stalling) on 127.0.0.1.
 // Integration files that run in the second line (see the "service" project).
 const SERVICE = [
@@ -23,8 +25,14 @@ const SERVICE = [
   "test/integration/kubernetes/**/*.test.ts",
 ];
 
+// Vitest runs every project whose files run one at a time (fileParallelism: false) in a single
+// sequential group: two such projects never run side by side. Integration and service therefore
+// share a group order and two workers, and the sequencer hands them out in turns.
+const LINE = { sequence: { groupOrder: 1 }, maxWorkers: 2 } as const;
+
 export default defineConfig({
   test: {
+    sequence: { sequencer: Sequencer },
     projects: [
       {
         test: {
@@ -48,12 +56,12 @@ export default defineConfig({
           globalSetup: ["test/integration/global-setup.ts"],
           testTimeout: 300_000,
           hookTimeout: 900_000,
-          // The engine is CPU-heavy; files run one at a time.
-          fileParallelism: false,
+          // The engine is CPU-heavy: the sequencer puts its files beside service files where it can.
+          ...LINE,
         },
       },
       {
-        // The same kind of tests, one at a time too, but as a second line beside "integration":
+        // The same kind of tests, one at a time too, as a second line beside "integration":
         // these files spend much of their time waiting (on processes, HTTP, a browser, a cluster),
         // and none shares state with another file. Its own emulator (global setup).
         test: {
@@ -62,7 +70,7 @@ export default defineConfig({
           globalSetup: ["test/integration/global-setup.ts"],
           testTimeout: 300_000,
           hookTimeout: 900_000,
-          fileParallelism: false,
+          ...LINE,
         },
       },
       {

@@ -728,6 +728,8 @@ export class SimpleGitAdapter implements GitPort {
     }
     // Built beside it and renamed into place: another process on this host (a second replica
     // sharing the config mirror) sees no mirror or a whole one, never one without its URL yet.
+    // A new mirror has none of the commits an earlier one was seen with.
+    this.commitsSeen.clear();
     const staging = `${this.mirrorDir}.new-${process.pid}-${randomUUID().slice(0, 8)}`;
     fs.mkdirSync(staging, { recursive: true });
     try {
