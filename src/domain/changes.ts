@@ -38,6 +38,13 @@ export interface ChangeSet {
   resources: ResourceChange[];
 }
 
+/** The change sets of several stacks as one, in order; undefined when none was given. */
+export function joinChangeSets(sets: readonly (ChangeSet | undefined)[]): ChangeSet | undefined {
+  const present = sets.filter((set): set is ChangeSet => set !== undefined);
+  if (present.length === 0) return undefined;
+  return { kind: present[0]!.kind, resources: present.flatMap((set) => set.resources) };
+}
+
 export function resourceName(urn: string): string {
   return urn.split("::").pop() ?? urn;
 }

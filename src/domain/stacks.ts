@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { canonicalJson } from "./canonical-json";
-import type { ChangeSet } from "./changes";
+import { joinChangeSets } from "./changes";
 import type { Plan } from "./gates";
 import type { EnvironmentStatus } from "./model";
 
@@ -151,14 +151,8 @@ export function combinePlans(stacks: readonly StackPlan[]): Plan & { stacks?: St
   const resolutions = new Set(plans.map((plan) => plan.resolve));
   if (resolutions.size !== 1) throw new Error("an environment's stacks are resolved the same way in one run");
   const [resolve] = resolutions;
-  const merged = (kind: "pending" | "drift"): ChangeSet | undefined => {
-    const sets = plans.flatMap((plan) => (plan[kind] ? [plan[kind]] : []));
-    return sets.length === 0
-      ? undefined
-      : { kind: sets[0]!.kind, resources: sets.flatMap((set) => set.resources) };
-  };
-  const pending = merged("pending");
-  const drift = merged("drift");
+  const pending = joinChangeSets(plans.map((plan) => plan.pending));
+  const drift = joinChangeSets(plans.map((plan) => plan.drift));
   return {
     environment: plans[0]!.environment,
     stack: stacks.map((stack) => stack.name).join(", "),

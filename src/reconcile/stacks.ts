@@ -1,4 +1,5 @@
-import type { ChangeSet } from "../domain/changes";
+import { joinChangeSets } from "../domain/changes";
+import { stackDependencies } from "../domain/stacks";
 import type { Plan } from "../domain/gates";
 import { shortSha } from "../domain/commit";
 import { errorLine, errorRecord } from "../domain/errors";
@@ -141,7 +142,7 @@ async function applyStack(
   const { ctx, meta, judgement, plans, updated, log } = apply;
   const plan = plans.get(stack.name);
   if (!plan || !hasWork(plan)) return looked(observation);
-  const upstream = stackAncestors(meta.env.stacks ?? [], stack.name).filter((name) => updated.has(name));
+  const upstream = stackDependencies(meta.env.stacks ?? [], stack.name).filter((name) => updated.has(name));
   const outcome = await sync(ctx, {
     env: stackEnv,
     // Its stack references now read what this run deployed upstream: the plan saved before
@@ -229,7 +230,7 @@ function deferredStacks(
   for (const stack of stacks) {
     const result = byName.get(stack.name);
     if (result?.kind !== "failed") continue;
-    const waitsOn = stackAncestors(stacks, stack.name).filter((name) => {
+    const waitsOn = stackDependencies(stacks, stack.name).filter((name) => {
       const upstream = byName.get(name);
       const pending =
         upstream?.kind === "observed" ? (upstream.observation.pending?.resources.length ?? 0) : 0;
@@ -366,8 +367,8 @@ function combineOutcomes(stacks: readonly StackRun[]): SyncOutcome {
       summary[op] = (summary[op] ?? 0) + count;
   }
   const closed = applied.find((o) => o.sync.windowClosedDuringUpdate)?.sync.windowClosedDuringUpdate;
-  const after = mergeSets(applied.map((o) => o.after));
-  const driftLeft = mergeSets(applied.map((o) => o.driftLeft));
+  const after = joinChangeSets(applied.map((o) => o.after));
+  const driftLeft = joinChangeSets(applied.map((o) => o.driftLeft));
   return {
     kind: "applied",
     sync: { applied: true, summary, ...(closed ? { windowClosedDuringUpdate: closed } : {}) },
@@ -376,16 +377,10 @@ function combineOutcomes(stacks: readonly StackRun[]): SyncOutcome {
   };
 }
 
-function mergeSets(sets: readonly (ChangeSet | undefined)[]): ChangeSet | undefined {
-  const present = sets.filter((set): set is ChangeSet => set !== undefined);
-  if (present.length === 0) return undefined;
-  return { kind: present[0]!.kind, resources: present.flatMap((set) => set.resources) };
-}
-
 /** What the stacks' observations say together: facts joined, for a run that stopped observing. */
 function combineFacts(checkedOut: CheckedOut, all: readonly ObservedFacts[]): ObservedFacts {
-  const pending = mergeSets(all.map((f) => f.pending));
-  const drift = mergeSets(all.map((f) => f.drift));
+  const pending = joinChangeSets(all.map((f) => f.pending));
+  const drift = joinChangeSets(all.map((f) => f.drift));
   const policy = all.flatMap((f) => f.policy ?? []);
   const gatesChange = [...new Set(all.flatMap((f) => f.gatesChange ?? []))];
   const ignored = all.flatMap((f) => (f.ignoredDrift ? [f.ignoredDrift] : []));
@@ -473,19 +468,4 @@ function previewAgain(observation: Observation): Observation {
   const { savePlan: _saved, ...previewOptions } = observation.previewOptions;
   const { checkpoint: _checkpoint, ...rest } = observation;
   return { ...rest, previewOptions };
-}
-
-/** Every stack `name` depends on, directly or through others. */
-function stackAncestors(stacks: readonly RunStack[], name: string): string[] {
-  const byName = new Map(stacks.map((stack) => [stack.name, stack]));
-  const found = new Set<string>();
-  const visit = (current: string) => {
-    for (const dep of byName.get(current)?.dependsOn ?? []) {
-      if (found.has(dep)) continue;
-      found.add(dep);
-      visit(dep);
-    }
-  };
-  visit(name);
-  return [...found];
 }
