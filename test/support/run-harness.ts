@@ -55,6 +55,8 @@ export interface RunHarness {
   readonly reportFiles: RunReport[];
   /** Runs one check of `env` and returns its report. */
   run(env: RunEnvironment, options?: RunOptions): Promise<RunReport>;
+  /** A person's approval of one plan of `test` (a sync); `id` defaults to one from the digest. */
+  approve(commit: string, planDigest: string, id?: string): Promise<void>;
   /** The context a run gets, for tests of single phases. */
   context(): RunContext;
 }
@@ -87,6 +89,16 @@ export function useRunHarness(): RunHarness {
           options,
         ),
       context: () => context(harness, dir, () => `run-${++runs}`),
+      approve: (commit, planDigest, id = `approval-${planDigest.slice(7, 15)}`) =>
+        harness.store.addApproval({
+          id,
+          environment: "test",
+          commit,
+          planDigest,
+          approver: "ops@example.com",
+          scope: "sync",
+          at: harness.clock.now().toISOString(),
+        }),
     };
     Object.assign(harness, fresh);
   });

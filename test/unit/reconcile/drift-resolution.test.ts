@@ -33,19 +33,6 @@ function history() {
   return { deployed, head };
 }
 
-/** A person's approval of one plan of `test`. */
-function approve(id: string, commit: string, planDigest: string) {
-  return h.store.addApproval({
-    id,
-    environment: "test",
-    commit,
-    planDigest,
-    approver: "ops@example.com",
-    scope: "sync",
-    at: h.clock.now().toISOString(),
-  });
-}
-
 function stack(pending = [changes("pending")], deployed?: string) {
   h.stack = new FakeStack({
     pending,
@@ -199,11 +186,11 @@ describe("accept drift", () => {
     expect(digest).not.toBe(plain.plan?.digest);
 
     // An approval of the restore does not cover the accept.
-    await approve("approval-restore", head, plain.plan?.digest ?? "");
+    await h.approve(head, plain.plan?.digest ?? "", "approval-restore");
     expect((await h.run(env, ACCEPT)).status).toBe("AwaitingApproval");
     expect(h.stack.calls).not.toContain("refresh");
 
-    await approve("approval-accept", deployed, digest);
+    await h.approve(deployed, digest, "approval-accept");
     const accepted = await h.run(env, ACCEPT);
     expect(accepted).toMatchObject({ status: "Synced", plan: { digest } });
     expect(h.stack.calls).toContain("refresh");

@@ -31,19 +31,6 @@ function scriptStacks(scripts: Record<string, StackScript>): { order: string[] }
   return { order };
 }
 
-/** A person's approval of one plan of `test`. */
-function approve(commit: string, planDigest: string) {
-  return h.store.addApproval({
-    id: `approval-${planDigest.slice(7, 15)}`,
-    environment: "test",
-    commit,
-    planDigest,
-    approver: "ops@example.com",
-    scope: "sync",
-    at: h.clock.now().toISOString(),
-  });
-}
-
 const pending = (name: string) => ({
   pending: [changes("pending", resource(name, "create"))],
   drift: [changes("drift")],
@@ -130,7 +117,7 @@ describe("a run of an environment of several stacks", () => {
       },
     });
     const waiting = await h.run(env, SYNC);
-    await approve(head, waiting.plan!.digest);
+    await h.approve(head, waiting.plan!.digest);
     const report = await h.run(env, SYNC);
 
     expect(report.plan?.digest).toBe(waiting.plan?.digest);
@@ -185,7 +172,7 @@ describe("a run of an environment of several stacks", () => {
       ["cluster", "deferred"],
     ]);
     expect(first.stacks?.[1]?.reason).toContain("previewed once cloud is deployed");
-    await approve(head, first.plan!.digest);
+    await h.approve(head, first.plan!.digest);
     const second = await h.run(env, SYNC);
     expect(order).toEqual(["cloud"]);
     expect(second.status).toBe("AwaitingApproval");
