@@ -170,7 +170,7 @@ async function applyStack(
  */
 async function applyDeferred(apply: Apply, stack: RunStack, stackEnv: RunEnvironment): Promise<RunResult> {
   const { ctx, meta, timed, checkedOut, judgement, log } = apply;
-  const observed = await observeStack(ctx, stackEnv, stackRequest(meta, timed, stack), checkedOut);
+  const observed = await observeStack(ctx, stackEnv, stackRequest(meta, timed, stack, "again"), checkedOut);
   if (observed.kind !== "observed") return { ended: "observe", observed };
   const { observation } = observed;
   if (judgement.gates.bound) {
@@ -282,14 +282,15 @@ async function observeAll(
   });
 }
 
-/** How one stack of the run is observed. */
-function stackRequest(meta: RunMeta, timed: Timed, stack: RunStack): ObserveRequest {
+/** How one stack of the run is observed; `again` names the stages of a deferred stack's second look. */
+function stackRequest(meta: RunMeta, timed: Timed, stack: RunStack, again?: "again"): ObserveRequest {
+  const prefix = again ? `${stack.name}.${again}` : stack.name;
   return {
     kind: meta.options.kind,
     ...(meta.options.allowSync ? { savePlan: true } : {}),
     log: meta.log.child({ stack: stack.stack }),
     // Each stack's stages under its own name, since the stacks' stages overlap.
-    timed: (stage, work) => timed(`${stack.name}.${stage}`, work),
+    timed: (stage, work) => timed(`${prefix}.${stage}`, work),
   };
 }
 

@@ -149,6 +149,10 @@ describe("a run of an environment of several stacks", () => {
     expect(report.status).toBe("Synced");
     expect(report.stacks?.map((s) => s.outcome)).toEqual(["applied", "applied", "applied"]);
     expect(report.deployed?.commit).toBe(head);
+    // The failed first look and the second one each keep their own stage times.
+    expect(Object.keys(report.timings)).toEqual(
+      expect.arrayContaining(["cluster.preview", "cluster.again.preview", "app.again.preview"]),
+    );
   });
 
   it("with an approval, applies the upstream and leaves a deferred stack for the next approved plan", async () => {
