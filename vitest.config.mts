@@ -1,5 +1,5 @@
 import { defineConfig } from "vitest/config";
-import { Sequencer } from "./test/sequencer.js";
+import { Sequencer } from "./test/sequencer.mjs";
 
 // Five projects: unit tests are pure and fast; contract tests run one suite per port against every
 // implementation (the store: memory, a real SQLite file and a real PostgreSQL server; the audit

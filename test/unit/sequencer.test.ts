@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { alternate } from "../sequencer";
+import { alternate } from "../sequencer.mjs";
 
 const line = (item: string) => item.split(":")[0] as string;
 
