@@ -112,6 +112,8 @@ async function run(args: CommandArgs, context: CommandContext): Promise<number> 
     ...(requestPollMs === undefined ? {} : { requestIntervalMs: requestPollMs }),
     retry: { ...retry, configRef: session.config.configRef },
     workers: session.config.daemon.concurrency,
+    // `run --once` has no schedules to come: it always checks in full.
+    startup: flag(args, "once") ? "check" : session.config.daemon.startup,
     // Every `run` is a replica: the environments are shared with the others on the same store.
     ...(flag(args, "once")
       ? {}

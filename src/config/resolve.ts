@@ -190,6 +190,8 @@ export interface DaemonSettings {
   concurrency: number;
   /** Stacks of one environment previewed or updated at once (daemon.stackConcurrency). */
   stackConcurrency: number;
+  /** What `tidegate run` does first with each environment (daemon.startup). */
+  startup: "check" | "poll";
   /** How long a replica's ownership of an environment lasts without a heartbeat. */
   ownershipTtlMs: number;
   /** How often a replica renews, counts the others and rebalances. */
@@ -473,6 +475,7 @@ export function resolveDaemon(raw: DaemonConfig = {}): DaemonSettings {
     stallAfter: raw.stallAfter ?? stallAfter,
     concurrency: workers === "auto" ? autoConcurrency(os.availableParallelism(), os.totalmem()) : workers,
     stackConcurrency: raw.stackConcurrency ?? DEFAULTS.daemon.stackConcurrency,
+    startup: raw.startup ?? DEFAULTS.daemon.startup,
     ownershipTtlMs: duration(
       raw.replicas?.ownershipTtl ?? ownershipTtl,
       "tidegate.yaml",

@@ -51,6 +51,7 @@ export const DEFAULTS = {
     stallAfter: 5,
     concurrency: "auto" as const,
     stackConcurrency: 2,
+    startup: "check" as const,
     ownershipTtl: "30s",
     heartbeat: "5s",
   },
@@ -581,6 +582,11 @@ export const DaemonConfig = z
       description:
         "How many stacks of one environment (one that lists stacks:) are previewed or updated at once; updates always wait for the stacks they depend on.",
       default: DEFAULTS.daemon.stackConcurrency,
+    }),
+    startup: z.enum(["check", "poll"]).optional().meta({
+      description:
+        "What `tidegate run` does first with each environment. 'check': a full check (preview and drift preview) of every one. 'poll': only those whose branch moved since their last recorded check, that were never checked, or whose last check failed; the others keep their recorded status until their schedules come (drift on the drift schedule). With hundreds of environments 'poll' saves a preview of each at every restart. `tidegate run --once` always checks in full.",
+      default: DEFAULTS.daemon.startup,
     }),
     requestPoll: PositiveDuration.optional().meta({
       description:

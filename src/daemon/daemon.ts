@@ -57,6 +57,11 @@ export interface DaemonOptions {
   heldRetryMs?: number;
   /** Called around each run (e.g. a progress line). */
   onRun?: (item: WorkItem) => () => void;
+  /**
+   * What the startup asks of each environment: a full check (default), or a poll, which checks
+   * only an environment whose branch moved, that was never checked or whose last check failed.
+   */
+  startup?: "check" | "poll";
   /** Back-off and stalling of failing environments (default: 30 s doubling to 1 h, Stalled after 5). */
   retry?: DaemonRetry;
   /** For tests: 0 <= r < 1, as Math.random (the schedules' and back-off's jitter). */
@@ -147,17 +152,19 @@ export class Daemon {
   }
 
   /**
-   * Checks every environment once, in promotion order (syncing those whose policy allows it), and
-   * returns their statuses. Requests already in the store are skipped: these checks cover them.
+   * Checks (or polls, see DaemonOptions.startup) every environment once, in promotion order
+   * (syncing those whose policy allows it), and returns their statuses. Requests already in the
+   * store are skipped: these checks cover them.
    */
   async startup(): Promise<EnvironmentStatus[]> {
     await this.feed?.skipExisting();
     // A replica claims its share first: it looks at what it owns; the others' owners look at theirs.
     await this.ownership?.start();
     this.started = true;
+    const startupKind = this.options.startup ?? "check";
     const runs = this.options.engine.environments.map((env) =>
       this.mine(env.name)
-        ? this.queue.add({ key: env.name, kind: "check", priority: "schedule", reason: "startup" }).done
+        ? this.queue.add({ key: env.name, kind: startupKind, priority: "schedule", reason: "startup" }).done
         : Promise.resolve({ status: "held" } as const),
     );
     const results = await Promise.all(runs);

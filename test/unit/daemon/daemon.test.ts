@@ -81,11 +81,17 @@ afterEach(async () => {
   await Promise.all(daemons.splice(0).map((d) => d.stop()));
 });
 
-function setup(names: string[]) {
+function setup(names: string[], startup?: "check" | "poll") {
   const { engine, calls, statuses, heads } = fakeEngine(names);
   const requests = fakeSource();
   const { log, lines } = logger();
-  const daemon = new Daemon({ engine, log, requests: requests.source, requestIntervalMs: 10 });
+  const daemon = new Daemon({
+    engine,
+    log,
+    requests: requests.source,
+    requestIntervalMs: 10,
+    ...(startup ? { startup } : {}),
+  });
   daemons.push(daemon);
   return { daemon, calls, statuses, requests, lines, heads };
 }
@@ -96,6 +102,14 @@ describe("Daemon", () => {
     statuses.set("prod", "AwaitingApproval");
     expect(await daemon.startup()).toEqual(["Synced", "Synced", "AwaitingApproval"]);
     expect(calls).toEqual(["check test (startup)", "check stage (startup)", "check prod (startup)"]);
+  });
+
+  it("with startup: poll, polls every environment at startup (the engine checks only what moved) and returns the recorded statuses", async () => {
+    const { daemon, calls, statuses } = setup(["test", "prod"], "poll");
+    statuses.set("test", "Synced");
+    statuses.set("prod", "AwaitingApproval");
+    expect(await daemon.startup()).toEqual(["Synced", "AwaitingApproval"]);
+    expect(calls).toEqual(["poll test (startup)", "poll prod (startup)"]);
   });
 
   it("re-judges an environment waiting on its gates in full when a request arrives; polls one that is not", async () => {
