@@ -254,7 +254,11 @@ export class WorkQueue {
   /** Starts waiting items, best first, while a worker is free; a key in flight waits its turn. */
   private pump(): void {
     while (!this.stopped && this.running.size < this.workers) {
-      const next = [...this.waiting.values()].filter((w) => this.ready(w)).sort(before)[0];
+      // One pass for the first ready item: a sweep queues hundreds at once, and sorting them all
+      // for every start cost more than the no-change polls themselves.
+      let next: Waiting | undefined;
+      for (const entry of this.waiting.values())
+        if ((next === undefined || before(entry, next) < 0) && this.ready(entry)) next = entry;
       if (!next) return;
       this.waiting.delete(next.item.key);
       this.start(next);

@@ -37,13 +37,17 @@ export function isBranchName(name: string): boolean {
 export function parseLsRemote(stdout: string, branches: string[]): BranchHeads {
   const wanted = new Set(branches);
   const heads: BranchHeads = {};
+  for (const [branch, sha] of lsRemoteHeads(stdout)) if (wanted.has(branch)) heads[branch] = sha;
+  return heads;
+}
+
+/** Every branch of `git ls-remote --heads` output, with its head. */
+export function* lsRemoteHeads(stdout: string): Generator<[branch: string, sha: string]> {
   for (const line of stdout.split("\n")) {
     const [sha, ref] = line.split("\t");
     if (!sha || !ref?.startsWith("refs/heads/")) continue;
-    const branch = ref.slice("refs/heads/".length);
-    if (wanted.has(branch)) heads[branch] = sha;
+    yield [ref.slice("refs/heads/".length), sha];
   }
-  return heads;
 }
 
 /** `git ls-tree -r -z` output: `<mode> <type> <oid>\t<path>\0` per entry. */
