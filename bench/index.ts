@@ -19,6 +19,7 @@ import { startBench, statusBench } from "./cli";
 import { formatSweepTable, replicaBench } from "./replicas";
 import { formatSweepStages, sweepBench } from "./sweep";
 import { daemonMemoryBench } from "./daemon-memory";
+import { pollBench } from "./polls";
 import { formatGoalTable, type GoalRow, judge, jsonTarget, writeGoalJson } from "./goals";
 import { openBenchEngine } from "./engine";
 
@@ -245,6 +246,8 @@ async function main(): Promise<void> {
   console.log(formatLatencyTable(await apiBench()));
   // Starting and reading: the CLI as processes (bench/cli.ts).
   goals.push(...(await startBench()), ...(await statusBench()));
+  // No-change polls of 300 environments against one ls-remote (bench/polls.ts).
+  goals.push(...(await pollBench()));
   // Replicas sweeping on PostgreSQL against one process on SQLite (bench/replicas.ts).
   const replicas = await replicaBench();
   console.log("");

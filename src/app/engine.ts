@@ -444,12 +444,15 @@ export class Engine {
     name: string,
     trigger = "schedule",
     lease?: LeasePolicy,
-    /** The branch's head when the caller has just read it (the daemon does): no second ls-remote. */
-    knownHead?: string,
+    /**
+     * The branch's head and the environment's status when the caller has just read them (the
+     * daemon does): no second ls-remote or status read.
+     */
+    known?: { head: string | undefined; state: EnvironmentState | undefined },
   ): Promise<RunReport | undefined> {
     const env = this.environment(name);
-    const head = knownHead ?? (await this.repositoryOf(env).git.heads([env.branch]))[env.branch];
-    const last = await this.store.status(env.name);
+    const head = known ? known.head : (await this.repositoryOf(env).git.heads([env.branch]))[env.branch];
+    const last = known ? known.state : await this.store.status(env.name);
     const unchanged =
       last?.headCommit !== undefined &&
       head === last.headCommit &&

@@ -286,14 +286,19 @@ export class Daemon {
     try {
       // The polls of one tick share one listing of the remote's heads (no older than the tick).
       const branches = [...new Set([env.branch, configRef])];
-      heads = await this.health.poll(env, () => git.heads(branches, { notBefore: item.asOf }));
-      const stall = await this.health.stall(env, heads, person ? trigger : undefined);
+      const polled = await this.health.poll(env, () => git.heads(branches, { notBefore: item.asOf }));
+      heads = polled.heads;
+      // The status is read once here for the whole look: a sweep polls hundreds of environments.
+      const stall = await this.health.stall(env, heads, person ? trigger : undefined, polled.state);
       if (stall === "held") return;
       // A resumed stall is looked at in full: a poll passes over an unchanged head.
       const kind = stall === "resumed" ? "check" : item.kind;
       const report =
         kind === "poll"
-          ? await engine.poll(env.name, trigger, SKIP_IF_HELD, heads[env.branch])
+          ? await engine.poll(env.name, trigger, SKIP_IF_HELD, {
+              head: heads[env.branch],
+              state: polled.state,
+            })
           : await engine.check(env.name, { kind, trigger, allowSync: true }, SKIP_IF_HELD);
       if (report?.status === "Failed") await this.health.failed(env, heads, report.reason ?? "Failed");
       else this.health.succeeded(env);

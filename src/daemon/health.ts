@@ -77,7 +77,10 @@ export class Health {
    * Reads the heads of `branches` with `read`. When it fails the environment's status is kept and
    * marked stale (audited when the outage starts); when it answers after an outage the mark goes.
    */
-  async poll<T>(env: WatchedEnvironment, read: () => Promise<T>): Promise<T> {
+  async poll<T>(
+    env: WatchedEnvironment,
+    read: () => Promise<T>,
+  ): Promise<{ heads: T; state: EnvironmentState | undefined }> {
     let heads: T;
     try {
       heads = await read();
@@ -85,8 +88,7 @@ export class Health {
       await this.remoteFailed(env, error);
       throw error;
     }
-    await this.remoteAnswered(env);
-    return heads;
+    return { heads, state: await this.remoteAnswered(env) };
   }
 
   /**
@@ -98,8 +100,9 @@ export class Health {
     env: WatchedEnvironment,
     heads: Record<string, string>,
     personAsked: string | undefined,
+    /** The environment's status as the poll read it just now. */
+    state: EnvironmentState | undefined,
   ): Promise<"held" | "resumed" | undefined> {
-    const state = await this.options.store.status(env.name);
     if (state?.status !== "Stalled") {
       // Not stalled, or another run (a person's `tidegate check`) replaced the status since.
       this.stalls.delete(env.name);
@@ -213,13 +216,14 @@ export class Health {
     );
   }
 
-  private async remoteAnswered(env: WatchedEnvironment): Promise<void> {
+  /** The environment's status now, without a stale mark the remote's answer ended. */
+  private async remoteAnswered(env: WatchedEnvironment): Promise<EnvironmentState | undefined> {
     const { store, now } = this.options;
     this.lastPoll.set(env.name, now().toISOString());
     this.outages.delete(env.name);
     // Read every time: the mark may be a previous process's.
     const state = await store.status(env.name);
-    if (!state?.stale) return;
+    if (!state?.stale) return state;
     const { stale, ...fresh } = state;
     await store.setStatus(fresh);
     await this.audit(env, {
@@ -232,6 +236,7 @@ export class Health {
       { env: env.name, since: stale.since },
       "the remote answers again: stale mark cleared",
     );
+    return fresh;
   }
 
   private async audit(

@@ -120,13 +120,16 @@ describe("the engine's use cases", () => {
     ]);
   });
 
-  it("poll takes a head the caller has just read instead of asking the remote again", async () => {
+  it("poll takes a head and status the caller has just read instead of asking the remote and store again", async () => {
     f = createFixture([environment("prod", { sync: { policy: "auto" }, gates: emptyGates() })]);
     await f.engine.observe("sync", "prod", { actor: ENGINE });
     const heads = vi.spyOn(f.engine.git, "heads");
+    const state = await f.engine.store.status("prod");
+    const status = vi.spyOn(f.engine.store, "status");
 
-    expect(await f.engine.poll("prod", "schedule", undefined, HEAD)).toBeUndefined();
+    expect(await f.engine.poll("prod", "schedule", undefined, { head: HEAD, state })).toBeUndefined();
     expect(heads).not.toHaveBeenCalled();
+    expect(status).not.toHaveBeenCalled();
     expect(await f.engine.poll("prod")).toBeUndefined();
     expect(heads).toHaveBeenCalledTimes(1);
   });
