@@ -98,4 +98,30 @@ describe("tidegate run: the daemon as a work queue", () => {
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(stopped[0]).toMatchObject({ enqueued: 2, run: 2, failed: 0, dropped: [] });
   });
+
+  it("with daemon.startup: poll, a restart checks nothing whose branch has not moved", async () => {
+    const runsBefore = (await f.engine.store.runs({ environment: "prod", limit: 100 })).length;
+    expect(runsBefore).toBeGreaterThan(0);
+    const config = parse(fs.readFileSync(f.configPath, "utf8")) as Record<string, unknown>;
+    fs.writeFileSync(f.configPath, stringify({ ...config, daemon: { startup: "poll" } }));
+    daemon = startTidegate(["run", "--config", f.configPath, "--log-format", "json"], env);
+    const d = daemon;
+    await eventually(
+      () => `the daemon to watch (daemon stderr:\n${d.stderr().slice(-2000)})`,
+      60_000,
+      async () => (d.stdout().includes("Watching 1 environment") ? true : undefined),
+    );
+    expect(d.stdout()).toContain("Synced");
+    expect((await f.engine.store.runs({ environment: "prod", limit: 100 })).length).toBe(runsBefore);
+
+    d.child.kill("SIGTERM");
+    expect(await d.exit, d.stderr().slice(-2000)).toEqual({ code: 0, signal: null });
+    const stopped = d
+      .stderr()
+      .split("\n")
+      .filter((line) => line.includes("work queue stopped"))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    // One look, the startup's poll, which found the head recorded and ran no check.
+    expect(stopped[0]).toMatchObject({ enqueued: 1, run: 1, failed: 0 });
+  });
 });
