@@ -2,89 +2,30 @@
 // between runs. Run alone with `npx tsx bench/daemon-memory.ts [--json <file>]`; `npm run bench`
 // runs it too.
 //
-// What runs: a separate Node process (this file with --child) composing what `tidegate run` composes
-// (the real engine on tidegate.yaml, its SQLite store of 300 environments and 30,000 runs, the
-// daemon with its work queue, schedules, request feed and replica ownership), whose startup sweep
-// polls every environment; each status is recorded at its branch's head, so no poll runs Pulumi.
-// `tidegate run` itself cannot be measured so: its startup is a full check (a Pulumi preview) of
-// every environment. Its VmRSS (and peak, VmHWM) are read from /proc after the sweep settles. The
-// child loads TypeScript through tsx; an idle Node with tsx is measured beside it, as its floor.
-import { spawn } from "node:child_process";
+// What runs: `tidegate run` itself, from the compiled CLI (built first), on a tidegate.yaml of 300
+// environments and a SQLite store of 30,000 runs, with its HTTP API, schedules, request feed and
+// replica ownership. Its startup is `daemon.startup: poll`: each status is recorded at its
+// branch's head, so no poll runs Pulumi (the default startup would preview all 300). Its VmRSS (and
+// peak, VmHWM) are read from /proc 3 s after it prints that it is watching; an idle Node is
+// measured beside it, as its floor.
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { stringify } from "yaml";
-import { ownerDeadness, processOwner } from "../src/adapters/owner";
 import { openSqliteStore, STORE_FILE } from "../src/adapters/store/sqlite";
-import { repoRoot } from "../src/config/repo";
-import { Daemon, type DaemonEngine } from "../src/daemon/daemon";
-import { provisionPulumi } from "../src/devenv/toolchain/pulumi";
 import { exampleRepositoryFiles, writeTidegateConfig } from "../test/helpers/example";
 import { createGitRemote } from "../test/helpers/git";
 import { seedStore } from "./api";
 import { type GoalRow, runAlone } from "./goals";
-import { openBenchEngine } from "./engine";
 
 export const MEMORY_ENVIRONMENTS = 300;
 export const MEMORY_GOAL_MB = 300;
 const PASSPHRASE = "memory-bench-passphrase";
 const YEARLY = "0 0 1 1 *";
-const SETTLED = "settled";
 const root = path.resolve(__dirname, "..");
 const node = path.join(root, "node_modules", ".bin", "node");
-
-/** The child: the daemon as `tidegate run` composes it, a startup sweep of polls, then idle. */
-async function child(configPath: string): Promise<void> {
-  const toolchain = await provisionPulumi({ repoRoot: repoRoot(__dirname), onProgress: () => {} });
-  const { config, engine, log } = await openBenchEngine(configPath, { toolchain, passphrase: PASSPHRASE });
-  let checked = 0;
-  const counted: DaemonEngine = {
-    environments: engine.environments,
-    store: engine.store,
-    git: engine.git,
-    audit: engine.audit,
-    check: (...args) => {
-      checked++;
-      return engine.check(...args);
-    },
-    poll: async (...args) => {
-      const report = await engine.poll(...args);
-      if (report !== undefined) checked++;
-      return report;
-    },
-    repositoryOf: (env) => engine.repositoryOf(env),
-    recoverInterruptedRuns: () => engine.recoverInterruptedRuns(),
-  };
-  const { ownershipTtlMs, heartbeatMs, ...retry } = config.daemon;
-  const daemon = new Daemon({
-    engine: counted,
-    log,
-    requests: engine.store,
-    retry: { ...retry, configRef: config.configRef },
-    workers: config.daemon.concurrency,
-    replica: {
-      store: engine.store,
-      me: processOwner(),
-      ttlMs: ownershipTtlMs,
-      heartbeatMs,
-      isDead: ownerDeadness({ ttlMs: ownershipTtlMs }),
-    },
-  });
-  const results = await Promise.all(
-    engine.environments.map((env) =>
-      daemon.request({ key: env.name, kind: "poll", priority: "schedule", reason: "startup sweep" }),
-    ),
-  );
-  const failed = results.filter((r) => r.status !== "succeeded").length;
-  if (failed > 0 || checked > 0)
-    throw new Error(`startup sweep: ${failed} polls failed, ${checked} ran a check`);
-  daemon.watch();
-  process.stdout.write(`${SETTLED}\n`);
-  await new Promise<void>((resolve) => process.once("SIGTERM", resolve));
-  await daemon.stop();
-  await engine.close();
-}
 
 /** VmRSS and VmHWM of a process, in MB. */
 function residentMemory(pid: number): { rss: number; peak: number } {
@@ -93,33 +34,46 @@ function residentMemory(pid: number): { rss: number; peak: number } {
   return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
 }
 
-/** Starts `args` under the pinned Node with tsx, waits for its line `settled` (or `readyAfterMs`). */
+/** Starts `args` under the pinned Node; once its stdout says `ready` (or after `readyAfterMs`), reads its memory. */
 async function measureProcess(
   args: string[],
-  ready: "settled" | number,
+  ready: string | number,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ rss: number; peak: number }> {
-  const proc = spawn(node, ["--import", "tsx", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(node, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   proc.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => proc.on("exit", resolve));
   try {
-    if (ready === SETTLED) {
+    if (typeof ready === "string") {
       let stdout = "";
       const settled = new Promise<void>((resolve) =>
         proc.stdout.on("data", (chunk: Buffer) => {
           stdout += chunk.toString();
-          if (stdout.includes(SETTLED)) resolve();
+          if (stdout.includes(ready)) resolve();
         }),
       );
       const code = await Promise.race([settled.then(() => undefined), exited]);
       if (code !== undefined) throw new Error(`daemon process exited (${code}): ${stderr.slice(-2000)}`);
-      await delay(3000); // between runs: the sweep's garbage had its chance to go
+      await delay(3000); // between runs: the startup's garbage had its chance to go
     } else await delay(ready);
     if (proc.pid === undefined) throw new Error("the process did not start");
     return residentMemory(proc.pid);
   } finally {
     proc.kill("SIGTERM");
     await exited;
+  }
+}
+
+/** How many runs the store holds for these environments. */
+async function runCount(dataDir: string, names: readonly string[]): Promise<number> {
+  const store = openSqliteStore(path.join(dataDir, STORE_FILE));
+  try {
+    let count = 0;
+    for (const name of names) count += (await store.runs({ environment: name, limit: 1000 })).length;
+    return count;
+  } finally {
+    await store.close();
   }
 }
 
@@ -138,7 +92,14 @@ export async function daemonMemoryBench(
     await remote.push("main");
     await remote.git("push", "origin", ...names.map((env) => `main:refs/heads/${env}`));
     const configPath = writeTidegateConfig(scratch, remote.url, PASSPHRASE);
-    fs.appendFileSync(configPath, stringify({ defaults: { schedule: { poll: YEARLY, drift: YEARLY } } }));
+    fs.appendFileSync(
+      configPath,
+      stringify({
+        defaults: { schedule: { poll: YEARLY, drift: YEARLY } },
+        daemon: { startup: "poll" },
+        server: { listen: "127.0.0.1:0" },
+      }),
+    );
     fs.mkdirSync(path.join(scratch, "data"), { recursive: true });
     log(`daemon memory: seeding ${MEMORY_ENVIRONMENTS} environments × 100 runs`);
     const store = openSqliteStore(path.join(scratch, "data", STORE_FILE));
@@ -162,8 +123,21 @@ export async function daemonMemoryBench(
       });
     }
     await store.close();
-    log("daemon memory: starting the daemon process");
-    const daemon = await measureProcess([__filename, "--child", configPath], SETTLED);
+    const build = spawnSync("bash", [path.join(root, "scripts", "build.sh")], {
+      cwd: root,
+      encoding: "utf8",
+    });
+    if (build.status !== 0) throw new Error(`bench: npm run build failed\n${build.stdout}${build.stderr}`);
+    const runsBefore = await runCount(path.join(scratch, "data"), names);
+    log("daemon memory: starting tidegate run");
+    const daemon = await measureProcess(
+      [path.join(root, "bin", "tidegate.js"), "run", "--config", configPath, "--log-format", "json"],
+      `Watching ${MEMORY_ENVIRONMENTS} environments`,
+      { ...process.env, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE },
+    );
+    const ran = (await runCount(path.join(scratch, "data"), names)) - runsBefore;
+    if (ran !== 0)
+      throw new Error(`daemon memory: the startup ran ${ran} checks; it should only have polled`);
     const floor = await measureProcess(["-e", "setInterval(() => {}, 1000)"], 1500);
     return [
       {
@@ -171,7 +145,7 @@ export async function daemonMemoryBench(
         value: daemon.rss,
         goal: MEMORY_GOAL_MB,
         unit: "MB",
-        detail: `VmRSS ${Math.round(daemon.rss)} MB, peak (VmHWM) ${Math.round(daemon.peak)} MB, 3 s after a startup sweep of ${MEMORY_ENVIRONMENTS} polls (store of 30,000 runs); an idle Node with tsx: ${Math.round(floor.rss)} MB`,
+        detail: `tidegate run (compiled): VmRSS ${Math.round(daemon.rss)} MB, peak (VmHWM) ${Math.round(daemon.peak)} MB, 3 s after it started watching (startup: poll of ${MEMORY_ENVIRONMENTS} environments, no check; store of 30,000 runs); an idle Node: ${Math.round(floor.rss)} MB`,
       },
     ];
   } finally {
@@ -181,13 +155,5 @@ export async function daemonMemoryBench(
 }
 
 if (require.main === module) {
-  const argv = process.argv.slice(2);
-  if (argv[0] === "--child") {
-    child(argv[1] as string).catch((error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    });
-  } else {
-    runAlone(argv, async () => ({ goals: await daemonMemoryBench() }));
-  }
+  runAlone(process.argv.slice(2), async () => ({ goals: await daemonMemoryBench() }));
 }
