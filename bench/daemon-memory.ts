@@ -15,8 +15,8 @@ import * as path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { stringify } from "yaml";
 import { openSqliteStore, STORE_FILE } from "../src/adapters/store/sqlite";
-import { exampleRepositoryFiles, writeTidegateConfig } from "../test/helpers/example";
-import { createGitRemote } from "../test/helpers/git";
+import { writeTidegateConfig } from "../test/helpers/example";
+import { environmentName, manyEnvironments, seedSynced } from "./environments";
 import { seedStore } from "./api";
 import { type GoalRow, runAlone } from "./goals";
 
@@ -81,16 +81,8 @@ export async function daemonMemoryBench(
   log: (line: string) => void = (l) => console.error(l),
 ): Promise<GoalRow[]> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-bench-memory-"));
-  const remote = await createGitRemote();
+  const { remote, names, head } = await manyEnvironments(MEMORY_ENVIRONMENTS, environmentName);
   try {
-    const names = Array.from({ length: MEMORY_ENVIRONMENTS }, (_, i) => `env${String(i).padStart(3, "0")}`);
-    // The example program's files: never run, as nothing changes.
-    const head = await remote.commitFiles(
-      exampleRepositoryFiles(names.map((name) => ({ name, stack: name, sync: "auto", drift: "report" }))),
-      `${MEMORY_ENVIRONMENTS} environments`,
-    );
-    await remote.push("main");
-    await remote.git("push", "origin", ...names.map((env) => `main:refs/heads/${env}`));
     const configPath = writeTidegateConfig(scratch, remote.url, PASSPHRASE);
     fs.appendFileSync(
       configPath,
@@ -104,24 +96,7 @@ export async function daemonMemoryBench(
     log(`daemon memory: seeding ${MEMORY_ENVIRONMENTS} environments × 100 runs`);
     const store = openSqliteStore(path.join(scratch, "data", STORE_FILE));
     await seedStore(store, names);
-    // Each environment as its last check left it: Synced at its branch's head (a poll runs nothing).
-    const at = new Date().toISOString();
-    for (const name of names) {
-      const last = await store.status(name);
-      await store.setStatus({
-        environment: name,
-        branch: name,
-        stack: name,
-        status: "Synced",
-        pendingCount: 0,
-        driftCount: 0,
-        ...(last?.lastRunId !== undefined ? { lastRunId: last.lastRunId } : {}),
-        headCommit: head,
-        deployedCommit: head,
-        lastRunAt: at,
-        updatedAt: at,
-      });
-    }
+    await seedSynced(store, names, head);
     await store.close();
     const build = spawnSync("bash", [path.join(root, "scripts", "build.sh")], {
       cwd: root,

@@ -15,8 +15,8 @@ import { stringify } from "yaml";
 import { repoRoot } from "../src/config/repo";
 import { Daemon } from "../src/daemon/daemon";
 import { provisionPulumi } from "../src/devenv/toolchain/pulumi";
-import { exampleRepositoryFiles, writeTidegateConfig } from "../test/helpers/example";
-import { createGitRemote } from "../test/helpers/git";
+import { writeTidegateConfig } from "../test/helpers/example";
+import { environmentName, manyEnvironments, seedSynced } from "./environments";
 import { openBenchEngine } from "./engine";
 import { type GoalRow, runAlone } from "./goals";
 
@@ -37,16 +37,8 @@ function median(values: number[]): number {
 export async function pollBench(log: (line: string) => void = (l) => console.error(l)): Promise<GoalRow[]> {
   const toolchain = await provisionPulumi({ repoRoot: repoRoot(__dirname), onProgress: log });
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "tidegate-bench-polls-"));
-  const remote = await createGitRemote();
+  const { remote, names, head } = await manyEnvironments(POLLED_ENVIRONMENTS, environmentName);
   try {
-    const names = Array.from({ length: POLLED_ENVIRONMENTS }, (_, i) => `env${String(i).padStart(3, "0")}`);
-    // The example program's files: never run, as nothing changes.
-    const head = await remote.commitFiles(
-      exampleRepositoryFiles(names.map((name) => ({ name, stack: name, sync: "auto", drift: "report" }))),
-      `${POLLED_ENVIRONMENTS} environments`,
-    );
-    await remote.push("main");
-    await remote.git("push", "origin", ...names.map((env) => `main:refs/heads/${env}`));
     const configPath = writeTidegateConfig(scratch, remote.url, PASSPHRASE);
     fs.appendFileSync(configPath, stringify({ defaults: { schedule: { poll: YEARLY, drift: YEARLY } } }));
     const {
@@ -62,20 +54,7 @@ export async function pollBench(log: (line: string) => void = (l) => console.err
       workers: config.daemon.concurrency,
     });
     try {
-      const at = new Date().toISOString();
-      for (const name of names)
-        await engine.store.setStatus({
-          environment: name,
-          branch: name,
-          stack: name,
-          status: "Synced",
-          headCommit: head,
-          deployedCommit: head,
-          pendingCount: 0,
-          driftCount: 0,
-          lastRunAt: at,
-          updatedAt: at,
-        });
+      await seedSynced(engine.store, names, head);
       const sweep = async () => {
         const started = performance.now();
         const results = await Promise.all(

@@ -25,8 +25,9 @@ import { Ownership } from "../src/daemon/ownership";
 import { startPostgres, type PostgresServer } from "../src/devenv/postgres/server";
 import { provisionPulumi } from "../src/devenv/toolchain/pulumi";
 import type { PulumiToolchain } from "../src/adapters/pulumi/toolchain";
-import { exampleRepositoryFiles, writeTidegateConfig } from "../test/helpers/example";
-import { createGitRemote, type GitRemoteFixture } from "../test/helpers/git";
+import { writeTidegateConfig } from "../test/helpers/example";
+import type { GitRemoteFixture } from "../test/helpers/git";
+import { manyEnvironments, seedSynced } from "./environments";
 import { type GoalRow, runAlone } from "./goals";
 import { openBenchEngine } from "./engine";
 import { overheadRows, type ReplicaSample, summarizeSweep, type SweepSummary } from "./sweep-overhead";
@@ -67,16 +68,11 @@ interface Fixture {
 
 /** One repository: 200 environment files, each on its own branch, all at one commit. */
 async function prepareRepository(): Promise<Fixture> {
-  const remote = await createGitRemote();
-  const environments = Array.from({ length: PAIRS }, (_, i) => `env-${String(i + 1).padStart(3, "0")}`);
-  // The example program's files: never run, as nothing changes.
-  const files = exampleRepositoryFiles(
-    environments.map((name) => ({ name, stack: name, sync: "auto", drift: "report" })),
+  const { remote, names, head } = await manyEnvironments(
+    PAIRS,
+    (i) => `env-${String(i + 1).padStart(3, "0")}`,
   );
-  const head = await remote.commitFiles(files, `${PAIRS} environments`);
-  await remote.push("main");
-  await remote.git("push", "origin", ...environments.map((env) => `main:refs/heads/${env}`));
-  return { remote, environments, head };
+  return { remote, environments: names, head };
 }
 
 /** A tidegate.yaml in its own folder (its own data directory), on PostgreSQL when `store` is given. */
@@ -110,24 +106,6 @@ async function openReplica(configPath: string, toolchain: PulumiToolchain): Prom
     workers: config.daemon.concurrency,
   });
   return { engine, daemon, workers: config.daemon.concurrency };
-}
-
-/** Each environment's status as its last check left it: Synced at the branch's head. */
-async function seedStatuses(engine: Engine, environments: readonly string[], head: string): Promise<void> {
-  const at = new Date().toISOString();
-  for (const env of environments)
-    await engine.store.setStatus({
-      environment: env,
-      branch: env,
-      stack: env,
-      status: "Synced",
-      headCommit: head,
-      deployedCommit: head,
-      pendingCount: 0,
-      driftCount: 0,
-      lastRunAt: at,
-      updatedAt: at,
-    });
 }
 
 const poll = (replica: Replica, env: string) =>
@@ -210,7 +188,7 @@ async function replicaSweep(
     replicas.push(await openReplica(configPath, toolchain));
   }
   try {
-    await seedStatuses(replicas[0]!.engine, fixture.environments, fixture.head);
+    await seedSynced(replicas[0]!.engine.store, fixture.environments, fixture.head);
     const isDead = ownerDeadness({ ttlMs: TTL_MS });
     const polls = new Map<string, number>();
     const setups = replicas.map((replica) => {
@@ -320,7 +298,7 @@ async function replicaSweep(
 async function sqliteSweep(fixture: Fixture, scratch: string, toolchain: PulumiToolchain): Promise<number> {
   const replica = await openReplica(writeConfig(path.join(scratch, "sqlite"), fixture.remote.url), toolchain);
   try {
-    await seedStatuses(replica.engine, fixture.environments, fixture.head);
+    await seedSynced(replica.engine.store, fixture.environments, fixture.head);
     const polls = new Map<string, number>();
     const started = performance.now();
     await pollAll(replica, fixture.environments, undefined, polls);

@@ -51,7 +51,7 @@ import type {
   MergeResult,
   RepoFile,
 } from "./port";
-import { runGitProcess } from "./process";
+import { runGitProcess, type GitProcessResult } from "./process";
 import { SharedHeads } from "./shared-heads";
 import { envSecrets, redactor, urlSecrets, withoutCredentials, type Redact } from "./redact";
 import {
@@ -610,16 +610,36 @@ export class SimpleGitAdapter implements GitPort {
     const started = Date.now();
     const result = await runGitProcess(args, { cwd, env: this.env, deadlineMs: this.timeoutMs });
     const stderr = this.redact(result.stderr);
-    const exitCode = result.exitCode ?? undefined;
-    const entry = { git: args[0], command, cwd, exitCode, ms: Date.now() - started };
+    const entry = {
+      git: args[0],
+      command,
+      cwd,
+      exitCode: result.exitCode ?? undefined,
+      ms: Date.now() - started,
+    };
+    return this.settle(result, stderr, entry, okExitCodes, () => {
+      const detail = stderr.trim() || outcomeOf(result);
+      return new GitError(`git ${command.join(" ")} failed: ${detail}`, {
+        command,
+        exitCode: result.exitCode ?? undefined,
+        stderr,
+      });
+    });
+  }
+
+  /** The run's output when it ended with one of `okExitCodes`; otherwise the error `failed` makes, logged. */
+  private settle(
+    result: GitProcessResult,
+    stderr: string,
+    entry: object,
+    okExitCodes: number[],
+    failed: () => GitError,
+  ): GitRun {
     if (result.stopped === undefined && result.exitCode !== null && okExitCodes.includes(result.exitCode)) {
       this.logEntry(entry, "git");
       return { stdout: result.stdout, stderr, exitCode: result.exitCode };
     }
-    const outcome =
-      result.stopped === undefined ? `exit code ${result.exitCode ?? "none"}` : "stopped by tidegate";
-    const detail = stderr.trim() || outcome;
-    const error = new GitError(`git ${command.join(" ")} failed: ${detail}`, { command, exitCode, stderr });
+    const error = failed();
     this.logEntry({ ...entry, error: error.message }, "git failed");
     throw error;
   }
@@ -657,34 +677,26 @@ export class SimpleGitAdapter implements GitPort {
     const stderr = this.redact(withoutProgress(result.stderr));
     const exitCode = result.exitCode ?? undefined;
     const entry = { git: args[0], command, cwd, exitCode, ms: Date.now() - started };
-    if (result.stopped === undefined && result.exitCode !== null && okExitCodes.includes(result.exitCode)) {
-      this.logEntry(entry, "git");
-      return { stdout: result.stdout, stderr, exitCode: result.exitCode };
-    }
-    // What Git itself said, as the cause; its command line stays out of the message.
-    const outcome =
-      result.stopped === undefined ? `exit code ${result.exitCode ?? "none"}` : "stopped by tidegate";
-    const cause = new Error(`git ${args[0]}: ${outcome}${stderr.trim() === "" ? "" : `: ${stderr.trim()}`}`);
-    const details = { command, exitCode, stderr, cause };
-    const limit = result.stopped ?? timeoutIn(stderr);
-    let error: GitError;
-    if (limit !== undefined) {
-      const limitMs = {
-        deadline: deadlineMs,
-        "no-answer": noAnswerMs(this.timeouts),
-        connect: this.timeouts.connectMs,
-        "low-speed": this.timeouts.lowSpeedMs,
-      }[limit];
-      const what = timeoutWhat(limit, this.transport, this.timeouts);
-      error = new GitTimeoutError(operation, this.shownUrl, limit, formatDuration(limitMs), what, details);
-    } else if (remoteClosedIn(stderr)) {
-      error = new RemoteClosedError(operation, this.shownUrl, details);
-    } else {
+    return this.settle(result, stderr, entry, okExitCodes, () => {
+      // What Git itself said, as the cause; its command line stays out of the message.
+      const said = stderr.trim() === "" ? "" : `: ${stderr.trim()}`;
+      const cause = new Error(`git ${args[0]}: ${outcomeOf(result)}${said}`);
+      const details = { command, exitCode, stderr, cause };
+      const limit = result.stopped ?? timeoutIn(stderr);
+      if (limit !== undefined) {
+        const limitMs = {
+          deadline: deadlineMs,
+          "no-answer": noAnswerMs(this.timeouts),
+          connect: this.timeouts.connectMs,
+          "low-speed": this.timeouts.lowSpeedMs,
+        }[limit];
+        const what = timeoutWhat(limit, this.transport, this.timeouts);
+        return new GitTimeoutError(operation, this.shownUrl, limit, formatDuration(limitMs), what, details);
+      }
+      if (remoteClosedIn(stderr)) return new RemoteClosedError(operation, this.shownUrl, details);
       const detail = stderr.trim() || `exit code ${result.exitCode}`;
-      error = new GitError(`git ${command.join(" ")} failed: ${detail}`, { kind: "unavailable", ...details });
-    }
-    this.logEntry({ ...entry, error: error.message }, "git failed");
-    throw error;
+      return new GitError(`git ${command.join(" ")} failed: ${detail}`, { kind: "unavailable", ...details });
+    });
   }
 
   /** A copy of an error carrying only redacted text: simple-git's own errors hold the raw command line. */
@@ -846,6 +858,11 @@ export class SimpleGitAdapter implements GitPort {
 }
 
 /** Which remote call `run` makes, and the transport's settings for it. */
+/** How a Git process that did not succeed ended, in words. */
+function outcomeOf(result: GitProcessResult): string {
+  return result.stopped === undefined ? `exit code ${result.exitCode ?? "none"}` : "stopped by tidegate";
+}
+
 interface RemoteCall {
   operation: RemoteOperation;
   config: string[];
