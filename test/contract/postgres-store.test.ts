@@ -102,6 +102,34 @@ describe("postgres store across replicas", () => {
     }
   });
 
+  it("opened only to read, gives an empty database the schema but never upgrades one behind it", async () => {
+    const url = await freshDatabase();
+    const readOnly = () =>
+      openPostgresStore(
+        { url, password: pg.server().password },
+        { now: () => new Date(STORE_NOW), migrate: false },
+      );
+    const first = readOnly();
+    expect(await first.statuses()).toEqual([]);
+    await first.close();
+    // As if the replicas ran the previous version: the newest migration is not recorded.
+    const pool = postgresPool({ url, password: pg.server().password, max: 1 });
+    const version = async () =>
+      Number((await pool.query("SELECT max(version)::integer AS v FROM schema_version")).rows[0]?.v);
+    try {
+      await pool.query("DELETE FROM schema_version WHERE version = $1", [PG_MIGRATIONS.length]);
+      const reader = readOnly();
+      const error = await reader.statuses().catch((e: unknown) => e);
+      await reader.close();
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as StoreError).problem).toBe("older-schema");
+      expect((error as StoreError).message).toContain(`version ${PG_MIGRATIONS.length - 1}`);
+      expect(await version()).toBe(PG_MIGRATIONS.length - 1);
+    } finally {
+      await pool.end();
+    }
+  });
+
   it("hands out request seqs that readers see in order", async () => {
     const url = await freshDatabase();
     const stores = Array.from({ length: 3 }, () => open(url));

@@ -4,6 +4,8 @@ import { type ErrorKind, TidegateError } from "../../domain/errors";
 export type StoreErrorKind =
   /** The file was written by a newer tidegate (its schema version is ahead of this code). */
   | "newer-schema"
+  /** Opened only to read, the shared store's schema is behind this code: reading does not migrate it. */
+  | "older-schema"
   /** The run does not exist. */
   | "not-found"
   /** The id exists already, or the run has already ended. */
@@ -21,6 +23,7 @@ export type StoreErrorKind =
 
 const KIND: Record<StoreErrorKind, ErrorKind> = {
   "newer-schema": "invalid",
+  "older-schema": "unavailable",
   "not-found": "not-found",
   conflict: "conflict",
   "invalid-input": "invalid",
@@ -32,6 +35,8 @@ const KIND: Record<StoreErrorKind, ErrorKind> = {
 
 const RECOVERY: Partial<Record<StoreErrorKind, string>> = {
   "newer-schema": "run the tidegate version that wrote the data directory, or a newer one.",
+  "older-schema":
+    "start `tidegate run` of this version (a replica brings the shared schema up to date), or read with the version the replicas run.",
   corrupt: "restore the data directory's database from a backup, or move it away to start afresh.",
   busy: "another tidegate process holds the store; wait for it, or stop it.",
   full: "free space on the data directory's disk; the next run writes again.",

@@ -35,7 +35,8 @@ export async function openExistingStore(spec: StoreSpec): Promise<Store | undefi
       return fs.existsSync(spec.file) ? openSqliteStore(spec.file) : undefined;
     case "postgres": {
       const { openPostgresStore: open } = await import("./postgres/index.js");
-      return open({ url: spec.url, password: spec.password });
+      // Reading never migrates a shared schema (see PostgresStoreOptions.migrate).
+      return open({ url: spec.url, password: spec.password }, { migrate: false });
     }
   }
 }

@@ -44,3 +44,44 @@ export async function migrate(
     return applied;
   });
 }
+
+/**
+ * For a process that only reads (status, reports): a schema behind this code's is refused, never
+ * upgraded from here, since a newer CLI reading a shared store would otherwise migrate it under the
+ * replicas running the older version. A database without the schema has no such replica: it gets
+ * the schema, as a first replica would give it.
+ */
+export async function migrateOnlyEmpty(
+  pool: pg.Pool,
+  now: () => Date,
+  migrations: readonly string[] = PG_MIGRATIONS,
+): Promise<void> {
+  const present = await pool.query<{ present: boolean }>(
+    "SELECT to_regclass('schema_version') IS NOT NULL AS present",
+  );
+  const current = present.rows[0]?.present
+    ? Number(
+        (
+          await pool.query<{ version: number }>(
+            "SELECT coalesce(max(version), 0)::integer AS version FROM schema_version",
+          )
+        ).rows[0]?.version ?? 0,
+      )
+    : 0;
+  if (current === 0) {
+    await migrate(pool, now, migrations);
+    return;
+  }
+  if (current > migrations.length) {
+    throw new StoreError(
+      "newer-schema",
+      `the store was written by a newer tidegate (schema version ${current}; this one knows up to ${migrations.length}): upgrade tidegate`,
+    );
+  }
+  if (current < migrations.length) {
+    throw new StoreError(
+      "older-schema",
+      `the store's schema is version ${current}; this tidegate reads version ${migrations.length}, and reading does not migrate a schema other replicas may be using`,
+    );
+  }
+}

@@ -2,7 +2,7 @@ import type { Store } from "../port";
 import { postgresCoordinationStore } from "./coordination";
 import { postgresGateStore } from "./gates";
 import { listenForRequests } from "./listen";
-import { migrate } from "./migrate";
+import { migrate, migrateOnlyEmpty } from "./migrate";
 import { postgresNotificationStore } from "./notify";
 import { postgresPool, storeErrorOf, type PostgresSettings } from "./pool";
 import { postgresRunStore } from "./runs";
@@ -11,6 +11,12 @@ import { postgresTokenStore } from "./tokens";
 export interface PostgresStoreOptions {
   /** The clock finishRun and the schema's records read; tests pass a fixed one. */
   now?: () => Date;
+  /**
+   * Bring the schema up to date on first use (default). Off for the commands that only read: they
+   * refuse a schema older than this code's instead of changing a store other replicas share (an
+   * empty database still gets the schema).
+   */
+  migrate?: boolean;
 }
 
 const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
@@ -28,7 +34,7 @@ export function openPostgresStore(settings: PostgresSettings, options: PostgresS
 
   let ready: Promise<void> | undefined;
   const whenReady = (): Promise<void> =>
-    (ready ??= migrate(pool, now).then(
+    (ready ??= (options.migrate === false ? migrateOnlyEmpty(pool, now) : migrate(pool, now)).then(
       () => undefined,
       (error: unknown) => {
         ready = undefined; // the server may be back next time
