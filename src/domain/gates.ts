@@ -117,7 +117,8 @@ export interface Plan {
 }
 
 /** restore-drift: a remediating sync, once; accept-drift: a refresh, taking the live values into the state. */
-export type DriftResolution = "restore-drift" | "accept-drift";
+export const DRIFT_RESOLUTIONS = ["restore-drift", "accept-drift"] as const;
+export type DriftResolution = (typeof DRIFT_RESOLUTIONS)[number];
 
 /** One check command's outcome, kept in the report. */
 export interface CommandResult {

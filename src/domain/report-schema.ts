@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DRIFT_RESOLUTIONS } from "./gates";
 import type { RunReport } from "./model";
 import { formatPath } from "./property-path";
 
@@ -258,7 +259,7 @@ export const RunReportSchema = z
           .boolean()
           .describe("Whether a sync of this plan also restores drift (drift policy remediate)."),
         resolve: z
-          .enum(["restore-drift", "accept-drift"])
+          .enum(DRIFT_RESOLUTIONS)
           .optional()
           .describe(
             "A person's one-off way out of drift: restore-drift (a remediating sync) or accept-drift (a refresh taking the live values into the deployed state). Part of the digest.",

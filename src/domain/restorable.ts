@@ -10,9 +10,14 @@ export interface KeptDrift {
 /** Field managers whose fields a remediation takes over and removes: kubectl's (edit, label, patch, …). */
 export const OVERRIDDEN_MANAGERS = /^(kubectl(-.+)?|before-first-apply)$/;
 
-/** Whether a remediation takes this Kubernetes field from the manager that set it (see kubernetes-owners). */
+/** Whether a remediation takes fields from this field manager (see kubernetes-owners). */
+export function overriddenManager(manager: string | undefined): boolean {
+  return manager !== undefined && OVERRIDDEN_MANAGERS.test(manager);
+}
+
+/** Whether a remediation takes this Kubernetes field from the manager that set it. */
 export function takenOver(property: PropertyChange): boolean {
-  return property.fieldManager !== undefined && OVERRIDDEN_MANAGERS.test(property.fieldManager);
+  return overriddenManager(property.fieldManager);
 }
 
 /** Whether an update would put back anything of this resource's drift. */

@@ -56,6 +56,11 @@ export function allows(scopes: readonly Scope[], needed: Scope): boolean {
   return scopes.includes("admin") || scopes.includes(needed);
 }
 
+/** Whether the scopes allow at least one of `needed`. */
+export function allowsAny(scopes: readonly Scope[], needed: readonly Scope[]): boolean {
+  return needed.some((one) => allows(scopes, one));
+}
+
 function invalid(text: string, expected: string): TidegateError {
   return new TidegateError("invalid", `invalid scope '${text}': ${expected}`, {
     recovery: `give each scope as one of ${SCOPE_FORMS}`,

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { Principal } from "../app/tokens";
-import { allows, type Scope } from "../domain/token";
+import { allowsAny, type Scope } from "../domain/token";
 import { apiError } from "./problem";
 
 // Who is calling: `Authorization: Bearer <secret>` is handed to authenticate() (the token store);
@@ -51,7 +51,7 @@ export function requires(
       if (!needed.includes("read")) {
         throw unauthorized("a token is needed: send Authorization: Bearer <token>");
       }
-    } else if (!needed.some((one) => allows(principal.scopes, one))) {
+    } else if (!allowsAny(principal.scopes, needed)) {
       const named = needed.join(" or ");
       throw apiError(
         "refused",

@@ -8,6 +8,7 @@ import {
   CountedApprovalSchema,
   RunReportSchema as ReportFileSchema,
 } from "../domain/report-schema";
+import { DRIFT_RESOLUTIONS } from "../domain/gates";
 
 // The API's request and response shapes: the zod schemas routes validate with and the OpenAPI
 // document is generated from. The report is the same versioned schema as the JSON report files.
@@ -42,8 +43,6 @@ export const ProblemSchema = z
   .openapi("Problem", { description: "An RFC 9457 problem (application/problem+json)." });
 
 const StalenessSchema = z.object({ since: timestamp, lastPollAt: timestamp.optional(), reason: z.string() });
-
-const DRIFT_RESOLUTIONS = ["restore-drift", "accept-drift"] as const;
 
 /** A person's one-off way out of drift (README "Resolving drift"). */
 const ResolveField = z.enum(DRIFT_RESOLUTIONS, {

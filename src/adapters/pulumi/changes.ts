@@ -1,6 +1,6 @@
-import { OVERRIDDEN_MANAGERS } from "../../domain/restorable";
 import type { EngineEvent, StepEventMetadata, StepEventStateMetadata } from "@pulumi/pulumi/automation";
 import { formatPath, getPath, parsePath, type PathSegment } from "../../domain/property-path";
+import { overriddenManager } from "../../domain/restorable";
 import { deepEqual, isSecret, MASK, sanitize } from "../../domain/values";
 import {
   type ChangeSet,
@@ -313,10 +313,9 @@ function notDeclared(
     ? (entries as ManagedFieldsEntry[]).find((e) => getPath(e.fieldsV1, at) !== undefined)?.manager
     : undefined;
   const by = owner ? `field manager "${owner}"` : "another field manager";
-  const notRestorable =
-    owner !== undefined && OVERRIDDEN_MANAGERS.test(owner)
-      ? `set by ${by}, not declared by the program: a remediation takes it over from kubectl and removes it (read back after the update)`
-      : `set by ${by}, not declared by the program, so an update may leave it: remove it with kubectl, declare it in the program, or add a drift.ignore rule`;
+  const notRestorable = overriddenManager(owner)
+    ? `set by ${by}, not declared by the program: a remediation takes it over from kubectl and removes it (read back after the update)`
+    : `set by ${by}, not declared by the program, so an update may leave it: remove it with kubectl, declare it in the program, or add a drift.ignore rule`;
   return { notRestorable, ...(owner ? { fieldManager: owner } : {}) };
 }
 

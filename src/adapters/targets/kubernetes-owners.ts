@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import { parse } from "yaml";
 import type { ChangeSet } from "../../domain/changes";
 import { getPath, parsePath } from "../../domain/property-path";
+import { overriddenManager } from "../../domain/restorable";
 import { kubeRequest, type KubeCredentials } from "./kube-request";
 
 // With server-side apply, Pulumi's update never removes a field another field manager owns: a label
@@ -11,10 +12,6 @@ import { kubeRequest, type KubeCredentials } from "./kube-request";
 // the fields away, as Pulumi's apply would (the program declares none of them). Only kubectl's
 // managers are overridden (a controller's fields are its own business), and only the fields the
 // drift names, so a drift.ignore rule keeps its field where it is.
-
-import { OVERRIDDEN_MANAGERS } from "../../domain/restorable";
-
-export { OVERRIDDEN_MANAGERS };
 
 /** Pulumi's server-side applies: `pulumi-kubernetes-<suffix>` by default. */
 const PULUMI_MANAGER = /^pulumi-kubernetes/;
@@ -89,7 +86,7 @@ export function moveFields(entries: readonly ManagedFieldsEntry[], paths: readon
     }
     const at = segments.map((s) => `f:${s}`);
     const holders = next.filter((e) => e !== own && !e.subresource && getPath(e.fieldsV1, at) !== undefined);
-    const others = holders.filter((e) => !OVERRIDDEN_MANAGERS.test(e.manager ?? ""));
+    const others = holders.filter((e) => !overriddenManager(e.manager));
     if (holders.length === 0 || others.length > 0) {
       const by = others.map((e) => `"${e.manager ?? "?"}"`).join(", ");
       left.push(`${path} (${by ? `held by ${by}` : "held by no kubectl field manager"})`);

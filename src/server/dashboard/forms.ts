@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DRIFT_RESOLUTIONS } from "../../domain/gates";
 
 // The dashboard's form bodies and its flash, checked at the boundary like the API's JSON. A form's
 // checkbox arrives as "1" or not at all; an empty text field means "not given".
@@ -19,7 +20,7 @@ export const LoginForm = z.object({
   next: z.string().max(2048).optional(),
 });
 
-const resolve = z.enum(["restore-drift", "accept-drift"], {
+const resolve = z.enum(DRIFT_RESOLUTIONS, {
   error: 'expected "restore-drift" or "accept-drift"',
 });
 

@@ -9,7 +9,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import type { Principal } from "../../app/tokens";
 import { TidegateError } from "../../domain/errors";
-import { allows, type EnvironmentVerb, type Scope } from "../../domain/token";
+import { allows, allowsAny, type EnvironmentVerb, type Scope } from "../../domain/token";
 import type { Logger } from "../../log";
 import type { Authenticate } from "../auth";
 import type { ApiPorts } from "../ports";
@@ -340,7 +340,7 @@ export function mountDashboard<E extends HonoEnv>(app: Hono<E>, deps: DashboardD
     const fields = await formFields(c);
     if (!csrfMatches(fields, viewer.session)) return forbidden(c, BAD_CSRF, RELOAD);
     const scopes = verbs.map((verb): Scope => `${verb}:${env}`);
-    if (!scopes.some((needed) => allows(viewer.principal.scopes, needed))) {
+    if (!allowsAny(viewer.principal.scopes, scopes)) {
       const needed = scopes.join(" or ");
       return forbidden(c, lacks(viewer.principal, needed), `sign in with a token with ${needed} (or admin)`);
     }

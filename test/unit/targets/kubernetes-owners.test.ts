@@ -9,10 +9,10 @@ import {
   kubernetesKind,
   locateObjects,
   moveFields,
-  OVERRIDDEN_MANAGERS,
   takeOverFields,
   type ManagedFieldsEntry,
 } from "../../../src/adapters/targets/kubernetes-owners";
+import { OVERRIDDEN_MANAGERS } from "../../../src/domain/restorable";
 import type { ChangeSet, PropertyChange } from "../../../src/domain/changes";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";

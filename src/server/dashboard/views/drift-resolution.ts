@@ -1,7 +1,7 @@
 import type { DriftResolution } from "../../../domain/gates";
 import type { RunReport } from "../../../domain/model";
 import { allows } from "../../../domain/token";
-import { approveForm } from "./environment";
+import { approveForm, RESOLUTION_VERBS } from "./environment";
 import { layout, type PageContext, postForm } from "./layout";
 import { envPath, html, type Html } from "./markup";
 import { planLine, reportSections } from "./report";
@@ -10,7 +10,6 @@ import { planLine, reportSections } from "./report";
 // Accept each lead to a preview of their own plan (its digest is not a plain sync's), from which it
 // is approved or run, as the viewer's scopes allow. The routes check the scopes again.
 
-const VERBS: Record<DriftResolution, string> = { "restore-drift": "Restore", "accept-drift": "Accept" };
 const WHAT: Record<DriftResolution, string> = {
   "restore-drift": "puts the deployed values back on the live resources (a sync that restores drift, once).",
   "accept-drift":
@@ -21,7 +20,7 @@ const WHAT: Record<DriftResolution, string> = {
 export function driftResolutionPage(resolve: DriftResolution, report: RunReport, ctx: PageContext): Html {
   const env = report.environment;
   const scopes = ctx.viewer?.scopes ?? [];
-  const verb = VERBS[resolve];
+  const verb = RESOLUTION_VERBS[resolve];
   const plan = report.plan;
   const forms: Html[] = [];
   if (plan && allows(scopes, `approve:${env}`)) {

@@ -1,7 +1,8 @@
 import type { EnvironmentOverview } from "../../../app/overview";
 import { replicaName } from "../../../app/replicas";
 import type { RunReport } from "../../../domain/model";
-import { allows } from "../../../domain/token";
+import { DRIFT_RESOLUTIONS, type DriftResolution } from "../../../domain/gates";
+import { allows, allowsAny } from "../../../domain/token";
 import { staleLine } from "../../../render/format";
 import { statusAge, statusClass } from "./ages";
 import { layout, type PageContext, postForm } from "./layout";
@@ -135,18 +136,24 @@ export function runPage(report: RunReport, ctx: PageContext): Html {
   return layout({ title: `${env} run ${report.runId}`, kind: "run", environment: env, body }, ctx);
 }
 
+/** The button's verb for each way out of drift. */
+export const RESOLUTION_VERBS: Record<DriftResolution, string> = {
+  "restore-drift": "Restore",
+  "accept-drift": "Accept",
+};
+
 /** Restore and Accept drift, for a viewer who may preview them (sync or approve): see drift-resolution.ts. */
 function driftResolutionForms(env: string, driftCount: number, ctx: PageContext): Html[] {
   const scopes = ctx.viewer?.scopes;
   if (driftCount === 0 || !scopes) return [];
-  if (!allows(scopes, `sync:${env}`) && !allows(scopes, `approve:${env}`)) return [];
-  return (["restore-drift", "accept-drift"] as const).map((resolve) =>
+  if (!allowsAny(scopes, [`sync:${env}`, `approve:${env}`])) return [];
+  return DRIFT_RESOLUTIONS.map((resolve) =>
     postForm(
       ctx,
       envPath(env, "/resolve-drift/preview"),
       resolve,
       html`<input type="hidden" name="resolve" value="${resolve}" />
-        <button type="submit">${resolve === "restore-drift" ? "Restore" : "Accept"} drift</button>`,
+        <button type="submit">${RESOLUTION_VERBS[resolve]} drift</button>`,
     ),
   );
 }
