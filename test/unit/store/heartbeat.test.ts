@@ -6,6 +6,10 @@ import { Heartbeat } from "../../../src/adapters/store/heartbeat";
 import { openMemoryStore } from "../../../src/adapters/store/memory";
 import { parseOwnerId } from "../../../src/domain/owner";
 
+// A process's start time is read from /proc: elsewhere these tests say why they did not run.
+const LINUX = process.platform === "linux";
+const LINUX_REASON = LINUX ? "" : " — skipped: needs Linux's /proc for process start times";
+
 const T0 = "2025-03-04T09:00:00.000Z";
 
 describe("this process as an owner", () => {
@@ -18,7 +22,7 @@ describe("this process as an owner", () => {
     expect(ownerDeadness()(owner, undefined)).toBe(false);
   });
 
-  it.runIf(process.platform === "linux")("is dead once its process has exited", () => {
+  it.runIf(LINUX)(`is dead once its process has exited${LINUX_REASON}`, () => {
     const child = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], {
       encoding: "utf8",
     });
@@ -27,13 +31,10 @@ describe("this process as an owner", () => {
     expect(ownerDeadness()(`${os.hostname()}/${pid}/1/gone`, new Date().toISOString())).toBe(true);
   });
 
-  it.runIf(process.platform === "linux")(
-    "is dead when its pid now runs a process started at another time",
-    () => {
-      const reused = `${os.hostname()}/${process.pid}/${Number(processStart(process.pid)) + 1}/x`;
-      expect(ownerDeadness()(reused, new Date().toISOString())).toBe(true);
-    },
-  );
+  it.runIf(LINUX)(`is dead when its pid now runs a process started at another time${LINUX_REASON}`, () => {
+    const reused = `${os.hostname()}/${process.pid}/${Number(processStart(process.pid)) + 1}/x`;
+    expect(ownerDeadness()(reused, new Date().toISOString())).toBe(true);
+  });
 });
 
 describe("Heartbeat", () => {
