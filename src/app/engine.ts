@@ -51,6 +51,8 @@ export class Engine {
   readonly isOwnerDead: EngineDeps["isOwnerDead"];
   /** gatesAt's answers by environment and commit, oldest first. */
   private readonly gatesMemo = new Map<string, Promise<Gates | undefined>>();
+  /** The environments by name, for the list they were made from: a sweep looks up hundreds. */
+  private byName: { list: ResolvedEnvironment[]; map: Map<string, ResolvedEnvironment> } | undefined;
 
   constructor(private readonly deps: EngineDeps) {
     this.store = deps.store;
@@ -82,7 +84,9 @@ export class Engine {
   }
 
   environment(name: string): ResolvedEnvironment {
-    const env = this.environments.find((e) => e.name === name);
+    const list = this.environments;
+    if (this.byName?.list !== list) this.byName = { list, map: new Map(list.map((e) => [e.name, e])) };
+    const env = this.byName.map.get(name);
     if (!env) {
       const known = this.environments.map((e) => e.name).join(", ");
       throw new UnknownEnvironmentError(`unknown environment '${name}' (known: ${known || "none"})`);

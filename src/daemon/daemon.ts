@@ -20,12 +20,13 @@ import {
 import { Ownership, type OwnershipOptions } from "./ownership";
 import { RequestFeed, type RequestSource, type WorkRequest as StoredRequest } from "./requests";
 import { scheduleEnvironments } from "./schedules";
+import { SharedStatuses } from "./shared-statuses";
 import { Scheduler } from "./scheduler";
 
 /** What the daemon needs of the engine: its environments, and the runs it asks for. */
 export type DaemonEngine = Pick<Engine, "environments" | "poll" | "check"> &
   Partial<Pick<Engine, "recoverInterruptedRuns" | "repositoryOf">> & {
-    readonly store: Pick<Store, "status" | "setStatus" | "runs">;
+    readonly store: Pick<Store, "status" | "statuses" | "setStatus" | "runs">;
     readonly git: Pick<GitPort, "heads">;
     readonly audit: Pick<AuditPort, "append">;
   };
@@ -90,6 +91,9 @@ export class Daemon {
   private readonly scheduler: Scheduler;
   private readonly feed: RequestFeed | undefined;
   private readonly health: Health;
+  private readonly statuses: SharedStatuses;
+  /** The environments by name, as the schedules were made from them: a sweep looks up hundreds. */
+  private readonly byName: ReadonlyMap<string, DaemonEngine["environments"][number]>;
   private readonly ownership: Ownership | undefined;
   private started = false;
   private watching = false;
@@ -98,8 +102,11 @@ export class Daemon {
   constructor(private readonly options: DaemonOptions) {
     const { engine, log } = options;
     const retry = options.retry ?? DEFAULT_RETRY;
+    this.byName = new Map(engine.environments.map((env) => [env.name, env]));
+    this.statuses = new SharedStatuses(engine.store);
     this.health = new Health({
       store: engine.store,
+      statusAsOf: (name, notBefore) => this.statuses.status(name, notBefore),
       audit: (entry) => engine.audit.append(entry),
       log,
       retry: { initialMs: retry.retryInitialMs, maxMs: retry.retryMaxMs },
@@ -112,7 +119,7 @@ export class Daemon {
       run: (item) => this.run(item),
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
       upstream: (key) => {
-        const from = engine.environments.find((env) => env.name === key)?.gates.promotion?.from;
+        const from = this.byName.get(key)?.gates.promotion?.from;
         return from === undefined ? [] : [from];
       },
       onFailed: (item, err) =>
@@ -270,7 +277,7 @@ export class Daemon {
    */
   private async run(item: WorkItem): Promise<void | RunAgainLater> {
     const { engine } = this.options;
-    const env = engine.environments.find((e) => e.name === item.key);
+    const env = this.byName.get(item.key);
     if (!env) throw new Error(`unknown environment '${item.key}'`);
     // Handed over while it waited: the new owner looks at it.
     if (!this.mine(env.name)) return;
@@ -286,7 +293,11 @@ export class Daemon {
     try {
       // The polls of one tick share one listing of the remote's heads (no older than the tick).
       const branches = [...new Set([env.branch, configRef])];
-      const polled = await this.health.poll(env, () => git.heads(branches, { notBefore: item.asOf }));
+      const polled = await this.health.poll(
+        env,
+        () => git.heads(branches, { notBefore: item.asOf }),
+        item.asOf,
+      );
       heads = polled.heads;
       // The status is read once here for the whole look: a sweep polls hundreds of environments.
       const stall = await this.health.stall(env, heads, person ? trigger : undefined, polled.state);
@@ -314,6 +325,8 @@ export class Daemon {
       await this.health.failed(env, heads, error);
       throw error;
     } finally {
+      // Whatever this look wrote, the next one reads.
+      this.statuses.forget(env.name);
       done?.();
     }
   }

@@ -13,6 +13,11 @@ import { failureStreak } from "./stall";
 
 export interface HealthOptions {
   store: Pick<Store, "status" | "setStatus" | "runs">;
+  /**
+   * The status as read at or after a time (one read shared by the polls of a tick), read while
+   * the remote answers; without it the status is read after the remote answered.
+   */
+  statusAsOf?: (name: string, notBefore: Date) => Promise<EnvironmentState | undefined>;
   audit: (entry: AuditInput) => Promise<unknown>;
   log: Logger;
   retry: RetrySettings;
@@ -74,21 +79,26 @@ export class Health {
   }
 
   /**
-   * Reads the heads of `branches` with `read`. When it fails the environment's status is kept and
-   * marked stale (audited when the outage starts); when it answers after an outage the mark goes.
+   * Reads the heads of `branches` with `read`, and the status beside it (see statusAsOf). When the
+   * read fails the environment's status is kept and marked stale (audited when the outage starts);
+   * when it answers after an outage the mark goes.
    */
   async poll<T>(
     env: WatchedEnvironment,
     read: () => Promise<T>,
+    notBefore: Date,
   ): Promise<{ heads: T; state: EnvironmentState | undefined }> {
+    const listing = read();
+    const known = this.options.statusAsOf?.(env.name, notBefore);
+    known?.catch(() => undefined);
     let heads: T;
     try {
-      heads = await read();
+      heads = await listing;
     } catch (error) {
       await this.remoteFailed(env, error);
       throw error;
     }
-    return { heads, state: await this.remoteAnswered(env) };
+    return { heads, state: await this.remoteAnswered(env, await known) };
   }
 
   /**
@@ -217,11 +227,15 @@ export class Health {
   }
 
   /** The environment's status now, without a stale mark the remote's answer ended. */
-  private async remoteAnswered(env: WatchedEnvironment): Promise<EnvironmentState | undefined> {
+  private async remoteAnswered(
+    env: WatchedEnvironment,
+    known: EnvironmentState | undefined,
+  ): Promise<EnvironmentState | undefined> {
     const { store, now } = this.options;
     this.lastPoll.set(env.name, now().toISOString());
     this.outages.delete(env.name);
-    // Read every time: the mark may be a previous process's.
+    if (known && !known.stale) return known;
+    // Read again before a mark is cleared (it may be a previous process's).
     const state = await store.status(env.name);
     if (!state?.stale) return state;
     const { stale, ...fresh } = state;

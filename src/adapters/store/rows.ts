@@ -370,7 +370,9 @@ export function parseJson(text: unknown, what: string): unknown {
 
 // SQL NULL means "not set"; records leave such fields out rather than holding undefined.
 function withoutNulls(record: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== null && v !== undefined));
+  const kept: Record<string, unknown> = {};
+  for (const key in record) if (record[key] !== null && record[key] !== undefined) kept[key] = record[key];
+  return kept;
 }
 
 function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {

@@ -197,6 +197,7 @@ describe("the daemon, when another process holds an environment", () => {
       },
       store: {
         status: () => Promise.resolve(undefined),
+        statuses: () => Promise.resolve([]),
         setStatus: () => Promise.resolve(),
         runs: () => Promise.resolve([]),
       },

@@ -35,6 +35,8 @@ function fakeEngine(names: string[]) {
         statuses.has(environment)
           ? ({ environment, status: statuses.get(environment) } as EnvironmentState)
           : undefined,
+      statuses: async () =>
+        [...statuses].map(([environment, status]) => ({ environment, status }) as EnvironmentState),
       setStatus: async (state) => void statuses.set(state.environment, state.status),
       runs: async () => [],
     },

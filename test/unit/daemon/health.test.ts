@@ -70,9 +70,10 @@ function world() {
   };
   const engine: DaemonEngine = {
     environments: [env as ResolvedEnvironment],
-    // As the engine's poll: a full check unless the head is unchanged since a check that did not fail.
-    poll: async (name, trigger) => {
-      const last = await store.status(name);
+    // As the engine's poll: a full check unless the head is unchanged since a check that did not
+    // fail, judged by the status the daemon read for it.
+    poll: async (name, trigger, _lease, known) => {
+      const last = known ? known.state : await store.status(name);
       if (last?.headCommit === remote.heads.test && last?.status !== "Failed") return undefined;
       return check(name, { kind: "check", trigger: trigger ?? "schedule", allowSync: true });
     },
@@ -111,12 +112,13 @@ function world() {
     runs,
     failure,
     advance: (ms: number) => (now += ms),
-    look: (priority: WorkPriority = "schedule") =>
+    look: (priority: WorkPriority = "schedule", asOf?: Date) =>
       daemon.request({
         key: "test",
         kind: "poll",
         priority,
         reason: priority === "person" ? "asked by ada" : "schedule:poll",
+        ...(asOf ? { asOf } : {}),
       }),
   };
 }
@@ -160,6 +162,27 @@ describe("a failing environment in the daemon", () => {
     await w.look("person");
     expect(w.runs).toEqual(["check (schedule:poll)", "check (asked by ada)"]);
     expect(w.daemon.stats().skippedBackoff).toBe(0);
+  });
+
+  it("judges a later poll of the same tick by the status the looks before it wrote, not the tick's shared read", async () => {
+    const w = world();
+    w.failure.message = undefined;
+    await w.look();
+    const tick = new Date();
+    await w.look("schedule", tick);
+    expect(w.runs).toEqual(["check (schedule:poll)"]);
+    // A person's check fails; a poll of the same tick (its jitter came later) sees that, and retries.
+    w.failure.message = BROKEN;
+    await w.daemon.request({
+      key: "test",
+      kind: "check",
+      priority: "person",
+      reason: "asked by ada",
+      asOf: tick,
+    });
+    expect((await w.store.status("test"))?.status).toBe("Failed");
+    await w.look("person", tick);
+    expect(w.runs).toEqual(["check (schedule:poll)", "check (asked by ada)", "check (asked by ada)"]);
   });
 
   it("is Stalled after identical failures, held until its branch moves, and audited both ways", async () => {
