@@ -4,7 +4,7 @@ import { resolveGatesAt } from "../config/resolve";
 import type { ResolvedEnvironment } from "../config/resolve";
 import { localName, qualifyGates } from "../config/repositories";
 import type { Approval, GateCommand, CommandResult, DriftResolution, Gates } from "../domain/gates";
-import type { RunReport, RunKind } from "../domain/model";
+import type { EnvironmentStatus, RunReport, RunKind } from "../domain/model";
 import { assertPolicyPackPaths, assertProgramPaths } from "../adapters/pulumi/program-paths";
 import { promote, PROMOTION_IDENTITY, type PromoteOptions } from "./promote";
 import type { PromoteResult } from "../domain/promotion";
@@ -461,13 +461,12 @@ export class Engine {
       last?.headCommit !== undefined &&
       head === last.headCommit &&
       last.status !== "Failed" &&
-      !(await this.gatesMayHaveChanged(env.name, last));
+      !(WAITS_ON_GATES.has(last.status) && (await this.gatesMayHaveChanged(env.name, last)));
     if (unchanged) return undefined;
     return this.check(name, { kind: "check", trigger, allowSync: true }, lease);
   }
 
   private async gatesMayHaveChanged(name: string, last: EnvironmentState): Promise<boolean> {
-    if (last.status !== "AwaitingApproval" && last.status !== "Blocked") return false;
     const since = Date.parse(last.lastRunAt ?? last.updatedAt);
     if (this.now().getTime() - since >= GATE_RECHECK_MS) return true;
     return (await this.store.approvals(name, { includeRevoked: true })).some(
@@ -552,6 +551,9 @@ export class Engine {
 
 /** How often an environment waiting on time-based gates (windows, soak) is looked at again. */
 const GATE_RECHECK_MS = 5 * 60_000;
+
+/** Statuses a poll looks past an unchanged head for: an approval or time may open their gates. */
+const WAITS_ON_GATES: ReadonlySet<EnvironmentStatus> = new Set(["AwaitingApproval", "Blocked"]);
 
 /** Who asks for a run, and what started it (recorded with the run; default `<kind>:<actor>`). */
 export interface RunRequest {

@@ -54,7 +54,8 @@ export class Health {
   private readonly stalls = new Map<string, StallMark>();
   /** Environments whose remote is known not to answer (the store says so too). */
   private readonly outages = new Set<string>();
-  private readonly lastPoll = new Map<string, string>();
+  /** When each environment's remote last answered (a Date, formatted only when an outage needs it). */
+  private readonly lastPoll = new Map<string, Date>();
   private readonly counters: HealthStats = { skippedBackoff: 0, skippedStalled: 0 };
 
   constructor(private readonly options: HealthOptions) {
@@ -208,7 +209,7 @@ export class Health {
     if (state?.stale && this.outages.has(env.name)) return;
     const reason = error instanceof Error ? error.message : String(error);
     const since = state?.stale?.since ?? now().toISOString();
-    const lastPollAt = this.lastPoll.get(env.name) ?? state?.lastRunAt;
+    const lastPollAt = this.lastPoll.get(env.name)?.toISOString() ?? state?.lastRunAt;
     const known = state ?? neverChecked(env, now().toISOString());
     await store.setStatus({ ...known, stale: { since, ...(lastPollAt ? { lastPollAt } : {}), reason } });
     this.outages.add(env.name);
@@ -232,7 +233,7 @@ export class Health {
     known: EnvironmentState | undefined,
   ): Promise<EnvironmentState | undefined> {
     const { store, now } = this.options;
-    this.lastPoll.set(env.name, now().toISOString());
+    this.lastPoll.set(env.name, now());
     this.outages.delete(env.name);
     if (known && !known.stale) return known;
     // Read again before a mark is cleared (it may be a previous process's).
