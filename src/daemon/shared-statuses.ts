@@ -31,12 +31,11 @@ export class SharedStatuses {
         forgotten: new Set<string>(),
       };
       this.latest = latest = current;
-      current.all.catch(() => {
-        if (this.latest === current) this.latest = undefined;
-      });
     }
     const { all, forgotten } = latest;
-    const state = forgotten.has(name) ? undefined : (await all).get(name);
+    // A shared read that failed (one corrupt row fails them all) leaves each poll of its tick its own
+    // read, so only the environment whose row is bad fails; the next tick shares a read again.
+    const state = forgotten.has(name) ? undefined : (await all.catch(() => undefined))?.get(name);
     return state ?? this.store.status(name);
   }
 

@@ -65,16 +65,35 @@ describe("SharedStatuses", () => {
     expect(reads).toEqual({ all: 1, one: 1 });
   });
 
-  it("reads an environment with no status yet from the store, and tries again after a failed read", async () => {
-    const { store, shared, reads } = await world();
+  it("reads an environment with no status yet from the store", async () => {
+    const { shared, reads } = await world();
     expect(await shared.status("stage", tick(900))).toBeUndefined();
     expect(reads).toEqual({ all: 1, one: 1 });
-    const failing = new SharedStatuses({
-      statuses: () => Promise.reject(new Error("database is locked")),
-      status: (name) => store.status(name),
+  });
+
+  it("after a failed shared read (a corrupt row), reads each status on its own, and shares again later", async () => {
+    const { store } = await world();
+    let corrupt = true;
+    let all = 0;
+    const shared = new SharedStatuses({
+      statuses: () => (
+        all++,
+        corrupt
+          ? Promise.reject(new Error("stored status of environment prod does not match"))
+          : store.statuses()
+      ),
+      status: (name) =>
+        name === "prod" && corrupt
+          ? Promise.reject(new Error("stored status of environment prod does not match"))
+          : store.status(name),
     });
-    await expect(failing.status("dev", new Date(0))).rejects.toThrow("database is locked");
-    // The failed read is not kept: the next poll asks the store again (and fails again here).
-    await expect(failing.status("dev", new Date(0))).rejects.toThrow("database is locked");
+    // Only the environment whose row is bad fails.
+    expect((await shared.status("dev", new Date(0)))?.headCommit).toBe("d1");
+    await expect(shared.status("prod", new Date(0))).rejects.toThrow("prod does not match");
+    expect(all).toBe(1);
+    // The next tick shares a read again.
+    corrupt = false;
+    expect((await shared.status("prod", new Date(Date.now() + 1_000)))?.headCommit).toBe("p1");
+    expect(all).toBe(2);
   });
 });
