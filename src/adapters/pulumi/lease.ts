@@ -77,7 +77,9 @@ export function acquireLease(
     fs.renameSync(tmp, path.join(lockDir, "owner.json"));
   };
   write();
-  const renew = setInterval(
+  return renewedLease(
+    options.owner,
+    ttl,
     () => {
       try {
         write();
@@ -85,18 +87,29 @@ export function acquireLease(
         // A backend gone read-only or full: the next renewal tries again; a throw here would kill the process.
       }
     },
-    Math.max(1000, ttl / 3),
+    () => {
+      holding.delete(lockDir);
+      fs.rmSync(lockDir, { recursive: true, force: true });
+    },
   );
-  renew.unref();
+}
+
+/**
+ * A lease just taken, renewed every third of its TTL (never more often than once a second) until
+ * released; `renew` must not throw. Releasing it twice releases it once.
+ */
+export function renewedLease(owner: string, ttlMs: number, renew: () => void, release: () => void): Lease {
+  const timer = setInterval(renew, Math.max(1000, ttlMs / 3));
+  // A lease never keeps the process alive: its holder's work does.
+  timer.unref();
   let released = false;
   return {
-    owner: options.owner,
+    owner,
     release() {
       if (released) return;
       released = true;
-      clearInterval(renew);
-      holding.delete(lockDir);
-      fs.rmSync(lockDir, { recursive: true, force: true });
+      clearInterval(timer);
+      release();
     },
   };
 }

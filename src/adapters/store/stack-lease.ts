@@ -1,4 +1,4 @@
-import type { Lease as StackLease } from "../pulumi/lease";
+import { type Lease as StackLease, renewedLease } from "../pulumi/lease";
 import type { IsDead, LeaseStore, OwnerId } from "./port";
 
 // tidegate's lease on a stack, held in a shared store (PostgreSQL): every replica on the store sees
@@ -24,7 +24,9 @@ export async function acquireStoreLease(
   const ttl = options.ttlMs ?? STACK_LEASE_TTL_MS;
   const taken = await store.acquire(key, options.owner, ttl, new Date().toISOString(), options.isDead);
   if (!taken) return undefined;
-  const renew = setInterval(
+  return renewedLease(
+    options.owner,
+    ttl,
     () =>
       void store
         .renew(key, options.owner, ttl, new Date().toISOString())
@@ -32,18 +34,7 @@ export async function acquireStoreLease(
           if (!lease) options.onRenewFailed?.(new Error(`the lease ${key} was taken over`));
         })
         .catch((error: unknown) => options.onRenewFailed?.(error)),
-    Math.max(1000, ttl / 3),
+    // A release that fails leaves the lease to expire: the next holder waits its TTL at most.
+    () => void store.release(key, options.owner).catch((error: unknown) => options.onRenewFailed?.(error)),
   );
-  renew.unref();
-  let released = false;
-  return {
-    owner: options.owner,
-    release() {
-      if (released) return;
-      released = true;
-      clearInterval(renew);
-      // A release that fails leaves the lease to expire: the next holder waits its TTL at most.
-      void store.release(key, options.owner).catch((error: unknown) => options.onRenewFailed?.(error));
-    },
-  };
 }
