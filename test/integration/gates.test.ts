@@ -12,6 +12,7 @@ import { awsClients } from "../helpers/aws";
 import { runCli } from "../helpers/cli";
 import { createEngineFixture, PROJECT, reportTexts, type EngineFixture } from "../helpers/engine";
 import { DEFAULT_AUTHOR } from "../helpers/git";
+import { bubblewrapWorks } from "../helpers/sandbox";
 
 // The gates on real branches, the real engine and the emulator: test → stage → prod, where stage
 // needs promotion from test and a passing check, and prod needs promotion from stage, one approval
@@ -121,6 +122,16 @@ describe("gated updates and promotion", () => {
     expect(open.sync?.applied).toBe(true);
     expect(open.plan?.digest).toBe(approved.report.plan?.digest);
     expect(open.approvals?.map((a) => a.approver)).toEqual([ALICE]);
+    // sandbox: auto: where bubblewrap works, prod's runs (this approved one too) go through its wrapper.
+    const wrapper = path.join(
+      dataPaths(dataDir()).sandbox,
+      "prod",
+      "projects",
+      "platform-sdk",
+      "bin",
+      "pulumi",
+    );
+    expect(fs.existsSync(wrapper)).toBe(bubblewrapWorks());
     const tags = await s3.send(new GetBucketTaggingCommand({ Bucket: bucketOf("prod") }));
     expect(tags.TagSet).toContainEqual({ Key: "team", Value: "platform" });
   });
