@@ -857,12 +857,12 @@ export class SimpleGitAdapter implements GitPort {
   }
 }
 
-/** Which remote call `run` makes, and the transport's settings for it. */
 /** How a Git process that did not succeed ended, in words. */
 function outcomeOf(result: GitProcessResult): string {
   return result.stopped === undefined ? `exit code ${result.exitCode ?? "none"}` : "stopped by tidegate";
 }
 
+/** Which remote call `run` makes, and the transport's settings for it. */
 interface RemoteCall {
   operation: RemoteOperation;
   config: string[];
