@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { DatabaseSync } from "node:sqlite";
-import { StoreError } from "./errors";
+import { newerSchemaError, StoreError } from "./errors";
 import { loadSqlite } from "./load-sqlite";
 import { MIGRATIONS } from "./migrations";
 
@@ -39,12 +39,7 @@ function migrate(db: DatabaseSync, now: () => Date): void {
     );
     const row = db.prepare("SELECT coalesce(max(version), 0) AS version FROM schema_version").get();
     const current = Number(row?.version ?? 0);
-    if (current > MIGRATIONS.length) {
-      throw new StoreError(
-        "newer-schema",
-        `the store was written by a newer tidegate (schema version ${current}; this one knows up to ${MIGRATIONS.length}): upgrade tidegate`,
-      );
-    }
+    if (current > MIGRATIONS.length) throw newerSchemaError(current, MIGRATIONS.length);
     const record = db.prepare("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)");
     MIGRATIONS.slice(current).forEach((migration, i) => {
       db.exec(migration);

@@ -54,3 +54,11 @@ export class StoreError extends TidegateError {
     this.name = "StoreError";
   }
 }
+
+/** A store whose schema version is ahead of the `known` migrations of this code. */
+export function newerSchemaError(current: number, known: number): StoreError {
+  return new StoreError(
+    "newer-schema",
+    `the store was written by a newer tidegate (schema version ${current}; this one knows up to ${known}): upgrade tidegate`,
+  );
+}

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { StoreError } from "../errors";
+import { newerSchemaError, StoreError } from "../errors";
 import { PG_MIGRATIONS } from "./migrations";
 import { transaction } from "./pool";
 
@@ -21,16 +21,8 @@ export async function migrate(
     await client.query(
       "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
     );
-    const { rows } = await client.query<{ version: number }>(
-      "SELECT coalesce(max(version), 0)::integer AS version FROM schema_version",
-    );
-    const current = Number(rows[0]?.version ?? 0);
-    if (current > migrations.length) {
-      throw new StoreError(
-        "newer-schema",
-        `the store was written by a newer tidegate (schema version ${current}; this one knows up to ${migrations.length}): upgrade tidegate`,
-      );
-    }
+    const current = await schemaVersion(client);
+    if (current > migrations.length) throw newerSchemaError(current, migrations.length);
     const applied: number[] = [];
     for (const [i, migration] of migrations.slice(current).entries()) {
       const version = current + i + 1;
@@ -59,29 +51,24 @@ export async function migrateOnlyEmpty(
   const present = await pool.query<{ present: boolean }>(
     "SELECT to_regclass('schema_version') IS NOT NULL AS present",
   );
-  const current = present.rows[0]?.present
-    ? Number(
-        (
-          await pool.query<{ version: number }>(
-            "SELECT coalesce(max(version), 0)::integer AS version FROM schema_version",
-          )
-        ).rows[0]?.version ?? 0,
-      )
-    : 0;
+  const current = present.rows[0]?.present ? await schemaVersion(pool) : 0;
   if (current === 0) {
     await migrate(pool, now, migrations);
     return;
   }
-  if (current > migrations.length) {
-    throw new StoreError(
-      "newer-schema",
-      `the store was written by a newer tidegate (schema version ${current}; this one knows up to ${migrations.length}): upgrade tidegate`,
-    );
-  }
+  if (current > migrations.length) throw newerSchemaError(current, migrations.length);
   if (current < migrations.length) {
     throw new StoreError(
       "older-schema",
       `the store's schema is version ${current}; this tidegate reads version ${migrations.length}, and reading does not migrate a schema other replicas may be using`,
     );
   }
+}
+
+/** The newest migration applied (0 for none). */
+async function schemaVersion(db: Pick<pg.Pool, "query">): Promise<number> {
+  const { rows } = await db.query<{ version: number }>(
+    "SELECT coalesce(max(version), 0)::integer AS version FROM schema_version",
+  );
+  return Number(rows[0]?.version ?? 0);
 }
