@@ -4,7 +4,7 @@ import { resolveGatesAt } from "../config/resolve";
 import type { ResolvedEnvironment } from "../config/resolve";
 import { localName, qualifyGates } from "../config/repositories";
 import type { Approval, GateCommand, CommandResult, DriftResolution, Gates } from "../domain/gates";
-import type { EnvironmentStatus, RunReport, RunKind } from "../domain/model";
+import { type RunReport, type RunKind, WAITS_ON_GATES } from "../domain/model";
 import { assertPolicyPackPaths, assertProgramPaths } from "../adapters/pulumi/program-paths";
 import { promote, PROMOTION_IDENTITY, type PromoteOptions } from "./promote";
 import type { PromoteResult } from "../domain/promotion";
@@ -551,9 +551,6 @@ export class Engine {
 
 /** How often an environment waiting on time-based gates (windows, soak) is looked at again. */
 const GATE_RECHECK_MS = 5 * 60_000;
-
-/** Statuses a poll looks past an unchanged head for: an approval or time may open their gates. */
-const WAITS_ON_GATES: ReadonlySet<EnvironmentStatus> = new Set(["AwaitingApproval", "Blocked"]);
 
 /** Who asks for a run, and what started it (recorded with the run; default `<kind>:<actor>`). */
 export interface RunRequest {

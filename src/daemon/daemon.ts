@@ -4,7 +4,7 @@ import type { GitPort } from "../adapters/git/port";
 import { describeHolder, EnvironmentHeldError, SKIP_IF_HELD } from "../app/environment-lease";
 import type { Store } from "../adapters/store/port";
 import type { DaemonSettings } from "../config/resolve";
-import type { EnvironmentStatus } from "../domain/model";
+import { type EnvironmentStatus, WAITS_ON_GATES } from "../domain/model";
 import type { Logger } from "../log";
 import { Health, type HealthStats } from "./health";
 import {
@@ -78,8 +78,8 @@ export interface DaemonOptions {
 
 const HELD_RETRY_MS = 15_000;
 
-/** Statuses whose gates (approvals, windows, soak) may let a re-check go further than the last one. */
-const WAITING_ON_GATES: ReadonlySet<EnvironmentStatus> = new Set(["AwaitingApproval", "Blocked", "Stalled"]);
+/** A request re-judges these in full: their gates may have opened, or a person's request resumes a stall. */
+const LOOK_IN_FULL: ReadonlySet<EnvironmentStatus> = new Set([...WAITS_ON_GATES, "Stalled"]);
 
 /**
  * The daemon: a work queue of "look at environment E, because R", fed by the environments' cron
@@ -250,7 +250,7 @@ export class Daemon {
    */
   private async onRequest(request: StoredRequest): Promise<void> {
     const { engine, log } = this.options;
-    if (!engine.environments.some((env) => env.name === request.environment)) {
+    if (!this.byName.has(request.environment)) {
       log.warn({ env: request.environment, seq: request.seq }, "request for an unknown environment ignored");
       return;
     }
@@ -259,7 +259,7 @@ export class Daemon {
       return;
     }
     const status = (await engine.store.status(request.environment))?.status;
-    const waiting = status !== undefined && WAITING_ON_GATES.has(status);
+    const waiting = status !== undefined && LOOK_IN_FULL.has(status);
     const kind: WorkKind = request.look !== undefined || waiting ? "check" : "poll";
     const { outcome } = this.queue.add({
       key: request.environment,

@@ -18,6 +18,9 @@ export type EnvironmentStatus =
   | "Stalled"
   | "Unknown";
 
+/** Statuses whose gates (approvals, windows, soak) may let a later look go further than the last. */
+export const WAITS_ON_GATES: ReadonlySet<EnvironmentStatus> = new Set(["AwaitingApproval", "Blocked"]);
+
 export interface CommitInfo {
   sha: string;
   author: string;
