@@ -44,8 +44,8 @@ export const ProblemSchema = z
 
 const StalenessSchema = z.object({ since: timestamp, lastPollAt: timestamp.optional(), reason: z.string() });
 
-/** A person's one-off way out of drift (README "Resolving drift"). */
-const ResolveField = z.enum(DRIFT_RESOLUTIONS, {
+/** A person's one-off way out of drift (README "Resolving drift"); the dashboard's forms take it too. */
+export const ResolveField = z.enum(DRIFT_RESOLUTIONS, {
   error: 'expected "restore-drift" or "accept-drift"',
 });
 

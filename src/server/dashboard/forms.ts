@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DRIFT_RESOLUTIONS } from "../../domain/gates";
+import { ResolveField } from "../schemas";
 
 // The dashboard's form bodies and its flash, checked at the boundary like the API's JSON. A form's
 // checkbox arrives as "1" or not at all; an empty text field means "not given".
@@ -20,19 +20,15 @@ export const LoginForm = z.object({
   next: z.string().max(2048).optional(),
 });
 
-const resolve = z.enum(DRIFT_RESOLUTIONS, {
-  error: 'expected "restore-drift" or "accept-drift"',
-});
-
 export const ApproveForm = z.object({
   digest: z.string({ error: "the plan's digest is missing" }).min(12, "not a plan digest"),
   protected: checkbox,
   comment: optionalText(1000),
-  resolve: resolve.optional(),
+  resolve: ResolveField.optional(),
 });
 
 /** Restore or accept the drift: previewed first, then approved or run. */
-export const ResolveForm = z.object({ resolve });
+export const ResolveForm = z.object({ resolve: ResolveField });
 
 export const PromoteForm = z.object({
   from: z
