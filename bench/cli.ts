@@ -49,11 +49,22 @@ async function best(n: number, command: string, args: string[], env = process.en
 
 const ms = (seconds: number) => `${Math.round(seconds * 1000)} ms`;
 
-export async function startBench(): Promise<GoalRow[]> {
-  // What a user runs: the compiled CLI, as setup.sh and `npm run build` leave it. A checkout edited
-  // since its last build would run through tsx (bin/tidegate.js refuses a stale dist/).
+let built = false;
+
+/**
+ * What a user runs: the compiled CLI, as setup.sh and `npm run build` leave it, built once per bench
+ * process (src/ does not change under it). A checkout edited since its last build would run through
+ * tsx (bin/tidegate.js refuses a stale dist/).
+ */
+export function buildCli(): void {
+  if (built) return;
   const build = spawnSync("bash", [path.join(root, "scripts", "build.sh")], { cwd: root, encoding: "utf8" });
   if (build.status !== 0) throw new Error(`bench: npm run build failed\n${build.stdout}${build.stderr}`);
+  built = true;
+}
+
+export async function startBench(): Promise<GoalRow[]> {
+  buildCli();
   const bare = await best(15, node, ["-e", "0"]);
   const help = await best(15, node, [tidegate, "--help"]);
   const compiled = "dist/, built just before";

@@ -8,7 +8,7 @@
 // branch's head, so no poll runs Pulumi (the default startup would preview all 300). Its VmRSS (and
 // peak, VmHWM) are read from /proc 3 s after it prints that it is watching; an idle Node is
 // measured beside it, as its floor.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -18,6 +18,7 @@ import { openSqliteStore, STORE_FILE } from "../src/adapters/store/sqlite";
 import { writeTidegateConfig } from "../test/helpers/example";
 import { environmentName, manyEnvironments, seedSynced } from "./environments";
 import { seedStore } from "./api";
+import { buildCli } from "./cli";
 import { type GoalRow, runAlone } from "./goals";
 
 export const MEMORY_ENVIRONMENTS = 300;
@@ -98,11 +99,7 @@ export async function daemonMemoryBench(
     await seedStore(store, names);
     await seedSynced(store, names, head);
     await store.close();
-    const build = spawnSync("bash", [path.join(root, "scripts", "build.sh")], {
-      cwd: root,
-      encoding: "utf8",
-    });
-    if (build.status !== 0) throw new Error(`bench: npm run build failed\n${build.stdout}${build.stderr}`);
+    buildCli();
     const runsBefore = await runCount(path.join(scratch, "data"), names);
     log("daemon memory: starting tidegate run");
     const daemon = await measureProcess(
