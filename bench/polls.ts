@@ -13,11 +13,10 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { repoRoot } from "../src/config/repo";
-import { Daemon } from "../src/daemon/daemon";
 import { provisionPulumi } from "../src/devenv/toolchain/pulumi";
 import { writeTidegateConfig } from "../test/helpers/example";
 import { environmentName, manyEnvironments, seedSynced } from "./environments";
-import { openBenchEngine } from "./engine";
+import { benchDaemon, openBenchEngine } from "./engine";
 import { type GoalRow, runAlone } from "./goals";
 
 const run = promisify(execFile);
@@ -41,18 +40,9 @@ export async function pollBench(log: (line: string) => void = (l) => console.err
   try {
     const configPath = writeTidegateConfig(scratch, remote.url, PASSPHRASE);
     fs.appendFileSync(configPath, stringify({ defaults: { schedule: { poll: YEARLY, drift: YEARLY } } }));
-    const {
-      config,
-      engine,
-      log: logger,
-    } = await openBenchEngine(configPath, { toolchain, passphrase: PASSPHRASE });
-    const { ownershipTtlMs: _ttl, heartbeatMs: _heartbeat, ...retry } = config.daemon;
-    const daemon = new Daemon({
-      engine,
-      log: logger,
-      retry: { ...retry, configRef: config.configRef },
-      workers: config.daemon.concurrency,
-    });
+    const opened = await openBenchEngine(configPath, { toolchain, passphrase: PASSPHRASE });
+    const { config, engine } = opened;
+    const daemon = benchDaemon(opened);
     try {
       await seedSynced(engine.store, names, head);
       const sweep = async () => {

@@ -20,7 +20,7 @@ import type { LeaseStore, OwnerId } from "../src/adapters/store/port";
 import type { Engine } from "../src/app/engine";
 import { OWNER_LEASE_PREFIX, REPLICA_LEASE_PREFIX } from "../src/app/replicas";
 import { repoRoot } from "../src/config/repo";
-import { Daemon } from "../src/daemon/daemon";
+import type { Daemon } from "../src/daemon/daemon";
 import { Ownership } from "../src/daemon/ownership";
 import { startPostgres, type PostgresServer } from "../src/devenv/postgres/server";
 import { provisionPulumi } from "../src/devenv/toolchain/pulumi";
@@ -29,7 +29,7 @@ import { writeTidegateConfig } from "../test/helpers/example";
 import type { GitRemoteFixture } from "../test/helpers/git";
 import { manyEnvironments, seedSynced } from "./environments";
 import { type GoalRow, runAlone } from "./goals";
-import { openBenchEngine } from "./engine";
+import { benchDaemon, openBenchEngine } from "./engine";
 import { overheadRows, type ReplicaSample, summarizeSweep, type SweepSummary } from "./sweep-overhead";
 
 export const PAIRS = 200;
@@ -102,15 +102,14 @@ interface Replica {
 }
 
 async function openReplica(configPath: string, toolchain: PulumiToolchain): Promise<Replica> {
-  const { config, engine, log } = await openBenchEngine(configPath, { toolchain, passphrase: PASSPHRASE });
-  const { ownershipTtlMs: _ttl, heartbeatMs: _heartbeat, ...retry } = config.daemon;
-  const daemon = new Daemon({
+  const opened = await openBenchEngine(configPath, { toolchain, passphrase: PASSPHRASE });
+  const { config, engine } = opened;
+  return {
     engine,
-    log,
-    retry: { ...retry, configRef: config.configRef },
+    daemon: benchDaemon(opened),
     workers: config.daemon.concurrency,
-  });
-  return { engine, daemon, workers: config.daemon.concurrency, heartbeatMs: config.daemon.heartbeatMs };
+    heartbeatMs: config.daemon.heartbeatMs,
+  };
 }
 
 const poll = (replica: Replica, env: string) =>
